@@ -1,0 +1,21 @@
+//! Shared vocabulary of every mlsec command.
+//!
+//! Each command produces [`Evidence`]: one envelope (`mlsec.evidence/v1`) holding
+//! [`Finding`]s raised by [`Rule`]s, so that a policy can decide on it and a report
+//! can show it. The renderers in [`render`] turn evidence into a terminal table,
+//! JSON or SARIF 2.1.0, and [`output`] writes files atomically.
+
+mod evidence;
+mod finding;
+mod limits;
+pub mod output;
+pub mod render;
+mod rule;
+
+pub use evidence::{Evidence, Subject, Summary, Tool, EVIDENCE_SCHEMA};
+pub use finding::{Category, Finding, Severity, Verdict};
+pub use limits::Limits;
+pub use rule::Rule;
+
+/// Version of the mlsec tool, recorded in every evidence document.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,38 @@
+/// Bounds on the work and memory any parser may spend on one input.
+///
+/// Every parser checks these and reports a clear error (an error finding) when one
+/// is hit, instead of allocating without bound or running forever.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest pickle stream examined, in bytes.
+    pub max_pickle_bytes: u64,
+    /// Most memo entries one pickle may create.
+    pub max_memo_entries: usize,
+    /// Deepest pickle stack / mark nesting.
+    pub max_stack_depth: usize,
+    /// Deepest nesting of archives and compressed wrappers.
+    pub max_nesting: u32,
+    /// Most bytes produced by decompressing one member or wrapper.
+    pub max_decompressed_bytes: u64,
+    /// Highest decompressed/compressed ratio before a member is a decompression bomb.
+    pub max_compression_ratio: u64,
+    /// Most members read from one archive.
+    pub max_members: usize,
+    /// Largest metadata blob (JSON header, GGUF string, config) read into memory.
+    pub max_metadata_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pickle_bytes: 1 << 30,
+            max_memo_entries: 1 << 20,
+            max_stack_depth: 1 << 16,
+            max_nesting: 8,
+            max_decompressed_bytes: 2 << 30,
+            max_compression_ratio: 200,
+            max_members: 100_000,
+            max_metadata_bytes: 256 << 20,
+        }
+    }
+}

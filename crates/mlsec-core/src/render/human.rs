@@ -1,0 +1,164 @@
+use crate::{Evidence, Finding, Severity};
+use std::fmt::Write;
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+
+fn severity_colour(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "\x1b[1;31m",
+        Severity::High => "\x1b[31m",
+        Severity::Medium => "\x1b[33m",
+        Severity::Low => "\x1b[36m",
+        Severity::Info => "\x1b[2m",
+    }
+}
+
+fn verdict_colour(v: &str) -> &'static str {
+    match v {
+        "malicious" | "error" | "fail" => "\x1b[1;31m",
+        "suspicious" => "\x1b[33m",
+        "clean" | "pass" => "\x1b[32m",
+        _ => "\x1b[2m",
+    }
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn p(&self, colour: &str, text: &str) -> String {
+        if self.0 {
+            format!("{colour}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// A table for a terminal: one line per subject (with its verdict when the
+/// evidence's `details.files` carries one), its findings indented below, then a
+/// summary. `colour` adds ANSI colours.
+pub fn human(evidence: &Evidence, colour: bool) -> String {
+    let paint = Paint(colour);
+    let mut out = String::new();
+    let files = evidence.details.get("files").and_then(|f| f.as_array());
+    let mut shown_subjects = std::collections::HashSet::new();
+
+    if let Some(files) = files {
+        let width = files
+            .iter()
+            .filter_map(|f| f.get("verdict")?.as_str().map(str::len))
+            .max()
+            .unwrap_or(5)
+            .max(7);
+        for file in files {
+            let path = file.get("path").and_then(|p| p.as_str()).unwrap_or("?");
+            let verdict = file.get("verdict").and_then(|v| v.as_str()).unwrap_or("?");
+            let format = file.get("format").and_then(|v| v.as_str()).unwrap_or("");
+            let _ = writeln!(
+                out,
+                "{}  {}  {}",
+                paint.p(verdict_colour(verdict), &format!("{verdict:<width$}")),
+                paint.p(BOLD, path),
+                paint.p(DIM, format)
+            );
+            write_findings(
+                &mut out,
+                &paint,
+                evidence.findings.iter().filter(|f| f.subject == path),
+            );
+            shown_subjects.insert(path.to_string());
+        }
+    }
+    let mut rest = evidence
+        .findings
+        .iter()
+        .filter(|f| !shown_subjects.contains(&f.subject))
+        .peekable();
+    if rest.peek().is_some() {
+        write_findings(&mut out, &paint, rest);
+    }
+
+    let counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|s| {
+            let n = *evidence.summary.counts.get(s).unwrap_or(&0);
+            (n > 0).then(|| paint.p(severity_colour(*s), &format!("{n} {s}")))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{}: {} finding(s){}{} — {} (fail on {} and above)",
+        evidence.kind,
+        evidence.findings.len(),
+        if counts.is_empty() { "" } else { ": " },
+        counts.join(", "),
+        paint.p(
+            verdict_colour(&evidence.summary.verdict),
+            &evidence.summary.verdict.to_uppercase()
+        ),
+        evidence.summary.threshold
+    );
+    out
+}
+
+fn write_findings<'a>(
+    out: &mut String,
+    paint: &Paint,
+    findings: impl Iterator<Item = &'a Finding>,
+) {
+    for f in findings {
+        let sev = format!("{:<8}", f.severity.as_str().to_uppercase());
+        let _ = write!(
+            out,
+            "    {} {} ",
+            paint.p(severity_colour(f.severity), &sev),
+            paint.p(BOLD, &f.rule)
+        );
+        if let Some(loc) = &f.location {
+            let _ = write!(out, "{} ", paint.p(DIM, loc));
+        }
+        let _ = writeln!(out, "{}", f.message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Category, Finding, Rule};
+    use serde_json::json;
+
+    const R: Rule = Rule {
+        id: "PKL001",
+        name: "t",
+        severity: Severity::Critical,
+        category: Category::Malicious,
+        summary: "",
+        doc: "",
+    };
+
+    #[test]
+    fn table_lists_files_findings_and_summary_without_colour() {
+        let f = Finding::new(&R, "evil.pkl", "calls os.system").at(None, Some(2));
+        let details = json!({"files": [
+            {"path": "evil.pkl", "verdict": "malicious", "format": "pickle"},
+            {"path": "ok.npy", "verdict": "clean", "format": "numpy"}
+        ]});
+        let e = Evidence::new("scan", vec![], vec![f], Severity::High, details);
+        let text = human(&e, false);
+        assert!(!text.contains('\x1b'));
+        assert!(text.contains("malicious  evil.pkl  pickle"), "{text}");
+        assert!(
+            text.contains("CRITICAL PKL001 @2 calls os.system"),
+            "{text}"
+        );
+        assert!(text.contains("clean      ok.npy"), "{text}");
+        assert!(
+            text.contains("1 finding(s): 1 critical — FAIL (fail on high and above)"),
+            "{text}"
+        );
+        assert!(human(&e, true).contains('\x1b'));
+    }
+}

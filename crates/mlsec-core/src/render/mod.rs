@@ -1,0 +1,24 @@
+//! Renderers: a table for people, the JSON envelope, and SARIF 2.1.0.
+
+mod human;
+mod sarif;
+
+pub use human::human;
+pub use sarif::sarif;
+
+use crate::Evidence;
+
+/// The output formats every command accepts with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+}
+
+/// The evidence envelope as pretty JSON, newline-terminated.
+pub fn json(evidence: &Evidence) -> String {
+    let mut s = serde_json::to_string_pretty(evidence).expect("evidence serializes");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,169 @@
+use crate::{Evidence, Rule, Severity};
+use serde_json::{json, Value};
+
+const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// The score GitHub code scanning reads to rank security results (0.0 to 10.0).
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+/// Evidence as a SARIF 2.1.0 log with one run. `rules` become
+/// `tool.driver.rules` with their documentation as help text; each finding
+/// becomes a result located at its file, with the archive member as a logical
+/// location and the byte offset as a region.
+pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
+    let rule_index = |id: &str| rules.iter().position(|r| r.id == id);
+    let driver_rules: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            let help = r.help_markdown();
+            json!({
+                "id": r.id,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.summary},
+                "help": {"text": help, "markdown": help},
+                "defaultConfiguration": {"level": level(r.severity)},
+                "properties": {
+                    "security-severity": security_severity(r.severity),
+                    "category": r.category,
+                    "tags": ["security"]
+                }
+            })
+        })
+        .collect();
+
+    let results: Vec<Value> = evidence
+        .findings
+        .iter()
+        .map(|f| {
+            let mut physical = json!({"artifactLocation": {"uri": uri(&f.subject)}});
+            // A byte offset names a place in the file itself only when there is no member.
+            if let (Some(off), None) = (f.offset, &f.member) {
+                physical["region"] = json!({"byteOffset": off});
+            }
+            let mut location = json!({"physicalLocation": physical});
+            if let Some(member) = &f.member {
+                let name = match f.offset {
+                    Some(o) => format!("{member}@{o}"),
+                    None => member.clone(),
+                };
+                location["logicalLocations"] = json!([{"name": name, "kind": "member"}]);
+            }
+            let mut result = json!({
+                "ruleId": f.rule,
+                "level": level(f.severity),
+                "message": {"text": f.message},
+                "locations": [location],
+                "properties": {"severity": f.severity, "category": f.category}
+            });
+            if let Some(i) = rule_index(&f.rule) {
+                result["ruleIndex"] = json!(i);
+            }
+            if !f.evidence.is_null() {
+                result["properties"]["evidence"] = f.evidence.clone();
+            }
+            result
+        })
+        .collect();
+
+    json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "mlsec",
+                "version": evidence.tool.version,
+                "semanticVersion": evidence.tool.version,
+                "informationUri": "https://github.com/mlsec/mlsec",
+                "rules": driver_rules
+            }},
+            "results": results,
+            "properties": {"kind": evidence.kind, "verdict": evidence.summary.verdict}
+        }]
+    })
+}
+
+/// A relative URI reference for a path: forward slashes, percent-encoded where needed.
+fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' | b':' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Category, Finding};
+
+    const R: Rule = Rule {
+        id: "PKL001",
+        name: "dangerous-global",
+        severity: Severity::Critical,
+        category: Category::Malicious,
+        summary: "Pickle imports a dangerous global",
+        doc: " What it does\n\n Finds os.system.\n",
+    };
+
+    #[test]
+    fn results_reference_rules_and_locations() {
+        let f1 = Finding::new(&R, "models/my model.pt", "os.system")
+            .at(Some("archive/data.pkl"), Some(12));
+        let f2 = Finding::new(&R, "evil.pkl", "os.system").at(None, Some(3));
+        let e = Evidence::new(
+            "scan",
+            vec![],
+            vec![f1, f2],
+            Severity::High,
+            Default::default(),
+        );
+        let log = sarif(&e, &[R]);
+        assert_eq!(log["version"], "2.1.0");
+        let run = &log["runs"][0];
+        assert_eq!(
+            run["tool"]["driver"]["rules"][0]["help"]["text"],
+            "What it does\n\nFinds os.system."
+        );
+        let r0 = &run["results"][0];
+        assert_eq!(r0["ruleIndex"], 0);
+        assert_eq!(r0["level"], "error");
+        assert_eq!(
+            r0["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "models/my%20model.pt"
+        );
+        assert_eq!(
+            r0["locations"][0]["logicalLocations"][0]["name"],
+            "archive/data.pkl@12"
+        );
+        assert!(r0["locations"][0]["physicalLocation"]
+            .get("region")
+            .is_none());
+        assert_eq!(
+            run["results"][1]["locations"][0]["physicalLocation"]["region"]["byteOffset"],
+            3
+        );
+    }
+}

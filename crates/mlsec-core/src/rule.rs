@@ -1,0 +1,65 @@
+use crate::{Category, Severity};
+
+/// A detection rule: a stable id, a default severity, and documentation.
+///
+/// Rules are declared with [`declare_rule!`](crate::declare_rule), which turns the
+/// rule's doc comment into [`Rule::doc`], so the comment a developer reads is the
+/// help text a user gets from `mlsec rules ID` and from SARIF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    /// Short kebab-case name, e.g. `dangerous-pickle-global`.
+    pub name: &'static str,
+    pub severity: Severity,
+    pub category: Category,
+    /// One line: what it detects.
+    pub summary: &'static str,
+    /// Markdown: what it detects, why it is dangerous, an example, how to fix it.
+    pub doc: &'static str,
+}
+
+impl Rule {
+    /// The doc comment with the one leading space of each `///` line removed.
+    pub fn help_markdown(&self) -> String {
+        let mut out = String::with_capacity(self.doc.len());
+        for line in self.doc.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out.trim().to_string()
+    }
+}
+
+/// Declares a [`Rule`] constant whose documentation is its doc comment.
+///
+/// ```
+/// mlsec_core::declare_rule! {
+///     /// Detects the example.
+///     pub const EXAMPLE = Rule {
+///         id: "EX001", name: "example", severity: Low, category: Suspicious,
+///         summary: "An example rule",
+///     };
+/// }
+/// assert_eq!(EXAMPLE.id, "EX001");
+/// assert!(EXAMPLE.doc.contains("Detects the example."));
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis const $name:ident = Rule {
+            id: $id:literal, name: $rname:literal, severity: $sev:ident, category: $cat:ident,
+            summary: $summary:literal $(,)?
+        };
+    ) => {
+        $(#[doc = $doc])*
+        $vis const $name: $crate::Rule = $crate::Rule {
+            id: $id,
+            name: $rname,
+            severity: $crate::Severity::$sev,
+            category: $crate::Category::$cat,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+}

@@ -1,0 +1,11 @@
+//! Bounded, panic-free parsers for the file formats models ship in.
+//!
+//! Nothing here executes or deserializes untrusted content into live objects:
+//! each parser reads bytes into plain data (or a symbolic trace, for pickles),
+//! checks every length against the input and the [`mlsec_core::Limits`], and
+//! returns an error instead of panicking. Judging what was parsed is the job of
+//! the rules in `mlsec-scan`.
+
+pub mod sniff;
+
+pub use sniff::{detect, Format};

@@ -1,0 +1,254 @@
+use crate::rules::general::{SYMLINK_ESCAPE, UNREADABLE};
+use crate::{scan_bytes, Ctx, Report, ScanConfig};
+use mlsec_core::{Finding, Severity, Subject, Verdict};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Files at least this big are memory-mapped instead of read, so formats that
+/// need only a directory and a few members (zip checkpoints) never touch the rest.
+const MMAP_THRESHOLD: u64 = 1 << 20;
+
+/// The judgement on one file.
+#[derive(Debug, Serialize)]
+pub struct FileResult {
+    pub path: String,
+    /// Format of the file as detected from its content (`unknown` if none).
+    pub format: String,
+    pub verdict: Verdict,
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(skip)]
+    pub findings: Vec<Finding>,
+}
+
+/// Everything a scan found, file by file, in a stable order.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    pub files: Vec<FileResult>,
+}
+
+impl ScanOutcome {
+    pub fn findings(&self) -> Vec<Finding> {
+        self.files
+            .iter()
+            .flat_map(|f| f.findings.iter().cloned())
+            .collect()
+    }
+
+    pub fn subjects(&self) -> Vec<Subject> {
+        self.files
+            .iter()
+            .map(|f| Subject {
+                name: f.path.clone(),
+                digest: f
+                    .sha256
+                    .iter()
+                    .map(|d| ("sha256".to_string(), d.clone()))
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+enum Job {
+    Scan { path: PathBuf, display: String },
+    Done(FileResult),
+}
+
+/// Scans files and folders (recursively). `on_file` is called once per file
+/// judged, for progress display. Errors are about the arguments themselves
+/// (a named path that does not exist); problems with files found while walking
+/// become findings.
+pub fn scan_paths(
+    paths: &[PathBuf],
+    config: &ScanConfig,
+    on_file: &(dyn Fn(usize) + Sync),
+) -> Result<ScanOutcome, String> {
+    let mut jobs = Vec::new();
+    for path in paths {
+        let meta =
+            fs::metadata(path).map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+        let display = path.to_string_lossy().into_owned();
+        if meta.is_dir() {
+            let root = fs::canonicalize(path)
+                .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+            walk(path, &root, &mut jobs);
+        } else {
+            jobs.push(Job::Scan {
+                path: path.clone(),
+                display,
+            });
+        }
+    }
+    let total = jobs.len();
+    let files = jobs
+        .into_par_iter()
+        .map(|job| {
+            let result = match job {
+                Job::Scan { path, display } => scan_file(&path, display, config),
+                Job::Done(r) => r,
+            };
+            on_file(total);
+            result
+        })
+        .collect();
+    Ok(ScanOutcome { files })
+}
+
+/// Collects the files under `dir` in name order. Links are judged, never
+/// followed: one that stays inside the root names a file the walk reaches
+/// anyway; one that leaves the root (or dangles) is a finding.
+fn walk(dir: &Path, root: &Path, jobs: &mut Vec<Job>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(rd) => {
+            let mut v: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+            v.sort();
+            v
+        }
+        Err(e) => {
+            jobs.push(Job::Done(unreadable(
+                dir.to_string_lossy().into_owned(),
+                &e,
+            )));
+            return;
+        }
+    };
+    for path in entries {
+        let display = path.to_string_lossy().into_owned();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            if let Some(result) = judge_symlink(&path, display, root) {
+                jobs.push(Job::Done(result));
+            }
+        } else if ft.is_dir() {
+            if path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            walk(&path, root, jobs);
+        } else if ft.is_file() {
+            jobs.push(Job::Scan { path, display });
+        }
+        // FIFOs, sockets and devices are skipped: opening a FIFO would block.
+    }
+}
+
+fn judge_symlink(path: &Path, display: String, root: &Path) -> Option<FileResult> {
+    let target = fs::read_link(path)
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (message, severity) = match fs::canonicalize(path) {
+        Ok(resolved) if resolved.starts_with(root) => return None,
+        Ok(resolved) => (
+            format!(
+                "symbolic link to `{target}` leaves the scanned folder (resolves to {})",
+                resolved.display()
+            ),
+            Severity::High,
+        ),
+        Err(_) => (
+            format!("dangling symbolic link to `{target}`"),
+            Severity::Low,
+        ),
+    };
+    let finding = Finding::new(&SYMLINK_ESCAPE, &display, message)
+        .with_severity(severity)
+        .with_evidence(serde_json::json!({ "target": target }));
+    Some(FileResult {
+        path: display,
+        format: "symlink".into(),
+        verdict: Verdict::from(finding.category),
+        size: 0,
+        sha256: None,
+        findings: vec![finding],
+    })
+}
+
+fn unreadable(display: String, e: &std::io::Error) -> FileResult {
+    let finding = Finding::new(
+        &UNREADABLE,
+        &display,
+        format!("cannot read: {}", io_reason(e)),
+    );
+    FileResult {
+        path: display,
+        format: "unknown".into(),
+        verdict: Verdict::Error,
+        size: 0,
+        sha256: None,
+        findings: vec![finding],
+    }
+}
+
+/// The OS reason without Rust's "(os error N)" suffix.
+fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+enum Contents {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Contents {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Contents::Owned(v) => v,
+            Contents::Mapped(m) => m,
+        }
+    }
+}
+
+fn read_contents(path: &Path) -> std::io::Result<Contents> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len >= MMAP_THRESHOLD {
+        // SAFETY: the map is read-only and private to this scan. If another process
+        // truncates the file while it is mapped, reads past the new end fault; that is
+        // the same trade-off every mmap-based scanner (ripgrep included) makes.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(Contents::Mapped(map))
+    } else {
+        let mut v = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut v)?;
+        Ok(Contents::Owned(v))
+    }
+}
+
+/// Scans one file on disk.
+pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> FileResult {
+    let data = match read_contents(path) {
+        Ok(d) => d,
+        Err(e) => return unreadable(display, &e),
+    };
+    let dir = path.parent();
+    let ctx = Ctx::new(config, &display, dir);
+    let mut report = Report::default();
+    scan_bytes(&ctx, &data, &mut report);
+    let sha256 = config.digest.then(|| hex(&Sha256::digest(&data[..])));
+    FileResult {
+        verdict: report.verdict(),
+        format: report.format.clone().unwrap_or_else(|| "unknown".into()),
+        size: data.len() as u64,
+        sha256,
+        findings: report.findings,
+        path: display,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,70 @@
+//! Rules about the files themselves rather than one format.
+
+use mlsec_core::{declare_rule, Rule};
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a symbolic link inside a scanned folder that points outside the
+    /// folder (or a dangling link).
+    ///
+    /// ## Why is this bad?
+    /// Loaders follow links. A model folder whose `pytorch_model.bin` links to
+    /// `~/.ssh/id_rsa` leaks that key to whoever receives the "model" (for
+    /// example when the folder is uploaded to a hub), and a link to a file the
+    /// attacker controls swaps the weights after review.
+    ///
+    /// ## Example
+    /// `model/weights.bin -> /home/alice/.aws/credentials`
+    ///
+    /// ## How to fix
+    /// Replace the link with the file it should be, or remove it. mlsec does not
+    /// follow links out of the folder it scans.
+    pub const SYMLINK_ESCAPE = Rule {
+        id: "SCN001", name: "symlink-escapes-root", severity: High, category: Suspicious,
+        summary: "Symbolic link points outside the scanned folder",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a file that could not be read (permissions, I/O error, vanished
+    /// during the scan) or is not a regular file.
+    ///
+    /// ## Why is this bad?
+    /// A file that was not read was not judged. mlsec fails closed: it is never
+    /// reported clean.
+    ///
+    /// ## Example
+    /// `model.pt: Permission denied (os error 13)`
+    ///
+    /// ## How to fix
+    /// Make the file readable by the scanning user and scan again.
+    pub const UNREADABLE = Rule {
+        id: "SCN002", name: "unreadable-file", severity: High, category: Error,
+        summary: "File could not be read, so it was not judged",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports that a scan limit was hit: archive nesting depth, decompressed
+    /// size, member count, pickle size, memo entries or stack depth.
+    ///
+    /// ## Why is this bad?
+    /// Limits keep a hostile file from exhausting memory or time, but the part
+    /// beyond the limit was not judged. mlsec fails closed: the file is an error,
+    /// not clean.
+    ///
+    /// ## Example
+    /// A zip nested 20 levels deep, or a pickle that declares a 4 GiB string.
+    ///
+    /// ## How to fix
+    /// If the file is legitimate, unpack or re-save it in a simpler form (for
+    /// example safetensors). Otherwise treat it as hostile.
+    pub const LIMIT_EXCEEDED = Rule {
+        id: "SCN003", name: "limit-exceeded", severity: High, category: Error,
+        summary: "A scan limit was hit, so part of the file was not judged",
+    };
+}
+
+pub const RULES: &[Rule] = &[SYMLINK_ESCAPE, UNREADABLE, LIMIT_EXCEEDED];

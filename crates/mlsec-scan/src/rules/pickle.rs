@@ -1,0 +1,10 @@
+//! Rules for pickle (placeholder: being written).
+
+use crate::{Ctx, Report};
+use mlsec_core::Rule;
+
+pub const RULES: &[Rule] = &[];
+pub fn scan(_ctx: &Ctx, _data: &[u8], _report: &mut Report) {}
+pub fn probe(_ctx: &Ctx, _data: &[u8], _report: &mut Report) -> bool {
+    false
+}
