@@ -6,6 +6,7 @@
 //! returns an error instead of panicking. Judging what was parsed is the job of
 //! the rules in `mlsec-scan`.
 
+pub mod pickle;
 pub mod sniff;
 
 pub use sniff::{detect, Format};

@@ -1,0 +1,1249 @@
+//! A symbolic pickle machine.
+//!
+//! [`analyze`] runs every opcode of a pickle stream (protocols 0 to 5) the way
+//! CPython's unpickler does — same stack, mark stack and memo semantics — but
+//! instead of importing and calling anything it builds symbolic [`Value`]s:
+//! `GLOBAL os system` becomes [`Value::Global`], `REDUCE` on it becomes a
+//! [`Value::Call`]. The result is a [`Trace`] of every import, call and `BUILD`,
+//! with the values flowing between them, for the rules to judge. Because values
+//! are tracked, not just the previous opcode's argument, a name that reaches
+//! `STACK_GLOBAL` through the memo, a call whose callee is itself a call result,
+//! or a `BUILD` that patches attributes of an imported function are all visible.
+//!
+//! The machine stops at the first fault, as CPython does, and reports it in
+//! [`Trace::error`]; everything seen before the fault stays in the trace.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::{self, Write};
+use std::rc::Rc;
+
+/// A symbolic value on the pickle stack.
+pub type V = Rc<Value>;
+
+/// What a pickle value is, as far as can be known without running anything.
+#[derive(Debug)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    /// An integer too large for i64 (or a LONG we did not decode).
+    BigInt,
+    Float(f64),
+    Str(Rc<str>),
+    /// A string longer than [`MAX_KEPT_STRING`]: only its length is kept.
+    LongStr(usize),
+    /// Bytes of the analysed buffer, `start..start + len` (not copied).
+    Bytes { start: usize, len: usize },
+    Tuple(Vec<V>),
+    List(RefCell<Vec<V>>),
+    Dict(RefCell<Vec<(V, V)>>),
+    Set(RefCell<Vec<V>>),
+    FrozenSet(Vec<V>),
+    /// `module.name` as resolved by `find_class`; `import` indexes [`Trace::imports`].
+    Global { module: Rc<str>, name: Rc<str>, import: usize },
+    /// The result of calling `func` with `args`; `call` indexes [`Trace::calls`].
+    Call { func: V, args: V, call: usize, state: RefCell<Option<V>> },
+    /// A persistent id (how PyTorch refers to tensor storages).
+    PersistentId(V),
+    /// An object from the copyreg extension registry (EXT1/2/4).
+    Extension(u32),
+    /// An out-of-band buffer (protocol 5).
+    Buffer,
+    /// A value the machine cannot know (e.g. a global named by a computed value).
+    Unknown,
+}
+
+/// Strings longer than this are not kept in memory (names never are this long).
+pub const MAX_KEPT_STRING: usize = 64 * 1024;
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Items of a tuple, list, set or frozenset.
+    pub fn items(&self) -> Vec<V> {
+        match self {
+            Value::Tuple(v) | Value::FrozenSet(v) => v.clone(),
+            Value::List(v) | Value::Set(v) => v.borrow().clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Value stored under string key `key` of a dict.
+    pub fn get(&self, key: &str) -> Option<V> {
+        match self {
+            Value::Dict(d) => d.borrow().iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone()),
+            _ => None,
+        }
+    }
+
+    /// `module.name` when this is a global.
+    pub fn global_path(&self) -> Option<String> {
+        match self {
+            Value::Global { module, name, .. } => Some(format!("{module}.{name}")),
+            _ => None,
+        }
+    }
+}
+
+/// How a call came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// `REDUCE`: `func(*args)`.
+    Reduce,
+    /// `NEWOBJ`: `cls.__new__(cls, *args)`.
+    NewObj,
+    /// `NEWOBJ_EX`: `cls.__new__(cls, *args, **kwargs)`.
+    NewObjEx,
+    /// `INST` (protocol 0): `find_class(module, name)(*args)`.
+    Inst,
+    /// `OBJ`: `cls(*args)` from the marked items.
+    Obj,
+    /// `APPEND`/`APPENDS`/`SETITEM(S)`/`ADDITEMS` on something that is not a
+    /// plain container, which calls its `append`/`extend`/`__setitem__`/`add`.
+    Method,
+}
+
+impl CallKind {
+    pub fn opcode(self) -> &'static str {
+        match self {
+            CallKind::Reduce => "REDUCE",
+            CallKind::NewObj => "NEWOBJ",
+            CallKind::NewObjEx => "NEWOBJ_EX",
+            CallKind::Inst => "INST",
+            CallKind::Obj => "OBJ",
+            CallKind::Method => "container method",
+        }
+    }
+}
+
+/// A `find_class` the unpickler would perform.
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub module: Rc<str>,
+    pub name: Rc<str>,
+    /// Offset of the opcode (GLOBAL, STACK_GLOBAL, INST) in the analysed buffer.
+    pub offset: usize,
+    pub opcode: &'static str,
+}
+
+/// A call the unpickler would make.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub func: V,
+    pub args: V,
+    pub kind: CallKind,
+    pub offset: usize,
+}
+
+/// A `BUILD`: `target.__setstate__(state)` or `target.__dict__.update(state)`.
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub target: V,
+    pub state: V,
+    pub offset: usize,
+}
+
+/// A `STACK_GLOBAL` whose module or name is not a literal string, so the import
+/// depends on state built at load time (e.g. an attribute a `BUILD` planted).
+#[derive(Debug, Clone)]
+pub struct ComputedGlobal {
+    pub module: V,
+    pub name: V,
+    pub offset: usize,
+}
+
+/// Why the machine stopped before `STOP`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickleError {
+    pub offset: usize,
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    Truncated(&'static str),
+    UnknownOpcode(u8),
+    StackUnderflow(&'static str),
+    MarkNotFound(&'static str),
+    MemoMissing(u64),
+    BadArgument(&'static str, String),
+    UnsupportedProtocol(u8),
+    /// A resource limit of [`PickleLimits`] was hit.
+    Limit(&'static str),
+}
+
+impl fmt::Display for PickleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::Truncated(op) => write!(f, "pickle ends inside {op} at offset {}", self.offset),
+            ErrorKind::UnknownOpcode(b) => write!(f, "unknown opcode 0x{b:02x} at offset {}", self.offset),
+            ErrorKind::StackUnderflow(op) => write!(f, "{op} at offset {} pops from an empty stack", self.offset),
+            ErrorKind::MarkNotFound(op) => write!(f, "{op} at offset {} needs a MARK that is not there", self.offset),
+            ErrorKind::MemoMissing(k) => write!(f, "memo key {k} read at offset {} was never stored", self.offset),
+            ErrorKind::BadArgument(op, why) => write!(f, "bad {op} argument at offset {}: {why}", self.offset),
+            ErrorKind::UnsupportedProtocol(p) => write!(f, "unsupported pickle protocol {p} at offset {}", self.offset),
+            ErrorKind::Limit(what) => write!(f, "{what} at offset {}", self.offset),
+        }
+    }
+}
+
+/// Resource bounds of one analysis.
+#[derive(Debug, Clone, Copy)]
+pub struct PickleLimits {
+    pub max_memo_entries: usize,
+    pub max_stack_depth: usize,
+    /// How deep nested pickles (joblib object arrays) are followed.
+    pub max_nesting: u32,
+}
+
+impl Default for PickleLimits {
+    fn default() -> Self {
+        PickleLimits { max_memo_entries: 1 << 20, max_stack_depth: 1 << 16, max_nesting: 8 }
+    }
+}
+
+/// Everything one pickle stream would do when loaded.
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub imports: Vec<Import>,
+    pub calls: Vec<Call>,
+    pub builds: Vec<Build>,
+    pub computed_globals: Vec<ComputedGlobal>,
+    /// Offsets of EXT1/EXT2/EXT4 opcodes and their codes.
+    pub extensions: Vec<(usize, u32)>,
+    /// Highest protocol announced by PROTO.
+    pub protocol: Option<u8>,
+    /// Number of opcodes executed.
+    pub opcodes: usize,
+    /// Offset just past STOP, when reached.
+    pub end: Option<usize>,
+    /// The value STOP returned.
+    pub result: Option<V>,
+    pub error: Option<PickleError>,
+    /// Array payloads skipped inside joblib streams: (offset, length).
+    pub joblib_arrays: Vec<(usize, usize)>,
+    /// Pickles embedded inside this stream (joblib object arrays), analysed in place.
+    pub nested: Vec<(usize, Trace)>,
+}
+
+impl Trace {
+    /// True when the stream reached STOP without a fault.
+    pub fn complete(&self) -> bool {
+        self.error.is_none() && self.end.is_some()
+    }
+}
+
+/// Analyses the pickle starting at `data[start..]`. Offsets in the trace are
+/// offsets into `data`.
+pub fn analyze(data: &[u8], start: usize, limits: &PickleLimits) -> Trace {
+    analyze_nested(data, start, limits, 0)
+}
+
+fn analyze_nested(data: &[u8], start: usize, limits: &PickleLimits, depth: u32) -> Trace {
+    let mut m = Machine {
+        data,
+        pos: start,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: HashMap::new(),
+        trace: Trace::default(),
+        limits,
+        depth,
+        op_start: start,
+    };
+    if let Err(kind) = m.run() {
+        m.trace.error = Some(PickleError { offset: m.op_start, kind });
+    }
+    m.trace
+}
+
+struct Machine<'a> {
+    data: &'a [u8],
+    pos: usize,
+    stack: Vec<V>,
+    marks: Vec<Vec<V>>,
+    memo: HashMap<u64, V>,
+    trace: Trace,
+    limits: &'a PickleLimits,
+    depth: u32,
+    /// Offset of the opcode being executed, for error reports.
+    op_start: usize,
+}
+
+type R<T> = Result<T, ErrorKind>;
+
+fn v(value: Value) -> V {
+    Rc::new(value)
+}
+
+impl<'a> Machine<'a> {
+    fn run(&mut self) -> R<()> {
+        loop {
+            self.op_start = self.pos;
+            let Some(&op) = self.data.get(self.pos) else {
+                return Err(ErrorKind::Truncated("the stream (no STOP)"));
+            };
+            self.pos += 1;
+            self.trace.opcodes += 1;
+            if self.stack.len() + self.marks.len() > self.limits.max_stack_depth {
+                return Err(ErrorKind::Limit("stack deeper than the limit"));
+            }
+            if self.step(op)? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl<'a> Machine<'a> {
+    /// Executes one opcode; returns true at STOP.
+    fn step(&mut self, op: u8) -> R<bool> {
+        match op {
+            b'(' => {
+                // MARK: the current stack is set aside until the matching pop_mark.
+                let stack = std::mem::take(&mut self.stack);
+                self.marks.push(stack);
+            }
+            b'.' => {
+                let result = self.pop("STOP")?;
+                self.trace.result = Some(result);
+                self.trace.end = Some(self.pos);
+                return Ok(true);
+            }
+            b'0' => {
+                if self.stack.pop().is_none() {
+                    self.pop_mark("POP")?;
+                }
+            }
+            b'1' => {
+                self.pop_mark("POP_MARK")?;
+            }
+            b'2' => {
+                let top = self.top("DUP")?;
+                self.push(top);
+            }
+            b'F' => {
+                let line = self.line("FLOAT")?;
+                let f = ascii(line)
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .ok_or_else(|| bad("FLOAT", line))?;
+                self.push(v(Value::Float(f)));
+            }
+            b'I' => {
+                let line = self.line("INT")?;
+                let value = match line {
+                    b"00" => Value::Bool(false),
+                    b"01" => Value::Bool(true),
+                    _ => parse_decimal(line, "INT")?,
+                };
+                self.push(v(value));
+            }
+            b'L' => {
+                let line = self.line("LONG")?;
+                let digits = line.strip_suffix(b"L").unwrap_or(line);
+                let value = parse_decimal(digits, "LONG")?;
+                self.push(v(value));
+            }
+            b'J' => {
+                let b = self.take(4, "BININT")?;
+                self.push(v(Value::Int(i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into())));
+            }
+            b'K' => {
+                let b = self.take(1, "BININT1")?;
+                self.push(v(Value::Int(b[0].into())));
+            }
+            b'M' => {
+                let b = self.take(2, "BININT2")?;
+                self.push(v(Value::Int(u16::from_le_bytes([b[0], b[1]]).into())));
+            }
+            0x8a => {
+                let n = self.take(1, "LONG1")?[0] as usize;
+                let b = self.take(n, "LONG1")?;
+                self.push(v(decode_long(b)));
+            }
+            0x8b => {
+                let n = self.i32_len("LONG4")?;
+                let b = self.take(n, "LONG4")?;
+                self.push(v(decode_long(b)));
+            }
+            b'N' => self.push(v(Value::None)),
+            0x88 => self.push(v(Value::Bool(true))),
+            0x89 => self.push(v(Value::Bool(false))),
+            b'G' => {
+                let b = self.take(8, "BINFLOAT")?;
+                let bits = u64::from_be_bytes(b.try_into().unwrap_or_default());
+                self.push(v(Value::Float(f64::from_bits(bits))));
+            }
+            b'S' => {
+                let line = self.line("STRING")?;
+                let quoted = line.len() >= 2
+                    && line[0] == line[line.len() - 1]
+                    && (line[0] == b'\'' || line[0] == b'"');
+                if !quoted {
+                    return Err(bad("STRING", line));
+                }
+                let raw = escape_decode(&line[1..line.len() - 1]);
+                self.push(v(bytes_to_str_value(&raw)));
+            }
+            b'T' => {
+                let n = self.i32_len("BINSTRING")?;
+                let start = self.pos;
+                self.take(n, "BINSTRING")?;
+                self.push(v(self.string_or_bytes(start, n)));
+            }
+            b'U' => {
+                let n = self.take(1, "SHORT_BINSTRING")?[0] as usize;
+                let start = self.pos;
+                self.take(n, "SHORT_BINSTRING")?;
+                self.push(v(self.string_or_bytes(start, n)));
+            }
+            b'V' => {
+                let line = self.line("UNICODE")?;
+                let s = raw_unicode_escape_decode(line);
+                self.push(v(str_value(s)));
+            }
+            b'X' => {
+                let n = self.u32_len("BINUNICODE")?;
+                self.unicode(n, "BINUNICODE")?;
+            }
+            0x8c => {
+                let n = self.take(1, "SHORT_BINUNICODE")?[0] as usize;
+                self.unicode(n, "SHORT_BINUNICODE")?;
+            }
+            0x8d => {
+                let n = self.u64_len("BINUNICODE8")?;
+                self.unicode(n, "BINUNICODE8")?;
+            }
+            b'B' => {
+                let n = self.u32_len("BINBYTES")?;
+                self.bytes(n, "BINBYTES")?;
+            }
+            b'C' => {
+                let n = self.take(1, "SHORT_BINBYTES")?[0] as usize;
+                self.bytes(n, "SHORT_BINBYTES")?;
+            }
+            0x8e => {
+                let n = self.u64_len("BINBYTES8")?;
+                self.bytes(n, "BINBYTES8")?;
+            }
+            0x96 => {
+                let n = self.u64_len("BYTEARRAY8")?;
+                self.bytes(n, "BYTEARRAY8")?;
+            }
+            0x97 => self.push(v(Value::Buffer)),
+            0x98 => {
+                self.top("READONLY_BUFFER")?;
+            }
+            b')' => self.push(v(Value::Tuple(Vec::new()))),
+            b't' => {
+                let items = self.pop_mark("TUPLE")?;
+                self.push(v(Value::Tuple(items)));
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                if self.stack.len() < n {
+                    return Err(ErrorKind::StackUnderflow("TUPLEn"));
+                }
+                let items = self.stack.split_off(self.stack.len() - n);
+                self.push(v(Value::Tuple(items)));
+            }
+            b']' => self.push(v(Value::List(RefCell::new(Vec::new())))),
+            b'l' => {
+                let items = self.pop_mark("LIST")?;
+                self.push(v(Value::List(RefCell::new(items))));
+            }
+            b'}' => self.push(v(Value::Dict(RefCell::new(Vec::new())))),
+            b'd' => {
+                let items = self.pop_mark("DICT")?;
+                if items.len() % 2 != 0 {
+                    return Err(ErrorKind::BadArgument("DICT", "odd number of items".into()));
+                }
+                let pairs = pairs(items);
+                self.push(v(Value::Dict(RefCell::new(pairs))));
+            }
+            0x8f => self.push(v(Value::Set(RefCell::new(Vec::new())))),
+            0x91 => {
+                let items = self.pop_mark("FROZENSET")?;
+                self.push(v(Value::FrozenSet(items)));
+            }
+            b'a' => {
+                let item = self.pop("APPEND")?;
+                let target = self.top("APPEND")?;
+                self.add_items(&target, vec![item], "APPEND");
+            }
+            b'e' => {
+                let items = self.pop_mark("APPENDS")?;
+                let target = self.top("APPENDS")?;
+                self.add_items(&target, items, "APPENDS");
+            }
+            0x90 => {
+                let items = self.pop_mark("ADDITEMS")?;
+                let target = self.top("ADDITEMS")?;
+                self.add_items(&target, items, "ADDITEMS");
+            }
+            b's' => {
+                let value = self.pop("SETITEM")?;
+                let key = self.pop("SETITEM")?;
+                let target = self.top("SETITEM")?;
+                self.set_items(&target, vec![(key, value)]);
+            }
+            b'u' => {
+                let items = self.pop_mark("SETITEMS")?;
+                if items.len() % 2 != 0 {
+                    return Err(ErrorKind::BadArgument("SETITEMS", "odd number of items".into()));
+                }
+                let target = self.top("SETITEMS")?;
+                self.set_items(&target, pairs(items));
+            }
+            b'g' => {
+                let line = self.line("GET")?;
+                let key = parse_memo_key(line, "GET")?;
+                self.get(key)?;
+            }
+            b'h' => {
+                let key = self.take(1, "BINGET")?[0] as u64;
+                self.get(key)?;
+            }
+            b'j' => {
+                let b = self.take(4, "LONG_BINGET")?;
+                self.get(u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into())?;
+            }
+            b'p' => {
+                let line = self.line("PUT")?;
+                let key = parse_memo_key(line, "PUT")?;
+                self.put(key, "PUT")?;
+            }
+            b'q' => {
+                let key = self.take(1, "BINPUT")?[0] as u64;
+                self.put(key, "BINPUT")?;
+            }
+            b'r' => {
+                let b = self.take(4, "LONG_BINPUT")?;
+                self.put(u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(), "LONG_BINPUT")?;
+            }
+            0x94 => {
+                // MEMOIZE stores under the number of entries the memo holds, as CPython does.
+                let key = self.memo.len() as u64;
+                self.put(key, "MEMOIZE")?;
+            }
+            b'c' => {
+                let module = self.line("GLOBAL")?;
+                let name = self.line("GLOBAL")?;
+                let g = self.import(module, name, "GLOBAL")?;
+                self.push(g);
+            }
+            0x93 => {
+                let name = self.pop("STACK_GLOBAL")?;
+                let module = self.pop("STACK_GLOBAL")?;
+                match (module.as_str(), name.as_str()) {
+                    (Some(m), Some(n)) => {
+                        let g = self.import_str(m, n, "STACK_GLOBAL");
+                        self.push(g);
+                    }
+                    _ => {
+                        self.trace.computed_globals.push(ComputedGlobal { module, name, offset: self.op_start });
+                        self.push(v(Value::Unknown));
+                    }
+                }
+            }
+            b'i' => {
+                let module = self.line("INST")?;
+                let name = self.line("INST")?;
+                let args = self.pop_mark("INST")?;
+                let cls = self.import(module, name, "INST")?;
+                self.call(cls, v(Value::Tuple(args)), CallKind::Inst);
+            }
+            b'o' => {
+                let mut items = self.pop_mark("OBJ")?;
+                if items.is_empty() {
+                    return Err(ErrorKind::StackUnderflow("OBJ"));
+                }
+                let cls = items.remove(0);
+                self.call(cls, v(Value::Tuple(items)), CallKind::Obj);
+            }
+            b'R' => {
+                let args = self.pop("REDUCE")?;
+                let func = self.pop("REDUCE")?;
+                self.call(func, args, CallKind::Reduce);
+            }
+            0x81 => {
+                let args = self.pop("NEWOBJ")?;
+                let cls = self.pop("NEWOBJ")?;
+                self.call(cls, args, CallKind::NewObj);
+            }
+            0x92 => {
+                let kwargs = self.pop("NEWOBJ_EX")?;
+                let args = self.pop("NEWOBJ_EX")?;
+                let cls = self.pop("NEWOBJ_EX")?;
+                let all = v(Value::Tuple(vec![args, kwargs]));
+                self.call(cls, all, CallKind::NewObjEx);
+            }
+            b'b' => {
+                let state = self.pop("BUILD")?;
+                let target = self.top("BUILD")?;
+                self.trace.builds.push(Build { target: target.clone(), state: state.clone(), offset: self.op_start });
+                if let Value::Call { state: slot, .. } = &*target {
+                    *slot.borrow_mut() = Some(state);
+                }
+                self.after_build(&target)?;
+            }
+            b'P' => {
+                let line = self.line("PERSID")?;
+                let id = ascii(line).ok_or_else(|| bad("PERSID", line))?;
+                self.push(v(Value::PersistentId(v(str_value(id.to_string())))));
+            }
+            b'Q' => {
+                let id = self.pop("BINPERSID")?;
+                self.push(v(Value::PersistentId(id)));
+            }
+            0x82 => {
+                let code = self.take(1, "EXT1")?[0] as u32;
+                self.extension(code);
+            }
+            0x83 => {
+                let b = self.take(2, "EXT2")?;
+                self.extension(u16::from_le_bytes([b[0], b[1]]).into());
+            }
+            0x84 => {
+                let b = self.take(4, "EXT4")?;
+                self.extension(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            }
+            0x80 => {
+                let proto = self.take(1, "PROTO")?[0];
+                if proto > 5 {
+                    return Err(ErrorKind::UnsupportedProtocol(proto));
+                }
+                self.trace.protocol = Some(self.trace.protocol.map_or(proto, |p| p.max(proto)));
+            }
+            0x95 => {
+                let n = self.u64_len("FRAME")?;
+                if n > self.data.len() - self.pos {
+                    return Err(ErrorKind::Truncated("FRAME"));
+                }
+            }
+            other => return Err(ErrorKind::UnknownOpcode(other)),
+        }
+        Ok(false)
+    }
+
+    fn push(&mut self, value: V) {
+        self.stack.push(value);
+    }
+
+    fn pop(&mut self, op: &'static str) -> R<V> {
+        self.stack.pop().ok_or(ErrorKind::StackUnderflow(op))
+    }
+
+    fn top(&self, op: &'static str) -> R<V> {
+        self.stack.last().cloned().ok_or(ErrorKind::StackUnderflow(op))
+    }
+
+    fn pop_mark(&mut self, op: &'static str) -> R<Vec<V>> {
+        let outer = self.marks.pop().ok_or(ErrorKind::MarkNotFound(op))?;
+        Ok(std::mem::replace(&mut self.stack, outer))
+    }
+
+    fn take(&mut self, n: usize, op: &'static str) -> R<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len()).ok_or(ErrorKind::Truncated(op))?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn line(&mut self, op: &'static str) -> R<&'a [u8]> {
+        let rest = &self.data[self.pos..];
+        let n = memchr(b'\n', rest).ok_or(ErrorKind::Truncated(op))?;
+        self.pos += n + 1;
+        Ok(&rest[..n])
+    }
+
+    fn u32_len(&mut self, op: &'static str) -> R<usize> {
+        let b = self.take(4, op)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    fn i32_len(&mut self, op: &'static str) -> R<usize> {
+        let b = self.take(4, op)?;
+        let n = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        usize::try_from(n).map_err(|_| ErrorKind::BadArgument(op, format!("negative length {n}")))
+    }
+
+    fn u64_len(&mut self, op: &'static str) -> R<usize> {
+        let b = self.take(8, op)?;
+        let n = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        usize::try_from(n).map_err(|_| ErrorKind::Truncated(op))
+    }
+
+    fn unicode(&mut self, n: usize, op: &'static str) -> R<()> {
+        let b = self.take(n, op)?;
+        if n > MAX_KEPT_STRING {
+            self.push(v(Value::LongStr(n)));
+            return Ok(());
+        }
+        // CPython decodes with 'surrogatepass'; invalid UTF-8 otherwise fails the load.
+        let s = std::str::from_utf8(b).map_err(|_| ErrorKind::BadArgument(op, "invalid UTF-8".into()))?;
+        self.push(v(str_value(s.to_string())));
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: usize, op: &'static str) -> R<()> {
+        let start = self.pos;
+        self.take(n, op)?;
+        self.push(v(Value::Bytes { start, len: n }));
+        Ok(())
+    }
+
+    /// Protocol-0/1 strings: CPython decodes them (ASCII by default, UTF-8 under
+    /// torch.load); a string that is not text stays bytes.
+    fn string_or_bytes(&self, start: usize, n: usize) -> Value {
+        match std::str::from_utf8(&self.data[start..start + n]) {
+            Ok(s) if n <= MAX_KEPT_STRING => str_value(s.to_string()),
+            _ => Value::Bytes { start, len: n },
+        }
+    }
+
+    fn get(&mut self, key: u64) -> R<()> {
+        let value = self.memo.get(&key).cloned().ok_or(ErrorKind::MemoMissing(key))?;
+        self.push(value);
+        Ok(())
+    }
+
+    fn put(&mut self, key: u64, op: &'static str) -> R<()> {
+        let top = self.top(op)?;
+        if self.memo.len() >= self.limits.max_memo_entries && !self.memo.contains_key(&key) {
+            return Err(ErrorKind::Limit("more memo entries than the limit"));
+        }
+        self.memo.insert(key, top);
+        Ok(())
+    }
+
+    fn import(&mut self, module: &[u8], name: &[u8], op: &'static str) -> R<V> {
+        let m = std::str::from_utf8(module).map_err(|_| bad(op, module))?;
+        let n = std::str::from_utf8(name).map_err(|_| bad(op, name))?;
+        Ok(self.import_str(m, n, op))
+    }
+
+    fn import_str(&mut self, module: &str, name: &str, opcode: &'static str) -> V {
+        let (module, name): (Rc<str>, Rc<str>) = (module.into(), name.into());
+        let import = self.trace.imports.len();
+        self.trace.imports.push(Import { module: module.clone(), name: name.clone(), offset: self.op_start, opcode });
+        v(Value::Global { module, name, import })
+    }
+
+    fn call(&mut self, func: V, args: V, kind: CallKind) {
+        let call = self.trace.calls.len();
+        self.trace.calls.push(Call { func: func.clone(), args: args.clone(), kind, offset: self.op_start });
+        self.push(v(Value::Call { func, args, call, state: RefCell::new(None) }));
+    }
+
+    fn extension(&mut self, code: u32) {
+        self.trace.extensions.push((self.op_start, code));
+        self.push(v(Value::Extension(code)));
+    }
+
+    /// APPEND(S)/ADDITEMS: plain containers grow; anything else has its
+    /// `append`/`extend`/`add` method called, which is a call like any other.
+    fn add_items(&mut self, target: &V, items: Vec<V>, _op: &'static str) {
+        match &**target {
+            Value::List(l) | Value::Set(l) => l.borrow_mut().extend(items),
+            _ => self.method_call(target, items),
+        }
+    }
+
+    fn set_items(&mut self, target: &V, items: Vec<(V, V)>) {
+        match &**target {
+            Value::Dict(d) => d.borrow_mut().extend(items),
+            _ => self.method_call(target, items.into_iter().flat_map(|(k, v)| [k, v]).collect()),
+        }
+    }
+
+    fn method_call(&mut self, target: &V, args: Vec<V>) {
+        let call = self.trace.calls.len();
+        self.trace.calls.push(Call {
+            func: target.clone(),
+            args: v(Value::Tuple(args)),
+            kind: CallKind::Method,
+            offset: self.op_start,
+        });
+        let _ = call;
+    }
+}
+
+fn bad(op: &'static str, arg: &[u8]) -> ErrorKind {
+    let shown: String = String::from_utf8_lossy(&arg[..arg.len().min(40)]).into_owned();
+    ErrorKind::BadArgument(op, format!("{shown:?}"))
+}
+
+fn ascii(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok().filter(|s| s.is_ascii())
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|b| *b == needle)
+}
+
+fn str_value(s: String) -> Value {
+    if s.len() > MAX_KEPT_STRING {
+        Value::LongStr(s.len())
+    } else {
+        Value::Str(s.into())
+    }
+}
+
+fn bytes_to_str_value(raw: &[u8]) -> Value {
+    match std::str::from_utf8(raw) {
+        Ok(s) => str_value(s.to_string()),
+        // Kept as a lossy string: it can only matter as a name, and a name must be text.
+        Err(_) => str_value(String::from_utf8_lossy(raw).into_owned()),
+    }
+}
+
+fn parse_decimal(line: &[u8], op: &'static str) -> R<Value> {
+    let s = ascii(line).ok_or_else(|| bad(op, line))?.trim();
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(op, line));
+    }
+    Ok(s.parse::<i64>().map(Value::Int).unwrap_or(Value::BigInt))
+}
+
+fn parse_memo_key(line: &[u8], op: &'static str) -> R<u64> {
+    let s = ascii(line).ok_or_else(|| bad(op, line))?.trim();
+    s.parse::<u64>().map_err(|_| bad(op, line))
+}
+
+fn decode_long(b: &[u8]) -> Value {
+    if b.is_empty() {
+        return Value::Int(0);
+    }
+    if b.len() > 8 {
+        return Value::BigInt;
+    }
+    let negative = b[b.len() - 1] & 0x80 != 0;
+    let mut buf = if negative { [0xffu8; 8] } else { [0u8; 8] };
+    buf[..b.len()].copy_from_slice(b);
+    Value::Int(i64::from_le_bytes(buf))
+}
+
+fn pairs(items: Vec<V>) -> Vec<(V, V)> {
+    let mut out = Vec::with_capacity(items.len() / 2);
+    let mut it = items.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    out
+}
+
+/// Python's `codecs.escape_decode`, used by the protocol-0 STRING opcode.
+fn escape_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        i += 1;
+        if c != b'\\' || i >= s.len() {
+            out.push(c);
+            continue;
+        }
+        let e = s[i];
+        i += 1;
+        match e {
+            b'\n' => {}
+            b'\\' | b'\'' | b'"' => out.push(e),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut n = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match s.get(i) {
+                        Some(d @ b'0'..=b'7') => {
+                            n = n * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push((n & 0xff) as u8);
+            }
+            b'x' => match s.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                None => out.extend_from_slice(b"\\x"),
+            },
+            other => out.extend_from_slice(&[b'\\', other]),
+        }
+    }
+    out
+}
+
+/// Python's `raw_unicode_escape` decoding, used by the protocol-0 UNICODE opcode:
+/// `\uXXXX` and `\UXXXXXXXX` escapes, every other byte is Latin-1.
+fn raw_unicode_escape_decode(s: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'\\' {
+            let width = match s.get(i + 1) {
+                Some(b'u') => 4,
+                Some(b'U') => 8,
+                _ => 0,
+            };
+            if width > 0 {
+                let hex = s.get(i + 2..i + 2 + width).and_then(|h| std::str::from_utf8(h).ok());
+                if let Some(c) = hex.and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32) {
+                    out.push(c);
+                    i += 2 + width;
+                    continue;
+                }
+            }
+        }
+        out.push(char::from(s[i]));
+        i += 1;
+    }
+    out
+}
+
+// joblib writes numpy array bytes straight into the pickle stream, right after
+// the BUILD of a `NumpyArrayWrapper`; its unpickler reads them there. The
+// machine must skip exactly those bytes, or it would read array data as opcodes.
+impl Machine<'_> {
+    fn after_build(&mut self, target: &V) -> R<()> {
+        let Some(state) = joblib_wrapper_state(target) else { return Ok(()) };
+        if let Some(align) = state.get("numpy_array_alignment_bytes") {
+            if matches!(*align, Value::Int(_)) {
+                let pad = self.take(1, "joblib array padding")?[0] as usize;
+                self.take(pad, "joblib array padding")?;
+            }
+        }
+        let dtype = state.get("dtype").ok_or_else(|| joblib_bad("no dtype"))?;
+        let start = self.pos;
+        match array_item_size(&dtype) {
+            Some(ItemSize::Object) => {
+                // Object arrays are written as a nested pickle (protocol 2).
+                if self.depth >= self.limits.max_nesting {
+                    return Err(ErrorKind::Limit("joblib object arrays nested deeper than the limit"));
+                }
+                let nested = analyze_nested(self.data, start, self.limits, self.depth + 1);
+                let end = nested.end;
+                let failed = nested.error.is_some();
+                self.trace.nested.push((start, nested));
+                match end {
+                    Some(end) if !failed => self.pos = end,
+                    _ => return Err(joblib_bad("the object array's embedded pickle is malformed")),
+                }
+            }
+            Some(ItemSize::Bytes(item)) => {
+                let shape = state.get("shape").ok_or_else(|| joblib_bad("no shape"))?;
+                let mut count: usize = 1;
+                for dim in shape.items() {
+                    let Value::Int(d) = *dim else { return Err(joblib_bad("non-integer shape")) };
+                    let d = usize::try_from(d).map_err(|_| joblib_bad("negative dimension"))?;
+                    count = count.checked_mul(d).ok_or_else(|| joblib_bad("shape overflows"))?;
+                }
+                let len = count.checked_mul(item).ok_or_else(|| joblib_bad("array size overflows"))?;
+                self.take(len, "joblib array data")?;
+                self.trace.joblib_arrays.push((start, len));
+            }
+            None => return Err(joblib_bad("dtype of unknown size")),
+        }
+        Ok(())
+    }
+}
+
+fn joblib_bad(why: &str) -> ErrorKind {
+    ErrorKind::BadArgument("joblib NumpyArrayWrapper", why.to_string())
+}
+
+fn is_joblib_wrapper_class(v: &Value) -> bool {
+    matches!(v, Value::Global { module, name, .. }
+        if &**name == "NumpyArrayWrapper" && module.ends_with("joblib.numpy_pickle"))
+}
+
+/// The BUILD state of a joblib `NumpyArrayWrapper` instance, created by NEWOBJ
+/// (protocol 2+) or by `copyreg._reconstructor(NumpyArrayWrapper, ...)`.
+fn joblib_wrapper_state(target: &V) -> Option<V> {
+    let Value::Call { func, args, state, .. } = &**target else { return None };
+    let is_wrapper = is_joblib_wrapper_class(func)
+        || (func.global_path().is_some_and(|p| p == "copyreg._reconstructor" || p == "copy_reg._reconstructor")
+            && args.items().first().is_some_and(|c| is_joblib_wrapper_class(c)));
+    if !is_wrapper {
+        return None;
+    }
+    state.borrow().clone()
+}
+
+enum ItemSize {
+    Object,
+    Bytes(usize),
+}
+
+/// Item size of a pickled `numpy.dtype(descr, align, copy)` with its BUILD state
+/// `(version, byteorder, subarray, names, fields, elsize, alignment, flags)`.
+fn array_item_size(dtype: &V) -> Option<ItemSize> {
+    let Value::Call { args, state, .. } = &**dtype else { return None };
+    let descr = args.items().first()?.as_str()?.to_string();
+    if descr.starts_with('O') {
+        return Some(ItemSize::Object);
+    }
+    if let Some(st) = &*state.borrow() {
+        if let Some(elsize) = st.items().get(5) {
+            if let Value::Int(n) = **elsize {
+                if n > 0 {
+                    return usize::try_from(n).ok().map(ItemSize::Bytes);
+                }
+            }
+        }
+    }
+    let kind = descr.chars().next()?;
+    let digits: String = descr.chars().skip(1).take_while(char::is_ascii_digit).collect();
+    let n: usize = digits.parse().ok()?;
+    match kind {
+        'U' => n.checked_mul(4).map(ItemSize::Bytes),
+        'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' | 'S' | 'a' | 'V' | '?' => Some(ItemSize::Bytes(n)),
+        _ => None,
+    }
+}
+
+/// Renders a value as Python-like source for messages, bounded in depth and length.
+pub fn describe(value: &Value) -> String {
+    let mut out = String::new();
+    describe_into(value, 0, &mut out);
+    if out.len() > 300 {
+        let mut cut = 297;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
+fn describe_into(value: &Value, depth: usize, out: &mut String) {
+    if depth > 6 || out.len() > 400 {
+        out.push_str("...");
+        return;
+    }
+    let seq = |items: &[V], open: &str, close: &str, out: &mut String| {
+        out.push_str(open);
+        for (i, item) in items.iter().take(8).enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            describe_into(item, depth + 1, out);
+        }
+        if items.len() > 8 {
+            out.push_str(", ...");
+        }
+        if open == "(" && items.len() == 1 {
+            out.push(',');
+        }
+        out.push_str(close);
+    };
+    match value {
+        Value::None => out.push_str("None"),
+        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::BigInt => out.push_str("<big int>"),
+        Value::Float(f) => {
+            let _ = write!(out, "{f}");
+        }
+        Value::Str(s) => {
+            let shown: String = s.chars().take(120).collect();
+            let _ = write!(out, "{shown:?}");
+        }
+        Value::LongStr(n) => {
+            let _ = write!(out, "<str of {n} bytes>");
+        }
+        Value::Bytes { len, .. } => {
+            let _ = write!(out, "<bytes of {len}>");
+        }
+        Value::Tuple(items) | Value::FrozenSet(items) => seq(items, "(", ")", out),
+        Value::List(items) => seq(&items.borrow(), "[", "]", out),
+        Value::Set(items) => seq(&items.borrow(), "{", "}", out),
+        Value::Dict(d) => {
+            out.push('{');
+            for (i, (k, v)) in d.borrow().iter().take(8).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                describe_into(k, depth + 1, out);
+                out.push_str(": ");
+                describe_into(v, depth + 1, out);
+            }
+            out.push('}');
+        }
+        Value::Global { module, name, .. } => {
+            let _ = write!(out, "{module}.{name}");
+        }
+        Value::Call { func, args, .. } => {
+            describe_into(func, depth + 1, out);
+            match &**args {
+                Value::Tuple(items) => {
+                    out.push('(');
+                    for (i, item) in items.iter().take(8).enumerate() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        describe_into(item, depth + 1, out);
+                    }
+                    out.push(')');
+                }
+                other => {
+                    out.push_str("(*");
+                    describe_into(other, depth + 1, out);
+                    out.push(')');
+                }
+            }
+        }
+        Value::PersistentId(id) => {
+            out.push_str("persistent_id(");
+            describe_into(id, depth + 1, out);
+            out.push(')');
+        }
+        Value::Extension(code) => {
+            let _ = write!(out, "<extension {code}>");
+        }
+        Value::Buffer => out.push_str("<buffer>"),
+        Value::Unknown => out.push_str("<unknown>"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(data: &[u8]) -> Trace {
+        analyze(data, 0, &PickleLimits::default())
+    }
+
+    fn imports(t: &Trace) -> Vec<String> {
+        t.imports.iter().map(|i| format!("{}.{}", i.module, i.name)).collect()
+    }
+
+    #[test]
+    fn protocol0_global_reduce() {
+        let t = run(b"cos\nsystem\n(S'echo hi'\ntR.");
+        assert!(t.complete(), "{:?}", t.error);
+        assert_eq!(imports(&t), ["os.system"]);
+        assert_eq!(t.calls.len(), 1);
+        assert_eq!(describe(&Value::Call { func: t.calls[0].func.clone(), args: t.calls[0].args.clone(), call: 0, state: RefCell::new(None) }), "os.system(\"echo hi\")");
+    }
+
+    #[test]
+    fn stack_global_through_memo_and_memoize() {
+        // PUT 5 then MEMOIZE: MEMOIZE uses len(memo) == 1, not 6.
+        let mut p = vec![0x80, 4];
+        p.extend_from_slice(b"\x8c\x02os\x94"); // memo[0] = "os"
+        p.extend_from_slice(b"\x8c\x05torchp5\n"); // memo[5] = "torch"
+        p.extend_from_slice(b"0\x8c\x06system\x94"); // pop; memo[2] = "system"
+        p.extend_from_slice(b"0h\x00h\x02\x93)R."); // os.system()
+        let t = run(&p);
+        assert!(t.complete(), "{:?}", t.error);
+        assert_eq!(imports(&t), ["os.system"]);
+    }
+
+    #[test]
+    fn inst_and_obj_are_calls() {
+        let t = run(b"(S'ls'\nios\nsystem\n.");
+        assert_eq!(imports(&t), ["os.system"]);
+        assert_eq!(t.calls[0].kind, CallKind::Inst);
+        let t = run(b"(cos\nsystem\nS'ls'\no.");
+        assert_eq!(t.calls[0].kind, CallKind::Obj);
+    }
+
+    #[test]
+    fn computed_stack_global_operand_is_recorded() {
+        // GLOBAL numpy prod.a (a BUILD-planted attribute) used as STACK_GLOBAL module.
+        let t = run(b"\x80\x04cnumpy\nprod.a\n\x8c\x06system\x93.");
+        assert_eq!(t.computed_globals.len(), 1);
+        assert!(t.complete());
+    }
+
+    #[test]
+    fn faults_keep_what_came_before() {
+        let t = run(b"cos\nsystem\n(S'id'\ntRh\x07.");
+        assert_eq!(t.calls.len(), 1);
+        assert_eq!(t.error.as_ref().map(|e| e.kind.clone()), Some(ErrorKind::MemoMissing(7)));
+        assert_eq!(t.error.unwrap().offset, 20);
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors_not_panics() {
+        for bad in [
+            &b""[..],
+            b"\x80",
+            b"\x80\x09.",
+            b"\xff",
+            b"0",
+            b"t",
+            b"X\xff\xff\xff\xff",
+            b"\x8d\xff\xff\xff\xff\xff\xff\xff\xff",
+            b"\x95\xff\xff\xff\xff\xff\xff\xff\x7fN.",
+            b"T\xff\xff\xff\xff",
+            b"\x8b\x00\x00\x00\x80",
+            b"cos\n",
+            b"Ix\n.",
+            b"p-1\n",
+            b"S'unterminated\n.",
+            b"(d",
+        ] {
+            let t = run(bad);
+            assert!(t.error.is_some(), "{bad:?} should fail");
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_a_pickle_fails_cleanly() {
+        let p = b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93)R\x94.";
+        assert!(run(p).complete());
+        for n in 0..p.len() {
+            assert!(run(&p[..n]).error.is_some(), "prefix {n}");
+        }
+    }
+
+    #[test]
+    fn stack_and_memo_limits() {
+        let limits = PickleLimits { max_memo_entries: 4, max_stack_depth: 16, max_nesting: 2 };
+        let deep = vec![b'('; 100];
+        let t = analyze(&deep, 0, &limits);
+        assert!(matches!(t.error.unwrap().kind, ErrorKind::Limit(_)));
+        let mut memo = b"N".to_vec();
+        for i in 0..10u8 {
+            memo.extend_from_slice(&[b'q', i]);
+        }
+        let t = analyze(&memo, 0, &limits);
+        assert!(matches!(t.error.unwrap().kind, ErrorKind::Limit(_)));
+    }
+
+    #[test]
+    fn escapes_and_strings() {
+        assert_eq!(escape_decode(br"o\x73\n\\\101"), b"os\n\\A");
+        assert_eq!(raw_unicode_escape_decode(br"sy\u0073tem"), "system");
+        let t = run(b"S'o\\x73'\nS'sy\\163tem'\n\x93.");
+        assert_eq!(imports(&t), ["os.system"]);
+    }
+
+    #[test]
+    fn long_opcodes() {
+        let t = run(b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.");
+        assert!(matches!(*t.result.unwrap(), Value::BigInt));
+        let t = run(b"\x8a\x02\xff\xff.");
+        assert!(matches!(*t.result.unwrap(), Value::Int(-1)));
+    }
+}
