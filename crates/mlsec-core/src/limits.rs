@@ -4,8 +4,8 @@
 /// is hit, instead of allocating without bound or running forever.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest pickle stream examined, in bytes.
-    pub max_pickle_bytes: u64,
+    /// Most pickle opcodes executed per stream (bounds time and values held).
+    pub max_pickle_opcodes: usize,
     /// Most memo entries one pickle may create.
     pub max_memo_entries: usize,
     /// Deepest pickle stack / mark nesting.
@@ -25,7 +25,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_pickle_bytes: 1 << 30,
+            max_pickle_opcodes: 20_000_000,
             max_memo_entries: 1 << 20,
             max_stack_depth: 1 << 16,
             max_nesting: 8,

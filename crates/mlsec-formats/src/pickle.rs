@@ -34,16 +34,28 @@ pub enum Value {
     /// A string longer than [`MAX_KEPT_STRING`]: only its length is kept.
     LongStr(usize),
     /// Bytes of the analysed buffer, `start..start + len` (not copied).
-    Bytes { start: usize, len: usize },
+    Bytes {
+        start: usize,
+        len: usize,
+    },
     Tuple(Vec<V>),
     List(RefCell<Vec<V>>),
     Dict(RefCell<Vec<(V, V)>>),
     Set(RefCell<Vec<V>>),
     FrozenSet(Vec<V>),
     /// `module.name` as resolved by `find_class`; `import` indexes [`Trace::imports`].
-    Global { module: Rc<str>, name: Rc<str>, import: usize },
+    Global {
+        module: Rc<str>,
+        name: Rc<str>,
+        import: usize,
+    },
     /// The result of calling `func` with `args`; `call` indexes [`Trace::calls`].
-    Call { func: V, args: V, call: usize, state: RefCell<Option<V>> },
+    Call {
+        func: V,
+        args: V,
+        call: usize,
+        state: RefCell<Option<V>>,
+    },
     /// A persistent id (how PyTorch refers to tensor storages).
     PersistentId(V),
     /// An object from the copyreg extension registry (EXT1/2/4).
@@ -77,7 +89,11 @@ impl Value {
     /// Value stored under string key `key` of a dict.
     pub fn get(&self, key: &str) -> Option<V> {
         match self {
-            Value::Dict(d) => d.borrow().iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v.clone()),
+            Value::Dict(d) => d
+                .borrow()
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v.clone()),
             _ => None,
         }
     }
@@ -181,13 +197,33 @@ pub enum ErrorKind {
 impl fmt::Display for PickleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ErrorKind::Truncated(op) => write!(f, "pickle ends inside {op} at offset {}", self.offset),
-            ErrorKind::UnknownOpcode(b) => write!(f, "unknown opcode 0x{b:02x} at offset {}", self.offset),
-            ErrorKind::StackUnderflow(op) => write!(f, "{op} at offset {} pops from an empty stack", self.offset),
-            ErrorKind::MarkNotFound(op) => write!(f, "{op} at offset {} needs a MARK that is not there", self.offset),
-            ErrorKind::MemoMissing(k) => write!(f, "memo key {k} read at offset {} was never stored", self.offset),
-            ErrorKind::BadArgument(op, why) => write!(f, "bad {op} argument at offset {}: {why}", self.offset),
-            ErrorKind::UnsupportedProtocol(p) => write!(f, "unsupported pickle protocol {p} at offset {}", self.offset),
+            ErrorKind::Truncated(op) => {
+                write!(f, "pickle ends inside {op} at offset {}", self.offset)
+            }
+            ErrorKind::UnknownOpcode(b) => {
+                write!(f, "unknown opcode 0x{b:02x} at offset {}", self.offset)
+            }
+            ErrorKind::StackUnderflow(op) => {
+                write!(f, "{op} at offset {} pops from an empty stack", self.offset)
+            }
+            ErrorKind::MarkNotFound(op) => write!(
+                f,
+                "{op} at offset {} needs a MARK that is not there",
+                self.offset
+            ),
+            ErrorKind::MemoMissing(k) => write!(
+                f,
+                "memo key {k} read at offset {} was never stored",
+                self.offset
+            ),
+            ErrorKind::BadArgument(op, why) => {
+                write!(f, "bad {op} argument at offset {}: {why}", self.offset)
+            }
+            ErrorKind::UnsupportedProtocol(p) => write!(
+                f,
+                "unsupported pickle protocol {p} at offset {}",
+                self.offset
+            ),
             ErrorKind::Limit(what) => write!(f, "{what} at offset {}", self.offset),
         }
     }
@@ -196,6 +232,8 @@ impl fmt::Display for PickleError {
 /// Resource bounds of one analysis.
 #[derive(Debug, Clone, Copy)]
 pub struct PickleLimits {
+    /// Most opcodes executed; bounds time and the number of values held.
+    pub max_opcodes: usize,
     pub max_memo_entries: usize,
     pub max_stack_depth: usize,
     /// How deep nested pickles (joblib object arrays) are followed.
@@ -204,7 +242,12 @@ pub struct PickleLimits {
 
 impl Default for PickleLimits {
     fn default() -> Self {
-        PickleLimits { max_memo_entries: 1 << 20, max_stack_depth: 1 << 16, max_nesting: 8 }
+        PickleLimits {
+            max_opcodes: 20_000_000,
+            max_memo_entries: 1 << 20,
+            max_stack_depth: 1 << 16,
+            max_nesting: 8,
+        }
     }
 }
 
@@ -258,7 +301,10 @@ fn analyze_nested(data: &[u8], start: usize, limits: &PickleLimits, depth: u32) 
         op_start: start,
     };
     if let Err(kind) = m.run() {
-        m.trace.error = Some(PickleError { offset: m.op_start, kind });
+        m.trace.error = Some(PickleError {
+            offset: m.op_start,
+            kind,
+        });
     }
     m.trace
 }
@@ -291,6 +337,9 @@ impl<'a> Machine<'a> {
             };
             self.pos += 1;
             self.trace.opcodes += 1;
+            if self.trace.opcodes > self.limits.max_opcodes {
+                return Err(ErrorKind::Limit("more opcodes than the limit"));
+            }
             if self.stack.len() + self.marks.len() > self.limits.max_stack_depth {
                 return Err(ErrorKind::Limit("stack deeper than the limit"));
             }
@@ -352,7 +401,9 @@ impl<'a> Machine<'a> {
             }
             b'J' => {
                 let b = self.take(4, "BININT")?;
-                self.push(v(Value::Int(i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into())));
+                self.push(v(Value::Int(
+                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+                )));
             }
             b'K' => {
                 let b = self.take(1, "BININT1")?;
@@ -496,7 +547,10 @@ impl<'a> Machine<'a> {
             b'u' => {
                 let items = self.pop_mark("SETITEMS")?;
                 if items.len() % 2 != 0 {
-                    return Err(ErrorKind::BadArgument("SETITEMS", "odd number of items".into()));
+                    return Err(ErrorKind::BadArgument(
+                        "SETITEMS",
+                        "odd number of items".into(),
+                    ));
                 }
                 let target = self.top("SETITEMS")?;
                 self.set_items(&target, pairs(items));
@@ -525,7 +579,10 @@ impl<'a> Machine<'a> {
             }
             b'r' => {
                 let b = self.take(4, "LONG_BINPUT")?;
-                self.put(u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(), "LONG_BINPUT")?;
+                self.put(
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+                    "LONG_BINPUT",
+                )?;
             }
             0x94 => {
                 // MEMOIZE stores under the number of entries the memo holds, as CPython does.
@@ -547,7 +604,11 @@ impl<'a> Machine<'a> {
                         self.push(g);
                     }
                     _ => {
-                        self.trace.computed_globals.push(ComputedGlobal { module, name, offset: self.op_start });
+                        self.trace.computed_globals.push(ComputedGlobal {
+                            module,
+                            name,
+                            offset: self.op_start,
+                        });
                         self.push(v(Value::Unknown));
                     }
                 }
@@ -555,8 +616,9 @@ impl<'a> Machine<'a> {
             b'i' => {
                 let module = self.line("INST")?;
                 let name = self.line("INST")?;
-                let args = self.pop_mark("INST")?;
+                // CPython imports before it looks for the mark.
                 let cls = self.import(module, name, "INST")?;
+                let args = self.pop_mark("INST")?;
                 self.call(cls, v(Value::Tuple(args)), CallKind::Inst);
             }
             b'o' => {
@@ -587,7 +649,11 @@ impl<'a> Machine<'a> {
             b'b' => {
                 let state = self.pop("BUILD")?;
                 let target = self.top("BUILD")?;
-                self.trace.builds.push(Build { target: target.clone(), state: state.clone(), offset: self.op_start });
+                self.trace.builds.push(Build {
+                    target: target.clone(),
+                    state: state.clone(),
+                    offset: self.op_start,
+                });
                 if let Value::Call { state: slot, .. } = &*target {
                     *slot.borrow_mut() = Some(state);
                 }
@@ -641,7 +707,10 @@ impl<'a> Machine<'a> {
     }
 
     fn top(&self, op: &'static str) -> R<V> {
-        self.stack.last().cloned().ok_or(ErrorKind::StackUnderflow(op))
+        self.stack
+            .last()
+            .cloned()
+            .ok_or(ErrorKind::StackUnderflow(op))
     }
 
     fn pop_mark(&mut self, op: &'static str) -> R<Vec<V>> {
@@ -650,7 +719,11 @@ impl<'a> Machine<'a> {
     }
 
     fn take(&mut self, n: usize, op: &'static str) -> R<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len()).ok_or(ErrorKind::Truncated(op))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.data.len())
+            .ok_or(ErrorKind::Truncated(op))?;
         let s = &self.data[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -687,7 +760,8 @@ impl<'a> Machine<'a> {
             return Ok(());
         }
         // CPython decodes with 'surrogatepass'; invalid UTF-8 otherwise fails the load.
-        let s = std::str::from_utf8(b).map_err(|_| ErrorKind::BadArgument(op, "invalid UTF-8".into()))?;
+        let s = std::str::from_utf8(b)
+            .map_err(|_| ErrorKind::BadArgument(op, "invalid UTF-8".into()))?;
         self.push(v(str_value(s.to_string())));
         Ok(())
     }
@@ -709,7 +783,11 @@ impl<'a> Machine<'a> {
     }
 
     fn get(&mut self, key: u64) -> R<()> {
-        let value = self.memo.get(&key).cloned().ok_or(ErrorKind::MemoMissing(key))?;
+        let value = self
+            .memo
+            .get(&key)
+            .cloned()
+            .ok_or(ErrorKind::MemoMissing(key))?;
         self.push(value);
         Ok(())
     }
@@ -732,14 +810,33 @@ impl<'a> Machine<'a> {
     fn import_str(&mut self, module: &str, name: &str, opcode: &'static str) -> V {
         let (module, name): (Rc<str>, Rc<str>) = (module.into(), name.into());
         let import = self.trace.imports.len();
-        self.trace.imports.push(Import { module: module.clone(), name: name.clone(), offset: self.op_start, opcode });
-        v(Value::Global { module, name, import })
+        self.trace.imports.push(Import {
+            module: module.clone(),
+            name: name.clone(),
+            offset: self.op_start,
+            opcode,
+        });
+        v(Value::Global {
+            module,
+            name,
+            import,
+        })
     }
 
     fn call(&mut self, func: V, args: V, kind: CallKind) {
         let call = self.trace.calls.len();
-        self.trace.calls.push(Call { func: func.clone(), args: args.clone(), kind, offset: self.op_start });
-        self.push(v(Value::Call { func, args, call, state: RefCell::new(None) }));
+        self.trace.calls.push(Call {
+            func: func.clone(),
+            args: args.clone(),
+            kind,
+            offset: self.op_start,
+        });
+        self.push(v(Value::Call {
+            func,
+            args,
+            call,
+            state: RefCell::new(None),
+        }));
     }
 
     fn extension(&mut self, code: u32) {
@@ -759,7 +856,10 @@ impl<'a> Machine<'a> {
     fn set_items(&mut self, target: &V, items: Vec<(V, V)>) {
         match &**target {
             Value::Dict(d) => d.borrow_mut().extend(items),
-            _ => self.method_call(target, items.into_iter().flat_map(|(k, v)| [k, v]).collect()),
+            _ => self.method_call(
+                target,
+                items.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+            ),
         }
     }
 
@@ -876,7 +976,11 @@ fn escape_decode(s: &[u8]) -> Vec<u8> {
                 }
                 out.push((n & 0xff) as u8);
             }
-            b'x' => match s.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            b'x' => match s
+                .get(i..i + 2)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 Some(b) => {
                     out.push(b);
                     i += 2;
@@ -902,8 +1006,13 @@ fn raw_unicode_escape_decode(s: &[u8]) -> String {
                 _ => 0,
             };
             if width > 0 {
-                let hex = s.get(i + 2..i + 2 + width).and_then(|h| std::str::from_utf8(h).ok());
-                if let Some(c) = hex.and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32) {
+                let hex = s
+                    .get(i + 2..i + 2 + width)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                if let Some(c) = hex
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
+                {
                     out.push(c);
                     i += 2 + width;
                     continue;
@@ -921,7 +1030,9 @@ fn raw_unicode_escape_decode(s: &[u8]) -> String {
 // machine must skip exactly those bytes, or it would read array data as opcodes.
 impl Machine<'_> {
     fn after_build(&mut self, target: &V) -> R<()> {
-        let Some(state) = joblib_wrapper_state(target) else { return Ok(()) };
+        let Some(state) = joblib_wrapper_state(target) else {
+            return Ok(());
+        };
         if let Some(align) = state.get("numpy_array_alignment_bytes") {
             if matches!(*align, Value::Int(_)) {
                 let pad = self.take(1, "joblib array padding")?[0] as usize;
@@ -934,7 +1045,9 @@ impl Machine<'_> {
             Some(ItemSize::Object) => {
                 // Object arrays are written as a nested pickle (protocol 2).
                 if self.depth >= self.limits.max_nesting {
-                    return Err(ErrorKind::Limit("joblib object arrays nested deeper than the limit"));
+                    return Err(ErrorKind::Limit(
+                        "joblib object arrays nested deeper than the limit",
+                    ));
                 }
                 let nested = analyze_nested(self.data, start, self.limits, self.depth + 1);
                 let end = nested.end;
@@ -942,18 +1055,28 @@ impl Machine<'_> {
                 self.trace.nested.push((start, nested));
                 match end {
                     Some(end) if !failed => self.pos = end,
-                    _ => return Err(joblib_bad("the object array's embedded pickle is malformed")),
+                    _ => {
+                        return Err(joblib_bad(
+                            "the object array's embedded pickle is malformed",
+                        ))
+                    }
                 }
             }
             Some(ItemSize::Bytes(item)) => {
                 let shape = state.get("shape").ok_or_else(|| joblib_bad("no shape"))?;
                 let mut count: usize = 1;
                 for dim in shape.items() {
-                    let Value::Int(d) = *dim else { return Err(joblib_bad("non-integer shape")) };
+                    let Value::Int(d) = *dim else {
+                        return Err(joblib_bad("non-integer shape"));
+                    };
                     let d = usize::try_from(d).map_err(|_| joblib_bad("negative dimension"))?;
-                    count = count.checked_mul(d).ok_or_else(|| joblib_bad("shape overflows"))?;
+                    count = count
+                        .checked_mul(d)
+                        .ok_or_else(|| joblib_bad("shape overflows"))?;
                 }
-                let len = count.checked_mul(item).ok_or_else(|| joblib_bad("array size overflows"))?;
+                let len = count
+                    .checked_mul(item)
+                    .ok_or_else(|| joblib_bad("array size overflows"))?;
                 self.take(len, "joblib array data")?;
                 self.trace.joblib_arrays.push((start, len));
             }
@@ -975,10 +1098,20 @@ fn is_joblib_wrapper_class(v: &Value) -> bool {
 /// The BUILD state of a joblib `NumpyArrayWrapper` instance, created by NEWOBJ
 /// (protocol 2+) or by `copyreg._reconstructor(NumpyArrayWrapper, ...)`.
 fn joblib_wrapper_state(target: &V) -> Option<V> {
-    let Value::Call { func, args, state, .. } = &**target else { return None };
+    let Value::Call {
+        func, args, state, ..
+    } = &**target
+    else {
+        return None;
+    };
     let is_wrapper = is_joblib_wrapper_class(func)
-        || (func.global_path().is_some_and(|p| p == "copyreg._reconstructor" || p == "copy_reg._reconstructor")
-            && args.items().first().is_some_and(|c| is_joblib_wrapper_class(c)));
+        || (func
+            .global_path()
+            .is_some_and(|p| p == "copyreg._reconstructor" || p == "copy_reg._reconstructor")
+            && args
+                .items()
+                .first()
+                .is_some_and(|c| is_joblib_wrapper_class(c)));
     if !is_wrapper {
         return None;
     }
@@ -993,7 +1126,9 @@ enum ItemSize {
 /// Item size of a pickled `numpy.dtype(descr, align, copy)` with its BUILD state
 /// `(version, byteorder, subarray, names, fields, elsize, alignment, flags)`.
 fn array_item_size(dtype: &V) -> Option<ItemSize> {
-    let Value::Call { args, state, .. } = &**dtype else { return None };
+    let Value::Call { args, state, .. } = &**dtype else {
+        return None;
+    };
     let descr = args.items().first()?.as_str()?.to_string();
     if descr.starts_with('O') {
         return Some(ItemSize::Object);
@@ -1008,7 +1143,11 @@ fn array_item_size(dtype: &V) -> Option<ItemSize> {
         }
     }
     let kind = descr.chars().next()?;
-    let digits: String = descr.chars().skip(1).take_while(char::is_ascii_digit).collect();
+    let digits: String = descr
+        .chars()
+        .skip(1)
+        .take_while(char::is_ascii_digit)
+        .collect();
     let n: usize = digits.parse().ok()?;
     match kind {
         'U' => n.checked_mul(4).map(ItemSize::Bytes),
@@ -1133,7 +1272,10 @@ mod tests {
     }
 
     fn imports(t: &Trace) -> Vec<String> {
-        t.imports.iter().map(|i| format!("{}.{}", i.module, i.name)).collect()
+        t.imports
+            .iter()
+            .map(|i| format!("{}.{}", i.module, i.name))
+            .collect()
     }
 
     #[test]
@@ -1142,7 +1284,15 @@ mod tests {
         assert!(t.complete(), "{:?}", t.error);
         assert_eq!(imports(&t), ["os.system"]);
         assert_eq!(t.calls.len(), 1);
-        assert_eq!(describe(&Value::Call { func: t.calls[0].func.clone(), args: t.calls[0].args.clone(), call: 0, state: RefCell::new(None) }), "os.system(\"echo hi\")");
+        assert_eq!(
+            describe(&Value::Call {
+                func: t.calls[0].func.clone(),
+                args: t.calls[0].args.clone(),
+                call: 0,
+                state: RefCell::new(None)
+            }),
+            "os.system(\"echo hi\")"
+        );
     }
 
     #[test]
@@ -1179,7 +1329,10 @@ mod tests {
     fn faults_keep_what_came_before() {
         let t = run(b"cos\nsystem\n(S'id'\ntRh\x07.");
         assert_eq!(t.calls.len(), 1);
-        assert_eq!(t.error.as_ref().map(|e| e.kind.clone()), Some(ErrorKind::MemoMissing(7)));
+        assert_eq!(
+            t.error.as_ref().map(|e| e.kind.clone()),
+            Some(ErrorKind::MemoMissing(7))
+        );
         assert_eq!(t.error.unwrap().offset, 20);
     }
 
@@ -1219,7 +1372,12 @@ mod tests {
 
     #[test]
     fn stack_and_memo_limits() {
-        let limits = PickleLimits { max_memo_entries: 4, max_stack_depth: 16, max_nesting: 2 };
+        let limits = PickleLimits {
+            max_opcodes: 1000,
+            max_memo_entries: 4,
+            max_stack_depth: 16,
+            max_nesting: 2,
+        };
         let deep = vec![b'('; 100];
         let t = analyze(&deep, 0, &limits);
         assert!(matches!(t.error.unwrap().kind, ErrorKind::Limit(_)));

@@ -1,0 +1,323 @@
+//! Judging a pickle trace: which imports are dangerous, what is called, what is
+//! patched, and what could not be read.
+
+use super::policy::{classify, Class};
+use super::rules::*;
+use crate::rules::general::LIMIT_EXCEEDED;
+use crate::{Ctx, Report};
+use mlsec_formats::pickle::{
+    analyze, describe, CallKind, ErrorKind, PickleLimits, Trace, Value, V,
+};
+use serde_json::json;
+use std::collections::{BTreeMap, HashSet};
+
+/// Loaders whose bytes argument is itself a pickle.
+const NESTED_LOADERS: &[&str] = &[
+    "pickle.loads",
+    "pickle._loads",
+    "_pickle.loads",
+    "cPickle.loads",
+    "dill.loads",
+    "dill._dill.loads",
+    "cloudpickle.loads",
+    "torch.storage._load_from_bytes",
+    "numpy.loads",
+    "joblib.load",
+];
+
+/// How deep pickles nested inside pickles are followed.
+const MAX_NESTED_DEPTH: u32 = 4;
+
+pub(super) fn pickle_limits(ctx: &Ctx) -> PickleLimits {
+    let l = ctx.limits();
+    PickleLimits {
+        max_opcodes: l.max_pickle_opcodes,
+        max_memo_entries: l.max_memo_entries,
+        max_stack_depth: l.max_stack_depth,
+        max_nesting: l.max_nesting,
+    }
+}
+
+/// Per imported global: every place it is imported and how it is used.
+#[derive(Default)]
+struct Usage {
+    offsets: Vec<u64>,
+    opcode: &'static str,
+    called: bool,
+    passed: bool,
+    calls: Vec<String>,
+}
+
+/// Judges `trace`, whose offsets are relative to `data`; `base` is the offset of
+/// `data` inside the current member, so findings point at the real bytes.
+pub(super) fn judge(
+    ctx: &Ctx,
+    data: &[u8],
+    trace: &Trace,
+    base: u64,
+    depth: u32,
+    report: &mut Report,
+) {
+    let mut usage: BTreeMap<(String, String), Usage> = BTreeMap::new();
+    for import in &trace.imports {
+        let u = usage
+            .entry((import.module.to_string(), import.name.to_string()))
+            .or_default();
+        u.offsets.push(base + import.offset as u64);
+        u.opcode = import.opcode;
+    }
+    let key = |v: &Value| match v {
+        Value::Global { module, name, .. } => Some((module.to_string(), name.to_string())),
+        _ => None,
+    };
+
+    for call in &trace.calls {
+        let offset = base + call.offset as u64;
+        match (&*call.func, call.kind) {
+            (Value::Global { .. }, CallKind::Method) => report.push(
+                ctx.finding(
+                    &COMPUTED_CALLABLE,
+                    Some(offset),
+                    format!(
+                        "container opcode applied to the imported object `{}`, which calls its methods",
+                        describe(&call.func)
+                    ),
+                )
+                .with_evidence(json!({ "target": describe(&call.func) })),
+            ),
+            (Value::Global { .. }, _) => {
+                if let Some(u) = key(&call.func).and_then(|k| usage.get_mut(&k)) {
+                    u.called = true;
+                    if u.calls.len() < 5 {
+                        u.calls.push(describe_call(&call.func, &call.args, call.kind));
+                    }
+                }
+                nested_pickle(ctx, data, &call.func, &call.args, base, depth, offset, report);
+            }
+            (Value::Unknown | Value::Extension(_), CallKind::Method) => report.push(ctx.finding(
+                &COMPUTED_CALLABLE,
+                Some(offset),
+                "container opcode applied to a value computed at load time, which calls its methods",
+            )),
+            (Value::Extension(_), _) => {}
+            (Value::Call { .. } | Value::Unknown | Value::PersistentId(_), kind) if kind != CallKind::Method => {
+                report.push(
+                    ctx.finding(
+                        &COMPUTED_CALLABLE,
+                        Some(offset),
+                        format!(
+                            "{} calls a value computed at load time: {}",
+                            kind.opcode(),
+                            describe_call(&call.func, &call.args, kind)
+                        ),
+                    )
+                    .with_evidence(json!({ "callee": describe(&call.func), "opcode": kind.opcode() })),
+                );
+            }
+            (_, CallKind::Method) => {}
+            (other, kind) => report.push(ctx.finding(
+                &MALFORMED,
+                Some(offset),
+                format!("{} calls a value that is not callable: {}", kind.opcode(), describe(other)),
+            )),
+        }
+        // Globals handed to a call may be called by it (defaultdict, partial, _reconstructor).
+        let mut seen = HashSet::new();
+        for_each_global(&call.args, 0, &mut seen, &mut |k| {
+            if let Some(u) = usage.get_mut(&k) {
+                u.passed = true;
+            }
+        });
+    }
+
+    for ((module, name), u) in &usage {
+        let full = format!("{module}.{name}");
+        let evidence = json!({
+            "global": full, "module": module, "name": name, "opcode": u.opcode,
+            "offsets": u.offsets, "called": u.called, "passed_to_call": u.passed, "calls": u.calls,
+        });
+        let first = u.offsets.first().copied();
+        let how = if let Some(c) = u.calls.first() {
+            format!("called as {c}")
+        } else if u.passed {
+            "passed to a call".to_string()
+        } else {
+            format!("imported ({})", u.opcode)
+        };
+        let times = if u.offsets.len() > 1 {
+            format!(" ({} times)", u.offsets.len())
+        } else {
+            String::new()
+        };
+        let finding = match classify(module, name, ctx.config) {
+            Class::Allowed => continue,
+            Class::Denied(why) => ctx.finding(&DANGEROUS_GLOBAL, first, format!("`{full}` {why}; {how}{times}")),
+            Class::Unknown if u.called || u.passed => ctx.finding(
+                &UNKNOWN_CALLABLE,
+                first,
+                format!("`{full}` is not known to be safe; {how}{times} (allow it in mlsec.toml if trusted)"),
+            ),
+            Class::Unknown => ctx.finding(
+                &UNKNOWN_IMPORT,
+                first,
+                format!("`{full}` is not known to be safe; {how}{times}"),
+            ),
+        };
+        report.push(finding.with_evidence(evidence));
+    }
+
+    for build in &trace.builds {
+        if matches!(
+            &*build.target,
+            Value::Global { .. } | Value::Unknown | Value::Extension(_)
+        ) {
+            report.push(
+                ctx.finding(
+                    &GLOBAL_PATCHED,
+                    Some(base + build.offset as u64),
+                    format!(
+                        "BUILD sets state {} on the imported object `{}`",
+                        describe(&build.state),
+                        describe(&build.target)
+                    ),
+                )
+                .with_evidence(
+                    json!({ "target": describe(&build.target), "state": describe(&build.state) }),
+                ),
+            );
+        }
+    }
+
+    for g in &trace.computed_globals {
+        report.push(ctx.finding(
+            &COMPUTED_GLOBAL,
+            Some(base + g.offset as u64),
+            format!(
+                "STACK_GLOBAL imports a name computed at load time: module {}, name {}",
+                describe(&g.module),
+                describe(&g.name)
+            ),
+        ));
+    }
+
+    for (offset, code) in &trace.extensions {
+        report.push(ctx.finding(
+            &EXTENSION_REGISTRY,
+            Some(base + *offset as u64),
+            format!("extension registry code {code} names a global that is not in the file"),
+        ));
+    }
+
+    for (_, nested) in &trace.nested {
+        judge(ctx, data, nested, base, depth + 1, report);
+    }
+
+    if let Some(err) = &trace.error {
+        let offset = Some(base + err.offset as u64);
+        let seen = if trace.imports.is_empty() && trace.calls.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} imports and {} calls before it were judged)",
+                trace.imports.len(),
+                trace.calls.len()
+            )
+        };
+        let rule = if matches!(err.kind, ErrorKind::Limit(_)) {
+            &LIMIT_EXCEEDED
+        } else {
+            &MALFORMED
+        };
+        report.push(ctx.finding(rule, offset, format!("{err}{seen}")));
+    }
+}
+
+fn describe_call(func: &V, args: &V, kind: CallKind) -> String {
+    let rendered = describe(&Value::Call {
+        func: func.clone(),
+        args: args.clone(),
+        call: 0,
+        state: Default::default(),
+    });
+    format!("{rendered} via {}", kind.opcode())
+}
+
+/// Calls `f` for every global inside `value` (bounded depth, cycles skipped).
+fn for_each_global(
+    value: &V,
+    depth: usize,
+    seen: &mut HashSet<*const Value>,
+    f: &mut dyn FnMut((String, String)),
+) {
+    if depth > 16 || !seen.insert(std::rc::Rc::as_ptr(value)) {
+        return;
+    }
+    match &**value {
+        Value::Global { module, name, .. } => f((module.to_string(), name.to_string())),
+        Value::Tuple(items) | Value::FrozenSet(items) => items
+            .iter()
+            .for_each(|i| for_each_global(i, depth + 1, seen, f)),
+        Value::List(items) | Value::Set(items) => items
+            .borrow()
+            .iter()
+            .for_each(|i| for_each_global(i, depth + 1, seen, f)),
+        Value::Dict(d) => d.borrow().iter().for_each(|(k, v)| {
+            for_each_global(k, depth + 1, seen, f);
+            for_each_global(v, depth + 1, seen, f);
+        }),
+        Value::Call { func, args, .. } => {
+            for_each_global(func, depth + 1, seen, f);
+            for_each_global(args, depth + 1, seen, f);
+        }
+        Value::PersistentId(id) => for_each_global(id, depth + 1, seen, f),
+        _ => {}
+    }
+}
+
+/// A loader called on embedded bytes: report it and judge the inner pickle.
+#[allow(clippy::too_many_arguments)]
+fn nested_pickle(
+    ctx: &Ctx,
+    data: &[u8],
+    func: &V,
+    args: &V,
+    base: u64,
+    depth: u32,
+    offset: u64,
+    report: &mut Report,
+) {
+    let Some(path) = func.global_path() else {
+        return;
+    };
+    if !NESTED_LOADERS.contains(&path.as_str()) {
+        return;
+    }
+    let Some(first) = args.items().into_iter().next() else {
+        return;
+    };
+    let Value::Bytes { start, len } = *first else {
+        return;
+    };
+    report.push(
+        ctx.finding(
+            &NESTED_PICKLE,
+            Some(offset),
+            format!(
+                "`{path}` loads {len} bytes embedded at offset {} as a pickle",
+                base + start as u64
+            ),
+        )
+        .with_evidence(json!({ "loader": path, "offset": base + start as u64, "length": len })),
+    );
+    if depth >= MAX_NESTED_DEPTH {
+        report.push(ctx.finding(
+            &LIMIT_EXCEEDED,
+            Some(offset),
+            "pickles nested too deeply; not followed further",
+        ));
+        return;
+    }
+    let inner = &data[start..start + len];
+    let trace = analyze(inner, 0, &pickle_limits(ctx));
+    judge(ctx, inner, &trace, base + start as u64, depth + 1, report);
+}
