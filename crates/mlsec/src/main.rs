@@ -1,1 +1,19 @@
-fn main() {}
+//! `mlsec`: the command line. Parsing arguments and rendering results only; the
+//! work is done by the library crates.
+
+mod cli;
+mod commands;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("mlsec: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

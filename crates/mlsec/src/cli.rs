@@ -1,0 +1,100 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mlsec_core::Severity;
+use std::path::PathBuf;
+
+/// Secure the machine-learning lifecycle: scan model files for code execution,
+/// tampering and malformed content.
+///
+/// Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "mlsec", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan model files and folders for code execution, path escapes and malformed content.
+    ///
+    /// Formats are detected by content, never by extension: pickle (protocols 0-5,
+    /// joblib), PyTorch (zip, tar, legacy), NumPy, Keras (.keras, H5), TensorFlow
+    /// SavedModel, ONNX, GGUF, safetensors, and zip/tar/7z/gzip/bz2/xz/lz4 wrappers.
+    /// Nothing is executed or deserialized.
+    Scan(ScanArgs),
+    /// List the detection rules, or explain one (`mlsec rules PKL001`).
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people (colour on a terminal).
+    Human,
+    /// The mlsec evidence envelope (mlsec.evidence/v1).
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Self {
+        match f {
+            FailOn::Low => Severity::Low,
+            FailOn::Medium => Severity::Medium,
+            FailOn::High => Severity::High,
+            FailOn::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// Flags every command that reports findings shares.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+    /// No progress bar and no summary on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and folders to scan (folders are walked recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Configuration file (default: ./mlsec.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Treat this global as safe (module.name or module.*); repeatable.
+    #[arg(long, value_name = "GLOBAL")]
+    pub allow: Vec<String>,
+    /// Record each file's SHA-256 in the evidence (reads every byte of every file).
+    #[arg(long)]
+    pub digest: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule id to explain (e.g. PKL001).
+    pub id: Option<String>,
+    /// Output format (human or json).
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}

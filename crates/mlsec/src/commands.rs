@@ -1,0 +1,159 @@
+use crate::cli::{Cli, Command, Format, OutputArgs, RulesArgs, ScanArgs};
+use indicatif::{ProgressBar, ProgressStyle};
+use mlsec_core::{output, render, Evidence, Rule, Severity, Verdict};
+use mlsec_scan::{rules, scan_paths, ScanConfig};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Rules(args) => list_rules(args),
+    }
+}
+
+fn scan(args: ScanArgs) -> Result<ExitCode, String> {
+    let mut config = match &args.config {
+        Some(path) => ScanConfig::from_toml_file(path)?,
+        None if Path::new("mlsec.toml").is_file() => {
+            ScanConfig::from_toml_file(Path::new("mlsec.toml"))?
+        }
+        None => ScanConfig::default(),
+    };
+    for entry in &args.allow {
+        if !entry.contains('.') {
+            return Err(format!("--allow {entry}: write module.name or module.*"));
+        }
+        config.allow.push(entry.clone());
+    }
+    config.digest = args.digest;
+
+    let progress = progress_bar(args.output.quiet);
+    let on_file = |total: usize| {
+        if let Some(bar) = &progress {
+            bar.set_length(total as u64);
+            bar.inc(1);
+        }
+    };
+    let outcome = scan_paths(&args.paths, &config, &on_file)?;
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+
+    let mut verdicts: BTreeMap<Verdict, usize> = BTreeMap::new();
+    for f in &outcome.files {
+        *verdicts.entry(f.verdict).or_default() += 1;
+    }
+    let details = json!({
+        "files": outcome.files,
+        "verdicts": verdicts.iter().map(|(v, n)| (v.as_str(), n)).collect::<BTreeMap<_, _>>(),
+    });
+    let evidence = Evidence::new(
+        "scan",
+        outcome.subjects(),
+        outcome.findings(),
+        Severity::from(args.output.fail_on),
+        details,
+    );
+    emit(&evidence, &args.output, &rules::all())?;
+    if !args.output.quiet && args.output.output.is_some() {
+        eprintln!(
+            "mlsec: {} file(s), {} finding(s): {}",
+            outcome.files.len(),
+            evidence.findings.len(),
+            evidence.summary.verdict
+        );
+    }
+    Ok(if evidence.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Renders `evidence` in the chosen format to the chosen place.
+fn emit(evidence: &Evidence, out: &OutputArgs, rules: &[Rule]) -> Result<(), String> {
+    let text = match out.format {
+        Format::Human => {
+            let colour = out.output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none();
+            render::human(evidence, colour)
+        }
+        Format::Json => render::json(evidence),
+        Format::Sarif => {
+            let mut s = serde_json::to_string_pretty(&render::sarif(evidence, rules))
+                .map_err(|e| e.to_string())?;
+            s.push('\n');
+            s
+        }
+    };
+    output::emit(out.output.as_deref(), text.as_bytes()).map_err(|e| match &out.output {
+        Some(p) => format!("{}: {e}", p.display()),
+        None => format!("standard output: {e}"),
+    })
+}
+
+fn progress_bar(quiet: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} scanning {pos}/{len} files [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
+    let all = rules::all();
+    let selected: Vec<Rule> = match &args.id {
+        Some(id) => {
+            vec![rules::find(id).ok_or_else(|| format!("no rule `{id}` (see `mlsec rules`)"))?]
+        }
+        None => all,
+    };
+    let text = match args.format {
+        Format::Json | Format::Sarif => {
+            let list: Vec<_> = selected
+                .iter()
+                .map(|r| {
+                    json!({"id": r.id, "name": r.name, "severity": r.severity, "category": r.category,
+                           "summary": r.summary, "doc": r.help_markdown()})
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
+            s.push('\n');
+            s
+        }
+        Format::Human if args.id.is_some() => {
+            let r = &selected[0];
+            format!(
+                "{} {} ({}, {:?})\n\n{}\n",
+                r.id,
+                r.name,
+                r.severity,
+                r.category,
+                r.help_markdown()
+            )
+        }
+        Format::Human => selected
+            .iter()
+            .map(|r| {
+                format!(
+                    "{:<8} {:<9} {:<32} {}\n",
+                    r.id,
+                    r.severity.as_str(),
+                    r.name,
+                    r.summary
+                )
+            })
+            .collect(),
+    };
+    output::emit(None, text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,210 @@
+//! The command line as users and CI see it: exit codes, formats, output files.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+
+const EVIL: &[u8] = b"cos\nsystem\n(S'echo pwned'\ntR.";
+const BENIGN: &[u8] = b"\x80\x04\x95\x1c\x00\x00\x00\x00\x00\x00\x00\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93\x94)R\x94.";
+const UNKNOWN: &[u8] = b"\x80\x04\x8c\x0cmypkg.models\x8c\x03Net\x93)\x81.";
+
+fn mlsec() -> Command {
+    Command::cargo_bin("mlsec").unwrap()
+}
+
+fn folder(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in files {
+        let p = dir.path().join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, data).unwrap();
+    }
+    dir
+}
+
+fn json_of(args: &[&str], dir: &Path) -> (i32, Value) {
+    let out = mlsec()
+        .args(args)
+        .arg(dir)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn exit_codes_follow_the_threshold() {
+    let clean = folder(&[("ok.pkl", BENIGN)]);
+    mlsec().arg("scan").arg(clean.path()).assert().code(0);
+    let evil = folder(&[("weights.bin", EVIL)]);
+    mlsec().arg("scan").arg(evil.path()).assert().code(1);
+    mlsec()
+        .args(["scan", "--fail-on", "critical"])
+        .arg(evil.path())
+        .assert()
+        .code(1);
+    let unknown = folder(&[("m.pkl", UNKNOWN)]);
+    mlsec().arg("scan").arg(unknown.path()).assert().code(0);
+    mlsec()
+        .args(["scan", "--fail-on", "medium"])
+        .arg(unknown.path())
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2_with_one_line() {
+    let out = mlsec()
+        .args(["scan", "/definitely/not/here"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/definitely/not/here") && err.contains("No such file"),
+        "{err}"
+    );
+    mlsec()
+        .args(["scan", "--format", "xml", "."])
+        .assert()
+        .code(2);
+    mlsec().arg("scan").assert().code(2);
+    let bad_config = folder(&[("mlsec.toml", b"[scan]\nalow = []\n"), ("ok.pkl", BENIGN)]);
+    let out = mlsec()
+        .args(["scan", "--config"])
+        .arg(bad_config.path().join("mlsec.toml"))
+        .arg(bad_config.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mlsec.toml"));
+}
+
+#[test]
+fn json_is_the_evidence_envelope_with_file_verdicts() {
+    let dir = folder(&[
+        ("a/evil.png", EVIL),
+        ("b/ok.pkl", BENIGN),
+        ("c/notes.txt", b"just text\n"),
+    ]);
+    let (code, v) = json_of(&["scan"], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(v["schema"], "mlsec.evidence/v1");
+    assert_eq!(v["kind"], "scan");
+    assert_eq!(v["summary"]["verdict"], "fail");
+    let files = v["details"]["files"].as_array().unwrap();
+    let verdict = |suffix: &str| {
+        files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(suffix))
+            .unwrap()["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("evil.png"), "malicious");
+    assert_eq!(verdict("ok.pkl"), "clean");
+    assert_eq!(verdict("notes.txt"), "unsupported");
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "PKL001");
+    assert!(f["subject"].as_str().unwrap().ends_with("evil.png"));
+    assert_eq!(f["offset"], 0);
+}
+
+#[test]
+fn sarif_has_rules_with_help_and_located_results() {
+    let dir = folder(&[("evil.pkl", EVIL)]);
+    let out = mlsec()
+        .arg("scan")
+        .arg(dir.path())
+        .args(["-f", "sarif"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let pkl001 = rules.iter().find(|r| r["id"] == "PKL001").unwrap();
+    assert!(pkl001["help"]["markdown"]
+        .as_str()
+        .unwrap()
+        .contains("## How to fix"));
+    let result = &run["results"][0];
+    assert_eq!(result["ruleId"], "PKL001");
+    assert_eq!(result["level"], "error");
+    assert!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("evil.pkl")
+    );
+}
+
+#[test]
+fn output_file_is_written_and_allow_list_applies() {
+    let dir = folder(&[("m.pkl", UNKNOWN)]);
+    let out = dir.path().join("report.json");
+    mlsec()
+        .args([
+            "scan",
+            "--fail-on",
+            "medium",
+            "--allow",
+            "mypkg.models.Net",
+            "-f",
+            "json",
+            "-q",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(dir.path().join("m.pkl"))
+        .assert()
+        .code(0)
+        .stdout("");
+    let v: Value = serde_json::from_slice(&fs::read(&out).unwrap()).unwrap();
+    assert_eq!(v["details"]["files"][0]["verdict"], "clean");
+    let config = folder(&[
+        ("mlsec.toml", b"[scan]\nallow = [\"mypkg.*\"]\n"),
+        ("m.pkl", UNKNOWN),
+    ]);
+    mlsec()
+        .current_dir(config.path())
+        .args(["scan", "--fail-on", "medium", "m.pkl"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn rules_lists_and_explains() {
+    let out = mlsec().arg("rules").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("PKL001") && text.contains("SCN001"));
+    let out = mlsec().args(["rules", "pkl004"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("## Why is this bad?") && text.contains("numpy.size"),
+        "{text}"
+    );
+    mlsec().args(["rules", "NOPE999"]).assert().code(2);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_out_of_the_folder_is_a_finding() {
+    let dir = folder(&[("ok.pkl", BENIGN)]);
+    std::os::unix::fs::symlink("/etc/hostname", dir.path().join("weights.bin")).unwrap();
+    std::os::unix::fs::symlink("ok.pkl", dir.path().join("alias.pkl")).unwrap();
+    let (code, v) = json_of(&["scan"], dir.path());
+    assert_eq!(code, 1);
+    let rules: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].clone())
+        .collect();
+    assert_eq!(rules, ["SCN001"], "{v}");
+    assert_eq!(v["details"]["files"].as_array().unwrap().len(), 2);
+}
