@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a fixed time (default 60 s each) with AddressSanitizer
+# on the stable toolchain. Crashes land in fuzz/artifacts/TARGET/; turn each into a
+# regression test next to the parser it broke.
+#   fuzz/run-all.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")"
+seconds="${1:-60}"
+shift || true
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  mapfile -t targets < <(RUSTC_BOOTSTRAP=1 cargo fuzz list)
+fi
+for t in "${targets[@]}"; do
+  echo "== fuzzing $t for ${seconds}s"
+  mkdir -p "corpus/$t"
+  # Seed each target with the committed fixtures so it starts from real files.
+  find ../fixtures -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200 \
+    | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10
+done
