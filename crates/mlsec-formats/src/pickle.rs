@@ -1033,15 +1033,19 @@ impl Machine<'_> {
         let Some(state) = joblib_wrapper_state(target) else {
             return Ok(());
         };
-        if let Some(align) = state.get("numpy_array_alignment_bytes") {
-            if matches!(*align, Value::Int(_)) {
-                let pad = self.take(1, "joblib array padding")?[0] as usize;
-                self.take(pad, "joblib array padding")?;
-            }
-        }
         let dtype = state.get("dtype").ok_or_else(|| joblib_bad("no dtype"))?;
+        let item_size = array_item_size(&dtype);
+        // Raw arrays (not object arrays) are preceded by a padding-length byte and
+        // that much padding when the wrapper records an alignment.
+        let align = state.get("numpy_array_alignment_bytes");
+        if matches!(item_size, Some(ItemSize::Bytes(_)))
+            && align.is_some_and(|a| matches!(*a, Value::Int(_)))
+        {
+            let pad = self.take(1, "joblib array padding")?[0] as usize;
+            self.take(pad, "joblib array padding")?;
+        }
         let start = self.pos;
-        match array_item_size(&dtype) {
+        match item_size {
             Some(ItemSize::Object) => {
                 // Object arrays are written as a nested pickle (protocol 2).
                 if self.depth >= self.limits.max_nesting {
