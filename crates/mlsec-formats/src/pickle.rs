@@ -1128,34 +1128,58 @@ enum ItemSize {
 }
 
 /// Item size of a pickled `numpy.dtype(descr, align, copy)` with its BUILD state
-/// `(version, byteorder, subarray, names, fields, elsize, alignment, flags)`.
+/// `(version, byteorder, subarray, names, fields, elsize, alignment, flags)`,
+/// computed the way NumPy does: fixed-size kinds take their size from the
+/// descriptor and ignore the state's `elsize`; only flexible kinds (`S`, `U`,
+/// `V`) use it. A structured dtype with an object field holds objects, which
+/// joblib writes as a nested pickle.
 fn array_item_size(dtype: &V) -> Option<ItemSize> {
+    array_item_size_at(dtype, 0)
+}
+
+fn array_item_size_at(dtype: &V, depth: usize) -> Option<ItemSize> {
     let Value::Call { args, state, .. } = &**dtype else {
         return None;
     };
     let descr = args.items().first()?.as_str()?.to_string();
-    if descr.starts_with('O') {
+    let kind = descr.chars().next()?;
+    if kind == 'O' {
         return Some(ItemSize::Object);
     }
-    if let Some(st) = &*state.borrow() {
-        if let Some(elsize) = st.items().get(5) {
-            if let Value::Int(n) = **elsize {
-                if n > 0 {
-                    return usize::try_from(n).ok().map(ItemSize::Bytes);
+    let state = state.borrow().clone();
+    let fields = state.as_ref().and_then(|st| st.items().get(4).cloned());
+    if let Some(fields) = fields {
+        if let Value::Dict(d) = &*fields {
+            for (_, field) in d.borrow().iter() {
+                let field_dtype = field.items().first().cloned();
+                if depth < 8
+                    && matches!(
+                        field_dtype.and_then(|f| array_item_size_at(&f, depth + 1)),
+                        Some(ItemSize::Object)
+                    )
+                {
+                    return Some(ItemSize::Object);
                 }
             }
         }
     }
-    let kind = descr.chars().next()?;
     let digits: String = descr
         .chars()
         .skip(1)
         .take_while(char::is_ascii_digit)
         .collect();
     let n: usize = digits.parse().ok()?;
+    let elsize = state
+        .as_ref()
+        .and_then(|st| st.items().get(5).cloned())
+        .and_then(|e| match *e {
+            Value::Int(n) if n > 0 => usize::try_from(n).ok(),
+            _ => None,
+        });
     match kind {
-        'U' => n.checked_mul(4).map(ItemSize::Bytes),
-        'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' | 'S' | 'a' | 'V' | '?' => Some(ItemSize::Bytes(n)),
+        'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' | '?' if n > 0 => Some(ItemSize::Bytes(n)),
+        'U' => elsize.or(n.checked_mul(4)).map(ItemSize::Bytes),
+        'S' | 'a' | 'V' => Some(ItemSize::Bytes(elsize.unwrap_or(n))),
         _ => None,
     }
 }
