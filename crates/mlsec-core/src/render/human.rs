@@ -44,6 +44,7 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
     let mut out = String::new();
     let files = evidence.details.get("files").and_then(|f| f.as_array());
     let mut shown_subjects = std::collections::HashSet::new();
+    let mut unsupported = 0usize;
 
     if let Some(files) = files {
         let width = files
@@ -55,6 +56,11 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
         for file in files {
             let path = file.get("path").and_then(|p| p.as_str()).unwrap_or("?");
             let verdict = file.get("verdict").and_then(|v| v.as_str()).unwrap_or("?");
+            // Files no parser recognised (READMEs, CSVs) are counted, not listed.
+            if verdict == "unsupported" && !evidence.findings.iter().any(|f| f.subject == path) {
+                unsupported += 1;
+                continue;
+            }
             let format = file.get("format").and_then(|v| v.as_str()).unwrap_or("");
             let _ = writeln!(
                 out,
@@ -80,6 +86,16 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
         write_findings(&mut out, &paint, rest);
     }
 
+    if unsupported > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.p(
+                DIM,
+                &format!("({unsupported} file(s) in no model format were not judged)")
+            )
+        );
+    }
     let counts: Vec<String> = Severity::ALL
         .iter()
         .rev()
@@ -144,7 +160,8 @@ mod tests {
         let f = Finding::new(&R, "evil.pkl", "calls os.system").at(None, Some(2));
         let details = json!({"files": [
             {"path": "evil.pkl", "verdict": "malicious", "format": "pickle"},
-            {"path": "ok.npy", "verdict": "clean", "format": "numpy"}
+            {"path": "ok.npy", "verdict": "clean", "format": "numpy"},
+            {"path": "README.md", "verdict": "unsupported", "format": "unknown"}
         ]});
         let e = Evidence::new("scan", vec![], vec![f], Severity::High, details);
         let text = human(&e, false);
@@ -155,6 +172,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("clean      ok.npy"), "{text}");
+        assert!(
+            !text.contains("README.md")
+                && text.contains("(1 file(s) in no model format were not judged)"),
+            "{text}"
+        );
         assert!(
             text.contains("1 finding(s): 1 critical — FAIL (fail on high and above)"),
             "{text}"
