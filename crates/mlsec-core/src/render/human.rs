@@ -47,26 +47,30 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
     let mut unsupported = 0usize;
 
     if let Some(files) = files {
-        let width = files
+        let field = |f: &serde_json::Value, k: &str| {
+            f.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string()
+        };
+        // Files no parser recognised (READMEs, CSVs) are counted, not listed.
+        let (shown, hidden): (Vec<_>, Vec<_>) = files.iter().partition(|f| {
+            let path = field(f, "path");
+            field(f, "verdict") != "unsupported"
+                || evidence.findings.iter().any(|x| x.subject == path)
+        });
+        unsupported = hidden.len();
+        let width = shown
             .iter()
-            .filter_map(|f| f.get("verdict")?.as_str().map(str::len))
+            .map(|f| field(f, "verdict").len())
             .max()
             .unwrap_or(5)
             .max(7);
-        for file in files {
-            let path = file.get("path").and_then(|p| p.as_str()).unwrap_or("?");
-            let verdict = file.get("verdict").and_then(|v| v.as_str()).unwrap_or("?");
-            // Files no parser recognised (READMEs, CSVs) are counted, not listed.
-            if verdict == "unsupported" && !evidence.findings.iter().any(|f| f.subject == path) {
-                unsupported += 1;
-                continue;
-            }
+        for file in shown {
+            let (path, verdict) = (field(file, "path"), field(file, "verdict"));
             let format = file.get("format").and_then(|v| v.as_str()).unwrap_or("");
             let _ = writeln!(
                 out,
                 "{}  {}  {}",
-                paint.p(verdict_colour(verdict), &format!("{verdict:<width$}")),
-                paint.p(BOLD, path),
+                paint.p(verdict_colour(&verdict), &format!("{verdict:<width$}")),
+                paint.p(BOLD, &path),
                 paint.p(DIM, format)
             );
             write_findings(
@@ -74,7 +78,7 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
                 &paint,
                 evidence.findings.iter().filter(|f| f.subject == path),
             );
-            shown_subjects.insert(path.to_string());
+            shown_subjects.insert(path);
         }
     }
     let mut rest = evidence
