@@ -6,6 +6,10 @@
 //! returns an error instead of panicking. Judging what was parsed is the job of
 //! the rules in `mlsec-scan`.
 
+pub mod hdf5;
+pub mod protobuf;
 pub mod sniff;
+
+pub use protobuf::{onnx, savedmodel};
 
 pub use sniff::{detect, Format};
