@@ -182,7 +182,9 @@ fn count_numbers(
             let len = take_len(buf)?;
             match width {
                 Some(w) if len % w != 0 => {
-                    return Err(DecodeError::new("packed array length not a multiple of its element size"))
+                    return Err(invalid(
+                        "packed array length not a multiple of its element size",
+                    ))
                 }
                 Some(w) => {
                     add(count, (len / w) as u64);
@@ -196,15 +198,18 @@ fn count_numbers(
                         let chunk = buf.chunk();
                         let n = chunk.len().min(left);
                         if n == 0 {
-                            return Err(DecodeError::new("buffer underflow"));
+                            return Err(invalid("buffer underflow"));
                         }
-                        add(count, chunk[..n].iter().filter(|b| **b & 0x80 == 0).count() as u64);
+                        add(
+                            count,
+                            chunk[..n].iter().filter(|b| **b & 0x80 == 0).count() as u64,
+                        );
                         last = chunk[n - 1];
                         buf.advance(n);
                         left -= n;
                     }
                     if last & 0x80 != 0 {
-                        return Err(DecodeError::new("packed varint array ends inside a varint"));
+                        return Err(invalid("packed varint array ends inside a varint"));
                     }
                 }
             }
@@ -216,14 +221,21 @@ fn count_numbers(
         (WireType::ThirtyTwoBit, Some(4)) | (WireType::SixtyFourBit, Some(8)) => {
             let w = width.unwrap_or(0);
             if buf.remaining() < w {
-                return Err(DecodeError::new("buffer underflow"));
+                return Err(invalid("buffer underflow"));
             }
             buf.advance(w);
             add(count, 1);
         }
-        _ => return Err(DecodeError::new("wrong wire type for a numeric array")),
+        _ => return Err(invalid("wrong wire type for a numeric array")),
     }
     Ok(())
+}
+
+/// A decode error with a reason. prost 0.14 still has this constructor but
+/// marks it deprecated for hand-written messages; the crate is pinned to 0.14.
+#[allow(deprecated)]
+fn invalid(reason: &'static str) -> DecodeError {
+    DecodeError::new(reason)
 }
 
 /// Reads a length prefix and checks it against what is left.
@@ -232,7 +244,7 @@ fn take_len(buf: &mut impl Buf) -> Result<usize, DecodeError> {
     usize::try_from(len)
         .ok()
         .filter(|l| *l <= buf.remaining())
-        .ok_or_else(|| DecodeError::new("buffer underflow"))
+        .ok_or_else(|| invalid("buffer underflow"))
 }
 
 impl Message for TensorProto {
@@ -279,7 +291,7 @@ impl Message for TensorProto {
             1 => {
                 encoding::int64::merge_repeated(wire_type, &mut self.dims, buf, ctx)?;
                 if self.dims.len() > MAX_DIMS {
-                    return Err(DecodeError::new("tensor has more than 1024 dimensions"));
+                    return Err(invalid("tensor has more than 1024 dimensions"));
                 }
                 Ok(())
             }
@@ -529,10 +541,7 @@ mod tests {
                     dims: vec![2, 3],
                     data_type: 1,
                     name: "w".into(),
-                    raw_data: Some(Payload {
-                        len: 24,
-                        to_end: 0,
-                    }),
+                    raw_data: Some(Payload { len: 24, to_end: 0 }),
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -591,7 +600,11 @@ mod tests {
         // From the point where "pytorch" has begun (the 2-byte ir_version, the
         // 2-byte key and length, then 4 characters), every prefix is ONNX.
         for cut in 8..bytes.len() {
-            assert_ne!(sniff(&bytes[..cut]), Sniff::NotOnnx, "prefix of {cut} bytes");
+            assert_ne!(
+                sniff(&bytes[..cut]),
+                Sniff::NotOnnx,
+                "prefix of {cut} bytes"
+            );
         }
     }
 }

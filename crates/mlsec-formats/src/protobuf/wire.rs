@@ -35,22 +35,37 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WireError {
     /// The data ends inside a field (a key, a varint or a declared length).
-    Truncated { offset: u64 },
-    Malformed { offset: u64, what: &'static str },
+    Truncated {
+        offset: u64,
+    },
+    Malformed {
+        offset: u64,
+        what: &'static str,
+    },
     /// More fields than the budget allows: decoding would allocate too much.
-    TooManyFields { limit: u64 },
+    TooManyFields {
+        limit: u64,
+    },
     /// Sub-messages nested deeper than allowed.
-    TooDeep { offset: u64, limit: u32 },
+    TooDeep {
+        offset: u64,
+        limit: u32,
+    },
 }
 
 impl std::fmt::Display for WireError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WireError::Truncated { offset } => write!(f, "data ends inside a field at byte {offset}"),
+            WireError::Truncated { offset } => {
+                write!(f, "data ends inside a field at byte {offset}")
+            }
             WireError::Malformed { offset, what } => write!(f, "{what} at byte {offset}"),
             WireError::TooManyFields { limit } => write!(f, "more than {limit} protobuf fields"),
             WireError::TooDeep { offset, limit } => {
-                write!(f, "messages nested deeper than {limit} levels at byte {offset}")
+                write!(
+                    f,
+                    "messages nested deeper than {limit} levels at byte {offset}"
+                )
             }
         }
     }
@@ -81,7 +96,9 @@ pub fn read_varint(data: &[u8], pos: usize) -> Result<(u64, usize), WireError> {
     let mut value = 0u64;
     for i in 0..10 {
         let at = pos.saturating_add(i);
-        let byte = *data.get(at).ok_or(WireError::Truncated { offset: at as u64 })?;
+        let byte = *data
+            .get(at)
+            .ok_or(WireError::Truncated { offset: at as u64 })?;
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
             if i == 9 && byte > 1 {
