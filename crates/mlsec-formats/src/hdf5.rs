@@ -206,7 +206,8 @@ impl<'a> File<'a> {
         let version = c.u8("superblock version")?;
         let (offset_size, length_size) = match version {
             0 | 1 => {
-                let head = c.take(16, "superblock")?;
+                // Version numbers, field sizes, B-tree K values, flags.
+                let head = c.take(15, "superblock")?;
                 let (o, l) = (head[4] as usize, head[5] as usize);
                 if version == 1 {
                     c.take(4, "superblock")?;
@@ -225,17 +226,28 @@ impl<'a> File<'a> {
             }
         }
         let base = c.uint(offset_size, "superblock base address")?;
-        let root_address = if version <= 1 {
-            // Free-space, end-of-file and driver addresses, then the root
-            // group's symbol table entry: link name offset, header address.
-            c.take(3 * offset_size, "superblock addresses")?;
-            c.take(offset_size, "root symbol table entry")?;
-            c.uint(offset_size, "root object header address")?
-        } else {
-            // Superblock extension and end-of-file addresses.
+        let (end_of_file, root_address) = if version <= 1 {
+            // Free-space address, end of file, driver information, then the
+            // root group's symbol table entry: link name offset, header address.
+            c.take(offset_size, "free-space address")?;
+            let eof = c.uint(offset_size, "end-of-file address")?;
             c.take(2 * offset_size, "superblock addresses")?;
-            c.uint(offset_size, "root object header address")?
+            (eof, c.uint(offset_size, "root object header address")?)
+        } else {
+            // Superblock extension address, end of file, root header address.
+            c.take(offset_size, "superblock extension address")?;
+            let eof = c.uint(offset_size, "end-of-file address")?;
+            (eof, c.uint(offset_size, "root object header address")?)
         };
+        // libhdf5 refuses a file shorter than its recorded end: so do we, as
+        // the datasets past the metadata are otherwise never looked at. The
+        // writer counts the end from the start of the file, user block included.
+        if end_of_file > data.len() as u64 {
+            return Err(Error::Truncated {
+                what: "file (shorter than the end-of-file address in its superblock)",
+                offset: data.len() as u64,
+            });
+        }
         let mut file = File {
             data,
             base,
@@ -270,6 +282,8 @@ impl<'a> File<'a> {
     /// Every message of the object header at `start`, continuation blocks included.
     fn object_header(&self, start: usize) -> Result<Vec<Message>, Error> {
         let v2 = self.data.get(start..start + 4) == Some(b"OHDR");
+        // Version 2 header flag 0x04: each message carries a creation order.
+        let creation_order = v2 && self.data.get(start + 5).is_some_and(|f| f & 0x04 != 0);
         let mut messages = Vec::new();
         let mut blocks = vec![self.first_block(start, v2)?];
         let mut seen = HashSet::new();
@@ -294,7 +308,7 @@ impl<'a> File<'a> {
                     let kind = u16::from(c.u8("message type")?);
                     let size = c.uint(2, "message size")? as usize;
                     let flags = c.u8("message flags")?;
-                    if flags & 0x04 != 0 {
+                    if creation_order {
                         c.take(2, "message creation order")?;
                     }
                     (kind, size, flags)
