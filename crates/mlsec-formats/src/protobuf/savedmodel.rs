@@ -289,7 +289,7 @@ fn graph_node(data: &[u8], body: std::ops::Range<usize>) -> bool {
         match (f.number, f.wire) {
             (1, Wire::Len) => name = !text.is_empty() && text.iter().all(|b| b.is_ascii_graphic()),
             (2, Wire::Len) => op = is_op_name(text),
-            (3 | 4 | 5 | 6 | 7, Wire::Len) => {}
+            (3..=7, Wire::Len) => {}
             _ => return false,
         }
     }
@@ -303,7 +303,7 @@ fn is_op_name(text: &[u8]) -> bool {
 }
 
 #[derive(Clone, Copy)]
-enum Node {
+enum Part {
     SavedModel,
     MetaGraph,
     Graph,
@@ -317,8 +317,8 @@ enum Node {
     KerasMetadata,
 }
 
-fn child(kind: Node, field: u32) -> Option<Node> {
-    use Node::*;
+fn child(kind: Part, field: u32) -> Option<Part> {
+    use Part::*;
     match (kind, field) {
         (SavedModel, 2) => Some(MetaGraph),
         (MetaGraph, 1 | 3) => Some(Leaf),
@@ -340,9 +340,9 @@ fn child(kind: Node, field: u32) -> Option<Node> {
 /// is decoded; returns the number of fields.
 pub fn check(data: &[u8], kind: Kind, limits: TreeLimits) -> Result<u64, WireError> {
     let root = match kind {
-        Kind::SavedModel => Node::SavedModel,
-        Kind::GraphDef => Node::Graph,
-        Kind::KerasMetadata => Node::KerasMetadata,
+        Kind::SavedModel => Part::SavedModel,
+        Kind::GraphDef => Part::Graph,
+        Kind::KerasMetadata => Part::KerasMetadata,
     };
     wire::check_tree(data, root, child, limits)
 }
