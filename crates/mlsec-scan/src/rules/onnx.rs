@@ -960,6 +960,23 @@ mod tests {
         assert_eq!(report.verdict(), Verdict::Clean);
     }
 
+    const GEMM_IF: &[u8] = include_bytes!("../../tests/data/onnx/gemm_if.onnx");
+
+    #[test]
+    fn real_onnx_files_are_clean() {
+        let (hit, report) = run(GEMM_IF, None);
+        assert!(hit);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/onnx/external");
+        let data = fs::read(dir.join("model.onnx")).unwrap();
+        let (hit, report) = run(&data, Some(&dir));
+        assert!(hit);
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        // Without its folder the data files are listed as unchecked.
+        let (_, report) = run(&data, None);
+        assert_eq!(rules(&report), ["ONX006"]);
+    }
+
     #[test]
     fn text_and_random_bytes_are_not_onnx() {
         for data in [&b"hello world, this is text"[..], b"", b"\x08", b"\x08\x07"] {
@@ -1226,15 +1243,19 @@ mod tests {
 
     #[test]
     fn truncated_models_are_never_clean() {
-        let data = benign().encode_to_vec();
-        for cut in 0..data.len() {
-            let (hit, report) = run(&data[..cut], None);
-            if hit {
-                assert_ne!(
-                    report.verdict(),
-                    Verdict::Clean,
-                    "prefix of {cut} bytes judged clean"
-                );
+        for data in [benign().encode_to_vec(), GEMM_IF.to_vec()] {
+            for cut in 0..data.len() {
+                let (hit, report) = run(&data[..cut], None);
+                if hit {
+                    let verdict = report.verdict();
+                    assert_ne!(
+                        verdict,
+                        Verdict::Clean,
+                        "prefix of {cut} bytes judged clean"
+                    );
+                } else {
+                    assert!(cut < 8, "prefix of {cut} bytes not recognised");
+                }
             }
         }
     }
