@@ -7,6 +7,10 @@
 //! the rules in `mlsec-scan`.
 
 pub mod pickle;
+pub mod hdf5;
+pub mod protobuf;
 pub mod sniff;
+
+pub use protobuf::{onnx, savedmodel};
 
 pub use sniff::{detect, Format};
