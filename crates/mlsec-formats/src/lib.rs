@@ -6,6 +6,10 @@
 //! returns an error instead of panicking. Judging what was parsed is the job of
 //! the rules in `mlsec-scan`.
 
+pub mod compress;
+pub mod sevenz;
 pub mod sniff;
+pub mod tar;
+pub mod zip;
 
 pub use sniff::{detect, Format};
