@@ -183,7 +183,8 @@ impl Read for Counted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len().min(FEED);
         let n = self.rest.read(buf.get_mut(..len).unwrap_or_default())?;
-        self.consumed.set(self.consumed.get().saturating_add(n as u64));
+        self.consumed
+            .set(self.consumed.get().saturating_add(n as u64));
         Ok(n)
     }
 }
@@ -274,10 +275,16 @@ mod tests {
 
     #[test]
     fn truncated_stream_keeps_its_prefix() {
-        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 13) as u8 ^ (i >> 9) as u8).collect();
+        let data: Vec<u8> = (0..200_000u32)
+            .map(|i| (i % 13) as u8 ^ (i >> 9) as u8)
+            .collect();
         let z = zlib(&data);
         let out = decompress(Codec::Zlib, &z[..z.len() / 2], BOUNDS);
-        assert!(matches!(out.outcome, Outcome::Corrupt(_)), "{:?}", out.outcome);
+        assert!(
+            matches!(out.outcome, Outcome::Corrupt(_)),
+            "{:?}",
+            out.outcome
+        );
         assert!(data.starts_with(&out.data));
     }
 

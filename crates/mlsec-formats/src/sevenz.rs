@@ -67,7 +67,12 @@ pub fn walk(
     let archive = Archive::read(&mut cursor, &Password::empty()).map_err(|e| e.to_string())?;
     let mut walk = Walk {
         members_truncated: archive.files.len() > max_members,
-        members: archive.files.iter().take(max_members).map(Member::of).collect(),
+        members: archive
+            .files
+            .iter()
+            .take(max_members)
+            .map(Member::of)
+            .collect(),
         error: None,
     };
     let mut reader = ArchiveReader::from_archive(archive, cursor, Password::empty());

@@ -218,7 +218,11 @@ mod tests {
 
     #[test]
     fn caps_members() {
-        let t = tar_of(&[("a", b'0', b"", ""), ("b", b'0', b"", ""), ("c", b'0', b"", "")]);
+        let t = tar_of(&[
+            ("a", b'0', b"", ""),
+            ("b", b'0', b"", ""),
+            ("c", b'0', b"", ""),
+        ]);
         let tar = parse(&t, 2);
         assert_eq!(tar.members.len(), 2);
         assert!(tar.members_truncated);

@@ -242,8 +242,11 @@ impl<'a> Zip<'a> {
 /// At most `max_members` entries are read.
 pub fn parse(data: &[u8], max_members: usize) -> Result<Zip<'_>, Problem> {
     let (eocd_offset, mut problems) = find_eocd(data)?;
-    let eocd = slice(data, eocd_offset as u64..eocd_offset as u64 + EOCD_LEN as u64)
-        .ok_or_else(|| malformed(eocd_offset as u64, "end record is truncated"))?;
+    let eocd = slice(
+        data,
+        eocd_offset as u64..eocd_offset as u64 + EOCD_LEN as u64,
+    )
+    .ok_or_else(|| malformed(eocd_offset as u64, "end record is truncated"))?;
     let mut declared_entries = u64::from(le16(eocd, 10));
     let mut cd_size = u64::from(le32(eocd, 12));
     let mut cd_offset = u64::from(le32(eocd, 16));
@@ -257,8 +260,11 @@ pub fn parse(data: &[u8], max_members: usize) -> Result<Zip<'_>, Problem> {
     {
         let locator_offset = (eocd_offset - ZIP64_LOCATOR_LEN) as u64;
         let record_offset = le64(loc, 8);
-        match slice(data, record_offset..record_offset.saturating_add(ZIP64_EOCD_LEN as u64))
-            .filter(|r| r.starts_with(ZIP64_EOCD_SIG))
+        match slice(
+            data,
+            record_offset..record_offset.saturating_add(ZIP64_EOCD_LEN as u64),
+        )
+        .filter(|r| r.starts_with(ZIP64_EOCD_SIG))
         {
             Some(rec) => {
                 declared_entries = le64(rec, 32);
@@ -270,7 +276,9 @@ pub fn parse(data: &[u8], max_members: usize) -> Result<Zip<'_>, Problem> {
                 // Loaders fail here; so do we, unless the 32-bit fields suffice.
                 problems.push(malformed(
                     locator_offset,
-                    format!("ZIP64 locator points at {record_offset}, where no ZIP64 end record is"),
+                    format!(
+                        "ZIP64 locator points at {record_offset}, where no ZIP64 end record is"
+                    ),
                 ));
                 cd_end_expected = locator_offset;
             }
@@ -330,7 +338,10 @@ pub fn parse(data: &[u8], max_members: usize) -> Result<Zip<'_>, Problem> {
 /// last signature whose record fits in the file wins.
 fn find_eocd(data: &[u8]) -> Result<(usize, Vec<Problem>), Problem> {
     if data.len() < EOCD_LEN {
-        return Err(malformed(0, format!("{} bytes is too short for a zip", data.len())));
+        return Err(malformed(
+            0,
+            format!("{} bytes is too short for a zip", data.len()),
+        ));
     }
     let lowest = data.len().saturating_sub(EOCD_SEARCH + EOCD_LEN);
     let mut problems = Vec::new();
@@ -372,10 +383,8 @@ fn read_central_directory(zip: &mut Zip<'_>, cd_start: u64, cd_end: u64, max_mem
             return;
         }
         let Some(rec) = slice(data, pos..pos.saturating_add(CENTRAL_LEN as u64)) else {
-            zip.problems.push(malformed(
-                pos,
-                "central directory is truncated mid-record",
-            ));
+            zip.problems
+                .push(malformed(pos, "central directory is truncated mid-record"));
             return;
         };
         if !rec.starts_with(CENTRAL_SIG) {
@@ -417,7 +426,8 @@ fn read_central_directory(zip: &mut Zip<'_>, cd_start: u64, cd_end: u64, max_mem
             local: Err(String::new()),
         };
         if let Err(msg) = apply_zip64_extra(&mut entry, extra) {
-            zip.problems.push(malformed(pos, format!("{}: {msg}", entry.name)));
+            zip.problems
+                .push(malformed(pos, format!("{}: {msg}", entry.name)));
         }
         entry.local_offset = entry.local_offset.saturating_add(zip.shift);
         entry.local = read_local_header(data, entry.local_offset);
@@ -485,8 +495,9 @@ fn read_local_header(data: &[u8], offset: u64) -> Result<LocalHeader, String> {
     let name_len = u64::from(le16(rec, 26));
     let extra_len = u64::from(le16(rec, 28));
     let name_start = offset + LOCAL_LEN as u64;
-    let raw_name = slice(data, name_start..name_start + name_len)
-        .ok_or_else(|| format!("local header name at {name_start} runs past the end of the file"))?;
+    let raw_name = slice(data, name_start..name_start + name_len).ok_or_else(|| {
+        format!("local header name at {name_start} runs past the end of the file")
+    })?;
     Ok(LocalHeader {
         raw_name: raw_name.to_vec(),
         flags: le16(rec, 6),
@@ -610,8 +621,7 @@ mod tests {
             match parse(&z[..cut], 100) {
                 Err(p) => assert_eq!(p.kind, ProblemKind::Malformed),
                 Ok(zip) => assert!(
-                    !zip.problems.is_empty()
-                        || zip.entries.iter().any(|e| zip.raw(e).is_err()),
+                    !zip.problems.is_empty() || zip.entries.iter().any(|e| zip.raw(e).is_err()),
                     "cut at {cut} looked intact"
                 ),
             }
@@ -644,7 +654,10 @@ mod tests {
         let zip = parse(&z, 100).unwrap();
         assert_eq!(zip.shift, 17);
         assert!(zip.problems.iter().any(|p| p.kind == ProblemKind::Layout));
-        assert_eq!(&*zip.read(&zip.entries[0], BOUNDS).unwrap().data, b"payload");
+        assert_eq!(
+            &*zip.read(&zip.entries[0], BOUNDS).unwrap().data,
+            b"payload"
+        );
     }
 
     #[test]

@@ -361,7 +361,10 @@ fn check_name(ctx: &Ctx, name: &str, offset: u64, report: &mut Report) {
             &PATH_TRAVERSAL,
             name,
             offset,
-            format!("member name `{}` climbs out of the extraction folder", name.escape_debug()),
+            format!(
+                "member name `{}` climbs out of the extraction folder",
+                name.escape_debug()
+            ),
             evidence.clone(),
         ));
     }
@@ -395,7 +398,10 @@ fn link_escapes(base: &str, target: &str) -> bool {
     if target.starts_with('/') || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':') {
         return true;
     }
-    let mut depth = base.split('/').filter(|p| !p.is_empty() && *p != ".").count();
+    let mut depth = base
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .count();
     for part in target.split('/') {
         match part {
             "" | "." => {}
@@ -425,7 +431,10 @@ fn check_link(
             &LINK_ESCAPES,
             name,
             offset,
-            format!("{kind} points outside the archive, to `{}`", t.escape_debug()),
+            format!(
+                "{kind} points outside the archive, to `{}`",
+                t.escape_debug()
+            ),
             evidence,
         )),
         Some(t) => report.push(at_member(
@@ -480,12 +489,18 @@ fn check_duplicates<'n>(
                     &DUPLICATE_NAME,
                     name,
                     *first,
-                    format!("member name appears {} times; readers disagree on which copy wins", offsets.len()),
+                    format!(
+                        "member name appears {} times; readers disagree on which copy wins",
+                        offsets.len()
+                    ),
                     json!({ "offsets": offsets }),
                 ));
             }
         }
-        let variants = folded.get(&name.to_lowercase()).map(Vec::as_slice).unwrap_or_default();
+        let variants = folded
+            .get(&name.to_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         if variants.len() > 1 && variants.first() == Some(&name) {
             let first = offsets.first().copied().unwrap_or_default();
             report.push(at_member(
@@ -618,7 +633,10 @@ pub fn scan_zip(ctx: &Ctx, data: &[u8], report: &mut Report) {
     }
     check_duplicates(
         ctx,
-        archive.entries.iter().map(|e| (e.name.as_str(), e.central_offset)),
+        archive
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.central_offset)),
         report,
     );
     check_zip_layout(ctx, &archive, report);
@@ -753,7 +771,7 @@ fn check_zip_layout(ctx: &Ctx, archive: &zip::Zip, report: &mut Report) {
             Some((end, other)) if span.start < end => overlapping.push(json!([name, other])),
             _ => {}
         }
-        if reach.is_none_or(|(end, _)| span.end > end) {
+        if reach.map_or(true, |(end, _)| span.end > end) {
             reach = Some((span.end, name));
         }
     }
@@ -820,7 +838,10 @@ fn scan_zip_member(
                 &UNREADABLE_MEMBER,
                 name,
                 entry.local_offset,
-                format!("compression method {m} ({}) is not supported; member not judged", zip::method_name(m)),
+                format!(
+                    "compression method {m} ({}) is not supported; member not judged",
+                    zip::method_name(m)
+                ),
                 json!({ "method": m }),
             ));
             return;
@@ -843,11 +864,21 @@ fn scan_zip_member(
     if entry.is_symlink() {
         let target = (content.data.len() <= MAX_LINK_TARGET)
             .then(|| String::from_utf8_lossy(&content.data).into_owned());
-        check_link(ctx, name, entry.central_offset, "symbolic link", parent(name), target.as_deref(), report);
+        check_link(
+            ctx,
+            name,
+            entry.central_offset,
+            "symbolic link",
+            parent(name),
+            target.as_deref(),
+            report,
+        );
         return;
     }
     match kind {
-        ZipKind::Torch(_) if TorchZip::is_pickle(name) => pickle::scan(&mctx, &content.data, report),
+        ZipKind::Torch(_) if TorchZip::is_pickle(name) => {
+            pickle::scan(&mctx, &content.data, report)
+        }
         ZipKind::Keras if name == "config.json" => {
             keras::scan_keras_config(&mctx, &content.data, report)
         }
@@ -895,7 +926,11 @@ pub fn scan_tar(ctx: &Ctx, data: &[u8], report: &mut Report) {
     let legacy_torch = crate::rules::torch::is_legacy_tar(&names);
     report.recognise(if legacy_torch { "pytorch-tar" } else { "tar" });
     if let Some((offset, msg)) = &archive.error {
-        report.push(ctx.finding(&MALFORMED, Some(*offset), format!("tar is unreadable from here on: {msg}")));
+        report.push(ctx.finding(
+            &MALFORMED,
+            Some(*offset),
+            format!("tar is unreadable from here on: {msg}"),
+        ));
     }
     if archive.members_truncated {
         limit_members(ctx, report);
@@ -915,11 +950,27 @@ pub fn scan_tar(ctx: &Ctx, data: &[u8], report: &mut Report) {
         match member.kind {
             tar::Kind::File => {}
             tar::Kind::Symlink => {
-                check_link(ctx, name, offset, "symbolic link", parent(name), member.link.as_deref(), report);
+                check_link(
+                    ctx,
+                    name,
+                    offset,
+                    "symbolic link",
+                    parent(name),
+                    member.link.as_deref(),
+                    report,
+                );
                 continue;
             }
             tar::Kind::Hardlink => {
-                check_link(ctx, name, offset, "hard link", "", member.link.as_deref(), report);
+                check_link(
+                    ctx,
+                    name,
+                    offset,
+                    "hard link",
+                    "",
+                    member.link.as_deref(),
+                    report,
+                );
                 continue;
             }
             tar::Kind::CharDevice | tar::Kind::BlockDevice | tar::Kind::Fifo => {
@@ -947,7 +998,9 @@ pub fn scan_tar(ctx: &Ctx, data: &[u8], report: &mut Report) {
             tar::Kind::Dir | tar::Kind::Other(_) => continue,
         }
         // A member whose data is missing stopped the listing; reported above.
-        let Ok(content) = archive.data(member) else { continue };
+        let Ok(content) = archive.data(member) else {
+            continue;
+        };
         let mctx = ctx.child(name);
         if legacy_torch && crate::rules::torch::is_legacy_tar_pickle(name) {
             pickle::scan(&mctx, content, report);
@@ -964,18 +1017,38 @@ pub fn scan_tar(ctx: &Ctx, data: &[u8], report: &mut Report) {
 pub fn scan_7z(ctx: &Ctx, data: &[u8], report: &mut Report) {
     report.recognise("7z");
     let mut links_read = HashSet::new();
-    let walked = sevenz::walk(data, ctx.limits().max_members, bounds(ctx), |member, out| {
-        let mctx = ctx.child(&member.name);
-        check_outcome(&mctx, &out.outcome, out.data.len(), out.consumed, "member", report);
-        if member.is_symlink() {
-            let target = (out.data.len() <= MAX_LINK_TARGET)
-                .then(|| String::from_utf8_lossy(&out.data).into_owned());
-            check_link(ctx, &member.name, 0, "symbolic link", parent(&member.name), target.as_deref(), report);
-            links_read.insert(member.name.clone());
-            return;
-        }
-        crate::scan_bytes(&mctx, &out.data, report);
-    });
+    let walked = sevenz::walk(
+        data,
+        ctx.limits().max_members,
+        bounds(ctx),
+        |member, out| {
+            let mctx = ctx.child(&member.name);
+            check_outcome(
+                &mctx,
+                &out.outcome,
+                out.data.len(),
+                out.consumed,
+                "member",
+                report,
+            );
+            if member.is_symlink() {
+                let target = (out.data.len() <= MAX_LINK_TARGET)
+                    .then(|| String::from_utf8_lossy(&out.data).into_owned());
+                check_link(
+                    ctx,
+                    &member.name,
+                    0,
+                    "symbolic link",
+                    parent(&member.name),
+                    target.as_deref(),
+                    report,
+                );
+                links_read.insert(member.name.clone());
+                return;
+            }
+            crate::scan_bytes(&mctx, &out.data, report);
+        },
+    );
     let walk = match walked {
         Ok(walk) => walk,
         Err(msg) => {
@@ -990,14 +1063,21 @@ pub fn scan_7z(ctx: &Ctx, data: &[u8], report: &mut Report) {
         } else {
             &MALFORMED
         };
-        report.push(ctx.finding(rule, None, format!("7z members could not all be decoded: {msg}")));
+        report.push(ctx.finding(
+            rule,
+            None,
+            format!("7z members could not all be decoded: {msg}"),
+        ));
     }
     if walk.members_truncated {
         limit_members(ctx, report);
     }
     check_duplicates(
         ctx,
-        walk.members.iter().filter(|m| !m.is_dir).map(|m| (m.name.as_str(), 0)),
+        walk.members
+            .iter()
+            .filter(|m| !m.is_dir)
+            .map(|m| (m.name.as_str(), 0)),
         report,
     );
     for member in &walk.members {
@@ -1044,7 +1124,14 @@ pub fn scan_compressed(ctx: &Ctx, data: &[u8], format: Format, report: &mut Repo
     };
     let out = compress::decompress(codec, payload, bounds(ctx));
     let what = format!("{} stream", format.name());
-    check_outcome(ctx, &out.outcome, out.data.len(), out.consumed, &what, report);
+    check_outcome(
+        ctx,
+        &out.outcome,
+        out.data.len(),
+        out.consumed,
+        &what,
+        report,
+    );
     if let Some(declared) = declared_len.filter(|_| out.outcome == Outcome::Complete) {
         let actual = out.data.len() as u64;
         if actual != declared {

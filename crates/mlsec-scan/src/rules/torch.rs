@@ -71,7 +71,11 @@ impl TorchZip {
     /// checkpoint is judged from its directory and its pickles alone.
     pub fn is_tensor_payload(&self, name: &str) -> bool {
         self.record(name)
-            .and_then(|r| r.get(..5).filter(|d| d.eq_ignore_ascii_case("data/")).map(|_| &r[5..]))
+            .and_then(|r| {
+                r.get(..5)
+                    .filter(|d| d.eq_ignore_ascii_case("data/"))
+                    .map(|_| &r[5..])
+            })
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     }
 
@@ -184,7 +188,9 @@ mod tests {
         // A payload whose data would lie past the end of the file is judged
         // from the directory alone.
         let z = checkpoint()
-            .entry("archive/data/2", b"xyz", |e| e.central_compressed = Some(u32::MAX - 1))
+            .entry("archive/data/2", b"xyz", |e| {
+                e.central_compressed = Some(u32::MAX - 1)
+            })
             .build();
         let r = scan(&z);
         assert_eq!(crate::rules::archive::testkit::rules(&r), ["ARC013"]);
@@ -192,19 +198,30 @@ mod tests {
 
     #[test]
     fn scans_other_members_by_content() {
-        let z = checkpoint().stored("archive/extra/notes", &tracer()).build();
+        let z = checkpoint()
+            .stored("archive/extra/notes", &tracer())
+            .build();
         let r = scan(&z);
-        assert!(r.findings.iter().any(|f| f.rule == "ARC001"
-            && f.member.as_deref() == Some("archive/extra/notes!../escape")));
+        assert!(r
+            .findings
+            .iter()
+            .any(|f| f.rule == "ARC001"
+                && f.member.as_deref() == Some("archive/extra/notes!../escape")));
     }
 
     #[test]
     fn pkl_members_go_to_the_pickle_judge_not_the_sniffer() {
         // A `.pkl` is unpickled by the loader, so it is judged as a pickle even
         // when its bytes look like something else: the zip inside is not walked.
-        let z = checkpoint().stored("archive/constants.pkl", &tracer()).build();
+        let z = checkpoint()
+            .stored("archive/constants.pkl", &tracer())
+            .build();
         let r = scan(&z);
-        assert!(!r.findings.iter().any(|f| f.rule == "ARC001"), "{:#?}", r.findings);
+        assert!(
+            !r.findings.iter().any(|f| f.rule == "ARC001"),
+            "{:#?}",
+            r.findings
+        );
         assert!(TorchZip::is_pickle("archive/Constants.PKL"));
         assert!(!TorchZip::is_pickle("archive/data/0"));
         assert!(!TorchZip::is_pickle(".pkl"));
@@ -231,20 +248,31 @@ mod tests {
             .stored("archive/version", b"3\n")
             .build();
         let r = scan(&z);
-        assert!(r.findings.iter().any(|f| f.rule.starts_with("PKL")), "{:#?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.rule.starts_with("PKL")),
+            "{:#?}",
+            r.findings
+        );
         // A protocol-0 pickle (no magic) in constants.pkl is judged as a pickle too.
         let z = checkpoint()
             .stored("archive/constants.pkl", b"cos\nsystem\n(S'id'\ntR.")
             .build();
         let r = scan(&z);
-        assert!(r.findings.iter().any(|f| f.rule.starts_with("PKL")), "{:#?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.rule.starts_with("PKL")),
+            "{:#?}",
+            r.findings
+        );
     }
 
     #[test]
     fn reports_torchscript_code() {
         let z = checkpoint()
             .stored("archive/code/", b"")
-            .stored("archive/code/__torch__/m.py", b"def forward(self, x):\n  return x\n")
+            .stored(
+                "archive/code/__torch__/m.py",
+                b"def forward(self, x):\n  return x\n",
+            )
             .stored("archive/constants.pkl", b"\x80\x02).")
             .build();
         let r = scan(&z);
@@ -253,12 +281,17 @@ mod tests {
         assert_eq!(tor[0].evidence["count"], 1);
         assert_eq!(r.verdict(), mlsec_core::Verdict::Clean);
         // No code, no finding.
-        assert!(!scan(&checkpoint().build()).findings.iter().any(|f| f.rule == "TOR001"));
+        assert!(!scan(&checkpoint().build())
+            .findings
+            .iter()
+            .any(|f| f.rule == "TOR001"));
     }
 
     #[test]
     fn legacy_tar_names() {
-        assert!(is_legacy_tar(&["sys_info", "pickle", "storages", "tensors"]));
+        assert!(is_legacy_tar(&[
+            "sys_info", "pickle", "storages", "tensors"
+        ]));
         assert!(is_legacy_tar(&["./pickle", "./storages", "./tensors"]));
         assert!(!is_legacy_tar(&["pickle", "notes"]));
         assert!(is_legacy_tar_pickle("./sys_info"));

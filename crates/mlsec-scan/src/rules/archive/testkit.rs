@@ -103,7 +103,11 @@ impl ZipBuilder {
         let mut central = Vec::new();
         for e in &self.entries {
             let offset = out.len() as u64;
-            let stored = if e.deflate { deflate(&e.data) } else { e.data.clone() };
+            let stored = if e.deflate {
+                deflate(&e.data)
+            } else {
+                e.data.clone()
+            };
             let method = e.method.unwrap_or(if e.deflate { 8 } else { 0 });
             let crc = e.crc.unwrap_or_else(|| crc32fast::hash(&e.data));
             let local_name = e.local_name.as_deref().unwrap_or(&e.name);
@@ -127,8 +131,12 @@ impl ZipBuilder {
                 let mut x = Vec::new();
                 x.extend_from_slice(&1u16.to_le_bytes());
                 x.extend_from_slice(&24u16.to_le_bytes());
-                x.extend_from_slice(&u64::from(e.central_uncompressed.unwrap_or(usize_)).to_le_bytes());
-                x.extend_from_slice(&u64::from(e.central_compressed.unwrap_or(csize)).to_le_bytes());
+                x.extend_from_slice(
+                    &u64::from(e.central_uncompressed.unwrap_or(usize_)).to_le_bytes(),
+                );
+                x.extend_from_slice(
+                    &u64::from(e.central_compressed.unwrap_or(csize)).to_le_bytes(),
+                );
                 x.extend_from_slice(&offset.to_le_bytes());
                 (u32::MAX, u32::MAX, u32::MAX, x)
             } else {
