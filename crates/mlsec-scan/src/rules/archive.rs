@@ -329,22 +329,28 @@ fn bounds(ctx: &Ctx) -> Bounds {
 }
 
 /// A finding about member `name`, located at the member; `offset` is where
-/// its header sits in the containing archive.
+/// its header sits in the containing archive, when the format has one.
 fn at_member(
     ctx: &Ctx,
     rule: &Rule,
     name: &str,
-    offset: u64,
+    offset: Option<u64>,
     message: String,
     mut evidence: Value,
 ) -> Finding {
-    if let Value::Object(map) = &mut evidence {
-        map.insert("archive_offset".into(), offset.into());
-    } else {
-        evidence = json!({ "archive_offset": offset });
-    }
+    let message = match offset {
+        Some(offset) => {
+            if let Value::Object(map) = &mut evidence {
+                map.insert("archive_offset".into(), offset.into());
+            } else {
+                evidence = json!({ "archive_offset": offset });
+            }
+            format!("{message} (header at offset {offset})")
+        }
+        None => message,
+    };
     ctx.child(name)
-        .finding(rule, None, format!("{message} (header at offset {offset})"))
+        .finding(rule, None, message)
         .with_evidence(evidence)
 }
 
@@ -352,7 +358,7 @@ fn at_member(
 
 /// Judges a member name (ARC001, ARC002). Backslashes count as separators,
 /// as Windows extractors treat them.
-fn check_name(ctx: &Ctx, name: &str, offset: u64, report: &mut Report) {
+fn check_name(ctx: &Ctx, name: &str, offset: Option<u64>, report: &mut Report) {
     let normalized = name.replace('\\', "/");
     let evidence = json!({ "name": name, "backslashes": name.contains('\\') });
     if normalized.split('/').any(|part| part == "..") {
@@ -418,7 +424,7 @@ fn link_escapes(base: &str, target: &str) -> bool {
 fn check_link(
     ctx: &Ctx,
     name: &str,
-    offset: u64,
+    offset: Option<u64>,
     kind: &str,
     base: &str,
     target: Option<&str>,
@@ -466,17 +472,20 @@ fn parent(name: &str) -> &str {
 /// Reports names that occur more than once, exactly or ignoring case (ARC006).
 fn check_duplicates<'n>(
     ctx: &Ctx,
-    members: impl Iterator<Item = (&'n str, u64)>,
+    members: impl Iterator<Item = (&'n str, Option<u64>)>,
     report: &mut Report,
 ) {
-    let mut exact: HashMap<&str, Vec<u64>> = HashMap::new();
+    let mut exact: HashMap<&str, Vec<Option<u64>>> = HashMap::new();
     let mut folded: HashMap<String, Vec<&str>> = HashMap::new();
     let mut order = Vec::new();
     for (name, offset) in members {
         let seen = exact.entry(name).or_default();
         if seen.is_empty() {
             order.push(name);
-            folded.entry(name.to_lowercase()).or_default().push(name);
+            folded
+                .entry(name.to_ascii_lowercase())
+                .or_default()
+                .push(name);
         }
         seen.push(offset);
     }
@@ -498,11 +507,11 @@ fn check_duplicates<'n>(
             }
         }
         let variants = folded
-            .get(&name.to_lowercase())
+            .get(&name.to_ascii_lowercase())
             .map(Vec::as_slice)
             .unwrap_or_default();
         if variants.len() > 1 && variants.first() == Some(&name) {
-            let first = offsets.first().copied().unwrap_or_default();
+            let first = offsets.first().copied().flatten();
             report.push(at_member(
                 ctx,
                 &DUPLICATE_NAME,
@@ -636,7 +645,7 @@ pub fn scan_zip(ctx: &Ctx, data: &[u8], report: &mut Report) {
         archive
             .entries
             .iter()
-            .map(|e| (e.name.as_str(), e.central_offset)),
+            .map(|e| (e.name.as_str(), Some(e.central_offset))),
         report,
     );
     check_zip_layout(ctx, &archive, report);
@@ -652,7 +661,7 @@ pub fn scan_zip(ctx: &Ctx, data: &[u8], report: &mut Report) {
 /// Names, flags, and the local header against the central record.
 fn check_zip_headers(ctx: &Ctx, entry: &zip::Entry, report: &mut Report) {
     let name = entry.name.as_str();
-    check_name(ctx, name, entry.central_offset, report);
+    check_name(ctx, name, Some(entry.central_offset), report);
     let local = match &entry.local {
         Ok(local) => Some(local),
         Err(msg) => {
@@ -660,7 +669,7 @@ fn check_zip_headers(ctx: &Ctx, entry: &zip::Entry, report: &mut Report) {
                 ctx,
                 &MALFORMED,
                 name,
-                entry.local_offset,
+                Some(entry.local_offset),
                 format!("local header is unreadable: {msg}"),
                 json!({}),
             ));
@@ -687,7 +696,7 @@ fn check_zip_headers(ctx: &Ctx, entry: &zip::Entry, report: &mut Report) {
             ctx,
             &FLAG_ANOMALY,
             name,
-            entry.central_offset,
+            Some(entry.central_offset),
             format!(
                 "general-purpose flags {:#06x} (central) / {:#06x} (local) set {}; loaders such as PyTorch read the member anyway",
                 entry.flags,
@@ -704,7 +713,7 @@ fn check_zip_headers(ctx: &Ctx, entry: &zip::Entry, report: &mut Report) {
             ctx,
             &LOCAL_MISMATCH,
             name,
-            entry.local_offset,
+            Some(entry.local_offset),
             format!(
                 "local header names the member `{}`, the central directory `{}`",
                 local_name.escape_debug(),
@@ -718,7 +727,7 @@ fn check_zip_headers(ctx: &Ctx, entry: &zip::Entry, report: &mut Report) {
             ctx,
             &LOCAL_MISMATCH,
             name,
-            entry.local_offset,
+            Some(entry.local_offset),
             format!(
                 "local header says compression method {}, the central directory {}",
                 local.method, entry.method
@@ -741,7 +750,7 @@ fn check_zip_layout(ctx: &Ctx, archive: &zip::Zip, report: &mut Report) {
                 ctx,
                 &MALFORMED,
                 &entry.name,
-                entry.local_offset,
+                Some(entry.local_offset),
                 format!(
                     "member declares {} bytes of data, past the end of the {file_len}-byte archive",
                     entry.compressed_size
@@ -837,7 +846,7 @@ fn scan_zip_member(
                 ctx,
                 &UNREADABLE_MEMBER,
                 name,
-                entry.local_offset,
+                Some(entry.local_offset),
                 format!(
                     "compression method {m} ({}) is not supported; member not judged",
                     zip::method_name(m)
@@ -867,7 +876,7 @@ fn scan_zip_member(
         check_link(
             ctx,
             name,
-            entry.central_offset,
+            Some(entry.central_offset),
             "symbolic link",
             parent(name),
             target.as_deref(),
@@ -894,7 +903,7 @@ fn check_zip_integrity(ctx: &Ctx, entry: &zip::Entry, size: u64, crc: u32, repor
             ctx,
             &INTEGRITY_MISMATCH,
             name,
-            entry.local_offset,
+            Some(entry.local_offset),
             format!(
                 "member holds {size} bytes, the central directory declares {}",
                 entry.uncompressed_size
@@ -907,7 +916,7 @@ fn check_zip_integrity(ctx: &Ctx, entry: &zip::Entry, size: u64, crc: u32, repor
             ctx,
             &INTEGRITY_MISMATCH,
             name,
-            entry.local_offset,
+            Some(entry.local_offset),
             format!(
                 "CRC-32 is {crc:#010x}, the central directory declares {:#010x}; loaders such as PyTorch do not check it",
                 entry.crc32
@@ -941,11 +950,11 @@ pub fn scan_tar(ctx: &Ctx, data: &[u8], report: &mut Report) {
             .members
             .iter()
             .filter(|m| m.kind != tar::Kind::Dir)
-            .map(|m| (m.name.as_str(), m.header_offset)),
+            .map(|m| (m.name.as_str(), Some(m.header_offset))),
         report,
     );
     for member in &archive.members {
-        let (name, offset) = (member.name.as_str(), member.header_offset);
+        let (name, offset) = (member.name.as_str(), Some(member.header_offset));
         check_name(ctx, name, offset, report);
         match member.kind {
             tar::Kind::File => {}
@@ -1037,7 +1046,7 @@ pub fn scan_7z(ctx: &Ctx, data: &[u8], report: &mut Report) {
                 check_link(
                     ctx,
                     &member.name,
-                    0,
+                    None,
                     "symbolic link",
                     parent(&member.name),
                     target.as_deref(),
@@ -1077,13 +1086,13 @@ pub fn scan_7z(ctx: &Ctx, data: &[u8], report: &mut Report) {
         walk.members
             .iter()
             .filter(|m| !m.is_dir)
-            .map(|m| (m.name.as_str(), 0)),
+            .map(|m| (m.name.as_str(), None)),
         report,
     );
     for member in &walk.members {
-        check_name(ctx, &member.name, 0, report);
+        check_name(ctx, &member.name, None, report);
         if member.is_symlink() && !links_read.contains(&member.name) {
-            check_link(ctx, &member.name, 0, "symbolic link", "", None, report);
+            check_link(ctx, &member.name, None, "symbolic link", "", None, report);
         }
     }
 }
