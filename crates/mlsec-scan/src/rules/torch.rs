@@ -60,10 +60,7 @@ impl TorchZip {
 
     /// The record name inside the folder, or `None` for members outside it.
     fn record<'n>(&self, name: &'n str) -> Option<&'n str> {
-        let head = name.get(..self.prefix.len())?;
-        head.eq_ignore_ascii_case(&self.prefix)
-            .then(|| name.get(self.prefix.len()..))
-            .flatten()
+        strip_prefix_ignore_case(name, &self.prefix)
     }
 
     /// `data/<N>`: raw tensor storage bytes. The loader copies them into
@@ -71,11 +68,7 @@ impl TorchZip {
     /// checkpoint is judged from its directory and its pickles alone.
     pub fn is_tensor_payload(&self, name: &str) -> bool {
         self.record(name)
-            .and_then(|r| {
-                r.get(..5)
-                    .filter(|d| d.eq_ignore_ascii_case("data/"))
-                    .map(|_| &r[5..])
-            })
+            .and_then(|r| strip_prefix_ignore_case(r, "data/"))
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     }
 
@@ -97,8 +90,8 @@ impl TorchZip {
             .filter(|n| !n.ends_with('/'))
             .filter(|n| {
                 self.record(n)
-                    .and_then(|r| r.get(..5))
-                    .is_some_and(|d| d.eq_ignore_ascii_case("code/"))
+                    .and_then(|r| strip_prefix_ignore_case(r, "code/"))
+                    .is_some()
             })
             .collect();
         if code.is_empty() {
@@ -118,6 +111,14 @@ impl TorchZip {
             .with_evidence(json!({"count": code.len(), "members": listed})),
         );
     }
+}
+
+/// `name` without `prefix`, compared ignoring ASCII case as miniz does.
+fn strip_prefix_ignore_case<'n>(name: &'n str, prefix: &str) -> Option<&'n str> {
+    let head = name.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| name.get(prefix.len()..))
+        .flatten()
 }
 
 /// Members of a legacy (pre-1.6) tar checkpoint; each starts with a pickle
@@ -185,6 +186,16 @@ mod tests {
         let z = checkpoint().stored("archive/data/1", &tracer()).build();
         let r = scan(&z);
         assert!(r.findings.is_empty(), "{:#?}", r.findings);
+        // Not even hashed: a wrong CRC on a payload goes unseen.
+        let z = checkpoint()
+            .entry("archive/data/3", &[1u8; 4096], |e| e.crc = Some(1))
+            .build();
+        assert!(scan(&z).findings.is_empty());
+        // The same member outside a checkpoint is read and its CRC checked.
+        let z = ZipBuilder::new()
+            .entry("archive/data/3", &[1u8; 4096], |e| e.crc = Some(1))
+            .build();
+        assert_eq!(crate::rules::archive::testkit::rules(&scan(&z)), ["ARC008"]);
         // A payload whose data would lie past the end of the file is judged
         // from the directory alone.
         let z = checkpoint()
