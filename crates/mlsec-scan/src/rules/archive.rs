@@ -374,10 +374,9 @@ fn check_name(ctx: &Ctx, name: &str, offset: Option<u64>, report: &mut Report) {
             evidence.clone(),
         ));
     }
-    let bytes = normalized.as_bytes();
     let why = if normalized.starts_with('/') {
         Some("is an absolute path")
-    } else if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+    } else if is_absolute(&normalized) {
         Some("starts with a Windows drive")
     } else if name.chars().any(char::is_control) {
         Some("holds control characters")
@@ -396,12 +395,18 @@ fn check_name(ctx: &Ctx, name: &str, offset: Option<u64>, report: &mut Report) {
     }
 }
 
+/// A rooted path (`/x`, `//server/x`) or one on a Windows drive (`C:x`, `C:/x`);
+/// `path` has backslashes already turned into slashes.
+fn is_absolute(path: &str) -> bool {
+    path.starts_with('/')
+        || matches!(path.as_bytes(), [drive, b':', ..] if drive.is_ascii_alphabetic())
+}
+
 /// Whether a link target leaves the archive: absolute, or `..` past the
 /// root. `base` is the folder the target is relative to.
 fn link_escapes(base: &str, target: &str) -> bool {
     let target = target.replace('\\', "/");
-    let b = target.as_bytes();
-    if target.starts_with('/') || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':') {
+    if is_absolute(&target) {
         return true;
     }
     let mut depth = base
@@ -527,7 +532,7 @@ fn check_duplicates<'n>(
 }
 
 /// Reports a stream that stopped at a bound (ARC012) or failed (ARC013).
-/// Returns nothing: the caller judges whatever was produced either way.
+/// The caller judges whatever was produced either way.
 fn check_outcome(
     ctx: &Ctx,
     outcome: &Outcome,
