@@ -9,7 +9,11 @@
 pub mod pickle;
 pub mod hdf5;
 pub mod protobuf;
+pub mod compress;
+pub mod sevenz;
 pub mod sniff;
+pub mod tar;
+pub mod zip;
 
 pub use protobuf::{onnx, savedmodel};
 

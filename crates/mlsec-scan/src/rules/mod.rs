@@ -14,6 +14,7 @@ pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
 pub mod savedmodel;
+pub mod torch;
 
 use mlsec_core::Rule;
 
@@ -23,6 +24,7 @@ pub fn all() -> Vec<Rule> {
         general::RULES,
         pickle::RULES,
         archive::RULES,
+        torch::RULES,
         numpy::RULES,
         safetensors::RULES,
         gguf::RULES,
