@@ -6,6 +6,9 @@
 //! returns an error instead of panicking. Judging what was parsed is the job of
 //! the rules in `mlsec-scan`.
 
+pub mod gguf;
+pub mod npy;
+pub mod safetensors;
 pub mod sniff;
 
 pub use sniff::{detect, Format};
