@@ -14,6 +14,7 @@ pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
 pub mod savedmodel;
+pub mod template;
 
 use mlsec_core::Rule;
 
@@ -30,6 +31,7 @@ pub fn all() -> Vec<Rule> {
         savedmodel::RULES,
         keras::RULES,
         config_json::RULES,
+        template::RULES,
     ]
     .concat();
     rules.sort_by_key(|r| r.id);
