@@ -119,6 +119,20 @@ mod tests {
     }
 
     #[test]
+    fn the_dispatcher_probes_json_configs() {
+        let config = ScanConfig::default();
+        let ctx = Ctx::new(&config, "tokenizer_config.json", None);
+        let mut report = Report::default();
+        crate::scan_bytes(
+            &ctx,
+            &tokenizer_config("{{ lipsum.__globals__ }}"),
+            &mut report,
+        );
+        assert_eq!(report.format.as_deref(), Some("tokenizer-config"));
+        assert_eq!(report.findings[0].rule, "TPL001");
+    }
+
+    #[test]
     fn named_template_lists() {
         let json = br#"{"chat_template": [{"name": "default", "template": "{{ messages }}"}, {"name": "tool_use", "template": "{{ lipsum.__globals__ }}"}]}"#;
         let (hit, r) = probe_json(json);

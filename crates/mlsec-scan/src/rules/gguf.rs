@@ -447,6 +447,16 @@ mod tests {
     }
 
     #[test]
+    fn the_dispatcher_routes_gguf_here() {
+        let config = ScanConfig::default();
+        let ctx = Ctx::new(&config, "renamed.bin", None);
+        let mut report = Report::default();
+        crate::scan_bytes(&ctx, &llama("{{ ''.__class__ }}"), &mut report);
+        assert_eq!(report.format.as_deref(), Some("gguf"));
+        assert_eq!(report.verdict(), Verdict::Malicious);
+    }
+
+    #[test]
     fn every_prefix_is_an_error_never_clean() {
         let f = llama("{% for m in messages %}{{ m['content'] }}{% endfor %}");
         assert_eq!(scan_file(&f).verdict(), Verdict::Clean);

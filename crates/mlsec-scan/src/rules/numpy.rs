@@ -198,6 +198,20 @@ mod tests {
     }
 
     #[test]
+    fn the_dispatcher_routes_npy_here() {
+        let config = ScanConfig::default();
+        let ctx = Ctx::new(&config, "weights.txt", None);
+        let mut report = Report::default();
+        let f = npy_file(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+            &[0; 8],
+        );
+        crate::scan_bytes(&ctx, &f, &mut report);
+        assert_eq!(report.format.as_deref(), Some("numpy"));
+        assert_eq!(report.findings[0].rule, "NPY003");
+    }
+
+    #[test]
     fn size_mismatches() {
         let short = npy_file(
             "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",

@@ -238,6 +238,16 @@ mod tests {
     }
 
     #[test]
+    fn the_dispatcher_routes_safetensors_here() {
+        let config = ScanConfig::default();
+        let ctx = Ctx::new(&config, "model.bin", None);
+        let mut report = Report::default();
+        crate::scan_bytes(&ctx, &realistic(), &mut report);
+        assert_eq!(report.format.as_deref(), Some("safetensors"));
+        assert_eq!(report.verdict(), Verdict::Clean);
+    }
+
+    #[test]
     fn each_rule_fires() {
         let dup = r#"{"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#;
         assert!(ids(&file(dup, &[0])).contains(&"SFT002".to_string()));

@@ -268,7 +268,7 @@ enum Tok {
         hides_letters: bool,
     },
     Op(char),
-    Num,
+    Num(String),
 }
 
 #[derive(Debug, Clone)]
@@ -417,7 +417,10 @@ fn lex_code(src: &str, mut i: usize, close: &[u8]) -> (Vec<Token>, usize) {
             {
                 i += 1;
             }
-            tokens.push(Token { tok: Tok::Num, pos });
+            tokens.push(Token {
+                tok: Tok::Num(src[pos..i].to_string()),
+                pos,
+            });
         } else {
             match c {
                 b'(' | b'[' | b'{' => depth += 1,
@@ -668,14 +671,22 @@ fn judge_tag(tag: &Tag, out: &mut Vec<Marker>) {
                     );
                 }
             }
-            Tok::Op(_) | Tok::Num => {}
+            Tok::Op(_) | Tok::Num(_) => {}
         }
     }
-    for (joined, pos) in concatenations(t) {
-        if let Some(name) = internal_name_in(&joined) {
+    for (computed, pos) in folded_strings(t) {
+        if let Some(name) = internal_name_in(&computed) {
             push(
                 OBFUSCATED_NAME,
-                format!("{} built by concatenation", quoted(name)),
+                format!("{} computed from pieces", quoted(name)),
+                pos,
+            );
+        } else if DANGEROUS_NAMES.contains(&computed.as_str())
+            || matches!(computed.as_str(), "os" | "eval" | "exec")
+        {
+            push(
+                DANGEROUS_CALL,
+                format!("{} computed from pieces", quoted(&computed)),
                 pos,
             );
         }
@@ -726,65 +737,240 @@ fn judge_attr_filter(t: &[Token], k: usize, push: &mut impl FnMut(Rule, String, 
     }
 }
 
-/// Strings joined by `~`, `+`, adjacency, or a list of strings piped to
-/// `join`, with the position of the first piece.
-fn concatenations(t: &[Token]) -> Vec<(String, usize)> {
-    let str_at = |k: usize| match t.get(k) {
+/// A constant value being folded: a string, or a list of strings.
+#[derive(Clone)]
+enum Folded {
+    Str(String),
+    List(Vec<String>),
+}
+
+/// Longest folded value kept; longer ones are no attribute name anyway.
+const MAX_FOLDED: usize = 4096;
+
+/// Constant string expressions, computed the way Jinja would: literals joined
+/// by `~`, `+` or adjacency, repeated with `*`, lists of literals, then put
+/// through string filters and methods (`join`, `replace`, `reverse`, `lower`,
+/// `upper`, `format`, `list`, `string`). Returns each result that is not just
+/// a plain literal, with the position of its first token.
+fn folded_strings(t: &[Token]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < t.len() {
+        let start = k;
+        let Some((mut value, mut next, mut computed)) = fold_operand(t, k) else {
+            k += 1;
+            continue;
+        };
+        loop {
+            let (name, args_at) = match (op_at(t, next), name_at(t, next + 1)) {
+                (Some('|'), Some(filter)) => (filter, next + 2),
+                (Some('.'), Some(method)) if op_at(t, next + 2) == Some('(') => (method, next + 2),
+                _ => break,
+            };
+            let (args, after) = call_args(t, args_at);
+            match apply(name, value.clone(), &args) {
+                Some(v) => value = v,
+                None => break,
+            }
+            computed = true;
+            next = after;
+        }
+        if computed {
+            let text = match value {
+                Folded::Str(s) => s,
+                Folded::List(items) => items.concat(),
+            };
+            out.push((text, t[start].pos));
+        }
+        k = next.max(start + 1);
+    }
+    out
+}
+
+fn str_at(t: &[Token], k: usize) -> Option<&str> {
+    match t.get(k) {
         Some(Token {
             tok: Tok::Str { value, .. },
-            pos,
-        }) => Some((value.as_str(), *pos)),
+            ..
+        }) => Some(value),
         _ => None,
-    };
-    let op_at = |k: usize| match t.get(k) {
+    }
+}
+
+fn op_at(t: &[Token], k: usize) -> Option<char> {
+    match t.get(k) {
         Some(Token {
             tok: Tok::Op(c), ..
         }) => Some(*c),
         _ => None,
-    };
-    let mut out = Vec::new();
-    let mut k = 0;
-    while k < t.len() {
-        if let Some((first, pos)) = str_at(k) {
-            let mut joined = first.to_string();
-            let mut pieces = 1;
-            let mut next = k + 1;
-            loop {
-                if let Some((s, _)) = str_at(next) {
-                    joined.push_str(s);
-                } else if matches!(op_at(next), Some('~' | '+')) && str_at(next + 1).is_some() {
-                    next += 1;
-                    joined.push_str(str_at(next).map_or("", |(s, _)| s));
-                } else {
-                    break;
-                }
-                pieces += 1;
-                next += 1;
-            }
-            if pieces > 1 {
-                out.push((joined, pos));
-            }
-            k = next;
-        } else if op_at(k) == Some('[') {
-            // ['_', '_', 'class', '_', '_'] | join
-            let mut joined = String::new();
-            let mut next = k + 1;
-            while let Some((s, _)) = str_at(next) {
+    }
+}
+
+fn name_at(t: &[Token], k: usize) -> Option<&str> {
+    match t.get(k) {
+        Some(Token {
+            tok: Tok::Name(n), ..
+        }) => Some(n),
+        _ => None,
+    }
+}
+
+fn num_at(t: &[Token], k: usize) -> Option<u64> {
+    match t.get(k) {
+        Some(Token {
+            tok: Tok::Num(n), ..
+        }) => n.replace('_', "").parse().ok(),
+        _ => None,
+    }
+}
+
+/// A string expression or list of string literals at `k`: its value, the
+/// index after it, and whether it was computed (more than one literal).
+fn fold_operand(t: &[Token], k: usize) -> Option<(Folded, usize, bool)> {
+    if let Some(first) = str_at(t, k) {
+        let mut joined = first.to_string();
+        let mut next = k + 1;
+        let mut computed = false;
+        loop {
+            if let Some(s) = str_at(t, next) {
                 joined.push_str(s);
                 next += 1;
-                if op_at(next) == Some(',') {
-                    next += 1;
-                }
+            } else if let (Some('~' | '+'), Some(s)) = (op_at(t, next), str_at(t, next + 1)) {
+                joined.push_str(s);
+                next += 2;
+            } else if let (Some('*'), Some(n)) = (op_at(t, next), num_at(t, next + 1)) {
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                let limit = MAX_FOLDED / joined.len().max(1);
+                joined = joined.repeat(n.min(limit));
+                next += 2;
+            } else {
+                break;
             }
-            let pipes_to_join = op_at(next) == Some(']')
-                && op_at(next + 1) == Some('|')
-                && matches!(t.get(next + 2), Some(Token { tok: Tok::Name(n), .. }) if n == "join");
-            if pipes_to_join && next > k + 1 {
-                out.push((joined, t[k].pos));
+            computed = true;
+            if joined.len() > MAX_FOLDED {
+                break;
             }
-            k += 1;
+        }
+        return Some((Folded::Str(joined), next, computed));
+    }
+    if op_at(t, k) == Some('[') {
+        let mut items = Vec::new();
+        let mut next = k + 1;
+        while let Some(s) = str_at(t, next) {
+            items.push(s.to_string());
+            next += 1;
+            if op_at(t, next) == Some(',') {
+                next += 1;
+            }
+        }
+        if op_at(t, next) == Some(']') && !items.is_empty() {
+            return Some((Folded::List(items), next + 1, false));
+        }
+    }
+    None
+}
+
+/// Constant arguments of a call at `k` (`(` ... `)`), and the index after it;
+/// no arguments and `k` itself when there are no parentheses.
+fn call_args(t: &[Token], k: usize) -> (Vec<String>, usize) {
+    if op_at(t, k) != Some('(') {
+        return (Vec::new(), k);
+    }
+    let mut args = Vec::new();
+    let mut next = k + 1;
+    loop {
+        if let Some(s) = str_at(t, next) {
+            args.push(s.to_string());
+        } else if let Some(n) = num_at(t, next) {
+            args.push(n.to_string());
         } else {
-            k += 1;
+            break;
+        }
+        next += 1;
+        if op_at(t, next) == Some(',') {
+            next += 1;
+        }
+    }
+    if op_at(t, next) == Some(')') {
+        (args, next + 1)
+    } else {
+        // Not all constant: the result is unknown.
+        (vec!["\u{0}".into()], next)
+    }
+}
+
+/// Applies a string filter or method to a constant; `None` when unknown.
+fn apply(name: &str, value: Folded, args: &[String]) -> Option<Folded> {
+    if args.iter().any(|a| a == "\u{0}") {
+        return None;
+    }
+    let text = |v: Folded| match v {
+        Folded::Str(s) => s,
+        Folded::List(items) => items.concat(),
+    };
+    let out = match (name, value) {
+        ("join", Folded::List(items)) => {
+            Folded::Str(items.join(args.first().map_or("", String::as_str)))
+        }
+        ("join", Folded::Str(s)) => {
+            let sep = args.first().map_or("", String::as_str);
+            Folded::Str(s.chars().map(String::from).collect::<Vec<_>>().join(sep))
+        }
+        ("list", Folded::Str(s)) => Folded::List(s.chars().map(String::from).collect()),
+        ("reverse", Folded::Str(s)) => Folded::Str(s.chars().rev().collect()),
+        ("reverse", Folded::List(mut items)) => {
+            items.reverse();
+            Folded::List(items)
+        }
+        ("string", v) => Folded::Str(text(v)),
+        ("lower", v) => Folded::Str(text(v).to_lowercase()),
+        ("upper", v) => Folded::Str(text(v).to_uppercase()),
+        ("replace", v) => match args {
+            [from, to, ..] if !from.is_empty() => Folded::Str(text(v).replace(from.as_str(), to)),
+            _ => return None,
+        },
+        ("format", v) => Folded::Str(format_constant(&text(v), args)),
+        _ => return None,
+    };
+    match &out {
+        Folded::Str(s) if s.len() > MAX_FOLDED => None,
+        _ => Some(out),
+    }
+}
+
+/// `%s`/`%c`/`%d` (the `format` filter) and `{}`/`{N}` (`str.format`) substitution.
+fn format_constant(fmt: &str, args: &[String]) -> String {
+    let mut out = String::new();
+    let mut next_arg = args.iter();
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek().copied()) {
+            ('%', Some('s' | 'd')) => {
+                chars.next();
+                out.push_str(next_arg.next().map_or("", String::as_str));
+            }
+            ('%', Some('c')) => {
+                chars.next();
+                let code = next_arg.next().and_then(|a| a.parse::<u32>().ok());
+                out.extend(code.and_then(char::from_u32));
+            }
+            ('{', Some(d)) if d == '}' || d.is_ascii_digit() => {
+                let mut index = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    index.push(d);
+                }
+                if chars.next_if_eq(&'}').is_none() {
+                    out.push('{');
+                    out.push_str(&index);
+                    continue;
+                }
+                let arg = match index.parse::<usize>() {
+                    Ok(i) => args.get(i),
+                    Err(_) => next_arg.next(),
+                };
+                out.push_str(arg.map_or("", String::as_str));
+            }
+            _ => out.push(c),
         }
     }
     out
@@ -899,6 +1085,7 @@ pub(crate) mod tests {
             ("{{ eval('1+1') }}", "TPL003"),
             ("{{ x|attr('popen') }}", "TPL003"),
             ("{% include 'secrets.txt' %}", "TPL004"),
+            ("{{ x[('po' ~ 'pen')] }}", "TPL003"),
             ("{%- from 'macros.j2' import m -%}", "TPL004"),
         ] {
             assert!(rules_hit(t).contains(&rule), "{t}: {:?}", rules_hit(t));
@@ -922,6 +1109,13 @@ pub(crate) mod tests {
             "{% set f = '{0}'.format %}{{ f }}",
             "{{ x|attr('format') }}",
             "{{ x|map('attr', n)|list }}",
+            "{% set u = '_' * 2 %}{{ ()|attr(u ~ 'class' ~ u) }}{{ ()['_' * 2 ~ 'class' ~ '_' * 2] }}",
+            "{{ ()|attr('xxclassxx'|replace('x', '_')) }}",
+            "{{ ()|attr('__ssalc__'|reverse) }}",
+            "{{ ()|attr('__CLASS__'|lower) }}",
+            "{{ ()|attr('%s%sclass%s%s'|format('_', '_', '_', '_')) }}",
+            "{{ ()|attr('{}{}class{}{}'.format('_', '_', '_', '_')) }}",
+            "{{ ()|attr(['__', 'class', '__']|join('')) }}",
         ] {
             assert!(rules_hit(t).contains(&"TPL002"), "{t}: {:?}", rules_hit(t));
         }
