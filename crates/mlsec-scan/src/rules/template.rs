@@ -901,7 +901,14 @@ fn call_args(t: &[Token], k: usize) -> (Vec<String>, usize) {
 
 /// Applies a string filter or method to a constant; `None` when unknown.
 fn apply(name: &str, value: Folded, args: &[String]) -> Option<Folded> {
-    if args.iter().any(|a| a == "\u{0}") {
+    let size = match &value {
+        Folded::Str(s) => s.len(),
+        Folded::List(items) => items.iter().map(String::len).sum(),
+    };
+    // Past the cap a value is no attribute name; refusing here also keeps
+    // `replace`, `join` and `format` from blowing small inputs up.
+    let longest_arg = args.iter().map(String::len).max().unwrap_or(0);
+    if size > MAX_FOLDED || longest_arg > MAX_FOLDED || args.iter().any(|a| a == "\u{0}") {
         return None;
     }
     let text = |v: Folded| match v {
@@ -909,12 +916,16 @@ fn apply(name: &str, value: Folded, args: &[String]) -> Option<Folded> {
         Folded::List(items) => items.concat(),
     };
     let out = match (name, value) {
-        ("join", Folded::List(items)) => {
-            Folded::Str(items.join(args.first().map_or("", String::as_str)))
-        }
-        ("join", Folded::Str(s)) => {
+        ("join", v) => {
             let sep = args.first().map_or("", String::as_str);
-            Folded::Str(s.chars().map(String::from).collect::<Vec<_>>().join(sep))
+            let items = match v {
+                Folded::List(items) => items,
+                Folded::Str(s) => s.chars().map(String::from).collect(),
+            };
+            if items.len().saturating_mul(sep.len()) > MAX_FOLDED {
+                return None;
+            }
+            Folded::Str(items.join(sep))
         }
         ("list", Folded::Str(s)) => Folded::List(s.chars().map(String::from).collect()),
         ("reverse", Folded::Str(s)) => Folded::Str(s.chars().rev().collect()),
@@ -926,7 +937,14 @@ fn apply(name: &str, value: Folded, args: &[String]) -> Option<Folded> {
         ("lower", v) => Folded::Str(text(v).to_lowercase()),
         ("upper", v) => Folded::Str(text(v).to_uppercase()),
         ("replace", v) => match args {
-            [from, to, ..] if !from.is_empty() => Folded::Str(text(v).replace(from.as_str(), to)),
+            [from, to, ..] if !from.is_empty() => {
+                let t = text(v);
+                let grows = t.matches(from.as_str()).count().saturating_mul(to.len());
+                if grows > MAX_FOLDED {
+                    return None;
+                }
+                Folded::Str(t.replace(from.as_str(), to))
+            }
             _ => return None,
         },
         ("format", v) => Folded::Str(format_constant(&text(v), args)),
@@ -944,6 +962,9 @@ fn format_constant(fmt: &str, args: &[String]) -> String {
     let mut next_arg = args.iter();
     let mut chars = fmt.chars().peekable();
     while let Some(c) = chars.next() {
+        if out.len() > MAX_FOLDED {
+            break;
+        }
         match (c, chars.peek().copied()) {
             ('%', Some('s' | 'd')) => {
                 chars.next();
@@ -1168,5 +1189,9 @@ pub(crate) mod tests {
         }
         let deep = format!("{{{{ {} }}}}", "(".repeat(100_000));
         assert!(markers(&deep).is_empty());
+        // Folding stays bounded however the pieces multiply.
+        let big = "a".repeat(3000);
+        let bomb = format!("{{{{ '{big}'|replace('a', '{big}')|replace('a', '{big}') }}}}{{{{ '{{0}}{{0}}{{0}}{{0}}'.format('{big}') }}}}{{{{ '{big}'|join('{big}') }}}}{{{{ 'ab' * 99999999999 }}}}");
+        let _ = markers(&bomb);
     }
 }
