@@ -15,6 +15,7 @@ pub mod pickle;
 pub mod safetensors;
 pub mod savedmodel;
 pub mod torch;
+pub mod template;
 
 use mlsec_core::Rule;
 
@@ -32,6 +33,7 @@ pub fn all() -> Vec<Rule> {
         savedmodel::RULES,
         keras::RULES,
         config_json::RULES,
+        template::RULES,
     ]
     .concat();
     rules.sort_by_key(|r| r.id);
