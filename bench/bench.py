@@ -26,6 +26,8 @@ ROOT = os.path.dirname(BENCH)
 FIXTURES = os.path.join(ROOT, "fixtures")
 WORK = os.path.join(BENCH, "work")
 VENV_BIN = os.path.join(BENCH, ".venv", "bin")
+# Optional venv whose modelscan has TensorFlow (BENCH_TF=1): verdicts only.
+TF_BIN = os.path.join(WORK, "venv-tf", "bin")
 sys.path.insert(0, FIXTURES)
 
 import pickleasm  # noqa: E402
@@ -255,19 +257,29 @@ def judge_picklescan(path):
     return "clean"
 
 
-def judge_modelscan(path):
-    """modelscan's JSON report: CRITICAL/HIGH issues -> malicious, MEDIUM/LOW
-    -> suspicious, errors[] -> error, nothing scanned -> skipped."""
+def modelscan_report(bin_dir, path):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         report = tmp.name
-    rc, out = run([os.path.join(VENV_BIN, "modelscan"), "-p", path, "-r", "json", "-o", report])
+    rc, _ = run([os.path.join(bin_dir, "modelscan"), "-p", path, "-r", "json", "-o", report])
     try:
-        doc = json.load(open(report))
+        return rc, json.load(open(report))
     except (OSError, ValueError):
-        return "timeout" if rc is None else "error"
+        return rc, None
     finally:
         if os.path.exists(report):
             os.remove(report)
+
+
+def judge_modelscan(path):
+    """modelscan's JSON report: CRITICAL/HIGH issues -> malicious, MEDIUM/LOW
+    -> suspicious, errors[] -> error, nothing scanned -> skipped. A file that
+    needs TensorFlow is judged again by the BENCH_TF venv when it exists."""
+    rc, doc = modelscan_report(VENV_BIN, path)
+    needs_tf = doc and any(e.get("category") == "DEPENDENCY" for e in doc.get("errors", []))
+    if needs_tf and os.path.exists(os.path.join(TF_BIN, "modelscan")):
+        rc, doc = modelscan_report(TF_BIN, path)
+    if doc is None:
+        return "timeout" if rc is None else "error"
     sev = doc.get("summary", {}).get("total_issues_by_severity", {})
     if sev.get("CRITICAL") or sev.get("HIGH"):
         return "malicious"
@@ -305,7 +317,8 @@ def cmd_compare(args):
         for t in tools:
             row[t] = judge(t, minilm)
         rows.append(row)
-    json.dump({"tools": tools, "rows": rows}, open(os.path.join(WORK, "verdicts.json"), "w"), indent=1)
+    meta = {"modelscan_tensorflow": os.path.exists(os.path.join(TF_BIN, "modelscan"))}
+    json.dump({"tools": tools, "rows": rows, "meta": meta}, open(os.path.join(WORK, "verdicts.json"), "w"), indent=1)
 
 
 # ---------------------------------------------------------------------------
@@ -344,7 +357,9 @@ def cmd_report(args):
     if os.path.exists(vpath):
         v = json.load(open(vpath))
         tools, rows = v["tools"], v["rows"]
+        with_tf = v.get("meta", {}).get("modelscan_tensorflow")
         lines += ["## Verdicts on the fixture corpus", ""]
+        lines += [f"modelscan {'with' if with_tf else 'without'} its TensorFlow extra" + (" for the files that need it." if with_tf else " (BENCH_TF=1 adds it): Keras and SavedModel files come out as errors."), ""]
         lines += [
             "Each tool run on each fixture separately. Tool outputs mapped to verdicts: picklescan 'dangerous import' -> malicious, "
             "exit 2 -> error, suspicious globals only -> suspicious, parse warning with exit 0 or nothing scanned -> skipped; modelscan CRITICAL/HIGH -> "
