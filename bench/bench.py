@@ -189,7 +189,7 @@ def cmd_time(args):
             results[label][name] = time_runs(argv(path), runs)
             results[label][name]["verdict"] = judge(name, path)
             print(f"  median {results[label][name]['median_s']:.3f} s, verdict {results[label][name]['verdict']}")
-    meta = {"cpus": os.cpu_count(), "ckpt_bytes": os.path.getsize(CKPT), "pickles": len(os.listdir(PICKLES))}
+    meta = {"cpus": os.cpu_count(), "ckpt_bytes": os.path.getsize(CKPT), "pickles": len(os.listdir(PICKLES)), "loadavg_after": round(os.getloadavg()[0], 2)}
     json.dump({"meta": meta, "results": results}, open(os.path.join(WORK, "timings.json"), "w"), indent=1)
 
 
@@ -340,7 +340,8 @@ def cmd_report(args):
             "## Speed",
             "",
             f"Median wall-clock time (page cache warm), {meta['cpus']} CPU(s). Inputs: a {meta['ckpt_bytes'] / 2**30:.2f} GiB PyTorch zip checkpoint "
-            f"(~290 tensors, stored members) and a folder of {meta['pickles']} small pickles (20 hostile).",
+            f"(~290 tensors, stored members) and a folder of {meta['pickles']} small pickles (20 hostile). "
+            f"1-minute load average after timing: {meta.get('loadavg_after', '?')} (other work on the machine makes numbers noisy; compare ratios from one run).",
             "",
             "| input | tool | median | min | runs | verdict | x slower than mlsec |",
             "| --- | --- | --- | --- | --- | --- | --- |",
