@@ -251,7 +251,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs pickle rules from main"]
     fn malicious_data_pkl_is_judged() {
         let evil = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
         let z = ZipBuilder::new()

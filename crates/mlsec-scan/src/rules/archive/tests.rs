@@ -111,21 +111,21 @@ fn symlink_members() {
 fn duplicate_names() {
     let r = scan(
         &ZipBuilder::new()
-            .stored("m/data.pkl", b"a")
-            .stored("m/data.pkl", b"b")
+            .stored("m/data.pkl", b"\x80\x02N.")
+            .stored("m/data.pkl", b"\x80\x02}.")
             .build(),
     );
     assert_eq!(rules(&r), ["ARC006"], "{:#?}", r.findings);
     let r = scan(
         &ZipBuilder::new()
-            .stored("m/data.pkl", b"a")
-            .stored("m/DATA.pkl", b"b")
+            .stored("m/data.pkl", b"\x80\x02N.")
+            .stored("m/DATA.pkl", b"\x80\x02}.")
             .build(),
     );
     assert_eq!(rules(&r), ["ARC006"], "{:#?}", r.findings);
     let r = scan(
         &ZipBuilder::new()
-            .stored("m/data.pkl", b"a")
+            .stored("m/data.pkl", b"\x80\x02N.")
             .stored("m/data.pk", b"b")
             .build(),
     );
@@ -423,8 +423,10 @@ fn member_limit() {
 fn keras_and_npz_are_recognised() {
     let keras = ZipBuilder::new()
         .stored("metadata.json", br#"{"keras_version": "3.3.3"}"#)
-        .stored("config.json", br#"{"class_name": "Sequential"}"#)
-        .stored("model.weights.h5", b"\x89HDF\r\n\x1a\n")
+        .stored(
+            "config.json",
+            br#"{"module": "keras", "class_name": "Sequential", "config": {"name": "s", "layers": []}, "registered_name": null}"#,
+        )
         .stored("assets/extra.zip", &tracer())
         .build();
     let r = scan(&keras);
@@ -649,7 +651,6 @@ fn zfile_length_mismatch() {
 }
 
 #[test]
-#[ignore = "needs pickle rules from main"]
 fn joblib_compressed_pickle_is_judged() {
     let evil = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
     for (format, wrapped) in wrappers(evil) {
