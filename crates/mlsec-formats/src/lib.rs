@@ -6,14 +6,14 @@
 //! returns an error instead of panicking. Judging what was parsed is the job of
 //! the rules in `mlsec-scan`.
 
-pub mod pickle;
-pub mod hdf5;
-pub mod protobuf;
 pub mod compress;
-pub mod sevenz;
 pub mod gguf;
+pub mod hdf5;
 pub mod npy;
+pub mod pickle;
+pub mod protobuf;
 pub mod safetensors;
+pub mod sevenz;
 pub mod sniff;
 pub mod tar;
 pub mod zip;

@@ -56,6 +56,13 @@ pub const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 /// structural probes and come back as [`Format::Unknown`].
 pub fn detect(data: &[u8]) -> Format {
     let starts = |m: &[u8]| data.starts_with(m);
+    // First: a safetensors header of 128..=133 bytes begins with 0x80 0x00, which
+    // would read as a pickle PROTO. A length that fits the file followed by `{`
+    // cannot be a pickle (bytes 2..8 would have to be opcodes, making the length
+    // astronomically large).
+    if is_safetensors(data) {
+        return Format::Safetensors;
+    }
     if data.len() >= 2 && data[0] == 0x80 && data[1] <= 5 {
         return Format::Pickle;
     }
@@ -92,7 +99,7 @@ pub fn detect(data: &[u8]) -> Format {
     if is_tar(data) {
         return Format::Tar;
     }
-    if is_safetensors(data) {
+    if looks_like_broken_safetensors(data) {
         return Format::Safetensors;
     }
     if is_zlib(data) {
@@ -158,6 +165,12 @@ fn is_safetensors(data: &[u8]) -> bool {
     n >= 2 && n <= (data.len() - 8) as u64 && data[8] == b'{'
 }
 
+/// A JSON header start at byte 8 with a declared length that does not fit:
+/// a truncated or hostile safetensors file, judged (and failed) as one.
+fn looks_like_broken_safetensors(data: &[u8]) -> bool {
+    data.len() >= 10 && data[8] == b'{' && matches!(data[9], b'"' | b'}' | b' ' | b'\n')
+}
+
 fn is_zlib(data: &[u8]) -> bool {
     data.len() >= 2
         && data[0] & 0x0f == 8
@@ -171,7 +184,7 @@ fn is_lzma_alone(data: &[u8]) -> bool {
     // power-of-two-ish dictionary size, then the uncompressed size (or all 0xff).
     data.len() >= 13 && data[0] == 0x5d && {
         let dict = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
-        dict >= 1 << 12 && dict <= 1 << 30
+        (1 << 12..=1 << 30).contains(&dict)
     }
 }
 
@@ -201,7 +214,20 @@ mod tests {
         assert_eq!(detect(&ok), Format::Safetensors);
         let mut bad = u64::MAX.to_le_bytes().to_vec();
         bad.extend_from_slice(b"{}xx");
-        assert_eq!(detect(&bad), Format::Unknown);
+        assert_eq!(
+            detect(&bad),
+            Format::Safetensors,
+            "broken, but still judged as safetensors"
+        );
+        // A 128-byte header starts with 0x80 0x00 (a pickle PROTO): still safetensors.
+        let mut st = 128u64.to_le_bytes().to_vec();
+        st.extend_from_slice(b"{\"a\":1}");
+        st.resize(8 + 128, b' ');
+        assert_eq!(detect(&st), Format::Safetensors);
+        assert_eq!(
+            detect(b"\x80\x00\x00\x00\x00\x00\x00\x00N."),
+            Format::Pickle
+        );
     }
 
     #[test]

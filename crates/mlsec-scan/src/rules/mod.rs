@@ -14,8 +14,8 @@ pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
 pub mod savedmodel;
-pub mod torch;
 pub mod template;
+pub mod torch;
 
 use mlsec_core::Rule;
 
