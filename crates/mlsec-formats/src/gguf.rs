@@ -335,7 +335,7 @@ impl<'a> Reader<'a> {
         };
         if len
             .checked_mul(min_elem)
-            .map_or(true, |n| n > self.remaining())
+            .is_none_or(|n| n > self.remaining())
         {
             return Err(self.fail(
                 at,
@@ -427,7 +427,7 @@ fn read<'a>(data: &'a [u8], g: &mut Gguf<'a>) -> Result<(), GgufError> {
     let min_kv = r.len_size() + 4 + 1;
     if g.kv_count
         .checked_mul(min_kv)
-        .map_or(true, |n| n > r.remaining())
+        .is_none_or(|n| n > r.remaining())
     {
         return Err(r.fail(
             at,
@@ -476,7 +476,7 @@ fn read<'a>(data: &'a [u8], g: &mut Gguf<'a>) -> Result<(), GgufError> {
     let at = r.pos;
     if g.tensor_count
         .checked_mul(min_tensor)
-        .map_or(true, |n| n > r.remaining())
+        .is_none_or(|n| n > r.remaining())
     {
         return Err(r.fail(
             at,
@@ -619,7 +619,7 @@ pub fn tensor_range(
     file_len: u64,
 ) -> Result<Option<(u64, u64)>, TensorFault> {
     let bytes = tensor_bytes(t)?;
-    if t.data_offset % g.alignment != 0 {
+    if !t.data_offset.is_multiple_of(g.alignment) {
         return Err(TensorFault::Misaligned);
     }
     let start = g

@@ -785,7 +785,7 @@ fn check_zip_layout(ctx: &Ctx, archive: &zip::Zip, report: &mut Report) {
             Some((end, other)) if span.start < end => overlapping.push(json!([name, other])),
             _ => {}
         }
-        if reach.map_or(true, |(end, _)| span.end > end) {
+        if reach.is_none_or(|(end, _)| span.end > end) {
             reach = Some((span.end, name));
         }
     }

@@ -576,7 +576,7 @@ impl<'c, 'a> Judge<'c, 'a> {
                     Some(l) => start.checked_add(l),
                     None => Some(size.max(start)),
                 };
-                if start > size || end.map_or(true, |e| e > size) {
+                if start > size || end.is_none_or(|e| e > size) {
                     let msg = format!(
                         "{label}: external data at offset {start}{} lies outside `{location}` ({size} bytes)",
                         length.map(|l| format!(" length {l}")).unwrap_or_default()

@@ -568,7 +568,7 @@ fn internal_name_in(s: &str) -> Option<&'static str> {
             s[..at]
                 .chars()
                 .next_back()
-                .map_or(true, |c| !c.is_whitespace())
+                .is_none_or(|c| !c.is_whitespace())
         })
     })
 }
