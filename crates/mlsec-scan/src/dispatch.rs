@@ -19,7 +19,8 @@ pub fn scan_bytes(ctx: &Ctx, data: &[u8], report: &mut Report) {
         ));
         return;
     }
-    match detect(data) {
+    let format = detect(data);
+    match format {
         Format::Pickle => pickle::scan(ctx, data, report),
         Format::Zip => archive::scan_zip(ctx, data, report),
         Format::Tar => archive::scan_tar(ctx, data, report),
@@ -42,5 +43,61 @@ pub fn scan_bytes(ctx: &Ctx, data: &[u8], report: &mut Report) {
                 || savedmodel::probe(ctx, data, report)
                 || config_json::probe(ctx, data, report);
         }
+    }
+    if format != Format::Zip && appended_zip(ctx, data) {
+        report.push(ctx.finding(
+            &general::POLYGLOT_ZIP,
+            None,
+            format!(
+                "this {} file also carries a zip archive at its end; its members are scanned too",
+                format.name()
+            ),
+        ));
+        archive::scan_zip(ctx, data, report);
+    }
+}
+
+/// True when a zip reader that looks for the end-of-central-directory record
+/// (as Python's `zipfile` does) would open `data` as a zip with members.
+fn appended_zip(ctx: &Ctx, data: &[u8]) -> bool {
+    // The record is 22 bytes plus a comment of at most 65,535 bytes.
+    let tail = &data[data.len().saturating_sub(22 + 65_535)..];
+    tail.windows(4).any(|w| w == b"PK\x05\x06")
+        && mlsec_formats::zip::parse(data, ctx.limits().max_members)
+            .is_ok_and(|z| !z.entries.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::archive::testkit::ZipBuilder;
+    use crate::ScanConfig;
+
+    fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
+        ZipBuilder::new().stored(name, data).build()
+    }
+
+    #[test]
+    fn a_zip_appended_to_a_pickle_is_scanned_too() {
+        let mut data = b"\x80\x02}.".to_vec();
+        data.extend(zip_with("evil.pkl", b"cos\nsystem\n(S'id'\ntR."));
+        let config = ScanConfig::default();
+        let mut report = Report::default();
+        scan_bytes(&Ctx::new(&config, "model.bin", None), &data, &mut report);
+        let rules: Vec<_> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert!(
+            rules.contains(&"SCN004") && rules.contains(&"PKL001"),
+            "{rules:?}"
+        );
+        assert_eq!(report.format.as_deref(), Some("pickle"));
+    }
+
+    #[test]
+    fn a_stray_end_record_signature_is_not_a_zip() {
+        let data = b"\x80\x02}.junk PK\x05\x06 more junk".to_vec();
+        let config = ScanConfig::default();
+        let mut report = Report::default();
+        scan_bytes(&Ctx::new(&config, "model.bin", None), &data, &mut report);
+        assert_eq!(report.findings, vec![]);
     }
 }

@@ -67,4 +67,28 @@ declare_rule! {
     };
 }
 
-pub const RULES: &[Rule] = &[SYMLINK_ESCAPE, UNREADABLE, LIMIT_EXCEEDED];
+declare_rule! {
+    /// ## What it does
+    /// Flags a file that is also a zip archive: a central directory sits at its
+    /// end although the file starts as something else (a pickle, an npy array,
+    /// a safetensors file). The appended zip's members are scanned too.
+    ///
+    /// ## Why is this bad?
+    /// Loaders disagree on what such a polyglot is. `torch.load` and
+    /// `numpy.load` look at the first bytes; Python's `zipfile` (used by Keras
+    /// and many tools) reads the directory from the end. A scanner that judges
+    /// only one view can be shown a harmless file while a loader runs the other.
+    ///
+    /// ## Example
+    /// `cat clean.pkl payload.zip > model.bin`
+    ///
+    /// ## How to fix
+    /// Re-save the model from a trusted source; no legitimate model file is two
+    /// formats at once.
+    pub const POLYGLOT_ZIP = Rule {
+        id: "SCN004", name: "appended-zip-polyglot", severity: High, category: Suspicious,
+        summary: "File of one format also carries a zip archive at its end",
+    };
+}
+
+pub const RULES: &[Rule] = &[SYMLINK_ESCAPE, UNREADABLE, LIMIT_EXCEEDED, POLYGLOT_ZIP];
