@@ -44,7 +44,18 @@ pub fn scan_bytes(ctx: &Ctx, data: &[u8], report: &mut Report) {
                 || config_json::probe(ctx, data, report);
         }
     }
-    if format != Format::Zip && appended_zip(ctx, data) {
+    // Containers are excluded: a tar or gzip ending in a zip member is no polyglot,
+    // and that member is scanned as a member.
+    let single = matches!(
+        format,
+        Format::Pickle
+            | Format::Npy
+            | Format::Safetensors
+            | Format::Gguf
+            | Format::Hdf5
+            | Format::Unknown
+    );
+    if single && appended_zip(ctx, data) {
         report.push(ctx.finding(
             &general::POLYGLOT_ZIP,
             None,
