@@ -294,11 +294,12 @@ fn analyze_nested(data: &[u8], start: usize, limits: &PickleLimits, depth: u32) 
         pos: start,
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: HashMap::new(),
+        memo: Memo::default(),
         trace: Trace::default(),
         limits,
         depth,
         op_start: start,
+        constants: Constants::default(),
     };
     if let Err(kind) = m.run() {
         m.trace.error = Some(PickleError {
@@ -314,12 +315,77 @@ struct Machine<'a> {
     pos: usize,
     stack: Vec<V>,
     marks: Vec<Vec<V>>,
-    memo: HashMap<u64, V>,
+    memo: Memo,
     trace: Trace,
     limits: &'a PickleLimits,
     depth: u32,
     /// Offset of the opcode being executed, for error reports.
     op_start: usize,
+    /// Shared values for None, False, True and the ints 0..=255, which most
+    /// pickles push thousands of times (CPython shares them too).
+    constants: Constants,
+}
+
+struct Constants {
+    none: V,
+    bools: [V; 2],
+    small_ints: Vec<V>,
+}
+
+impl Default for Constants {
+    fn default() -> Self {
+        Constants {
+            none: v(Value::None),
+            bools: [v(Value::Bool(false)), v(Value::Bool(true))],
+            small_ints: (0..=255).map(|i| v(Value::Int(i))).collect(),
+        }
+    }
+}
+
+impl Constants {
+    fn int(&self, i: i64) -> V {
+        match usize::try_from(i) {
+            Ok(u) if u < self.small_ints.len() => self.small_ints[u].clone(),
+            _ => v(Value::Int(i)),
+        }
+    }
+}
+
+/// The memo: dense keys (what picklers write) live in a vector, as in CPython's
+/// C unpickler; sparse ones (hostile LONG_BINPUT keys) in a map. `len` counts
+/// filled slots, which is what MEMOIZE uses as its key.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<Option<V>>,
+    sparse: HashMap<u64, V>,
+    len: usize,
+}
+
+impl Memo {
+    const DENSE_LIMIT: u64 = 1 << 16;
+
+    fn get(&self, key: u64) -> Option<V> {
+        if key < Self::DENSE_LIMIT {
+            self.dense.get(key as usize).cloned().flatten()
+        } else {
+            self.sparse.get(&key).cloned()
+        }
+    }
+
+    fn put(&mut self, key: u64, value: V) {
+        let old = if key < Self::DENSE_LIMIT {
+            let i = key as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i].replace(value)
+        } else {
+            self.sparse.insert(key, value)
+        };
+        if old.is_none() {
+            self.len += 1;
+        }
+    }
 }
 
 type R<T> = Result<T, ErrorKind>;
@@ -407,11 +473,13 @@ impl<'a> Machine<'a> {
             }
             b'K' => {
                 let b = self.take(1, "BININT1")?;
-                self.push(v(Value::Int(b[0].into())));
+                let i = self.constants.int(b[0].into());
+                self.push(i);
             }
             b'M' => {
                 let b = self.take(2, "BININT2")?;
-                self.push(v(Value::Int(u16::from_le_bytes([b[0], b[1]]).into())));
+                let i = self.constants.int(u16::from_le_bytes([b[0], b[1]]).into());
+                self.push(i);
             }
             0x8a => {
                 let n = self.take(1, "LONG1")?[0] as usize;
@@ -423,9 +491,9 @@ impl<'a> Machine<'a> {
                 let b = self.take(n, "LONG4")?;
                 self.push(v(decode_long(b)));
             }
-            b'N' => self.push(v(Value::None)),
-            0x88 => self.push(v(Value::Bool(true))),
-            0x89 => self.push(v(Value::Bool(false))),
+            b'N' => self.push(self.constants.none.clone()),
+            0x88 => self.push(self.constants.bools[1].clone()),
+            0x89 => self.push(self.constants.bools[0].clone()),
             b'G' => {
                 let b = self.take(8, "BINFLOAT")?;
                 let bits = u64::from_be_bytes(b.try_into().unwrap_or_default());
@@ -457,7 +525,7 @@ impl<'a> Machine<'a> {
             b'V' => {
                 let line = self.line("UNICODE")?;
                 let s = raw_unicode_escape_decode(line);
-                self.push(v(str_value(s)));
+                self.push(v(str_value(&s)));
             }
             b'X' => {
                 let n = self.u32_len("BINUNICODE")?;
@@ -586,7 +654,7 @@ impl<'a> Machine<'a> {
             }
             0x94 => {
                 // MEMOIZE stores under the number of entries the memo holds, as CPython does.
-                let key = self.memo.len() as u64;
+                let key = self.memo.len as u64;
                 self.put(key, "MEMOIZE")?;
             }
             b'c' => {
@@ -662,7 +730,7 @@ impl<'a> Machine<'a> {
             b'P' => {
                 let line = self.line("PERSID")?;
                 let id = ascii(line).ok_or_else(|| bad("PERSID", line))?;
-                self.push(v(Value::PersistentId(v(str_value(id.to_string())))));
+                self.push(v(Value::PersistentId(v(str_value(id)))));
             }
             b'Q' => {
                 let id = self.pop("BINPERSID")?;
@@ -762,7 +830,7 @@ impl<'a> Machine<'a> {
         // CPython decodes with 'surrogatepass'; invalid UTF-8 otherwise fails the load.
         let s = std::str::from_utf8(b)
             .map_err(|_| ErrorKind::BadArgument(op, "invalid UTF-8".into()))?;
-        self.push(v(str_value(s.to_string())));
+        self.push(v(str_value(s)));
         Ok(())
     }
 
@@ -777,27 +845,23 @@ impl<'a> Machine<'a> {
     /// torch.load); a string that is not text stays bytes.
     fn string_or_bytes(&self, start: usize, n: usize) -> Value {
         match std::str::from_utf8(&self.data[start..start + n]) {
-            Ok(s) if n <= MAX_KEPT_STRING => str_value(s.to_string()),
+            Ok(s) if n <= MAX_KEPT_STRING => str_value(s),
             _ => Value::Bytes { start, len: n },
         }
     }
 
     fn get(&mut self, key: u64) -> R<()> {
-        let value = self
-            .memo
-            .get(&key)
-            .cloned()
-            .ok_or(ErrorKind::MemoMissing(key))?;
+        let value = self.memo.get(key).ok_or(ErrorKind::MemoMissing(key))?;
         self.push(value);
         Ok(())
     }
 
     fn put(&mut self, key: u64, op: &'static str) -> R<()> {
         let top = self.top(op)?;
-        if self.memo.len() >= self.limits.max_memo_entries && !self.memo.contains_key(&key) {
+        if self.memo.len >= self.limits.max_memo_entries && self.memo.get(key).is_none() {
             return Err(ErrorKind::Limit("more memo entries than the limit"));
         }
-        self.memo.insert(key, top);
+        self.memo.put(key, top);
         Ok(())
     }
 
@@ -888,19 +952,19 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     hay.iter().position(|b| *b == needle)
 }
 
-fn str_value(s: String) -> Value {
+fn str_value(s: &str) -> Value {
     if s.len() > MAX_KEPT_STRING {
         Value::LongStr(s.len())
     } else {
-        Value::Str(s.into())
+        Value::Str(Rc::from(s))
     }
 }
 
 fn bytes_to_str_value(raw: &[u8]) -> Value {
     match std::str::from_utf8(raw) {
-        Ok(s) => str_value(s.to_string()),
+        Ok(s) => str_value(s),
         // Kept as a lossy string: it can only matter as a name, and a name must be text.
-        Err(_) => str_value(String::from_utf8_lossy(raw).into_owned()),
+        Err(_) => str_value(&String::from_utf8_lossy(raw)),
     }
 }
 

@@ -73,7 +73,7 @@ pub fn scan_bytes(ctx: &Ctx, data: &[u8], report: &mut Report) {
 fn appended_zip(ctx: &Ctx, data: &[u8]) -> bool {
     // The record is 22 bytes plus a comment of at most 65,535 bytes.
     let tail = &data[data.len().saturating_sub(22 + 65_535)..];
-    tail.windows(4).any(|w| w == b"PK\x05\x06")
+    memchr::memmem::rfind(tail, b"PK\x05\x06").is_some()
         && mlsec_formats::zip::parse(data, ctx.limits().max_members)
             .is_ok_and(|z| !z.entries.is_empty())
 }

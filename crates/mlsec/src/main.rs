@@ -7,6 +7,10 @@ mod commands;
 use clap::Parser;
 use std::process::ExitCode;
 
+// Scanning builds many small symbolic values; mimalloc makes those allocations cheap.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
