@@ -284,6 +284,14 @@ impl<'a> File<'a> {
         let v2 = self.data.get(start..start + 4) == Some(b"OHDR");
         // Version 2 header flag 0x04: each message carries a creation order.
         let creation_order = v2 && self.data.get(start + 5).is_some_and(|f| f & 0x04 != 0);
+        // Space too small for one more message header is a gap (version 2
+        // chunks may end with one before their checksum); the header
+        // includes the creation order when the object tracks it.
+        let header = match (v2, creation_order) {
+            (false, _) => 8,
+            (true, false) => 4,
+            (true, true) => 6,
+        };
         let mut messages = Vec::new();
         let mut blocks = vec![self.first_block(start, v2)?];
         let mut seen = HashSet::new();
@@ -298,11 +306,7 @@ impl<'a> File<'a> {
                 ));
             }
             let mut c = Cursor::new(self.data, block_start, block_end);
-            loop {
-                let header = if v2 { 4 } else { 8 };
-                if c.remaining() < header {
-                    break;
-                }
+            while c.remaining() >= header {
                 let offset = c.pos;
                 let (kind, size, flags) = if v2 {
                     let kind = u16::from(c.u8("message type")?);

@@ -1051,6 +1051,64 @@ mod tests {
         assert!(report.findings[0].message.contains("dense storage"));
     }
 
+    /// Keras 2.13 files written through h5py with `track_order=True`: the
+    /// root header tracks attribute creation order (6-byte message headers)
+    /// and its first chunk ends with a 4-byte gap before the checksum, which
+    /// was once misread as a message.
+    #[test]
+    fn tracked_creation_order_h5_files_are_read() {
+        let cases: [(&[u8], &[u8]); 2] = [
+            (
+                include_bytes!("../../tests/data/keras/tracked_order_sequential.h5"),
+                include_bytes!("../../tests/data/keras/tracked_order_sequential_model_config.json"),
+            ),
+            (
+                include_bytes!("../../tests/data/keras/tracked_order_lambda.h5"),
+                include_bytes!("../../tests/data/keras/tracked_order_lambda_model_config.json"),
+            ),
+        ];
+        for (data, model_config) in cases {
+            // Header flags: creation order tracked and indexed.
+            assert_eq!(&data[0x60..0x66], b"OHDR\x02\x0c");
+            // The gap: 4 zero bytes, then the checksum at the chunk's end.
+            assert_eq!(&data[0x143..0x147], &[0; 4]);
+            let attributes = hdf5::root_attributes(data, 1 << 20).unwrap();
+            let names: Vec<&str> = attributes.iter().map(|a| a.name.as_str()).collect();
+            assert_eq!(
+                names,
+                [
+                    "keras_version",
+                    "backend",
+                    "model_config",
+                    "training_config"
+                ]
+            );
+            assert_eq!(attributes[0].value, H5Value::Text(b"2.13.1".to_vec()));
+            // What h5py (libhdf5) reads from the same file.
+            assert_eq!(attributes[2].value, H5Value::Text(model_config.to_vec()));
+            let H5Value::Text(training) = &attributes[3].value else {
+                panic!("training_config: {:?}", attributes[3].value);
+            };
+            let training: Value = serde_json::from_slice(training).unwrap();
+            assert_eq!(training["loss"], "sparse_categorical_crossentropy");
+
+            for cut in (0..data.len()).step_by(7) {
+                assert_ne!(h5(&data[..cut]).verdict(), Verdict::Clean, "cut {cut}");
+            }
+        }
+
+        let report = h5(cases[0].0);
+        assert_eq!(report.format.as_deref(), Some("keras-h5"));
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert_eq!(report.verdict(), Verdict::Clean);
+
+        let report = h5(cases[1].0);
+        assert_eq!(report.format.as_deref(), Some("keras-h5"));
+        assert_eq!(rules(&report), ["KER001"]);
+        assert_eq!(report.findings[0].evidence["source"], "model_config");
+        assert_eq!(report.verdict(), Verdict::Malicious);
+    }
+
     #[test]
     fn truncated_and_corrupted_h5_fail_closed() {
         for cut in (0..SEQUENTIAL_H5.len()).step_by(7) {

@@ -3,6 +3,11 @@
 Run from this folder with Keras 3 (any backend), h5py and numpy installed:
     KERAS_BACKEND=jax python make_fixtures.py
 Made with Keras 3.15.1, h5py 3.16 (HDF5 2.0), jax backend.
+
+Not written here: tracked_order_sequential.h5 and tracked_order_lambda.h5 are
+copies of fixtures/keras/sequential.h5 and lambda_layer.h5 (Keras 2.13 layout
+written by fixtures/make_fixtures.py through h5py with track_order=True);
+tracked_order_*_model_config.json hold their model_config as h5py reads it.
 """
 import json
 import os
