@@ -249,7 +249,9 @@ fn for_each_global(
     seen: &mut HashSet<*const Value>,
     f: &mut dyn FnMut((String, String)),
 ) {
-    if depth > 16 || !seen.insert(std::rc::Rc::as_ptr(value)) {
+    // Only mutable containers can close a cycle, so only they are remembered.
+    let mutable = matches!(&**value, Value::List(_) | Value::Dict(_) | Value::Set(_));
+    if depth > 16 || (mutable && !seen.insert(std::rc::Rc::as_ptr(value))) {
         return;
     }
     match &**value {
