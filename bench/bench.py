@@ -220,7 +220,10 @@ def judge_mlsec(path):
     verdicts = [f.get("verdict") for f in files if isinstance(f, dict) and f.get("verdict")]
     if not verdicts:
         return "error" if rc == 2 else ("clean" if rc == 0 else "flagged")
-    return max(verdicts, key=lambda v: RANK.get(v, 0))
+    # A folder is as bad as its worst judged file; files in no model format
+    # (a README, a config.json) do not outrank clean weights.
+    judged = [v for v in verdicts if v != "unsupported"] or verdicts
+    return max(judged, key=lambda v: RANK.get(v, 0))
 
 
 def find_key(doc, key):
