@@ -5,6 +5,7 @@
 //! config names, so the config decides what code runs.
 
 use crate::rules::general::LIMIT_EXCEEDED;
+use crate::rules::pickle::{attribute_path_verdict, classify, config_verdict, Class};
 use crate::{Ctx, Report};
 use base64::Engine;
 use mlsec_core::{declare_rule, Finding, Rule};
@@ -438,51 +439,43 @@ impl Walk<'_, '_> {
         );
     }
 
-    /// Judges an import of `module.target` that rebuilding the object performs.
+    /// Judges an import of `module.target` that rebuilding the object performs,
+    /// with the same policy as pickle globals (and the same `mlsec.toml` lists);
+    /// inside the Keras namespaces only the file, network and unsafe-loading
+    /// utilities are flagged.
     fn reference(&mut self, module: &str, target: &str, name: &str, path: &str) {
         let full = format!("{module}.{target}");
         let config = self.ctx.config;
-        if config.deny.iter().any(|p| pattern_matches(p, &full)) {
-            let msg = format!("Keras config imports `{full}`, denied by configuration");
-            self.push(
-                &DANGEROUS_IMPORT,
-                msg,
-                path,
-                json!({ "module": module, "name": target, "object": name }),
-            );
-            return;
-        }
-        if config.allow.iter().any(|p| pattern_matches(p, &full)) {
-            return;
-        }
         let top = module.split('.').next().unwrap_or(module);
         let evidence = json!({ "module": module, "name": target, "object": name });
-        if top == "builtins" && HARMLESS_BUILTINS.contains(&target) {
-            return;
-        }
-        if DANGEROUS_MODULES.contains(&top)
-            || DANGEROUS_MODULES.contains(&target)
-            || DANGEROUS_NAMES.contains(&target)
-        {
-            let msg = format!(
-                "Keras config imports `{full}` (object `{name}`), which gives code execution or system access at load"
-            );
-            self.push(&DANGEROUS_IMPORT, msg, path, evidence);
-        } else if KERAS_NAMESPACES.contains(&top) {
-            let unsafe_module = UNSAFE_MODULE_PARTS
-                .iter()
-                .any(|part| module.split('.').any(|m| m == *part));
-            if UNSAFE_UTILITIES.contains(&target) || unsafe_module {
-                let msg = format!(
-                    "Keras config calls `{full}` (object `{name}`), a utility that reaches files, the network or unsafe loading"
-                );
-                self.push(&UNSAFE_UTILITY, msg, path, evidence);
+        let class = match config_verdict(&full, config) {
+            Some(class) => class,
+            None if KERAS_NAMESPACES.contains(&top) && attribute_path_verdict(target).is_none() => {
+                let unsafe_module = UNSAFE_MODULE_PARTS
+                    .iter()
+                    .any(|part| module.split('.').any(|m| m == *part));
+                if UNSAFE_UTILITIES.contains(&target) || unsafe_module {
+                    let msg = format!(
+                        "Keras config calls `{full}` (object `{name}`), a utility that reaches files, the network or unsafe loading"
+                    );
+                    self.push(&UNSAFE_UTILITY, msg, path, evidence);
+                }
+                return;
             }
-        } else {
-            let msg = format!(
-                "Keras config imports custom object `{full}` (object `{name}`); loading runs that module's code"
-            );
-            self.push(&CUSTOM_OBJECT, msg, path, evidence);
+            None => classify(module, target, config),
+        };
+        match class {
+            Class::Allowed => {}
+            Class::Denied(why) => {
+                let msg = format!("Keras config imports `{full}` (object `{name}`), which {why}");
+                self.push(&DANGEROUS_IMPORT, msg, path, evidence);
+            }
+            Class::Unknown => {
+                let msg = format!(
+                    "Keras config imports custom object `{full}` (object `{name}`); loading runs that module's code"
+                );
+                self.push(&CUSTOM_OBJECT, msg, path, evidence);
+            }
         }
     }
 
@@ -517,14 +510,6 @@ fn outside_path(text: &str) -> Option<&'static str> {
         Some("climbs out of the model folder with `..`")
     } else {
         None
-    }
-}
-
-/// `module.name` or `module.*` (a module and everything under it).
-fn pattern_matches(pattern: &str, full: &str) -> bool {
-    match pattern.strip_suffix(".*") {
-        Some(prefix) => full.starts_with(prefix) && full[prefix.len()..].starts_with('.'),
-        None => pattern == full,
     }
 }
 
@@ -609,157 +594,6 @@ const KERAS_NAMESPACES: &[&str] = &[
     "tf_keras",
     "tensorflow",
     "tf",
-];
-
-/// Modules whose callables give code execution, file, process or network access.
-const DANGEROUS_MODULES: &[&str] = &[
-    "os",
-    "posix",
-    "nt",
-    "posixpath",
-    "ntpath",
-    "subprocess",
-    "_posixsubprocess",
-    "sys",
-    "builtins",
-    "__builtin__",
-    "__builtins__",
-    "shutil",
-    "socket",
-    "importlib",
-    "imp",
-    "runpy",
-    "pty",
-    "tty",
-    "code",
-    "codeop",
-    "ctypes",
-    "cffi",
-    "marshal",
-    "pickle",
-    "_pickle",
-    "cPickle",
-    "dill",
-    "cloudpickle",
-    "joblib",
-    "shelve",
-    "types",
-    "webbrowser",
-    "urllib",
-    "urllib2",
-    "urllib3",
-    "http",
-    "httplib",
-    "requests",
-    "httpx",
-    "aiohttp",
-    "ftplib",
-    "smtplib",
-    "telnetlib",
-    "poplib",
-    "imaplib",
-    "nntplib",
-    "asyncio",
-    "multiprocessing",
-    "threading",
-    "_thread",
-    "tempfile",
-    "pathlib",
-    "io",
-    "_io",
-    "glob",
-    "platform",
-    "pdb",
-    "bdb",
-    "timeit",
-    "operator",
-    "functools",
-    "inspect",
-    "commands",
-    "popen2",
-    "signal",
-    "fcntl",
-    "pip",
-    "ensurepip",
-    "setuptools",
-    "pkg_resources",
-    "distutils",
-    "zipimport",
-    "sqlite3",
-    "linecache",
-    "tarfile",
-    "zipfile",
-    "profile",
-    "cProfile",
-    "trace",
-    "doctest",
-    "idlelib",
-    "lib2to3",
-    "venv",
-    "site",
-    "sysconfig",
-    "uuid",
-    "_osx_support",
-    "_aix_support",
-    "pydoc",
-    "mailcap",
-    "gc",
-    "_interpreters",
-    "_xxsubinterpreters",
-    "numexpr",
-];
-
-/// Callables that give code execution or system access whatever module
-/// re-exports them.
-const DANGEROUS_NAMES: &[&str] = &[
-    "eval",
-    "exec",
-    "compile",
-    "open",
-    "__import__",
-    "getattr",
-    "setattr",
-    "delattr",
-    "globals",
-    "locals",
-    "vars",
-    "breakpoint",
-    "input",
-    "system",
-    "popen",
-    "spawnl",
-    "spawnv",
-    "execv",
-    "execve",
-    "execl",
-    "Popen",
-    "call",
-    "check_call",
-    "check_output",
-    "run",
-    "getoutput",
-    "getstatusoutput",
-    "import_module",
-    "load_source",
-    "loads",
-    "load",
-];
-
-/// `builtins` members that are plain types, as configs may name them.
-const HARMLESS_BUILTINS: &[&str] = &[
-    "tuple",
-    "list",
-    "dict",
-    "set",
-    "frozenset",
-    "slice",
-    "int",
-    "float",
-    "complex",
-    "str",
-    "bool",
-    "bytes",
-    "range",
 ];
 
 /// Keras / TensorFlow callables that touch files or the network, or weaken

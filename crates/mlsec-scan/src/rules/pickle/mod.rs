@@ -9,7 +9,7 @@ mod judge;
 mod policy;
 mod rules;
 
-pub use policy::{classify, is_valid_global, Class};
+pub use policy::{attribute_path_verdict, classify, config_verdict, is_valid_global, Class};
 pub use rules::*;
 
 use crate::{Ctx, Report};

@@ -297,6 +297,8 @@ const DENIED_MODULES: &[(&str, &str)] = &[
     ("dbm", "opens files"),
     ("sqlite3", "opens databases"),
     ("mmap", "maps files into memory"),
+    ("fcntl", "controls file descriptors"),
+    ("linecache", "reads files"),
     ("sys", "reaches interpreter internals"),
     (
         "builtins",
@@ -500,6 +502,36 @@ const DANGEROUS_ATTRIBUTES: &[&str] = &[
     "urlopen",
 ];
 
+/// Names that give code execution whatever module re-exports them
+/// (`mypkg.eval` may well be `builtins.eval`).
+const DANGEROUS_ANYWHERE: &[&str] = &[
+    "system",
+    "popen",
+    "eval",
+    "exec",
+    "execv",
+    "execve",
+    "execl",
+    "execvp",
+    "spawnl",
+    "spawnv",
+    "spawnve",
+    "spawnvp",
+    "posix_spawn",
+    "getattr",
+    "setattr",
+    "delattr",
+    "globals",
+    "locals",
+    "breakpoint",
+    "Popen",
+    "check_output",
+    "check_call",
+    "getoutput",
+    "getstatusoutput",
+    "import_module",
+];
+
 /// Dunder attributes that are part of ordinary pickle helpers.
 const BENIGN_DUNDERS: &[&str] = &["__newobj__", "__newobj_ex__"];
 
@@ -546,40 +578,87 @@ pub fn is_valid_global(module: &str, name: &str) -> bool {
         && name.split('.').all(is_identifier)
 }
 
-/// Judges the global `module.name` that a pickle imports.
-pub fn classify(module: &str, name: &str, config: &ScanConfig) -> Class {
-    let module = python3_module(module);
-    let full = format!("{module}.{name}");
+/// What `mlsec.toml` says about `full` (module.name), if anything: a deny
+/// entry wins over an allow entry.
+pub fn config_verdict(full: &str, config: &ScanConfig) -> Option<Class> {
+    if config.deny.iter().any(|e| entry_matches(e, full)) {
+        Some(Class::Denied("denied in mlsec.toml".into()))
+    } else if config.allow.iter().any(|e| entry_matches(e, full)) {
+        Some(Class::Allowed)
+    } else {
+        None
+    }
+}
 
-    // The attribute path after the module: no dunders, no route into a denied
-    // module or a dangerous function, whatever the module is.
+/// Modules that no attribute of any model library should hand out: an attribute
+/// with one of these names is that module (`torch._utils.os`).
+const CORE_DANGEROUS_MODULES: &[&str] = &[
+    "os",
+    "posix",
+    "nt",
+    "subprocess",
+    "sys",
+    "builtins",
+    "importlib",
+    "runpy",
+    "shutil",
+    "socket",
+    "ctypes",
+    "marshal",
+    "pickle",
+    "pty",
+    "commands",
+];
+
+/// Checks the attribute path after the module, whatever the module is: no
+/// dunders, no step through a denied module, no dangerous function reached
+/// through a dotted path, no attribute that is itself a core dangerous module.
+pub fn attribute_path_verdict(name: &str) -> Option<Class> {
     let parts: Vec<&str> = name.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
-        if part.len() > 4
-            && part.starts_with("__")
-            && part.ends_with("__")
-            && !BENIGN_DUNDERS.contains(part)
-        {
-            return Class::Denied(format!("reaches Python internals through `{part}`"));
+        let dunder = part.len() > 4 && part.starts_with("__") && part.ends_with("__");
+        if dunder && !BENIGN_DUNDERS.contains(part) {
+            return Some(Class::Denied(format!(
+                "reaches Python internals through `{part}`"
+            )));
+        }
+        if CORE_DANGEROUS_MODULES.contains(part) {
+            return Some(Class::Denied(format!(
+                "reaches module `{part}` through attribute access"
+            )));
         }
         let is_path_step = parts.len() > 1;
         if is_path_step && i < parts.len() - 1 {
             if let Some((m, why)) = DENIED_MODULES.iter().find(|(m, _)| *m == *part) {
-                return Class::Denied(format!(
+                return Some(Class::Denied(format!(
                     "reaches module `{m}` through attribute access, which {why}"
-                ));
+                )));
             }
         }
         if is_path_step && DANGEROUS_ATTRIBUTES.contains(part) {
-            return Class::Denied(format!("reaches `{part}` through attribute access"));
+            return Some(Class::Denied(format!(
+                "reaches `{part}` through attribute access"
+            )));
         }
     }
+    None
+}
 
-    if config.deny.iter().any(|e| entry_matches(e, &full)) {
-        return Class::Denied("denied in mlsec.toml".into());
+/// Judges the global `module.name` that a pickle (or a Keras config) imports.
+pub fn classify(module: &str, name: &str, config: &ScanConfig) -> Class {
+    let module = python3_module(module);
+    let full = format!("{module}.{name}");
+    if let Some(denied) = attribute_path_verdict(name) {
+        return denied;
     }
-    if config.allow.iter().any(|e| entry_matches(e, &full)) {
-        return Class::Allowed;
+    if let Some(class) = config_verdict(&full, config) {
+        return class;
+    }
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if DANGEROUS_ANYWHERE.contains(&last) && !ALLOWED.contains(&full.as_str()) {
+        return Class::Denied(format!(
+            "is a `{last}` function, which gives code execution"
+        ));
     }
     if ALLOWED.contains(&full.as_str()) {
         return Class::Allowed;
@@ -654,6 +733,9 @@ mod tests {
             ("torch.storage", "_load_from_bytes"),
             ("pandas", "read_csv"),
             ("commands", "getoutput"),
+            ("mypkg.utils", "eval"),
+            ("numpy", "system"),
+            ("torch._utils", "os"),
         ] {
             assert!(
                 matches!(c(m, n), Class::Denied(_)),
@@ -668,6 +750,7 @@ mod tests {
         assert_eq!(c("__main__", "MyModel"), Class::Unknown);
         assert_eq!(c("sklearn.metrics", "accuracy_score"), Class::Unknown);
         assert_eq!(c("sklearn.utils._testing", "TempMemmap"), Class::Unknown);
+        assert_eq!(c("mypkg.text", "compile"), Class::Unknown);
     }
 
     #[test]
