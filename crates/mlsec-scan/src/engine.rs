@@ -252,3 +252,34 @@ pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> Fi
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_an_error_not_clean() {
+        // Reading a directory as a file fails (EISDIR) even for root, like any I/O error.
+        let dir = tempfile::tempdir().unwrap();
+        let r = scan_file(dir.path(), "weights.bin".into(), &ScanConfig::default());
+        assert_eq!(r.verdict, Verdict::Error);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].rule, "SCN002");
+        assert!(
+            r.findings[0].message.contains("Is a directory"),
+            "{}",
+            r.findings[0].message
+        );
+    }
+
+    #[test]
+    fn a_missing_path_on_the_command_line_is_an_argument_error() {
+        let err = scan_paths(
+            &[PathBuf::from("/no/such/model.pt")],
+            &ScanConfig::default(),
+            &|_| {},
+        )
+        .unwrap_err();
+        assert_eq!(err, "/no/such/model.pt: No such file or directory");
+    }
+}
