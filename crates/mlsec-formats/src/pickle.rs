@@ -594,17 +594,17 @@ impl<'a> Machine<'a> {
             b'a' => {
                 let item = self.pop("APPEND")?;
                 let target = self.top("APPEND")?;
-                self.add_items(&target, vec![item], "APPEND");
+                self.add_items(&target, vec![item]);
             }
             b'e' => {
                 let items = self.pop_mark("APPENDS")?;
                 let target = self.top("APPENDS")?;
-                self.add_items(&target, items, "APPENDS");
+                self.add_items(&target, items);
             }
             0x90 => {
                 let items = self.pop_mark("ADDITEMS")?;
                 let target = self.top("ADDITEMS")?;
-                self.add_items(&target, items, "ADDITEMS");
+                self.add_items(&target, items);
             }
             b's' => {
                 let value = self.pop("SETITEM")?;
@@ -910,7 +910,7 @@ impl<'a> Machine<'a> {
 
     /// APPEND(S)/ADDITEMS: plain containers grow; anything else has its
     /// `append`/`extend`/`add` method called, which is a call like any other.
-    fn add_items(&mut self, target: &V, items: Vec<V>, _op: &'static str) {
+    fn add_items(&mut self, target: &V, items: Vec<V>) {
         match &**target {
             Value::List(l) | Value::Set(l) => l.borrow_mut().extend(items),
             _ => self.method_call(target, items),
@@ -928,14 +928,12 @@ impl<'a> Machine<'a> {
     }
 
     fn method_call(&mut self, target: &V, args: Vec<V>) {
-        let call = self.trace.calls.len();
         self.trace.calls.push(Call {
             func: target.clone(),
             args: v(Value::Tuple(args)),
             kind: CallKind::Method,
             offset: self.op_start,
         });
-        let _ = call;
     }
 }
 
