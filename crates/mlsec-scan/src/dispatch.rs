@@ -1,5 +1,6 @@
 use crate::rules::{
     archive, config_json, general, gguf, keras, numpy, onnx, pickle, safetensors, savedmodel,
+    template,
 };
 use crate::{Ctx, Report};
 use mlsec_formats::{detect, Format};
@@ -41,7 +42,8 @@ pub fn scan_bytes(ctx: &Ctx, data: &[u8], report: &mut Report) {
             let _ = pickle::probe(ctx, data, report)
                 || onnx::probe(ctx, data, report)
                 || savedmodel::probe(ctx, data, report)
-                || config_json::probe(ctx, data, report);
+                || config_json::probe(ctx, data, report)
+                || template::probe_raw(ctx, data, report);
         }
     }
     // Containers are excluded: a tar or gzip ending in a zip member is no polyglot,

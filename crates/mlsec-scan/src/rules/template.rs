@@ -1195,3 +1195,71 @@ pub(crate) mod tests {
         let _ = markers(&bomb);
     }
 }
+
+/// Judges a standalone chat template file (`chat_template.jinja`, which
+/// transformers writes beside `tokenizer_config.json`): UTF-8 text with a Jinja
+/// statement that walks `messages`. Returns whether it was recognised.
+pub fn probe_raw(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
+    if data.len() as u64 > ctx.limits().max_metadata_bytes {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    if !(text.contains("{%") && text.contains("messages")) {
+        return false;
+    }
+    report.recognise("chat-template");
+    let site = TemplateSite {
+        key: "chat_template",
+        offset: Some(0),
+        sandboxed: true,
+    };
+    check(ctx, &site, text, report);
+    true
+}
+
+#[cfg(test)]
+mod raw_file_tests {
+    use super::*;
+    use crate::ScanConfig;
+    use mlsec_core::Verdict;
+
+    fn probe(data: &[u8]) -> (bool, Report) {
+        let config = ScanConfig::default();
+        let ctx = Ctx::new(&config, "chat_template.jinja", None);
+        let mut report = Report::default();
+        (probe_raw(&ctx, data, &mut report), report)
+    }
+
+    #[test]
+    fn raw_chat_templates_are_judged() {
+        let benign = include_str!("testdata/templates/llama3.jinja");
+        let (recognised, report) = probe(benign.as_bytes());
+        assert!(recognised);
+        assert_eq!(report.verdict(), Verdict::Clean, "{:?}", report.findings);
+
+        let evil = "{% for message in messages %}{{ message.__class__.__mro__[1].__subclasses__() }}{% endfor %}";
+        let (recognised, report) = probe(evil.as_bytes());
+        assert!(recognised);
+        assert_eq!(report.verdict(), Verdict::Malicious);
+        assert!(
+            report.findings.iter().any(|f| f.rule == "TPL001"),
+            "{:?}",
+            report.findings
+        );
+    }
+
+    #[test]
+    fn other_text_is_left_alone() {
+        for text in [
+            &b"Release notes: new messages view\n"[..],
+            b"{% raw %}no chat here{% endraw %}",
+            b"\xff\xfe{%messages",
+        ] {
+            let (recognised, report) = probe(text);
+            assert!(!recognised, "{text:?}");
+            assert_eq!(report.verdict(), Verdict::Unsupported);
+        }
+    }
+}
