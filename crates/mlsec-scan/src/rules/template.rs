@@ -1197,8 +1197,9 @@ pub(crate) mod tests {
 }
 
 /// Judges a standalone chat template file (`chat_template.jinja`, which
-/// transformers writes beside `tokenizer_config.json`): UTF-8 text with a Jinja
-/// statement that walks `messages`. Returns whether it was recognised.
+/// transformers writes beside `tokenizer_config.json`): UTF-8 text that opens
+/// with a Jinja tag and has a statement that walks `messages`. Returns whether
+/// it was recognised.
 pub fn probe_raw(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
     if data.len() as u64 > ctx.limits().max_metadata_bytes {
         return false;
@@ -1206,7 +1207,12 @@ pub fn probe_raw(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
     let Ok(text) = std::str::from_utf8(data) else {
         return false;
     };
-    if !(text.contains("{%") && text.contains("messages")) {
+    // Chat template files open with a Jinja tag; scripts that merely embed
+    // templates (in strings) do not.
+    let opens_with_tag = ["{%", "{{", "{#"]
+        .iter()
+        .any(|t| text.trim_start().starts_with(t));
+    if !(opens_with_tag && text.contains("{%") && text.contains("messages")) {
         return false;
     }
     report.recognise("chat-template");
@@ -1256,6 +1262,7 @@ mod raw_file_tests {
             &b"Release notes: new messages view\n"[..],
             b"{% raw %}no chat here{% endraw %}",
             b"\xff\xfe{%messages",
+            b"TEMPLATE = '{% for message in messages %}{{ message.__class__ }}{% endfor %}'\n",
         ] {
             let (recognised, report) = probe(text);
             assert!(!recognised, "{text:?}");
