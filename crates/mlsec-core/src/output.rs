@@ -27,8 +27,11 @@ pub fn emit(path: Option<&Path>, bytes: &[u8]) -> io::Result<()> {
         Some(p) => write_atomic(p, bytes),
         None => {
             let mut out = io::stdout().lock();
-            out.write_all(bytes)?;
-            out.flush()
+            match out.write_all(bytes).and_then(|_| out.flush()) {
+                // The reader went away (`mlsec scan ... | head`): nothing left to do.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                other => other,
+            }
         }
     }
 }
