@@ -1487,6 +1487,91 @@ mod tests {
         assert_eq!(imports(&t), ["os.system"]);
     }
 
+    /// Assembles protocol-4 opcodes: `s(..)` pushes a short string.
+    fn s(text: &str) -> Vec<u8> {
+        let mut out = vec![0x8c, text.len() as u8];
+        out.extend_from_slice(text.as_bytes());
+        out
+    }
+
+    fn global(module: &str, name: &str) -> Vec<u8> {
+        [s(module), s(name), vec![0x93]].concat()
+    }
+
+    /// `numpy.dtype(descr, False, True)` with its BUILD state.
+    fn dtype(descr: &str, state: &[u8]) -> Vec<u8> {
+        [
+            global("numpy", "dtype"),
+            s(descr),
+            b"\x89\x88\x87R".to_vec(),
+            state.to_vec(),
+            b"b".to_vec(),
+        ]
+        .concat()
+    }
+
+    fn joblib_wrapper(dtype: Vec<u8>, payload: &[u8]) -> Vec<u8> {
+        [
+            b"\x80\x04".to_vec(),
+            global("joblib.numpy_pickle", "NumpyArrayWrapper"),
+            b")\x81}(".to_vec(),
+            s("shape"),
+            b"K\x01\x85".to_vec(),
+            s("dtype"),
+            dtype,
+            b"ub".to_vec(),
+            payload.to_vec(),
+            b".".to_vec(),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn joblib_structured_dtype_with_object_field_is_a_nested_pickle() {
+        // dtype V8 whose single field is an object: NumPy says hasobject, so joblib
+        // writes the array as a nested pickle, not as 8 raw bytes.
+        let object_field = dtype(
+            "O8",
+            b"(K\x03\x8c\x01|NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?t",
+        );
+        let fields = [b"}".to_vec(), s("a"), object_field, b"K\x00\x86s".to_vec()].concat();
+        let state = [
+            b"(K\x03".to_vec(),
+            s("|"),
+            b"N".to_vec(),
+            s("a"),
+            b"\x85".to_vec(),
+            fields,
+            b"K\x08K\x01K?t".to_vec(),
+        ]
+        .concat();
+        let nested = b"\x80\x02cos\nsystem\n)R.";
+        let t = run(&joblib_wrapper(dtype("V8", &state), nested));
+        assert!(t.complete(), "{:?}", t.error);
+        assert_eq!(t.nested.len(), 1);
+        assert_eq!(
+            t.nested[0].1.imports.len(),
+            1,
+            "the nested pickle is analysed"
+        );
+        assert!(t.joblib_arrays.is_empty());
+    }
+
+    #[test]
+    fn joblib_fixed_size_dtype_ignores_a_forged_elsize() {
+        // 'f8' with elsize 100 in its state: NumPy reads 8 bytes per item, so must we.
+        let forged = [
+            b"(K\x03".to_vec(),
+            s("<"),
+            b"NNNK\x64J\xff\xff\xff\xffK\x00t".to_vec(),
+        ]
+        .concat();
+        let t = run(&joblib_wrapper(dtype("f8", &forged), &[0u8; 8]));
+        assert!(t.complete(), "{:?}", t.error);
+        assert_eq!(t.joblib_arrays.len(), 1);
+        assert_eq!(t.joblib_arrays[0].1, 8);
+    }
+
     #[test]
     fn long_opcodes() {
         let t = run(b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.");
