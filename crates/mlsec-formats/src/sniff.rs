@@ -168,7 +168,12 @@ fn is_safetensors(data: &[u8]) -> bool {
 /// A JSON header start at byte 8 with a declared length that does not fit:
 /// a truncated or hostile safetensors file, judged (and failed) as one.
 fn looks_like_broken_safetensors(data: &[u8]) -> bool {
-    data.len() >= 10 && data[8] == b'{' && matches!(data[9], b'"' | b'}' | b' ' | b'\n')
+    // A text file (`EMOJI = {"...`) has printable bytes where the length goes.
+    let length_is_text = data
+        .iter()
+        .take(8)
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    data.len() >= 10 && !length_is_text && data[8] == b'{' && matches!(data[9], b'"' | b'}')
 }
 
 fn is_zlib(data: &[u8]) -> bool {
@@ -224,6 +229,8 @@ mod tests {
         st.extend_from_slice(b"{\"a\":1}");
         st.resize(8 + 128, b' ');
         assert_eq!(detect(&st), Format::Safetensors);
+        assert_eq!(detect(b"EMOJI = {\"1st\": 1}\n"), Format::Unknown);
+        assert_eq!(detect(b"EMOJI = {\n"), Format::Unknown);
         assert_eq!(
             detect(b"\x80\x00\x00\x00\x00\x00\x00\x00N."),
             Format::Pickle

@@ -46,6 +46,15 @@ pub fn probe(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
 /// imports a denied global — what a loader would act on. Text that merely
 /// starts with an opcode letter fails before doing any of these.
 fn looks_like_pickle(trace: &Trace, ctx: &Ctx) -> bool {
+    // CPython fails at an import of a name that is not a dotted identifier,
+    // before anything after it runs: text that reads as such a GLOBAL is not a pickle.
+    if !trace
+        .imports
+        .iter()
+        .all(|i| is_valid_global(&i.module, &i.name))
+    {
+        return false;
+    }
     (trace.complete() && trace.opcodes >= 2)
         || !trace.calls.is_empty()
         || trace.imports.iter().any(|i| {

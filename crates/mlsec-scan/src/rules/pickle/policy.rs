@@ -551,6 +551,22 @@ fn python3_module(module: &str) -> &str {
     }
 }
 
+/// Python 2 globals CPython renames when unpickling (`_compat_pickle`), for
+/// the names that matter here; everything else keeps its name in its new module.
+fn python3_name<'a>(module: &'a str, name: &'a str) -> (&'a str, &'a str) {
+    match (module, name) {
+        ("__builtin__", "xrange") => ("builtins", "range"),
+        ("__builtin__", "unicode" | "basestring") => ("builtins", "str"),
+        ("__builtin__", "long") => ("builtins", "int"),
+        ("__builtin__", "unichr") => ("builtins", "chr"),
+        ("__builtin__", "reduce") => ("functools", "reduce"),
+        ("__builtin__", "intern") => ("sys", "intern"),
+        ("__builtin__", "raw_input") => ("builtins", "input"),
+        ("UserDict", "UserDict") => ("collections", "UserDict"),
+        _ => (python3_module(module), name),
+    }
+}
+
 fn module_matches(module: &str, prefix: &str) -> bool {
     module == prefix
         || (module.starts_with(prefix) && module.as_bytes().get(prefix.len()) == Some(&b'.'))
@@ -646,7 +662,7 @@ pub fn attribute_path_verdict(name: &str) -> Option<Class> {
 
 /// Judges the global `module.name` that a pickle (or a Keras config) imports.
 pub fn classify(module: &str, name: &str, config: &ScanConfig) -> Class {
-    let module = python3_module(module);
+    let (module, name) = python3_name(module, name);
     let full = format!("{module}.{name}");
     if let Some(denied) = attribute_path_verdict(name) {
         return denied;

@@ -260,6 +260,7 @@ fn text_is_not_taken_for_a_pickle() {
         b"id,name\n1,foo\n",
         b"(hello",
         b"",
+        b"character(len=12), dimension(5,7) :: a\n  character b(5,7) * 12\n(tR.",
     ] {
         let mut report = Report::default();
         assert!(!probe(&ctx, text, &mut report), "{text:?}");
@@ -284,6 +285,14 @@ fn python2_names_are_mapped() {
     assert_eq!(rules(&r), ["PKL001"]);
     let r = run(b"c__builtin__\nset\n((lp0\ntR.");
     assert_eq!(r.verdict(), Verdict::Clean, "{:?}", r.findings);
+    // Python 2 names CPython maps to safe Python 3 builtins.
+    for name in ["xrange", "unicode", "long", "basestring"] {
+        let r = run(format!("c__builtin__\n{name}\n(I3\ntR.").as_bytes());
+        assert_eq!(r.verdict(), Verdict::Clean, "{name}: {:?}", r.findings);
+    }
+    // ... and the dangerous ones keep their danger under their new names.
+    let r = run(b"c__builtin__\nreduce\n(tR.");
+    assert_eq!(r.verdict(), Verdict::Malicious);
 }
 
 #[test]
