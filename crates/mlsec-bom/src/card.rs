@@ -23,6 +23,9 @@ pub struct CardInfo {
     pub architectures: Vec<String>,
     /// `model_type` from config.json.
     pub model_type: Option<String>,
+    /// `_name_or_path` from config.json: the checkpoint transformers loaded the
+    /// model from before it was saved, i.e. usually its base model.
+    pub name_or_path: Option<String>,
 }
 
 /// Reads README.md and config.json in `dir` when present. A file that exists
@@ -115,6 +118,7 @@ pub fn config_into(text: &str, info: &mut CardInfo) -> Result<(), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     info.architectures = strings(value.get("architectures"));
     info.model_type = strings(value.get("model_type")).into_iter().next();
+    info.name_or_path = strings(value.get("_name_or_path")).into_iter().next();
     Ok(())
 }
 

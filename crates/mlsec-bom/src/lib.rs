@@ -61,14 +61,28 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     model.version = opts.version.clone();
     model.licenses = card.licenses.iter().map(|l| license(l)).collect();
     model.tags = card.tags.clone();
-    if !card.base_models.is_empty() {
-        model.pedigree = Some(Pedigree {
-            ancestors: card
-                .base_models
-                .iter()
-                .map(|b| base_model(b, &model_ref))
-                .collect(),
-        });
+    let mut ancestors: Vec<Component> = card
+        .base_models
+        .iter()
+        .map(|b| base_model(b, &model_ref))
+        .collect();
+    // Without `base_model` in the card, config.json's `_name_or_path` still
+    // names the checkpoint the model was fine-tuned from, when it is a Hub id
+    // other than the model's own name (it may also be a local path).
+    if let Some(origin) = card.name_or_path.as_deref().filter(|o| {
+        ancestors.is_empty()
+            && is_hub_id(o)
+            && !o
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&model.name))
+    }) {
+        let mut ancestor = base_model(origin, &model_ref);
+        ancestor.properties = vec![Property::new("mlsec:source", "config.json _name_or_path")];
+        ancestors.push(ancestor);
+    }
+    if !ancestors.is_empty() {
+        model.pedigree = Some(Pedigree { ancestors });
     }
     model.components = files.iter().map(file_component).collect();
 
@@ -176,7 +190,7 @@ fn is_hub_id(name: &str) -> bool {
     let mut parts = name.split('/');
     let ok = |p: Option<&str>| {
         p.is_some_and(|p| {
-            !p.is_empty()
+            p.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         })
@@ -219,4 +233,19 @@ fn library(p: &deps::PyPackage) -> Component {
     c.properties
         .push(Property::new("mlsec:declared-in", &p.source));
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_ids_are_org_slash_name() {
+        assert!(is_hub_id("nreimers/MiniLM-L6-H384-uncased"));
+        assert!(!is_hub_id("bert-base-uncased"));
+        assert!(!is_hub_id("./out"));
+        assert!(!is_hub_id("/home/me/model"));
+        assert!(!is_hub_id("a/b/c"));
+        assert!(!is_hub_id("org/na me"));
+    }
 }

@@ -247,3 +247,31 @@ fn missing_model_path_is_an_error() {
     .unwrap_err();
     assert!(err.contains("/nonexistent/model"), "{err}");
 }
+
+#[test]
+fn config_name_or_path_is_the_base_model_when_the_card_names_none() {
+    let dir = model_folder();
+    fs::write(dir.path().join("README.md"), "---\nlicense: mit\n---\n").unwrap();
+    fs::write(
+        dir.path().join("config.json"),
+        r#"{"_name_or_path":"nreimers/MiniLM-L6-H384-uncased","architectures":["BertModel"]}"#,
+    )
+    .unwrap();
+    let doc = bom_of(dir.path());
+    let base = &doc["metadata"]["component"]["pedigree"]["ancestors"][0];
+    assert_eq!(
+        base["purl"],
+        "pkg:huggingface/nreimers/MiniLM-L6-H384-uncased"
+    );
+    assert_eq!(base["properties"][0]["value"], "config.json _name_or_path");
+    assert_eq!(validate(&doc).unwrap(), []);
+
+    // A model saved under its own name is not its own ancestor.
+    fs::write(
+        dir.path().join("config.json"),
+        r#"{"_name_or_path":"sentence-transformers/all-MiniLM-L6-v2"}"#,
+    )
+    .unwrap();
+    let doc = bom_of(dir.path());
+    assert!(doc["metadata"]["component"].get("pedigree").is_none());
+}
