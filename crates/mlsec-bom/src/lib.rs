@@ -219,7 +219,7 @@ fn file_component(f: &FileEntry) -> Component {
     c
 }
 
-fn library(p: &deps::PyPackage) -> Component {
+fn library(p: &deps::Package) -> Component {
     let mut c = Component::new(ComponentType::Library, deps::normalise(&p.name));
     c.version = p.version.clone();
     c.purl = Some(p.purl());

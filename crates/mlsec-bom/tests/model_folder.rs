@@ -275,3 +275,42 @@ fn config_name_or_path_is_the_base_model_when_the_card_names_none() {
     let doc = bom_of(dir.path());
     assert!(doc["metadata"]["component"].get("pedigree").is_none());
 }
+
+#[test]
+fn every_dependency_file_format_is_read_and_the_bom_validates() {
+    let dir = model_folder();
+    let p = dir.path();
+    fs::write(
+        p.join("poetry.lock"),
+        "[[package]]\nname = \"tokenizers\"\nversion = \"0.19.1\"\n",
+    )
+    .unwrap();
+    fs::write(
+        p.join("Pipfile.lock"),
+        r#"{"default": {"safetensors": {"version": "==0.4.3"}}}"#,
+    )
+    .unwrap();
+    fs::write(
+        p.join("environment.yml"),
+        "dependencies:\n- python=3.11\n- pip:\n  - accelerate==0.30.1\n",
+    )
+    .unwrap();
+    let doc = bom_of(p);
+    assert_eq!(validate(&doc).unwrap(), []);
+    let purls: Vec<_> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    for want in [
+        "pkg:pypi/tokenizers@0.19.1",
+        "pkg:pypi/safetensors@0.4.3",
+        "pkg:conda/python@3.11",
+        "pkg:pypi/accelerate@0.30.1",
+    ] {
+        assert!(purls.contains(&want), "{want} missing from {purls:?}");
+    }
+    let depends_on = doc["dependencies"][0]["dependsOn"].as_array().unwrap();
+    assert_eq!(depends_on.len(), purls.len() + 2, "libraries and datasets");
+}

@@ -28,7 +28,8 @@ pub enum Command {
     ///
     /// The model becomes a machine-learning-model component holding every file
     /// (SHA-256 and detected format) and a model card from README.md front matter
-    /// and config.json; requirements.txt and pyproject.toml add library components.
+    /// and config.json; requirements.txt, pyproject.toml, poetry.lock, Pipfile.lock and
+    /// environment.yml add library components.
     /// With --validate FILE: exit 0 valid, 1 invalid, 2 usage or I/O error.
     Bom(BomArgs),
 }
