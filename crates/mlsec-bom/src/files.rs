@@ -23,6 +23,33 @@ pub struct FileEntry {
     pub sha256: String,
     /// The format `mlsec_formats::detect` recognised (`unknown` when none).
     pub format: &'static str,
+    /// For safetensors files whose header fits the sniffed prefix: the number
+    /// of tensors and of parameters (elements) they declare.
+    pub tensors: Option<TensorStats>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorStats {
+    pub tensors: u64,
+    pub parameters: u64,
+}
+
+/// Counts tensors and parameters from a safetensors header. `None` when the
+/// header is not fully in `head` or cannot be read; counts saturate.
+fn safetensors_stats(head: &[u8]) -> Option<TensorStats> {
+    let header = mlsec_formats::safetensors::parse(head, head.len() as u64).ok()?;
+    let parameters = header.tensors.iter().fold(0u64, |sum, t| {
+        let elements = t
+            .shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d))
+            .unwrap_or(u64::MAX);
+        sum.saturating_add(elements)
+    });
+    Some(TensorStats {
+        tensors: header.tensors.len() as u64,
+        parameters,
+    })
 }
 
 /// Lists every regular file under `root` in path order, skipping `.git`. A
@@ -99,11 +126,15 @@ pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/");
+    let format = mlsec_formats::detect(&head);
     Ok(FileEntry {
         path: rel,
         size,
         sha256: hex(&hasher.finalize()),
-        format: mlsec_formats::detect(&head).name(),
+        format: format.name(),
+        tensors: (format == mlsec_formats::Format::Safetensors)
+            .then(|| safetensors_stats(&head))
+            .flatten(),
     })
 }
 
@@ -113,4 +144,47 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn safetensors(header: &str) -> Vec<u8> {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(&[0u8; 40]);
+        out
+    }
+
+    #[test]
+    fn counts_tensors_and_parameters() {
+        let data = safetensors(
+            r#"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[4],"data_offsets":[24,40]}}"#,
+        );
+        let stats = safetensors_stats(&data).unwrap();
+        assert_eq!(
+            stats,
+            TensorStats {
+                tensors: 2,
+                parameters: 10
+            }
+        );
+    }
+
+    #[test]
+    fn overflowing_shapes_saturate_and_bad_headers_give_none() {
+        let data = safetensors(
+            r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,40]}}"#,
+        );
+        assert_eq!(
+            safetensors_stats(&data).map(|s| s.parameters),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            safetensors_stats(b"\xff\xff\xff\xff\xff\xff\xff\x7f{"),
+            None
+        );
+        assert_eq!(safetensors_stats(b"short"), None);
+    }
 }

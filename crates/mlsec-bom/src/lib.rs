@@ -15,7 +15,7 @@ use cyclonedx::{
 };
 use std::path::{Path, PathBuf};
 
-pub use files::{FileEntry, MAX_FILES};
+pub use files::{FileEntry, TensorStats, MAX_FILES};
 
 /// What to describe.
 #[derive(Debug, Clone, Default)]
@@ -101,6 +101,16 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         },
         properties: Vec::new(),
     };
+    let stats: Vec<TensorStats> = files.iter().filter_map(|f| f.tensors).collect();
+    if !stats.is_empty() {
+        let parameters = stats
+            .iter()
+            .fold(0u64, |n, s| n.saturating_add(s.parameters));
+        card_out.properties.push(Property::new(
+            "mlsec:parameter-count",
+            parameters.to_string(),
+        ));
+    }
     for lang in &card.languages {
         card_out
             .properties
@@ -216,6 +226,12 @@ fn file_component(f: &FileEntry) -> Component {
         Property::new("mlsec:format", f.format),
         Property::new("mlsec:size", f.size.to_string()),
     ];
+    if let Some(t) = f.tensors {
+        c.properties.extend([
+            Property::new("mlsec:tensor-count", t.tensors.to_string()),
+            Property::new("mlsec:parameter-count", t.parameters.to_string()),
+        ]);
+    }
     c
 }
 

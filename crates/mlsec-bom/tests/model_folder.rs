@@ -102,6 +102,15 @@ fn every_file_is_listed_with_its_sha256_and_format() {
         .unwrap();
     assert_eq!(weights["properties"][0]["name"], "mlsec:format");
     assert_eq!(weights["properties"][0]["value"], "safetensors");
+    assert_eq!(weights["properties"][2]["name"], "mlsec:tensor-count");
+    assert_eq!(weights["properties"][2]["value"], "1");
+    assert_eq!(
+        weights["properties"][3]["value"], "2",
+        "one tensor of shape [2]"
+    );
+    let card = &model["modelCard"]["properties"][0];
+    assert_eq!(card["name"], "mlsec:parameter-count");
+    assert_eq!(card["value"], "2");
 }
 
 #[test]
