@@ -26,6 +26,8 @@ pub struct BomOptions {
     pub name: Option<String>,
     /// The model's version.
     pub version: Option<String>,
+    /// Local datasets (files or folders) the model was trained or evaluated on.
+    pub datasets: Vec<PathBuf>,
 }
 
 /// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
@@ -84,9 +86,15 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     if !ancestors.is_empty() {
         model.pedigree = Some(Pedigree { ancestors });
     }
-    model.components = files.iter().map(file_component).collect();
+    model.components = files.iter().map(|f| file_component(f, "file:")).collect();
 
-    let datasets: Vec<Component> = card.datasets.iter().map(|d| dataset(d)).collect();
+    let mut datasets: Vec<Component> = card.datasets.iter().map(|d| dataset(d)).collect();
+    for path in &opts.datasets {
+        let local = local_dataset(path)?;
+        if !datasets.iter().any(|d| d.bom_ref == local.bom_ref) {
+            datasets.push(local);
+        }
+    }
     let mut card_out = ModelCard {
         model_parameters: ModelParameters {
             task: card.pipeline_tag.clone(),
@@ -218,9 +226,39 @@ fn dataset(name: &str) -> Component {
     c
 }
 
-fn file_component(f: &FileEntry) -> Component {
+/// A dataset given on the command line: a file with its hash, or a folder
+/// holding its files with theirs.
+fn local_dataset(path: &Path) -> Result<Component, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = folder_name(path);
+    let bom_ref = format!("data:{}", path.display());
+    let mut c = dataset(&name);
+    if meta.is_dir() {
+        let prefix = format!("{bom_ref}/");
+        c.components = files::walk(path)?
+            .iter()
+            .map(|f| file_component(f, &prefix))
+            .collect();
+    } else {
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let f = files::describe(parent, path)?;
+        c.hashes = vec![Hash::sha256(f.sha256)];
+        c.properties = vec![
+            Property::new("mlsec:format", f.format),
+            Property::new("mlsec:size", f.size.to_string()),
+        ];
+    }
+    c.bom_ref = Some(bom_ref);
+    c.properties
+        .push(Property::new("mlsec:path", path.display().to_string()));
+    Ok(c)
+}
+
+/// A file component; `ref_prefix` keeps the refs of a model's files and a
+/// dataset's files apart.
+fn file_component(f: &FileEntry, ref_prefix: &str) -> Component {
     let mut c = Component::new(ComponentType::File, f.path.clone());
-    c.bom_ref = Some(format!("file:{}", f.path));
+    c.bom_ref = Some(format!("{ref_prefix}{}", f.path));
     c.hashes = vec![Hash::sha256(f.sha256.clone())];
     c.properties = vec![
         Property::new("mlsec:format", f.format),

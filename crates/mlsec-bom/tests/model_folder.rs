@@ -46,6 +46,7 @@ fn bom_of(dir: &Path) -> Value {
         model: dir.to_path_buf(),
         name: Some("all-MiniLM-L6-v2".into()),
         version: Some("1.0".into()),
+        datasets: Vec::new(),
     })
     .unwrap();
     serde_json::from_str(&to_json(&bom).unwrap()).unwrap()
@@ -322,4 +323,46 @@ fn every_dependency_file_format_is_read_and_the_bom_validates() {
     }
     let depends_on = doc["dependencies"][0]["dependsOn"].as_array().unwrap();
     assert_eq!(depends_on.len(), purls.len() + 2, "libraries and datasets");
+}
+
+#[test]
+fn local_datasets_are_data_components_with_hashes() {
+    let dir = model_folder();
+    let data = tempfile::tempdir().unwrap();
+    let csv = data.path().join("train.csv");
+    fs::write(&csv, "text,label\nhi,1\n").unwrap();
+    let folder = data.path().join("eval");
+    fs::create_dir(&folder).unwrap();
+    fs::write(folder.join("part-0.jsonl"), "{}\n").unwrap();
+    let bom = build(&BomOptions {
+        model: dir.path().to_path_buf(),
+        name: Some("m".into()),
+        version: None,
+        datasets: vec![csv.clone(), folder.clone()],
+    })
+    .unwrap();
+    let doc: Value = serde_json::from_str(&to_json(&bom).unwrap()).unwrap();
+    assert_eq!(validate(&doc).unwrap(), []);
+    let data: Vec<_> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "data" && c["bom-ref"].as_str().unwrap().starts_with("data:"))
+        .collect();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["name"], "train.csv");
+    assert_eq!(data[0]["hashes"][0]["content"], sha256(&csv).as_str());
+    assert_eq!(data[1]["name"], "eval");
+    assert_eq!(
+        data[1]["components"][0]["hashes"][0]["content"],
+        sha256(&folder.join("part-0.jsonl")).as_str()
+    );
+    let card_refs: Vec<_> = doc["metadata"]["component"]["modelCard"]["modelParameters"]
+        ["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["ref"].as_str().unwrap().to_string())
+        .collect();
+    assert!(card_refs.contains(&format!("data:{}", csv.display())));
 }

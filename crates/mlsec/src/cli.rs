@@ -124,6 +124,10 @@ pub struct BomArgs {
     /// The model's version.
     #[arg(long = "version", value_name = "VERSION", conflicts_with = "validate")]
     pub model_version: Option<String>,
+    /// A dataset file or folder the model was trained or evaluated on, listed as
+    /// a data component with its SHA-256 hashes; repeatable.
+    #[arg(long = "dataset", value_name = "PATH", conflicts_with = "validate")]
+    pub datasets: Vec<PathBuf>,
     /// Output format (only cyclonedx-json for now).
     #[arg(long, short = 'f', value_enum, default_value_t = BomFormat::CyclonedxJson)]
     pub format: BomFormat,

@@ -168,6 +168,7 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
         model,
         name: args.name,
         version: args.model_version,
+        datasets: args.datasets,
     })?;
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,

@@ -39,7 +39,9 @@ fn writes_a_bom_that_validates() {
     let out = tempfile::tempdir().unwrap();
     let bom = out.path().join("bom.json");
     mlsec()
-        .args(["bom", "--name", "m", "--version", "2", "--output"])
+        .args(["bom", "--name", "m", "--version", "2", "--dataset"])
+        .arg(model.path().join("requirements.txt"))
+        .arg("--output")
         .arg(&bom)
         .arg(model.path())
         .assert()
@@ -51,6 +53,8 @@ fn writes_a_bom_that_validates() {
         doc["metadata"]["component"]["licenses"][0]["license"]["id"],
         "MIT"
     );
+    assert_eq!(doc["components"][0]["type"], "data");
+    assert_eq!(doc["components"][0]["name"], "requirements.txt");
     let (code, stdout) = validate(&bom);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("valid CycloneDX 1.6"), "{stdout}");
