@@ -56,14 +56,24 @@ fn safetensors_stats(head: &[u8]) -> Option<TensorStats> {
 /// symbolic link is an error naming it (as model_signing does by default): what
 /// it points at may lie outside the folder, and a BOM that silently left it out
 /// would not describe what a loader reads.
-pub fn walk(root: &Path) -> Result<Vec<FileEntry>, String> {
+///
+/// `skip` (the BOM's own output file, when it is written into the folder) is
+/// left out, so that writing a BOM twice gives the same file list.
+pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Vec<FileEntry>, String> {
     let mut out = Vec::new();
-    visit(root, root, 0, &mut out)?;
+    let skip = skip.and_then(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)));
+    visit(root, root, 0, skip.as_ref(), &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-fn visit(root: &Path, dir: &Path, depth: usize, out: &mut Vec<FileEntry>) -> Result<(), String> {
+fn visit(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    skip: Option<&(std::ffi::OsString, std::path::PathBuf)>,
+    out: &mut Vec<FileEntry>,
+) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!(
             "{}: nested deeper than {MAX_DEPTH} folders",
@@ -81,8 +91,14 @@ fn visit(root: &Path, dir: &Path, depth: usize, out: &mut Vec<FileEntry>) -> Res
             if entry.file_name() == ".git" {
                 continue;
             }
-            visit(root, &path, depth + 1, out)?;
+            visit(root, &path, depth + 1, skip, out)?;
         } else if kind.is_file() {
+            if skip.is_some_and(|(name, target)| {
+                entry.file_name() == *name
+                    && std::fs::canonicalize(&path).is_ok_and(|p| p == *target)
+            }) {
+                continue;
+            }
             if out.len() >= MAX_FILES {
                 return Err(format!("{}: more than {MAX_FILES} files", root.display()));
             }

@@ -28,6 +28,9 @@ pub struct BomOptions {
     pub version: Option<String>,
     /// Local datasets (files or folders) the model was trained or evaluated on.
     pub datasets: Vec<PathBuf>,
+    /// Where the BOM will be written; left out of the file list when it lies
+    /// inside the model folder.
+    pub output: Option<PathBuf>,
 }
 
 /// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
@@ -43,7 +46,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
     let files = if meta.is_dir() {
-        files::walk(&opts.model)?
+        files::walk(&opts.model, opts.output.as_deref())?
     } else {
         vec![files::describe(&dir, &opts.model)?]
     };
@@ -90,7 +93,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
 
     let mut datasets: Vec<Component> = card.datasets.iter().map(|d| dataset(d)).collect();
     for path in &opts.datasets {
-        let local = local_dataset(path)?;
+        let local = local_dataset(path, opts.output.as_deref())?;
         if !datasets.iter().any(|d| d.bom_ref == local.bom_ref) {
             datasets.push(local);
         }
@@ -228,14 +231,14 @@ fn dataset(name: &str) -> Component {
 
 /// A dataset given on the command line: a file with its hash, or a folder
 /// holding its files with theirs.
-fn local_dataset(path: &Path) -> Result<Component, String> {
+fn local_dataset(path: &Path, opts_output: Option<&Path>) -> Result<Component, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let name = folder_name(path);
     let bom_ref = format!("data:{}", path.display());
     let mut c = dataset(&name);
     if meta.is_dir() {
         let prefix = format!("{bom_ref}/");
-        c.components = files::walk(path)?
+        c.components = files::walk(path, opts_output)?
             .iter()
             .map(|f| file_component(f, &prefix))
             .collect();

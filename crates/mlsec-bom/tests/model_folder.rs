@@ -47,6 +47,7 @@ fn bom_of(dir: &Path) -> Value {
         name: Some("all-MiniLM-L6-v2".into()),
         version: Some("1.0".into()),
         datasets: Vec::new(),
+        output: None,
     })
     .unwrap();
     serde_json::from_str(&to_json(&bom).unwrap()).unwrap()
@@ -339,6 +340,7 @@ fn local_datasets_are_data_components_with_hashes() {
         name: Some("m".into()),
         version: None,
         datasets: vec![csv.clone(), folder.clone()],
+        output: None,
     })
     .unwrap();
     let doc: Value = serde_json::from_str(&to_json(&bom).unwrap()).unwrap();

@@ -169,6 +169,7 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
         name: args.name,
         version: args.model_version,
         datasets: args.datasets,
+        output: args.output.clone(),
     })?;
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,

@@ -135,3 +135,26 @@ fn usage_and_io_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid YAML"));
 }
+
+#[test]
+fn a_bom_written_into_the_model_folder_does_not_list_itself() {
+    let model = model_folder();
+    let bom = model.path().join("bom.cdx.json");
+    for _ in 0..2 {
+        mlsec()
+            .arg("bom")
+            .arg(model.path())
+            .arg("--output")
+            .arg(&bom)
+            .assert()
+            .success();
+    }
+    let doc: Value = serde_json::from_slice(&fs::read(&bom).unwrap()).unwrap();
+    let names: Vec<_> = doc["metadata"]["component"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["README.md", "model.pkl", "requirements.txt"]);
+}
