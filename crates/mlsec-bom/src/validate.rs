@@ -64,11 +64,27 @@ pub fn validate(doc: &Value) -> Result<Vec<Problem>, String> {
 }
 
 /// The checks the schema leaves out: `bom-ref`s unique across the document, and
-/// every `dependencies[].ref`, `dependsOn[]` and `provides[]` naming one.
+/// every `dependencies[].ref`, `dependsOn[]`, `provides[]` and model card
+/// dataset `ref` naming one.
 pub fn check_references(doc: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut refs = BTreeSet::new();
     collect_bom_refs(doc, &mut String::new(), &mut refs, &mut problems);
+    walk(doc, &mut String::new(), 0, &mut |path, key, value| {
+        // `.../modelParameters/datasets/<index>/ref`
+        let in_card_datasets = path
+            .rsplit_once("/modelParameters/datasets/")
+            .and_then(|(_, rest)| rest.strip_suffix("/ref"))
+            .is_some_and(|index| !index.contains('/'));
+        if key == "ref" && in_card_datasets {
+            if let Some(r) = value.as_str().filter(|r| !refs.contains(*r)) {
+                problems.push(Problem {
+                    path: path.to_string(),
+                    message: format!("\"{r}\" is not the bom-ref of anything in this BOM"),
+                });
+            }
+        }
+    });
     let Some(deps) = doc.get("dependencies").and_then(Value::as_array) else {
         return problems;
     };
@@ -207,6 +223,20 @@ mod tests {
         let problems = validate(&doc).unwrap();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].path, "/dependencies/0/ref");
+    }
+
+    #[test]
+    fn dangling_model_card_dataset_ref_is_reported() {
+        let mut doc = minimal();
+        doc["components"][0]["type"] = json!("machine-learning-model");
+        doc["components"][0]["modelCard"] =
+            json!({"modelParameters": {"datasets": [{"ref": "b"}, {"ref": "gone"}]}});
+        let problems = validate(&doc).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            problems[0].path,
+            "/components/0/modelCard/modelParameters/datasets/1/ref"
+        );
     }
 
     #[test]
