@@ -368,3 +368,23 @@ fn local_datasets_are_data_components_with_hashes() {
         .collect();
     assert!(card_refs.contains(&format!("data:{}", csv.display())));
 }
+
+#[test]
+fn a_single_model_file_is_described_with_its_folder_card() {
+    let dir = model_folder();
+    let weights = dir.path().join("model.safetensors");
+    let bom = build(&BomOptions {
+        model: weights.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    let doc: Value = serde_json::from_str(&to_json(&bom).unwrap()).unwrap();
+    assert_eq!(validate(&doc).unwrap(), []);
+    let model = &doc["metadata"]["component"];
+    assert_eq!(model["name"], "model.safetensors");
+    let files = model["components"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["name"], "model.safetensors");
+    assert_eq!(files[0]["hashes"][0]["content"], sha256(&weights).as_str());
+    assert_eq!(model["licenses"][0]["license"]["id"], "Apache-2.0");
+}
