@@ -24,6 +24,14 @@ pub enum Command {
     Scan(ScanArgs),
     /// List the detection rules, or explain one (`mlsec rules PKL001`).
     Rules(RulesArgs),
+    /// Write a CycloneDX 1.6 ML-BOM for a model folder, or validate one.
+    ///
+    /// The model becomes a machine-learning-model component holding every file
+    /// (SHA-256 and detected format) and a model card from README.md front matter
+    /// and config.json; requirements.txt, pyproject.toml, poetry.lock, Pipfile.lock and
+    /// environment.yml add library components.
+    /// With --validate FILE: exit 0 valid, 1 invalid, 2 usage or I/O error.
+    Bom(BomArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,4 +105,37 @@ pub struct RulesArgs {
     /// Output format (human or json).
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BomFormat {
+    /// CycloneDX 1.6 JSON (the only format for now).
+    CyclonedxJson,
+}
+
+#[derive(Debug, Args)]
+pub struct BomArgs {
+    /// The model folder (or a single model file) to describe.
+    #[arg(value_name = "MODEL_PATH", required_unless_present = "validate")]
+    pub model: Option<PathBuf>,
+    /// The model's name (default: the folder's name).
+    #[arg(long, conflicts_with = "validate")]
+    pub name: Option<String>,
+    /// The model's version.
+    #[arg(long = "version", value_name = "VERSION", conflicts_with = "validate")]
+    pub model_version: Option<String>,
+    /// A dataset file or folder the model was trained or evaluated on, listed as
+    /// a data component with its SHA-256 hashes; repeatable.
+    #[arg(long = "dataset", value_name = "PATH", conflicts_with = "validate")]
+    pub datasets: Vec<PathBuf>,
+    /// Output format (only cyclonedx-json for now).
+    #[arg(long, short = 'f', value_enum, default_value_t = BomFormat::CyclonedxJson)]
+    pub format: BomFormat,
+    /// Write the BOM to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Validate FILE against the CycloneDX 1.6 JSON schema, unique bom-refs and
+    /// resolvable dependency refs, instead of writing a BOM.
+    #[arg(long, value_name = "FILE", conflicts_with = "model")]
+    pub validate: Option<PathBuf>,
 }

@@ -1,4 +1,4 @@
-use crate::cli::{Cli, Command, Format, OutputArgs, RulesArgs, ScanArgs};
+use crate::cli::{BomArgs, BomFormat, Cli, Command, Format, OutputArgs, RulesArgs, ScanArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlsec_core::{output, render, Evidence, Rule, Severity, Verdict};
 use mlsec_scan::{rules, scan_paths, ScanConfig};
@@ -12,6 +12,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => list_rules(args),
+        Command::Bom(args) => bom(args),
     }
 }
 
@@ -156,4 +157,54 @@ fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
     };
     output::emit(None, text.as_bytes()).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn bom(args: BomArgs) -> Result<ExitCode, String> {
+    if let Some(file) = &args.validate {
+        return validate_bom(file);
+    }
+    let model = args.model.ok_or("give a MODEL_PATH or --validate FILE")?;
+    let bom = mlsec_bom::build(&mlsec_bom::BomOptions {
+        model,
+        name: args.name,
+        version: args.model_version,
+        datasets: args.datasets,
+        output: args.output.clone(),
+    })?;
+    let text = match args.format {
+        BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,
+    };
+    output::emit(args.output.as_deref(), text.as_bytes()).map_err(|e| match &args.output {
+        Some(p) => format!("{}: {e}", p.display()),
+        None => format!("standard output: {e}"),
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each problem as `JSON-pointer: message`; exit 1 when there is any.
+fn validate_bom(file: &Path) -> Result<ExitCode, String> {
+    let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let doc: serde_json::Value = match serde_json::from_slice(&text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            println!("{}: not JSON: {e}", file.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let problems = mlsec_bom::validate::validate(&doc)?;
+    let mut out = String::new();
+    for p in &problems {
+        out.push_str(&format!("{}: {p}\n", file.display()));
+    }
+    out.push_str(&if problems.is_empty() {
+        format!("{}: valid CycloneDX 1.6\n", file.display())
+    } else {
+        format!("{}: {} problem(s)\n", file.display(), problems.len())
+    });
+    output::emit(None, out.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -1,0 +1,206 @@
+//! Walking a model folder: every regular file with its SHA-256, size and the
+//! format detected from its content.
+
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
+
+/// A folder with more files than this is not a model folder; refuse rather
+/// than produce a BOM nobody can read.
+pub const MAX_FILES: usize = 100_000;
+/// Folders nested deeper than this are not walked.
+const MAX_DEPTH: usize = 64;
+/// Format detection looks at this many leading bytes: an HDF5 superblock may
+/// follow a user block of up to 1 MiB. The prefix is hashed like the rest.
+const SNIFF_BYTES: usize = 1 << 20;
+
+/// One file of the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Path relative to the model folder, `/`-separated.
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    /// The format `mlsec_formats::detect` recognised (`unknown` when none).
+    pub format: &'static str,
+    /// For safetensors files whose header fits the sniffed prefix: the number
+    /// of tensors and of parameters (elements) they declare.
+    pub tensors: Option<TensorStats>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TensorStats {
+    pub tensors: u64,
+    pub parameters: u64,
+}
+
+/// Counts tensors and parameters from a safetensors header. `None` when the
+/// header is not fully in `head` or cannot be read; counts saturate.
+fn safetensors_stats(head: &[u8]) -> Option<TensorStats> {
+    let header = mlsec_formats::safetensors::parse(head, head.len() as u64).ok()?;
+    let parameters = header.tensors.iter().fold(0u64, |sum, t| {
+        let elements = t
+            .shape
+            .iter()
+            .try_fold(1u64, |n, &d| n.checked_mul(d))
+            .unwrap_or(u64::MAX);
+        sum.saturating_add(elements)
+    });
+    Some(TensorStats {
+        tensors: header.tensors.len() as u64,
+        parameters,
+    })
+}
+
+/// Lists every regular file under `root` in path order, skipping `.git`. A
+/// symbolic link is an error naming it (as model_signing does by default): what
+/// it points at may lie outside the folder, and a BOM that silently left it out
+/// would not describe what a loader reads.
+///
+/// `skip` (the BOM's own output file, when it is written into the folder) is
+/// left out, so that writing a BOM twice gives the same file list.
+pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Vec<FileEntry>, String> {
+    let mut out = Vec::new();
+    let skip = skip.and_then(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)));
+    visit(root, root, 0, skip.as_ref(), &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn visit(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    skip: Option<&(std::ffi::OsString, std::path::PathBuf)>,
+    out: &mut Vec<FileEntry>,
+) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err(format!(
+            "{}: nested deeper than {MAX_DEPTH} folders",
+            dir.display()
+        ));
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if kind.is_dir() {
+            if entry.file_name() == ".git" {
+                continue;
+            }
+            visit(root, &path, depth + 1, skip, out)?;
+        } else if kind.is_file() {
+            if skip.is_some_and(|(name, target)| {
+                entry.file_name() == *name
+                    && std::fs::canonicalize(&path).is_ok_and(|p| p == *target)
+            }) {
+                continue;
+            }
+            if out.len() >= MAX_FILES {
+                return Err(format!("{}: more than {MAX_FILES} files", root.display()));
+            }
+            out.push(describe(root, &path)?);
+        } else if kind.is_symlink() {
+            return Err(format!(
+                "{}: symbolic link; a BOM lists only files inside the model folder \
+                 (copy the target in, or point mlsec at the real folder)",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Hashes `path` in one streaming pass and detects its format from the first
+/// bytes; the relative name is taken from `root`.
+pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
+    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(err)?;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    (&mut file)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(err)?;
+    hasher.update(&head);
+    let mut size = head.len() as u64;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+        size = size.saturating_add(n as u64);
+    }
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let rel = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let format = mlsec_formats::detect(&head);
+    Ok(FileEntry {
+        path: rel,
+        size,
+        sha256: hex(&hasher.finalize()),
+        format: format.name(),
+        tensors: (format == mlsec_formats::Format::Safetensors)
+            .then(|| safetensors_stats(&head))
+            .flatten(),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn safetensors(header: &str) -> Vec<u8> {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(&[0u8; 40]);
+        out
+    }
+
+    #[test]
+    fn counts_tensors_and_parameters() {
+        let data = safetensors(
+            r#"{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"b":{"dtype":"F32","shape":[4],"data_offsets":[24,40]}}"#,
+        );
+        let stats = safetensors_stats(&data).unwrap();
+        assert_eq!(
+            stats,
+            TensorStats {
+                tensors: 2,
+                parameters: 10
+            }
+        );
+    }
+
+    #[test]
+    fn overflowing_shapes_saturate_and_bad_headers_give_none() {
+        let data = safetensors(
+            r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,40]}}"#,
+        );
+        assert_eq!(
+            safetensors_stats(&data).map(|s| s.parameters),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            safetensors_stats(b"\xff\xff\xff\xff\xff\xff\xff\x7f{"),
+            None
+        );
+        assert_eq!(safetensors_stats(b"short"), None);
+    }
+}

@@ -1,0 +1,308 @@
+//! `mlsec bom`: a CycloneDX 1.6 machine-learning bill of materials for a model
+//! folder: every file with its SHA-256 and detected format, the model card
+//! (licence, datasets, base model, task, architecture) and the Python packages
+//! the folder declares, plus validation of any CycloneDX JSON document.
+
+pub mod card;
+pub mod cyclonedx;
+pub mod deps;
+mod files;
+pub mod validate;
+
+use cyclonedx::{
+    Bom, Component, ComponentData, ComponentType, DatasetRef, Dependency, Hash, License,
+    LicenseChoice, Metadata, ModelCard, ModelParameters, Pedigree, Property, Tools, SPEC_VERSION,
+};
+use std::path::{Path, PathBuf};
+
+pub use files::{FileEntry, TensorStats, MAX_FILES};
+
+/// What to describe.
+#[derive(Debug, Clone, Default)]
+pub struct BomOptions {
+    /// The model folder (or a single model file).
+    pub model: PathBuf,
+    /// The model's name; default: the folder's name.
+    pub name: Option<String>,
+    /// The model's version.
+    pub version: Option<String>,
+    /// Local datasets (files or folders) the model was trained or evaluated on.
+    pub datasets: Vec<PathBuf>,
+    /// Where the BOM will be written; left out of the file list when it lies
+    /// inside the model folder.
+    pub output: Option<PathBuf>,
+}
+
+/// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
+pub fn build(opts: &BomOptions) -> Result<Bom, String> {
+    let meta =
+        std::fs::metadata(&opts.model).map_err(|e| format!("{}: {e}", opts.model.display()))?;
+    let dir = if meta.is_dir() {
+        opts.model.clone()
+    } else {
+        opts.model
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    let files = if meta.is_dir() {
+        files::walk(&opts.model, opts.output.as_deref())?
+    } else {
+        vec![files::describe(&dir, &opts.model)?]
+    };
+    let card = card::read_card(&dir)?;
+    let packages = deps::read_dependencies(&dir)?;
+
+    let name = match &opts.name {
+        Some(n) => n.clone(),
+        None => folder_name(&opts.model),
+    };
+    let model_ref = match &opts.version {
+        Some(v) => format!("model:{name}@{v}"),
+        None => format!("model:{name}"),
+    };
+    let mut model = Component::new(ComponentType::MachineLearningModel, name);
+    model.bom_ref = Some(model_ref.clone());
+    model.version = opts.version.clone();
+    model.licenses = card.licenses.iter().map(|l| license(l)).collect();
+    model.tags = card.tags.clone();
+    let mut ancestors: Vec<Component> = card
+        .base_models
+        .iter()
+        .map(|b| base_model(b, &model_ref))
+        .collect();
+    // Without `base_model` in the card, config.json's `_name_or_path` still
+    // names the checkpoint the model was fine-tuned from, when it is a Hub id
+    // other than the model's own name (it may also be a local path).
+    if let Some(origin) = card.name_or_path.as_deref().filter(|o| {
+        ancestors.is_empty()
+            && is_hub_id(o)
+            && !o
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&model.name))
+    }) {
+        let mut ancestor = base_model(origin, &model_ref);
+        ancestor.properties = vec![Property::new("mlsec:source", "config.json _name_or_path")];
+        ancestors.push(ancestor);
+    }
+    if !ancestors.is_empty() {
+        model.pedigree = Some(Pedigree { ancestors });
+    }
+    model.components = files.iter().map(|f| file_component(f, "file:")).collect();
+
+    let mut datasets: Vec<Component> = card.datasets.iter().map(|d| dataset(d)).collect();
+    for path in &opts.datasets {
+        let local = local_dataset(path, opts.output.as_deref())?;
+        if !datasets.iter().any(|d| d.bom_ref == local.bom_ref) {
+            datasets.push(local);
+        }
+    }
+    let mut card_out = ModelCard {
+        model_parameters: ModelParameters {
+            task: card.pipeline_tag.clone(),
+            architecture_family: card.model_type.clone(),
+            model_architecture: (!card.architectures.is_empty())
+                .then(|| card.architectures.join(", ")),
+            datasets: datasets
+                .iter()
+                .filter_map(|d| d.bom_ref.clone())
+                .map(|reference| DatasetRef { reference })
+                .collect(),
+        },
+        properties: Vec::new(),
+    };
+    let stats: Vec<TensorStats> = files.iter().filter_map(|f| f.tensors).collect();
+    if !stats.is_empty() {
+        let parameters = stats
+            .iter()
+            .fold(0u64, |n, s| n.saturating_add(s.parameters));
+        card_out.properties.push(Property::new(
+            "mlsec:parameter-count",
+            parameters.to_string(),
+        ));
+    }
+    for lang in &card.languages {
+        card_out
+            .properties
+            .push(Property::new("mlsec:language", lang));
+    }
+    if !card_out.is_empty() {
+        model.model_card = Some(card_out);
+    }
+
+    let libraries: Vec<Component> = packages.iter().map(library).collect();
+    let depends_on: Vec<String> = libraries
+        .iter()
+        .chain(&datasets)
+        .filter_map(|c| c.bom_ref.clone())
+        .collect();
+    let dependencies = if depends_on.is_empty() {
+        Vec::new()
+    } else {
+        vec![Dependency {
+            reference: model_ref,
+            depends_on,
+        }]
+    };
+
+    let mut tool = Component::new(ComponentType::Application, "mlsec");
+    tool.version = Some(mlsec_core::TOOL_VERSION.to_string());
+    Ok(Bom {
+        bom_format: "CycloneDX",
+        spec_version: SPEC_VERSION,
+        serial_number: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        version: 1,
+        metadata: Metadata {
+            timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            tools: Tools {
+                components: vec![tool],
+            },
+            component: model,
+        },
+        components: datasets.into_iter().chain(libraries).collect(),
+        dependencies,
+    })
+}
+
+/// The BOM as pretty JSON with a trailing newline.
+pub fn to_json(bom: &Bom) -> Result<String, String> {
+    let mut s = serde_json::to_string_pretty(bom).map_err(|e| e.to_string())?;
+    s.push('\n');
+    Ok(s)
+}
+
+fn folder_name(path: &Path) -> String {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "model".to_string())
+}
+
+/// An SPDX id when the card's licence is one (`apache-2.0` → `Apache-2.0`),
+/// else the name as written (`other`, `llama2`).
+fn license(name: &str) -> LicenseChoice {
+    let license = match validate::spdx_id(name) {
+        Some(id) => License {
+            id: Some(id),
+            name: None,
+        },
+        None => License {
+            id: None,
+            name: Some(name.to_string()),
+        },
+    };
+    LicenseChoice { license }
+}
+
+/// A base model named on the Hugging Face Hub (`org/name`).
+fn base_model(name: &str, model_ref: &str) -> Component {
+    let mut c = Component::new(ComponentType::MachineLearningModel, name);
+    c.bom_ref = Some(format!("{model_ref}#base:{name}"));
+    if is_hub_id(name) {
+        c.purl = Some(format!("pkg:huggingface/{name}"));
+    }
+    c
+}
+
+/// `org/name` with characters the Hub allows, so it can go into a purl as is.
+fn is_hub_id(name: &str) -> bool {
+    let mut parts = name.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            p.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+}
+
+fn dataset(name: &str) -> Component {
+    let mut c = Component::new(ComponentType::Data, name);
+    c.bom_ref = Some(format!("dataset:{name}"));
+    c.data = vec![ComponentData {
+        kind: "dataset",
+        name: name.to_string(),
+    }];
+    c
+}
+
+/// A dataset given on the command line: a file with its hash, or a folder
+/// holding its files with theirs.
+fn local_dataset(path: &Path, opts_output: Option<&Path>) -> Result<Component, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = folder_name(path);
+    let bom_ref = format!("data:{}", path.display());
+    let mut c = dataset(&name);
+    if meta.is_dir() {
+        let prefix = format!("{bom_ref}/");
+        c.components = files::walk(path, opts_output)?
+            .iter()
+            .map(|f| file_component(f, &prefix))
+            .collect();
+    } else {
+        let parent = path.parent().unwrap_or(Path::new(""));
+        let f = files::describe(parent, path)?;
+        c.hashes = vec![Hash::sha256(f.sha256)];
+        c.properties = vec![
+            Property::new("mlsec:format", f.format),
+            Property::new("mlsec:size", f.size.to_string()),
+        ];
+    }
+    c.bom_ref = Some(bom_ref);
+    c.properties
+        .push(Property::new("mlsec:path", path.display().to_string()));
+    Ok(c)
+}
+
+/// A file component; `ref_prefix` keeps the refs of a model's files and a
+/// dataset's files apart.
+fn file_component(f: &FileEntry, ref_prefix: &str) -> Component {
+    let mut c = Component::new(ComponentType::File, f.path.clone());
+    c.bom_ref = Some(format!("{ref_prefix}{}", f.path));
+    c.hashes = vec![Hash::sha256(f.sha256.clone())];
+    c.properties = vec![
+        Property::new("mlsec:format", f.format),
+        Property::new("mlsec:size", f.size.to_string()),
+    ];
+    if let Some(t) = f.tensors {
+        c.properties.extend([
+            Property::new("mlsec:tensor-count", t.tensors.to_string()),
+            Property::new("mlsec:parameter-count", t.parameters.to_string()),
+        ]);
+    }
+    c
+}
+
+fn library(p: &deps::Package) -> Component {
+    let mut c = Component::new(ComponentType::Library, deps::normalise(&p.name));
+    c.version = p.version.clone();
+    c.purl = Some(p.purl());
+    c.bom_ref = Some(p.purl());
+    if let Some(constraint) = &p.constraint {
+        if p.version.is_none() {
+            c.properties
+                .push(Property::new("mlsec:version-constraint", constraint));
+        }
+    }
+    c.properties
+        .push(Property::new("mlsec:declared-in", &p.source));
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_ids_are_org_slash_name() {
+        assert!(is_hub_id("nreimers/MiniLM-L6-H384-uncased"));
+        assert!(!is_hub_id("bert-base-uncased"));
+        assert!(!is_hub_id("./out"));
+        assert!(!is_hub_id("/home/me/model"));
+        assert!(!is_hub_id("a/b/c"));
+        assert!(!is_hub_id("org/na me"));
+    }
+}
