@@ -4,8 +4,9 @@
 # unless it validates, lists every file with its correct SHA-256, and carries
 # the model card's licence, datasets and base model.
 #
-# When cyclonedx-python-lib (with its json-validation extra) is importable, the
-# BOM is also checked with that reference validator.
+# The BOM is also checked with the reference validator of cyclonedx-python-lib
+# (installed from PyPI into a venv under the target dir); a missing validator
+# fails the check rather than skipping it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,7 +16,11 @@ dir=$(bash scripts/fetch-minilm.sh)
 bom="$target/minilm-bom.json"
 "$target/debug/mlsec" bom "$dir" --name all-MiniLM-L6-v2 --output "$bom"
 "$target/debug/mlsec" bom --validate "$bom"
-python3 - "$bom" "$dir" <<'PY'
+venv="$target/bom-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+PIP_ROOT_USER_ACTION=ignore "$venv/bin/pip" install --quiet --disable-pip-version-check \
+  "cyclonedx-python-lib[json-validation]==11.12.0" >&2
+"$venv/bin/python" - "$bom" "$dir" <<'PY'
 import hashlib, json, os, sys
 bom, root = json.load(open(sys.argv[1])), sys.argv[2]
 model = bom["metadata"]["component"]
@@ -47,8 +52,8 @@ for e in errors:
 try:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
-except ImportError:
-    print("  (cyclonedx-python-lib not installed: reference validator skipped)")
+except ImportError as e:
+    errors.append(f"reference validator not available: {e}")
 else:
     problem = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())
     print(f"  reference validator: {problem or 'valid'}")
