@@ -208,3 +208,24 @@ fn symlink_out_of_the_folder_is_a_finding() {
     assert_eq!(rules, ["SCN001"], "{v}");
     assert_eq!(v["details"]["files"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn every_rule_is_documented_in_the_readme() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let out = mlsec()
+        .args(["rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let rules: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = rules.as_array().unwrap();
+    assert!(rules.len() >= 60, "{} rules", rules.len());
+    for r in rules {
+        let row = format!(
+            "| `{}` | {} |",
+            r["id"].as_str().unwrap(),
+            r["severity"].as_str().unwrap()
+        );
+        assert!(readme.contains(&row), "README.md's rule table lacks {row}");
+    }
+}
