@@ -6,6 +6,7 @@
 pub mod card;
 pub mod cyclonedx;
 pub mod deps;
+pub mod evidence;
 mod files;
 pub mod validate;
 
@@ -50,6 +51,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     } else {
         vec![files::describe(&dir, &opts.model)?]
     };
+    let scan = evidence::scan(&opts.model, &dir)?;
     let card = card::read_card(&dir)?;
     let packages = deps::read_dependencies(&dir)?;
 
@@ -89,7 +91,26 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     if !ancestors.is_empty() {
         model.pedigree = Some(Pedigree { ancestors });
     }
-    model.components = files.iter().map(|f| file_component(f, "file:")).collect();
+    model.components = files
+        .iter()
+        .map(|f| {
+            let mut c = file_component(f, "file:");
+            if let Some(verdict) = scan.verdicts.get(&f.path) {
+                c.properties
+                    .push(Property::new(evidence::VERDICT_PROPERTY, verdict.as_str()));
+            }
+            c
+        })
+        .collect();
+    model.properties.push(Property::new(
+        evidence::VERDICT_PROPERTY,
+        scan.overall.as_str(),
+    ));
+    let listed: std::collections::BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let vulnerabilities = scan.vulnerabilities(
+        |path| listed.contains(path).then(|| format!("file:{path}")),
+        &model_ref,
+    );
 
     let mut datasets: Vec<Component> = card.datasets.iter().map(|d| dataset(d)).collect();
     for path in &opts.datasets {
@@ -162,6 +183,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         },
         components: datasets.into_iter().chain(libraries).collect(),
         dependencies,
+        vulnerabilities,
     })
 }
 
