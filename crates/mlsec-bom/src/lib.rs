@@ -32,6 +32,11 @@ pub struct BomOptions {
     /// Where the BOM will be written; left out of the file list when it lies
     /// inside the model folder.
     pub output: Option<PathBuf>,
+    /// The model's Hugging Face Hub id (`org/name`): gives the model its purl,
+    /// and its name when `name` is not set.
+    pub hf_id: Option<String>,
+    /// The Hub revision (commit id) the folder holds; goes into the purl.
+    pub revision: Option<String>,
 }
 
 /// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
@@ -51,13 +56,15 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     } else {
         vec![files::describe(&dir, &opts.model)?]
     };
+    let purl = hub_purl(opts.hf_id.as_deref(), opts.revision.as_deref())?;
     let scan = evidence::scan(&opts.model, &dir)?;
     let card = card::read_card(&dir)?;
     let packages = deps::read_dependencies(&dir)?;
 
-    let name = match &opts.name {
-        Some(n) => n.clone(),
-        None => folder_name(&opts.model),
+    let name = match (&opts.name, &opts.hf_id) {
+        (Some(n), _) => n.clone(),
+        (None, Some(id)) => id.rsplit('/').next().unwrap_or(id).to_string(),
+        (None, None) => folder_name(&opts.model),
     };
     let model_ref = match &opts.version {
         Some(v) => format!("model:{name}@{v}"),
@@ -66,6 +73,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     let mut model = Component::new(ComponentType::MachineLearningModel, name);
     model.bom_ref = Some(model_ref.clone());
     model.version = opts.version.clone();
+    model.purl = purl;
     model.licenses = card.licenses.iter().map(|l| license(l)).collect();
     model.tags = card.tags.clone();
     let mut ancestors: Vec<Component> = card
@@ -228,6 +236,41 @@ fn base_model(name: &str, model_ref: &str) -> Component {
     c
 }
 
+/// `pkg:huggingface/org/name[@revision]` for a model on the Hub. Errors when
+/// the id is not `org/name` or the revision has characters a purl version
+/// would need escaped; a revision without an id is an error too. A commit id
+/// is lowercased, as the purl type asks.
+fn hub_purl(hf_id: Option<&str>, revision: Option<&str>) -> Result<Option<String>, String> {
+    let id = match (hf_id, revision) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => return Err("--revision needs --hf-id ORG/NAME".to_string()),
+        (Some(id), _) => id,
+    };
+    if !is_hub_id(id) {
+        return Err(format!(
+            "--hf-id {id:?}: expected a Hugging Face Hub id ORG/NAME (letters, digits, '-', '_', '.')"
+        ));
+    }
+    let Some(rev) = revision else {
+        return Ok(Some(format!("pkg:huggingface/{id}")));
+    };
+    if rev.is_empty()
+        || !rev
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "--revision {rev:?}: expected a commit id or a name of letters, digits, '-', '_', '.'"
+        ));
+    }
+    let rev = if rev.chars().all(|c| c.is_ascii_hexdigit()) {
+        rev.to_ascii_lowercase()
+    } else {
+        rev.to_string()
+    };
+    Ok(Some(format!("pkg:huggingface/{id}@{rev}")))
+}
+
 /// `org/name` with characters the Hub allows, so it can go into a purl as is.
 fn is_hub_id(name: &str) -> bool {
     let mut parts = name.split('/');
@@ -326,5 +369,30 @@ mod tests {
         assert!(!is_hub_id("/home/me/model"));
         assert!(!is_hub_id("a/b/c"));
         assert!(!is_hub_id("org/na me"));
+    }
+
+    #[test]
+    fn hub_purls_carry_the_revision_lowercased_when_it_is_a_commit() {
+        assert_eq!(hub_purl(None, None), Ok(None));
+        assert_eq!(
+            hub_purl(Some("google/gemma-2b"), None),
+            Ok(Some("pkg:huggingface/google/gemma-2b".into()))
+        );
+        assert_eq!(
+            hub_purl(Some("google/gemma-2b"), Some("ABC123def")),
+            Ok(Some("pkg:huggingface/google/gemma-2b@abc123def".into()))
+        );
+        assert_eq!(
+            hub_purl(Some("google/gemma-2b"), Some("v1.0")),
+            Ok(Some("pkg:huggingface/google/gemma-2b@v1.0".into()))
+        );
+        assert!(hub_purl(Some("gemma-2b"), None)
+            .unwrap_err()
+            .contains("ORG/NAME"));
+        assert!(hub_purl(Some("a/b"), Some("x/y")).is_err());
+        assert!(hub_purl(Some("a/b"), Some("")).is_err());
+        assert!(hub_purl(None, Some("main"))
+            .unwrap_err()
+            .contains("--hf-id"));
     }
 }

@@ -124,6 +124,13 @@ pub struct BomArgs {
     /// The model's version.
     #[arg(long = "version", value_name = "VERSION", conflicts_with = "validate")]
     pub model_version: Option<String>,
+    /// The model's Hugging Face Hub id ORG/NAME: gives the model the purl
+    /// pkg:huggingface/ORG/NAME (and its name, unless --name is given).
+    #[arg(long, value_name = "ORG/NAME", conflicts_with = "validate")]
+    pub hf_id: Option<String>,
+    /// The Hub revision (commit id) the folder holds; added to the purl.
+    #[arg(long, value_name = "REV", requires = "hf_id")]
+    pub revision: Option<String>,
     /// A dataset file or folder the model was trained or evaluated on, listed as
     /// a data component with its SHA-256 hashes; repeatable.
     #[arg(long = "dataset", value_name = "PATH", conflicts_with = "validate")]
