@@ -151,6 +151,13 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
             parameters.to_string(),
         ));
     }
+    for f in &files {
+        for (key, value) in &f.general {
+            card_out
+                .properties
+                .push(Property::new(format!("mlsec:gguf:{key}"), value));
+        }
+    }
     for lang in &card.languages {
         card_out
             .properties
