@@ -26,9 +26,10 @@ pub struct FileEntry {
     /// For safetensors files whose header fits the sniffed prefix: the number
     /// of tensors and of parameters (elements) they declare.
     pub tensors: Option<TensorStats>,
-    /// For GGUF files: the `general.*` metadata (name, architecture, licence,
-    /// ...) found in the sniffed prefix, as key and text value, in file order.
-    pub general: Vec<(String, String)>,
+    /// What the file says about the model, as model card property names and
+    /// values: GGUF `general.*` metadata (`mlsec:gguf:general.name`), an ONNX
+    /// model's inputs, outputs and opsets (`mlsec:onnx:input`).
+    pub card: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,9 @@ fn safetensors_stats(head: &[u8]) -> Option<TensorStats> {
     })
 }
 
+/// ONNX files up to this size are read whole for their signature (it lies in
+/// the graph, and the opsets follow the graph); bigger ones are left out.
+const MAX_ONNX_BYTES: u64 = 256 << 20;
 /// At most this many characters of one GGUF metadata value go into the BOM.
 const MAX_VALUE_CHARS: usize = 1024;
 /// At most this many elements of a GGUF string array are listed.
@@ -89,7 +93,10 @@ fn gguf_general(head: &[u8]) -> Vec<(String, String)> {
                     items.join(", ")
                 }
             };
-            Some((kv.key_str(), text.chars().take(MAX_VALUE_CHARS).collect()))
+            Some((
+                format!("mlsec:gguf:{}", kv.key_str()),
+                text.chars().take(MAX_VALUE_CHARS).collect(),
+            ))
         })
         .collect()
 }
@@ -185,6 +192,20 @@ pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
         .collect::<Vec<_>>()
         .join("/");
     let format = mlsec_formats::detect(&head);
+    let card = if format == mlsec_formats::Format::Gguf {
+        gguf_general(&head)
+    } else if format == mlsec_formats::Format::Unknown
+        && size <= MAX_ONNX_BYTES
+        && mlsec_formats::onnx::sniff(&head) != mlsec_formats::onnx::Sniff::NotOnnx
+    {
+        if size == head.len() as u64 {
+            crate::onnx::card_properties(&head)
+        } else {
+            crate::onnx::card_properties(&std::fs::read(path).map_err(err)?)
+        }
+    } else {
+        Vec::new()
+    };
     Ok(FileEntry {
         path: rel,
         size,
@@ -193,11 +214,7 @@ pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
         tensors: (format == mlsec_formats::Format::Safetensors)
             .then(|| safetensors_stats(&head))
             .flatten(),
-        general: if format == mlsec_formats::Format::Gguf {
-            gguf_general(&head)
-        } else {
-            Vec::new()
-        },
+        card,
     })
 }
 
@@ -261,8 +278,14 @@ mod tests {
         assert_eq!(
             gguf_general(&data),
             [
-                ("general.architecture".to_string(), "llama".to_string()),
-                ("general.name".to_string(), "tiny-llama".to_string())
+                (
+                    "mlsec:gguf:general.architecture".to_string(),
+                    "llama".to_string()
+                ),
+                (
+                    "mlsec:gguf:general.name".to_string(),
+                    "tiny-llama".to_string()
+                )
             ]
         );
     }

@@ -8,6 +8,7 @@ pub mod cyclonedx;
 pub mod deps;
 pub mod evidence;
 mod files;
+mod onnx;
 pub mod validate;
 
 use cyclonedx::{
@@ -152,10 +153,8 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         ));
     }
     for f in &files {
-        for (key, value) in &f.general {
-            card_out
-                .properties
-                .push(Property::new(format!("mlsec:gguf:{key}"), value));
+        for (name, value) in &f.card {
+            card_out.properties.push(Property::new(name, value));
         }
     }
     for lang in &card.languages {
@@ -367,6 +366,41 @@ fn library(p: &deps::Package) -> Component {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn onnx_signature_goes_into_the_model_card_and_the_bom_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.onnx"), onnx::tests::model_bytes()).unwrap();
+        let bom = build(&BomOptions {
+            model: dir.path().to_path_buf(),
+            ..BomOptions::default()
+        })
+        .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&to_json(&bom).unwrap()).unwrap();
+        assert_eq!(validate::validate(&doc).unwrap(), [], "{doc:#}");
+        let model = &doc["metadata"]["component"];
+        let props = model["modelCard"]["properties"].as_array().unwrap();
+        let value = |name: &str| {
+            props
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["value"].clone())
+        };
+        assert_eq!(
+            value("mlsec:onnx:input"),
+            Some("input_ids: int64[batch, 128]".into())
+        );
+        assert_eq!(value("mlsec:onnx:opset"), Some("ai.onnx 17".into()));
+        let file = &model["components"][0];
+        assert_eq!(file["name"], "model.onnx");
+        let verdict = file["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == evidence::VERDICT_PROPERTY)
+            .unwrap();
+        assert_eq!(verdict["value"], "clean", "{file:#}");
+    }
 
     #[test]
     fn hub_ids_are_org_slash_name() {
