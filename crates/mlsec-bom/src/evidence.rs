@@ -20,7 +20,9 @@ pub const VERDICT_PROPERTY: &str = "mlsec:scan:verdict";
 pub struct Evidence {
     /// Verdict per file path relative to the model folder, `/`-separated.
     pub verdicts: BTreeMap<String, Verdict>,
-    /// The worst verdict of any file (clean for an empty folder).
+    /// The worst verdict of the files the scanner could judge: a README it
+    /// has no parser for does not make the model "unsupported". Unsupported
+    /// only when no file could be judged.
     pub overall: Verdict,
     /// Serious findings with the relative path of the file they are in.
     findings: Vec<(String, mlsec_core::Finding)>,
@@ -32,10 +34,12 @@ pub fn scan(model: &Path, dir: &Path) -> Result<Evidence, String> {
     let outcome = scan_paths(&[model.to_path_buf()], &ScanConfig::default(), &|_| {})?;
     let mut verdicts = BTreeMap::new();
     let mut findings = Vec::new();
-    let mut overall = Verdict::Clean;
+    let mut judged: Option<Verdict> = None;
     for file in outcome.files {
         let rel = relative(dir, Path::new(&file.path));
-        overall = overall.max(file.verdict);
+        if file.verdict != Verdict::Unsupported {
+            judged = judged.max(Some(file.verdict));
+        }
         findings.extend(
             file.findings
                 .into_iter()
@@ -46,7 +50,7 @@ pub fn scan(model: &Path, dir: &Path) -> Result<Evidence, String> {
     }
     Ok(Evidence {
         verdicts,
-        overall,
+        overall: judged.unwrap_or(Verdict::Unsupported),
         findings,
     })
 }

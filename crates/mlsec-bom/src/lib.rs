@@ -1,7 +1,8 @@
 //! `mlsec bom`: a CycloneDX 1.6 machine-learning bill of materials for a model
 //! folder: every file with its SHA-256 and detected format, the model card
-//! (licence, datasets, base model, task, architecture) and the Python packages
-//! the folder declares, plus validation of any CycloneDX JSON document.
+//! (licence, datasets, base model, task, architecture, GGUF and ONNX metadata),
+//! the Python packages the folder declares and mlsec's own scan verdicts and
+//! findings, plus validation of any CycloneDX JSON document.
 
 pub mod card;
 pub mod cyclonedx;

@@ -82,7 +82,12 @@ fn malicious_pickle_gives_verdicts_and_a_vulnerability_on_its_file() {
 fn clean_folder_has_clean_verdicts_and_no_vulnerabilities() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("model.safetensors"), safetensors()).unwrap();
+    fs::write(dir.path().join("README.md"), "# A model\n").unwrap();
     let doc = bom_of(dir.path());
+    assert_eq!(
+        property(file(&doc, "README.md"), "mlsec:scan:verdict"),
+        Some("unsupported")
+    );
     assert_eq!(
         property(&doc["metadata"]["component"], "mlsec:scan:verdict"),
         Some("clean")
@@ -92,6 +97,17 @@ fn clean_folder_has_clean_verdicts_and_no_vulnerabilities() {
         Some("clean")
     );
     assert!(doc.get("vulnerabilities").is_none());
+}
+
+#[test]
+fn a_folder_with_no_model_file_is_unsupported_not_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("README.md"), "# A model\n").unwrap();
+    let doc = bom_of(dir.path());
+    assert_eq!(
+        property(&doc["metadata"]["component"], "mlsec:scan:verdict"),
+        Some("unsupported")
+    );
 }
 
 #[test]

@@ -29,7 +29,10 @@ pub enum Command {
     /// The model becomes a machine-learning-model component holding every file
     /// (SHA-256 and detected format) and a model card from README.md front matter
     /// and config.json; requirements.txt, pyproject.toml, poetry.lock, Pipfile.lock and
-    /// environment.yml add library components.
+    /// environment.yml add library components. mlsec scans the files: each file and
+    /// the model carry an mlsec:scan:verdict property, and every high or critical
+    /// finding becomes a CycloneDX vulnerability on its file. GGUF general.*
+    /// metadata and an ONNX model's inputs, outputs and opsets go into the model card.
     /// With --validate FILE: exit 0 valid, 1 invalid, 2 usage or I/O error.
     Bom(BomArgs),
 }
