@@ -21,6 +21,8 @@ pub struct Bom {
     pub components: Vec<Component>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<Vulnerability>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,4 +209,34 @@ pub struct Dependency {
     pub reference: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+}
+
+/// A problem mlsec's scanner found in one of the model's files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vulnerability {
+    /// The rule id (`PKL001`).
+    pub id: String,
+    pub source: Source,
+    pub ratings: Vec<Rating>,
+    pub description: String,
+    pub affects: Vec<Affects>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub name: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rating {
+    pub source: Source,
+    pub severity: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Affects {
+    #[serde(rename = "ref")]
+    pub reference: String,
 }

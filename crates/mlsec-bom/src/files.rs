@@ -26,6 +26,10 @@ pub struct FileEntry {
     /// For safetensors files whose header fits the sniffed prefix: the number
     /// of tensors and of parameters (elements) they declare.
     pub tensors: Option<TensorStats>,
+    /// What the file says about the model, as model card property names and
+    /// values: GGUF `general.*` metadata (`mlsec:gguf:general.name`), an ONNX
+    /// model's inputs, outputs and opsets (`mlsec:onnx:input`).
+    pub card: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +54,51 @@ fn safetensors_stats(head: &[u8]) -> Option<TensorStats> {
         tensors: header.tensors.len() as u64,
         parameters,
     })
+}
+
+/// ONNX files up to this size are read whole for their signature (it lies in
+/// the graph, and the opsets follow the graph); bigger ones are left out.
+const MAX_ONNX_BYTES: u64 = 256 << 20;
+/// At most this many characters of one GGUF metadata value go into the BOM.
+const MAX_VALUE_CHARS: usize = 1024;
+/// At most this many elements of a GGUF string array are listed.
+const MAX_ARRAY_ITEMS: usize = 64;
+
+/// The `general.*` entries of a GGUF header (`general.name`,
+/// `general.architecture`, `general.license`, ...). Reading stops where the
+/// prefix ends; what was read before stays. Values are shortened to
+/// [`MAX_VALUE_CHARS`]; arrays other than of strings are left out.
+fn gguf_general(head: &[u8]) -> Vec<(String, String)> {
+    use mlsec_formats::gguf::{parse, Value};
+    let g = parse(head);
+    g.kvs
+        .iter()
+        .filter(|kv| kv.key.starts_with(b"general."))
+        .filter_map(|kv| {
+            let text = match &kv.value {
+                Value::Str(s) => String::from_utf8_lossy(s).into_owned(),
+                Value::Uint(_, n) => n.to_string(),
+                Value::Int(_, n) => n.to_string(),
+                Value::Float(_, x) => x.to_string(),
+                Value::Bool(b) => (*b != 0).to_string(),
+                Value::Array(a) => {
+                    let items: Vec<_> = a
+                        .strings()
+                        .take(MAX_ARRAY_ITEMS)
+                        .map(String::from_utf8_lossy)
+                        .collect();
+                    if items.is_empty() {
+                        return None;
+                    }
+                    items.join(", ")
+                }
+            };
+            Some((
+                format!("mlsec:gguf:{}", kv.key_str()),
+                text.chars().take(MAX_VALUE_CHARS).collect(),
+            ))
+        })
+        .collect()
 }
 
 /// Lists every regular file under `root` in path order, skipping `.git`. A
@@ -143,6 +192,20 @@ pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
         .collect::<Vec<_>>()
         .join("/");
     let format = mlsec_formats::detect(&head);
+    let card = if format == mlsec_formats::Format::Gguf {
+        gguf_general(&head)
+    } else if format == mlsec_formats::Format::Unknown
+        && size <= MAX_ONNX_BYTES
+        && mlsec_formats::onnx::sniff(&head) != mlsec_formats::onnx::Sniff::NotOnnx
+    {
+        if size == head.len() as u64 {
+            crate::onnx::card_properties(&head)
+        } else {
+            crate::onnx::card_properties(&std::fs::read(path).map_err(err)?)
+        }
+    } else {
+        Vec::new()
+    };
     Ok(FileEntry {
         path: rel,
         size,
@@ -151,6 +214,7 @@ pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
         tensors: (format == mlsec_formats::Format::Safetensors)
             .then(|| safetensors_stats(&head))
             .flatten(),
+        card,
     })
 }
 
@@ -186,6 +250,59 @@ mod tests {
                 parameters: 10
             }
         );
+    }
+
+    /// A GGUF v3 header with the given string entries and no tensors.
+    fn gguf(entries: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = b"GGUF".to_vec();
+        out.extend(3u32.to_le_bytes());
+        out.extend(0u64.to_le_bytes());
+        out.extend((entries.len() as u64).to_le_bytes());
+        for (k, v) in entries {
+            out.extend((k.len() as u64).to_le_bytes());
+            out.extend(k.as_bytes());
+            out.extend(8u32.to_le_bytes());
+            out.extend((v.len() as u64).to_le_bytes());
+            out.extend(v.as_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn gguf_general_metadata_is_kept_and_other_keys_are_not() {
+        let data = gguf(&[
+            ("general.architecture", "llama"),
+            ("general.name", "tiny-llama"),
+            ("tokenizer.chat_template", "{{ messages }}"),
+        ]);
+        assert_eq!(
+            gguf_general(&data),
+            [
+                (
+                    "mlsec:gguf:general.architecture".to_string(),
+                    "llama".to_string()
+                ),
+                (
+                    "mlsec:gguf:general.name".to_string(),
+                    "tiny-llama".to_string()
+                )
+            ]
+        );
+    }
+
+    #[test]
+    fn gguf_cut_short_keeps_what_was_read_and_long_values_are_shortened() {
+        let long = "x".repeat(5000);
+        let mut data = gguf(&[("general.description", &long), ("general.name", "m")]);
+        assert_eq!(gguf_general(&data)[0].1.len(), MAX_VALUE_CHARS);
+        data.truncate(data.len() - 3);
+        assert_eq!(gguf_general(&data).len(), 1, "the cut entry is left out");
+        // A declared key length far past the input gives nothing, not a panic.
+        let mut huge = gguf(&[]);
+        huge.truncate(16);
+        huge.extend(1u64.to_le_bytes());
+        huge.extend(u64::MAX.to_le_bytes());
+        assert_eq!(gguf_general(&huge), []);
     }
 
     #[test]

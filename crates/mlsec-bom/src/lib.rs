@@ -1,12 +1,15 @@
 //! `mlsec bom`: a CycloneDX 1.6 machine-learning bill of materials for a model
 //! folder: every file with its SHA-256 and detected format, the model card
-//! (licence, datasets, base model, task, architecture) and the Python packages
-//! the folder declares, plus validation of any CycloneDX JSON document.
+//! (licence, datasets, base model, task, architecture, GGUF and ONNX metadata),
+//! the Python packages the folder declares and mlsec's own scan verdicts and
+//! findings, plus validation of any CycloneDX JSON document.
 
 pub mod card;
 pub mod cyclonedx;
 pub mod deps;
+pub mod evidence;
 mod files;
+mod onnx;
 pub mod validate;
 
 use cyclonedx::{
@@ -31,6 +34,11 @@ pub struct BomOptions {
     /// Where the BOM will be written; left out of the file list when it lies
     /// inside the model folder.
     pub output: Option<PathBuf>,
+    /// The model's Hugging Face Hub id (`org/name`): gives the model its purl,
+    /// and its name when `name` is not set.
+    pub hf_id: Option<String>,
+    /// The Hub revision (commit id) the folder holds; goes into the purl.
+    pub revision: Option<String>,
 }
 
 /// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
@@ -50,12 +58,15 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     } else {
         vec![files::describe(&dir, &opts.model)?]
     };
+    let purl = hub_purl(opts.hf_id.as_deref(), opts.revision.as_deref())?;
+    let scan = evidence::scan(&opts.model, &dir)?;
     let card = card::read_card(&dir)?;
     let packages = deps::read_dependencies(&dir)?;
 
-    let name = match &opts.name {
-        Some(n) => n.clone(),
-        None => folder_name(&opts.model),
+    let name = match (&opts.name, &opts.hf_id) {
+        (Some(n), _) => n.clone(),
+        (None, Some(id)) => id.rsplit('/').next().unwrap_or(id).to_string(),
+        (None, None) => folder_name(&opts.model),
     };
     let model_ref = match &opts.version {
         Some(v) => format!("model:{name}@{v}"),
@@ -64,6 +75,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     let mut model = Component::new(ComponentType::MachineLearningModel, name);
     model.bom_ref = Some(model_ref.clone());
     model.version = opts.version.clone();
+    model.purl = purl;
     model.licenses = card.licenses.iter().map(|l| license(l)).collect();
     model.tags = card.tags.clone();
     let mut ancestors: Vec<Component> = card
@@ -89,7 +101,26 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     if !ancestors.is_empty() {
         model.pedigree = Some(Pedigree { ancestors });
     }
-    model.components = files.iter().map(|f| file_component(f, "file:")).collect();
+    model.components = files
+        .iter()
+        .map(|f| {
+            let mut c = file_component(f, "file:");
+            if let Some(verdict) = scan.verdicts.get(&f.path) {
+                c.properties
+                    .push(Property::new(evidence::VERDICT_PROPERTY, verdict.as_str()));
+            }
+            c
+        })
+        .collect();
+    model.properties.push(Property::new(
+        evidence::VERDICT_PROPERTY,
+        scan.overall.as_str(),
+    ));
+    let listed: std::collections::BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let vulnerabilities = scan.vulnerabilities(
+        |path| listed.contains(path).then(|| format!("file:{path}")),
+        &model_ref,
+    );
 
     let mut datasets: Vec<Component> = card.datasets.iter().map(|d| dataset(d)).collect();
     for path in &opts.datasets {
@@ -121,6 +152,11 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
             "mlsec:parameter-count",
             parameters.to_string(),
         ));
+    }
+    for f in &files {
+        for (name, value) in &f.card {
+            card_out.properties.push(Property::new(name, value));
+        }
     }
     for lang in &card.languages {
         card_out
@@ -162,6 +198,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         },
         components: datasets.into_iter().chain(libraries).collect(),
         dependencies,
+        vulnerabilities,
     })
 }
 
@@ -204,6 +241,41 @@ fn base_model(name: &str, model_ref: &str) -> Component {
         c.purl = Some(format!("pkg:huggingface/{name}"));
     }
     c
+}
+
+/// `pkg:huggingface/org/name[@revision]` for a model on the Hub. Errors when
+/// the id is not `org/name` or the revision has characters a purl version
+/// would need escaped; a revision without an id is an error too. A commit id
+/// is lowercased, as the purl type asks.
+fn hub_purl(hf_id: Option<&str>, revision: Option<&str>) -> Result<Option<String>, String> {
+    let id = match (hf_id, revision) {
+        (None, None) => return Ok(None),
+        (None, Some(_)) => return Err("--revision needs --hf-id ORG/NAME".to_string()),
+        (Some(id), _) => id,
+    };
+    if !is_hub_id(id) {
+        return Err(format!(
+            "--hf-id {id:?}: expected a Hugging Face Hub id ORG/NAME (letters, digits, '-', '_', '.')"
+        ));
+    }
+    let Some(rev) = revision else {
+        return Ok(Some(format!("pkg:huggingface/{id}")));
+    };
+    if rev.is_empty()
+        || !rev
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "--revision {rev:?}: expected a commit id or a name of letters, digits, '-', '_', '.'"
+        ));
+    }
+    let rev = if rev.chars().all(|c| c.is_ascii_hexdigit()) {
+        rev.to_ascii_lowercase()
+    } else {
+        rev.to_string()
+    };
+    Ok(Some(format!("pkg:huggingface/{id}@{rev}")))
 }
 
 /// `org/name` with characters the Hub allows, so it can go into a purl as is.
@@ -297,6 +369,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn onnx_signature_goes_into_the_model_card_and_the_bom_validates() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.onnx"), onnx::tests::model_bytes()).unwrap();
+        let bom = build(&BomOptions {
+            model: dir.path().to_path_buf(),
+            ..BomOptions::default()
+        })
+        .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&to_json(&bom).unwrap()).unwrap();
+        assert_eq!(validate::validate(&doc).unwrap(), [], "{doc:#}");
+        let model = &doc["metadata"]["component"];
+        let props = model["modelCard"]["properties"].as_array().unwrap();
+        let value = |name: &str| {
+            props
+                .iter()
+                .find(|p| p["name"] == name)
+                .map(|p| p["value"].clone())
+        };
+        assert_eq!(
+            value("mlsec:onnx:input"),
+            Some("input_ids: int64[batch, 128]".into())
+        );
+        assert_eq!(value("mlsec:onnx:opset"), Some("ai.onnx 17".into()));
+        let file = &model["components"][0];
+        assert_eq!(file["name"], "model.onnx");
+        let verdict = file["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == evidence::VERDICT_PROPERTY)
+            .unwrap();
+        assert_eq!(verdict["value"], "clean", "{file:#}");
+    }
+
+    #[test]
     fn hub_ids_are_org_slash_name() {
         assert!(is_hub_id("nreimers/MiniLM-L6-H384-uncased"));
         assert!(!is_hub_id("bert-base-uncased"));
@@ -304,5 +411,30 @@ mod tests {
         assert!(!is_hub_id("/home/me/model"));
         assert!(!is_hub_id("a/b/c"));
         assert!(!is_hub_id("org/na me"));
+    }
+
+    #[test]
+    fn hub_purls_carry_the_revision_lowercased_when_it_is_a_commit() {
+        assert_eq!(hub_purl(None, None), Ok(None));
+        assert_eq!(
+            hub_purl(Some("google/gemma-2b"), None),
+            Ok(Some("pkg:huggingface/google/gemma-2b".into()))
+        );
+        assert_eq!(
+            hub_purl(Some("google/gemma-2b"), Some("ABC123def")),
+            Ok(Some("pkg:huggingface/google/gemma-2b@abc123def".into()))
+        );
+        assert_eq!(
+            hub_purl(Some("google/gemma-2b"), Some("v1.0")),
+            Ok(Some("pkg:huggingface/google/gemma-2b@v1.0".into()))
+        );
+        assert!(hub_purl(Some("gemma-2b"), None)
+            .unwrap_err()
+            .contains("ORG/NAME"));
+        assert!(hub_purl(Some("a/b"), Some("x/y")).is_err());
+        assert!(hub_purl(Some("a/b"), Some("")).is_err());
+        assert!(hub_purl(None, Some("main"))
+            .unwrap_err()
+            .contains("--hf-id"));
     }
 }

@@ -64,8 +64,8 @@ pub fn validate(doc: &Value) -> Result<Vec<Problem>, String> {
 }
 
 /// The checks the schema leaves out: `bom-ref`s unique across the document, and
-/// every `dependencies[].ref`, `dependsOn[]`, `provides[]` and model card
-/// dataset `ref` naming one.
+/// every `dependencies[].ref`, `dependsOn[]`, `provides[]`, model card
+/// dataset `ref` and vulnerability `affects[].ref` naming one.
 pub fn check_references(doc: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut refs = BTreeSet::new();
@@ -76,7 +76,13 @@ pub fn check_references(doc: &Value) -> Vec<Problem> {
             .rsplit_once("/modelParameters/datasets/")
             .and_then(|(_, rest)| rest.strip_suffix("/ref"))
             .is_some_and(|index| !index.contains('/'));
-        if key == "ref" && in_card_datasets {
+        // `/vulnerabilities/<i>/affects/<j>/ref`
+        let in_affects = path
+            .strip_prefix("/vulnerabilities/")
+            .and_then(|rest| rest.strip_suffix("/ref"))
+            .and_then(|rest| rest.split_once("/affects/"))
+            .is_some_and(|(i, j)| !i.contains('/') && !j.contains('/'));
+        if key == "ref" && (in_card_datasets || in_affects) {
             if let Some(r) = value.as_str().filter(|r| !refs.contains(*r)) {
                 problems.push(Problem {
                     path: path.to_string(),
@@ -214,6 +220,18 @@ mod tests {
         assert!(problems[0].message.contains("not unique"));
         // "b" no longer exists, so the dependency on it dangles.
         assert_eq!(problems[1].path, "/dependencies/0/dependsOn/0");
+    }
+
+    #[test]
+    fn dangling_vulnerability_affects_ref_is_reported() {
+        let mut doc = minimal();
+        doc["vulnerabilities"] = json!([{
+            "id": "PKL001",
+            "affects": [{"ref": "a"}, {"ref": "nowhere"}]
+        }]);
+        let problems = check_references(&doc);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "/vulnerabilities/0/affects/1/ref");
     }
 
     #[test]

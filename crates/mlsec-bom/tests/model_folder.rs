@@ -48,6 +48,7 @@ fn bom_of(dir: &Path) -> Value {
         version: Some("1.0".into()),
         datasets: Vec::new(),
         output: None,
+        ..Default::default()
     })
     .unwrap();
     serde_json::from_str(&to_json(&bom).unwrap()).unwrap()
@@ -341,6 +342,7 @@ fn local_datasets_are_data_components_with_hashes() {
         version: None,
         datasets: vec![csv.clone(), folder.clone()],
         output: None,
+        ..Default::default()
     })
     .unwrap();
     let doc: Value = serde_json::from_str(&to_json(&bom).unwrap()).unwrap();

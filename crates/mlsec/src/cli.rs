@@ -29,7 +29,10 @@ pub enum Command {
     /// The model becomes a machine-learning-model component holding every file
     /// (SHA-256 and detected format) and a model card from README.md front matter
     /// and config.json; requirements.txt, pyproject.toml, poetry.lock, Pipfile.lock and
-    /// environment.yml add library components.
+    /// environment.yml add library components. mlsec scans the files: each file and
+    /// the model carry an mlsec:scan:verdict property, and every high or critical
+    /// finding becomes a CycloneDX vulnerability on its file. GGUF general.*
+    /// metadata and an ONNX model's inputs, outputs and opsets go into the model card.
     /// With --validate FILE: exit 0 valid, 1 invalid, 2 usage or I/O error.
     Bom(BomArgs),
 }
@@ -124,6 +127,13 @@ pub struct BomArgs {
     /// The model's version.
     #[arg(long = "version", value_name = "VERSION", conflicts_with = "validate")]
     pub model_version: Option<String>,
+    /// The model's Hugging Face Hub id ORG/NAME: gives the model the purl
+    /// pkg:huggingface/ORG/NAME (and its name, unless --name is given).
+    #[arg(long, value_name = "ORG/NAME", conflicts_with = "validate")]
+    pub hf_id: Option<String>,
+    /// The Hub revision (commit id) the folder holds; added to the purl.
+    #[arg(long, value_name = "REV", requires = "hf_id")]
+    pub revision: Option<String>,
     /// A dataset file or folder the model was trained or evaluated on, listed as
     /// a data component with its SHA-256 hashes; repeatable.
     #[arg(long = "dataset", value_name = "PATH", conflicts_with = "validate")]

@@ -170,6 +170,8 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
         version: args.model_version,
         datasets: args.datasets,
         output: args.output.clone(),
+        hf_id: args.hf_id,
+        revision: args.revision,
     })?;
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,

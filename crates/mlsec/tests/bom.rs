@@ -158,3 +158,58 @@ fn a_bom_written_into_the_model_folder_does_not_list_itself() {
         .collect();
     assert_eq!(names, ["README.md", "model.pkl", "requirements.txt"]);
 }
+
+#[test]
+fn hf_id_and_revision_give_the_model_its_purl_and_name() {
+    let model = model_folder();
+    let out = mlsec()
+        .args([
+            "bom",
+            "--hf-id",
+            "acme/tiny-bert",
+            "--revision",
+            "0123ABCdef",
+        ])
+        .arg(model.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let component = &doc["metadata"]["component"];
+    assert_eq!(
+        component["purl"],
+        "pkg:huggingface/acme/tiny-bert@0123abcdef"
+    );
+    assert_eq!(component["name"], "tiny-bert");
+    assert_eq!(
+        mlsec_bom::validate::validate(&doc).unwrap().len(),
+        0,
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn revision_without_hf_id_and_a_bad_hf_id_are_refused() {
+    let model = model_folder();
+    mlsec()
+        .args(["bom", "--revision", "main"])
+        .arg(model.path())
+        .assert()
+        .failure()
+        .stdout("");
+    let out = mlsec()
+        .args(["bom", "--hf-id", "no-org"])
+        .arg(model.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ORG/NAME"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

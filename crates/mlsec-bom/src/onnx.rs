@@ -1,0 +1,288 @@
+//! An ONNX model's signature for the model card: graph inputs and outputs with
+//! element type and shape, the operator sets it needs, and its exporter.
+//!
+//! The file is first proven well-formed and bounded by
+//! `mlsec_formats::onnx::check`; then only the fields read here are decoded
+//! (prost skips the rest, tensor payloads included, without copying).
+
+use prost::Message;
+
+/// Inputs or outputs past this many are counted, not listed.
+const MAX_LISTED: usize = 64;
+
+#[derive(Clone, PartialEq, Message)]
+struct Model {
+    #[prost(int64, tag = "1")]
+    ir_version: i64,
+    #[prost(string, tag = "2")]
+    producer_name: String,
+    #[prost(string, tag = "3")]
+    producer_version: String,
+    #[prost(message, optional, tag = "7")]
+    graph: Option<Graph>,
+    #[prost(message, repeated, tag = "8")]
+    opset_import: Vec<Opset>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Opset {
+    #[prost(string, tag = "1")]
+    domain: String,
+    #[prost(int64, tag = "2")]
+    version: i64,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Graph {
+    #[prost(message, repeated, tag = "5")]
+    initializer: Vec<Initializer>,
+    #[prost(message, repeated, tag = "11")]
+    input: Vec<ValueInfo>,
+    #[prost(message, repeated, tag = "12")]
+    output: Vec<ValueInfo>,
+}
+
+/// Only the name: old exporters list weights among the graph inputs too.
+#[derive(Clone, PartialEq, Message)]
+struct Initializer {
+    #[prost(string, tag = "8")]
+    name: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct ValueInfo {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(message, optional, tag = "2")]
+    kind: Option<TypeProto>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct TypeProto {
+    #[prost(message, optional, tag = "1")]
+    tensor_type: Option<TensorType>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct TensorType {
+    #[prost(int32, tag = "1")]
+    elem_type: i32,
+    #[prost(message, optional, tag = "2")]
+    shape: Option<Shape>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Shape {
+    #[prost(message, repeated, tag = "1")]
+    dim: Vec<Dim>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Dim {
+    #[prost(int64, optional, tag = "1")]
+    dim_value: Option<i64>,
+    #[prost(string, optional, tag = "2")]
+    dim_param: Option<String>,
+}
+
+/// Model card properties for an ONNX file: `mlsec:onnx:input` and `:output`
+/// (`name: type[dims]`), `:opset` (`domain version`), `:producer`,
+/// `:ir-version`. Empty when the file is not a well-formed ONNX model; the
+/// scan verdict says why.
+pub fn card_properties(data: &[u8]) -> Vec<(String, String)> {
+    let limits = mlsec_formats::protobuf::wire::TreeLimits::default();
+    if mlsec_formats::onnx::check(data, limits).is_err() {
+        return Vec::new();
+    }
+    let Ok(model) = Model::decode(data) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut push = |key: &str, value: String| out.push((format!("mlsec:onnx:{key}"), value));
+    if let Some(graph) = &model.graph {
+        let weights: std::collections::HashSet<&str> =
+            graph.initializer.iter().map(|i| i.name.as_str()).collect();
+        let inputs: Vec<&ValueInfo> = graph
+            .input
+            .iter()
+            .filter(|i| !weights.contains(i.name.as_str()))
+            .collect();
+        for (key, values) in [("input", inputs), ("output", graph.output.iter().collect())] {
+            for v in values.iter().take(MAX_LISTED) {
+                push(key, signature(v));
+            }
+            if values.len() > MAX_LISTED {
+                push(key, format!("... {} more", values.len() - MAX_LISTED));
+            }
+        }
+    }
+    for opset in model.opset_import.iter().take(MAX_LISTED) {
+        let domain = if opset.domain.is_empty() {
+            "ai.onnx"
+        } else {
+            opset.domain.as_str()
+        };
+        push("opset", format!("{domain} {}", opset.version));
+    }
+    let producer = format!("{} {}", model.producer_name, model.producer_version);
+    if !producer.trim().is_empty() {
+        push("producer", producer.trim().to_string());
+    }
+    if model.ir_version != 0 {
+        push("ir-version", model.ir_version.to_string());
+    }
+    out
+}
+
+/// `input_ids: int64[batch, 128]`; just the name when the type is not a tensor.
+fn signature(v: &ValueInfo) -> String {
+    let Some(t) = v.kind.as_ref().and_then(|k| k.tensor_type.as_ref()) else {
+        return v.name.clone();
+    };
+    let dims: Vec<String> = t
+        .shape
+        .iter()
+        .flat_map(|s| &s.dim)
+        .take(MAX_LISTED)
+        .map(|d| match (&d.dim_value, &d.dim_param) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(p)) if !p.is_empty() => p.clone(),
+            _ => "?".to_string(),
+        })
+        .collect();
+    format!(
+        "{}: {}[{}]",
+        v.name,
+        elem_type(t.elem_type),
+        dims.join(", ")
+    )
+}
+
+/// Names of onnx.proto's `TensorProto.DataType`.
+fn elem_type(code: i32) -> String {
+    let name = match code {
+        1 => "float32",
+        2 => "uint8",
+        3 => "int8",
+        4 => "uint16",
+        5 => "int16",
+        6 => "int32",
+        7 => "int64",
+        8 => "string",
+        9 => "bool",
+        10 => "float16",
+        11 => "float64",
+        12 => "uint32",
+        13 => "uint64",
+        14 => "complex64",
+        15 => "complex128",
+        16 => "bfloat16",
+        17 => "float8e4m3fn",
+        18 => "float8e4m3fnuz",
+        19 => "float8e5m2",
+        20 => "float8e5m2fnuz",
+        21 => "uint4",
+        22 => "int4",
+        23 => "float4e2m1",
+        other => return format!("type{other}"),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn value(name: &str, elem_type: i32, dims: &[Dim]) -> ValueInfo {
+        ValueInfo {
+            name: name.into(),
+            kind: Some(TypeProto {
+                tensor_type: Some(TensorType {
+                    elem_type,
+                    shape: Some(Shape { dim: dims.to_vec() }),
+                }),
+            }),
+        }
+    }
+
+    /// A BERT-like export: two inputs (one of them also a weight, as old
+    /// exporters wrote), one output, opset 17.
+    pub fn model_bytes() -> Vec<u8> {
+        let batch = Dim {
+            dim_value: None,
+            dim_param: Some("batch".into()),
+        };
+        let len = Dim {
+            dim_value: Some(128),
+            dim_param: None,
+        };
+        Model {
+            ir_version: 8,
+            producer_name: "pytorch".into(),
+            producer_version: "2.3.1".into(),
+            graph: Some(Graph {
+                initializer: vec![Initializer { name: "w".into() }],
+                input: vec![
+                    value("input_ids", 7, &[batch.clone(), len.clone()]),
+                    value("w", 1, std::slice::from_ref(&len)),
+                ],
+                output: vec![value("logits", 1, &[batch, len])],
+            }),
+            opset_import: vec![Opset {
+                domain: String::new(),
+                version: 17,
+            }],
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn signature_opset_and_producer_are_read() {
+        let data = model_bytes();
+        assert_eq!(
+            mlsec_formats::onnx::sniff(&data),
+            mlsec_formats::onnx::Sniff::Model,
+            "the fixture is recognised as ONNX"
+        );
+        let props = card_properties(&data);
+        let props: Vec<(&str, &str)> = props
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            props,
+            [
+                ("mlsec:onnx:input", "input_ids: int64[batch, 128]"),
+                ("mlsec:onnx:output", "logits: float32[batch, 128]"),
+                ("mlsec:onnx:opset", "ai.onnx 17"),
+                ("mlsec:onnx:producer", "pytorch 2.3.1"),
+                ("mlsec:onnx:ir-version", "8"),
+            ]
+        );
+    }
+
+    #[test]
+    fn truncated_or_garbage_input_gives_nothing() {
+        let data = model_bytes();
+        for cut in [1, data.len() / 2, data.len() - 1] {
+            assert_eq!(card_properties(&data[..cut]), [], "cut at {cut}");
+        }
+        // A field declaring a length far past the end of the input.
+        assert_eq!(card_properties(b"\x08\x08\x3a\xff\xff\xff\xff\x0f"), []);
+        // Graphs nested 200 deep: the fields read here never recurse, so the
+        // nesting is skipped over, and without an ir_version nothing is said.
+        let mut deep = Vec::new();
+        for _ in 0..200 {
+            let mut outer = vec![0x3a];
+            let mut len = deep.len();
+            while len >= 0x80 {
+                outer.push((len as u8) | 0x80);
+                len >>= 7;
+            }
+            outer.push(len as u8);
+            outer.extend(deep);
+            deep = outer;
+        }
+        assert_eq!(card_properties(&deep), []);
+    }
+}
