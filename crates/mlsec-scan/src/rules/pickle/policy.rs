@@ -670,12 +670,6 @@ pub fn classify(module: &str, name: &str, config: &ScanConfig) -> Class {
     if let Some(class) = config_verdict(&full, config) {
         return class;
     }
-    let last = name.rsplit('.').next().unwrap_or(name);
-    if DANGEROUS_ANYWHERE.contains(&last) && !ALLOWED.contains(&full.as_str()) {
-        return Class::Denied(format!(
-            "is a `{last}` function, which gives code execution"
-        ));
-    }
     if ALLOWED.contains(&full.as_str()) {
         return Class::Allowed;
     }
@@ -684,6 +678,12 @@ pub fn classify(module: &str, name: &str, config: &ScanConfig) -> Class {
         .find(|(m, _)| module_matches(module, m) || module_matches(&full, m))
     {
         return Class::Denied(why.to_string());
+    }
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if DANGEROUS_ANYWHERE.contains(&last) {
+        return Class::Denied(format!(
+            "is a `{last}` function, which gives code execution"
+        ));
     }
     let is_class =
         name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && is_identifier(name);
