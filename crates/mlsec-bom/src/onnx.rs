@@ -2,99 +2,24 @@
 //! element type and shape, the operator sets it needs, and its exporter.
 //!
 //! The file is first proven well-formed and bounded by
-//! `mlsec_formats::onnx::check`; then only the fields read here are decoded
-//! (prost skips the rest, tensor payloads included, without copying).
+//! `mlsec_formats::onnx::check`, then decoded with the same messages the
+//! scanner uses (`mlsec_formats::onnx::decode`).
 
-use prost::Message;
+use mlsec_formats::onnx::{check, decode, ValueInfoProto};
+use mlsec_formats::protobuf::wire::TreeLimits;
 
 /// Inputs or outputs past this many are counted, not listed.
 const MAX_LISTED: usize = 64;
-
-#[derive(Clone, PartialEq, Message)]
-struct Model {
-    #[prost(int64, tag = "1")]
-    ir_version: i64,
-    #[prost(string, tag = "2")]
-    producer_name: String,
-    #[prost(string, tag = "3")]
-    producer_version: String,
-    #[prost(message, optional, tag = "7")]
-    graph: Option<Graph>,
-    #[prost(message, repeated, tag = "8")]
-    opset_import: Vec<Opset>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Opset {
-    #[prost(string, tag = "1")]
-    domain: String,
-    #[prost(int64, tag = "2")]
-    version: i64,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Graph {
-    #[prost(message, repeated, tag = "5")]
-    initializer: Vec<Initializer>,
-    #[prost(message, repeated, tag = "11")]
-    input: Vec<ValueInfo>,
-    #[prost(message, repeated, tag = "12")]
-    output: Vec<ValueInfo>,
-}
-
-/// Only the name: old exporters list weights among the graph inputs too.
-#[derive(Clone, PartialEq, Message)]
-struct Initializer {
-    #[prost(string, tag = "8")]
-    name: String,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct ValueInfo {
-    #[prost(string, tag = "1")]
-    name: String,
-    #[prost(message, optional, tag = "2")]
-    kind: Option<TypeProto>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct TypeProto {
-    #[prost(message, optional, tag = "1")]
-    tensor_type: Option<TensorType>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct TensorType {
-    #[prost(int32, tag = "1")]
-    elem_type: i32,
-    #[prost(message, optional, tag = "2")]
-    shape: Option<Shape>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Shape {
-    #[prost(message, repeated, tag = "1")]
-    dim: Vec<Dim>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Dim {
-    #[prost(int64, optional, tag = "1")]
-    dim_value: Option<i64>,
-    #[prost(string, optional, tag = "2")]
-    dim_param: Option<String>,
-}
 
 /// Model card properties for an ONNX file: `mlsec:onnx:input` and `:output`
 /// (`name: type[dims]`), `:opset` (`domain version`), `:producer`,
 /// `:ir-version`. Empty when the file is not a well-formed ONNX model; the
 /// scan verdict says why.
 pub fn card_properties(data: &[u8]) -> Vec<(String, String)> {
-    let limits = mlsec_formats::protobuf::wire::TreeLimits::default();
-    if mlsec_formats::onnx::check(data, limits).is_err() {
+    if check(data, TreeLimits::default()).is_err() {
         return Vec::new();
     }
-    let Ok(model) = Model::decode(data) else {
+    let Ok(model) = decode(data) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -102,7 +27,7 @@ pub fn card_properties(data: &[u8]) -> Vec<(String, String)> {
     if let Some(graph) = &model.graph {
         let weights: std::collections::HashSet<&str> =
             graph.initializer.iter().map(|i| i.name.as_str()).collect();
-        let inputs: Vec<&ValueInfo> = graph
+        let inputs: Vec<&ValueInfoProto> = graph
             .input
             .iter()
             .filter(|i| !weights.contains(i.name.as_str()))
@@ -135,8 +60,8 @@ pub fn card_properties(data: &[u8]) -> Vec<(String, String)> {
 }
 
 /// `input_ids: int64[batch, 128]`; just the name when the type is not a tensor.
-fn signature(v: &ValueInfo) -> String {
-    let Some(t) = v.kind.as_ref().and_then(|k| k.tensor_type.as_ref()) else {
+fn signature(v: &ValueInfoProto) -> String {
+    let Some(t) = v.r#type.as_ref().and_then(|k| k.tensor_type.as_ref()) else {
         return v.name.clone();
     };
     let dims: Vec<String> = t
@@ -193,13 +118,19 @@ fn elem_type(code: i32) -> String {
 pub(crate) mod tests {
     use super::*;
 
-    fn value(name: &str, elem_type: i32, dims: &[Dim]) -> ValueInfo {
-        ValueInfo {
+    use mlsec_formats::onnx::{
+        Dimension, GraphProto, ModelProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
+        TensorTypeProto, TypeProto,
+    };
+    use mlsec_formats::protobuf::Message;
+
+    fn value(name: &str, elem_type: i32, dims: &[Dimension]) -> ValueInfoProto {
+        ValueInfoProto {
             name: name.into(),
-            kind: Some(TypeProto {
-                tensor_type: Some(TensorType {
+            r#type: Some(TypeProto {
+                tensor_type: Some(TensorTypeProto {
                     elem_type,
-                    shape: Some(Shape { dim: dims.to_vec() }),
+                    shape: Some(TensorShapeProto { dim: dims.to_vec() }),
                 }),
             }),
         }
@@ -208,30 +139,38 @@ pub(crate) mod tests {
     /// A BERT-like export: two inputs (one of them also a weight, as old
     /// exporters wrote), one output, opset 17.
     pub fn model_bytes() -> Vec<u8> {
-        let batch = Dim {
+        let batch = Dimension {
             dim_value: None,
             dim_param: Some("batch".into()),
         };
-        let len = Dim {
+        let len = Dimension {
             dim_value: Some(128),
             dim_param: None,
         };
-        Model {
+        ModelProto {
             ir_version: 8,
             producer_name: "pytorch".into(),
             producer_version: "2.3.1".into(),
-            graph: Some(Graph {
-                initializer: vec![Initializer { name: "w".into() }],
+            graph: Some(GraphProto {
+                initializer: vec![TensorProto {
+                    name: "w".into(),
+                    data_type: 1,
+                    dims: vec![128],
+                    float_data: 128,
+                    ..Default::default()
+                }],
                 input: vec![
                     value("input_ids", 7, &[batch.clone(), len.clone()]),
                     value("w", 1, std::slice::from_ref(&len)),
                 ],
                 output: vec![value("logits", 1, &[batch, len])],
+                ..Default::default()
             }),
-            opset_import: vec![Opset {
+            opset_import: vec![OperatorSetIdProto {
                 domain: String::new(),
                 version: 17,
             }],
+            ..Default::default()
         }
         .encode_to_vec()
     }
