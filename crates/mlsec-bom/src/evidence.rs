@@ -32,14 +32,11 @@ pub struct Evidence {
 /// the folder the BOM's file list is relative to.
 pub fn scan(model: &Path, dir: &Path) -> Result<Evidence, String> {
     let outcome = scan_paths(&[model.to_path_buf()], &ScanConfig::default(), &|_| {})?;
+    let overall = outcome.verdict();
     let mut verdicts = BTreeMap::new();
     let mut findings = Vec::new();
-    let mut judged: Option<Verdict> = None;
     for file in outcome.files {
         let rel = relative(dir, Path::new(&file.path));
-        if file.verdict != Verdict::Unsupported {
-            judged = judged.max(Some(file.verdict));
-        }
         findings.extend(
             file.findings
                 .into_iter()
@@ -50,7 +47,7 @@ pub fn scan(model: &Path, dir: &Path) -> Result<Evidence, String> {
     }
     Ok(Evidence {
         verdicts,
-        overall: judged.unwrap_or(Verdict::Unsupported),
+        overall,
         findings,
     })
 }

@@ -40,6 +40,18 @@ impl ScanOutcome {
             .collect()
     }
 
+    /// The verdict on everything scanned: the worst verdict of the files mlsec
+    /// could judge (a README it has no parser for does not outrank clean
+    /// weights); `Unsupported` only when no file could be judged.
+    pub fn verdict(&self) -> Verdict {
+        self.files
+            .iter()
+            .map(|f| f.verdict)
+            .filter(|v| *v != Verdict::Unsupported)
+            .max()
+            .unwrap_or(Verdict::Unsupported)
+    }
+
     pub fn subjects(&self) -> Vec<Subject> {
         self.files
             .iter()
@@ -270,6 +282,34 @@ mod tests {
             "{}",
             r.findings[0].message
         );
+    }
+
+    #[test]
+    fn the_outcome_verdict_is_the_worst_judged_file() {
+        let file = |verdict| FileResult {
+            path: String::new(),
+            format: String::new(),
+            verdict,
+            size: 0,
+            sha256: None,
+            findings: Vec::new(),
+        };
+        let outcome = |v: &[Verdict]| ScanOutcome {
+            files: v.iter().map(|v| file(*v)).collect(),
+        };
+        assert_eq!(
+            outcome(&[Verdict::Unsupported, Verdict::Clean]).verdict(),
+            Verdict::Clean
+        );
+        assert_eq!(
+            outcome(&[Verdict::Clean, Verdict::Malicious, Verdict::Error]).verdict(),
+            Verdict::Malicious
+        );
+        assert_eq!(
+            outcome(&[Verdict::Unsupported]).verdict(),
+            Verdict::Unsupported
+        );
+        assert_eq!(outcome(&[]).verdict(), Verdict::Unsupported);
     }
 
     #[test]

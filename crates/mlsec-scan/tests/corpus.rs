@@ -2,7 +2,6 @@
 //! `fixtures/make_fixtures.py` with the real libraries) gets the verdict its
 //! manifest entry expects. A missing manifest or file fails the test.
 
-use mlsec_core::Verdict;
 use mlsec_scan::{scan_paths, ScanConfig};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -57,15 +56,7 @@ fn every_fixture_gets_its_expected_verdict() {
             e.path
         );
         let outcome = scan_paths(&[path], &config, &|_| {}).expect("scan");
-        // A folder's verdict is its worst judged file; unrecognised files (a
-        // config.json) do not outrank clean weights.
-        let worst = outcome
-            .files
-            .iter()
-            .map(|f| f.verdict)
-            .filter(|v| *v != Verdict::Unsupported)
-            .max()
-            .unwrap_or(Verdict::Unsupported);
+        let worst = outcome.verdict();
         let format = outcome
             .files
             .first()
