@@ -115,10 +115,11 @@ pub struct Finding {
     pub category: Category,
     /// The file (or other subject) as given on the command line, or found under it.
     pub subject: String,
-    /// Where inside the subject: `member@offset`, `member`, or `@offset`. Members of
-    /// nested archives are joined with `!`.
+    /// Where inside the subject: for files, `member@offset`, `member` or `@offset`
+    /// (members of nested archives joined with `!`); for data, a row and column or a
+    /// line, with character offsets.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub location: Option<Location>,
     /// Archive member path (nested members joined with `!`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
@@ -129,6 +130,60 @@ pub struct Finding {
     /// Rule-specific structured facts (e.g. the resolved global's module and name).
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub evidence: serde_json::Value,
+    /// Data findings: the entity type found (e.g. `EMAIL`, `AWS_ACCESS_KEY`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    /// Data findings: how sure the detector is, from 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Data findings: the value with most characters masked; never the full value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+}
+
+/// Where a finding is inside its subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Location {
+    /// A place in a file: `member@offset`, `member` or `@offset`.
+    Path(String),
+    /// A span inside one cell of a table or one line of text.
+    Data(DataLocation),
+}
+
+/// A span in data: `row` and `column` for tables (row 1 is the first data row),
+/// `line` for text (1-based); `start`..`end` are Unicode code-point offsets inside
+/// that cell or line, end exclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataLocation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    pub start: u64,
+    pub end: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Path(p) => f.write_str(p),
+            Location::Data(d) => {
+                if let Some(row) = d.row {
+                    write!(f, "row {row}")?;
+                }
+                if let Some(column) = &d.column {
+                    write!(f, " [{column}]")?;
+                }
+                if let Some(line) = d.line {
+                    write!(f, "line {line}")?;
+                }
+                write!(f, ":{}-{}", d.start, d.end)
+            }
+        }
+    }
 }
 
 impl Finding {
@@ -144,6 +199,9 @@ impl Finding {
             offset: None,
             message: message.into(),
             evidence: serde_json::Value::Null,
+            entity: None,
+            confidence: None,
+            preview: None,
         }
     }
 
@@ -156,7 +214,8 @@ impl Finding {
             (Some(m), None) => Some(m.clone()),
             (None, Some(o)) => Some(format!("@{o}")),
             (None, None) => None,
-        };
+        }
+        .map(Location::Path);
         self
     }
 
@@ -202,9 +261,12 @@ mod tests {
             doc: "",
         };
         let f = Finding::new(&rule, "a.pt", "m").at(Some("archive/data.pkl"), Some(312));
-        assert_eq!(f.location.as_deref(), Some("archive/data.pkl@312"));
+        assert_eq!(
+            f.location,
+            Some(Location::Path("archive/data.pkl@312".into()))
+        );
         let f = Finding::new(&rule, "a.pkl", "m").at(None, Some(7));
-        assert_eq!(f.location.as_deref(), Some("@7"));
+        assert_eq!(f.location.map(|l| l.to_string()).as_deref(), Some("@7"));
         let f = Finding::new(&rule, "a.pkl", "m").at(Some(""), None);
         assert_eq!(f.location, None);
     }

@@ -138,7 +138,7 @@ fn write_findings<'a>(
             paint.p(BOLD, &f.rule)
         );
         if let Some(loc) = &f.location {
-            let _ = write!(out, "{} ", paint.p(DIM, loc));
+            let _ = write!(out, "{} ", paint.p(DIM, &loc.to_string()));
         }
         let _ = writeln!(out, "{}", f.message);
     }
