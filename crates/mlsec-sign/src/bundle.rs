@@ -14,7 +14,12 @@ pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
 
 /// DSSE pre-authentication encoding: what the signature is over.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
+    let mut out = format!(
+        "DSSEv1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
     out.extend_from_slice(payload);
     out
 }
@@ -94,7 +99,10 @@ impl Bundle {
             dsse_envelope: Some(Envelope {
                 payload: B64.encode(payload),
                 payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
-                signatures: vec![EnvelopeSignature { sig: B64.encode(signature), keyid: String::new() }],
+                signatures: vec![EnvelopeSignature {
+                    sig: B64.encode(signature),
+                    keyid: String::new(),
+                }],
             }),
             message_signature: None,
         }
@@ -108,7 +116,10 @@ impl Bundle {
     /// Parses and checks the structure; the signature is checked by the caller.
     pub fn parse(bytes: &[u8]) -> Result<Bundle, String> {
         if bytes.len() as u64 > MAX_BUNDLE_BYTES {
-            return Err(format!("the signature file is larger than {} MiB", MAX_BUNDLE_BYTES >> 20));
+            return Err(format!(
+                "the signature file is larger than {} MiB",
+                MAX_BUNDLE_BYTES >> 20
+            ));
         }
         // serde_json stops at 128 levels of nesting, so deep input is an error, not a crash.
         let bundle: Bundle =
@@ -124,7 +135,10 @@ impl Bundle {
 
     /// The envelope's payload and its one signature, decoded.
     pub fn signed_payload(&self) -> Result<(Vec<u8>, Vec<u8>), String> {
-        let env = self.dsse_envelope.as_ref().ok_or("the bundle holds no DSSE envelope")?;
+        let env = self
+            .dsse_envelope
+            .as_ref()
+            .ok_or("the bundle holds no DSSE envelope")?;
         if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
             return Err(format!(
                 "DSSE payload type `{}` is not {IN_TOTO_PAYLOAD_TYPE}",
@@ -132,10 +146,17 @@ impl Bundle {
             ));
         }
         let [sig] = env.signatures.as_slice() else {
-            return Err(format!("the envelope has {} signatures, expected exactly 1", env.signatures.len()));
+            return Err(format!(
+                "the envelope has {} signatures, expected exactly 1",
+                env.signatures.len()
+            ));
         };
-        let payload = B64.decode(&env.payload).map_err(|e| format!("the DSSE payload is not base64: {e}"))?;
-        let sig = B64.decode(&sig.sig).map_err(|e| format!("the signature is not base64: {e}"))?;
+        let payload = B64
+            .decode(&env.payload)
+            .map_err(|e| format!("the DSSE payload is not base64: {e}"))?;
+        let sig = B64
+            .decode(&sig.sig)
+            .map_err(|e| format!("the signature is not base64: {e}"))?;
         Ok((payload, sig))
     }
 
@@ -148,7 +169,10 @@ impl Bundle {
             (None, None) => Vec::new(),
         };
         raw.iter()
-            .map(|r| B64.decode(&r.raw_bytes).map_err(|e| format!("a certificate is not base64: {e}")))
+            .map(|r| {
+                B64.decode(&r.raw_bytes)
+                    .map_err(|e| format!("a certificate is not base64: {e}"))
+            })
             .collect()
     }
 }
@@ -168,32 +192,46 @@ mod tests {
     #[test]
     fn reads_what_it_writes_and_the_reference_layout() {
         let material = VerificationMaterial {
-            public_key: Some(PublicKeyIdentifier { hint: Some("ab".into()) }),
+            public_key: Some(PublicKeyIdentifier {
+                hint: Some("ab".into()),
+            }),
             ..Default::default()
         };
         let b = Bundle::new(material, b"{}", b"sig");
         let json = String::from_utf8(b.to_json()).unwrap();
         assert!(json.starts_with(r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"ab"},"tlogEntries":[]},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"c2ln","keyid":""}]}}"#), "{json}");
         let back = Bundle::parse(json.as_bytes()).unwrap();
-        assert_eq!(back.signed_payload().unwrap(), (b"{}".to_vec(), b"sig".to_vec()));
+        assert_eq!(
+            back.signed_payload().unwrap(),
+            (b"{}".to_vec(), b"sig".to_vec())
+        );
     }
 
     #[test]
     fn hostile_bundles_get_clear_errors() {
-        let good = String::from_utf8(Bundle::new(Default::default(), b"{}", b"s").to_json()).unwrap();
-        let two = good.replace(r#""signatures":[{"sig":"cw==","keyid":""}]"#, r#""signatures":[{"sig":"cw==","keyid":""},{"sig":"cw==","keyid":""}]"#);
+        let good =
+            String::from_utf8(Bundle::new(Default::default(), b"{}", b"s").to_json()).unwrap();
+        let two = good.replace(
+            r#""signatures":[{"sig":"cw==","keyid":""}]"#,
+            r#""signatures":[{"sig":"cw==","keyid":""},{"sig":"cw==","keyid":""}]"#,
+        );
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let cases = [
             (good.replace("v0.3", "v0.2"), "media type"),
             (good.replace("e30=", "e30*"), "not base64"),
             (good.replace("in-toto+json\"", "x+json\""), "payload type"),
             (two, "2 signatures"),
-            (good.replace("\"keyid\"", "\"extra\":1,\"keyid\""), "unknown field"),
+            (
+                good.replace("\"keyid\"", "\"extra\":1,\"keyid\""),
+                "unknown field",
+            ),
             (deep, "not a Sigstore bundle"),
             ("null".into(), "not a Sigstore bundle"),
         ];
         for (text, want) in cases {
-            let err = Bundle::parse(text.as_bytes()).and_then(|b| b.signed_payload().map(|_| ())).unwrap_err();
+            let err = Bundle::parse(text.as_bytes())
+                .and_then(|b| b.signed_payload().map(|_| ()))
+                .unwrap_err();
             assert!(err.contains(want), "{want}: {err}");
         }
     }

@@ -34,15 +34,23 @@ pub fn parse(der: &[u8]) -> Result<Certificate, String> {
 
 /// All `CERTIFICATE` blocks of a PEM file, as DER.
 pub fn pem_certificates(text: &str) -> Result<Vec<Vec<u8>>, String> {
-    let certs = Certificate::load_pem_chain(text.as_bytes()).map_err(|e| format!("bad PEM certificate: {e}"))?;
+    let certs = Certificate::load_pem_chain(text.as_bytes())
+        .map_err(|e| format!("bad PEM certificate: {e}"))?;
     if certs.is_empty() {
         return Err("no CERTIFICATE block found".into());
     }
-    certs.iter().map(|c| c.to_der().map_err(|e| e.to_string())).collect()
+    certs
+        .iter()
+        .map(|c| c.to_der().map_err(|e| e.to_string()))
+        .collect()
 }
 
 pub fn public_key(cert: &Certificate) -> Result<VerifyingKey, String> {
-    let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| e.to_string())?;
     VerifyingKey::from_spki_der(&spki).map_err(|e| format!("certificate key: {e}"))
 }
 
@@ -62,10 +70,16 @@ pub fn info(cert: &Certificate) -> CertificateInfo {
 
 /// Verifies `chain` (leaf first, then intermediates from the bundle) against
 /// `roots` and returns the leaf's public key.
-pub fn verify_chain(chain: &[Vec<u8>], roots: &[Vec<u8>]) -> Result<(VerifyingKey, CertificateInfo), String> {
+pub fn verify_chain(
+    chain: &[Vec<u8>],
+    roots: &[Vec<u8>],
+) -> Result<(VerifyingKey, CertificateInfo), String> {
     let leaf_der = chain.first().ok_or("the bundle holds no certificate")?;
     let leaf = parse(leaf_der)?;
-    let intermediates: Vec<Certificate> = chain[1..].iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
+    let intermediates: Vec<Certificate> = chain[1..]
+        .iter()
+        .map(|d| parse(d))
+        .collect::<Result<_, _>>()?;
     let trusted: Vec<Certificate> = roots.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
     // model_signing checks the chain at the time the leaf became valid.
     let at = leaf.tbs_certificate.validity.not_before.to_unix_duration();
@@ -111,7 +125,12 @@ fn check_time(cert: &Certificate, at: Duration) -> Result<(), String> {
 }
 
 fn extension<'a, T: Decode<'a>>(cert: &'a Certificate, oid: &str) -> Option<Result<T, String>> {
-    let ext = cert.tbs_certificate.extensions.as_ref()?.iter().find(|e| e.extn_id.to_string() == oid)?;
+    let ext = cert
+        .tbs_certificate
+        .extensions
+        .as_ref()?
+        .iter()
+        .find(|e| e.extn_id.to_string() == oid)?;
     Some(T::from_der(ext.extn_value.as_bytes()).map_err(|e| format!("bad extension {oid}: {e}")))
 }
 
@@ -119,7 +138,10 @@ fn check_ca(cert: &Certificate) -> Result<(), String> {
     match extension::<BasicConstraints>(cert, OID_BASIC_CONSTRAINTS) {
         Some(Ok(bc)) if bc.ca => Ok(()),
         Some(Err(e)) => Err(e),
-        _ => Err(format!("certificate `{}` is not a CA certificate", cert.tbs_certificate.subject)),
+        _ => Err(format!(
+            "certificate `{}` is not a CA certificate",
+            cert.tbs_certificate.subject
+        )),
     }
 }
 

@@ -33,10 +33,16 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>, bool)>, String> {
     let mut blocks = Vec::new();
     let mut rest = text;
     while let Some(begin) = rest.find("-----BEGIN ") {
-        let label_end = rest[begin + 11..].find("-----").ok_or("a PEM header is not closed")? + begin + 11;
+        let label_end = rest[begin + 11..]
+            .find("-----")
+            .ok_or("a PEM header is not closed")?
+            + begin
+            + 11;
         let label = &rest[begin + 11..label_end];
         let end_marker = format!("-----END {label}-----");
-        let end = rest.find(&end_marker).ok_or_else(|| format!("no END line for the PEM block {label}"))?
+        let end = rest
+            .find(&end_marker)
+            .ok_or_else(|| format!("no END line for the PEM block {label}"))?
             + end_marker.len();
         let block = &rest[begin..end];
         // Legacy OpenSSL encryption ("Proc-Type: 4,ENCRYPTED") is not PEM RFC 7468.
@@ -44,7 +50,9 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>, bool)>, String> {
         let der = if legacy_encrypted {
             Vec::new()
         } else {
-            der::pem::decode_vec(block.as_bytes()).map_err(|e| format!("bad PEM block {label}: {e}"))?.1
+            der::pem::decode_vec(block.as_bytes())
+                .map_err(|e| format!("bad PEM block {label}: {e}"))?
+                .1
         };
         blocks.push((label.to_string(), der, legacy_encrypted));
         rest = &rest[end..];
@@ -76,20 +84,30 @@ impl SigningKey {
                 _ => {}
             }
         }
-        Err("no private key found (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or EC PRIVATE KEY)".into())
+        Err(
+            "no private key found (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or EC PRIVATE KEY)"
+                .into(),
+        )
     }
 
     fn from_pkcs8(der: &[u8]) -> Result<SigningKey, String> {
-        let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| format!("bad PKCS#8 key: {e}"))?;
+        let info =
+            pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| format!("bad PKCS#8 key: {e}"))?;
         let bad = |e: pkcs8::Error| format!("bad private key: {e}");
         match algorithm(&info.algorithm)?.as_str() {
-            OID_P256 => Ok(SigningKey::P256(p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(bad)?)),
-            OID_P384 => Ok(SigningKey::P384(p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(bad)?)),
+            OID_P256 => Ok(SigningKey::P256(
+                p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(bad)?,
+            )),
+            OID_P384 => Ok(SigningKey::P384(
+                p384::ecdsa::SigningKey::from_pkcs8_der(der).map_err(bad)?,
+            )),
             OID_P521 => {
                 let secret = p521::SecretKey::from_pkcs8_der(der).map_err(bad)?;
                 Ok(SigningKey::P521(ecdsa::SigningKey::from(secret).into()))
             }
-            OID_ED25519 => Ok(SigningKey::Ed25519(ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(bad)?)),
+            OID_ED25519 => Ok(SigningKey::Ed25519(
+                ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(bad)?,
+            )),
             other => Err(unsupported(other)),
         }
     }
@@ -103,8 +121,12 @@ impl SigningKey {
             .to_string();
         let bad = |e: elliptic_curve_error::Error| format!("bad private key: {e}");
         match curve.as_str() {
-            OID_P256 => Ok(SigningKey::P256(p256::SecretKey::from_sec1_der(der).map_err(bad)?.into())),
-            OID_P384 => Ok(SigningKey::P384(p384::SecretKey::from_sec1_der(der).map_err(bad)?.into())),
+            OID_P256 => Ok(SigningKey::P256(
+                p256::SecretKey::from_sec1_der(der).map_err(bad)?.into(),
+            )),
+            OID_P384 => Ok(SigningKey::P384(
+                p384::SecretKey::from_sec1_der(der).map_err(bad)?.into(),
+            )),
             OID_P521 => {
                 let secret = p521::SecretKey::from_sec1_der(der).map_err(bad)?;
                 Ok(SigningKey::P521(ecdsa::SigningKey::from(secret).into()))
@@ -117,9 +139,9 @@ impl SigningKey {
         match self {
             SigningKey::P256(k) => VerifyingKey::P256(*k.verifying_key()),
             SigningKey::P384(k) => VerifyingKey::P384(*k.verifying_key()),
-            SigningKey::P521(k) => {
-                VerifyingKey::P521(p521::PublicKey::from_secret_scalar(k.as_nonzero_scalar()).into())
-            }
+            SigningKey::P521(k) => VerifyingKey::P521(
+                p521::PublicKey::from_secret_scalar(k.as_nonzero_scalar()).into(),
+            ),
             SigningKey::Ed25519(k) => VerifyingKey::Ed25519(k.verifying_key()),
         }
     }
@@ -127,9 +149,16 @@ impl SigningKey {
     /// Signs `message`: ECDSA with the curve's SHA-2, DER-encoded; or Ed25519.
     pub fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
-            SigningKey::P256(k) => Signer::<p256::ecdsa::DerSignature>::sign(k, message).as_bytes().to_vec(),
-            SigningKey::P384(k) => Signer::<p384::ecdsa::DerSignature>::sign(k, message).as_bytes().to_vec(),
-            SigningKey::P521(k) => Signer::<p521::ecdsa::Signature>::sign(k, message).to_der().as_bytes().to_vec(),
+            SigningKey::P256(k) => Signer::<p256::ecdsa::DerSignature>::sign(k, message)
+                .as_bytes()
+                .to_vec(),
+            SigningKey::P384(k) => Signer::<p384::ecdsa::DerSignature>::sign(k, message)
+                .as_bytes()
+                .to_vec(),
+            SigningKey::P521(k) => Signer::<p521::ecdsa::Signature>::sign(k, message)
+                .to_der()
+                .as_bytes()
+                .to_vec(),
             SigningKey::Ed25519(k) => k.sign(message).to_bytes().to_vec(),
         }
     }
@@ -148,7 +177,9 @@ fn algorithm(alg: &spki::AlgorithmIdentifierRef<'_>) -> Result<String, String> {
         return Err(unsupported(&oid));
     }
     let params = alg.parameters.ok_or("the EC key does not name its curve")?;
-    let curve = params.decode_as::<der::asn1::ObjectIdentifier>().map_err(|e| format!("bad EC curve: {e}"))?;
+    let curve = params
+        .decode_as::<der::asn1::ObjectIdentifier>()
+        .map_err(|e| format!("bad EC curve: {e}"))?;
     Ok(curve.to_string())
 }
 
@@ -173,16 +204,23 @@ impl VerifyingKey {
     }
 
     pub fn from_spki_der(der: &[u8]) -> Result<VerifyingKey, String> {
-        let info = spki::SubjectPublicKeyInfoRef::try_from(der).map_err(|e| format!("bad public key: {e}"))?;
+        let info = spki::SubjectPublicKeyInfoRef::try_from(der)
+            .map_err(|e| format!("bad public key: {e}"))?;
         let bad = |e: spki::Error| format!("bad public key: {e}");
         match algorithm(&info.algorithm)?.as_str() {
-            OID_P256 => Ok(VerifyingKey::P256(p256::ecdsa::VerifyingKey::from_public_key_der(der).map_err(bad)?)),
-            OID_P384 => Ok(VerifyingKey::P384(p384::ecdsa::VerifyingKey::from_public_key_der(der).map_err(bad)?)),
+            OID_P256 => Ok(VerifyingKey::P256(
+                p256::ecdsa::VerifyingKey::from_public_key_der(der).map_err(bad)?,
+            )),
+            OID_P384 => Ok(VerifyingKey::P384(
+                p384::ecdsa::VerifyingKey::from_public_key_der(der).map_err(bad)?,
+            )),
             OID_P521 => {
                 let pk = p521::PublicKey::from_public_key_der(der).map_err(bad)?;
                 Ok(VerifyingKey::P521(pk.into()))
             }
-            OID_ED25519 => Ok(VerifyingKey::Ed25519(ed25519_dalek::VerifyingKey::from_public_key_der(der).map_err(bad)?)),
+            OID_ED25519 => Ok(VerifyingKey::Ed25519(
+                ed25519_dalek::VerifyingKey::from_public_key_der(der).map_err(bad)?,
+            )),
             other => Err(unsupported(other)),
         }
     }
@@ -216,10 +254,17 @@ impl VerifyingKey {
     /// Checks `signature` (DER for ECDSA, 64 bytes for Ed25519) over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
-            VerifyingKey::P256(k) => p256::ecdsa::DerSignature::from_bytes(signature).is_ok_and(|s| k.verify(message, &s).is_ok()),
-            VerifyingKey::P384(k) => p384::ecdsa::DerSignature::from_bytes(signature).is_ok_and(|s| k.verify(message, &s).is_ok()),
-            VerifyingKey::P521(k) => p521::ecdsa::Signature::from_der(signature).is_ok_and(|s| p521::ecdsa::VerifyingKey::from(*k).verify(message, &s).is_ok()),
-            VerifyingKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature).is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
+            VerifyingKey::P256(k) => p256::ecdsa::DerSignature::from_bytes(signature)
+                .is_ok_and(|s| k.verify(message, &s).is_ok()),
+            VerifyingKey::P384(k) => p384::ecdsa::DerSignature::from_bytes(signature)
+                .is_ok_and(|s| k.verify(message, &s).is_ok()),
+            VerifyingKey::P521(k) => p521::ecdsa::Signature::from_der(signature).is_ok_and(|s| {
+                p521::ecdsa::VerifyingKey::from(*k)
+                    .verify(message, &s)
+                    .is_ok()
+            }),
+            VerifyingKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature)
+                .is_ok_and(|s| k.verify_strict(message, &s).is_ok()),
         }
     }
 
@@ -228,10 +273,14 @@ impl VerifyingKey {
     pub fn verify_prehash(&self, prehash: &[u8], signature: &[u8]) -> bool {
         use ecdsa::signature::hazmat::PrehashVerifier;
         match self {
-            VerifyingKey::P256(k) => p256::ecdsa::Signature::from_der(signature).is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
-            VerifyingKey::P384(k) => p384::ecdsa::Signature::from_der(signature).is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
-            VerifyingKey::P521(k) => ecdsa::Signature::<p521::NistP521>::from_der(signature).is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
-            VerifyingKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature).is_ok_and(|s| k.verify_strict(prehash, &s).is_ok()),
+            VerifyingKey::P256(k) => p256::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
+            VerifyingKey::P384(k) => p384::ecdsa::Signature::from_der(signature)
+                .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
+            VerifyingKey::P521(k) => ecdsa::Signature::<p521::NistP521>::from_der(signature)
+                .is_ok_and(|s| k.verify_prehash(prehash, &s).is_ok()),
+            VerifyingKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(signature)
+                .is_ok_and(|s| k.verify_strict(prehash, &s).is_ok()),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod cert;
 pub mod hash;
 pub mod keys;
 pub mod manifest;
+pub mod rules;
 pub mod statement;
 pub mod walk;
 
@@ -62,7 +63,10 @@ impl ModelOptions {
 /// What signs: a key alone, or a key with its certificate chain (leaf first, DER).
 pub enum Credential {
     Key(SigningKey),
-    Certificate { key: SigningKey, chain: Vec<Vec<u8>> },
+    Certificate {
+        key: SigningKey,
+        chain: Vec<Vec<u8>>,
+    },
 }
 
 impl Credential {
@@ -87,14 +91,18 @@ impl Credential {
         use base64::Engine;
         match self {
             Credential::Key(k) => VerificationMaterial {
-                public_key: Some(PublicKeyIdentifier { hint: Some(k.verifying_key().hint()) }),
+                public_key: Some(PublicKeyIdentifier {
+                    hint: Some(k.verifying_key().hint()),
+                }),
                 ..Default::default()
             },
             Credential::Certificate { chain, .. } => VerificationMaterial {
                 x509_certificate_chain: Some(bundle::CertificateChain {
                     certificates: chain
                         .iter()
-                        .map(|d| bundle::RawBytes { raw_bytes: base64::engine::general_purpose::STANDARD.encode(d) })
+                        .map(|d| bundle::RawBytes {
+                            raw_bytes: base64::engine::general_purpose::STANDARD.encode(d),
+                        })
                         .collect(),
                 }),
                 ..Default::default()
@@ -133,8 +141,13 @@ pub fn sign_model(
     };
     let manifest = manifest::hash_model(&opts.model, &serialization, None, progress)?;
     let payload = statement::to_payload(&manifest);
-    let signature = credential.key().sign(&bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload));
-    Ok((manifest, Bundle::new(credential.material(), &payload, &signature)))
+    let signature = credential
+        .key()
+        .sign(&bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload));
+    Ok((
+        manifest,
+        Bundle::new(credential.material(), &payload, &signature),
+    ))
 }
 
 /// What the verifier trusts.
@@ -169,7 +182,11 @@ pub fn open_bundle(bundle_bytes: &[u8], trust: &Trust) -> Result<(Vec<u8>, Signe
     let (payload, signature) = bundle.signed_payload()?;
     let (key, method, certificate) = match trust {
         Trust::Key(key) => {
-            let hint = bundle.verification_material.public_key.as_ref().and_then(|k| k.hint.as_deref());
+            let hint = bundle
+                .verification_material
+                .public_key
+                .as_ref()
+                .and_then(|k| k.hint.as_deref());
             if let Some(hint) = hint.filter(|h| !h.is_empty()) {
                 if hint != key.hint() {
                     return Err(format!(
@@ -185,10 +202,22 @@ pub fn open_bundle(bundle_bytes: &[u8], trust: &Trust) -> Result<(Vec<u8>, Signe
             (key, "certificate", Some(info))
         }
     };
-    if !key.verify(&bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload), &signature) {
-        return Err(format!("the signature does not verify with the {} key {}", key.algorithm(), key.hint()));
+    if !key.verify(
+        &bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload),
+        &signature,
+    ) {
+        return Err(format!(
+            "the signature does not verify with the {} key {}",
+            key.algorithm(),
+            key.hint()
+        ));
     }
-    let signer = Signer { method, algorithm: key.algorithm(), key_fingerprint: key.hint(), certificate };
+    let signer = Signer {
+        method,
+        algorithm: key.algorithm(),
+        key_fingerprint: key.hint(),
+        certificate,
+    };
     Ok((payload, signer))
 }
 
@@ -201,21 +230,33 @@ pub fn verify_model(
     ignore_unsigned_files: bool,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Verification, String> {
-    let meta = std::fs::metadata(&opts.signature).map_err(|e| format!("{}: {e}", opts.signature.display()))?;
+    let meta = std::fs::metadata(&opts.signature)
+        .map_err(|e| format!("{}: {e}", opts.signature.display()))?;
     if meta.len() > bundle::MAX_BUNDLE_BYTES {
-        return Ok(signature_failure(format!("the signature file is larger than {} MiB", bundle::MAX_BUNDLE_BYTES >> 20)));
+        return Ok(signature_failure(format!(
+            "the signature file is larger than {} MiB",
+            bundle::MAX_BUNDLE_BYTES >> 20
+        )));
     }
-    let bytes = std::fs::read(&opts.signature).map_err(|e| format!("{}: {e}", opts.signature.display()))?;
+    let bytes =
+        std::fs::read(&opts.signature).map_err(|e| format!("{}: {e}", opts.signature.display()))?;
     let (payload, signer) = match open_bundle(&bytes, trust) {
         Ok(opened) => opened,
         Err(message) => return Ok(signature_failure(message)),
     };
     let signed = match statement::from_payload(&payload) {
         Ok(m) => m,
-        Err(message) => return Ok(Verification { signer: Some(signer), manifest: None, failure: Some(Failure::Signature { message }) }),
+        Err(message) => {
+            return Ok(Verification {
+                signer: Some(signer),
+                manifest: None,
+                failure: Some(Failure::Signature { message }),
+            })
+        }
     };
     // Hash the way the signer did, leaving out what it left out and what we are told to.
-    let mut ignore: BTreeSet<IgnorePath> = signed.serialization.ignore_paths.iter().cloned().collect();
+    let mut ignore: BTreeSet<IgnorePath> =
+        signed.serialization.ignore_paths.iter().cloned().collect();
     ignore.extend(opts.ignore_set());
     let serialization = Serialization {
         allow_symlinks: opts.allow_symlinks,
@@ -227,11 +268,19 @@ pub fn verify_model(
     let local = manifest::hash_model(&opts.model, &serialization, only.as_ref(), progress)?;
     let diff = manifest::diff(&signed, &local);
     let failure = (!diff.is_empty()).then_some(Failure::Content { diff });
-    Ok(Verification { signer: Some(signer), manifest: Some(signed), failure })
+    Ok(Verification {
+        signer: Some(signer),
+        manifest: Some(signed),
+        failure,
+    })
 }
 
 fn signature_failure(message: String) -> Verification {
-    Verification { signer: None, manifest: None, failure: Some(Failure::Signature { message }) }
+    Verification {
+        signer: None,
+        manifest: None,
+        failure: Some(Failure::Signature { message }),
+    }
 }
 
 /// predicateType of signed mlsec evidence.
@@ -244,7 +293,10 @@ pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<B
     use serde_json::json;
     credential.check()?;
     if evidence.get("schema").and_then(|s| s.as_str()) != Some(mlsec_core::EVIDENCE_SCHEMA) {
-        return Err(format!("not an mlsec evidence document (schema is not {})", mlsec_core::EVIDENCE_SCHEMA));
+        return Err(format!(
+            "not an mlsec evidence document (schema is not {})",
+            mlsec_core::EVIDENCE_SCHEMA
+        ));
     }
     let mut subjects: Vec<serde_json::Value> = evidence["subjects"]
         .as_array()
@@ -267,17 +319,25 @@ pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<B
         "predicate": evidence,
     });
     let payload = serde_json::to_vec(&statement).map_err(|e| e.to_string())?;
-    let signature = credential.key().sign(&bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload));
+    let signature = credential
+        .key()
+        .sign(&bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload));
     Ok(Bundle::new(credential.material(), &payload, &signature))
 }
 
 /// Checks a bundle made by [`attest`] and returns the evidence it signs.
-pub fn verify_attestation(bundle_bytes: &[u8], trust: &Trust) -> Result<(serde_json::Value, Signer), String> {
+pub fn verify_attestation(
+    bundle_bytes: &[u8],
+    trust: &Trust,
+) -> Result<(serde_json::Value, Signer), String> {
     let (payload, signer) = open_bundle(bundle_bytes, trust)?;
-    let statement: serde_json::Value =
-        serde_json::from_slice(&payload).map_err(|e| format!("the signed statement is not JSON: {e}"))?;
+    let statement: serde_json::Value = serde_json::from_slice(&payload)
+        .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
     if statement["predicateType"] != EVIDENCE_PREDICATE_TYPE {
-        return Err(format!("predicate type {} is not mlsec evidence", statement["predicateType"]));
+        return Err(format!(
+            "predicate type {} is not mlsec evidence",
+            statement["predicateType"]
+        ));
     }
     Ok((statement["predicate"].clone(), signer))
 }

@@ -77,7 +77,8 @@ impl Manifest {
     }
 
     pub fn sort(&mut self) {
-        self.resources.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.resources
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     }
 }
 
@@ -118,7 +119,11 @@ pub fn hash_model(
     only: Option<&std::collections::BTreeSet<String>>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Manifest, String> {
-    let mut files = walk::list(root, &serialization.ignore_paths, serialization.allow_symlinks)?;
+    let mut files = walk::list(
+        root,
+        &serialization.ignore_paths,
+        serialization.allow_symlinks,
+    )?;
     if let Some(only) = only {
         files.retain(|f| only.contains(&f.name));
     }
@@ -189,9 +194,11 @@ pub fn diff(signed: &Manifest, local: &Manifest) -> Diff {
     let group = |m: &Manifest| {
         let mut map = PerFile::new();
         for r in &m.resources {
-            map.entry(r.path.clone())
-                .or_default()
-                .push((r.range, r.algorithm.clone(), r.digest.clone()));
+            map.entry(r.path.clone()).or_default().push((
+                r.range,
+                r.algorithm.clone(),
+                r.digest.clone(),
+            ));
         }
         for v in map.values_mut() {
             v.sort();
@@ -205,7 +212,10 @@ pub fn diff(signed: &Manifest, local: &Manifest) -> Diff {
             None => d.missing.push(path.clone()),
             Some(local_items) if local_items == items => {}
             Some(local_items) => {
-                let same_algorithms = local_items.iter().map(|i| &i.1).eq(items.iter().map(|i| &i.1));
+                let same_algorithms = local_items
+                    .iter()
+                    .map(|i| &i.1)
+                    .eq(items.iter().map(|i| &i.1));
                 if same_algorithms || local_items.len() != items.len() {
                     d.changed.push(path.clone());
                 } else {
@@ -222,7 +232,10 @@ pub fn diff(signed: &Manifest, local: &Manifest) -> Diff {
     // A missing file whose exact content turns up under a new name was renamed.
     let mut extra_by_content: BTreeMap<&Vec<_>, Vec<String>> = BTreeMap::new();
     for path in &d.extra {
-        extra_by_content.entry(&local[path]).or_default().push(path.clone());
+        extra_by_content
+            .entry(&local[path])
+            .or_default()
+            .push(path.clone());
     }
     let mut renamed = Vec::new();
     d.missing.retain(|path| {
@@ -230,7 +243,10 @@ pub fn diff(signed: &Manifest, local: &Manifest) -> Diff {
         if content.is_empty() {
             return true; // an empty file has no shards to match on
         }
-        match extra_by_content.get_mut(content).and_then(|v| (!v.is_empty()).then(|| v.remove(0))) {
+        match extra_by_content
+            .get_mut(content)
+            .and_then(|v| (!v.is_empty()).then(|| v.remove(0)))
+        {
             Some(new) => {
                 renamed.push((path.clone(), new));
                 false
@@ -256,7 +272,12 @@ mod tests {
     use super::*;
 
     fn res(path: &str, range: Option<(u64, u64)>, d: u8) -> Resource {
-        Resource { path: path.into(), range, algorithm: "sha256".into(), digest: vec![d; 32] }
+        Resource {
+            path: path.into(),
+            range,
+            algorithm: "sha256".into(),
+            digest: vec![d; 32],
+        }
     }
 
     fn manifest(resources: Vec<Resource>) -> Manifest {
@@ -274,14 +295,27 @@ mod tests {
 
     #[test]
     fn shards_sort_numerically_and_cover_the_file() {
-        let files = [ModelFile { name: "w".into(), path: "w".into(), size: 25 }, ModelFile {
-            name: "e".into(),
-            path: "e".into(),
-            size: 0,
-        }];
+        let files = [
+            ModelFile {
+                name: "w".into(),
+                path: "w".into(),
+                size: 25,
+            },
+            ModelFile {
+                name: "e".into(),
+                path: "e".into(),
+                size: 0,
+            },
+        ];
         let items = plan(&files, Method::Shards { shard_size: 10 });
-        assert_eq!(items, [(0, Some((0, 10))), (0, Some((10, 20))), (0, Some((20, 25)))]);
-        let mut m = manifest(vec![res("w", Some((9, 10)), 1), res("w", Some((1048576, 2)), 2)]);
+        assert_eq!(
+            items,
+            [(0, Some((0, 10))), (0, Some((10, 20))), (0, Some((20, 25)))]
+        );
+        let mut m = manifest(vec![
+            res("w", Some((9, 10)), 1),
+            res("w", Some((1048576, 2)), 2),
+        ]);
         m.sort();
         assert_eq!(m.resources[0].name(), "w:9:10");
     }
@@ -296,8 +330,18 @@ mod tests {
 
     #[test]
     fn diff_names_changed_missing_extra_and_renamed_files() {
-        let signed = manifest(vec![res("a", None, 1), res("b", None, 2), res("c", None, 3), res("d", None, 4)]);
-        let local = manifest(vec![res("a", None, 1), res("b", None, 9), res("c2", None, 3), res("e", None, 5)]);
+        let signed = manifest(vec![
+            res("a", None, 1),
+            res("b", None, 2),
+            res("c", None, 3),
+            res("d", None, 4),
+        ]);
+        let local = manifest(vec![
+            res("a", None, 1),
+            res("b", None, 9),
+            res("c2", None, 3),
+            res("e", None, 5),
+        ]);
         let d = diff(&signed, &local);
         assert_eq!(d.changed, ["b"]);
         assert_eq!(d.missing, ["d"]);

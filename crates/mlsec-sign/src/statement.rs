@@ -16,10 +16,13 @@ pub const PREDICATE_TYPE_V01: &str = "https://model_signing/Digests/v0.1";
 pub fn to_payload(m: &Manifest) -> Vec<u8> {
     let s = &m.serialization;
     let mut serialization = Map::new();
-    serialization.insert("method".into(), json!(match s.method {
-        Method::Files => "files",
-        Method::Shards { .. } => "shards",
-    }));
+    serialization.insert(
+        "method".into(),
+        json!(match s.method {
+            Method::Files => "files",
+            Method::Shards { .. } => "shards",
+        }),
+    );
     serialization.insert("hash_type".into(), json!(s.hash_type.as_str()));
     serialization.insert("allow_symlinks".into(), json!(s.allow_symlinks));
     if let Method::Shards { shard_size } = s.method {
@@ -47,9 +50,11 @@ pub fn to_payload(m: &Manifest) -> Vec<u8> {
 /// relies on: one subject, known serialization, safe resource names, digests of
 /// the right length, and the root digest.
 pub fn from_payload(payload: &[u8]) -> Result<Manifest, String> {
-    let v: Value =
-        serde_json::from_slice(payload).map_err(|e| format!("the signed statement is not JSON: {e}"))?;
-    let obj = v.as_object().ok_or("the signed statement is not a JSON object")?;
+    let v: Value = serde_json::from_slice(payload)
+        .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
+    let obj = v
+        .as_object()
+        .ok_or("the signed statement is not a JSON object")?;
     let predicate_type = str_field(obj, "predicateType")?;
     if predicate_type == PREDICATE_TYPE_V01 {
         return from_v01(obj);
@@ -59,11 +64,21 @@ pub fn from_payload(payload: &[u8]) -> Result<Manifest, String> {
             "predicate type `{predicate_type}` is not a model signature (expected {PREDICATE_TYPE})"
         ));
     }
-    let subjects = obj.get("subject").and_then(Value::as_array).ok_or("the statement has no subject list")?;
+    let subjects = obj
+        .get("subject")
+        .and_then(Value::as_array)
+        .ok_or("the statement has no subject list")?;
     let [subject] = subjects.as_slice() else {
-        return Err(format!("the statement has {} subjects, expected exactly 1", subjects.len()));
+        return Err(format!(
+            "the statement has {} subjects, expected exactly 1",
+            subjects.len()
+        ));
     };
-    let model_name = subject.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+    let model_name = subject
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let root = subject
         .pointer("/digest/sha256")
         .and_then(Value::as_str)
@@ -71,7 +86,10 @@ pub fn from_payload(payload: &[u8]) -> Result<Manifest, String> {
         .filter(|d| d.len() == 32)
         .ok_or("the subject has no valid sha256 digest")?;
 
-    let predicate = obj.get("predicate").and_then(Value::as_object).ok_or("the statement has no predicate")?;
+    let predicate = obj
+        .get("predicate")
+        .and_then(Value::as_object)
+        .ok_or("the statement has no predicate")?;
     let ser = predicate
         .get("serialization")
         .and_then(Value::as_object)
@@ -85,19 +103,30 @@ pub fn from_payload(payload: &[u8]) -> Result<Manifest, String> {
     for r in resources {
         out.push(parse_resource(r, &serialization)?);
     }
-    let manifest = Manifest { model_name, serialization, resources: out };
+    let manifest = Manifest {
+        model_name,
+        serialization,
+        resources: out,
+    };
     if manifest.root_digest()[..] != root[..] {
-        return Err("the subject digest does not match the resources (the manifest is inconsistent)".into());
+        return Err(
+            "the subject digest does not match the resources (the manifest is inconsistent)".into(),
+        );
     }
     Ok(manifest)
 }
 
 fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
-    obj.get(key).and_then(Value::as_str).ok_or_else(|| format!("the statement has no `{key}`"))
+    obj.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("the statement has no `{key}`"))
 }
 
 fn parse_serialization(ser: &Map<String, Value>) -> Result<Serialization, String> {
-    let hash_name = ser.get("hash_type").and_then(Value::as_str).ok_or("serialization has no hash_type")?;
+    let hash_name = ser
+        .get("hash_type")
+        .and_then(Value::as_str)
+        .ok_or("serialization has no hash_type")?;
     let hash_type =
         HashAlgo::parse(hash_name).ok_or_else(|| format!("unsupported hash_type `{hash_name}`"))?;
     let method = match ser.get("method").and_then(Value::as_str) {
@@ -105,9 +134,17 @@ fn parse_serialization(ser: &Map<String, Value>) -> Result<Serialization, String
         Some("shards") => {
             // The reference writes numbers through protobuf's Struct: 1048576.0.
             let size = ser.get("shard_size").and_then(|v| {
-                v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1e18).map(|f| f as u64))
+                v.as_u64().or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 1e18)
+                        .map(|f| f as u64)
+                })
             });
-            Method::Shards { shard_size: size.filter(|s| *s > 0).ok_or("shards without a valid shard_size")? }
+            Method::Shards {
+                shard_size: size
+                    .filter(|s| *s > 0)
+                    .ok_or("shards without a valid shard_size")?,
+            }
         }
         other => return Err(format!("unsupported serialization method {other:?}")),
     };
@@ -124,14 +161,24 @@ fn parse_serialization(ser: &Map<String, Value>) -> Result<Serialization, String
         }
     }
     ignore_paths.sort();
-    Ok(Serialization { method, hash_type, allow_symlinks, ignore_paths })
+    Ok(Serialization {
+        method,
+        hash_type,
+        allow_symlinks,
+        ignore_paths,
+    })
 }
 
 fn parse_resource(r: &Value, ser: &Serialization) -> Result<Resource, String> {
-    let field = |k: &str| r.get(k).and_then(Value::as_str).ok_or_else(|| format!("a resource has no `{k}`"));
+    let field = |k: &str| {
+        r.get(k)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("a resource has no `{k}`"))
+    };
     let name = field("name")?;
     let algorithm = field("algorithm")?;
-    let digest = unhex(field("digest")?).ok_or_else(|| format!("resource `{name}`: the digest is not hex"))?;
+    let digest = unhex(field("digest")?)
+        .ok_or_else(|| format!("resource `{name}`: the digest is not hex"))?;
     let (path, range) = match ser.method {
         Method::Files => (name, None),
         Method::Shards { .. } => {
@@ -148,17 +195,32 @@ fn parse_resource(r: &Value, ser: &Serialization) -> Result<Resource, String> {
         name_components(path).map_err(|e| format!("resource name {e}"))?;
     }
     if digest.len() != ser.hash_type.digest_len() {
-        return Err(format!("resource `{name}`: a {}-byte digest for {}", digest.len(), ser.hash_type.as_str()));
+        return Err(format!(
+            "resource `{name}`: a {}-byte digest for {}",
+            digest.len(),
+            ser.hash_type.as_str()
+        ));
     }
-    Ok(Resource { path: path.to_string(), range, algorithm: algorithm.to_string(), digest })
+    Ok(Resource {
+        path: path.to_string(),
+        range,
+        algorithm: algorithm.to_string(),
+        digest,
+    })
 }
 
 /// v0.1: every subject is a file with a sha256 digest.
 fn from_v01(obj: &Map<String, Value>) -> Result<Manifest, String> {
-    let subjects = obj.get("subject").and_then(Value::as_array).ok_or("the statement has no subject list")?;
+    let subjects = obj
+        .get("subject")
+        .and_then(Value::as_array)
+        .ok_or("the statement has no subject list")?;
     let mut resources = Vec::new();
     for s in subjects {
-        let name = s.get("name").and_then(Value::as_str).ok_or("a subject has no name")?;
+        let name = s
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or("a subject has no name")?;
         if name != "." {
             name_components(name).map_err(|e| format!("subject name {e}"))?;
         }
@@ -168,7 +230,12 @@ fn from_v01(obj: &Map<String, Value>) -> Result<Manifest, String> {
             .and_then(unhex)
             .filter(|d| d.len() == 32)
             .ok_or_else(|| format!("subject `{name}` has no valid sha256 digest"))?;
-        resources.push(Resource { path: name.into(), range: None, algorithm: "sha256".into(), digest });
+        resources.push(Resource {
+            path: name.into(),
+            range: None,
+            algorithm: "sha256".into(),
+            digest,
+        });
     }
     let mut m = Manifest {
         model_name: String::new(),
@@ -210,7 +277,12 @@ mod tests {
 
     #[test]
     fn payload_round_trips() {
-        for method in [Method::Files, Method::Shards { shard_size: 1048576 }] {
+        for method in [
+            Method::Files,
+            Method::Shards {
+                shard_size: 1048576,
+            },
+        ] {
             let m = sample(method);
             assert_eq!(from_payload(&to_payload(&m)).unwrap(), m);
         }
@@ -218,8 +290,12 @@ mod tests {
 
     #[test]
     fn reads_float_shard_sizes_as_the_reference_writes_them() {
-        let m = sample(Method::Shards { shard_size: 1048576 });
-        let text = String::from_utf8(to_payload(&m)).unwrap().replace("\"shard_size\":1048576", "\"shard_size\":1048576.0");
+        let m = sample(Method::Shards {
+            shard_size: 1048576,
+        });
+        let text = String::from_utf8(to_payload(&m))
+            .unwrap()
+            .replace("\"shard_size\":1048576", "\"shard_size\":1048576.0");
         assert!(text.contains("1048576.0"));
         assert_eq!(from_payload(text.as_bytes()).unwrap(), m);
     }
@@ -231,8 +307,14 @@ mod tests {
             (good.replace("weights/a.bin", "../a.bin"), "`..`"),
             (good.replace("weights/a.bin", "/etc/passwd"), "absolute"),
             (good.replace("\"0707", "\"0808"), "inconsistent"),
-            (good.replace("signature/v1.0", "signature/v9"), "not a model signature"),
-            (good.replace("\"hash_type\":\"sha256\"", "\"hash_type\":\"md5\""), "unsupported hash_type"),
+            (
+                good.replace("signature/v1.0", "signature/v9"),
+                "not a model signature",
+            ),
+            (
+                good.replace("\"hash_type\":\"sha256\"", "\"hash_type\":\"md5\""),
+                "unsupported hash_type",
+            ),
             (good.replace("\"files\"", "\"shards\""), "shard_size"),
             ("[]".to_string(), "not a JSON object"),
             ("{".to_string(), "not JSON"),

@@ -28,11 +28,7 @@ impl IgnorePath {
 
     /// `path` relative to `root`, or `None` when it lies outside the root.
     pub fn from_path(root: &Path, path: &Path) -> Option<IgnorePath> {
-        let abs = |p: &Path| {
-            std::path::absolute(p)
-                .ok()
-                .map(|p| normalize(&p))
-        };
+        let abs = |p: &Path| std::path::absolute(p).ok().map(|p| normalize(&p));
         let rel = abs(path)?.strip_prefix(abs(root)?).ok()?.to_path_buf();
         let parts: Option<Vec<String>> = rel
             .components()
@@ -82,7 +78,10 @@ pub fn name_components(name: &str) -> Result<Vec<&str>, String> {
         return Err(format!("`{name}` contains a backslash"));
     }
     let parts: Vec<&str> = name.split('/').collect();
-    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == "..")
+    {
         return Err(format!("`{name}` has an empty, `.` or `..` component"));
     }
     Ok(parts)
@@ -178,8 +177,8 @@ impl Walker<'_> {
                     "{show}: is a symbolic link (use --allow-symlinks to follow links)"
                 ));
             }
-            let target = fs::canonicalize(path)
-                .map_err(|e| format!("{show}: broken symbolic link: {e}"))?;
+            let target =
+                fs::canonicalize(path).map_err(|e| format!("{show}: broken symbolic link: {e}"))?;
             if !target.starts_with(self.real_root) {
                 return Err(format!(
                     "{show}: symbolic link points outside the model folder, to {}",
@@ -221,13 +220,25 @@ mod tests {
     fn order_is_by_components_not_bytes() {
         let mut names = vec!["weights.index.json", "weights/x", "a", "weights/a/b"];
         names.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-        assert_eq!(names, ["a", "weights/a/b", "weights/x", "weights.index.json"]);
+        assert_eq!(
+            names,
+            ["a", "weights/a/b", "weights/x", "weights.index.json"]
+        );
     }
 
     #[test]
     fn untrusted_names_are_checked() {
         assert!(name_components("a/b.bin").is_ok());
-        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a\0b", "a\\b"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "a/./b",
+            "a\0b",
+            "a\\b",
+        ] {
             assert!(name_components(bad).is_err(), "{bad:?}");
         }
     }
@@ -242,7 +253,10 @@ mod tests {
             IgnorePath::from_path(root, Path::new("/m/sub/../model.sig")),
             Some(IgnorePath::parse("model.sig").unwrap())
         );
-        assert_eq!(IgnorePath::from_path(root, Path::new("/other/model.sig")), None);
+        assert_eq!(
+            IgnorePath::from_path(root, Path::new("/other/model.sig")),
+            None
+        );
     }
 
     #[test]
@@ -255,8 +269,15 @@ mod tests {
         for f in ["a.bin", "sub/deep/c", "sub.json", ".git/HEAD", "model.sig"] {
             fs::write(root.join(f), f).unwrap();
         }
-        let ignore = [IgnorePath::parse(".git").unwrap(), IgnorePath::parse("model.sig").unwrap()];
-        let names: Vec<String> = list(root, &ignore, false).unwrap().into_iter().map(|f| f.name).collect();
+        let ignore = [
+            IgnorePath::parse(".git").unwrap(),
+            IgnorePath::parse("model.sig").unwrap(),
+        ];
+        let names: Vec<String> = list(root, &ignore, false)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
         assert_eq!(names, ["a.bin", "sub/deep/c", "sub.json"]);
     }
 
@@ -269,7 +290,10 @@ mod tests {
         fs::write(root.join("real"), b"x").unwrap();
         std::os::unix::fs::symlink("real", root.join("link")).unwrap();
         let err = list(&root, &[], false).unwrap_err();
-        assert!(err.contains("link") && err.contains("--allow-symlinks"), "{err}");
+        assert!(
+            err.contains("link") && err.contains("--allow-symlinks"),
+            "{err}"
+        );
         let files = list(&root, &[], true).unwrap();
         assert_eq!(files.len(), 2);
 
