@@ -175,6 +175,7 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
     })?;
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,
+        BomFormat::CyclonedxXml => mlsec_bom::to_xml(&bom),
     };
     output::emit(args.output.as_deref(), text.as_bytes()).map_err(|e| match &args.output {
         Some(p) => format!("{}: {e}", p.display()),
