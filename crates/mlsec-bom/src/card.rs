@@ -466,4 +466,158 @@ mod tests {
             .unwrap_err()
             .contains("not valid JSON"));
     }
+
+    const MODEL_INDEX: &str = r#"---
+model-index:
+- name: m
+  results:
+  - task: {type: text-classification, name: Text Classification}
+    dataset: {name: GLUE SST-2, type: glue, config: sst2, split: validation}
+    metrics:
+    - {type: accuracy, value: 0.913, name: Accuracy, confidence_interval: [0.9, 0.92]}
+    - {name: Macro F1, value: "88.1", confidence_interval: {lower: 87, upper: 89}}
+    - {type: loss}
+    - [not, a, metric]
+  - task: {type: question-answering}
+    dataset: {type: squad}
+    metrics: [{type: exact_match, value: 80}]
+  - {metrics: [{type: bleu, value: 30.5}]}
+---
+"#;
+
+    #[test]
+    fn model_index_results_become_performance_metrics() {
+        let mut info = CardInfo::default();
+        front_matter_into(MODEL_INDEX, &mut info).unwrap();
+        assert_eq!(info.evaluated_task.as_deref(), Some("text-classification"));
+        let slice = Some("GLUE SST-2 (config sst2, split validation)".to_string());
+        assert_eq!(
+            info.metrics,
+            [
+                PerformanceMetric {
+                    kind: "accuracy".into(),
+                    value: "0.913".into(),
+                    slice: slice.clone(),
+                    confidence_interval: Some(ConfidenceInterval {
+                        lower_bound: "0.9".into(),
+                        upper_bound: "0.92".into()
+                    }),
+                },
+                PerformanceMetric {
+                    kind: "Macro F1".into(),
+                    value: "88.1".into(),
+                    slice,
+                    confidence_interval: Some(ConfidenceInterval {
+                        lower_bound: "87".into(),
+                        upper_bound: "89".into()
+                    }),
+                },
+                PerformanceMetric {
+                    kind: "exact_match".into(),
+                    value: "80".into(),
+                    slice: Some("squad".into()),
+                    confidence_interval: None,
+                },
+                PerformanceMetric {
+                    kind: "bleu".into(),
+                    value: "30.5".into(),
+                    slice: None,
+                    confidence_interval: None,
+                },
+            ],
+            "a metric without a value, or not a mapping, is skipped"
+        );
+    }
+
+    #[test]
+    fn odd_model_index_shapes_give_no_metrics_and_no_error() {
+        for yaml in [
+            "model-index: 3",
+            "model-index: {results: []}",
+            "model-index: [{results: {metrics: 1}}]",
+            "model-index: [{results: [{metrics: {type: a, value: 1}}]}]",
+            "model-index: [{results: [{metrics: [{type: [a], value: {x: 1}}]}]}]",
+        ] {
+            let mut info = CardInfo::default();
+            front_matter_into(&format!("---\n{yaml}\n---\n"), &mut info).unwrap();
+            assert_eq!(info.metrics, [], "{yaml}");
+        }
+    }
+
+    #[test]
+    fn metrics_are_capped() {
+        let metrics = "- {type: acc, value: 1}\n".repeat(MAX_METRICS + 5);
+        let text = format!("---\nmodel-index:\n- results:\n  - metrics:\n{metrics}---\n")
+            .replace("\n- {type", "\n    - {type");
+        let mut info = CardInfo::default();
+        front_matter_into(&text, &mut info).unwrap();
+        assert_eq!(info.metrics.len(), MAX_METRICS);
+    }
+
+    #[test]
+    fn authors_come_from_author_authors_and_model_creator() {
+        let mut info = CardInfo::default();
+        front_matter_into(
+            "---\nauthor: Ada\nauthors: [Ada, Grace]\nmodel_creator: Meta\n---\n",
+            &mut info,
+        )
+        .unwrap();
+        assert_eq!(info.authors, ["Ada", "Grace", "Meta"]);
+        let mut info = CardInfo::default();
+        front_matter_into(CARD, &mut info).unwrap();
+        assert_eq!(info.authors, Vec::<String>::new());
+    }
+
+    #[test]
+    fn config_hyperparameters_in_a_fixed_order_and_only_scalars() {
+        let mut info = CardInfo::default();
+        config_into(
+            r#"{"vocab_size":30522,"hidden_size":384,"torch_dtype":"float16",
+                "layer_norm_eps":1e-12,"tie_word_embeddings":true,
+                "id2label":{"0":"NEG"},"num_attention_heads":null,
+                "quantization_config":{"quant_method":"gptq","bits":4},
+                "rope_scaling":{"type":"linear"},"hidden_act":"gelu"}"#,
+            &mut info,
+        )
+        .unwrap();
+        let got: Vec<(&str, &str)> = info
+            .hyperparameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("hidden_size", "384"),
+                ("vocab_size", "30522"),
+                ("torch_dtype", "float16"),
+                ("hidden_act", "gelu"),
+                ("layer_norm_eps", "1e-12"),
+                ("tie_word_embeddings", "true"),
+                ("quantization_config.quant_method", "gptq"),
+                ("quantization_config.bits", "4"),
+            ]
+        );
+        let mut info = CardInfo::default();
+        config_into("[1, 2]", &mut info).unwrap();
+        assert_eq!(info.hyperparameters, []);
+    }
+
+    #[test]
+    fn generation_settings() {
+        let mut info = CardInfo::default();
+        generation_into(
+            r#"{"bos_token_id":1,"temperature":0.6,"top_p":0.9,"do_sample":true,"max_length":4096}"#,
+            &mut info,
+        )
+        .unwrap();
+        let keys: Vec<&str> = info.generation.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["do_sample", "temperature", "top_p", "max_length"]);
+        assert!(generation_into("[]", &mut info)
+            .unwrap_err()
+            .contains("not a JSON object"));
+        assert!(generation_into("{", &mut info)
+            .unwrap_err()
+            .contains("not valid JSON"));
+    }
 }

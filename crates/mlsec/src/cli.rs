@@ -148,8 +148,8 @@ pub struct BomArgs {
     /// Write the BOM to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Validate FILE against the CycloneDX 1.6 JSON schema, unique bom-refs and
-    /// resolvable dependency refs, instead of writing a BOM.
+    /// Validate the CycloneDX JSON FILE against the 1.6 JSON schema, unique
+    /// bom-refs and resolvable references, instead of writing a BOM.
     #[arg(long, value_name = "FILE", conflicts_with = "model")]
     pub validate: Option<PathBuf>,
 }
