@@ -11,7 +11,7 @@ pub mod cyclonedx;
 pub mod deps;
 pub mod evidence;
 mod files;
-mod license;
+pub mod license;
 mod onnx;
 pub mod validate;
 pub mod xml;
@@ -308,12 +308,17 @@ fn license(name: &str) -> LicenseChoice {
     LicenseChoice { license }
 }
 
-/// A base model named on the Hugging Face Hub (`org/name`).
+/// A base model; one named by a Hub id (`org/name`) gets its purl and a link
+/// to its page.
 fn base_model(name: &str, model_ref: &str) -> Component {
     let mut c = Component::new(ComponentType::MachineLearningModel, name);
     c.bom_ref = Some(format!("{model_ref}#base:{name}"));
     if is_hub_id(name) {
         c.purl = Some(format!("pkg:huggingface/{name}"));
+        c.external_references = vec![ExternalReference {
+            kind: "website",
+            url: format!("{HUB_URL}/{name}"),
+        }];
     }
     c
 }

@@ -273,3 +273,23 @@ fn no_config_no_hyperparameters_and_a_broken_generation_config_names_the_file() 
         "{err}"
     );
 }
+
+#[test]
+fn a_base_model_on_the_hub_links_to_its_page_and_a_local_one_does_not() {
+    let dir = folder(&[(
+        "README.md",
+        "---\nbase_model: [meta-llama/Llama-2-7b-hf, ./local-ckpt]\n---\n",
+    )]);
+    let doc = bom(dir.path(), None, None);
+    let ancestors = doc["metadata"]["component"]["pedigree"]["ancestors"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        ancestors[0]["externalReferences"][0]["url"],
+        "https://huggingface.co/meta-llama/Llama-2-7b-hf"
+    );
+    assert_eq!(ancestors[0]["externalReferences"][0]["type"], "website");
+    assert_eq!(ancestors[1]["name"], "./local-ckpt");
+    assert!(ancestors[1].get("externalReferences").is_none());
+    assert!(ancestors[1].get("purl").is_none());
+}
