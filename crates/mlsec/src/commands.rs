@@ -179,6 +179,7 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
     })?;
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,
+        BomFormat::CyclonedxXml => mlsec_bom::to_xml(&bom),
     };
     output::emit(args.output.as_deref(), text.as_bytes()).map_err(|e| match &args.output {
         Some(p) => format!("{}: {e}", p.display()),
@@ -192,6 +193,14 @@ fn validate_bom(file: &Path) -> Result<ExitCode, String> {
     let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let doc: serde_json::Value = match serde_json::from_slice(&text) {
         Ok(doc) => doc,
+        Err(_) if text.trim_ascii_start().starts_with(b"<") => {
+            println!(
+                "{}: XML; --validate checks CycloneDX JSON only (check XML against \
+                 CycloneDX's bom-1.6.xsd)",
+                file.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
         Err(e) => {
             println!("{}: not JSON: {e}", file.display());
             return Ok(ExitCode::from(1));
