@@ -134,6 +134,8 @@ pub struct ExternalReference {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,6 +13,7 @@ pub mod evidence;
 mod files;
 pub mod license;
 mod onnx;
+pub mod signature;
 pub mod validate;
 pub mod xml;
 
@@ -46,6 +47,10 @@ pub struct BomOptions {
     pub hf_id: Option<String>,
     /// The Hub revision (commit id) the folder holds; goes into the purl.
     pub revision: Option<String>,
+    /// The model's signature (default: `model.sig` in the model folder, if any).
+    pub signature: Option<PathBuf>,
+    /// Verifies the signature; without it the BOM says the signature is unchecked.
+    pub trust: Option<mlsec_sign::Trust>,
 }
 
 /// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
@@ -129,6 +134,23 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         evidence::VERDICT_PROPERTY,
         scan.overall.as_str(),
     ));
+    match signature::check(
+        &opts.model,
+        &dir,
+        opts.signature.as_deref(),
+        opts.trust.as_ref(),
+    )? {
+        Some(sig) => {
+            model.external_references.push(sig.reference);
+            model.properties.extend(sig.properties);
+            if let Some(root) = sig.root_digest {
+                model.hashes = vec![Hash::sha256(root)];
+            }
+        }
+        None => model
+            .properties
+            .push(Property::new("mlsec:signature:status", "absent")),
+    }
     let listed: std::collections::BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let vulnerabilities = scan.vulnerabilities(
         |path| listed.contains(path).then(|| format!("file:{path}")),
@@ -318,6 +340,7 @@ fn base_model(name: &str, model_ref: &str) -> Component {
         c.external_references = vec![ExternalReference {
             kind: "website",
             url: format!("{HUB_URL}/{name}"),
+            comment: None,
         }];
     }
     c
@@ -401,14 +424,17 @@ impl Hub {
             ExternalReference {
                 kind: "website",
                 url: page.clone(),
+                comment: None,
             },
             ExternalReference {
                 kind: "vcs",
                 url: page,
+                comment: None,
             },
             ExternalReference {
                 kind: "distribution",
                 url: files,
+                comment: None,
             },
         ]
     }

@@ -163,6 +163,9 @@ fn external_references(w: &mut Writer, list: &[ExternalReference]) {
     for r in list {
         w.open("reference", &[("type", r.kind)]);
         w.leaf("url", &r.url);
+        if let Some(comment) = &r.comment {
+            w.leaf("comment", comment);
+        }
         w.close("reference");
     }
     w.close("externalReferences");

@@ -163,6 +163,18 @@ pub struct BomArgs {
     /// Write the BOM to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The model's signature (model_signing bundle); default: model.sig in the
+    /// model folder, if there is one. It becomes an `attestation` reference.
+    #[arg(long, value_name = "FILE", conflicts_with = "validate")]
+    pub signature: Option<PathBuf>,
+    /// Verify the signature with this public key (PEM): the BOM then says
+    /// verified or not-verified, and a verified model gets the signed root
+    /// digest as its hash. Without it the signature status is `unchecked`.
+    #[arg(long, value_name = "PUBLIC.pem", conflicts_with = "validate")]
+    pub key: Option<PathBuf>,
+    /// Verify the signature's certificate chain against these CA certificates.
+    #[arg(long, value_name = "CA.pem", num_args = 1.., conflicts_with_all = ["validate", "key"])]
+    pub certificate_chain: Vec<PathBuf>,
     /// Validate the CycloneDX JSON FILE against the 1.6 JSON schema, unique
     /// bom-refs and resolvable references, instead of writing a BOM.
     #[arg(long, value_name = "FILE", conflicts_with = "model")]

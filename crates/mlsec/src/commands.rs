@@ -176,6 +176,14 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
         output: args.output.clone(),
         hf_id: args.hf_id,
         revision: args.revision,
+        signature: args.signature,
+        trust: match (&args.key, args.certificate_chain.is_empty()) {
+            (None, true) => None,
+            _ => Some(crate::sign::trust(&crate::cli::TrustArgs {
+                key: args.key.clone(),
+                certificate_chain: args.certificate_chain.clone(),
+            })?),
+        },
     })?;
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,

@@ -427,3 +427,100 @@ fn evidence_attestations_are_tamper_evident() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn the_bom_carries_the_signature_and_its_status() {
+    let dir = model();
+    let m = dir.path();
+    let bom = |extra: &[&str]| -> Value {
+        let out = mlsec().arg("bom").arg(m).args(extra).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let prop = |b: &Value, name: &str| -> Option<String> {
+        b["metadata"]["component"]["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["value"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        prop(&bom(&[]), "mlsec:signature:status").as_deref(),
+        Some("absent")
+    );
+
+    let signed = sign(
+        m,
+        "p256.pem",
+        &["--signature", m.join("model.sig").to_str().unwrap()],
+    );
+    let b = bom(&[]);
+    assert_eq!(
+        prop(&b, "mlsec:signature:status").as_deref(),
+        Some("unchecked")
+    );
+    let refs = b["metadata"]["component"]["externalReferences"]
+        .as_array()
+        .unwrap();
+    assert!(
+        refs.iter()
+            .any(|r| r["type"] == "attestation" && r["url"] == "model.sig"),
+        "{refs:?}"
+    );
+
+    let key_path = key("p256.pub");
+    let b = bom(&["--key", key_path.to_str().unwrap()]);
+    assert_eq!(
+        prop(&b, "mlsec:signature:status").as_deref(),
+        Some("verified")
+    );
+    let root = signed["subjects"][0]["digest"]["sha256"].as_str().unwrap();
+    assert_eq!(b["metadata"]["component"]["hashes"][0]["content"], root);
+    // Per-file hashes in the BOM are the signature's per-file digests.
+    let bom_files: std::collections::BTreeMap<String, String> = b["metadata"]["component"]
+        ["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["hashes"][0]["content"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for r in signed["details"]["manifest"]["resources"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            bom_files.get(r["name"].as_str().unwrap()),
+            Some(&r["digest"].as_str().unwrap().to_string())
+        );
+    }
+    let path = m.join("bom.json");
+    fs::write(&path, serde_json::to_vec(&b).unwrap()).unwrap();
+    mlsec()
+        .arg("bom")
+        .arg("--validate")
+        .arg(&path)
+        .assert()
+        .code(0);
+    fs::remove_file(&path).unwrap();
+
+    fs::write(m.join("config.json"), b"{}").unwrap();
+    let b = bom(&["--key", key_path.to_str().unwrap()]);
+    assert_eq!(
+        prop(&b, "mlsec:signature:status").as_deref(),
+        Some("not-verified")
+    );
+    assert!(prop(&b, "mlsec:signature:problem")
+        .unwrap()
+        .contains("1 file(s) differ"));
+}
