@@ -114,11 +114,23 @@ pub fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Every rule of every command, sorted by id.
+pub fn all_rules() -> Vec<Rule> {
+    let mut all = rules::all();
+    all.extend_from_slice(mlsec_sign::rules::RULES);
+    all.sort_by_key(|r| r.id);
+    all
+}
+
 fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
-    let all = rules::all();
+    let all = all_rules();
     let selected: Vec<Rule> = match &args.id {
         Some(id) => {
-            vec![rules::find(id).ok_or_else(|| format!("no rule `{id}` (see `mlsec rules`)"))?]
+            vec![all
+                .iter()
+                .find(|r| r.id.eq_ignore_ascii_case(id))
+                .copied()
+                .ok_or_else(|| format!("no rule `{id}` (see `mlsec rules`)"))?]
         }
         None => all,
     };
@@ -230,4 +242,26 @@ fn validate_bom(file: &Path) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rule_has_a_unique_id_and_full_docs() {
+        let rules = super::all_rules();
+        let mut ids: Vec<_> = rules.iter().map(|r| r.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), rules.len(), "duplicate rule ids");
+        for r in &rules {
+            let doc = r.help_markdown();
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## How to fix",
+            ] {
+                assert!(doc.contains(section), "{} lacks `{section}`", r.id);
+            }
+        }
+    }
 }
