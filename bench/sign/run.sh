@@ -43,7 +43,8 @@ measure() { # name, command...
   local best=""
   for _ in $(seq 1 "$runs"); do
     local out
-    out=$( { /usr/bin/time -f "%e %U %S %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o "$work/time.txt" -f "%e %U %S %M" "$@" >/dev/null 2>&1
+    out=$(tail -1 "$work/time.txt")
     if [ -z "$best" ] || awk -v a="${out%% *}" -v b="${best%% *}" 'BEGIN{exit !(a<b)}'; then best=$out; fi
   done
   echo "$name $best"
@@ -58,7 +59,10 @@ sig="$work/model.sig"
   measure "mlsec-sha256" "$mlsec" sign "$model" --key "$key" --signature "$sig" -q
   measure "mlsec-sha256-shards-256MiB" "$mlsec" sign "$model" --key "$key" --signature "$sig" -q --shard-size $((256 << 20))
   measure "mlsec-blake3" "$mlsec" sign "$model" --key "$key" --signature "$sig" -q --hash blake3
-  measure "mlsec-verify-sha256" bash -c "'$mlsec' sign '$model' --key '$key' --signature '$sig' -q && openssl pkey -in '$key' -pubout -out '$work/pub.pem' && '$mlsec' verify '$model' --key '$work/pub.pem' --signature '$sig' -q"
+  "$mlsec" sign "$model" --key "$key" --signature "$sig" -q
+  openssl pkey -in "$key" -pubout -out "$work/pub.pem"
+  measure "mlsec-verify-sha256" "$mlsec" verify "$model" --key "$work/pub.pem" --signature "$sig" -q
+  measure "model_signing-verify-sha256" "$venv/bin/model_signing" verify key --public_key "$work/pub.pem" --signature "$sig" "$model"
 } | tee "$work/times.txt"
 
 python3 - "$work/times.txt" "$gb" "$cores" "$runs" > bench/sign/results.md <<'PY'
