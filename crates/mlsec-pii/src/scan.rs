@@ -104,6 +104,13 @@ pub(crate) fn emails(text: &str, out: &mut Vec<Span>) {
         if e < b.len() && (is_word(b[e]) || b[e] == b'@') {
             continue;
         }
+        // `git@github.com:org/repo.git`: an SSH remote (scp syntax), not a mailbox.
+        if b.get(e) == Some(&b':')
+            && b.get(e + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'~' || *c == b'/')
+        {
+            continue;
+        }
         if valid_domain(&b[at + 1..e]) {
             out.push(span(Entity::Email, s, e, 0.85));
             done = e;

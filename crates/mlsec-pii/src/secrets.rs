@@ -110,7 +110,7 @@ impl Secrets {
         let anchors = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(None)
             .build(ANCHORS.iter().map(|(p, _, _)| p))
             .unwrap_or_else(|e| panic!("anchor automaton: {e}"));
         let vendors = vec![

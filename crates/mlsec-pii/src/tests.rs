@@ -52,6 +52,11 @@ fn emails() {
     );
     assert_none("icon@2x.png and lodash@4.17.21 and user@localhost and @handle");
     assert_none("a..b@example.com");
+    assert_none("git clone git@github.com:org/repo.git");
+    assert_eq!(
+        found("postgres://app:S3cret9x@db.acme.io:5432/x"),
+        vec![(Entity::Password, "S3cret9x")]
+    );
 }
 
 #[test]
