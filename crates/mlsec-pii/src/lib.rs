@@ -54,7 +54,7 @@
 //! # Speed
 //!
 //! Text is scanned in one pass of a byte-class loop (digit runs, IBAN starts),
-//! `memchr` for `@` and `:`, and one Aho-Corasick automaton over anchor
+//! `memchr` for `@` and `:`, and one case-insensitive alternation (the regex crate's lazy DFA) over anchor
 //! literals (vendor prefixes, `://`, `-----BEGIN`, context words). Regexes and
 //! validators run only on the short candidates these find, always on bounded
 //! windows, so time is linear in the input.

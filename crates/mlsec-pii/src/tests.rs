@@ -352,3 +352,9 @@ fn huge_line_is_linear() {
     let spaced = "12 ".repeat(3 * 1024 * 1024);
     assert!(Detector::new(&[]).detect(&spaced).is_empty());
 }
+
+#[test]
+fn detector_is_shareable_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Detector>();
+}
