@@ -18,6 +18,7 @@ Throughput: both tools over the same CSV-like corpus, one call per line.
 """
 import argparse
 import json
+import os
 import logging
 import time
 
@@ -119,7 +120,10 @@ def main():
     mlsec_1 = float(next(l for l in tp_lines if l.startswith("1 thread")).split()[-2])
     mlsec_n_line = next(l for l in tp_lines if "threads:" in l)
     mlsec_n = float(mlsec_n_line.split()[-2])
+    cpu_line = next((l for l in tp_lines if l.startswith("per CPU-second")), None)
+    mlsec_cpu = float(cpu_line.split()[-2]) if cpu_line else None
     presidio_mbs, presidio_bytes = presidio_throughput(args.corpus, args.presidio_mb)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     out = ["# mlsec-pii vs Presidio (pattern recognizers)", "",
            f"Evaluation set: `bench/pii/eval.jsonl`, {len(records)} records, "
@@ -139,9 +143,11 @@ def main():
     out += ["", "Throughput on the same synthesized CSV-like corpus (`make_eval.py --corpus`), one call per line:", "",
             "| tool | MB/s |", "|---|---|",
             f"| mlsec-pii, 1 thread | {mlsec_1:.0f} |",
+            *([f"| mlsec-pii, per CPU-second (independent of other load) | {mlsec_cpu:.0f} |"] if mlsec_cpu else []),
             f"| mlsec-pii, {mlsec_n_line.split()[0]} threads | {mlsec_n:.0f} |",
             f"| Presidio pattern recognizers, 1 process (first {presidio_bytes / 1e6:.1f} MB) | {presidio_mbs:.2f} |", "",
-            f"Speed ratio (1 thread vs 1 process): {mlsec_1 / presidio_mbs:.0f}x."]
+            f"Speed ratio (1 thread vs 1 process): {mlsec_1 / presidio_mbs:.0f}x.",
+            f"Machine: {os.cpu_count()} CPUs, load average {load:.1f} when Presidio finished (wall-clock figures drop on a shared machine)."]
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write("\n".join(out) + "\n")
     print("\n".join(out))

@@ -189,9 +189,31 @@ pub(crate) fn structured(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
                 i = end;
                 continue;
             }
+            // An IBAN-shaped value with a bad check: its digit groups are
+            // not a phone number either.
+            if iban_length(&b[i - 2..i]).is_some() && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                i = skip_iban_shape(b, i);
+                continue;
+            }
         }
         i = skip_word(b, i + 1);
     }
+}
+
+/// The end of upper-case/digit groups joined by single spaces (at most 34
+/// characters, the longest IBAN).
+fn skip_iban_shape(b: &[u8], mut j: usize) -> usize {
+    let mut seen = 0;
+    while j < b.len() && seen < 34 {
+        let c = b[j];
+        if c.is_ascii_digit() || c.is_ascii_uppercase() {
+            seen += 1;
+        } else if !(c == b' ' && b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric)) {
+            break;
+        }
+        j += 1;
+    }
+    j.max(1)
 }
 
 /// An IBAN starting at `i` (country letters, check digits, then groups of

@@ -415,7 +415,9 @@ fn pem(b: &[u8], s: usize, ends: &mut PemEnd, out: &mut Vec<Span>) {
 fn placeholder(v: &[u8]) -> bool {
     let lower = String::from_utf8_lossy(v).to_ascii_lowercase();
     let first = v.first().copied().unwrap_or(b'*');
-    matches!(first, b'$' | b'%' | b'{' | b'<' | b'*' | b'[' | b'(')
+    // `${VAR}`, `{{var}}`, `<password>`, `%(password)s`, `%PASSWORD%`, `****`.
+    matches!(first, b'$' | b'{' | b'<' | b'*' | b'[' | b'(')
+        || (first == b'%' && (v.get(1) == Some(&b'(') || v.last() == Some(&b'%')))
         || v.iter().all(|&c| c == first)
         || [
             "null",

@@ -137,6 +137,7 @@ fn ibans() {
     );
     assert_none("bad check DE89 3704 0044 0532 0130 01");
     assert_none("short DE89 3704 0044 0532 0130");
+    assert_none("Invalid IBAN BE58 0426 8688 5095 was rejected");
 }
 
 #[test]
@@ -291,6 +292,12 @@ fn passwords_and_generic_secrets() {
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     );
     assert_none("password: ${DB_PASSWORD} and password=******** and Password reset requested");
+    assert_none("password=%(db_password)s; pwd=%DB_PWD%");
+    assert_one(
+        "amqp://app:%Yo5RGBTOP@mq.acme.io/",
+        Entity::Password,
+        "%Yo5RGBTOP",
+    );
     assert_none("https://example.com/path and postgres://localhost/db");
     assert_none("sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
     assert_none("commit 3f2a9c1d4e5b6a7980c1d2e3f4a5b6c7d8e9f0a1");
