@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Generate the labelled PII/secret evaluation set (bench/pii/eval.jsonl).
+
+Stdlib only, fixed seed: the same file every run. Each line is
+{"text": ..., "field": optional column name, "spans": [{"entity", "start", "end"}]}
+with start/end in Unicode code points (end exclusive). Every entity type gets
+positives in realistic sentences and records, and hard negatives: look-alikes
+that a bare regex would report (order numbers, versions, UUIDs, timestamps,
+Luhn failures, hashes, commit ids, base64 blobs, placeholders).
+
+    python3 bench/pii/make_eval.py                  # writes bench/pii/eval.jsonl
+    python3 bench/pii/make_eval.py --corpus F --mb N  # also an unlabelled CSV-like corpus for throughput
+"""
+import argparse
+import base64
+import json
+import os
+import random
+import string
+
+R = random.Random(20240611)
+
+FIRST = ["James", "María", "Wei", "Aisha", "Lukas", "Sofia", "Ravi", "Emma", "Kenji", "Olga", "José", "Zoë", "Chloé", "Mehmet", "Priya"]
+LAST = ["Smith", "García", "Chen", "Khan", "Müller", "Rossi", "Patel", "Brown", "Tanaka", "Ivanova", "Nguyen", "Dubois"]
+DOMAINS = ["example.com", "mail.example.org", "acme.io", "contoso.co.uk", "fabrikam.de", "globex.fr", "initech.in", "umbrella.net"]
+CITIES = ["Berlin", "Austin", "Lyon", "Pune", "Leeds", "Osaka", "Toronto", "Madrid"]
+
+
+def rand(alphabet, n):
+    return "".join(R.choice(alphabet) for _ in range(n))
+
+
+ALNUM = string.ascii_letters + string.digits
+UPPER_DIGITS = string.ascii_uppercase + string.digits
+B64 = string.ascii_letters + string.digits + "+/"
+HEX = "0123456789abcdef"
+
+
+def mixed(n, alphabet=ALNUM):
+    """A random token that has upper, lower and digits (as real keys do)."""
+    while True:
+        t = rand(alphabet, n)
+        if any(c.isupper() for c in t) and any(c.islower() for c in t) and any(c.isdigit() for c in t):
+            return t
+
+
+def name():
+    return R.choice(FIRST), R.choice(LAST)
+
+
+def ascii_fold(s):
+    return s.translate(str.maketrans("áéíóúüöëçñ", "aeiouuoecn")).lower()
+
+
+# ---------------------------------------------------------------- values
+
+def email():
+    f, l = name()
+    local = R.choice([f"{ascii_fold(f)}.{ascii_fold(l)}", f"{ascii_fold(f)[0]}{ascii_fold(l)}", f"{ascii_fold(f)}+news", f"{ascii_fold(l)}{R.randint(1, 99)}"])
+    return f"{local}@{R.choice(DOMAINS)}"
+
+
+def luhn_complete(prefix, length):
+    digits = prefix + rand(string.digits, length - len(prefix) - 1)
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        v = int(d)
+        if i % 2 == 0:
+            v *= 2
+            if v > 9:
+                v -= 9
+        total += v
+    return digits + str((10 - total % 10) % 10)
+
+
+CARD_ISSUERS = [("4", 16), ("4", 13), ("51", 16), ("55", 16), ("2221", 16), ("2720", 16), ("34", 15), ("37", 15),
+                ("6011", 16), ("65", 16), ("3528", 16), ("3589", 16), ("36", 14), ("300", 14), ("62", 16), ("62", 19),
+                ("6759", 16), ("5018", 16)]
+
+
+def group_card(d, sep):
+    if len(d) in (14, 15):
+        parts = [d[:4], d[4:10], d[10:]]
+    elif len(d) == 13:
+        parts = [d[:4], d[4:8], d[8:]]
+    else:
+        parts = [d[i:i + 4] for i in range(0, len(d), 4)]
+    return sep.join(parts)
+
+
+def card():
+    prefix, length = R.choice(CARD_ISSUERS)
+    d = luhn_complete(prefix, length)
+    return R.choice([d, group_card(d, " "), group_card(d, "-")])
+
+
+def ean13():
+    d = R.choice(["40", "50", "76", "87"]) + rand(string.digits, 10)
+    check = (10 - sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(d)) % 10) % 10
+    return d + str(check)
+
+
+def bad_card():
+    prefix, length = R.choice(CARD_ISSUERS)
+    d = luhn_complete(prefix, length)
+    d = d[:-1] + str((int(d[-1]) + R.randint(1, 9)) % 10)
+    return R.choice([d, group_card(d, " "), group_card(d, "-")])
+
+
+IBAN_BBAN = {"DE": "8n10n", "GB": "4a14n", "FR": "10n11c2n", "ES": "20n", "IT": "1a10n12c", "NL": "4a10n", "BE": "12n", "CH": "5n12c", "AT": "16n", "PL": "24n"}
+
+
+def bban(spec):
+    out, num = "", ""
+    for ch in spec:
+        if ch.isdigit():
+            num += ch
+            continue
+        n = int(num)
+        num = ""
+        out += rand({"n": string.digits, "a": string.ascii_uppercase, "c": UPPER_DIGITS}[ch], n)
+    return out
+
+
+def iban_check(cc, b):
+    s = b + cc + "00"
+    n = int("".join(str(int(c, 36)) for c in s))
+    return f"{98 - n % 97:02d}"
+
+
+def iban(valid=True):
+    cc = R.choice(list(IBAN_BBAN))
+    b = bban(IBAN_BBAN[cc])
+    check = iban_check(cc, b)
+    if not valid:
+        check = f"{(int(check) + R.randint(1, 96)) % 97 + 2:02d}"[-2:]
+        if check == iban_check(cc, b):
+            check = "00"
+    compact = cc + check + b
+    if R.random() < 0.5:
+        return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    return compact
+
+
+def ssn():
+    while True:
+        area = R.randint(1, 899)
+        if area != 666:
+            break
+    return f"{area:03d}-{R.randint(1, 99):02d}-{R.randint(1, 9999):04d}"
+
+
+def bad_ssn():
+    return R.choice([f"000-{R.randint(1, 99):02d}-{R.randint(1, 9999):04d}", f"666-{R.randint(1, 99):02d}-{R.randint(1, 9999):04d}",
+                     f"9{R.randint(0, 99):02d}-{R.randint(1, 99):02d}-{R.randint(1, 9999):04d}", f"{R.randint(1, 899):03d}-00-{R.randint(1, 9999):04d}",
+                     f"{R.randint(1, 665):03d}-{R.randint(1, 99):02d}-0000", "078-05-1120"])
+
+
+def phone():
+    kind = R.choice(["us1", "us2", "us3", "us4", "uk1", "uk2", "uk3", "de1", "de2", "de3", "fr1", "fr2", "in1", "in2"])
+    a, x, s = R.randint(201, 989), R.randint(200, 999), R.randint(0, 9999)
+    if a % 100 == 11:
+        a += 1
+    return {
+        "us1": f"({a}) {x}-{s:04d}", "us2": f"{a}-{x}-{s:04d}", "us3": f"+1 {a} {x} {s:04d}", "us4": f"+1-{a}-{x}-{s:04d}",
+        "uk1": f"+44 20 {R.randint(7000, 8999)} {s:04d}", "uk2": f"020 {R.randint(7000, 8999)} {s:04d}", "uk3": f"07700 {R.randint(900000, 900999)}",
+        "de1": f"+49 30 {R.randint(1000000, 99999999)}", "de2": f"030 {R.randint(1000000, 99999999)}", "de3": f"+49 151 {R.randint(10000000, 99999999)}",
+        "fr1": f"+33 1 {R.randint(10, 99)} {R.randint(10, 99)} {R.randint(10, 99)} {R.randint(10, 99)}",
+        "fr2": f"0{R.randint(1, 7)} {R.randint(10, 99)} {R.randint(10, 99)} {R.randint(10, 99)} {R.randint(10, 99)}",
+        "in1": f"+91 {R.randint(70000, 99999)} {R.randint(10000, 99999)}", "in2": f"{R.randint(70000, 99999)} {R.randint(10000, 99999)}",
+    }[kind]
+
+
+def ipv4():
+    return f"{R.choice([10, 172, 192, 34, 52, 81, 203])}.{R.randint(0, 255)}.{R.randint(0, 255)}.{R.randint(1, 254)}"
+
+
+def ipv6():
+    groups = [f"{R.randint(0, 0xffff):x}" for _ in range(8)]
+    groups[0] = R.choice(["2001", "2a02", "fe80", "2600"])
+    if R.random() < 0.5:
+        return ":".join(groups)
+    return ":".join(groups[:3]) + "::" + ":".join(groups[6:])
+
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+
+
+def date_str(y=None):
+    y = y or R.randint(1940, 2005)
+    m, d = R.randint(1, 12), R.randint(1, 28)
+    return R.choice([f"{y}-{m:02d}-{d:02d}", f"{m:02d}/{d:02d}/{y}", f"{d:02d}.{m:02d}.{y}", f"{d} {MONTHS[m - 1]} {y}", f"{MONTHS[m - 1]} {d}, {y}"])
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt():
+    header = b64url(json.dumps({"alg": R.choice(["HS256", "RS256", "ES256"]), "typ": "JWT"}, separators=(",", ":")).encode())
+    payload = b64url(json.dumps({"sub": str(R.randint(1000, 99999)), "name": " ".join(name()), "iat": R.randint(1600000000, 1700000000)}).encode())
+    return f"{header}.{payload}.{rand(ALNUM + '-_', 43)}"
+
+
+def pem():
+    label = R.choice(["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY"])
+    body = "\n".join(rand(B64, 64) for _ in range(R.randint(3, 8)))
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----"
+
+
+def secret_values():
+    return {
+        "AWS_ACCESS_KEY": lambda: R.choice(["AKIA", "ASIA"]) + rand("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16),
+        "GITHUB_TOKEN": lambda: R.choice(["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]) + mixed(36) if R.random() < 0.8 else "github_pat_" + mixed(22) + "_" + mixed(59),
+        "GITLAB_TOKEN": lambda: "glpat-" + mixed(20, ALNUM + "_-"),
+        "SLACK_TOKEN": lambda: (R.choice(["xoxb-", "xoxp-"]) + f"{R.randint(10**11, 10**12)}-{R.randint(10**12, 10**13)}-" + mixed(24)) if R.random() < 0.7
+        else f"https://hooks.slack.com/services/T{rand(UPPER_DIGITS, 8)}/B{rand(UPPER_DIGITS, 8)}/{mixed(24)}",
+        "STRIPE_KEY": lambda: R.choice(["sk_live_", "rk_live_", "sk_test_"]) + mixed(24),
+        "GOOGLE_API_KEY": lambda: "AIza" + mixed(35, ALNUM + "-_"),
+        "OPENAI_KEY": lambda: "sk-" + mixed(20) + "T3BlbkFJ" + mixed(20) if R.random() < 0.5 else "sk-proj-" + mixed(R.randint(60, 120), ALNUM + "-_"),
+        "JWT": jwt,
+    }
+
+
+# ---------------------------------------------------------------- records
+
+class Rec:
+    def __init__(self, field=None):
+        self.parts, self.field = [], field
+
+    def t(self, s):
+        self.parts.append((s, None))
+        return self
+
+    def e(self, entity, s):
+        self.parts.append((s, entity))
+        return self
+
+    def line(self):
+        text, spans, pos = "", [], 0
+        for s, ent in self.parts:
+            if ent:
+                spans.append({"entity": ent, "start": pos, "end": pos + len(s)})
+            text += s
+            pos += len(s)
+        out = {"text": text, "spans": spans}
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+def positives():
+    f, l = name()
+    city = R.choice(CITIES)
+    sv = secret_values()
+    yield Rec().t(f"Please contact {f} {l} at ").e("EMAIL", email()).t(" about the renewal.")
+    yield Rec().t(f"{R.randint(1000, 9999)},{f} {l},").e("EMAIL", email()).t(f",{city},{R.choice(['active', 'churned'])}")
+    yield Rec(field="email").e("EMAIL", email())
+    yield Rec().t(f"{f} can be reached on ").e("PHONE", phone()).t(" during office hours.")
+    yield Rec().t(f"Kontakt: {f} {l}, Tel. ").e("PHONE", phone()).t(f", {city}")
+    yield Rec(field="phone").e("PHONE", phone())
+    yield Rec().t("Charged card ").e("CREDIT_CARD", card()).t(f" for ${R.randint(5, 900)}.{R.randint(10, 99)}")
+    yield Rec().t(f'{{"customer": "{f} {l}", "card_number": "').e("CREDIT_CARD", card()).t('", "exp": "0' + str(R.randint(1, 9)) + '/27"}')
+    yield Rec().t("Please transfer the deposit to IBAN ").e("IBAN", iban()).t(f" ({f} {l}).")
+    yield Rec(field="iban").e("IBAN", iban())
+    yield Rec().t(f"Applicant {f} {l}, SSN ").e("US_SSN", ssn()).t(", verified.")
+    yield Rec().t(f"{l}|").e("US_SSN", ssn()).t(f"|{city}")
+    yield Rec().t(f"Login from ").e("IP_ADDRESS", ipv4()).t(f" for user {ascii_fold(f)}")
+    yield Rec().t("client=").e("IP_ADDRESS", ipv6()).t(" status=200 bytes=" + str(R.randint(100, 99999)))
+    yield Rec().t(f"{f} was born on ").e("DATE_OF_BIRTH", date_str()).t(f" in {city}.")
+    yield Rec().t(f"Patient: {f} {l}; DOB: ").e("DATE_OF_BIRTH", date_str()).t("; allergies: none")
+    yield Rec(field=R.choice(["dob", "date_of_birth", "birth_date"])).e("DATE_OF_BIRTH", date_str())
+    yield Rec().t(R.choice(["aws_access_key_id = ", "AWS_ACCESS_KEY_ID=", "accessKeyId: "])).e("AWS_ACCESS_KEY", sv["AWS_ACCESS_KEY"]())
+    yield Rec().t(R.choice(["aws_secret_access_key = ", "AWS_SECRET_ACCESS_KEY=", "AWS secret: "])).e("AWS_SECRET_KEY", mixed(40, B64))
+    yield Rec(field="aws_secret_access_key").e("AWS_SECRET_KEY", mixed(40, B64))
+    for ent in ["GITHUB_TOKEN", "GITLAB_TOKEN", "SLACK_TOKEN", "STRIPE_KEY", "GOOGLE_API_KEY", "OPENAI_KEY", "JWT"]:
+        v = sv[ent]()
+        yield R.choice([
+            Rec().t(R.choice(["export TOKEN=", "Using credential ", "config: { key: '", "curl -H 'Authorization: Bearer "])).e(ent, v).t(R.choice(["", "'", " for the deploy job"])),
+            Rec().t(f"{f} pasted ").e(ent, v).t(" into the support chat by mistake"),
+        ])
+    yield Rec().t("Found key file:\n").e("PRIVATE_KEY", pem()).t("\n")
+    user = ascii_fold(f)
+    pw = mixed(R.randint(8, 16), ALNUM + "!#%^*_")
+    host = R.choice([f"db{R.randint(1, 9)}.internal", f"pg.{R.choice(DOMAINS)}", f"prod-db.{R.choice(DOMAINS)}"])
+    yield Rec().t(f"{R.choice(['postgres', 'mysql', 'mongodb', 'redis', 'amqp'])}://{user}:").e("PASSWORD", pw).t(f"@{host}:5432/app")
+    yield Rec().t(f"Server=sql{R.randint(1, 9)};Database=shop;User Id={user};Password=").e("PASSWORD", mixed(12, ALNUM + "!#")).t(";")
+    yield Rec().t('{"user": "' + user + '", "password": "').e("PASSWORD", mixed(10, ALNUM + "!@#")).t('"}')
+    yield Rec(field="password").e("PASSWORD", mixed(10, ALNUM + "!#"))
+    yield Rec().t(R.choice(["api_key = \"", "client_secret: ", "X-Api-Key: ", "auth_token=", "SECRET_KEY = '"])).e("GENERIC_SECRET", mixed(R.randint(24, 40))).t(R.choice(["\"", "", "", "", "'"]))
+    yield Rec().t("Authorization: Bearer ").e("GENERIC_SECRET", mixed(32, ALNUM + "-_"))
+    yield Rec(field=R.choice(["api_token", "secret", "apikey"])).e("GENERIC_SECRET", mixed(R.randint(20, 40)))
+
+
+def negatives():
+    f, l = name()
+    y = R.randint(2019, 2025)
+    uuid = "-".join(rand(HEX, n) for n in (8, 4, 4, 4, 12))
+    yield Rec().t(f"Order #{R.randint(10**8, 10**10)} for {f} {l} shipped on {y}-{R.randint(1, 12):02d}-{R.randint(1, 28):02d}.")
+    yield Rec().t(f"ORD-{y}-{R.randint(0, 999999):06d},INV {y} {R.randint(1000, 9999)},qty {R.randint(1, 50)},total {R.randint(10, 9999)}.{R.randint(0, 99):02d}")
+    yield Rec().t(f"Upgraded to version {R.randint(1, 12)}.{R.randint(0, 20)}.{R.randint(0, 30)}.{R.randint(0, 300)} (build {R.randint(1000, 99999)})")
+    yield Rec().t(f"release v{R.randint(1, 5)}.{R.randint(0, 9)}.{R.randint(0, 9)}.{R.randint(0, 9)}, see notes")
+    yield Rec().t(f"request_id={uuid} trace={uuid.replace('-', '')}")
+    yield Rec().t(f"created_at: {y}-{R.randint(1, 12):02d}-{R.randint(1, 28):02d}T{R.randint(0, 23):02d}:{R.randint(0, 59):02d}:{R.randint(0, 59):02d}Z, ts={R.randint(1600000000, 1800000000)}")
+    yield Rec().t(f"Appointment on {date_str(y)} at {R.randint(8, 17)}:00 with Dr. {l}")
+    yield Rec().t(f"card on file ending {R.randint(1000, 9999)}; rejected number {bad_card()}")
+    yield Rec().t(f"tracking 1Z{rand(UPPER_DIGITS, 16)} and parcel {R.randint(10**15, 10**16 - 1)}")
+    yield Rec().t(f"sha256: {rand(HEX, 64)}")
+    yield Rec().t(f"md5 {rand(HEX, 32)}  sha1 {rand(HEX, 40)}")
+    yield Rec().t(f"Merge commit {rand(HEX, 40)} into main ({rand(HEX, 7)})")
+    yield Rec().t(f"attachment: {base64.b64encode(os.urandom(0) + bytes(R.getrandbits(8) for _ in range(45))).decode()}")
+    yield Rec().t(f"ETag: \"{rand(HEX, 32)}\", checksum {rand(B64, 40)}")
+    yield Rec().t(f"Invalid IBAN {iban(valid=False)} was rejected")
+    yield Rec().t(f"Case number {bad_ssn()} (not an SSN)")
+    yield Rec().t(f"Part no. {R.randint(100, 999)}-{R.randint(100, 999)}-{R.randint(1000, 9999)}-{R.randint(10, 99)}")
+    yield Rec().t(f"{f}'s password reset link was sent; password: ${{DB_PASSWORD}}; pwd=********")
+    yield Rec().t(f"connect to postgres://db{R.randint(1, 9)}.internal:5432/app or https://{R.choice(DOMAINS)}/login?next=/home")
+    yield Rec().t(f"icons: logo@2x.png, npm i lodash@4.17.{R.randint(10, 21)}, ping @{ascii_fold(f)} or {ascii_fold(f)}@localhost")
+    yield Rec().t(f"git clone git@{R.choice(['github.com', 'gitlab.com', 'bitbucket.org'])}:{ascii_fold(l)}/{R.choice(['etl', 'models', 'infra'])}.git")
+    yield Rec().t(f"MAC 00:1a:{R.randint(10, 99)}:3c:4d:5e, at {R.randint(10, 23)}:{R.randint(10, 59)}:00 call std::vec::Vec::new()")
+    yield Rec().t(f"ip range 256.{R.randint(0, 255)}.1.1 is invalid, so is 1.2.3")
+    yield Rec().t(f"AKIA is the prefix of AWS key ids; AKIAEXAMPLE is too short")
+    yield Rec().t(f"placeholders: ghp_xxxxxxxx, glpat-short, sk_live_..., AIzaSy..., xoxo-{f}, sk-learn, risk-free")
+    yield Rec().t(f"publishable key pk_live_{mixed(24)} is fine in the browser")
+    yield Rec().t(f"eyJmb28iOiJiYXIifQ.{b64url(b'{}')}.{rand(ALNUM, 20)} is not a token")
+    yield Rec().t("-----BEGIN PUBLIC KEY-----\n" + rand(B64, 64) + "\n-----END PUBLIC KEY-----")
+    yield Rec().t("-----BEGIN CERTIFICATE-----\n" + rand(B64, 64) + "\n-----END CERTIFICATE-----")
+    yield Rec().t(f"the key: use a monkey wrench; token count {R.randint(100, 4000)}; secret: none")
+    yield Rec().t(f"cache_key = user:{R.randint(1, 99999)}:profile, session_token_ttl=3600")
+    yield Rec(field="created_at").t(f"{date_str(y)}")
+    yield Rec(field="order_id").t(f"{R.randint(10**9, 10**10)}")
+    yield Rec(field="password_hash").t(f"$2b$12${rand(B64, 53)}")
+    yield Rec().t(f"Phone extension {R.randint(100, 999)}, room {R.randint(1, 40)}-{R.randint(100, 999)}, zip {R.randint(10000, 99999)}-{R.randint(1000, 9999)}")
+    yield Rec().t(f"Stock {R.randint(1000, 9999)} units at {R.randint(1, 99)}.{R.randint(10, 99)} EUR, EAN {ean13()}")
+    yield Rec().t(f"{f} {l} left a review: great product, fast delivery from {R.choice(CITIES)}.")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "eval.jsonl"))
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--corpus", help="also write an unlabelled CSV-like corpus here")
+    ap.add_argument("--mb", type=int, default=64)
+    args = ap.parse_args()
+    lines = []
+    for _ in range(args.rounds):
+        lines += [r.line() for r in positives()]
+        lines += [r.line() for r in negatives()]
+    R.shuffle(lines)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for rec in lines:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    print(f"wrote {len(lines)} records to {args.out}")
+    if args.corpus:
+        write_corpus(args.corpus, args.mb)
+
+
+def write_corpus(path, mb):
+    """Unlabelled CSV-like text: mostly ordinary records, some PII, as in a real export."""
+    rng = random.Random(7)
+    notes = ["Customer asked about delivery times for the spring collection", "Refund processed after the item arrived damaged",
+             "Prefers contact in the evening; loyalty tier gold", "Upgraded to the annual plan, invoice sent",
+             "Ticket closed, no further action required", "Left a five star review for the running shoes"]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("id,name,email,phone,city,order,amount,created,status,note\n")
+        size = 0
+        while size < mb * 1_000_000:
+            f, l = rng.choice(FIRST), rng.choice(LAST)
+            em = f"{ascii_fold(f)}.{ascii_fold(l)}@example.com" if rng.random() < 0.3 else ""
+            ph = f"+1 415 555 {rng.randint(100, 9999):04d}" if rng.random() < 0.2 else ""
+            k = rng.randint(0, 99)
+            note = {0: "card on file 4111 1111 1111 1111", 1: "db url postgres://svc:Hx7kq2Lm@db.internal:5432/shop",
+                    2: f"client 10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)} retried"}.get(k, rng.choice(notes))
+            row = (f"{rng.randint(100000, 999999)},{f} {l},{em},{ph},{rng.choice(CITIES)},ORD-{rng.randint(2019, 2024)}-{rng.randint(0, 999999):06d},"
+                   f"{rng.randint(1, 999)}.{rng.randint(0, 99):02d},2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z,"
+                   f"{rng.choice(['shipped', 'pending', 'returned'])},\"{note}\"\n")
+            fh.write(row)
+            size += len(row.encode())
+    print(f"wrote corpus {path} ({mb} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+//! PII and secret detection for text: validated entities, typed spans, masked previews.
+//!
+//! This crate does no I/O. Give it a string (a CSV cell, a JSONL value, a line
+//! of a log, a request body) and, optionally, the name of the field it came
+//! from; get back [`Span`]s with byte offsets, an [`Entity`] and a confidence.
+//! `mlsec data pii` and `mlsec data redact` are built on it, and the gateway
+//! calls it per request, so a [`Detector`] is built once and shared
+//! (`Send + Sync`).
+//!
+//! # Entities
+//!
+//! | Name | What is detected |
+//! |---|---|
+//! | `EMAIL` | e-mail address (RFC 5321 shape, dotted domain, alphabetic TLD) |
+//! | `PHONE` | +CC / 00CC international numbers (E.164, assigned country code) and national US/NANP, UK, DE, FR, IN formats; bare digit runs only in a phone column |
+//! | `CREDIT_CARD` | card number passing Luhn and an issuer's prefix and length (Visa, Mastercard incl. 2-series, Amex, Discover, JCB, Diners, UnionPay, Maestro); spaces or dashes allowed |
+//! | `IBAN` | IBAN with the registered length of its country and valid mod-97 check digits |
+//! | `US_SSN` | `123-45-6789` with area 000/666/9xx, group 00, serial 0000 and published sample numbers excluded; spaced or bare 9 digits only next to SSN words or in an SSN column |
+//! | `IP_ADDRESS` | IPv4 and IPv6 parsed by `std::net`; an IPv4 right after version/release/build/firmware is a version string and is skipped |
+//! | `DATE_OF_BIRTH` | a valid calendar date after born/DOB/date of birth/birthday, or any date in a dob/birth column; other dates are never reported |
+//! | `AWS_ACCESS_KEY` | `AKIA`/`ASIA` + 16 upper-case alphanumerics |
+//! | `AWS_SECRET_KEY` | 40 base64 characters after an aws/secret word, or in an aws secret column |
+//! | `GITHUB_TOKEN` | `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` + 36 or more, `github_pat_` |
+//! | `GITLAB_TOKEN` | `glpat-` personal access tokens |
+//! | `SLACK_TOKEN` | `xoxb-`/`xoxp-`/`xoxa-`/`xoxr-`/`xoxs-` tokens and `hooks.slack.com` webhook URLs |
+//! | `STRIPE_KEY` | `sk_live_`, `rk_live_`, `sk_test_`, `rk_test_` keys |
+//! | `GOOGLE_API_KEY` | `AIza` + 35 characters |
+//! | `OPENAI_KEY` | `sk-` / `sk-proj-` keys with upper, lower and digits |
+//! | `JWT` | three base64url parts whose header decodes to JSON with `"alg"` |
+//! | `PRIVATE_KEY` | a PEM block from `-----BEGIN ... PRIVATE KEY-----` to its END line |
+//! | `PASSWORD` | the password of `scheme://user:PASSWORD@host`, a value after `password=`/`pwd=`/`password:`, or a value in a password column |
+//! | `GENERIC_SECRET` | a high-entropy token (length >= 16, mixed character classes, Shannon entropy >= 3.5 bits/char) after key/secret/token/api_key/bearer, or in such a column |
+//!
+//! # Hard negatives
+//!
+//! Not reported: order and invoice numbers (digit runs glued to letters, `#`
+//! or `ORD-` prefixes, unformatted digit runs outside a phone column), version
+//! strings, UUIDs, timestamps and ISO dates without birth context, card-like
+//! numbers failing Luhn or issuer ranges, hex hashes and git commit ids (only
+//! accepted as a secret right after a strong secret word), and base64 blobs
+//! without secret context.
+//!
+//! # Confidence scale
+//!
+//! | Confidence | Meaning |
+//! |---|---|
+//! | 0.95 | structure and a checksum or decoded structure (card Luhn + issuer, IBAN mod-97, JWT header, PEM block), or a validated value with supporting context (SSN after "SSN", AWS key next to "aws", a formatted phone in a phone column) |
+//! | 0.90 | a vendor prefix with the exact token shape (GitHub, GitLab, Slack, Stripe, Google, OpenAI, AWS key id); a password in a connection string; a date of birth next to a birth word |
+//! | 0.85 | validated structure without checksum (e-mail, phone, IP address, SSN ranges) |
+//! | 0.80 | a value after password=/pwd=; a spaced or bare SSN next to SSN words |
+//! | 0.70 | context only: a high-entropy value after a secret word, or a value in a password/secret column |
+//! | 0.60 | a bare digit run in a phone or SSN column |
+//!
+//! # Speed
+//!
+//! Text is scanned in one pass of a byte-class loop (digit runs, IBAN starts),
+//! `memchr` for `@` and `:`, and one case-insensitive alternation (the regex crate's lazy DFA) over anchor
+//! literals (vendor prefixes, `://`, `-----BEGIN`, context words). Regexes and
+//! validators run only on the short candidates these find, always on bounded
+//! windows, so time is linear in the input.
+//!
+//! # Example
+//!
+//! ```
+//! use mlsec_pii::{Detector, Entity};
+//!
+//! let detector = Detector::new(&[]);
+//! let text = "contact jane.doe@example.org, card 4111 1111 1111 1111";
+//! let spans = detector.detect(text);
+//! assert_eq!(spans.len(), 2);
+//! assert_eq!(spans[0].entity, Entity::Email);
+//! assert_eq!(&text[spans[1].start..spans[1].end], "4111 1111 1111 1111");
+//! ```
+
+mod entity;
+mod mask;
+mod scan;
+mod secrets;
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+pub use entity::{Entity, UnknownEntity};
+pub use mask::mask;
+
+/// One finding: `text[start..end]` (byte offsets, end exclusive, on char
+/// boundaries) holds an `entity`, with a `confidence` in 0..=1 (see the crate
+/// docs for the scale).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    pub entity: Entity,
+    pub start: usize,
+    pub end: usize,
+    pub confidence: f32,
+}
+
+/// What a field (column or key) name says about its values.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FieldCtx {
+    pub dob: bool,
+    pub password: bool,
+    pub secret: bool,
+    pub aws: bool,
+    pub ssn: bool,
+    pub phone: bool,
+}
+
+impl FieldCtx {
+    fn from_name(field: Option<&str>) -> FieldCtx {
+        let Some(field) = field else {
+            return FieldCtx::default();
+        };
+        let name: String = field
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
+        let word = |w: &str| name.split('_').any(|part| part == w);
+        FieldCtx {
+            dob: has(&["dob", "birth", "born"]),
+            password: has(&["password", "passwd", "passphrase", "pwd"]) || word("pass"),
+            secret: has(&[
+                "secret",
+                "token",
+                "apikey",
+                "api_key",
+                "private_key",
+                "access_key",
+                "credential",
+            ]) || word("key"),
+            aws: has(&["aws"]),
+            ssn: word("ssn") || has(&["social_security", "socialsecurity"]),
+            phone: has(&["phone", "mobile", "fax"]) || word("tel") || word("cell"),
+        }
+    }
+}
+
+/// The configured detector. Build once (it compiles its patterns), reuse from
+/// any number of threads.
+pub struct Detector {
+    enabled: u32,
+    secrets: secrets::Secrets,
+    dates: regex::Regex,
+}
+
+fn bit(entity: Entity) -> u32 {
+    1 << (entity as u32)
+}
+
+impl Detector {
+    /// A detector for these entities; an empty slice means all of them.
+    pub fn new(entities: &[Entity]) -> Detector {
+        let enabled = if entities.is_empty() {
+            Entity::ALL.iter().fold(0, |acc, e| acc | bit(*e))
+        } else {
+            entities.iter().fold(0, |acc, e| acc | bit(*e))
+        };
+        Detector {
+            enabled,
+            secrets: secrets::Secrets::new(),
+            dates: scan::date_regex(),
+        }
+    }
+
+    fn wants(&self, entity: Entity) -> bool {
+        self.enabled & bit(entity) != 0
+    }
+
+    fn wants_any(&self, entities: &[Entity]) -> bool {
+        entities.iter().any(|e| self.wants(*e))
+    }
+
+    /// The entities in `text`, sorted by start, not overlapping.
+    pub fn detect(&self, text: &str) -> Vec<Span> {
+        self.detect_in_field(None, text)
+    }
+
+    /// Like [`Detector::detect`], for a value of the named field (a column or
+    /// a JSON key such as `dob`, `password`, `phone`). The name raises
+    /// confidence and enables entities that only context reveals: any date in
+    /// a dob column, the whole value of a password or secret column, bare digit
+    /// runs in phone and SSN columns.
+    pub fn detect_in_field(&self, field: Option<&str>, text: &str) -> Vec<Span> {
+        let ctx = FieldCtx::from_name(field);
+        let mut found = Vec::new();
+        if self.wants(Entity::Email) {
+            scan::emails(text, &mut found);
+        }
+        if self.wants_any(&[
+            Entity::Phone,
+            Entity::CreditCard,
+            Entity::Iban,
+            Entity::UsSsn,
+            Entity::IpAddress,
+        ]) {
+            scan::structured(text, &ctx, &mut found);
+        }
+        if self.wants(Entity::IpAddress) {
+            scan::ipv6(text, &mut found);
+        }
+        self.secrets.scan(text, &ctx, &self.dates, &mut found);
+        if ctx.dob && self.wants(Entity::DateOfBirth) {
+            scan::dates(&self.dates, text, 0, text.len(), 0.9, &mut found);
+        }
+        secrets::whole_field(text, &ctx, &mut found);
+        found.retain(|s| self.wants(s.entity) && s.start < s.end);
+        resolve(found)
+    }
+}
+
+/// Rank for ties in confidence: vendor-specific entities beat generic ones.
+fn specificity(entity: Entity) -> u8 {
+    match entity {
+        Entity::GenericSecret => 0,
+        Entity::Password => 1,
+        Entity::Phone | Entity::DateOfBirth => 2,
+        _ => 3,
+    }
+}
+
+/// Keep the best of overlapping candidates (confidence, then specificity, then
+/// length), and return them sorted by start.
+fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(specificity(b.entity).cmp(&specificity(a.entity)))
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    // start -> span, over accepted spans only.
+    let mut kept: BTreeMap<usize, Span> = BTreeMap::new();
+    for span in spans {
+        let before = kept.range(..span.end).next_back().map(|(_, s)| *s);
+        if before.is_some_and(|b| b.end > span.start) {
+            continue;
+        }
+        kept.insert(span.start, span);
+    }
+    kept.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,211 @@
+//! Masked previews: enough to recognise a finding, never the full value.
+
+use crate::Entity;
+
+/// Stars for `n` hidden characters, capped so a long secret does not flood a report.
+fn stars(n: usize) -> String {
+    "*".repeat(n.min(16))
+}
+
+/// Keep the first `head` and last `tail` characters, star the rest; when the
+/// value is too short to hide anything that way, star all of it.
+fn keep_ends(value: &str, head: usize, tail: usize) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    // At least half of the value, and at least 4 characters, stay hidden.
+    if n < 8 || head + tail > n / 2 {
+        return stars(n.max(4));
+    }
+    let mut out: String = chars[..head].iter().collect();
+    out.push_str(&stars(n - head - tail));
+    out.extend(&chars[n - tail..]);
+    out
+}
+
+/// Star every ASCII digit except the last `keep`, leaving the separators so
+/// the shape stays readable.
+fn mask_digits(value: &str, keep: usize) -> String {
+    let total = value.bytes().filter(u8::is_ascii_digit).count();
+    // Hide at least half of the digits.
+    let keep = keep.min(total / 2);
+    let mut seen = 0;
+    value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if seen + keep > total {
+                    return c;
+                }
+                return '*';
+            }
+            if c.is_alphanumeric() {
+                '*'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn mask_email(value: &str) -> String {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return keep_ends(value, 1, 0);
+    };
+    let (host, tld) = domain.rsplit_once('.').unwrap_or((domain, ""));
+    let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
+    let host_rest = host.chars().count().saturating_sub(1);
+    format!(
+        "{}***@{}{}.{}",
+        first(local),
+        first(host),
+        stars(host_rest.max(3)),
+        tld
+    )
+}
+
+fn mask_ip(value: &str) -> String {
+    if let Some((first, _)) = value.split_once('.') {
+        return format!("{first}.*.*.*");
+    }
+    match value.split_once(':') {
+        Some((first, _)) if !first.is_empty() => format!("{first}:****:****"),
+        _ => "****:****".to_string(),
+    }
+}
+
+fn mask_private_key(value: &str) -> String {
+    let header = value.lines().next().unwrap_or("").trim();
+    if header.starts_with("-----BEGIN") && header.len() <= 64 {
+        format!("{header} [{} bytes hidden]", value.len())
+    } else {
+        format!("[private key, {} bytes hidden]", value.len())
+    }
+}
+
+/// Length of a vendor prefix worth showing (it says which service to rotate).
+fn secret_prefix_len(entity: Entity, value: &str) -> usize {
+    let prefixes: &[&str] = match entity {
+        Entity::AwsAccessKey => &["AKIA", "ASIA"],
+        Entity::GithubToken => &["github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+        Entity::GitlabToken => &["glpat-"],
+        Entity::SlackToken => &[
+            "https://hooks.slack.com/",
+            "xoxb-",
+            "xoxp-",
+            "xoxa-",
+            "xoxr-",
+            "xoxs-",
+        ],
+        Entity::StripeKey => &["sk_live_", "rk_live_", "sk_test_", "rk_test_"],
+        Entity::GoogleApiKey => &["AIza"],
+        Entity::OpenaiKey => &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-"],
+        Entity::Jwt => &["eyJ"],
+        _ => &[],
+    };
+    prefixes
+        .iter()
+        .find(|p| value.starts_with(*p))
+        .map_or(0, |p| p.len())
+}
+
+/// A masked preview of `value` (what the detector matched as `entity`).
+///
+/// The full value is never returned: cards and SSNs keep the last four digits
+/// as receipts do, e-mails the first letters, vendor secrets their public
+/// prefix and last four characters, passwords nothing at all.
+///
+/// ```
+/// use mlsec_pii::{mask, Entity};
+/// assert_eq!(mask(Entity::Email, "john@example.com"), "j***@e******.com");
+/// assert_eq!(mask(Entity::CreditCard, "4111 1111 1111 1111"), "**** **** **** 1111");
+/// assert_eq!(mask(Entity::AwsAccessKey, "AKIAIOSFODNN7EXAMPLE"), "AKIA************MPLE");
+/// ```
+pub fn mask(entity: Entity, value: &str) -> String {
+    match entity {
+        Entity::Email => mask_email(value),
+        Entity::CreditCard | Entity::UsSsn | Entity::Iban => {
+            let keep_cc = if entity == Entity::Iban {
+                value
+                    .get(..2)
+                    .filter(|cc| cc.bytes().all(|b| b.is_ascii_uppercase()))
+            } else {
+                None
+            };
+            match keep_cc {
+                Some(cc) => format!("{cc}{}", mask_digits(&value[2..], 4)),
+                None => mask_digits(value, 4),
+            }
+        }
+        Entity::Phone => mask_digits(value, 2),
+        Entity::DateOfBirth => mask_digits(value, 0),
+        Entity::IpAddress => mask_ip(value),
+        Entity::PrivateKey => mask_private_key(value),
+        Entity::Password => "********".to_string(),
+        Entity::GenericSecret | Entity::AwsSecretKey => keep_ends(value, 0, 4),
+        _ => {
+            let p = secret_prefix_len(entity, value);
+            let rest = &value[p..];
+            let masked = keep_ends(rest, 0, 4);
+            format!("{}{masked}", &value[..p])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_hide_the_value() {
+        assert_eq!(
+            mask(Entity::CreditCard, "4111111111111111"),
+            "************1111"
+        );
+        assert_eq!(mask(Entity::UsSsn, "536-22-8741"), "***-**-8741");
+        assert_eq!(
+            mask(Entity::Phone, "+1 (415) 555-0123"),
+            "+* (***) ***-**23"
+        );
+        assert_eq!(
+            mask(Entity::Iban, "DE89370400440532013000"),
+            "DE****************3000"
+        );
+        assert_eq!(mask(Entity::IpAddress, "192.168.10.4"), "192.*.*.*");
+        assert_eq!(mask(Entity::IpAddress, "2001:db8::1"), "2001:****:****");
+        assert_eq!(mask(Entity::DateOfBirth, "1984-03-12"), "****-**-**");
+        assert_eq!(mask(Entity::Password, "hunter2"), "********");
+        assert_eq!(
+            mask(
+                Entity::GithubToken,
+                "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+            ),
+            "ghp_****************6789"
+        );
+        assert_eq!(mask(Entity::GenericSecret, "short"), "*****");
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----";
+        assert!(!mask(Entity::PrivateKey, pem).contains("MIIB"));
+    }
+
+    #[test]
+    fn never_the_whole_value_and_never_a_panic() {
+        for entity in Entity::ALL {
+            for value in [
+                "",
+                "a",
+                "é",
+                "@",
+                "ab@cd",
+                "12",
+                "ghp_",
+                "日本語のテキスト",
+                "x".repeat(100).as_str(),
+            ] {
+                let m = mask(*entity, value);
+                if value.chars().count() >= 2 {
+                    assert_ne!(m, value, "{entity}: {value:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,708 @@
+//! Detectors for personal data: e-mail, numbers (card, phone, SSN, IPv4),
+//! IBAN, IPv6 and dates. Each finds cheap candidates by bytes, then validates.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use memchr::{memchr_iter, memmem};
+
+use crate::validate::{country_code_len, iban_length, is_card_number, is_date, is_iban, is_ssn};
+use crate::{Entity, FieldCtx, Span};
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+fn span(entity: Entity, start: usize, end: usize, confidence: f32) -> Span {
+    Span {
+        entity,
+        start,
+        end,
+        confidence,
+    }
+}
+
+/// Lower-cased ASCII of up to `len` bytes before `pos`, for context words.
+pub(crate) fn lower_before(b: &[u8], pos: usize, len: usize) -> String {
+    let from = pos.saturating_sub(len);
+    b.get(from..pos)
+        .unwrap_or(&[])
+        .iter()
+        .map(|c| c.to_ascii_lowercase() as char)
+        .collect()
+}
+
+// ---------------------------------------------------------------- e-mail
+
+fn is_local(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'')
+}
+
+fn is_domain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')
+}
+
+/// File extensions that follow `@` in asset names such as `icon@2x.png`.
+const NOT_TLDS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "js", "css", "py", "rs",
+];
+
+fn valid_domain(domain: &[u8]) -> bool {
+    let labels: Vec<&[u8]> = domain.split(|&b| b == b'.').collect();
+    if labels.len() < 2 {
+        return false;
+    }
+    let labels_ok = labels.iter().all(|l| {
+        !l.is_empty() && l.len() <= 63 && l.first() != Some(&b'-') && l.last() != Some(&b'-')
+    });
+    let tld = labels.last().copied().unwrap_or_default();
+    let tld_str = std::str::from_utf8(tld)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    labels_ok
+        && (2..=24).contains(&tld.len())
+        && tld.iter().all(u8::is_ascii_alphabetic)
+        && !NOT_TLDS.contains(&tld_str.as_str())
+}
+
+/// E-mail addresses around each `@`.
+pub(crate) fn emails(text: &str, out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    let mut done = 0;
+    for at in memchr_iter(b'@', b) {
+        if at < done {
+            continue;
+        }
+        let mut s = at;
+        while s > 0 && at - s < 64 && is_local(b[s - 1]) {
+            s -= 1;
+        }
+        if s > 0 && (is_local(b[s - 1]) || b[s - 1] >= 0x80) {
+            continue;
+        }
+        while s < at && b[s] == b'.' {
+            s += 1;
+        }
+        let local = &b[s..at];
+        if local.is_empty() || local.last() == Some(&b'.') || memmem::find(local, b"..").is_some() {
+            continue;
+        }
+        // `scheme://user:password@host` is a URL's userinfo, not an address.
+        let token_start = b[s.saturating_sub(256)..s]
+            .iter()
+            .rposition(|c| c.is_ascii_whitespace() || *c == b'"');
+        let token_start = token_start.map_or(s.saturating_sub(256), |p| s.saturating_sub(256) + p);
+        if memmem::find(&b[token_start..s], b"://").is_some() {
+            continue;
+        }
+        let mut e = at + 1;
+        while e < b.len() && e - at <= 254 && is_domain(b[e]) {
+            e += 1;
+        }
+        while e > at + 1 && matches!(b[e - 1], b'.' | b'-') {
+            e -= 1;
+        }
+        if e < b.len() && (is_word(b[e]) || b[e] == b'@') {
+            continue;
+        }
+        // `git@github.com:org/repo.git`: an SSH remote (scp syntax), not a mailbox.
+        if b.get(e) == Some(&b':')
+            && b.get(e + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'~' || *c == b'/')
+        {
+            continue;
+        }
+        if valid_domain(&b[at + 1..e]) {
+            out.push(span(Entity::Email, s, e, 0.85));
+            done = e;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- numbers
+
+/// True when a number starting at `i` is not glued to a preceding word
+/// (`v1.2`, `ORD-2024`, `#12345`, `x_99`).
+fn number_starts_word(b: &[u8], i: usize) -> bool {
+    let Some(&p) = i.checked_sub(1).and_then(|j| b.get(j)) else {
+        return true;
+    };
+    if is_word(p) || matches!(p, b'#' | b'$' | b'@') {
+        return false;
+    }
+    if matches!(p, b'-' | b'.' | b'/' | b'+') {
+        let glued = i
+            .checked_sub(2)
+            .and_then(|j| b.get(j))
+            .is_some_and(|&pp| is_word(pp));
+        return !glued;
+    }
+    true
+}
+
+fn skip_word(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && is_word(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// True when any byte of the block is an ASCII digit (branch-free, so the
+/// compiler vectorises it: text without digits is skipped 32 bytes at a time).
+fn block_has_digit(block: &[u8]) -> bool {
+    block
+        .iter()
+        .fold(false, |acc, c| acc | (c.wrapping_sub(b'0') < 10))
+}
+
+/// One pass over the text: every digit run that starts a word becomes a card
+/// / SSN / IPv4 / phone candidate; two upper-case letters right before it, an
+/// IBAN candidate.
+pub(crate) fn structured(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < n {
+        while i + 32 <= n && !block_has_digit(&b[i..i + 32]) {
+            i += 32;
+        }
+        match b[i..].iter().position(u8::is_ascii_digit) {
+            Some(p) => i += p,
+            None => break,
+        }
+        let start = if i > 0 && matches!(b[i - 1], b'+' | b'(') {
+            i - 1
+        } else {
+            i
+        };
+        if number_starts_word(b, start) {
+            i = numeric_run(text, start, ctx, &mut words, out).max(i + 1);
+            continue;
+        }
+        if i >= 2
+            && b[i - 2].is_ascii_uppercase()
+            && b[i - 1].is_ascii_uppercase()
+            && number_starts_word(b, i - 2)
+        {
+            if let Some(end) = iban_at(b, i - 2) {
+                out.push(span(Entity::Iban, i - 2, end, 0.95));
+                i = end;
+                continue;
+            }
+            // An IBAN-shaped value with a bad check: its digit groups are
+            // not a phone number either.
+            if iban_length(&b[i - 2..i]).is_some() && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                i = skip_iban_shape(b, i);
+                continue;
+            }
+        }
+        i = skip_word(b, i + 1);
+    }
+}
+
+/// The end of upper-case/digit groups joined by single spaces (at most 34
+/// characters, the longest IBAN).
+fn skip_iban_shape(b: &[u8], mut j: usize) -> usize {
+    let mut seen = 0;
+    while j < b.len() && seen < 34 {
+        let c = b[j];
+        if c.is_ascii_digit() || c.is_ascii_uppercase() {
+            seen += 1;
+        } else if !(c == b' ' && b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric)) {
+            break;
+        }
+        j += 1;
+    }
+    j.max(1)
+}
+
+/// An IBAN starting at `i` (country letters, check digits, then groups of
+/// alphanumerics with optional single spaces), ending where its country's
+/// registered length says.
+fn iban_at(b: &[u8], i: usize) -> Option<usize> {
+    let head = b.get(i..i + 4)?;
+    if !(head[0].is_ascii_uppercase()
+        && head[1].is_ascii_uppercase()
+        && head[2].is_ascii_digit()
+        && head[3].is_ascii_digit())
+    {
+        return None;
+    }
+    let want = iban_length(&head[..2])?;
+    let mut compact = Vec::with_capacity(want);
+    let mut j = i;
+    while compact.len() < want {
+        match b.get(j) {
+            Some(&c) if c.is_ascii_digit() || c.is_ascii_uppercase() => compact.push(c),
+            Some(b' ')
+                if b.get(j + 1).is_some_and(|c| c.is_ascii_alphanumeric())
+                    && !compact.is_empty() => {}
+            _ => return None,
+        }
+        j += 1;
+    }
+    if b.get(j).is_some_and(|&c| is_word(c)) {
+        return None;
+    }
+    is_iban(&compact).then_some(j)
+}
+
+fn run_byte(c: u8) -> bool {
+    c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'/' | b'(' | b')' | b'+')
+}
+
+/// Classify the digit run starting at `start`; returns where it ends.
+fn numeric_run(
+    text: &str,
+    start: usize,
+    ctx: &FieldCtx,
+    words: &mut Vec<(usize, usize)>,
+    out: &mut Vec<Span>,
+) -> usize {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut j = start;
+    let mut digits = 0usize;
+    while j < n {
+        let c = b[j];
+        if run_byte(c) {
+            digits += usize::from(c.is_ascii_digit());
+            j += 1;
+        } else if c == b' '
+            && b.get(j + 1)
+                .is_some_and(|&d| d.is_ascii_digit() || d == b'(' || d == b'+')
+        {
+            j += 1;
+        } else {
+            break;
+        }
+    }
+    let raw_end = j;
+    if digits < 4 {
+        return raw_end;
+    }
+    // Words of the run, split on single spaces.
+    words.clear();
+    let mut ws = start;
+    for k in start..=raw_end {
+        if k == raw_end || b[k] == b' ' {
+            let mut we = k;
+            while we > ws && matches!(b[we - 1], b'-' | b'.' | b'/' | b'+' | b'(') {
+                we -= 1;
+            }
+            if we > ws {
+                words.push((ws, we));
+            }
+            ws = k + 1;
+        }
+    }
+    // A last word glued to letters (`1.5GB`, `4567abc`) is not a number.
+    if raw_end < n && (is_word(b[raw_end]) || b[raw_end] == b'@') {
+        words.pop();
+    }
+    // Fast path for the most common run, a plain integer (ids, counts):
+    // only a card has no separators, unless the column says phone or SSN.
+    if let [(s, e)] = words.as_slice() {
+        let len = e - s;
+        if b[*s..*e].iter().all(u8::is_ascii_digit)
+            && !(13..=19).contains(&len)
+            && len != 9
+            && !ctx.phone
+        {
+            return raw_end;
+        }
+    }
+    let mut w = 0;
+    while w < words.len() {
+        let mut taken = 0;
+        for len in (1..=(words.len() - w).min(7)).rev() {
+            let (s, _) = words[w];
+            let (_, e) = words[w + len - 1];
+            let whole_run = len == words.len();
+            if let Some((entity, conf)) = classify(text, s, e, len, whole_run, ctx) {
+                out.push(span(entity, s, e, conf));
+                taken = len;
+                break;
+            }
+        }
+        w += taken.max(1);
+    }
+    raw_end
+}
+
+/// Labels of other numbering schemes whose values can pass Luhn by chance.
+const NOT_CARD_WORDS: &[&str] = &[
+    "ean", "gtin", "isbn", "upc", "barcode", "sku", "tracking", "parcel", "order", "invoice",
+    "ref", "imei", "iccid",
+];
+const SSN_WORDS: &[&str] = &[
+    "ssn",
+    "social security",
+    "social sec",
+    "ss#",
+    "ss #",
+    "ss no",
+];
+const VERSION_WORDS: &[&str] = &[
+    "version", "ver", "v", "release", "build", "firmware", "rev", "revision",
+];
+
+/// The last word before `pos` (skipping spaces and `:`/`=`), lower-cased.
+fn previous_word(b: &[u8], pos: usize) -> String {
+    let back = lower_before(b, pos, 24);
+    let trimmed =
+        back.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '=' | '#'));
+    trimmed
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// What the words `text[s..e]` of a digit run are, if anything. `whole_run`:
+/// they are the entire run (a phone number inside a longer run of digit
+/// groups is a slice of an account or card number, unless it starts with `+`
+/// or `(`).
+fn classify(
+    text: &str,
+    s: usize,
+    e: usize,
+    nwords: usize,
+    whole_run: bool,
+    ctx: &FieldCtx,
+) -> Option<(Entity, f32)> {
+    let b = text.as_bytes();
+    let w = &b[s..e];
+    let mut digits = [0u8; 20];
+    let mut nd = 0;
+    for &c in w {
+        if c.is_ascii_digit() {
+            if nd == digits.len() {
+                return None;
+            }
+            digits[nd] = c;
+            nd += 1;
+        }
+    }
+    let digits = &digits[..nd];
+    if nd < 4 {
+        return None;
+    }
+    let ssn_context = || ctx.ssn || SSN_WORDS.iter().any(|k| lower_before(b, s, 32).contains(k));
+    if nwords == 1 {
+        if let Some(ip) = ipv4(w) {
+            let prev = previous_word(b, s);
+            if !VERSION_WORDS.contains(&prev.as_str()) && !ip.is_unspecified() {
+                return Some((Entity::IpAddress, 0.85));
+            }
+            return None;
+        }
+        if shaped(w, &[3, 2, 4], b'-') && is_ssn(digits) {
+            return Some((Entity::UsSsn, if ssn_context() { 0.95 } else { 0.85 }));
+        }
+        if nd == 9 && w.len() == 9 && is_ssn(digits) && ssn_context() {
+            return Some((Entity::UsSsn, if ctx.ssn { 0.6 } else { 0.8 }));
+        }
+    }
+    if nwords == 3 && shaped(w, &[3, 2, 4], b' ') && is_ssn(digits) && ssn_context() {
+        return Some((Entity::UsSsn, 0.8));
+    }
+    if (13..=19).contains(&nd)
+        && card_shaped(w)
+        && is_card_number(digits)
+        && !NOT_CARD_WORDS.contains(&previous_word(b, s).as_str())
+    {
+        return Some((Entity::CreditCard, 0.95));
+    }
+    if !whole_run && !matches!(w.first(), Some(b'+' | b'(')) {
+        return None;
+    }
+    phone(w, digits, ctx.phone).map(|conf| (Entity::Phone, conf))
+}
+
+/// Digit groups of exactly these sizes joined by `sep`.
+fn shaped(w: &[u8], sizes: &[usize], sep: u8) -> bool {
+    w.len() == sizes.iter().sum::<usize>() + sizes.len() - 1
+        && w.split(|&c| c == sep).count() == sizes.len()
+        && w.split(|&c| c == sep)
+            .zip(sizes)
+            .all(|(g, &n)| g.len() == n && g.iter().all(u8::is_ascii_digit))
+}
+
+fn card_shaped(w: &[u8]) -> bool {
+    let mut sep = None;
+    for &c in w {
+        if c.is_ascii_digit() {
+            continue;
+        }
+        if !matches!(c, b' ' | b'-') || sep.is_some_and(|s| s != c) {
+            return false;
+        }
+        sep = Some(c);
+    }
+    match sep {
+        None => true,
+        Some(sep) => w.split(|&c| c == sep).all(|g| g.len() >= 3),
+    }
+}
+
+fn ipv4(w: &[u8]) -> Option<Ipv4Addr> {
+    let addr = w.split(|&c| c == b'/').next()?;
+    if addr.iter().filter(|&&c| c == b'.').count() != 3 {
+        return None;
+    }
+    std::str::from_utf8(addr).ok()?.parse().ok()
+}
+
+/// A phone number's confidence, or None. `w` holds only digits, spaces and
+/// `- . / ( ) +`; `digits` are its digits.
+fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
+    // E.164 allows 8..=15 digits, plus a 00 prefix; national numbers have 10..=12.
+    if !(8..=17).contains(&digits.len()) || w.iter().skip(1).any(|&c| c == b'+') {
+        return None;
+    }
+    let plus = w.first() == Some(&b'+');
+    // Digit groups, the separator kinds between them, and a "(0)" trunk group.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut kinds: Vec<u8> = Vec::new();
+    let mut parens = 0;
+    let mut k = 0;
+    while k < w.len() {
+        if w[k].is_ascii_digit() {
+            let gs = k;
+            while k < w.len() && w[k].is_ascii_digit() {
+                k += 1;
+            }
+            let in_parens = gs > 0 && w[gs - 1] == b'(' && w.get(k) == Some(&b')');
+            // The UK/DE "+44 (0)20 ..." trunk zero is not dialled from abroad.
+            if !(in_parens && &w[gs..k] == b"0" && plus) {
+                groups.push((gs, k));
+            }
+            continue;
+        }
+        let ss = k;
+        while k < w.len() && !w[k].is_ascii_digit() {
+            k += 1;
+        }
+        let sep = &w[ss..k];
+        if sep.contains(&b'(') || sep.contains(&b')') {
+            parens += 1;
+            if sep
+                .iter()
+                .filter(|&&c| !matches!(c, b'(' | b')' | b' '))
+                .count()
+                > 0
+                && ss > 0
+            {
+                return None;
+            }
+        } else if ss > 0 {
+            if sep.len() != 1 {
+                return None;
+            }
+            if !kinds.contains(&sep[0]) {
+                kinds.push(sep[0]);
+            }
+        }
+    }
+    if parens > 2
+        || w.iter().filter(|&&c| c == b'(').count() != w.iter().filter(|&&c| c == b')').count()
+    {
+        return None;
+    }
+    let sizes: Vec<usize> = groups.iter().map(|(a, b)| b - a).collect();
+    let formatted = groups.len() > 1;
+    let national_digits: Vec<u8> = groups
+        .iter()
+        .flat_map(|&(a, b)| w[a..b].iter().copied())
+        .collect();
+    let boost = |c: f32| if phone_column { 0.95 } else { c };
+
+    // International: +CC or 00CC.
+    let intl = if plus {
+        Some(&national_digits[..])
+    } else if national_digits.starts_with(b"00") && formatted {
+        national_digits.get(2..)
+    } else {
+        None
+    };
+    if let Some(intl) = intl {
+        let cc = country_code_len(intl)?;
+        if !(8..=15).contains(&intl.len()) || kinds.len() > 2 {
+            return None;
+        }
+        let first_group = if plus {
+            sizes.first().copied()?
+        } else {
+            sizes.first()?.saturating_sub(2)
+        };
+        if formatted && first_group != 0 && first_group < cc {
+            return None;
+        }
+        // Abroad the national trunk 0 is dropped (Italy keeps it).
+        if intl.get(cc) == Some(&b'0') && !intl.starts_with(b"39") {
+            return None;
+        }
+        if cc == 1 && (intl.len() != 11 || !nanp_ok(&intl[1..])) {
+            return None;
+        }
+        return Some(boost(0.85));
+    }
+    if kinds.len() > 1 || kinds.contains(&b'/') && sizes.len() != 2 {
+        return None;
+    }
+    let nanp = match sizes.as_slice() {
+        [3, 3, 4] => nanp_ok(digits),
+        [1, 3, 3, 4] => digits.first() == Some(&b'1') && nanp_ok(&digits[1..]),
+        _ => false,
+    };
+    // A dotted 3-3-4 is as often a version or a decimal series; keep it only in a phone column.
+    if nanp && (!kinds.contains(&b'.') || phone_column) {
+        return Some(boost(0.85));
+    }
+    let trunk = digits.first() == Some(&b'0')
+        && digits.get(1).is_some_and(|&d| d != b'0')
+        && (10..=12).contains(&digits.len())
+        && sizes.len() >= 2
+        && sizes.iter().all(|&g| g >= 2)
+        && sizes.first().is_some_and(|&g| g <= 5)
+        // UK/DE numbers end in a group of 3 or more, French ones are all pairs.
+        && (sizes.last().is_some_and(|&g| g >= 3) || sizes.iter().skip(1).all(|&g| g == 2))
+        && parens == 0;
+    if trunk {
+        return Some(boost(0.85));
+    }
+    if sizes == [5, 5] && digits.first().is_some_and(|&d| d >= b'6') && parens == 0 {
+        return Some(boost(0.8));
+    }
+    if phone_column && !formatted && parens == 0 {
+        let bare = (digits.len() == 10 && nanp_ok(digits))
+            || (digits.len() == 11 && digits[0] == b'1' && nanp_ok(&digits[1..]))
+            || (digits.first() == Some(&b'0') && (10..=11).contains(&digits.len()));
+        if bare {
+            return Some(0.6);
+        }
+    }
+    None
+}
+
+/// A NANP number's 10 digits: area and exchange start with 2-9, the area is not an N11 service code.
+fn nanp_ok(d: &[u8]) -> bool {
+    d.len() == 10 && d[0] >= b'2' && d[3] >= b'2' && !(d[1] == b'1' && d[2] == b'1')
+}
+
+// ---------------------------------------------------------------- IPv6
+
+fn is_v6(b: u8) -> bool {
+    b.is_ascii_hexdigit() || b == b':' || b == b'.'
+}
+
+/// IPv6 addresses around each `:`.
+pub(crate) fn ipv6(text: &str, out: &mut Vec<Span>) {
+    let b = text.as_bytes();
+    let mut done = 0;
+    for c in memchr_iter(b':', b) {
+        if c < done {
+            continue;
+        }
+        let mut s = c;
+        while s > 0 && c - s < 46 && is_v6(b[s - 1]) {
+            s -= 1;
+        }
+        let mut e = c;
+        while e < b.len() && is_v6(b[e]) {
+            e += 1;
+        }
+        done = e;
+        while e > s && matches!(b[e - 1], b'.' | b':') && !(e >= 2 && &b[e - 2..e] == b"::") {
+            e -= 1;
+        }
+        if s > 0 && (is_v6(b[s - 1]) || is_word(b[s - 1])) || (done < b.len() && is_word(b[done])) {
+            continue;
+        }
+        let token = &b[s..e];
+        if !(6..=45).contains(&token.len()) || token.iter().filter(|&&x| x == b':').count() < 2 {
+            continue;
+        }
+        let hex_groups = token
+            .split(|&x| x == b':')
+            .filter(|g| !g.is_empty())
+            .count();
+        if hex_groups < 2 {
+            continue;
+        }
+        let parsed = std::str::from_utf8(token)
+            .ok()
+            .and_then(|t| t.parse::<Ipv6Addr>().ok());
+        if parsed.is_some() {
+            out.push(span(Entity::IpAddress, s, e, 0.85));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- dates
+
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// Numeric (`1984-03-12`, `12/03/1984`, `12.03.84`) and written (`12 March
+/// 1984`, `March 12, 1984`) dates.
+pub(crate) fn date_regex() -> regex::Regex {
+    let month = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?";
+    let pattern = format!(
+        r"(?i-u)\b(?:(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}})|(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}})|(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({month}),?\s+(\d{{4}})|({month})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}))\b"
+    );
+    // The pattern is a constant; a failure here is a bug caught by every test.
+    regex::Regex::new(&pattern).unwrap_or_else(|e| panic!("date pattern: {e}"))
+}
+
+fn month_number(name: &str) -> u32 {
+    let lower = name.to_ascii_lowercase();
+    MONTHS
+        .iter()
+        .position(|m| lower.starts_with(m))
+        .map_or(0, |p| p as u32 + 1)
+}
+
+/// Valid dates within `text[from..to]`, reported as DATE_OF_BIRTH (the caller
+/// has the birth context: a birth word right before, or a dob column).
+pub(crate) fn dates(
+    re: &regex::Regex,
+    text: &str,
+    from: usize,
+    to: usize,
+    conf: f32,
+    out: &mut Vec<Span>,
+) {
+    let Some(window) = text.get(from..to) else {
+        return;
+    };
+    let num = |c: &regex::Captures, i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    for caps in re.captures_iter(window) {
+        let Some(m) = caps.get(0) else { continue };
+        let valid = if let (Some(y), Some(mo), Some(d)) =
+            (num(&caps, 1), num(&caps, 2), num(&caps, 3))
+        {
+            is_date(y, mo, d, true)
+        } else if let (Some(a), Some(bb), Some(y)) = (num(&caps, 4), num(&caps, 5), num(&caps, 6)) {
+            let four = caps.get(6).is_some_and(|m| m.len() == 4);
+            is_date(y, bb, a, four) || is_date(y, a, bb, four)
+        } else if let (Some(d), Some(mo), Some(y)) = (num(&caps, 7), caps.get(8), num(&caps, 9)) {
+            is_date(y, month_number(mo.as_str()), d, true)
+        } else if let (Some(mo), Some(d), Some(y)) = (caps.get(10), num(&caps, 11), num(&caps, 12))
+        {
+            is_date(y, month_number(mo.as_str()), d, true)
+        } else {
+            false
+        };
+        if valid {
+            out.push(span(
+                Entity::DateOfBirth,
+                from + m.start(),
+                from + m.end(),
+                conf,
+            ));
+        }
+    }
+}

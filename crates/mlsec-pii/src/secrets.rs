@@ -1,0 +1,671 @@
+//! Credentials: vendor tokens found by their literal prefixes, PEM blocks,
+//! connection-string passwords, and values after context words (password,
+//! secret, token, key, bearer, and birth words for dates).
+
+use memchr::memmem;
+use regex::Regex;
+
+use crate::scan::{dates, lower_before};
+use crate::validate::{is_uuid, shannon_entropy};
+use crate::{Entity, FieldCtx, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Vendor {
+    Aws,
+    Github,
+    Gitlab,
+    Slack,
+    SlackHook,
+    Stripe,
+    Google,
+    Openai,
+    Jwt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Anchor {
+    Vendor(Vendor),
+    Pem,
+    Url,
+    Password,
+    /// `strong`: the word alone says the value is a secret (secret, token,
+    /// api_key); `key` alone is weak, so hex-only values after it are hashes.
+    Secret {
+        strong: bool,
+    },
+    Bearer,
+    Birth,
+}
+
+/// Anchor literals: (text, matched case-sensitively, meaning).
+const ANCHORS: &[(&str, bool, Anchor)] = &[
+    ("AKIA", true, Anchor::Vendor(Vendor::Aws)),
+    ("ASIA", true, Anchor::Vendor(Vendor::Aws)),
+    ("ghp_", true, Anchor::Vendor(Vendor::Github)),
+    ("gho_", true, Anchor::Vendor(Vendor::Github)),
+    ("ghu_", true, Anchor::Vendor(Vendor::Github)),
+    ("ghs_", true, Anchor::Vendor(Vendor::Github)),
+    ("ghr_", true, Anchor::Vendor(Vendor::Github)),
+    ("github_pat_", true, Anchor::Vendor(Vendor::Github)),
+    ("glpat-", true, Anchor::Vendor(Vendor::Gitlab)),
+    ("xoxa-", true, Anchor::Vendor(Vendor::Slack)),
+    ("xoxb-", true, Anchor::Vendor(Vendor::Slack)),
+    ("xoxp-", true, Anchor::Vendor(Vendor::Slack)),
+    ("xoxr-", true, Anchor::Vendor(Vendor::Slack)),
+    ("xoxs-", true, Anchor::Vendor(Vendor::Slack)),
+    ("xoxe-", true, Anchor::Vendor(Vendor::Slack)),
+    ("hooks.slack.com/", true, Anchor::Vendor(Vendor::SlackHook)),
+    ("sk_live_", true, Anchor::Vendor(Vendor::Stripe)),
+    ("rk_live_", true, Anchor::Vendor(Vendor::Stripe)),
+    ("sk_test_", true, Anchor::Vendor(Vendor::Stripe)),
+    ("rk_test_", true, Anchor::Vendor(Vendor::Stripe)),
+    ("AIza", true, Anchor::Vendor(Vendor::Google)),
+    ("sk-", true, Anchor::Vendor(Vendor::Openai)),
+    ("eyJ", true, Anchor::Vendor(Vendor::Jwt)),
+    ("-----BEGIN ", true, Anchor::Pem),
+    ("://", true, Anchor::Url),
+    ("password", false, Anchor::Password),
+    ("passwd", false, Anchor::Password),
+    ("passphrase", false, Anchor::Password),
+    ("pwd", false, Anchor::Password),
+    ("secret", false, Anchor::Secret { strong: true }),
+    ("token", false, Anchor::Secret { strong: true }),
+    ("api_key", false, Anchor::Secret { strong: true }),
+    ("api-key", false, Anchor::Secret { strong: true }),
+    ("apikey", false, Anchor::Secret { strong: true }),
+    ("access_key", false, Anchor::Secret { strong: true }),
+    ("private_key", false, Anchor::Secret { strong: true }),
+    ("credential", false, Anchor::Secret { strong: true }),
+    ("auth", false, Anchor::Secret { strong: true }),
+    ("key", false, Anchor::Secret { strong: false }),
+    ("bearer", false, Anchor::Bearer),
+    ("born", false, Anchor::Birth),
+    ("dob", false, Anchor::Birth),
+    ("d.o.b", false, Anchor::Birth),
+    ("birth", false, Anchor::Birth),
+    ("birthday", false, Anchor::Birth),
+    ("geburtsdatum", false, Anchor::Birth),
+    ("date de naissance", false, Anchor::Birth),
+];
+
+/// Longest vendor token we look at; windows never exceed these, so each
+/// anchor costs bounded time.
+const TOKEN_WINDOW: usize = 1024;
+const JWT_WINDOW: usize = 12 * 1024;
+const PEM_MAX: usize = 64 * 1024;
+
+pub(crate) struct Secrets {
+    anchors: Regex,
+    vendors: Vec<(Vendor, Regex)>,
+}
+
+fn compile(pattern: &str) -> Regex {
+    // Constant patterns; a failure is a bug every test catches.
+    Regex::new(pattern).unwrap_or_else(|e| panic!("secret pattern {pattern}: {e}"))
+}
+
+impl Secrets {
+    pub(crate) fn new() -> Secrets {
+        // One alternation of every anchor literal, longest first so that the
+        // leftmost match is also the longest; the regex engine's lazy DFA
+        // scans text without anchors at a few instructions per byte.
+        let mut literals: Vec<&str> = ANCHORS.iter().map(|(p, _, _)| *p).collect();
+        literals.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let alternation: Vec<String> = literals.iter().map(|p| regex::escape(p)).collect();
+        let anchors = compile(&format!("(?i-u:{})", alternation.join("|")));
+        let vendors = vec![
+            (Vendor::Aws, compile(r"^(?:AKIA|ASIA)[A-Z0-9]{16}")),
+            (
+                Vendor::Github,
+                compile(r"^(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,242})"),
+            ),
+            (Vendor::Gitlab, compile(r"^glpat-[A-Za-z0-9_-]{20,64}")),
+            (
+                Vendor::Slack,
+                compile(r"^xox[abeprs]-[0-9A-Za-z]{1,20}-[0-9A-Za-z-]{8,250}"),
+            ),
+            (
+                Vendor::SlackHook,
+                compile(
+                    r"^hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,200}",
+                ),
+            ),
+            (
+                Vendor::Stripe,
+                compile(r"^[rs]k_(?:live|test)_[A-Za-z0-9]{16,247}"),
+            ),
+            (Vendor::Google, compile(r"^AIza[0-9A-Za-z_-]{35}")),
+            (
+                Vendor::Openai,
+                compile(r"^sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,250}"),
+            ),
+            (
+                Vendor::Jwt,
+                compile(r"^eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{2,8000}\.[A-Za-z0-9_-]{0,2000}"),
+            ),
+        ];
+        Secrets { anchors, vendors }
+    }
+
+    pub(crate) fn scan(&self, text: &str, ctx: &FieldCtx, date_re: &Regex, out: &mut Vec<Span>) {
+        let b = text.as_bytes();
+        let mut pem_end = PemEnd::default();
+        for m in self.anchors.find_iter(text) {
+            let (s, e) = (m.start(), m.end());
+            let found = m.as_str();
+            let Some(&(literal, case_sensitive, anchor)) = ANCHORS
+                .iter()
+                .find(|(p, _, _)| p.eq_ignore_ascii_case(found))
+            else {
+                continue;
+            };
+            if case_sensitive && &b[s..e] != literal.as_bytes() {
+                continue;
+            }
+            match anchor {
+                Anchor::Vendor(vendor) => self.vendor(text, s, vendor, ctx, out),
+                Anchor::Pem => pem(b, s, &mut pem_end, out),
+                Anchor::Url => url_password(b, s, out),
+                Anchor::Birth => {
+                    if keyword_start(b, s)
+                        && !b
+                            .get(e)
+                            .is_some_and(|c| c.is_ascii_alphabetic() && !b"dD".contains(c))
+                    {
+                        let to = window_end(text, e, 48, true);
+                        if let Some((ds, de)) = first_date_window(text, e, to) {
+                            dates(date_re, text, ds, de, 0.9, out);
+                        }
+                    }
+                }
+                Anchor::Password | Anchor::Secret { .. } | Anchor::Bearer => {
+                    if keyword_start(b, s) {
+                        keyword_value(b, s, e, anchor, ctx, out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn vendor(&self, text: &str, s: usize, vendor: Vendor, ctx: &FieldCtx, out: &mut Vec<Span>) {
+        let b = text.as_bytes();
+        if s > 0
+            && (b[s - 1].is_ascii_alphanumeric() || (vendor == Vendor::Openai && b[s - 1] == b'-'))
+        {
+            return;
+        }
+        let Some(re) = self
+            .vendors
+            .iter()
+            .find(|(v, _)| *v == vendor)
+            .map(|(_, re)| re)
+        else {
+            return;
+        };
+        let window_len = if vendor == Vendor::Jwt {
+            JWT_WINDOW
+        } else {
+            TOKEN_WINDOW
+        };
+        let Some(window) = text.get(s..window_end(text, s, window_len, false)) else {
+            return;
+        };
+        let Some(m) = re.find(window) else {
+            return;
+        };
+        let end = s + m.end();
+        let continues = |extra: &[u8]| {
+            b.get(end)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+        };
+        let token = &b[s..end];
+        let (entity, start, conf) = match vendor {
+            Vendor::Aws => {
+                if continues(b"") {
+                    return;
+                }
+                let aws_context = ctx.aws || lower_before(b, s, 64).contains("aws");
+                (
+                    Entity::AwsAccessKey,
+                    s,
+                    if aws_context { 0.95 } else { 0.9 },
+                )
+            }
+            Vendor::Github | Vendor::Stripe => {
+                if continues(b"_") {
+                    return;
+                }
+                (
+                    if vendor == Vendor::Github {
+                        Entity::GithubToken
+                    } else {
+                        Entity::StripeKey
+                    },
+                    s,
+                    0.9,
+                )
+            }
+            Vendor::Gitlab | Vendor::Google | Vendor::Slack => {
+                if continues(b"_-") {
+                    return;
+                }
+                let entity = match vendor {
+                    Vendor::Gitlab => Entity::GitlabToken,
+                    Vendor::Google => Entity::GoogleApiKey,
+                    _ => Entity::SlackToken,
+                };
+                (entity, s, 0.9)
+            }
+            Vendor::SlackHook => {
+                let start = ["https://", "http://"]
+                    .iter()
+                    .find(|p| s >= p.len() && &b[s - p.len()..s] == p.as_bytes())
+                    .map_or(s, |p| s - p.len());
+                (Entity::SlackToken, start, 0.95)
+            }
+            Vendor::Openai => {
+                let body = &token[3..];
+                let random = body.iter().any(u8::is_ascii_uppercase)
+                    && body.iter().any(u8::is_ascii_lowercase)
+                    && body.iter().any(u8::is_ascii_digit);
+                if continues(b"_-") || !random {
+                    return;
+                }
+                (Entity::OpenaiKey, s, 0.9)
+            }
+            Vendor::Jwt => {
+                if continues(b"_-.") || !jwt_header_ok(token) {
+                    return;
+                }
+                (Entity::Jwt, s, 0.95)
+            }
+        };
+        out.push(Span {
+            entity,
+            start,
+            end,
+            confidence: conf,
+        });
+    }
+}
+
+/// The largest char boundary <= `from + len` (and <= text length); with
+/// `line`, also stop at the first newline.
+fn window_end(text: &str, from: usize, len: usize, line: bool) -> usize {
+    let mut end = from.saturating_add(len).min(text.len());
+    if line {
+        if let Some(nl) = text
+            .as_bytes()
+            .get(from..end)
+            .and_then(|w| memchr::memchr(b'\n', w))
+        {
+            end = from + nl;
+        }
+    }
+    while end > from && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
+}
+
+/// From a birth word to the end of its window, as long as the window is
+/// still about that word (a second sentence or field is not).
+fn first_date_window(text: &str, from: usize, to: usize) -> Option<(usize, usize)> {
+    let w = text.as_bytes().get(from..to)?;
+    let stop = w
+        .iter()
+        .position(|&c| c == b';' || c == b'|')
+        .unwrap_or(w.len());
+    Some((from, from + stop))
+}
+
+/// A context word starts a word: not preceded by a letter, except at a
+/// camelCase boundary (`accessToken`).
+fn keyword_start(b: &[u8], s: usize) -> bool {
+    match s.checked_sub(1).and_then(|p| b.get(p)) {
+        None => true,
+        Some(p) if p.is_ascii_lowercase() => b.get(s).is_some_and(u8::is_ascii_uppercase),
+        Some(p) => !p.is_ascii_alphabetic(),
+    }
+}
+
+/// Decode a base64url JWT header and check it is a JSON object naming "alg".
+fn jwt_header_ok(token: &[u8]) -> bool {
+    let header = token.split(|&c| c == b'.').next().unwrap_or_default();
+    let header = &header[..header.len().min(1024)];
+    let mut decoded = Vec::with_capacity(header.len());
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in header {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return false,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            decoded.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    let json = String::from_utf8_lossy(&decoded);
+    json.trim_start().starts_with('{') && json.contains("\"alg\"")
+}
+
+/// Where the next `-----END ` is, searched once per scan and reused.
+#[derive(Default)]
+struct PemEnd {
+    searched_from: Option<usize>,
+    found: Option<usize>,
+}
+
+impl PemEnd {
+    fn next_after(&mut self, b: &[u8], pos: usize) -> Option<usize> {
+        if let Some(from) = self.searched_from {
+            match self.found {
+                Some(q) if q >= pos => return Some(q),
+                None if from <= pos => return None,
+                _ => {}
+            }
+        }
+        self.searched_from = Some(pos);
+        self.found = memmem::find(b.get(pos..)?, b"-----END ").map(|q| q + pos);
+        self.found
+    }
+}
+
+/// A PEM private key block from its BEGIN line through the matching END line.
+fn pem(b: &[u8], s: usize, ends: &mut PemEnd, out: &mut Vec<Span>) {
+    let label_start = s + "-----BEGIN ".len();
+    let Some(head) = b.get(label_start..(label_start + 64).min(b.len())) else {
+        return;
+    };
+    let Some(label_len) = memmem::find(head, b"-----") else {
+        return;
+    };
+    let label = &head[..label_len];
+    if !label.ends_with(b"PRIVATE KEY") {
+        return;
+    }
+    let body = label_start + label_len + 5;
+    let Some(end_at) = ends.next_after(b, body) else {
+        return;
+    };
+    if end_at - s > PEM_MAX {
+        return;
+    }
+    let tail = end_at + "-----END ".len();
+    let closing_ok = b.get(tail..tail + label_len).is_some_and(|l| l == label)
+        && b.get(tail + label_len..tail + label_len + 5) == Some(b"-----".as_slice());
+    if closing_ok {
+        out.push(Span {
+            entity: Entity::PrivateKey,
+            start: s,
+            end: tail + label_len + 5,
+            confidence: 0.95,
+        });
+    }
+}
+
+/// Values that stand for a password rather than being one.
+fn placeholder(v: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(v).to_ascii_lowercase();
+    let first = v.first().copied().unwrap_or(b'*');
+    // `${VAR}`, `{{var}}`, `<password>`, `%(password)s`, `%PASSWORD%`, `****`.
+    matches!(first, b'$' | b'{' | b'<' | b'*' | b'[' | b'(')
+        || (first == b'%' && (v.get(1) == Some(&b'(') || v.last() == Some(&b'%')))
+        || v.iter().all(|&c| c == first)
+        || [
+            "null",
+            "none",
+            "nil",
+            "true",
+            "false",
+            "password",
+            "passwd",
+            "secret",
+            "redacted",
+            "hidden",
+            "xxxx",
+            "xxxxxx",
+            "xxxxxxxx",
+            "required",
+            "optional",
+            "string",
+            "undefined",
+            "example",
+        ]
+        .contains(&lower.as_str())
+        || lower.chars().all(|c| c == 'x' || c == '*')
+}
+
+fn password_ok(v: &[u8], in_column: bool) -> bool {
+    let min = if in_column { 4 } else { 6 };
+    if !(min..=128).contains(&v.len())
+        || placeholder(v)
+        || v.iter().any(|c| c.is_ascii_whitespace())
+    {
+        return false;
+    }
+    // Prose after "password:" is lower-case words; a password mixes in something else.
+    in_column || v.iter().any(|c| !c.is_ascii_lowercase())
+}
+
+fn aws_secret_shaped(v: &[u8]) -> bool {
+    v.len() == 40
+        && v.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'+'))
+        && v.iter().any(u8::is_ascii_uppercase)
+        && v.iter().any(u8::is_ascii_lowercase)
+        && v.iter()
+            .any(|c| c.is_ascii_digit() || matches!(c, b'/' | b'+'))
+}
+
+/// A high-entropy token: long enough, mixed classes, not a UUID, number, path or hash (unless `strong`).
+fn generic_ok(v: &[u8], strong: bool, min_len: usize) -> bool {
+    if !(min_len..=256).contains(&v.len())
+        || !v.iter().all(|c| c.is_ascii_graphic())
+        || is_uuid(v)
+        || placeholder(v)
+        || (v.contains(&b'/') && v.contains(&b'.'))
+        || v.contains(&b':')
+        || memmem::find(v, b"://").is_some()
+    {
+        return false;
+    }
+    let lower = v.iter().any(u8::is_ascii_lowercase);
+    let upper = v.iter().any(u8::is_ascii_uppercase);
+    let digit = v.iter().any(u8::is_ascii_digit);
+    let entropy = shannon_entropy(v);
+    if v.iter().all(u8::is_ascii_hexdigit) {
+        return strong && digit && (lower || upper) && entropy >= 3.0;
+    }
+    let threshold = if v.len() >= 20 { 3.5 } else { 3.2 };
+    let mixed = (digit && (lower || upper)) || (lower && upper && v.len() >= 24);
+    mixed && entropy >= threshold
+}
+
+/// Suffixes of a key name that make its value metadata about a secret, not the secret.
+const NOT_SECRET_NAMES: &[&str] = &[
+    "hash",
+    "sha",
+    "md5",
+    "digest",
+    "checksum",
+    "fingerprint",
+    "_id",
+    "id\"",
+    "_type",
+    "_name",
+    "_url",
+    "count",
+    "length",
+    "_len",
+    "expir",
+    "file",
+    "path",
+    "_ttl",
+    "size",
+    "limit",
+    "usage",
+];
+
+/// The value after a context word: `word[_more]["']? (:|=|:=|=>) ["']? VALUE`.
+fn keyword_value(
+    b: &[u8],
+    s: usize,
+    e: usize,
+    anchor: Anchor,
+    ctx: &FieldCtx,
+    out: &mut Vec<Span>,
+) {
+    let n = b.len();
+    let mut j = e;
+    while j < n
+        && j - e < 40
+        && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'-' | b'.'))
+    {
+        j += 1;
+    }
+    let ident = String::from_utf8_lossy(&b[e..j]).to_ascii_lowercase();
+    if NOT_SECRET_NAMES.iter().any(|w| ident.contains(w))
+        || (anchor == Anchor::Bearer && !ident.is_empty())
+    {
+        return;
+    }
+    let skip = |j: &mut usize, set: &[u8], max: usize| {
+        let start = *j;
+        while *j < n && *j - start < max && set.contains(&b[*j]) {
+            *j += 1;
+        }
+    };
+    skip(&mut j, b"\"'` \t", 4);
+    if anchor == Anchor::Bearer {
+        if j == e {
+            return;
+        }
+    } else {
+        let sep_start = j;
+        skip(&mut j, b":=>", 2);
+        if j == sep_start {
+            return;
+        }
+    }
+    skip(&mut j, b" \t", 8);
+    skip(&mut j, b"\"'`", 1);
+    let vs = j;
+    while j < n
+        && j - vs <= 256
+        && !b[j].is_ascii_whitespace()
+        && !b"\"'`,;&<>(){}[]|\\".contains(&b[j])
+    {
+        j += 1;
+    }
+    let mut ve = j;
+    while ve > vs && b[ve - 1] == b'.' {
+        ve -= 1;
+    }
+    let value = &b[vs..ve];
+    if value.is_empty() || (j < n && j - vs > 256) {
+        return;
+    }
+    let push = |entity, confidence, out: &mut Vec<Span>| {
+        out.push(Span {
+            entity,
+            start: vs,
+            end: ve,
+            confidence,
+        })
+    };
+    match anchor {
+        Anchor::Password if password_ok(value, false) => push(Entity::Password, 0.8, out),
+        Anchor::Secret { strong } => {
+            let aws = ctx.aws || ident.contains("aws") || lower_before(b, s, 64).contains("aws");
+            if aws && aws_secret_shaped(value) {
+                push(Entity::AwsSecretKey, 0.95, out);
+            } else if generic_ok(value, strong, 16) {
+                push(Entity::GenericSecret, 0.7, out);
+            }
+        }
+        Anchor::Bearer if generic_ok(value, true, 16) => push(Entity::GenericSecret, 0.7, out),
+        _ => {}
+    }
+}
+
+/// The password of `scheme://user:password@host`.
+fn url_password(b: &[u8], hit: usize, out: &mut Vec<Span>) {
+    let mut s = hit;
+    while s > 0
+        && hit - s < 32
+        && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'+' | b'.' | b'-'))
+    {
+        s -= 1;
+    }
+    if hit - s < 2 {
+        return;
+    }
+    let u = hit + 3;
+    let mut j = u;
+    let mut at = None;
+    // Raw `#` and `?` do occur in pasted DSN passwords; the last `@` before a
+    // path, space or quote ends the userinfo.
+    while j < b.len() && j - u < 256 && !b[j].is_ascii_whitespace() && !b"/\"'<>".contains(&b[j]) {
+        if b[j] == b'@' {
+            at = Some(j);
+        }
+        j += 1;
+    }
+    let Some(at) = at else { return };
+    let Some(colon) = b[u..at].iter().position(|&c| c == b':').map(|p| u + p) else {
+        return;
+    };
+    let password = &b[colon + 1..at];
+    let host_ok = b
+        .get(at + 1)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'[');
+    if host_ok && !password.is_empty() && !placeholder(password) {
+        out.push(Span {
+            entity: Entity::Password,
+            start: colon + 1,
+            end: at,
+            confidence: 0.9,
+        });
+    }
+}
+
+/// The whole value of a password or secret column.
+pub(crate) fn whole_field(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
+    if !(ctx.password || ctx.secret) {
+        return;
+    }
+    let trimmed = text.trim().trim_matches(|c| c == '"' || c == '\'');
+    if trimmed.is_empty() || trimmed.len() > 256 {
+        return;
+    }
+    // Non-empty `trimmed` lies inside `text`; find its offset by pointer distance.
+    let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
+    let end = start + trimmed.len();
+    let v = trimmed.as_bytes();
+    if v.iter().any(u8::is_ascii_whitespace) {
+        return;
+    }
+    let (entity, confidence) = if ctx.aws && aws_secret_shaped(v) {
+        (Entity::AwsSecretKey, 0.95)
+    } else if ctx.password && password_ok(v, true) {
+        (Entity::Password, 0.7)
+    } else if ctx.secret && generic_ok(v, true, 12) {
+        (Entity::GenericSecret, 0.7)
+    } else {
+        return;
+    };
+    out.push(Span {
+        entity,
+        start,
+        end,
+        confidence,
+    });
+}
