@@ -59,7 +59,7 @@ sig="$work/model.sig"
   measure "mlsec-sha256" "$mlsec" sign "$model" --key "$key" --signature "$sig" -q
   measure "mlsec-sha256-shards-256MiB" "$mlsec" sign "$model" --key "$key" --signature "$sig" -q --shard-size $((256 << 20))
   measure "mlsec-blake3" "$mlsec" sign "$model" --key "$key" --signature "$sig" -q --hash blake3
-  "$mlsec" sign "$model" --key "$key" --signature "$sig" -q
+  "$mlsec" sign "$model" --key "$key" --signature "$sig" -q >/dev/null
   openssl pkey -in "$key" -pubout -out "$work/pub.pem"
   measure "mlsec-verify-sha256" "$mlsec" verify "$model" --key "$work/pub.pem" --signature "$sig" -q
   measure "model_signing-verify-sha256" "$venv/bin/model_signing" verify key --public_key "$work/pub.pem" --signature "$sig" "$model"
@@ -67,7 +67,7 @@ sig="$work/model.sig"
 
 python3 - "$work/times.txt" "$gb" "$cores" "$runs" > bench/sign/results.md <<'PY'
 import platform, subprocess, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+rows = [l.split() for l in open(sys.argv[1]) if len(l.split()) == 5]
 gb, cores, runs = sys.argv[2:5]
 t = {r[0]: (float(r[1]), float(r[2]) + float(r[3]), int(r[4]) / 1024) for r in rows}
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
