@@ -301,7 +301,6 @@ pub const EVIDENCE_PREDICATE_TYPE: &str = "https://mlsec.dev/evidence/v1";
 /// the predicate. Without any subject digest, the subject is the document itself.
 pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<Bundle, String> {
     use serde_json::json;
-    credential.check()?;
     if evidence.get("schema").and_then(|s| s.as_str()) != Some(mlsec_core::EVIDENCE_SCHEMA) {
         return Err(format!(
             "not an mlsec evidence document (schema is not {})",
@@ -322,11 +321,23 @@ pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<B
         let kind = evidence["kind"].as_str().unwrap_or("evidence");
         subjects.push(json!({"name": format!("mlsec {kind} evidence"), "digest": {"sha256": hash::hex(&HashAlgo::Sha256.digest(&bytes))}}));
     }
-    let statement = json!({
+    sign_statement(subjects, EVIDENCE_PREDICATE_TYPE, evidence, credential)
+}
+
+/// Signs an in-toto Statement v1 of `predicate_type` over `subjects`
+/// (`{"name", "digest"}` objects) as a DSSE envelope in a Sigstore bundle.
+pub fn sign_statement(
+    subjects: Vec<serde_json::Value>,
+    predicate_type: &str,
+    predicate: &serde_json::Value,
+    credential: &Credential,
+) -> Result<Bundle, String> {
+    credential.check()?;
+    let statement = serde_json::json!({
         "_type": statement::STATEMENT_TYPE,
         "subject": subjects,
-        "predicateType": EVIDENCE_PREDICATE_TYPE,
-        "predicate": evidence,
+        "predicateType": predicate_type,
+        "predicate": predicate,
     });
     let payload = serde_json::to_vec(&statement).map_err(|e| e.to_string())?;
     let signature = credential
@@ -335,21 +346,31 @@ pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<B
     Ok(Bundle::new(credential.material(), &payload, &signature))
 }
 
+/// Checks a bundle made by [`sign_statement`] with `trust` and returns its
+/// predicate, which must be of `predicate_type`.
+pub fn open_statement(
+    bundle_bytes: &[u8],
+    trust: &Trust,
+    predicate_type: &str,
+) -> Result<(serde_json::Value, Signer), String> {
+    let (payload, signer) = open_bundle(bundle_bytes, trust)?;
+    let statement: serde_json::Value = serde_json::from_slice(&payload)
+        .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
+    if statement["predicateType"] != predicate_type {
+        return Err(format!(
+            "predicate type {} is not {predicate_type}",
+            statement["predicateType"]
+        ));
+    }
+    Ok((statement["predicate"].clone(), signer))
+}
+
 /// Checks a bundle made by [`attest`] and returns the evidence it signs.
 pub fn verify_attestation(
     bundle_bytes: &[u8],
     trust: &Trust,
 ) -> Result<(serde_json::Value, Signer), String> {
-    let (payload, signer) = open_bundle(bundle_bytes, trust)?;
-    let statement: serde_json::Value = serde_json::from_slice(&payload)
-        .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
-    if statement["predicateType"] != EVIDENCE_PREDICATE_TYPE {
-        return Err(format!(
-            "predicate type {} is not mlsec evidence",
-            statement["predicateType"]
-        ));
-    }
-    Ok((statement["predicate"].clone(), signer))
+    open_statement(bundle_bytes, trust, EVIDENCE_PREDICATE_TYPE)
 }
 
 /// Reads a file to text, naming it in errors.
