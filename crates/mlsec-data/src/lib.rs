@@ -15,3 +15,4 @@ pub use format::{detect, DataFormat};
 pub use read::{Cell, ReadOptions, Row, Skipped, Table};
 pub mod manifest;
 pub mod rules;
+pub mod verify;
