@@ -16,7 +16,7 @@ for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   mkdir -p "corpus/$t"
   # Seed each target with the committed fixtures so it starts from real files.
-  find ../fixtures -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200 \
+  find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200 \
     | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
   RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10
 done

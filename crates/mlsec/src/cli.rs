@@ -35,6 +35,21 @@ pub enum Command {
     /// metadata and an ONNX model's inputs, outputs and opsets go into the model card.
     /// With --validate FILE: exit 0 valid, 1 invalid, 2 usage or I/O error.
     Bom(BomArgs),
+    /// Sign a model folder (or file) the OpenSSF model_signing v1.0 way.
+    ///
+    /// Writes a Sigstore bundle (default ./model.sig) whose DSSE envelope signs an
+    /// in-toto statement listing every file's digest. `model_signing verify key`
+    /// accepts it when the key is ECDSA P-256, P-384 or P-521. Ed25519 keys work
+    /// with mlsec only: model_signing does not accept them.
+    Sign(SignArgs),
+    /// Verify a model against its signature: exit 0 verified, 1 not verified
+    /// (naming each changed, missing, added or renamed file), 2 usage or I/O error.
+    Verify(VerifyArgs),
+    /// Sign an mlsec evidence document (scan, bom, data ... --format json) as an
+    /// in-toto statement in a Sigstore bundle.
+    Attest(AttestArgs),
+    /// Check a signed evidence document made by `mlsec attest`.
+    VerifyAttestation(VerifyAttestationArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,4 +163,137 @@ pub struct BomArgs {
     /// resolvable dependency refs, instead of writing a BOM.
     #[arg(long, value_name = "FILE", conflicts_with = "model")]
     pub validate: Option<PathBuf>,
+}
+
+/// Flags of commands that report one result: format, output file, quiet.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output format: a summary for people, or the evidence envelope (kind
+    /// `signature`) as JSON or SARIF.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Which files make up the model (the same flags as model_signing).
+#[derive(Debug, Args)]
+pub struct ModelPathArgs {
+    /// The model folder, or a single model file.
+    #[arg(value_name = "MODEL_PATH")]
+    pub model: PathBuf,
+    /// The signature file (a Sigstore bundle).
+    #[arg(long, value_name = "FILE", default_value = "model.sig")]
+    pub signature: PathBuf,
+    /// Paths to leave out (relative to the current folder, as in model_signing;
+    /// paths outside the model are dropped). Folders drop their whole subtree.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Include .git, .gitattributes, .github and .gitignore (left out by default).
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links inside the model (they must stay inside it); by
+    /// default any link is an error.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HashArg {
+    Sha256,
+    /// BLAKE2b-512.
+    Blake2b,
+    /// BLAKE3: several times faster than SHA-256 on large files.
+    Blake3,
+}
+
+/// The signer's key and optional certificate chain.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Private key (PEM: PKCS#8, encrypted PKCS#8 or SEC1): ECDSA P-256, P-384 or
+    /// P-521; or Ed25519 (an mlsec extension: model_signing rejects it).
+    #[arg(long, value_name = "PRIVATE.pem")]
+    pub key: PathBuf,
+    /// Password of an encrypted private key.
+    #[arg(long, env = "MLSEC_KEY_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Sign with this certificate (PEM) for the key: the certificate method.
+    #[arg(long, value_name = "CERT.pem")]
+    pub certificate: Option<PathBuf>,
+    /// Certificates (PEM) that chain the signing certificate to a CA; added to the bundle.
+    #[arg(long, value_name = "CA.pem", num_args = 1.., requires = "certificate")]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub model: ModelPathArgs,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Digest algorithm of the files (or shards).
+    #[arg(long, value_enum, default_value_t = HashArg::Sha256)]
+    pub hash: HashArg,
+    /// Hash files in shards of N bytes (model_signing's shards method) so one
+    /// huge file is hashed on all cores. Not with blake3.
+    #[arg(long, value_name = "N")]
+    pub shard_size: Option<u64>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Whom to trust: a public key or CA certificates.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct TrustArgs {
+    /// The signer's public key (PEM).
+    #[arg(long, value_name = "PUBLIC.pem")]
+    pub key: Option<PathBuf>,
+    /// CA certificates (PEM) the signing certificate must chain to.
+    #[arg(long, value_name = "CA.pem", num_args = 1..)]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub model: ModelPathArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Check only the files the signature lists; other local files are allowed.
+    #[arg(long)]
+    pub ignore_unsigned_files: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// The evidence document (JSON) to sign.
+    #[arg(value_name = "EVIDENCE.json")]
+    pub evidence: PathBuf,
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Where to write the bundle (default: EVIDENCE.json.sig).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyAttestationArgs {
+    /// The bundle written by `mlsec attest`.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Also check that this evidence file is exactly what was signed.
+    #[arg(long, value_name = "EVIDENCE.json")]
+    pub evidence: Option<PathBuf>,
+    /// Output: a summary, or (json) the signed evidence document itself.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }

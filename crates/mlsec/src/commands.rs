@@ -13,6 +13,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => list_rules(args),
         Command::Bom(args) => bom(args),
+        Command::Sign(args) => crate::sign::sign(args),
+        Command::Verify(args) => crate::sign::verify(args),
+        Command::Attest(args) => crate::sign::attest(args),
+        Command::VerifyAttestation(args) => crate::sign::verify_attestation(args),
     }
 }
 
@@ -76,7 +80,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
 }
 
 /// Renders `evidence` in the chosen format to the chosen place.
-fn emit(evidence: &Evidence, out: &OutputArgs, rules: &[Rule]) -> Result<(), String> {
+pub fn emit(evidence: &Evidence, out: &OutputArgs, rules: &[Rule]) -> Result<(), String> {
     let text = match out.format {
         Format::Human => {
             let colour = out.output.is_none()
@@ -98,7 +102,7 @@ fn emit(evidence: &Evidence, out: &OutputArgs, rules: &[Rule]) -> Result<(), Str
     })
 }
 
-fn progress_bar(quiet: bool) -> Option<ProgressBar> {
+pub fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     if quiet || !std::io::stderr().is_terminal() {
         return None;
     }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod sign;
 
 use clap::Parser;
 use std::process::ExitCode;
