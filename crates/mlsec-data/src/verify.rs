@@ -92,12 +92,12 @@ pub fn diff_rows(old: &[RowDigest], new: &[RowDigest]) -> RowDiff {
     for op in ops {
         match op {
             DiffOp::Equal { .. } => {}
-            DiffOp::Delete { old_index, old_len, .. } => {
-                diff.deleted.push(Rows::new(old_index, old_len))
-            }
-            DiffOp::Insert { new_index, new_len, .. } => {
-                diff.inserted.push(Rows::new(new_index, new_len))
-            }
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => diff.deleted.push(Rows::new(old_index, old_len)),
+            DiffOp::Insert {
+                new_index, new_len, ..
+            } => diff.inserted.push(Rows::new(new_index, new_len)),
             DiffOp::Replace {
                 old_index,
                 old_len,
@@ -110,10 +110,12 @@ pub fn diff_rows(old: &[RowDigest], new: &[RowDigest]) -> RowDiff {
                     old_rows: Rows::new(old_index, both),
                 });
                 if new_len > both {
-                    diff.inserted.push(Rows::new(new_index + both, new_len - both));
+                    diff.inserted
+                        .push(Rows::new(new_index + both, new_len - both));
                 }
                 if old_len > both {
-                    diff.deleted.push(Rows::new(old_index + both, old_len - both));
+                    diff.deleted
+                        .push(Rows::new(old_index + both, old_len - both));
                 }
             }
         }
@@ -126,7 +128,7 @@ pub fn diff_rows(old: &[RowDigest], new: &[RowDigest]) -> RowDiff {
 pub struct FileReport {
     pub path: String,
     /// `unchanged`, `changed`, `added`, `removed` or `unreadable`.
-    pub status: &'static str,
+    pub verdict: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,7 +161,11 @@ fn range_location(rows: Rows) -> Option<Location> {
 }
 
 /// Checks the files under `paths` against `manifest`, files in parallel.
-pub fn verify(manifest: &Manifest, paths: &[PathBuf], opts: &VerifyOptions) -> Result<Verification, String> {
+pub fn verify(
+    manifest: &Manifest,
+    paths: &[PathBuf],
+    opts: &VerifyOptions,
+) -> Result<Verification, String> {
     let current = manifest::collect_files(paths, &opts.exclude)?;
     let mut pinned: BTreeMap<&str, &FileEntry> = BTreeMap::new();
     for entry in &manifest.files {
@@ -182,7 +188,7 @@ pub fn verify(manifest: &Manifest, paths: &[PathBuf], opts: &VerifyOptions) -> R
             results.push((
                 FileReport {
                     path: entry.path.clone(),
-                    status: "removed",
+                    verdict: "removed",
                     sha256: None,
                     rows: None,
                 },
@@ -215,7 +221,7 @@ fn check_file(
         (
             FileReport {
                 path: key.clone(),
-                status: "unreadable",
+                verdict: "unreadable",
                 sha256: None,
                 rows: None,
             },
@@ -232,11 +238,15 @@ fn check_file(
         digest: [("sha256".to_string(), sha256.clone())].into(),
     });
     let Some(entry) = entry else {
-        let finding = Finding::new(&rules::FILE_ADDED, key.clone(), format!("{key}: not in the manifest"))
-            .with_evidence(serde_json::json!({"sha256": sha256}));
+        let finding = Finding::new(
+            &rules::FILE_ADDED,
+            key.clone(),
+            format!("{key}: not in the manifest"),
+        )
+        .with_evidence(serde_json::json!({"sha256": sha256}));
         let report = FileReport {
             path: key,
-            status: "added",
+            verdict: "added",
             sha256: Some(sha256),
             rows: None,
         };
@@ -245,7 +255,7 @@ fn check_file(
     if entry.sha256 == sha256 {
         let report = FileReport {
             path: key,
-            status: "unchanged",
+            verdict: "unchanged",
             sha256: Some(sha256),
             rows: None,
         };
@@ -254,12 +264,15 @@ fn check_file(
     let mut findings = vec![Finding::new(
         &rules::FILE_CHANGED,
         key.clone(),
-        format!("{key}: SHA-256 {} in the manifest, now {sha256}", entry.sha256),
+        format!(
+            "{key}: SHA-256 {} in the manifest, now {sha256}",
+            entry.sha256
+        ),
     )
     .with_evidence(serde_json::json!({"expected": entry.sha256, "actual": sha256}))];
     let mut report = FileReport {
         path: key.clone(),
-        status: "changed",
+        verdict: "changed",
         sha256: Some(sha256),
         rows: None,
     };
@@ -289,14 +302,21 @@ fn compare_table(
         findings.push(Finding::new(
             &rules::SCHEMA_CHANGED,
             key.clone(),
-            format!("{key}: format {} in the manifest, now {}", entry.format.as_str(), format.as_str()),
+            format!(
+                "{key}: format {} in the manifest, now {}",
+                entry.format.as_str(),
+                format.as_str()
+            ),
         ));
         return Ok((None, findings));
     }
     let now = manifest::digest_table(&file.path, format, &opts.read, true).map_err(|e| {
         let mut f = Finding::new(&rules::UNREADABLE_DATA, key.clone(), e.to_string());
         if let Some(row) = e.row() {
-            f.location = range_location(Rows { first: row, last: row });
+            f.location = range_location(Rows {
+                first: row,
+                last: row,
+            });
         }
         f
     })?;
@@ -305,15 +325,24 @@ fn compare_table(
     }
     if now.entry.schema != table.schema {
         let names = |s: &[manifest::Column]| {
-            s.iter().map(|c| format!("{}: {}", c.name, c.kind)).collect::<Vec<_>>().join(", ")
+            s.iter()
+                .map(|c| format!("{}: {}", c.name, c.kind))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         findings.push(
             Finding::new(
                 &rules::SCHEMA_CHANGED,
                 key.clone(),
-                format!("{key}: columns [{}] in the manifest, now [{}]", names(&table.schema), names(&now.entry.schema)),
+                format!(
+                    "{key}: columns [{}] in the manifest, now [{}]",
+                    names(&table.schema),
+                    names(&now.entry.schema)
+                ),
             )
-            .with_evidence(serde_json::json!({"expected": table.schema, "actual": now.entry.schema})),
+            .with_evidence(
+                serde_json::json!({"expected": table.schema, "actual": now.entry.schema}),
+            ),
         );
     }
     let old = match manifest::decode_row_digests(table) {
@@ -335,7 +364,11 @@ fn compare_table(
             return Ok((None, findings));
         }
         Err(e) => {
-            findings.push(Finding::new(&rules::BAD_MANIFEST, key.clone(), format!("{key}: {e}")));
+            findings.push(Finding::new(
+                &rules::BAD_MANIFEST,
+                key.clone(),
+                format!("{key}: {e}"),
+            ));
             return Ok((None, findings));
         }
     };
@@ -351,14 +384,22 @@ fn compare_table(
         findings.push(f);
     }
     for r in diff.inserted.iter().take(MAX_RANGE_FINDINGS) {
-        let mut f = Finding::new(&rules::ROWS_INSERTED, key.clone(), format!("{key}: {r} inserted"))
-            .with_evidence(serde_json::json!({"rows": [r.first, r.last]}));
+        let mut f = Finding::new(
+            &rules::ROWS_INSERTED,
+            key.clone(),
+            format!("{key}: {r} inserted"),
+        )
+        .with_evidence(serde_json::json!({"rows": [r.first, r.last]}));
         f.location = range_location(*r);
         findings.push(f);
     }
     for r in diff.deleted.iter().take(MAX_RANGE_FINDINGS) {
-        let mut f = Finding::new(&rules::ROWS_DELETED, key.clone(), format!("{key}: {r} of the manifest deleted"))
-            .with_evidence(serde_json::json!({"old_rows": [r.first, r.last]}));
+        let mut f = Finding::new(
+            &rules::ROWS_DELETED,
+            key.clone(),
+            format!("{key}: {r} of the manifest deleted"),
+        )
+        .with_evidence(serde_json::json!({"old_rows": [r.first, r.last]}));
         f.location = Some(Location::Path(format!("manifest {r}")));
         findings.push(f);
     }
@@ -372,7 +413,10 @@ fn compare_table(
             findings.push(Finding::new(
                 rule,
                 key.clone(),
-                format!("{key}: {} more runs of {what} rows (see details)", n - MAX_RANGE_FINDINGS),
+                format!(
+                    "{key}: {} more runs of {what} rows (see details)",
+                    n - MAX_RANGE_FINDINGS
+                ),
             ));
         }
     }
@@ -384,11 +428,18 @@ fn compare_table(
 
 /// The DAT010 finding for rows skipped in `key`.
 pub fn skipped_finding(key: &str, skipped: &crate::Skipped) -> Finding {
-    let first = skipped.first.first().map(|e| e.to_string()).unwrap_or_default();
+    let first = skipped
+        .first
+        .first()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     Finding::new(
         &rules::ROWS_SKIPPED,
         key.to_string(),
-        format!("{key}: {} malformed row(s) skipped; first: {first}", skipped.count),
+        format!(
+            "{key}: {} malformed row(s) skipped; first: {first}",
+            skipped.count
+        ),
     )
     .with_evidence(serde_json::json!({
         "count": skipped.count,
@@ -412,7 +463,10 @@ mod tests {
         let d = diff_rows(&old, &new);
         assert_eq!(
             d.changed,
-            vec![Changed { rows: Rows { first: 2, last: 2 }, old_rows: Rows { first: 2, last: 2 } }]
+            vec![Changed {
+                rows: Rows { first: 2, last: 2 },
+                old_rows: Rows { first: 2, last: 2 }
+            }]
         );
         assert_eq!(d.inserted, vec![Rows { first: 5, last: 5 }]);
         assert_eq!(d.deleted, vec![Rows { first: 6, last: 6 }]);

@@ -111,7 +111,7 @@ impl Table {
     }
 
     /// Column names known so far: the header (CSV), the schema (Parquet), or the
-    /// keys seen in the rows read so far, in first-seen order (JSONL).
+    /// keys seen in the rows read so far (JSONL; each row's keys in byte order).
     pub fn columns(&self) -> Vec<Arc<str>> {
         match self {
             Table::Csv(t) => t.columns().to_vec(),
