@@ -232,3 +232,27 @@ impl Iterator for ParquetRows {
         }
     }
 }
+
+/// Reads every row of a Parquet file held in memory and returns the row count;
+/// `name` only names it in errors. For fuzzing and small in-memory files.
+pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(data)
+        .map_err(|e| DataError::new(name, None, format!("not a readable Parquet file: {e}")))?
+        .with_batch_size(BATCH_ROWS);
+    let columns: Vec<Arc<str>> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| Arc::from(f.name().as_str()))
+        .collect();
+    let reader = builder
+        .build()
+        .map_err(|e| DataError::new(name, None, e.to_string()))?;
+    let mut next = 1u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| DataError::new(name, None, e.to_string()))?;
+        batch_rows(name, &columns, &batch, next)?;
+        next = next.saturating_add(batch.num_rows() as u64);
+    }
+    Ok(next - 1)
+}
