@@ -13,6 +13,8 @@ pub mod read;
 pub use error::{DataError, Place};
 pub use format::{detect, DataFormat};
 pub use read::{Cell, ReadOptions, Row, Skipped, Table};
+pub mod detect;
 pub mod manifest;
+pub mod pii;
 pub mod rules;
 pub mod verify;
