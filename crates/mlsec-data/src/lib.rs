@@ -16,5 +16,6 @@ pub use read::{Cell, ReadOptions, Row, Skipped, Table};
 pub mod detect;
 pub mod manifest;
 pub mod pii;
+pub mod redact;
 pub mod rules;
 pub mod verify;
