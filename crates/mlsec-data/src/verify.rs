@@ -282,7 +282,7 @@ fn check_file(
                 findings.extend(more);
                 report.rows = diff;
             }
-            Err(f) => findings.push(f),
+            Err(f) => findings.push(*f),
         }
     }
     (report, findings, subject)
@@ -293,10 +293,10 @@ fn compare_table(
     entry: &FileEntry,
     table: &manifest::TableEntry,
     opts: &VerifyOptions,
-) -> Result<(Option<RowDiff>, Vec<Finding>), Finding> {
+) -> Result<(Option<RowDiff>, Vec<Finding>), Box<Finding>> {
     let key = &file.key;
     let format = crate::detect(&file.path)
-        .map_err(|e| Finding::new(&rules::UNREADABLE_DATA, key.clone(), e.to_string()))?;
+        .map_err(|e| Box::new(Finding::new(&rules::UNREADABLE_DATA, key.clone(), e.to_string())))?;
     let mut findings = Vec::new();
     if format != entry.format {
         findings.push(Finding::new(
@@ -318,7 +318,7 @@ fn compare_table(
                 last: row,
             });
         }
-        f
+        Box::new(f)
     })?;
     if now.skipped.count > 0 {
         findings.push(skipped_finding(key, &now.skipped));
