@@ -54,6 +54,12 @@ pub struct Component {
     pub kind: ComponentType,
     #[serde(rename = "bom-ref", skip_serializing_if = "Option::is_none")]
     pub bom_ref: Option<String>,
+    /// Who publishes the component (the Hub organisation of `--hf-id`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<OrganizationalEntity>,
+    /// Who made it (the card's `author`, `model_creator`, GGUF `general.author`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<OrganizationalContact>,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -67,6 +73,8 @@ pub struct Component {
     pub purl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pedigree: Option<Pedigree>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_references: Vec<ExternalReference>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<Component>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +93,8 @@ impl Component {
         Component {
             kind,
             bom_ref: None,
+            supplier: None,
+            authors: Vec::new(),
             name: name.into(),
             version: None,
             description: None,
@@ -92,6 +102,7 @@ impl Component {
             licenses: Vec::new(),
             purl: None,
             pedigree: None,
+            external_references: Vec::new(),
             components: Vec::new(),
             model_card: None,
             data: Vec::new(),
@@ -99,6 +110,32 @@ impl Component {
             tags: Vec::new(),
         }
     }
+}
+
+/// An organisation: its name and web addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrganizationalEntity {
+    pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub url: Vec<String>,
+}
+
+/// A person or organisation named as an author.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrganizationalContact {
+    pub name: String,
+}
+
+/// A link to somewhere else that tells more about the component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalReference {
+    /// One of the schema's `externalReferenceType` values (`website`, `vcs`,
+    /// `distribution`, ...).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,14 +192,54 @@ impl Property {
 pub struct ModelCard {
     #[serde(skip_serializing_if = "ModelParameters::is_empty")]
     pub model_parameters: ModelParameters,
+    #[serde(skip_serializing_if = "QuantitativeAnalysis::is_empty")]
+    pub quantitative_analysis: QuantitativeAnalysis,
+    /// What the schema has no field for: hyperparameters
+    /// (`mlsec:hyperparameter:NAME`), generation settings
+    /// (`mlsec:generation:NAME`), GGUF and ONNX metadata, parameter count.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<Property>,
 }
 
 impl ModelCard {
     pub fn is_empty(&self) -> bool {
-        self.model_parameters.is_empty() && self.properties.is_empty()
+        self.model_parameters.is_empty()
+            && self.quantitative_analysis.is_empty()
+            && self.properties.is_empty()
     }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuantitativeAnalysis {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub performance_metrics: Vec<PerformanceMetric>,
+}
+
+impl QuantitativeAnalysis {
+    pub fn is_empty(&self) -> bool {
+        self.performance_metrics.is_empty()
+    }
+}
+
+/// One evaluation result: `accuracy` `0.91` on `glue (sst2, validation)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerformanceMetric {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slice: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence_interval: Option<ConfidenceInterval>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfidenceInterval {
+    pub lower_bound: String,
+    pub upper_bound: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

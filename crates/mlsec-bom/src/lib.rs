@@ -1,20 +1,28 @@
 //! `mlsec bom`: a CycloneDX 1.6 machine-learning bill of materials for a model
-//! folder: every file with its SHA-256 and detected format, the model card
-//! (licence, datasets, base model, task, architecture, GGUF and ONNX metadata),
-//! the Python packages the folder declares and mlsec's own scan verdicts and
-//! findings, plus validation of any CycloneDX JSON document.
+//! folder, as JSON or XML: every file with its SHA-256 and detected format,
+//! the model card (licence, datasets, base model, task, architecture,
+//! evaluation results, hyperparameters, GGUF and ONNX metadata), supplier,
+//! authors and Hub links, the Python packages the folder declares and mlsec's
+//! own scan verdicts and findings, plus validation of any CycloneDX JSON
+//! document.
 
 pub mod card;
 pub mod cyclonedx;
 pub mod deps;
 pub mod evidence;
 mod files;
+pub mod license;
 mod onnx;
+pub mod signature;
 pub mod validate;
+pub mod xml;
+
+pub use xml::to_xml;
 
 use cyclonedx::{
-    Bom, Component, ComponentData, ComponentType, DatasetRef, Dependency, Hash, License,
-    LicenseChoice, Metadata, ModelCard, ModelParameters, Pedigree, Property, Tools, SPEC_VERSION,
+    Bom, Component, ComponentData, ComponentType, DatasetRef, Dependency, ExternalReference, Hash,
+    License, LicenseChoice, Metadata, ModelCard, ModelParameters, OrganizationalContact,
+    OrganizationalEntity, Pedigree, Property, QuantitativeAnalysis, Tools, SPEC_VERSION,
 };
 use std::path::{Path, PathBuf};
 
@@ -39,6 +47,10 @@ pub struct BomOptions {
     pub hf_id: Option<String>,
     /// The Hub revision (commit id) the folder holds; goes into the purl.
     pub revision: Option<String>,
+    /// The model's signature (default: `model.sig` in the model folder, if any).
+    pub signature: Option<PathBuf>,
+    /// Verifies the signature; without it the BOM says the signature is unchecked.
+    pub trust: Option<mlsec_sign::Trust>,
 }
 
 /// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
@@ -58,9 +70,10 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     } else {
         vec![files::describe(&dir, &opts.model)?]
     };
-    let purl = hub_purl(opts.hf_id.as_deref(), opts.revision.as_deref())?;
+    let hub = Hub::new(opts.hf_id.as_deref(), opts.revision.as_deref())?;
     let scan = evidence::scan(&opts.model, &dir)?;
     let card = card::read_card(&dir)?;
+    let license_file = license::find(&dir)?;
     let packages = deps::read_dependencies(&dir)?;
 
     let name = match (&opts.name, &opts.hf_id) {
@@ -75,8 +88,13 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     let mut model = Component::new(ComponentType::MachineLearningModel, name);
     model.bom_ref = Some(model_ref.clone());
     model.version = opts.version.clone();
-    model.purl = purl;
-    model.licenses = card.licenses.iter().map(|l| license(l)).collect();
+    if let Some(hub) = &hub {
+        model.purl = Some(hub.purl());
+        model.supplier = Some(hub.supplier());
+        model.external_references = hub.references();
+    }
+    model.licenses = licenses(&card.licenses, license_file.as_ref());
+    model.authors = authors(&card.authors, &files);
     model.tags = card.tags.clone();
     let mut ancestors: Vec<Component> = card
         .base_models
@@ -116,6 +134,23 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         evidence::VERDICT_PROPERTY,
         scan.overall.as_str(),
     ));
+    match signature::check(
+        &opts.model,
+        &dir,
+        opts.signature.as_deref(),
+        opts.trust.as_ref(),
+    )? {
+        Some(sig) => {
+            model.external_references.push(sig.reference);
+            model.properties.extend(sig.properties);
+            if let Some(root) = sig.root_digest {
+                model.hashes = vec![Hash::sha256(root)];
+            }
+        }
+        None => model
+            .properties
+            .push(Property::new("mlsec:signature:status", "absent")),
+    }
     let listed: std::collections::BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
     let vulnerabilities = scan.vulnerabilities(
         |path| listed.contains(path).then(|| format!("file:{path}")),
@@ -131,7 +166,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     }
     let mut card_out = ModelCard {
         model_parameters: ModelParameters {
-            task: card.pipeline_tag.clone(),
+            task: card.pipeline_tag.clone().or(card.evaluated_task.clone()),
             architecture_family: card.model_type.clone(),
             model_architecture: (!card.architectures.is_empty())
                 .then(|| card.architectures.join(", ")),
@@ -140,6 +175,9 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
                 .filter_map(|d| d.bom_ref.clone())
                 .map(|reference| DatasetRef { reference })
                 .collect(),
+        },
+        quantitative_analysis: QuantitativeAnalysis {
+            performance_metrics: card.metrics.clone(),
         },
         properties: Vec::new(),
     };
@@ -162,6 +200,18 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         card_out
             .properties
             .push(Property::new("mlsec:language", lang));
+    }
+    for (name, value) in &card.hyperparameters {
+        card_out.properties.push(Property::new(
+            format!("{}{name}", card::HYPERPARAMETER_PROPERTY),
+            value,
+        ));
+    }
+    for (name, value) in &card.generation {
+        card_out.properties.push(Property::new(
+            format!("{}{name}", card::GENERATION_PROPERTY),
+            value,
+        ));
     }
     if !card_out.is_empty() {
         model.model_card = Some(card_out);
@@ -217,6 +267,53 @@ fn folder_name(path: &Path) -> String {
         .unwrap_or_else(|| "model".to_string())
 }
 
+/// The card's licences, then the licence file's when it adds one: its SPDX id
+/// when recognised, else (only when the card names no licence) its title.
+fn licenses(card: &[String], file: Option<&license::LicenseFile>) -> Vec<LicenseChoice> {
+    let mut out: Vec<LicenseChoice> = card.iter().map(|l| license(l)).collect();
+    let from_file = file.and_then(|f| match (f.spdx_id, &f.title) {
+        (Some(id), _) => Some(License {
+            id: Some(id.to_string()),
+            name: None,
+        }),
+        (None, Some(title)) if card.is_empty() => Some(License {
+            id: None,
+            name: Some(title.clone()),
+        }),
+        _ => None,
+    });
+    if let Some(l) = from_file {
+        let known = out
+            .iter()
+            .any(|c| c.license.id.is_some() && c.license.id == l.id);
+        if !known {
+            out.push(LicenseChoice { license: l });
+        }
+    }
+    out
+}
+
+/// The card's authors, then a GGUF file's `general.author` when it names
+/// someone else.
+fn authors(card: &[String], files: &[FileEntry]) -> Vec<OrganizationalContact> {
+    let gguf = files
+        .iter()
+        .flat_map(|f| &f.card)
+        .filter(|(k, _)| k == "mlsec:gguf:general.author")
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty());
+    let mut names: Vec<String> = Vec::new();
+    for name in card.iter().map(String::as_str).chain(gguf) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| OrganizationalContact { name })
+        .collect()
+}
+
 /// An SPDX id when the card's licence is one (`apache-2.0` → `Apache-2.0`),
 /// else the name as written (`other`, `llama2`).
 fn license(name: &str) -> LicenseChoice {
@@ -233,49 +330,114 @@ fn license(name: &str) -> LicenseChoice {
     LicenseChoice { license }
 }
 
-/// A base model named on the Hugging Face Hub (`org/name`).
+/// A base model; one named by a Hub id (`org/name`) gets its purl and a link
+/// to its page.
 fn base_model(name: &str, model_ref: &str) -> Component {
     let mut c = Component::new(ComponentType::MachineLearningModel, name);
     c.bom_ref = Some(format!("{model_ref}#base:{name}"));
     if is_hub_id(name) {
         c.purl = Some(format!("pkg:huggingface/{name}"));
+        c.external_references = vec![ExternalReference {
+            kind: "website",
+            url: format!("{HUB_URL}/{name}"),
+            comment: None,
+        }];
     }
     c
 }
 
-/// `pkg:huggingface/org/name[@revision]` for a model on the Hub. Errors when
-/// the id is not `org/name` or the revision has characters a purl version
-/// would need escaped; a revision without an id is an error too. A commit id
-/// is lowercased, as the purl type asks.
-fn hub_purl(hf_id: Option<&str>, revision: Option<&str>) -> Result<Option<String>, String> {
-    let id = match (hf_id, revision) {
-        (None, None) => return Ok(None),
-        (None, Some(_)) => return Err("--revision needs --hf-id ORG/NAME".to_string()),
-        (Some(id), _) => id,
-    };
-    if !is_hub_id(id) {
-        return Err(format!(
-            "--hf-id {id:?}: expected a Hugging Face Hub id ORG/NAME (letters, digits, '-', '_', '.')"
-        ));
+/// A model on the Hugging Face Hub, as given by `--hf-id` and `--revision`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hub {
+    /// `org/name`.
+    id: String,
+    /// The revision, lowercased when it is a commit id (as the purl type asks).
+    revision: Option<String>,
+}
+
+const HUB_URL: &str = "https://huggingface.co";
+
+impl Hub {
+    /// Checks the id and revision. Errors when the id is not `org/name` or the
+    /// revision has characters a purl version or a URL path would need
+    /// escaped; a revision without an id is an error too.
+    fn new(hf_id: Option<&str>, revision: Option<&str>) -> Result<Option<Hub>, String> {
+        let id = match (hf_id, revision) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => return Err("--revision needs --hf-id ORG/NAME".to_string()),
+            (Some(id), _) => id,
+        };
+        if !is_hub_id(id) {
+            return Err(format!(
+                "--hf-id {id:?}: expected a Hugging Face Hub id ORG/NAME (letters, digits, '-', '_', '.')"
+            ));
+        }
+        let revision = match revision {
+            None => None,
+            Some(rev)
+                if rev.is_empty()
+                    || !rev
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+            {
+                return Err(format!(
+                    "--revision {rev:?}: expected a commit id or a name of letters, digits, '-', '_', '.'"
+                ));
+            }
+            Some(rev) if rev.chars().all(|c| c.is_ascii_hexdigit()) => {
+                Some(rev.to_ascii_lowercase())
+            }
+            Some(rev) => Some(rev.to_string()),
+        };
+        Ok(Some(Hub {
+            id: id.to_string(),
+            revision,
+        }))
     }
-    let Some(rev) = revision else {
-        return Ok(Some(format!("pkg:huggingface/{id}")));
-    };
-    if rev.is_empty()
-        || !rev
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        return Err(format!(
-            "--revision {rev:?}: expected a commit id or a name of letters, digits, '-', '_', '.'"
-        ));
+
+    /// `pkg:huggingface/org/name[@revision]`.
+    fn purl(&self) -> String {
+        match &self.revision {
+            Some(rev) => format!("pkg:huggingface/{}@{rev}", self.id),
+            None => format!("pkg:huggingface/{}", self.id),
+        }
     }
-    let rev = if rev.chars().all(|c| c.is_ascii_hexdigit()) {
-        rev.to_ascii_lowercase()
-    } else {
-        rev.to_string()
-    };
-    Ok(Some(format!("pkg:huggingface/{id}@{rev}")))
+
+    /// The organisation that publishes the model on the Hub.
+    fn supplier(&self) -> OrganizationalEntity {
+        let org = self.id.split('/').next().unwrap_or(&self.id);
+        OrganizationalEntity {
+            name: org.to_string(),
+            url: vec![format!("{HUB_URL}/{org}")],
+        }
+    }
+
+    /// The model's page (`website`), its git repository (`vcs`) and the files
+    /// of the revision (`distribution`).
+    fn references(&self) -> Vec<ExternalReference> {
+        let page = format!("{HUB_URL}/{}", self.id);
+        let files = match &self.revision {
+            Some(rev) => format!("{page}/tree/{rev}"),
+            None => page.clone(),
+        };
+        vec![
+            ExternalReference {
+                kind: "website",
+                url: page.clone(),
+                comment: None,
+            },
+            ExternalReference {
+                kind: "vcs",
+                url: page,
+                comment: None,
+            },
+            ExternalReference {
+                kind: "distribution",
+                url: files,
+                comment: None,
+            },
+        ]
+    }
 }
 
 /// `org/name` with characters the Hub allows, so it can go into a purl as is.
@@ -413,6 +575,10 @@ mod tests {
         assert!(!is_hub_id("org/na me"));
     }
 
+    fn hub_purl(id: Option<&str>, rev: Option<&str>) -> Result<Option<String>, String> {
+        Hub::new(id, rev).map(|h| h.map(|h| h.purl()))
+    }
+
     #[test]
     fn hub_purls_carry_the_revision_lowercased_when_it_is_a_commit() {
         assert_eq!(hub_purl(None, None), Ok(None));
@@ -436,5 +602,40 @@ mod tests {
         assert!(hub_purl(None, Some("main"))
             .unwrap_err()
             .contains("--hf-id"));
+    }
+
+    #[test]
+    fn hub_supplier_and_references_point_at_the_org_and_the_revision() {
+        let hub = Hub::new(Some("acme/tiny-bert"), Some("0123ABC"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            hub.supplier(),
+            OrganizationalEntity {
+                name: "acme".into(),
+                url: vec!["https://huggingface.co/acme".into()]
+            }
+        );
+        let refs: Vec<(&str, String)> = hub
+            .references()
+            .into_iter()
+            .map(|r| (r.kind, r.url))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                ("website", "https://huggingface.co/acme/tiny-bert".into()),
+                ("vcs", "https://huggingface.co/acme/tiny-bert".into()),
+                (
+                    "distribution",
+                    "https://huggingface.co/acme/tiny-bert/tree/0123abc".into()
+                )
+            ]
+        );
+        let without = Hub::new(Some("acme/tiny-bert"), None).unwrap().unwrap();
+        assert_eq!(
+            without.references()[2].url,
+            "https://huggingface.co/acme/tiny-bert"
+        );
     }
 }

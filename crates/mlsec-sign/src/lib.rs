@@ -151,10 +151,20 @@ pub fn sign_model(
 }
 
 /// What the verifier trusts.
+#[derive(Clone)]
 pub enum Trust {
     Key(VerifyingKey),
     /// CA certificates (DER); the bundle must carry a chain leading to one.
     Certificates(Vec<Vec<u8>>),
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trust::Key(k) => write!(f, "Trust::Key({} {})", k.algorithm(), k.hint()),
+            Trust::Certificates(c) => write!(f, "Trust::Certificates({} CA)", c.len()),
+        }
+    }
 }
 
 /// Why a model did not verify.

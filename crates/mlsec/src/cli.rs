@@ -131,8 +131,10 @@ pub struct RulesArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BomFormat {
-    /// CycloneDX 1.6 JSON (the only format for now).
+    /// CycloneDX 1.6 JSON.
     CyclonedxJson,
+    /// CycloneDX 1.6 XML (namespace http://cyclonedx.org/schema/bom/1.6).
+    CyclonedxXml,
 }
 
 #[derive(Debug, Args)]
@@ -147,24 +149,38 @@ pub struct BomArgs {
     #[arg(long = "version", value_name = "VERSION", conflicts_with = "validate")]
     pub model_version: Option<String>,
     /// The model's Hugging Face Hub id ORG/NAME: gives the model the purl
-    /// pkg:huggingface/ORG/NAME (and its name, unless --name is given).
+    /// pkg:huggingface/ORG/NAME (and its name, unless --name is given), ORG as
+    /// its supplier, and links to its Hub page, repository and files.
     #[arg(long, value_name = "ORG/NAME", conflicts_with = "validate")]
     pub hf_id: Option<String>,
-    /// The Hub revision (commit id) the folder holds; added to the purl.
+    /// The Hub revision (commit id) the folder holds; added to the purl and to
+    /// the files link (https://huggingface.co/ORG/NAME/tree/REV).
     #[arg(long, value_name = "REV", requires = "hf_id")]
     pub revision: Option<String>,
     /// A dataset file or folder the model was trained or evaluated on, listed as
     /// a data component with its SHA-256 hashes; repeatable.
     #[arg(long = "dataset", value_name = "PATH", conflicts_with = "validate")]
     pub datasets: Vec<PathBuf>,
-    /// Output format (only cyclonedx-json for now).
+    /// Output format: the same BOM as CycloneDX JSON or XML.
     #[arg(long, short = 'f', value_enum, default_value_t = BomFormat::CyclonedxJson)]
     pub format: BomFormat,
     /// Write the BOM to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Validate FILE against the CycloneDX 1.6 JSON schema, unique bom-refs and
-    /// resolvable dependency refs, instead of writing a BOM.
+    /// The model's signature (model_signing bundle); default: model.sig in the
+    /// model folder, if there is one. It becomes an `attestation` reference.
+    #[arg(long, value_name = "FILE", conflicts_with = "validate")]
+    pub signature: Option<PathBuf>,
+    /// Verify the signature with this public key (PEM): the BOM then says
+    /// verified or not-verified, and a verified model gets the signed root
+    /// digest as its hash. Without it the signature status is `unchecked`.
+    #[arg(long, value_name = "PUBLIC.pem", conflicts_with = "validate")]
+    pub key: Option<PathBuf>,
+    /// Verify the signature's certificate chain against these CA certificates.
+    #[arg(long, value_name = "CA.pem", num_args = 1.., conflicts_with_all = ["validate", "key"])]
+    pub certificate_chain: Vec<PathBuf>,
+    /// Validate the CycloneDX JSON FILE against the 1.6 JSON schema, unique
+    /// bom-refs and resolvable references, instead of writing a BOM.
     #[arg(long, value_name = "FILE", conflicts_with = "model")]
     pub validate: Option<PathBuf>,
 }

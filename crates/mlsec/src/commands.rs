@@ -115,11 +115,23 @@ pub fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Every rule of every command, sorted by id.
+pub fn all_rules() -> Vec<Rule> {
+    let mut all = rules::all();
+    all.extend_from_slice(mlsec_sign::rules::RULES);
+    all.sort_by_key(|r| r.id);
+    all
+}
+
 fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
-    let all = rules::all();
+    let all = all_rules();
     let selected: Vec<Rule> = match &args.id {
         Some(id) => {
-            vec![rules::find(id).ok_or_else(|| format!("no rule `{id}` (see `mlsec rules`)"))?]
+            vec![all
+                .iter()
+                .find(|r| r.id.eq_ignore_ascii_case(id))
+                .copied()
+                .ok_or_else(|| format!("no rule `{id}` (see `mlsec rules`)"))?]
         }
         None => all,
     };
@@ -177,9 +189,18 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
         output: args.output.clone(),
         hf_id: args.hf_id,
         revision: args.revision,
+        signature: args.signature,
+        trust: match (&args.key, args.certificate_chain.is_empty()) {
+            (None, true) => None,
+            _ => Some(crate::sign::trust(&crate::cli::TrustArgs {
+                key: args.key.clone(),
+                certificate_chain: args.certificate_chain.clone(),
+            })?),
+        },
     })?;
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,
+        BomFormat::CyclonedxXml => mlsec_bom::to_xml(&bom),
     };
     output::emit(args.output.as_deref(), text.as_bytes()).map_err(|e| match &args.output {
         Some(p) => format!("{}: {e}", p.display()),
@@ -193,6 +214,14 @@ fn validate_bom(file: &Path) -> Result<ExitCode, String> {
     let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let doc: serde_json::Value = match serde_json::from_slice(&text) {
         Ok(doc) => doc,
+        Err(_) if text.trim_ascii_start().starts_with(b"<") => {
+            println!(
+                "{}: XML; --validate checks CycloneDX JSON only (check XML against \
+                 CycloneDX's bom-1.6.xsd)",
+                file.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
         Err(e) => {
             println!("{}: not JSON: {e}", file.display());
             return Ok(ExitCode::from(1));
@@ -214,4 +243,26 @@ fn validate_bom(file: &Path) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rule_has_a_unique_id_and_full_docs() {
+        let rules = super::all_rules();
+        let mut ids: Vec<_> = rules.iter().map(|r| r.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), rules.len(), "duplicate rule ids");
+        for r in &rules {
+            let doc = r.help_markdown();
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## How to fix",
+            ] {
+                assert!(doc.contains(section), "{} lacks `{section}`", r.id);
+            }
+        }
+    }
 }

@@ -46,7 +46,7 @@ fn credential(k: &KeyArgs) -> Result<Credential, String> {
     Ok(credential)
 }
 
-fn trust(t: &TrustArgs) -> Result<Trust, String> {
+pub fn trust(t: &TrustArgs) -> Result<Trust, String> {
     if let Some(path) = &t.key {
         let key = VerifyingKey::from_pem(&read_text(path)?)
             .map_err(|e| format!("{}: {e}", path.display()))?;

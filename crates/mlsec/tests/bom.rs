@@ -213,3 +213,71 @@ fn revision_without_hf_id_and_a_bad_hf_id_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn xml_format_writes_the_same_bom_as_cyclonedx_xml() {
+    let model = model_folder();
+    let out = tempfile::tempdir().unwrap();
+    let xml = out.path().join("bom.cdx.xml");
+    mlsec()
+        .args([
+            "bom",
+            "--format",
+            "cyclonedx-xml",
+            "--hf-id",
+            "acme/m",
+            "--output",
+        ])
+        .arg(&xml)
+        .arg(model.path())
+        .assert()
+        .success()
+        .stdout("");
+    let text = fs::read_to_string(&xml).unwrap();
+    assert!(
+        text.starts_with(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <bom xmlns=\"http://cyclonedx.org/schema/bom/1.6\" serialNumber=\"urn:uuid:"
+        ),
+        "{text}"
+    );
+    for want in [
+        "<component type=\"machine-learning-model\" bom-ref=\"model:m\">",
+        "<supplier>\n        <name>acme</name>",
+        "<hash alg=\"SHA-256\">",
+        "<id>MIT</id>",
+        "<reference type=\"website\">",
+        "<dependency ref=\"model:m\">\n      <dependency ref=\"pkg:pypi/numpy@1.26.4\"/>",
+    ] {
+        assert!(text.contains(want), "{want} missing from\n{text}");
+    }
+    // -f is the short form; stdout is the default.
+    let stdout = mlsec()
+        .args(["bom", "-f", "cyclonedx-xml"])
+        .arg(model.path())
+        .output()
+        .unwrap();
+    assert_eq!(stdout.status.code(), Some(0));
+    assert!(stdout.stdout.ends_with(b"</bom>\n"));
+
+    // --validate is for JSON and says so for XML.
+    let (code, out) = validate(&xml);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("XML; --validate checks CycloneDX JSON only"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_format_is_a_usage_error() {
+    let model = model_folder();
+    let out = mlsec()
+        .args(["bom", "--format", "spdx"])
+        .arg(model.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cyclonedx-xml"), "{err}");
+}
