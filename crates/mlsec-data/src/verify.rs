@@ -295,8 +295,13 @@ fn compare_table(
     opts: &VerifyOptions,
 ) -> Result<(Option<RowDiff>, Vec<Finding>), Box<Finding>> {
     let key = &file.key;
-    let format = crate::detect(&file.path)
-        .map_err(|e| Box::new(Finding::new(&rules::UNREADABLE_DATA, key.clone(), e.to_string())))?;
+    let format = crate::detect(&file.path).map_err(|e| {
+        Box::new(Finding::new(
+            &rules::UNREADABLE_DATA,
+            key.clone(),
+            e.to_string(),
+        ))
+    })?;
     let mut findings = Vec::new();
     if format != entry.format {
         findings.push(Finding::new(

@@ -291,3 +291,20 @@ fn notebooks_yield_sources_and_outputs_with_cell_and_line() {
         "n.ipynb: cell 1: `source` is neither text nor a list of lines"
     );
 }
+
+#[test]
+fn a_footer_declaring_a_billion_schema_elements_is_refused_before_allocating() {
+    // Found by fuzzing: the parquet crate reserved ~180 GB for this tiny footer.
+    let bytes = include_bytes!("fixtures/parquet-huge-thrift-list.parquet");
+    let err = mlsec_data::read::parquet::read_bytes(Path::new("f.parquet"), bytes.to_vec().into())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("f.parquet: not a readable Parquet file: footer declares"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.parquet");
+    fs::write(&p, bytes).unwrap();
+    assert!(ParquetFile::open(&p).is_err());
+}

@@ -3,6 +3,7 @@
 //! batch) in memory and bounds it, so memory stays flat however large the file is.
 
 pub mod csv;
+mod footer;
 pub mod ipynb;
 pub mod jsonl;
 pub mod parquet;

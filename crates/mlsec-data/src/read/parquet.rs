@@ -31,6 +31,7 @@ pub struct ParquetFile {
 impl ParquetFile {
     pub fn open(path: &Path) -> Result<Self, DataError> {
         let file = File::open(path).map_err(|e| DataError::io(path, &e))?;
+        check_footer(path, &file)?;
         let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
             .map_err(|e| DataError::new(path, None, format!("not a readable Parquet file: {e}")))?;
         let columns = metadata
@@ -236,6 +237,8 @@ impl Iterator for ParquetRows {
 /// Reads every row of a Parquet file held in memory and returns the row count;
 /// `name` only names it in errors. For fuzzing and small in-memory files.
 pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
+    super::footer::check(&data)
+        .map_err(|e| DataError::new(name, None, format!("not a readable Parquet file: {e}")))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(data)
         .map_err(|e| DataError::new(name, None, format!("not a readable Parquet file: {e}")))?
         .with_batch_size(BATCH_ROWS);
@@ -255,4 +258,39 @@ pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
         next = next.saturating_add(batch.num_rows() as u64);
     }
     Ok(next - 1)
+}
+
+/// Largest Parquet footer read (schema and row-group metadata).
+const MAX_FOOTER_BYTES: u64 = 64 << 20;
+
+/// Reads the footer of `file` and checks it (see `footer.rs`) before the parquet
+/// crate decodes it.
+fn check_footer(path: &Path, file: &File) -> Result<(), DataError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let bad = |m: String| DataError::new(path, None, format!("not a readable Parquet file: {m}"));
+    let size = file.metadata().map_err(|e| DataError::io(path, &e))?.len();
+    let mut f = file;
+    let mut tail = [0u8; 8];
+    if size < 12 {
+        return Err(bad("no Parquet footer (file truncated?)".into()));
+    }
+    f.seek(SeekFrom::Start(size - 8))
+        .and_then(|_| f.read_exact(&mut tail))
+        .map_err(|e| DataError::io(path, &e))?;
+    let len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if len > MAX_FOOTER_BYTES || len > size - 8 {
+        return Err(bad(format!(
+            "footer of {len} bytes is over the limit or larger than the file"
+        )));
+    }
+    let mut footer = vec![0u8; len as usize + 8];
+    f.seek(SeekFrom::Start(size - 8 - len))
+        .and_then(|_| f.read_exact(&mut footer))
+        .map_err(|e| DataError::io(path, &e))?;
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| DataError::io(path, &e))?;
+    // `check` wants the footer followed by its length and magic, as at the file's end.
+    let mut whole = vec![b'P', b'A', b'R', b'1'];
+    whole.append(&mut footer);
+    super::footer::check(&whole).map_err(bad)
 }
