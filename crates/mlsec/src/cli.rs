@@ -50,6 +50,10 @@ pub enum Command {
     Attest(AttestArgs),
     /// Check a signed evidence document made by `mlsec attest`.
     VerifyAttestation(VerifyAttestationArgs),
+    /// Datasets: pin and verify them (manifest, verify), find personal data and
+    /// secrets (pii) and write redacted copies (redact). CSV, JSONL, Parquet, text
+    /// and Jupyter notebooks.
+    Data(crate::data::DataArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -17,6 +17,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Verify(args) => crate::sign::verify(args),
         Command::Attest(args) => crate::sign::attest(args),
         Command::VerifyAttestation(args) => crate::sign::verify_attestation(args),
+        Command::Data(args) => crate::data::run(args),
     }
 }
 

@@ -1,4 +1,4 @@
-use crate::{Evidence, Rule, Severity};
+use crate::{Evidence, Location, Rule, Severity};
 use serde_json::{json, Value};
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -57,7 +57,22 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
             if let (Some(off), None) = (f.offset, &f.member) {
                 physical["region"] = json!({"byteOffset": off});
             }
+            // Data spans: the row (tables) or line (text) and code-point columns.
+            if let Some(Location::Data(d)) = &f.location {
+                if let Some(line) = d.row.or(d.line) {
+                    physical["region"] = json!({
+                        "startLine": line,
+                        "startColumn": d.start.saturating_add(1),
+                        "endColumn": d.end.saturating_add(1),
+                    });
+                }
+            }
             let mut location = json!({"physicalLocation": physical});
+            if let Some(Location::Data(d)) = &f.location {
+                if let Some(column) = &d.column {
+                    location["logicalLocations"] = json!([{"name": column, "kind": "column"}]);
+                }
+            }
             if let Some(member) = &f.member {
                 let name = match f.offset {
                     Some(o) => format!("{member}@{o}"),
@@ -94,6 +109,7 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
                 "rules": driver_rules
             }},
             "results": results,
+            "columnKind": "unicodeCodePoints",
             "properties": {"kind": evidence.kind, "verdict": evidence.summary.verdict}
         }]
     })
@@ -127,6 +143,34 @@ mod tests {
         summary: "Pickle imports a dangerous global",
         doc: " What it does\n\n Finds os.system.\n",
     };
+
+    #[test]
+    fn data_spans_become_regions_in_code_points() {
+        let mut f = Finding::new(&R, "users.csv", "email");
+        f.location = Some(Location::Data(crate::DataLocation {
+            row: Some(7),
+            column: Some("email".into()),
+            line: None,
+            start: 3,
+            end: 20,
+        }));
+        let e = Evidence::new(
+            "data.pii",
+            vec![],
+            vec![f],
+            Severity::High,
+            Default::default(),
+        );
+        let log = sarif(&e, &[R]);
+        let run = &log["runs"][0];
+        assert_eq!(run["columnKind"], "unicodeCodePoints");
+        let loc = &run["results"][0]["locations"][0];
+        assert_eq!(
+            loc["physicalLocation"]["region"],
+            json!({"startLine": 7, "startColumn": 4, "endColumn": 21})
+        );
+        assert_eq!(loc["logicalLocations"][0]["name"], "email");
+    }
 
     #[test]
     fn results_reference_rules_and_locations() {

@@ -1,0 +1,21 @@
+//! Datasets for mlsec: streaming readers for CSV, JSONL, Parquet, plain text and
+//! Jupyter notebooks; integrity manifests with per-row digests and a Merkle root,
+//! and their verification down to the changed, inserted and deleted rows.
+//!
+//! Everything here reads untrusted files: readers bound every record and never
+//! panic on input; a file that cannot be read fully is an error naming the file
+//! and the row or line, never silently clean.
+
+mod error;
+pub mod format;
+pub mod read;
+
+pub use error::{DataError, Place};
+pub use format::{detect, DataFormat};
+pub use read::{Cell, ReadOptions, Row, Skipped, Table};
+pub mod detect;
+pub mod manifest;
+pub mod pii;
+pub mod redact;
+pub mod rules;
+pub mod verify;

@@ -1,0 +1,296 @@
+//! Parquet through the Arrow reader, one row group (and within it one batch of
+//! rows) at a time, so row groups can be read in parallel and memory stays bounded
+//! by the batch size.
+
+use super::{Cell, Row};
+use crate::error::Place;
+use crate::DataError;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Rows per Arrow batch read.
+pub const BATCH_ROWS: usize = 8192;
+
+/// An open Parquet file: its footer (schema and row groups) parsed and checked.
+#[derive(Clone)]
+pub struct ParquetFile {
+    path: PathBuf,
+    metadata: ArrowReaderMetadata,
+    columns: Vec<Arc<str>>,
+}
+
+impl ParquetFile {
+    pub fn open(path: &Path) -> Result<Self, DataError> {
+        let file = File::open(path).map_err(|e| DataError::io(path, &e))?;
+        check_footer(path, &file)?;
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+            .map_err(|e| DataError::new(path, None, format!("not a readable Parquet file: {e}")))?;
+        let columns = metadata
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| Arc::from(f.name().as_str()))
+            .collect();
+        Ok(ParquetFile {
+            path: path.to_path_buf(),
+            metadata,
+            columns,
+        })
+    }
+
+    pub fn columns(&self) -> &[Arc<str>] {
+        &self.columns
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        self.metadata.schema()
+    }
+
+    pub fn row_groups(&self) -> usize {
+        self.metadata.metadata().num_row_groups()
+    }
+
+    /// The 1-based number of the first row of row group `group`.
+    pub fn first_row(&self, group: usize) -> u64 {
+        let before: i64 = self
+            .metadata
+            .metadata()
+            .row_groups()
+            .iter()
+            .take(group)
+            .map(|g| g.num_rows().max(0))
+            .fold(0i64, i64::saturating_add);
+        before as u64 + 1
+    }
+
+    fn reader(&self, groups: Option<Vec<usize>>) -> Result<ParquetRecordBatchReader, DataError> {
+        let file = File::open(&self.path).map_err(|e| DataError::io(&self.path, &e))?;
+        let mut builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                .with_batch_size(BATCH_ROWS);
+        if let Some(groups) = groups {
+            builder = builder.with_row_groups(groups);
+        }
+        builder
+            .build()
+            .map_err(|e| DataError::new(&self.path, None, e.to_string()))
+    }
+
+    /// Calls `each` with the rows of row group `group`, one batch at a time.
+    pub fn read_group(
+        &self,
+        group: usize,
+        mut each: impl FnMut(Vec<Row>) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        let mut next = self.first_row(group);
+        for batch in self.reader(Some(vec![group]))? {
+            let batch = batch.map_err(|e| {
+                DataError::new(&self.path, Some(Place::RowGroup(group)), e.to_string())
+            })?;
+            let rows = batch_rows(&self.path, &self.columns, &batch, next)?;
+            next = next.saturating_add(batch.num_rows() as u64);
+            each(rows)?;
+        }
+        Ok(())
+    }
+
+    /// The raw Arrow batches of row group `group` (for writers that keep the schema).
+    pub fn batches(&self, group: usize) -> Result<ParquetRecordBatchReader, DataError> {
+        self.reader(Some(vec![group]))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Converts one Arrow batch into rows numbered from `first`.
+pub fn batch_rows(
+    path: &Path,
+    names: &[Arc<str>],
+    batch: &RecordBatch,
+    first: u64,
+) -> Result<Vec<Row>, DataError> {
+    let mut rows: Vec<Row> = (0..batch.num_rows() as u64)
+        .map(|i| Row {
+            number: first + i,
+            line: None,
+            cells: Vec::with_capacity(names.len()),
+        })
+        .collect();
+    let options = FormatOptions::default();
+    for (name, column) in names.iter().zip(batch.columns()) {
+        let column = column.as_ref();
+        let formatter = ArrayFormatter::try_new(column, &options)
+            .map_err(|e| DataError::new(path, None, format!("column `{name}`: {e}")))?;
+        for (i, row) in rows.iter_mut().enumerate() {
+            let cell = if column.is_null(i) {
+                Cell::Null
+            } else if let Some(s) = string_at(column, i) {
+                Cell::Text(s.to_string())
+            } else {
+                Cell::Other(formatter.value(i).to_string())
+            };
+            row.cells.push((name.clone(), cell));
+        }
+    }
+    Ok(rows)
+}
+
+/// The string at `i` when `column` is a string column.
+pub(crate) fn string_at(column: &dyn Array, i: usize) -> Option<&str> {
+    if let Some(a) = column.as_string_opt::<i32>() {
+        return Some(a.value(i));
+    }
+    if let Some(a) = column.as_string_opt::<i64>() {
+        return Some(a.value(i));
+    }
+    column.as_string_view_opt().map(|a| a.value(i))
+}
+
+/// All rows of a Parquet file in order, one batch buffered at a time.
+pub struct ParquetRows {
+    file: ParquetFile,
+    reader: Option<ParquetRecordBatchReader>,
+    pending: std::vec::IntoIter<Row>,
+    next_row: u64,
+    done: bool,
+}
+
+impl ParquetRows {
+    pub fn open(path: &Path) -> Result<Self, DataError> {
+        Ok(Self::new(ParquetFile::open(path)?))
+    }
+
+    pub fn new(file: ParquetFile) -> Self {
+        ParquetRows {
+            file,
+            reader: None,
+            pending: Vec::new().into_iter(),
+            next_row: 1,
+            done: false,
+        }
+    }
+
+    pub fn file(&self) -> &ParquetFile {
+        &self.file
+    }
+}
+
+impl Iterator for ParquetRows {
+    type Item = Result<Row, DataError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(row) = self.pending.next() {
+                return Some(Ok(row));
+            }
+            if self.done {
+                return None;
+            }
+            if self.reader.is_none() {
+                match self.file.reader(None) {
+                    Ok(r) => self.reader = Some(r),
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let batch = match self.reader.as_mut().and_then(Iterator::next) {
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    let place = Some(Place::Row {
+                        row: self.next_row,
+                        line: None,
+                    });
+                    return Some(Err(DataError::new(&self.file.path, place, e.to_string())));
+                }
+                Some(Ok(batch)) => batch,
+            };
+            match batch_rows(&self.file.path, &self.file.columns, &batch, self.next_row) {
+                Ok(rows) => {
+                    self.next_row = self.next_row.saturating_add(batch.num_rows() as u64);
+                    self.pending = rows.into_iter();
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Reads every row of a Parquet file held in memory and returns the row count;
+/// `name` only names it in errors. For fuzzing and small in-memory files.
+pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
+    super::footer::check(&data)
+        .map_err(|e| DataError::new(name, None, format!("not a readable Parquet file: {e}")))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(data)
+        .map_err(|e| DataError::new(name, None, format!("not a readable Parquet file: {e}")))?
+        .with_batch_size(BATCH_ROWS);
+    let columns: Vec<Arc<str>> = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| Arc::from(f.name().as_str()))
+        .collect();
+    let reader = builder
+        .build()
+        .map_err(|e| DataError::new(name, None, e.to_string()))?;
+    let mut next = 1u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| DataError::new(name, None, e.to_string()))?;
+        batch_rows(name, &columns, &batch, next)?;
+        next = next.saturating_add(batch.num_rows() as u64);
+    }
+    Ok(next - 1)
+}
+
+/// Largest Parquet footer read (schema and row-group metadata).
+const MAX_FOOTER_BYTES: u64 = 64 << 20;
+
+/// Reads the footer of `file` and checks it (see `footer.rs`) before the parquet
+/// crate decodes it.
+fn check_footer(path: &Path, file: &File) -> Result<(), DataError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let bad = |m: String| DataError::new(path, None, format!("not a readable Parquet file: {m}"));
+    let size = file.metadata().map_err(|e| DataError::io(path, &e))?.len();
+    let mut f = file;
+    let mut tail = [0u8; 8];
+    if size < 12 {
+        return Err(bad("no Parquet footer (file truncated?)".into()));
+    }
+    f.seek(SeekFrom::Start(size - 8))
+        .and_then(|_| f.read_exact(&mut tail))
+        .map_err(|e| DataError::io(path, &e))?;
+    let len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if len > MAX_FOOTER_BYTES || len > size - 8 {
+        return Err(bad(format!(
+            "footer of {len} bytes is over the limit or larger than the file"
+        )));
+    }
+    let mut footer = vec![0u8; len as usize + 8];
+    f.seek(SeekFrom::Start(size - 8 - len))
+        .and_then(|_| f.read_exact(&mut footer))
+        .map_err(|e| DataError::io(path, &e))?;
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| DataError::io(path, &e))?;
+    // `check` wants the footer followed by its length and magic, as at the file's end.
+    let mut whole = vec![b'P', b'A', b'R', b'1'];
+    whole.append(&mut footer);
+    super::footer::check(&whole).map_err(bad)
+}

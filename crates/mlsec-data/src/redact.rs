@@ -1,0 +1,405 @@
+//! `mlsec data redact`: a copy of a data file with detected values replaced, in
+//! the same format and schema (CSV: same header and delimiter; JSONL: same keys,
+//! written in key order; Parquet: same Arrow schema, Snappy-compressed; text and
+//! notebooks: same structure). The output is written to a temporary file beside
+//! it and renamed into place, so it is complete or absent; the input is only read.
+//!
+//! Strategies:
+//! - `mask`: the detectors' masked form (`a****@e******.org`).
+//! - `hash`: `<EMAIL:3f9a0c2b7d1e4a66>`, the first 8 bytes (hex) of
+//!   SHA-256(run key ‖ entity ‖ 0x00 ‖ value), where the run key is 32 random bytes
+//!   drawn once per run and never stored: equal values get equal tokens within
+//!   one run (joins and counts still work), tokens cannot be linked across runs
+//!   or reversed by hashing guesses.
+//! - `replace`: the entity name, `<EMAIL>`.
+//! - `drop-column`: tables only; every column (top-level key) with a detected
+//!   value is removed, the rest is copied unchanged.
+
+use crate::detect::{normalise, Detect, Hit};
+use crate::read::parquet::{string_at, ParquetFile};
+use crate::read::text::{LineSplitter, RawLine, TextLines};
+use crate::read::{ipynb, ReadOptions, Table};
+use crate::{DataError, DataFormat};
+use arrow_array::{Array, ArrayRef, LargeStringArray, RecordBatch, StringArray, StringViewArray};
+use arrow_schema::{DataType, Schema};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Mask,
+    Hash,
+    Replace,
+    DropColumn,
+}
+
+/// What was redacted: counts per entity and column (or notebook field; `-` for
+/// text lines), and the columns dropped.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RedactReport {
+    pub input: String,
+    pub output: String,
+    pub format: Option<DataFormat>,
+    pub counts: BTreeMap<String, BTreeMap<String, u64>>,
+    pub dropped_columns: Vec<String>,
+    pub total: u64,
+}
+
+/// Replaces detected values in text according to a strategy.
+pub struct Redactor<'a> {
+    detector: &'a dyn Detect,
+    strategy: Strategy,
+    key: [u8; 32],
+}
+
+impl<'a> Redactor<'a> {
+    /// A redactor with a fresh random run key (for `hash`).
+    pub fn new(detector: &'a dyn Detect, strategy: Strategy) -> Result<Self, String> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| format!("no randomness for the hash key: {e}"))?;
+        Ok(Redactor {
+            detector,
+            strategy,
+            key,
+        })
+    }
+
+    fn token(&self, hit: &Hit, value: &str) -> String {
+        match self.strategy {
+            Strategy::Mask => self.detector.mask(&hit.entity, value),
+            Strategy::Replace | Strategy::DropColumn => format!("<{}>", hit.entity),
+            Strategy::Hash => {
+                let mut h = Sha256::new();
+                h.update(self.key);
+                h.update(hit.entity.as_bytes());
+                h.update([0u8]);
+                h.update(value.as_bytes());
+                let d = h.finalize();
+                format!(
+                    "<{}:{}>",
+                    hit.entity,
+                    crate::manifest::hex(d.get(..8).unwrap_or_default())
+                )
+            }
+        }
+    }
+
+    /// `text` with its detected values replaced; counts go to `report` under `field`.
+    pub fn redact(
+        &self,
+        field: Option<&str>,
+        text: &str,
+        report: &mut RedactReport,
+    ) -> Option<String> {
+        let hits = normalise(text, self.detector.detect(field, text));
+        if hits.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for h in &hits {
+            out.push_str(text.get(at..h.start).unwrap_or_default());
+            out.push_str(&self.token(h, text.get(h.start..h.end).unwrap_or_default()));
+            at = h.end;
+            *report
+                .counts
+                .entry(h.entity.clone())
+                .or_default()
+                .entry(field.unwrap_or("-").to_string())
+                .or_default() += 1;
+            report.total += 1;
+        }
+        out.push_str(text.get(at..).unwrap_or_default());
+        Some(out)
+    }
+}
+
+/// Writes a redacted copy of `input` to `output`.
+pub fn redact_file(
+    input: &Path,
+    output: &Path,
+    redactor: &Redactor,
+    opts: &ReadOptions,
+) -> Result<RedactReport, String> {
+    if output
+        .canonicalize()
+        .ok()
+        .is_some_and(|o| input.canonicalize().is_ok_and(|i| i == o))
+    {
+        return Err(format!(
+            "{}: the output would overwrite the input",
+            output.display()
+        ));
+    }
+    let format = crate::detect(input).map_err(|e| e.to_string())?;
+    let mut report = RedactReport {
+        input: input.display().to_string(),
+        output: output.display().to_string(),
+        format: Some(format),
+        ..Default::default()
+    };
+    if redactor.strategy == Strategy::DropColumn && !format.is_table() {
+        return Err(format!(
+            "{}: drop-column needs a table (CSV, JSONL or Parquet)",
+            input.display()
+        ));
+    }
+    let drop: BTreeSet<String> = if redactor.strategy == Strategy::DropColumn {
+        let scan = crate::pii::scan_file(input, redactor.detector, opts);
+        if let Some(e) = scan.error {
+            return Err(e.to_string());
+        }
+        scan.hits
+            .into_iter()
+            .filter_map(|h| h.location.column)
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    report.dropped_columns = drop.iter().cloned().collect();
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mlsec-redact-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let werr = |e: &dyn std::fmt::Display| format!("{}: {e}", output.display());
+    {
+        let sink = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        match format {
+            DataFormat::Csv => redact_csv(input, sink, redactor, opts, &drop, &mut report)?,
+            DataFormat::Jsonl => redact_jsonl(input, sink, redactor, opts, &drop, &mut report)?,
+            DataFormat::Parquet => redact_parquet(input, sink, redactor, &drop, &mut report)?,
+            DataFormat::Text => redact_text(input, sink, redactor, opts, &mut report)?,
+            DataFormat::Ipynb => redact_notebook(input, sink, redactor, opts, &mut report)?,
+        }
+    }
+    tmp.as_file().sync_all().map_err(|e| werr(&e))?;
+    tmp.persist(output).map_err(|e| werr(&e.error))?;
+    Ok(report)
+}
+
+fn redact_csv(
+    input: &Path,
+    sink: impl Write,
+    r: &Redactor,
+    opts: &ReadOptions,
+    drop: &BTreeSet<String>,
+    report: &mut RedactReport,
+) -> Result<(), String> {
+    let Table::Csv(mut rows) =
+        Table::open(input, DataFormat::Csv, opts).map_err(|e| e.to_string())?
+    else {
+        return Err(format!("{}: not CSV", input.display()));
+    };
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(rows.delimiter())
+        .from_writer(sink);
+    let keep: Vec<bool> = rows
+        .columns()
+        .iter()
+        .map(|c| !drop.contains(&**c))
+        .collect();
+    let header: Vec<&str> = rows
+        .columns()
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(c, _)| &**c)
+        .collect();
+    if !rows.columns().is_empty() {
+        w.write_record(&header).map_err(|e| e.to_string())?;
+    }
+    for row in rows.by_ref() {
+        let row = row.map_err(|e| e.to_string())?;
+        let mut out: Vec<String> = Vec::with_capacity(row.cells.len());
+        for ((column, cell), keep) in row.cells.iter().zip(&keep) {
+            if !keep {
+                continue;
+            }
+            let text = cell.as_str().unwrap_or_default();
+            out.push(
+                r.redact(Some(column), text, report)
+                    .unwrap_or_else(|| text.to_string()),
+            );
+        }
+        w.write_record(&out).map_err(|e| e.to_string())?;
+    }
+    w.flush().map_err(|e| e.to_string())
+}
+
+fn redact_value(r: &Redactor, field: &str, v: &mut Value, report: &mut RedactReport) {
+    match v {
+        Value::String(s) => {
+            if let Some(new) = r.redact(Some(field), s, report) {
+                *s = new;
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| redact_value(r, field, v, report)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| redact_value(r, field, v, report)),
+        _ => {}
+    }
+}
+
+fn redact_jsonl(
+    input: &Path,
+    mut sink: impl Write,
+    r: &Redactor,
+    opts: &ReadOptions,
+    drop: &BTreeSet<String>,
+    report: &mut RedactReport,
+) -> Result<(), String> {
+    let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let mut lines = LineSplitter::new(file, opts.max_record_bytes);
+    loop {
+        let line = lines.line + 1;
+        let mut map = match lines.next_line() {
+            Err(e) => return Err(format!("{}: {e}", input.display())),
+            Ok(None) => break,
+            Ok(Some(RawLine::TooLong(n))) => {
+                return Err(format!(
+                    "{}: line {line}: line of {n} bytes is over the limit",
+                    input.display()
+                ))
+            }
+            Ok(Some(RawLine::Bytes(b))) if b.iter().all(u8::is_ascii_whitespace) => continue,
+            Ok(Some(RawLine::Bytes(b))) => {
+                match serde_json::from_slice::<serde_json::Map<String, Value>>(b) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        return Err(format!(
+                            "{}: line {line}: not a JSON object: {e}",
+                            input.display()
+                        ))
+                    }
+                }
+            }
+        };
+        map.retain(|k, _| !drop.contains(k));
+        for (key, value) in map.iter_mut() {
+            redact_value(r, key, value, report);
+        }
+        serde_json::to_writer(&mut sink, &map).map_err(|e| e.to_string())?;
+        sink.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    sink.flush().map_err(|e| e.to_string())
+}
+
+fn redact_text(
+    input: &Path,
+    mut sink: impl Write,
+    r: &Redactor,
+    opts: &ReadOptions,
+    report: &mut RedactReport,
+) -> Result<(), String> {
+    for line in TextLines::open(input, opts).map_err(|e| e.to_string())? {
+        let line = line.map_err(|e| e.to_string())?;
+        let text = r.redact(None, &line.text, report).unwrap_or(line.text);
+        sink.write_all(text.as_bytes())
+            .and_then(|_| sink.write_all(b"\n"))
+            .map_err(|e| e.to_string())?;
+    }
+    sink.flush().map_err(|e| e.to_string())
+}
+
+fn redact_notebook(
+    input: &Path,
+    mut sink: impl Write,
+    r: &Redactor,
+    opts: &ReadOptions,
+    report: &mut RedactReport,
+) -> Result<(), String> {
+    let mut nb = ipynb::load(input, opts).map_err(|e| e.to_string())?;
+    ipynb::for_each_text(input, &mut nb, |_, field, text| {
+        if let Some(new) = r.redact(Some(field), text, report) {
+            *text = new;
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    serde_json::to_writer_pretty(&mut sink, &nb).map_err(|e| e.to_string())?;
+    sink.write_all(b"\n")
+        .and_then(|_| sink.flush())
+        .map_err(|e| e.to_string())
+}
+
+fn redact_parquet(
+    input: &Path,
+    sink: impl Write + Send,
+    r: &Redactor,
+    drop: &BTreeSet<String>,
+    report: &mut RedactReport,
+) -> Result<(), String> {
+    let file = ParquetFile::open(input).map_err(|e| e.to_string())?;
+    let source = file.schema().clone();
+    let keep: Vec<usize> = (0..source.fields().len())
+        .filter(|&i| !drop.contains(source.field(i).name()))
+        .collect();
+    let schema = Arc::new(Schema::new_with_metadata(
+        keep.iter()
+            .map(|&i| source.field(i).clone())
+            .collect::<Vec<_>>(),
+        source.metadata().clone(),
+    ));
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(sink, schema.clone(), Some(props))
+        .map_err(|e| e.to_string())?;
+    for g in 0..file.row_groups() {
+        for batch in file.batches(g).map_err(|e| e.to_string())? {
+            let batch =
+                batch.map_err(|e| DataError::new(input, None, e.to_string()).to_string())?;
+            let mut columns: Vec<ArrayRef> = Vec::with_capacity(keep.len());
+            for &i in &keep {
+                let name = source.field(i).name();
+                columns.push(redact_column(r, name, batch.column(i), report));
+            }
+            let out = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
+            writer.write(&out).map_err(|e| e.to_string())?;
+        }
+        writer.flush().map_err(|e| e.to_string())?;
+    }
+    writer.close().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A string column with its values redacted (same type and nulls); other columns as they are.
+fn redact_column(
+    r: &Redactor,
+    name: &str,
+    column: &ArrayRef,
+    report: &mut RedactReport,
+) -> ArrayRef {
+    let values: Vec<Option<String>> = match column.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => (0..column.len())
+            .map(|i| {
+                if column.is_null(i) {
+                    return None;
+                }
+                let s = string_at(column.as_ref(), i).unwrap_or_default();
+                Some(
+                    r.redact(Some(name), s, report)
+                        .unwrap_or_else(|| s.to_string()),
+                )
+            })
+            .collect(),
+        _ => return column.clone(),
+    };
+    match column.data_type() {
+        DataType::LargeUtf8 => Arc::new(LargeStringArray::from(values)),
+        DataType::Utf8View => Arc::new(StringViewArray::from(values)),
+        _ => Arc::new(StringArray::from(values)),
+    }
+}
