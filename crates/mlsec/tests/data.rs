@@ -147,3 +147,85 @@ fn usage_and_io_errors_exit_2() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 malformed row(s) skipped"));
 }
+
+#[test]
+fn pii_reports_masked_entities_at_row_column_and_code_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    fs::write(
+        &csv,
+        "id,name,note\n1,Zoë,write to zoe.martin@example.org please\n2,Bob,order 12345 shipped v1.2.3\n3,Eve,key AKIAIOSFODNN7EXAMPLE leaked\n",
+    )
+    .unwrap();
+    let out = mlsec()
+        .args(["data", "pii", "-f", "json"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    // A secret is high severity: the default threshold fails the run.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "data.pii");
+    let findings = v["findings"].as_array().unwrap();
+    let email = findings
+        .iter()
+        .find(|f| f["entity"] == "EMAIL")
+        .expect("email found");
+    assert_eq!(email["location"]["row"], 1);
+    assert_eq!(email["location"]["column"], "note");
+    assert_eq!(email["location"]["start"], 9);
+    assert_eq!(email["location"]["end"], 31);
+    assert!(!email["preview"].as_str().unwrap().contains("zoe.martin"));
+    let aws = findings
+        .iter()
+        .find(|f| f["entity"] == "AWS_ACCESS_KEY")
+        .expect("aws key found");
+    assert_eq!(aws["rule"], "PII002");
+    assert_eq!(aws["location"]["row"], 3);
+    // Order numbers and version strings are not personal data.
+    assert!(
+        findings.iter().all(|f| f["location"]["row"] != 2),
+        "{findings:?}"
+    );
+
+    // Only the entities asked for; unknown names are usage errors.
+    let out = mlsec()
+        .args(["data", "pii", "-f", "json", "--entities", "EMAIL"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    mlsec()
+        .args(["data", "pii", "--entities", "NOPE"])
+        .arg(&csv)
+        .assert()
+        .code(2);
+
+    // Redaction keeps the format and removes every detected value.
+    let red = dir.path().join("users.redacted.csv");
+    mlsec()
+        .args(["data", "redact", "--strategy", "replace", "-o"])
+        .arg(&red)
+        .arg(&csv)
+        .assert()
+        .code(0);
+    let text = fs::read_to_string(&red).unwrap();
+    assert!(text.starts_with("id,name,note\n"), "{text}");
+    assert!(
+        text.contains("<EMAIL>")
+            && !text.contains("zoe.martin")
+            && !text.contains("AKIAIOSFODNN7EXAMPLE"),
+        "{text}"
+    );
+    assert!(text.contains("order 12345 shipped v1.2.3"));
+    mlsec()
+        .args(["data", "pii", "--entities", "EMAIL,AWS_ACCESS_KEY"])
+        .arg(&red)
+        .assert()
+        .code(0);
+}
