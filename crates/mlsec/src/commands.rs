@@ -119,6 +119,8 @@ pub fn progress_bar(quiet: bool) -> Option<ProgressBar> {
 pub fn all_rules() -> Vec<Rule> {
     let mut all = rules::all();
     all.extend_from_slice(mlsec_sign::rules::RULES);
+    all.extend_from_slice(mlsec_data::rules::RULES);
+    all.extend_from_slice(mlsec_data::pii::RULES);
     all.sort_by_key(|r| r.id);
     all
 }
