@@ -488,7 +488,52 @@ fn local_dataset(path: &Path, opts_output: Option<&Path>) -> Result<Component, S
     c.bom_ref = Some(bom_ref);
     c.properties
         .push(Property::new("mlsec:path", path.display().to_string()));
+    let manifest = if meta.is_dir() {
+        Some(path.join(DATA_MANIFEST_NAME))
+    } else {
+        data_manifest(path)?.is_some().then(|| path.to_path_buf())
+    };
+    if let Some(m) = manifest {
+        if let Some((digest, doc)) = data_manifest(&m)? {
+            c.properties.extend([
+                Property::new("mlsec:data-manifest", m.display().to_string()),
+                Property::new("mlsec:data-manifest:sha256", digest),
+            ]);
+            if let Some(source) = doc["source"].as_str() {
+                c.properties
+                    .push(Property::new("mlsec:data-manifest:source", source));
+            }
+        }
+    }
     Ok(c)
+}
+
+/// The file name `mlsec bom` looks for in a dataset folder.
+const DATA_MANIFEST_NAME: &str = "manifest.json";
+
+/// The SHA-256 and content of `path` when it is an mlsec data manifest
+/// (`mlsec data manifest`), `None` when it is not one or does not exist.
+fn data_manifest(path: &Path) -> Result<Option<(String, serde_json::Value)>, String> {
+    use sha2::Digest;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(None);
+    };
+    // Manifests of huge tables can be large, but not larger than this.
+    if !meta.is_file() || meta.len() > 4 << 30 {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(None);
+    };
+    if doc["schema"] != "mlsec.data-manifest/v1" {
+        return Ok(None);
+    }
+    let digest = sha2::Sha256::digest(&bytes);
+    Ok(Some((
+        digest.iter().map(|b| format!("{b:02x}")).collect(),
+        doc,
+    )))
 }
 
 /// A file component; `ref_prefix` keeps the refs of a model's files and a

@@ -229,3 +229,71 @@ fn pii_reports_masked_entities_at_row_column_and_code_points() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn the_bom_carries_a_dataset_manifest_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("users.csv"), USERS).unwrap();
+    let manifest = data.join("manifest.json");
+    mlsec()
+        .args(["data", "manifest", "--source", "s3://bucket/users/"])
+        .arg(data.join("users.csv"))
+        .arg("-o")
+        .arg(&manifest)
+        .assert()
+        .code(0);
+    let model = dir.path().join("model");
+    fs::create_dir(&model).unwrap();
+    fs::write(model.join("config.json"), "{}").unwrap();
+    let out = mlsec()
+        .arg("bom")
+        .arg(&model)
+        .arg("--dataset")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dataset = bom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "data" && c["name"] == "data")
+        .expect("dataset component");
+    let props: Vec<(&str, &str)> = dataset["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["value"].as_str().unwrap()))
+        .collect();
+    use sha2::Digest;
+    let want: String = sha2::Sha256::digest(fs::read(&manifest).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        props.contains(&("mlsec:data-manifest:sha256", want.as_str())),
+        "{props:?}"
+    );
+    assert!(
+        props.contains(&("mlsec:data-manifest:source", "s3://bucket/users/")),
+        "{props:?}"
+    );
+    // A folder without a manifest gets none.
+    fs::remove_file(&manifest).unwrap();
+    let out = mlsec()
+        .arg("bom")
+        .arg(&model)
+        .arg("--dataset")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("mlsec:data-manifest"));
+}
