@@ -530,10 +530,7 @@ fn data_manifest(path: &Path) -> Result<Option<(String, serde_json::Value)>, Str
         return Ok(None);
     }
     let digest = sha2::Sha256::digest(&bytes);
-    Ok(Some((
-        digest.iter().map(|b| format!("{b:02x}")).collect(),
-        doc,
-    )))
+    Ok(Some((mlsec_sign::hash::hex(&digest), doc)))
 }
 
 /// A file component; `ref_prefix` keeps the refs of a model's files and a
