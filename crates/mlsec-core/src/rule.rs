@@ -28,6 +28,22 @@ impl Rule {
         }
         out.trim().to_string()
     }
+
+    /// The sections every rule's documentation must have.
+    pub const DOC_SECTIONS: [&'static str; 4] = [
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## How to fix",
+    ];
+
+    /// The required sections this rule's documentation lacks (tests assert none).
+    pub fn missing_doc_sections(&self) -> Vec<&'static str> {
+        Rule::DOC_SECTIONS
+            .into_iter()
+            .filter(|s| !self.doc.contains(s))
+            .collect()
+    }
 }
 
 /// Declares a [`Rule`] constant whose documentation is its doc comment.

@@ -230,20 +230,12 @@ fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, String> {
         Severity::from(args.output.fail_on),
         details,
     );
-    crate::commands::emit(&evidence, &args.output, mlsec_data::rules::RULES)?;
-    if !args.output.quiet && args.output.output.is_some() {
-        eprintln!(
-            "mlsec: {} file(s), {} finding(s): {}",
-            result.files.len(),
-            evidence.findings.len(),
-            evidence.summary.verdict
-        );
-    }
-    Ok(if evidence.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    crate::commands::report(
+        &evidence,
+        &args.output,
+        mlsec_data::rules::RULES,
+        result.files.len(),
+    )
 }
 
 /// The PII and secret detectors for the entities asked for (all when none).
