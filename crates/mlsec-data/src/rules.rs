@@ -208,6 +208,29 @@ declare_rule! {
     };
 }
 
+declare_rule! {
+    /// ## What it does
+    /// Reports a data manifest whose signature was not accepted when
+    /// `mlsec data verify` was given `--key` or `--certificate-chain`: a missing
+    /// or malformed signature file, a signature by another key or an untrusted
+    /// certificate, or a manifest that differs from the one signed.
+    ///
+    /// ## Why is this bad?
+    /// An unsigned or re-signed manifest can be rewritten to match tampered data,
+    /// so its verdict proves nothing about where the data came from.
+    ///
+    /// ## Example
+    /// `manifest.json: the manifest's SHA-256 is 9c1b…, the signature covers 3f2a…`
+    ///
+    /// ## How to fix
+    /// Verify with the public key (or CA certificates) of whoever pinned the data,
+    /// and take the manifest and its `.sig` from where they were published.
+    pub const MANIFEST_SIGNATURE_INVALID = Rule {
+        id: "DAT011", name: "manifest-signature-not-valid", severity: Critical, category: Error,
+        summary: "The manifest's signature is missing, malformed, untrusted or over other content",
+    };
+}
+
 /// Every rule of the integrity commands.
 pub const RULES: &[Rule] = &[
     FILE_CHANGED,
@@ -220,6 +243,7 @@ pub const RULES: &[Rule] = &[
     BAD_MANIFEST,
     UNREADABLE_DATA,
     ROWS_SKIPPED,
+    MANIFEST_SIGNATURE_INVALID,
 ];
 
 #[cfg(test)]
@@ -229,14 +253,7 @@ mod tests {
         let mut ids = std::collections::HashSet::new();
         for r in super::RULES {
             assert!(ids.insert(r.id), "{} twice", r.id);
-            for section in [
-                "## What it does",
-                "## Why is this bad?",
-                "## Example",
-                "## How to fix",
-            ] {
-                assert!(r.doc.contains(section), "{} lacks {section}", r.id);
-            }
+            assert_eq!(r.missing_doc_sections(), Vec::<&str>::new(), "{}", r.id);
         }
     }
 }

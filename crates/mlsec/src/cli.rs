@@ -236,13 +236,16 @@ pub enum HashArg {
 pub struct KeyArgs {
     /// Private key (PEM: PKCS#8, encrypted PKCS#8 or SEC1): ECDSA P-256, P-384 or
     /// P-521; or Ed25519 (an mlsec extension: model_signing rejects it).
+    /// Required to sign; `credential` says so when it is missing, so that
+    /// commands where signing is optional can share these options.
     #[arg(long, value_name = "PRIVATE.pem")]
-    pub key: PathBuf,
-    /// Password of an encrypted private key.
-    #[arg(long, env = "MLSEC_KEY_PASSWORD", hide_env_values = true)]
+    pub key: Option<PathBuf>,
+    /// Password of an encrypted private key (or set MLSEC_KEY_PASSWORD, which
+    /// keeps it out of the process list).
+    #[arg(long, requires = "key")]
     pub password: Option<String>,
     /// Sign with this certificate (PEM) for the key: the certificate method.
-    #[arg(long, value_name = "CERT.pem")]
+    #[arg(long, value_name = "CERT.pem", requires = "key")]
     pub certificate: Option<PathBuf>,
     /// Certificates (PEM) that chain the signing certificate to a CA; added to the bundle.
     #[arg(long, value_name = "CA.pem", num_args = 1.., requires = "certificate")]
@@ -266,9 +269,10 @@ pub struct SignArgs {
     pub report: ReportArgs,
 }
 
-/// Whom to trust: a public key or CA certificates.
+/// Whom to trust: a public key or CA certificates. Required to verify;
+/// `trust` says so when neither is given.
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub struct TrustArgs {
     /// The signer's public key (PEM).
     #[arg(long, value_name = "PUBLIC.pem")]
@@ -276,6 +280,12 @@ pub struct TrustArgs {
     /// CA certificates (PEM) the signing certificate must chain to.
     #[arg(long, value_name = "CA.pem", num_args = 1..)]
     pub certificate_chain: Vec<PathBuf>,
+}
+
+impl TrustArgs {
+    pub fn given(&self) -> bool {
+        self.key.is_some() || !self.certificate_chain.is_empty()
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,16 +1,16 @@
 //! `mlsec data ...`: dataset integrity manifests, verification, and (with the
 //! detectors) PII and secret scanning and redaction.
 
-use crate::cli::OutputArgs;
+use crate::cli::{KeyArgs, OutputArgs, TrustArgs};
 use clap::{Args, Subcommand};
-use mlsec_core::{output, Evidence, Severity};
+use mlsec_core::{output, Evidence, Finding, Severity};
 use mlsec_data::detect::Detect;
 use mlsec_data::manifest::{self, Manifest, ManifestOptions};
 use mlsec_data::redact::{redact_file, Redactor, Strategy};
 use mlsec_data::verify::{self, VerifyOptions};
 use mlsec_data::ReadOptions;
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -135,6 +135,13 @@ pub struct ManifestArgs {
     pub no_row_digests: bool,
     #[command(flatten)]
     pub bad_rows: BadRowArgs,
+    /// Sign the manifest with this key (a DSSE in-toto statement in a Sigstore
+    /// bundle, as `mlsec sign` makes).
+    #[command(flatten)]
+    pub sign: KeyArgs,
+    /// Where to write the signature (default: the manifest's path + `.sig`).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub signature: Option<PathBuf>,
     /// No summary on standard error.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -148,6 +155,12 @@ pub struct DataVerifyArgs {
     /// The manifest written by `mlsec data manifest`.
     #[arg(long, value_name = "FILE")]
     pub manifest: PathBuf,
+    /// Check the manifest's signature too, with this key or these CA certificates.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// The manifest's signature (default: the manifest's path + `.sig`).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -178,10 +191,27 @@ fn write_manifest(args: ManifestArgs) -> Result<ExitCode, String> {
             s.count
         );
     }
-    output::emit(args.output.as_deref(), &manifest.to_bytes()).map_err(|e| match &args.output {
+    let bytes = manifest.to_bytes();
+    // Sign before writing anything, so a bad key or password leaves no manifest
+    // without its signature behind.
+    let signed = if args.sign.key.is_some() {
+        let path = signature_path(args.signature.as_deref(), args.output.as_deref())
+            .ok_or("--key needs -o FILE or --signature FILE to name where the signature goes")?;
+        Some((path, sign_manifest(&manifest, &bytes, &args.sign)?))
+    } else {
+        None
+    };
+    output::emit(args.output.as_deref(), &bytes).map_err(|e| match &args.output {
         Some(p) => format!("{}: {e}", p.display()),
         None => format!("standard output: {e}"),
     })?;
+    if let Some((path, bundle)) = &signed {
+        output::write_atomic(path, &bundle.to_json())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if !args.quiet {
+            eprintln!("mlsec: signature written to {}", path.display());
+        }
+    }
     if !args.quiet && args.output.is_some() {
         let rows: u64 = manifest
             .files
@@ -197,29 +227,130 @@ fn write_manifest(args: ManifestArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads and parses a manifest file. The seam for signed manifests: the bytes
-/// read here are what a DSSE signature would cover.
-fn read_manifest(path: &std::path::Path) -> Result<Manifest, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Manifest::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+/// The in-toto predicate type of a signed data manifest.
+const MANIFEST_PREDICATE_TYPE: &str = "https://mlsec.dev/data-manifest/v1";
+
+/// `--signature`, or else the manifest's path with `.sig` added.
+fn signature_path(signature: Option<&Path>, manifest: Option<&Path>) -> Option<PathBuf> {
+    signature.map(Path::to_path_buf).or_else(|| {
+        manifest.map(|m| {
+            let mut p = m.as_os_str().to_owned();
+            p.push(".sig");
+            PathBuf::from(p)
+        })
+    })
+}
+
+/// Signs an in-toto statement whose subjects are the data files (path and
+/// SHA-256) and whose predicate pins the manifest's own bytes by digest, so the
+/// signature stays small however many row digests the manifest holds.
+fn sign_manifest(
+    manifest: &Manifest,
+    bytes: &[u8],
+    key: &KeyArgs,
+) -> Result<mlsec_sign::bundle::Bundle, String> {
+    let subjects = manifest
+        .files
+        .iter()
+        .map(|f| json!({"name": f.path, "digest": {"sha256": f.sha256}}))
+        .collect();
+    let predicate = json!({
+        "manifest": {"digest": {"sha256": sha256_hex(bytes)}},
+        "schema": manifest.schema,
+        "created": manifest.created,
+        "source": manifest.source,
+    });
+    mlsec_sign::sign_statement(
+        subjects,
+        MANIFEST_PREDICATE_TYPE,
+        &predicate,
+        &crate::sign::credential(key)?,
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use mlsec_sign::hash::{hex, HashAlgo};
+    hex(&HashAlgo::Sha256.digest(bytes))
+}
+
+/// Checks the signature over the manifest's `bytes`; `Err` says why it was refused.
+fn check_manifest_signature(
+    bytes: &[u8],
+    signature: &Path,
+    trust: &mlsec_sign::Trust,
+) -> Result<mlsec_sign::Signer, String> {
+    let bundle = std::fs::read(signature).map_err(|e| format!("{}: {e}", signature.display()))?;
+    let (predicate, signer) = mlsec_sign::open_statement(&bundle, trust, MANIFEST_PREDICATE_TYPE)?;
+    let signed = predicate["manifest"]["digest"]["sha256"]
+        .as_str()
+        .ok_or("the signed statement names no manifest digest")?;
+    let actual = sha256_hex(bytes);
+    if signed != actual {
+        return Err(format!(
+            "the manifest's SHA-256 is {actual}, the signature covers {signed}"
+        ));
+    }
+    Ok(signer)
 }
 
 fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, String> {
-    let manifest = read_manifest(&args.manifest)?;
+    let bytes =
+        std::fs::read(&args.manifest).map_err(|e| format!("{}: {e}", args.manifest.display()))?;
+    let manifest =
+        Manifest::from_bytes(&bytes).map_err(|e| format!("{}: {e}", args.manifest.display()))?;
+    let signature_file =
+        signature_path(args.signature.as_deref(), Some(&args.manifest)).unwrap_or_default();
+    let signature = if args.trust.given() {
+        let trust = crate::sign::trust(&args.trust)?;
+        Some(check_manifest_signature(&bytes, &signature_file, &trust))
+    } else {
+        if signature_file.exists() && !args.output.quiet {
+            eprintln!(
+                "mlsec: warning: {} not checked: give --key or --certificate-chain",
+                signature_file.display()
+            );
+        }
+        None
+    };
     let mut exclude = vec![args.manifest.clone()];
     exclude.extend(args.output.output.iter().cloned());
     let opts = VerifyOptions {
         read: args.bad_rows.read_options(),
         exclude,
     };
-    let result = verify::verify(&manifest, &args.paths, &opts)?;
+    let mut result = verify::verify(&manifest, &args.paths, &opts)?;
+    let manifest_name = args.manifest.display().to_string();
+    let signature_details = match &signature {
+        None => json!({"checked": false}),
+        Some(Ok(signer)) => {
+            if !args.output.quiet {
+                eprintln!(
+                    "mlsec: manifest signature verified ({} key {})",
+                    signer.algorithm, signer.key_fingerprint
+                );
+            }
+            json!({"checked": true, "verified": true, "path": signature_file, "signer": signer})
+        }
+        Some(Err(why)) => {
+            result.findings.insert(
+                0,
+                Finding::new(
+                    &mlsec_data::rules::MANIFEST_SIGNATURE_INVALID,
+                    &manifest_name,
+                    format!("{manifest_name}: signature not accepted: {why}"),
+                ),
+            );
+            json!({"checked": true, "verified": false, "path": signature_file, "reason": why})
+        }
+    };
     let details = json!({
         "manifest": {
-            "path": args.manifest.display().to_string(),
+            "path": manifest_name,
             "created": manifest.created,
             "source": manifest.source,
             "tool": manifest.tool,
         },
+        "signature": signature_details,
         "identical": result.identical(),
         "files": result.files,
     });

@@ -27,9 +27,16 @@ fn model_options(m: &ModelPathArgs) -> ModelOptions {
     }
 }
 
-fn credential(k: &KeyArgs) -> Result<Credential, String> {
-    let key = SigningKey::from_pem(&read_text(&k.key)?, k.password.as_deref())
-        .map_err(|e| format!("{}: {e}", k.key.display()))?;
+pub fn credential(k: &KeyArgs) -> Result<Credential, String> {
+    // Read here rather than through clap's `env`, which would make an optional
+    // `--key` group look given whenever the variable is set.
+    let password = k
+        .password
+        .clone()
+        .or_else(|| std::env::var("MLSEC_KEY_PASSWORD").ok());
+    let path = k.key.as_ref().ok_or("give --key PRIVATE.pem to sign")?;
+    let key = SigningKey::from_pem(&read_text(path)?, password.as_deref())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let Some(cert_path) = &k.certificate else {
         return Ok(Credential::Key(key));
     };
@@ -47,6 +54,9 @@ fn credential(k: &KeyArgs) -> Result<Credential, String> {
 }
 
 pub fn trust(t: &TrustArgs) -> Result<Trust, String> {
+    if !t.given() {
+        return Err("give --key PUBLIC.pem or --certificate-chain CA.pem to verify".into());
+    }
     if let Some(path) = &t.key {
         let key = VerifyingKey::from_pem(&read_text(path)?)
             .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -109,6 +109,134 @@ fn manifest_then_verify_exits_0_then_1_naming_rows_and_files() {
     assert!(human.contains("users.csv: row 2 changed"), "{human}");
 }
 
+fn key(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/keys")
+        .join(name)
+}
+
+/// The in-toto statement inside a signature bundle.
+fn signed_statement(bundle: &std::path::Path) -> Value {
+    use base64::Engine;
+    let bundle: Value = serde_json::from_slice(&fs::read(bundle).unwrap()).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+#[test]
+fn a_signed_manifest_verifies_and_a_rewritten_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("users.csv"), USERS).unwrap();
+    let manifest = dir.path().join("manifest.json");
+    let sig = dir.path().join("manifest.json.sig");
+    let pin = || {
+        mlsec()
+            .args(["data", "manifest", "-o"])
+            .arg(&manifest)
+            .arg("--key")
+            .arg(key("p256-encrypted.pem"))
+            .arg(&data)
+            .env("MLSEC_KEY_PASSWORD", "hunter2")
+            .assert()
+            .code(0);
+    };
+    pin();
+    // The statement names each data file with its SHA-256 and pins the
+    // manifest's bytes.
+    let statement = signed_statement(&sig);
+    assert_eq!(
+        statement["predicateType"],
+        "https://mlsec.dev/data-manifest/v1"
+    );
+    assert_eq!(statement["subject"][0]["name"], "users.csv");
+    let m: Value = serde_json::from_slice(&fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(
+        statement["subject"][0]["digest"]["sha256"],
+        m["files"][0]["sha256"]
+    );
+
+    let verify = |public: &str, sig: &std::path::Path| {
+        let out = mlsec()
+            .args(["data", "verify", "--format", "json", "--manifest"])
+            .arg(&manifest)
+            .arg("--key")
+            .arg(key(public))
+            .arg("--signature")
+            .arg(sig)
+            .arg(&data)
+            .output()
+            .unwrap();
+        let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), e)
+    };
+    let (code, e) = verify("p256.pub", &sig);
+    assert_eq!(code, Some(0), "{e}");
+    assert_eq!(e["details"]["signature"]["verified"], true);
+    assert_eq!(
+        e["details"]["signature"]["signer"]["algorithm"],
+        "ecdsa-p256-sha256"
+    );
+
+    let dat011 = |e: &Value| -> String {
+        let f = &e["findings"][0];
+        assert_eq!(f["rule"], "DAT011", "{e}");
+        assert_eq!(e["details"]["signature"]["verified"], false);
+        f["message"].as_str().unwrap().to_string()
+    };
+    // Another signer's key.
+    let (code, e) = verify("ed25519.pub", &sig);
+    assert_eq!(code, Some(1));
+    assert!(dat011(&e).contains("key mismatch"), "{e}");
+    // No signature where one is required.
+    let (code, e) = verify("p256.pub", &dir.path().join("absent.sig"));
+    assert_eq!(code, Some(1));
+    assert!(dat011(&e).contains("absent.sig"), "{e}");
+
+    // Whoever edits the data and writes a fresh manifest to match cannot sign
+    // it: the data agrees with the manifest, but the signature does not.
+    let signed = fs::read(&sig).unwrap();
+    fs::write(data.join("users.csv"), USERS.replace("Bob", "Mallory")).unwrap();
+    pin();
+    fs::write(&sig, signed).unwrap();
+    let (code, e) = verify("p256.pub", &sig);
+    assert_eq!(code, Some(1));
+    assert!(dat011(&e).contains("the signature covers"), "{e}");
+    assert_eq!(e["findings"].as_array().unwrap().len(), 1, "{e}");
+}
+
+#[test]
+fn signing_a_manifest_needs_a_place_for_the_signature_and_writes_nothing_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("users.csv"), USERS).unwrap();
+    let out = mlsec()
+        .args(["data", "manifest", "--key"])
+        .arg(key("p256.pem"))
+        .arg(dir.path().join("users.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--signature"));
+    // A wrong password: neither the manifest nor a signature is written.
+    let manifest = dir.path().join("m.json");
+    let out = mlsec()
+        .args(["data", "manifest", "--password", "wrong", "-o"])
+        .arg(&manifest)
+        .arg("--key")
+        .arg(key("p256-encrypted.pem"))
+        .arg(dir.path().join("users.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("p256-encrypted.pem"));
+    assert!(!manifest.exists());
+    assert!(!dir.path().join("m.json.sig").exists());
+}
+
 #[test]
 fn usage_and_io_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
