@@ -10,10 +10,15 @@ use crate::read::{ipynb, ReadOptions, Row, Skipped, Table};
 use crate::{rules, DataError, DataFormat};
 use mlsec_core::{declare_rule, Finding, Location, Rule};
 use rayon::prelude::*;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Rows or lines handed to the thread pool at a time.
 const BATCH: usize = 4096;
+
+/// Findings kept per file for each column and entity by default; the rest are
+/// only counted, so memory and report size stay flat however large the file.
+pub const DEFAULT_MAX_FINDINGS: usize = 1000;
 
 declare_rule! {
     /// ## What it does
@@ -80,10 +85,41 @@ pub struct FileScan {
     pub path: String,
     pub format: Option<DataFormat>,
     pub bytes: u64,
+    /// The first hits in file order, at most `max_findings` per column and entity.
     pub hits: Vec<Located>,
+    /// Every hit counted, by column (empty for text) and entity.
+    pub counts: BTreeMap<(String, String), u64>,
     pub skipped: Skipped,
     /// Why the file could not be read to its end; hits before it are kept.
     pub error: Option<DataError>,
+}
+
+impl FileScan {
+    /// Hits counted but not kept under the cap.
+    pub fn unlisted(&self) -> u64 {
+        self.counts.values().sum::<u64>() - self.hits.len() as u64
+    }
+}
+
+/// Counts `hits` into `counts` and keeps those within `max` per column and
+/// entity (0: keep all).
+fn tally(
+    hits: Vec<Located>,
+    max: usize,
+    kept: &mut Vec<Located>,
+    counts: &mut BTreeMap<(String, String), u64>,
+) {
+    for h in hits {
+        let key = (
+            h.location.column.clone().unwrap_or_default(),
+            h.entity.clone(),
+        );
+        let n = counts.entry(key).or_default();
+        *n += 1;
+        if max == 0 || *n <= max as u64 {
+            kept.push(h);
+        }
+    }
 }
 
 fn scan_rows(detector: &dyn Detect, rows: &[Row]) -> Vec<Located> {
@@ -110,13 +146,20 @@ fn scan_rows(detector: &dyn Detect, rows: &[Row]) -> Vec<Located> {
         .collect()
 }
 
-/// Scans one file.
-pub fn scan_file(path: &Path, detector: &dyn Detect, opts: &ReadOptions) -> FileScan {
+/// Scans one file, keeping at most `max_findings` hits per column and entity
+/// (0: all).
+pub fn scan_file(
+    path: &Path,
+    detector: &dyn Detect,
+    opts: &ReadOptions,
+    max_findings: usize,
+) -> FileScan {
     let mut scan = FileScan {
         path: path.display().to_string(),
         format: None,
         bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
         hits: Vec::new(),
+        counts: BTreeMap::new(),
         skipped: Skipped::default(),
         error: None,
     };
@@ -128,11 +171,14 @@ pub fn scan_file(path: &Path, detector: &dyn Detect, opts: &ReadOptions) -> File
         }
     };
     scan.format = Some(format);
+    let max = max_findings;
     let result = match format {
-        DataFormat::Parquet => scan_parquet(path, detector, &mut scan),
-        DataFormat::Csv | DataFormat::Jsonl => scan_table(path, format, detector, opts, &mut scan),
-        DataFormat::Text => scan_text(path, detector, opts, &mut scan),
-        DataFormat::Ipynb => scan_notebook(path, detector, opts, &mut scan),
+        DataFormat::Parquet => scan_parquet(path, detector, max, &mut scan),
+        DataFormat::Csv | DataFormat::Jsonl => {
+            scan_table(path, format, detector, opts, max, &mut scan)
+        }
+        DataFormat::Text => scan_text(path, detector, opts, max, &mut scan),
+        DataFormat::Ipynb => scan_notebook(path, detector, opts, max, &mut scan),
     };
     if let Err(e) = result {
         scan.error = Some(e);
@@ -146,6 +192,7 @@ fn scan_table(
     format: DataFormat,
     detector: &dyn Detect,
     opts: &ReadOptions,
+    max: usize,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut table = Table::open(path, format, opts)?;
@@ -160,30 +207,61 @@ fn scan_table(
             }
         }
         if batch.len() == BATCH {
-            scan.hits.extend(scan_rows(detector, &batch));
+            tally(
+                scan_rows(detector, &batch),
+                max,
+                &mut scan.hits,
+                &mut scan.counts,
+            );
             batch.clear();
         }
     }
-    scan.hits.extend(scan_rows(detector, &batch));
+    tally(
+        scan_rows(detector, &batch),
+        max,
+        &mut scan.hits,
+        &mut scan.counts,
+    );
     scan.skipped = table.skipped();
     outcome
 }
 
-fn scan_parquet(path: &Path, detector: &dyn Detect, scan: &mut FileScan) -> Result<(), DataError> {
+fn scan_parquet(
+    path: &Path,
+    detector: &dyn Detect,
+    max: usize,
+    scan: &mut FileScan,
+) -> Result<(), DataError> {
     let file = ParquetFile::open(path)?;
-    let groups: Vec<Result<Vec<Located>, DataError>> = (0..file.row_groups())
+    // Each row group keeps its own first `max` per key; merged in order below.
+    let groups: Vec<Result<_, DataError>> = (0..file.row_groups())
         .into_par_iter()
         .map(|g| {
-            let mut hits = Vec::new();
+            let (mut hits, mut counts) = (Vec::new(), BTreeMap::new());
             file.read_group(g, |rows| {
-                hits.extend(scan_rows(detector, &rows));
+                tally(scan_rows(detector, &rows), max, &mut hits, &mut counts);
                 Ok(())
             })?;
-            Ok(hits)
+            Ok((hits, counts))
         })
         .collect();
     for g in groups {
-        scan.hits.extend(g?);
+        let (hits, counts) = g?;
+        // Re-tally the kept hits against the file-wide cap, then add what the
+        // group counted beyond them.
+        let mut group_kept = BTreeMap::new();
+        for h in &hits {
+            let key = (
+                h.location.column.clone().unwrap_or_default(),
+                h.entity.clone(),
+            );
+            *group_kept.entry(key).or_insert(0u64) += 1;
+        }
+        tally(hits, max, &mut scan.hits, &mut scan.counts);
+        for (key, n) in counts {
+            let unlisted = n - group_kept.get(&key).copied().unwrap_or(0);
+            *scan.counts.entry(key).or_default() += unlisted;
+        }
     }
     Ok(())
 }
@@ -202,6 +280,7 @@ fn scan_text(
     path: &Path,
     detector: &dyn Detect,
     opts: &ReadOptions,
+    max: usize,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut lines = TextLines::open(path, opts)?;
@@ -216,11 +295,21 @@ fn scan_text(
             }
         }
         if batch.len() == BATCH {
-            scan.hits.extend(scan_lines(detector, &batch));
+            tally(
+                scan_lines(detector, &batch),
+                max,
+                &mut scan.hits,
+                &mut scan.counts,
+            );
             batch.clear();
         }
     }
-    scan.hits.extend(scan_lines(detector, &batch));
+    tally(
+        scan_lines(detector, &batch),
+        max,
+        &mut scan.hits,
+        &mut scan.counts,
+    );
     scan.skipped = lines.skipped().clone();
     outcome
 }
@@ -229,20 +318,22 @@ fn scan_notebook(
     path: &Path,
     detector: &dyn Detect,
     opts: &ReadOptions,
+    max: usize,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let nb = ipynb::load(path, opts)?;
     for l in ipynb::lines(path, &nb)? {
         let hits = detector.detect(Some(&l.field), &l.text);
         // A notebook place is cell (as the row), field (as the column) and line.
-        scan.hits.extend(locate(
+        let located = locate(
             detector,
             &l.text,
             hits,
             Some(l.cell),
             Some(&l.field),
             Some(l.line),
-        ));
+        );
+        tally(located, max, &mut scan.hits, &mut scan.counts);
     }
     Ok(())
 }
@@ -252,11 +343,12 @@ pub fn scan_paths(
     paths: &[PathBuf],
     detector: &dyn Detect,
     opts: &ReadOptions,
+    max_findings: usize,
 ) -> Result<Vec<FileScan>, String> {
     let files = collect_files(paths, &[])?;
     Ok(files
         .par_iter()
-        .map(|f| scan_file(&f.path, detector, opts))
+        .map(|f| scan_file(&f.path, detector, opts, max_findings))
         .collect())
 }
 
@@ -302,7 +394,7 @@ mod tests {
             "id,contact\n1,none\n2,\"Zoë <zoë@example.org>, AKIAABCDEFGHIJKLMNOP\"\n",
         )
         .unwrap();
-        let s = scan_file(&csv, &Toy, &ReadOptions::default());
+        let s = scan_file(&csv, &Toy, &ReadOptions::default(), 0);
         assert!(s.error.is_none());
         let got: Vec<_> = s
             .hits
@@ -335,7 +427,7 @@ mod tests {
 
         let txt = dir.path().join("log.txt");
         std::fs::write(&txt, "start\nuser bob@example.org logged in\n").unwrap();
-        let s = scan_file(&txt, &Toy, &ReadOptions::default());
+        let s = scan_file(&txt, &Toy, &ReadOptions::default(), 0);
         assert_eq!(
             (s.hits[0].location.line, s.hits[0].location.start),
             (Some(2), 5)
@@ -343,10 +435,82 @@ mod tests {
 
         let bad = dir.path().join("bad.csv");
         std::fs::write(&bad, "a,b\nx@y.org,1\n2\n").unwrap();
-        let s = scan_file(&bad, &Toy, &ReadOptions::default());
+        let s = scan_file(&bad, &Toy, &ReadOptions::default(), 0);
         assert_eq!(s.hits.len(), 1, "hits before the error are kept");
         let f = findings(&[s]);
         assert_eq!(f[1].rule, "DAT009");
         assert!(f[1].message.contains("row 2 (line 3)"));
+    }
+
+    /// 2,500 rows with an email in `a`, a secret in `b` on row 2,400 only.
+    fn many_emails() -> (Vec<String>, Vec<String>) {
+        let a = (1..=2500).map(|i| format!("u{i}@example.org")).collect();
+        let b = (1..=2500)
+            .map(|i| {
+                if i == 2400 {
+                    "AKIAABCDEFGHIJKLMNOP".into()
+                } else {
+                    "-".into()
+                }
+            })
+            .collect();
+        (a, b)
+    }
+
+    /// Keeps the first 1,000 emails in row order, counts all, and still keeps
+    /// the one secret that comes after the cap was reached for emails.
+    fn assert_capped(s: &FileScan) {
+        assert!(s.error.is_none(), "{:?}", s.error);
+        let emails: Vec<u64> = s
+            .hits
+            .iter()
+            .filter(|h| h.entity == "EMAIL")
+            .filter_map(|h| h.location.row)
+            .collect();
+        assert_eq!(emails, (1..=1000).collect::<Vec<u64>>());
+        let secret: Vec<_> = s.hits.iter().filter(|h| h.secret).collect();
+        assert_eq!(secret.len(), 1);
+        assert_eq!(secret[0].location.row, Some(2400));
+        assert_eq!(s.counts[&("a".into(), "EMAIL".into())], 2500);
+        assert_eq!(s.counts[&("b".into(), "AWS_ACCESS_KEY".into())], 1);
+        assert_eq!(s.unlisted(), 1500);
+    }
+
+    #[test]
+    fn findings_are_capped_per_column_and_entity_but_all_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = many_emails();
+        let csv = dir.path().join("u.csv");
+        let mut text = String::from("a,b\n");
+        for (x, y) in a.iter().zip(&b) {
+            text.push_str(&format!("{x},{y}\n"));
+        }
+        std::fs::write(&csv, text).unwrap();
+        assert_capped(&scan_file(&csv, &Toy, &ReadOptions::default(), 1000));
+        assert_eq!(
+            scan_file(&csv, &Toy, &ReadOptions::default(), 0).hits.len(),
+            2501
+        );
+
+        // Parquet row groups are scanned in parallel, each capped on its own,
+        // then merged in order under the file-wide cap.
+        use arrow_array::{ArrayRef, RecordBatch, StringArray};
+        use std::sync::Arc;
+        let batch = RecordBatch::try_from_iter([
+            ("a", Arc::new(StringArray::from(a)) as ArrayRef),
+            ("b", Arc::new(StringArray::from(b)) as ArrayRef),
+        ])
+        .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_size(700)
+            .build();
+        let pq = dir.path().join("u.parquet");
+        let file = std::fs::File::create(&pq).unwrap();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        assert_eq!(ParquetFile::open(&pq).unwrap().row_groups(), 4);
+        assert_capped(&scan_file(&pq, &Toy, &ReadOptions::default(), 1000));
     }
 }

@@ -150,14 +150,11 @@ pub fn redact_file(
         ));
     }
     let drop: BTreeSet<String> = if redactor.strategy == Strategy::DropColumn {
-        let scan = crate::pii::scan_file(input, redactor.detector, opts);
+        let scan = crate::pii::scan_file(input, redactor.detector, opts, 1);
         if let Some(e) = scan.error {
             return Err(e.to_string());
         }
-        scan.hits
-            .into_iter()
-            .filter_map(|h| h.location.column)
-            .collect()
+        scan.counts.into_keys().map(|(column, _)| column).collect()
     } else {
         BTreeSet::new()
     };

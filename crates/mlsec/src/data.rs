@@ -55,6 +55,10 @@ pub struct PiiArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub entities: EntityArgs,
+    /// List at most N findings per file for each column and entity (the first
+    /// in file order); the rest are counted in `details`. 0 lists all.
+    #[arg(long, value_name = "N", default_value_t = mlsec_data::pii::DEFAULT_MAX_FINDINGS)]
+    pub max_findings: usize,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -418,6 +422,7 @@ fn pii(args: PiiArgs) -> Result<ExitCode, String> {
         &args.paths,
         detector.as_ref(),
         &args.bad_rows.read_options(),
+        args.max_findings,
     )?;
     let findings = mlsec_data::pii::findings(&scans);
     let subjects = scans
@@ -428,9 +433,16 @@ fn pii(args: PiiArgs) -> Result<ExitCode, String> {
         })
         .collect();
     let mut entities: std::collections::BTreeMap<&str, u64> = Default::default();
-    for f in &findings {
-        if let Some(e) = &f.entity {
-            *entities.entry(e.as_str()).or_default() += 1;
+    for s in &scans {
+        for ((_, entity), n) in &s.counts {
+            *entities.entry(entity.as_str()).or_default() += n;
+        }
+        let unlisted = s.unlisted();
+        if unlisted > 0 && !args.output.quiet {
+            eprintln!(
+                "mlsec: {}: {unlisted} more finding(s) counted but not listed (--max-findings {} per column and entity)",
+                s.path, args.max_findings
+            );
         }
     }
     let details = json!({
@@ -438,10 +450,17 @@ fn pii(args: PiiArgs) -> Result<ExitCode, String> {
             "path": s.path,
             "format": s.format,
             "bytes": s.bytes,
-            "findings": s.hits.len(),
+            "findings": s.counts.values().sum::<u64>(),
+            "listed": s.hits.len(),
+            "counts": s.counts.iter().map(|((column, entity), n)| json!({
+                "column": (!column.is_empty()).then_some(column),
+                "entity": entity,
+                "count": n,
+            })).collect::<Vec<_>>(),
             "verdict": if s.error.is_some() { "error" } else if s.hits.is_empty() { "clean" } else { "suspicious" },
         })).collect::<Vec<_>>(),
         "entities": entities,
+        "max_findings": args.max_findings,
     });
     let evidence = Evidence::new(
         "data.pii",

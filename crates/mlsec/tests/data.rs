@@ -321,6 +321,30 @@ fn pii_reports_masked_entities_at_row_column_and_code_points() {
         "{findings:?}"
     );
 
+    // The counts in `details` cover every hit; --max-findings limits the list.
+    let mut big = String::from("id,contact\n");
+    for i in 1..=30 {
+        big.push_str(&format!("{i},user{i}@example.org\n"));
+    }
+    let big_csv = dir.path().join("big.csv");
+    fs::write(&big_csv, big).unwrap();
+    let out = mlsec()
+        .args(["data", "pii", "-f", "json", "--max-findings", "10"])
+        .arg(&big_csv)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 10);
+    let file = &v["details"]["files"][0];
+    assert_eq!(
+        (file["findings"].as_u64(), file["listed"].as_u64()),
+        (Some(30), Some(10))
+    );
+    assert_eq!(file["counts"][0]["column"], "contact");
+    assert_eq!(file["counts"][0]["count"], 30);
+    assert_eq!(v["details"]["entities"]["EMAIL"], 30);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("20 more finding(s)"));
+
     // Only the entities asked for; unknown names are usage errors.
     let out = mlsec()
         .args(["data", "pii", "-f", "json", "--entities", "EMAIL"])
