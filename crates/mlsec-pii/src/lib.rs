@@ -106,10 +106,32 @@ pub(crate) struct FieldCtx {
 }
 
 impl FieldCtx {
-    fn from_name(field: Option<&str>) -> FieldCtx {
+    /// The context of `field`, remembered per thread: tables repeat the same
+    /// few column names on every row, and working one out takes dozens of
+    /// substring searches.
+    fn of(field: Option<&str>) -> FieldCtx {
+        /// Names remembered per thread (JSON keys are unbounded).
+        const CACHED: usize = 256;
+        thread_local! {
+            static KNOWN: std::cell::RefCell<Vec<(Box<str>, FieldCtx)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
         let Some(field) = field else {
             return FieldCtx::default();
         };
+        KNOWN.with_borrow_mut(|known| {
+            if let Some((_, ctx)) = known.iter().find(|(name, _)| **name == *field) {
+                return *ctx;
+            }
+            let ctx = FieldCtx::from_name(field);
+            if known.len() < CACHED {
+                known.push((field.into(), ctx));
+            }
+            ctx
+        })
+    }
+
+    fn from_name(field: &str) -> FieldCtx {
         let name: String = field
             .chars()
             .map(|c| {
@@ -187,7 +209,7 @@ impl Detector {
     /// a dob column, the whole value of a password or secret column, bare digit
     /// runs in phone and SSN columns.
     pub fn detect_in_field(&self, field: Option<&str>, text: &str) -> Vec<Span> {
-        let ctx = FieldCtx::from_name(field);
+        let ctx = FieldCtx::of(field);
         let mut found = Vec::new();
         if self.wants(Entity::Email) {
             scan::emails(text, &mut found);

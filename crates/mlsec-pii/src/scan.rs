@@ -463,8 +463,12 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     }
     let plus = w.first() == Some(&b'+');
     // Digit groups, the separator kinds between them, and a "(0)" trunk group.
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    let mut kinds: Vec<u8> = Vec::new();
+    // On the stack: this runs for most digit runs of every cell. At most 17
+    // digits means at most 17 groups; separators are run bytes, at most 7 kinds.
+    let mut groups = [(0usize, 0usize); 17];
+    let mut ngroups = 0;
+    let mut kinds_buf = [0u8; 8];
+    let mut nkinds = 0;
     let mut parens = 0;
     let mut k = 0;
     while k < w.len() {
@@ -476,7 +480,8 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             let in_parens = gs > 0 && w[gs - 1] == b'(' && w.get(k) == Some(&b')');
             // The UK/DE "+44 (0)20 ..." trunk zero is not dialled from abroad.
             if !(in_parens && &w[gs..k] == b"0" && plus) {
-                groups.push((gs, k));
+                *groups.get_mut(ngroups)? = (gs, k);
+                ngroups += 1;
             }
             continue;
         }
@@ -500,8 +505,9 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             if sep.len() != 1 {
                 return None;
             }
-            if !kinds.contains(&sep[0]) {
-                kinds.push(sep[0]);
+            if !kinds_buf[..nkinds].contains(&sep[0]) {
+                *kinds_buf.get_mut(nkinds)? = sep[0];
+                nkinds += 1;
             }
         }
     }
@@ -510,12 +516,21 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     {
         return None;
     }
-    let sizes: Vec<usize> = groups.iter().map(|(a, b)| b - a).collect();
+    let groups = &groups[..ngroups];
+    let kinds = &kinds_buf[..nkinds];
+    let mut sizes_buf = [0usize; 17];
+    let mut national_buf = [0u8; 17];
+    let mut nnational = 0;
+    for (size, &(a, b)) in sizes_buf.iter_mut().zip(groups) {
+        *size = b - a;
+        for &d in &w[a..b] {
+            *national_buf.get_mut(nnational)? = d;
+            nnational += 1;
+        }
+    }
+    let sizes = &sizes_buf[..ngroups];
     let formatted = groups.len() > 1;
-    let national_digits: Vec<u8> = groups
-        .iter()
-        .flat_map(|&(a, b)| w[a..b].iter().copied())
-        .collect();
+    let national_digits = &national_buf[..nnational];
     let boost = |c: f32| if phone_column { 0.95 } else { c };
 
     // International: +CC or 00CC.
@@ -551,7 +566,7 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     if kinds.len() > 1 || kinds.contains(&b'/') && sizes.len() != 2 {
         return None;
     }
-    let nanp = match sizes.as_slice() {
+    let nanp = match sizes {
         [3, 3, 4] => nanp_ok(digits),
         [1, 3, 3, 4] => digits.first() == Some(&b'1') && nanp_ok(&digits[1..]),
         _ => false,
