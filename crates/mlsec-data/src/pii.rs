@@ -196,34 +196,55 @@ fn scan_table(
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut table = Table::open(path, format, opts)?;
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut outcome = Ok(());
-    for row in table.by_ref() {
-        match row {
-            Ok(row) => batch.push(row),
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
-        }
-        if batch.len() == BATCH {
-            tally(
-                scan_rows(detector, &batch),
-                max,
-                &mut scan.hits,
-                &mut scan.counts,
-            );
-            batch.clear();
-        }
-    }
-    tally(
-        scan_rows(detector, &batch),
-        max,
-        &mut scan.hits,
-        &mut scan.counts,
-    );
+    let outcome = in_batches(&mut table, |batch| {
+        tally(
+            scan_rows(detector, &batch),
+            max,
+            &mut scan.hits,
+            &mut scan.counts,
+        );
+    });
     scan.skipped = table.skipped();
     outcome
+}
+
+/// Hands the items of `source` to `scan` in batches of [`BATCH`], reading the
+/// next batches on a thread of its own meanwhile, so that parsing overlaps
+/// detection. Stops at the first error, after scanning what came before it.
+fn in_batches<T: Send, I: Iterator<Item = Result<T, DataError>> + Send>(
+    source: &mut I,
+    mut scan: impl FnMut(Vec<T>),
+) -> Result<(), DataError> {
+    // Two batches ahead at most: memory stays a few batches whatever the file.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
+    std::thread::scope(|threads| {
+        let reader = threads.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for item in source {
+                match item {
+                    Ok(item) => batch.push(item),
+                    Err(e) => {
+                        let _ = tx.send(batch);
+                        return Err(e);
+                    }
+                }
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.send(full).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            let _ = tx.send(batch);
+            Ok(())
+        });
+        for batch in rx {
+            scan(batch);
+        }
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 fn scan_parquet(
@@ -284,32 +305,14 @@ fn scan_text(
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut lines = TextLines::open(path, opts)?;
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut outcome = Ok(());
-    for line in lines.by_ref() {
-        match line {
-            Ok(l) => batch.push(l),
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
-        }
-        if batch.len() == BATCH {
-            tally(
-                scan_lines(detector, &batch),
-                max,
-                &mut scan.hits,
-                &mut scan.counts,
-            );
-            batch.clear();
-        }
-    }
-    tally(
-        scan_lines(detector, &batch),
-        max,
-        &mut scan.hits,
-        &mut scan.counts,
-    );
+    let outcome = in_batches(&mut lines, |batch| {
+        tally(
+            scan_lines(detector, &batch),
+            max,
+            &mut scan.hits,
+            &mut scan.counts,
+        );
+    });
     scan.skipped = lines.skipped().clone();
     outcome
 }

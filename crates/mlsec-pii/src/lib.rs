@@ -249,6 +249,9 @@ fn specificity(entity: Entity) -> u8 {
 /// Keep the best of overlapping candidates (confidence, then specificity, then
 /// length), and return them sorted by start.
 fn resolve(mut spans: Vec<Span>) -> Vec<Span> {
+    if spans.len() < 2 {
+        return spans;
+    }
     spans.sort_by(|a, b| {
         b.confidence
             .total_cmp(&a.confidence)
