@@ -535,7 +535,7 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
 
     // International: +CC or 00CC.
     let intl = if plus {
-        Some(&national_digits[..])
+        Some(national_digits)
     } else if national_digits.starts_with(b"00") && formatted {
         national_digits.get(2..)
     } else {
