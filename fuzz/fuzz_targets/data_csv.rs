@@ -1,7 +1,10 @@
 #![no_main]
-//! CSV reader: any bytes, any delimiter; errors allowed, panics and unbounded memory not.
+//! CSV reader: any bytes, any delimiter; errors allowed, panics and unbounded
+//! memory not. The rows and the text records (the PII scan's fast path) must
+//! agree row for row, error for error.
 use libfuzzer_sys::fuzz_target;
 use mlsec_data::read::csv::{delimiter, CsvRows};
+use mlsec_data::read::Cell;
 use mlsec_data::ReadOptions;
 use std::path::Path;
 
@@ -12,11 +15,32 @@ fuzz_target!(|data: &[u8]| {
         max_record_bytes: 1 << 16,
         ..Default::default()
     };
-    if let Ok(rows) = CsvRows::new(path, data, delimiter(path, data), &opts) {
-        for row in rows {
-            if let Ok(row) = row {
+    let Ok(rows) = CsvRows::new(path, data, delimiter(path, data), &opts) else {
+        return;
+    };
+    let Ok(mut records) = CsvRows::new(path, data, delimiter(path, data), &opts) else {
+        panic!("the same header read twice gave different results");
+    };
+    let mut records = records.text_records();
+    for row in rows {
+        let record = records.next().expect("as many records as rows");
+        match (row, record) {
+            (Ok(row), Ok(record)) => {
                 let _ = mlsec_data::manifest::row_digest(mlsec_data::DataFormat::Csv, &row);
+                assert_eq!(row.number, record.number);
+                let cells: Vec<&str> = row
+                    .cells
+                    .iter()
+                    .map(|(_, c)| match c {
+                        Cell::Text(t) => t.as_str(),
+                        _ => unreachable!("CSV cells are text"),
+                    })
+                    .collect();
+                assert_eq!(cells, record.fields.iter().collect::<Vec<_>>());
             }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("rows and records disagree: {:?} vs {:?}", a.is_ok(), b.is_ok()),
         }
     }
+    assert!(records.next().is_none(), "more records than rows");
 });

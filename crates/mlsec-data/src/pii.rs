@@ -4,6 +4,7 @@
 
 use crate::detect::{locate, Detect, Located};
 use crate::manifest::collect_files;
+use crate::read::csv::{CsvRows, TextRecord};
 use crate::read::parquet::ParquetFile;
 use crate::read::text::TextLines;
 use crate::read::{ipynb, ReadOptions, Row, Skipped, Table};
@@ -12,6 +13,7 @@ use mlsec_core::{declare_rule, Finding, Location, Rule};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Rows or lines handed to the thread pool at a time.
 const BATCH: usize = 4096;
@@ -146,6 +148,28 @@ fn scan_rows(detector: &dyn Detect, rows: &[Row]) -> Vec<Located> {
         .collect()
 }
 
+/// [`scan_rows`] for CSV records, which keep their cells in one buffer.
+fn scan_records(
+    detector: &dyn Detect,
+    columns: &[Arc<str>],
+    records: &[TextRecord],
+) -> Vec<Located> {
+    records
+        .par_iter()
+        .flat_map_iter(|record| {
+            let mut out = Vec::new();
+            for (column, text) in columns.iter().zip(&record.fields) {
+                let hits = detector.detect(Some(column), text);
+                if !hits.is_empty() {
+                    let at = Some(record.number);
+                    out.extend(locate(detector, text, hits, at, Some(column), None));
+                }
+            }
+            out
+        })
+        .collect()
+}
+
 /// Scans one file, keeping at most `max_findings` hits per column and entity
 /// (0: all).
 pub fn scan_file(
@@ -195,6 +219,16 @@ fn scan_table(
     max: usize,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
+    if format == DataFormat::Csv {
+        let mut rows = CsvRows::open(path, opts)?;
+        let columns = rows.columns().to_vec();
+        let outcome = in_batches(&mut rows.text_records(), |batch| {
+            let hits = scan_records(detector, &columns, &batch);
+            tally(hits, max, &mut scan.hits, &mut scan.counts);
+        });
+        scan.skipped = rows.skipped().clone();
+        return outcome;
+    }
     let mut table = Table::open(path, format, opts)?;
     let outcome = in_batches(&mut table, |batch| {
         tally(

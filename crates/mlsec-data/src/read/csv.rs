@@ -196,34 +196,43 @@ impl<R: Read> CsvRows<R> {
         }
     }
 
-    fn convert(&self, line: u64) -> Result<Row, DataError> {
-        let place = Some(Place::Row {
+    fn place(&self, line: u64) -> Option<Place> {
+        Some(Place::Row {
             row: self.row,
             line: Some(line),
-        });
-        if self.record.len() != self.columns.len() {
-            return Err(DataError::new(
-                &self.path,
-                place,
-                format!(
-                    "{} field(s) but the header has {}",
-                    self.record.len(),
-                    self.columns.len()
-                ),
-            ));
+        })
+    }
+
+    fn check_width(&self, line: u64) -> Result<(), DataError> {
+        if self.record.len() == self.columns.len() {
+            return Ok(());
         }
+        Err(DataError::new(
+            &self.path,
+            self.place(line),
+            format!(
+                "{} field(s) but the header has {}",
+                self.record.len(),
+                self.columns.len()
+            ),
+        ))
+    }
+
+    fn invalid_utf8(&self, line: u64, column: usize, at: usize) -> DataError {
+        let name = self.columns.get(column).map_or("?", |c| &**c);
+        DataError::new(
+            &self.path,
+            self.place(line),
+            format!("column `{name}`: invalid UTF-8 at byte {at} of the cell"),
+        )
+    }
+
+    fn convert(&mut self, line: u64) -> Result<Row, DataError> {
+        self.check_width(line)?;
         let mut cells = Vec::with_capacity(self.columns.len());
-        for (name, field) in self.columns.iter().zip(self.record.iter()) {
-            let text = std::str::from_utf8(field).map_err(|e| {
-                DataError::new(
-                    &self.path,
-                    place,
-                    format!(
-                        "column `{name}`: invalid UTF-8 at byte {} of the cell",
-                        e.valid_up_to()
-                    ),
-                )
-            })?;
+        for (i, (name, field)) in self.columns.iter().zip(self.record.iter()).enumerate() {
+            let text = std::str::from_utf8(field)
+                .map_err(|e| self.invalid_utf8(line, i, e.valid_up_to()))?;
             cells.push((name.clone(), Cell::Text(text.to_string())));
         }
         Ok(Row {
@@ -239,9 +248,43 @@ fn budget(end: u64, max_record: usize) -> u64 {
         .saturating_add(READ_AHEAD as u64)
 }
 
-impl<R: Read> Iterator for CsvRows<R> {
-    type Item = Result<Row, DataError>;
-    fn next(&mut self) -> Option<Self::Item> {
+/// A record checked against the header and as UTF-8, its cells not copied
+/// one by one: the fast path of `mlsec data pii`, where a [`Row`] of owned
+/// cells costs more than looking at them.
+pub struct TextRecord {
+    pub number: u64,
+    pub line: u64,
+    pub fields: csv::StringRecord,
+}
+
+impl<R: Read> CsvRows<R> {
+    fn text_record(&mut self, line: u64) -> Result<TextRecord, DataError> {
+        self.check_width(line)?;
+        let record = std::mem::take(&mut self.record);
+        match csv::StringRecord::from_byte_record(record) {
+            Ok(fields) => Ok(TextRecord {
+                number: self.row,
+                line,
+                fields,
+            }),
+            Err(e) => {
+                let at = e.utf8_error();
+                Err(self.invalid_utf8(line, at.field(), at.valid_up_to()))
+            }
+        }
+    }
+
+    /// The rows as [`TextRecord`]s, with the same checks, errors and skipping
+    /// as the rows.
+    pub fn text_records(&mut self) -> impl Iterator<Item = Result<TextRecord, DataError>> + '_ {
+        std::iter::from_fn(|| self.advance(Self::text_record))
+    }
+
+    /// The next row made by `make`; malformed rows are skipped or end the rows.
+    fn advance<T>(
+        &mut self,
+        make: fn(&mut Self, u64) -> Result<T, DataError>,
+    ) -> Option<Result<T, DataError>> {
         loop {
             if self.done {
                 return None;
@@ -258,14 +301,10 @@ impl<R: Read> Iterator for CsvRows<R> {
                     // A malformed record cannot be stepped over reliably (quotes may hide
                     // line breaks): stop here, skip mode or not.
                     self.done = true;
-                    let place = Some(Place::Row {
-                        row: self.row,
-                        line: Some(line),
-                    });
-                    return Some(Err(DataError::new(&self.path, place, message)));
+                    return Some(Err(DataError::new(&self.path, self.place(line), message)));
                 }
             }
-            match self.convert(line) {
+            match make(self, line) {
                 Ok(row) => return Some(Ok(row)),
                 Err(e) if self.skip_bad => self.skipped.push(e),
                 Err(e) => {
@@ -274,5 +313,82 @@ impl<R: Read> Iterator for CsvRows<R> {
                 }
             }
         }
+    }
+}
+
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = Result<Row, DataError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.advance(Self::convert)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows and the text records of `data`: (row number, cells) or the error.
+    fn both(
+        data: &[u8],
+        skip_bad_rows: bool,
+    ) -> (
+        Vec<Result<(u64, Vec<String>), String>>,
+        Vec<Result<(u64, Vec<String>), String>>,
+    ) {
+        let opts = ReadOptions {
+            skip_bad_rows,
+            ..ReadOptions::default()
+        };
+        let path = Path::new("u.csv");
+        let rows = CsvRows::new(path, data, b',', &opts)
+            .unwrap()
+            .map(|r| {
+                r.map(|r| {
+                    let cells = r
+                        .cells
+                        .iter()
+                        .map(|(_, c)| c.as_str().unwrap_or_default().to_string())
+                        .collect();
+                    (r.number, cells)
+                })
+                .map_err(|e| e.to_string())
+            })
+            .collect();
+        let mut reader = CsvRows::new(path, data, b',', &opts).unwrap();
+        let records = reader
+            .text_records()
+            .map(|r| {
+                r.map(|r| (r.number, r.fields.iter().map(str::to_string).collect()))
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        (rows, records)
+    }
+
+    #[test]
+    fn text_records_match_rows_cell_for_cell_and_error_for_error() {
+        let good = b"id,note\n1,\"a, b\"\n2,\"line\nbreak\"\n";
+        let (rows, records) = both(good, false);
+        assert_eq!(rows, records);
+        assert_eq!(records[1], Ok((2, vec!["2".into(), "line\nbreak".into()])));
+
+        let ragged = b"id,note\n1,x\n2\n3,z\n";
+        let (rows, records) = both(ragged, false);
+        assert_eq!(rows, records);
+        assert_eq!(
+            records[1],
+            Err("u.csv: row 2 (line 3): 1 field(s) but the header has 2".into())
+        );
+        let (rows, records) = both(ragged, true);
+        assert_eq!(rows, records);
+        assert_eq!(records.len(), 2);
+
+        let bad_utf8 = b"id,note\n1,ok\n2,caf\xe9\n";
+        let (rows, records) = both(bad_utf8, false);
+        assert_eq!(rows, records);
+        assert_eq!(
+            records[1],
+            Err("u.csv: row 2 (line 3): column `note`: invalid UTF-8 at byte 3 of the cell".into())
+        );
     }
 }
