@@ -327,14 +327,11 @@ impl<R: Read> Iterator for CsvRows<R> {
 mod tests {
     use super::*;
 
-    /// The rows and the text records of `data`: (row number, cells) or the error.
-    fn both(
-        data: &[u8],
-        skip_bad_rows: bool,
-    ) -> (
-        Vec<Result<(u64, Vec<String>), String>>,
-        Vec<Result<(u64, Vec<String>), String>>,
-    ) {
+    /// A row number and its cells, or the error.
+    type Read = Vec<Result<(u64, Vec<String>), String>>;
+
+    /// The rows and the text records of `data`.
+    fn both(data: &[u8], skip_bad_rows: bool) -> (Read, Read) {
         let opts = ReadOptions {
             skip_bad_rows,
             ..ReadOptions::default()
