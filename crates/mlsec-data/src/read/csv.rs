@@ -260,8 +260,8 @@ pub struct TextRecord {
 impl<R: Read> CsvRows<R> {
     fn text_record(&mut self, line: u64) -> Result<TextRecord, DataError> {
         self.check_width(line)?;
-        let record = std::mem::take(&mut self.record);
-        match csv::StringRecord::from_byte_record(record) {
+        // A clone is two exact-size allocations; the reader keeps its grown buffers.
+        match csv::StringRecord::from_byte_record(self.record.clone()) {
             Ok(fields) => Ok(TextRecord {
                 number: self.row,
                 line,
