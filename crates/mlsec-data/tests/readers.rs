@@ -4,7 +4,7 @@
 use mlsec_data::read::csv::CsvRows;
 use mlsec_data::read::ipynb;
 use mlsec_data::read::jsonl::JsonlRows;
-use mlsec_data::read::parquet::ParquetFile;
+use mlsec_data::read::parquet::{read_bytes, ParquetFile, ParquetRows};
 use mlsec_data::read::text::TextLines;
 use mlsec_data::{detect, Cell, DataFormat, ReadOptions, Table};
 use std::fs;
@@ -292,19 +292,476 @@ fn notebooks_yield_sources_and_outputs_with_cell_and_line() {
     );
 }
 
-#[test]
-fn a_footer_declaring_a_billion_schema_elements_is_refused_before_allocating() {
-    // Found by fuzzing: the parquet crate reserved ~180 GB for this tiny footer.
-    let bytes = include_bytes!("fixtures/parquet-huge-thrift-list.parquet");
-    let err = mlsec_data::read::parquet::read_bytes(Path::new("f.parquet"), bytes.to_vec().into())
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("f.parquet: not a readable Parquet file: footer"),
-        "{err}"
-    );
+// Hostile Parquet footers and page headers. The tests marked "OOM regression" make
+// the parquet crate reserve gigabytes (and abort) without mlsec's pre-checks in
+// read/footer.rs and read/parquet.rs; to see it, remove a check and run them under
+// a memory cap: `(ulimit -v 4000000; cargo test -p mlsec-data --test readers parquet)`.
+// With the checks they pass with or without the cap.
+
+/// The error both ways of reading Parquet (from a file, from memory) give for
+/// `bytes`, which must be the same.
+fn parquet_refused(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f.parquet");
     fs::write(&p, bytes).unwrap();
-    assert!(ParquetFile::open(&p).is_err());
+    let from_file = match ParquetFile::open(&p) {
+        Ok(_) => panic!("a hostile file opened"),
+        Err(e) => e.to_string().replace(&p.display().to_string(), "f.parquet"),
+    };
+    let from_memory = read_bytes(Path::new("f.parquet"), bytes.to_vec().into())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(from_file, from_memory);
+    from_memory
+}
+
+/// Rows read both ways.
+fn parquet_rows(bytes: &[u8]) -> Vec<mlsec_data::Row> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.parquet");
+    fs::write(&p, bytes).unwrap();
+    let (rows, err) = all(ParquetRows::new(ParquetFile::open(&p).unwrap()));
+    assert_eq!(err, None);
+    let n = read_bytes(Path::new("f.parquet"), bytes.to_vec().into()).unwrap();
+    assert_eq!(n, rows.len() as u64);
+    rows
+}
+
+fn varint(mut v: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+    out
+}
+
+fn zigzag(v: i64) -> Vec<u8> {
+    varint(((v << 1) ^ (v >> 63)) as u64)
+}
+
+/// A file of just `footer` (a Thrift compact FileMetaData) between the magics.
+fn file_with_footer(footer: &[u8]) -> Vec<u8> {
+    let mut file = b"PAR1".to_vec();
+    file.extend(footer);
+    file.extend((footer.len() as u32).to_le_bytes());
+    file.extend(b"PAR1");
+    file
+}
+
+/// FileMetaData fields 1 (version 1) and 2 (the schema: `elements`, each a
+/// SchemaElement's fields), ready for field 3 on.
+fn footer_with_schema(elements: &[Vec<u8>]) -> Vec<u8> {
+    let mut f = vec![0x15, 0x02, 0x19];
+    match elements.len() {
+        n @ 0..=14 => f.push((n as u8) << 4 | 0x0c),
+        n => {
+            f.push(0xfc);
+            f.extend(varint(n as u64));
+        }
+    }
+    for e in elements {
+        f.extend(e);
+        f.push(0);
+    }
+    f
+}
+
+/// A SchemaElement's fields: 3 repetition REQUIRED, 4 name, 5 num_children.
+fn group(name: &str, children: i64) -> Vec<u8> {
+    let mut e = vec![0x35, 0x00, 0x18];
+    e.extend(varint(name.len() as u64));
+    e.extend(name.as_bytes());
+    e.push(0x15);
+    e.extend(zigzag(children));
+    e
+}
+
+/// A SchemaElement's fields: 1 physical type, 3 repetition REQUIRED, 4 name.
+fn leaf(name: &str, physical: i64) -> Vec<u8> {
+    let mut e = vec![0x15];
+    e.extend(zigzag(physical));
+    e.extend([0x25, 0x00, 0x18]);
+    e.extend(varint(name.len() as u64));
+    e.extend(name.as_bytes());
+    e
+}
+
+#[test]
+fn a_footer_declaring_a_billion_schema_elements_is_refused_before_allocating() {
+    // OOM regression, found by fuzzing: the parquet crate reserved ~180 GB for this tiny footer.
+    let err = parquet_refused(include_bytes!("fixtures/parquet-huge-thrift-list.parquet"));
+    assert!(
+        err.starts_with("f.parquet: not a readable Parquet file: footer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_parquet_footer_field_of_the_wrong_type_is_refused_before_allocating() {
+    // OOM regression, found by fuzzing: the crate reserved 76 GB for this 121-byte file.
+    assert_eq!(
+        parquet_refused(include_bytes!(
+            "fixtures/parquet-field-type-mismatch.parquet"
+        )),
+        "f.parquet: not a readable Parquet file: footer field 1 (version) of FileMetaData \
+         has type i64, expected i32"
+    );
+    // The trick spelled out. Field 5 (key-value metadata) is declared a struct holding
+    // struct field 15 = { i32 field 23 = 10507345 }. The crate goes by the field id
+    // alone and reads a list header there instead: 0xfc and a varint count of
+    // 1,352,684,625 KeyValues, 65 GB; skipping by the declared types looks harmless.
+    let footer = [
+        0x15, 0x02, 0x4c, 0xfc, 0x85, 0x85, 0x85, 0x85, 0x05, 0x00, 0x00, 0x00,
+    ];
+    assert_eq!(
+        parquet_refused(&file_with_footer(&footer)),
+        "f.parquet: not a readable Parquet file: footer field 5 (key_value_metadata) of \
+         FileMetaData has type struct, expected list"
+    );
+    // A list of the wrong element type.
+    let footer = [0x15, 0x02, 0x49, 0x15, 0x02, 0x00];
+    assert_eq!(
+        parquet_refused(&file_with_footer(&footer)),
+        "f.parquet: not a readable Parquet file: footer field 5 (key_value_metadata) of \
+         FileMetaData is a list of i32, expected a list of struct"
+    );
+}
+
+#[test]
+fn a_parquet_footer_of_many_empty_row_groups_is_refused_for_the_memory_they_need() {
+    // OOM regression: 48 million empty row groups take a byte each, so the count fits
+    // the footer, but the crate reserves 96 bytes of metadata for each: 4.6 GB.
+    let n = 48_000_000;
+    let mut footer = footer_with_schema(&[group("root", 0)]);
+    footer.extend([0x16, 0x00, 0x19, 0xfc]); // 3: num_rows 0; 4: row_groups, a list of structs
+    footer.extend(varint(n as u64));
+    footer.resize(footer.len() + n, 0);
+    footer.push(0);
+    let err = parquet_refused(&file_with_footer(&footer));
+    assert!(
+        err.starts_with(
+            "f.parquet: not a readable Parquet file: footer would make the reader reserve over "
+        ) && err.ends_with(" bytes (limit 1073741824)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn parquet_schemas_that_are_not_one_shallow_tree_are_refused() {
+    let refused = |elements: &[Vec<u8>]| {
+        let mut footer = footer_with_schema(elements);
+        footer.push(0);
+        parquet_refused(&file_with_footer(&footer))
+    };
+    // The crate reserves room for a group's children before reading them:
+    // usize::MAX pointers for -1 children.
+    assert_eq!(
+        refused(&[group("root", -1)]),
+        "f.parquet: not a readable Parquet file: footer schema element 0 declares -1 children"
+    );
+    assert_eq!(
+        refused(&[group("root", 3), leaf("a", 1)]),
+        "f.parquet: not a readable Parquet file: footer schema declares more children than \
+         it has elements"
+    );
+    assert_eq!(
+        refused(&[group("root", 1), leaf("a", 1), leaf("b", 1)]),
+        "f.parquet: not a readable Parquet file: footer schema has elements after its root's \
+         children (element 2)"
+    );
+    // The crate and Arrow walk the schema recursively: a deep chain overflows the stack.
+    let mut chain: Vec<Vec<u8>> = (0..100).map(|_| group("g", 1)).collect();
+    chain.push(leaf("x", 1));
+    assert_eq!(
+        refused(&chain),
+        "f.parquet: not a readable Parquet file: footer schema is nested over 100 levels deep"
+    );
+}
+
+#[test]
+fn a_parquet_schema_nested_to_the_limit_reads_on_a_small_stack() {
+    use arrow_array::{ArrayRef, Int32Array, StructArray};
+    use arrow_schema::{DataType, Field};
+    // Root, 98 structs, the leaf: a 100-level schema tree, read where threads
+    // of a pool would (2 MiB stacks).
+    let mut array: ArrayRef = std::sync::Arc::new(Int32Array::from(vec![7, 8]));
+    for depth in 0..98 {
+        let field = Field::new(format!("s{depth}"), array.data_type().clone(), false);
+        array = std::sync::Arc::new(StructArray::from(vec![(std::sync::Arc::new(field), array)]));
+    }
+    assert!(matches!(array.data_type(), DataType::Struct(_)));
+    let batch = arrow_array::RecordBatch::try_from_iter([("deep", array)]).unwrap();
+    let mut bytes = Vec::new();
+    // Without the Arrow schema in the metadata: arrow-ipc reads it only 64 levels deep.
+    let options =
+        parquet::arrow::arrow_writer::ArrowWriterOptions::new().with_skip_arrow_metadata(true);
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new_with_options(&mut bytes, batch.schema(), options)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let rows = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || parquet_rows(&bytes).len())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(rows, 2);
+}
+
+#[test]
+fn int96_statistics_longer_than_12_bytes_are_refused() {
+    // The crate asserts (panics) that INT96 statistics are 12 bytes.
+    let mut footer = footer_with_schema(&[group("root", 1), leaf("t", 3)]);
+    footer.extend([0x16, 0x00, 0x19, 0x1c]); // 3: num_rows 0; 4: one row group
+    footer.extend([0x19, 0x1c, 0x3c, 0xcc, 0x28, 13]); // columns: [{meta_data: {statistics: {min:
+    footer.extend([0u8; 13]); // 13 bytes
+    footer.extend([0, 0, 0, 0, 0]); // }}}]}}
+    assert_eq!(
+        parquet_refused(&file_with_footer(&footer)),
+        "f.parquet: not a readable Parquet file: footer has 13-byte statistics for INT96 \
+         column 0 (INT96 is 12 bytes)"
+    );
+}
+
+/// A Parquet file as data tools write them: 3 row groups of several pages,
+/// dictionary-encoded strings, integers, floats, nulls and a list column, Snappy.
+fn realistic_parquet(version: parquet::file::properties::WriterVersion) -> Vec<u8> {
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
+    use std::sync::Arc;
+    let n = 3000;
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n as i64));
+    let name: ArrayRef = Arc::new(StringArray::from_iter_values(
+        (0..n).map(|i| ["alice", "bob", "carol"][i % 3]),
+    ));
+    let score: ArrayRef = Arc::new(Float64Array::from_iter_values(
+        (0..n).map(|i| i as f64 / 4.0),
+    ));
+    let note: ArrayRef = Arc::new(StringArray::from_iter(
+        (0..n).map(|i| (i % 3 != 0).then(|| format!("note {i}"))),
+    ));
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    for i in 0..n {
+        for t in 0..i % 3 {
+            tags.values().append_value(format!("t{t}"));
+        }
+        tags.append(i % 5 != 0);
+    }
+    let tags: ArrayRef = Arc::new(tags.finish());
+    let batch = arrow_array::RecordBatch::try_from_iter([
+        ("id", id),
+        ("name", name),
+        ("score", score),
+        ("note", note),
+        ("tags", tags),
+    ])
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_writer_version(version)
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_max_row_group_size(1000)
+        .set_data_page_size_limit(1024)
+        .build();
+    let mut bytes = Vec::new();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    bytes
+}
+
+#[test]
+fn a_realistic_parquet_file_passes_the_checks_and_reads_fully() {
+    use parquet::file::properties::WriterVersion;
+    for version in [WriterVersion::PARQUET_1_0, WriterVersion::PARQUET_2_0] {
+        let bytes = realistic_parquet(version);
+        let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+            .parse_and_finish(&bytes::Bytes::from(bytes.clone()))
+            .unwrap();
+        assert_eq!(meta.num_row_groups(), 3);
+        let name = meta.row_group(0).column(1);
+        assert!(name.dictionary_page_offset().is_some());
+        assert_eq!(name.compression(), parquet::basic::Compression::SNAPPY);
+        let rows = parquet_rows(&bytes);
+        assert_eq!(rows.len(), 3000);
+        let cells: Vec<(&str, &Cell)> = rows[4].cells.iter().map(|(k, v)| (&**k, v)).collect();
+        assert_eq!(
+            cells,
+            [
+                ("id", &Cell::Other("4".into())),
+                ("name", &Cell::Text("bob".into())),
+                ("score", &Cell::Other("1.0".into())),
+                ("note", &Cell::Text("note 4".into())),
+                ("tags", &Cell::Other("[t0]".into())),
+            ]
+        );
+        assert_eq!(rows[2999].number, 3000);
+        assert_eq!(rows[3].cells[3].1, Cell::Null);
+    }
+}
+
+/// A valid file of one text column in one page, whose header carries statistics
+/// (room to rewrite the header in place), and where its page is: (file, page
+/// offset, header length, compressed size, values).
+fn one_page_parquet(codec: parquet::basic::Compression) -> (Vec<u8>, usize, usize, i32, i32) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let text = arrow_array::StringArray::from_iter_values(
+        (0..100).map(|i| format!("row {i:03} of a column with room for page statistics")),
+    );
+    let batch = arrow_array::RecordBatch::try_from_iter([("text", std::sync::Arc::new(text) as _)])
+        .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(codec)
+        .set_dictionary_enabled(false)
+        .set_write_page_header_statistics(true)
+        .build();
+    let mut bytes = Vec::new();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    // Where the page is, from the crate's own reading of the file.
+    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes.clone())).unwrap();
+    let chunk = reader.metadata().row_group(0).column(0).clone();
+    let mut pages = reader
+        .get_row_group(0)
+        .unwrap()
+        .get_column_page_reader(0)
+        .unwrap();
+    let page = pages.get_next_page().unwrap().unwrap();
+    assert!(pages.get_next_page().unwrap().is_none());
+    assert_eq!(page.encoding(), parquet::basic::Encoding::PLAIN);
+    assert_eq!(chunk.dictionary_page_offset(), None);
+    // The chunk's sizes count the header once each.
+    let header = chunk.uncompressed_size() as usize - page.buffer().len();
+    let compressed = chunk.compressed_size() as usize - header;
+    let offset = chunk.data_page_offset() as usize;
+    (
+        bytes,
+        offset,
+        header,
+        compressed as i32,
+        page.num_values() as i32,
+    )
+}
+
+/// A data page header declaring `uncompressed` and `compressed` sizes (then the
+/// fields in `extra`), padded through its statistics to `len` bytes.
+fn page_header(
+    uncompressed: i32,
+    compressed: i32,
+    values: i32,
+    extra: &[u8],
+    len: usize,
+) -> Vec<u8> {
+    for filler in 0..len {
+        let mut h = vec![0x15, 0x00, 0x15]; // 1: type DATA_PAGE; 2:
+        h.extend(zigzag(uncompressed.into()));
+        h.push(0x15); // 3:
+        h.extend(zigzag(compressed.into()));
+        h.extend([0x2c, 0x15]); // 5: DataPageHeader { 1: num_values
+        h.extend(zigzag(values.into()));
+        h.extend([0x15, 0x00, 0x15, 0x06, 0x15, 0x06]); // PLAIN values, RLE levels
+        h.extend([0x1c, 0x18]); // 5: statistics { 1: max
+        h.extend(varint(filler as u64));
+        h.resize(h.len() + filler, b'x');
+        h.extend([0x00, 0x00]); // } }
+        h.extend(extra);
+        h.push(0x00);
+        if h.len() == len {
+            return h;
+        }
+    }
+    panic!("no page header fits {len} bytes");
+}
+
+#[test]
+fn parquet_page_headers_declaring_huge_or_bad_sizes_are_refused() {
+    use parquet::basic::Compression;
+    let (file, at, len, compressed, values) = one_page_parquet(Compression::UNCOMPRESSED);
+    let with_header = |header: Vec<u8>| {
+        let mut f = file.clone();
+        f[at..at + len].copy_from_slice(&header);
+        f
+    };
+    // The rewritten header reads as the original did.
+    let rows = parquet_rows(&with_header(page_header(
+        compressed,
+        compressed,
+        values,
+        &[],
+        len,
+    )));
+    assert_eq!(rows.len(), 100);
+    let prefix = "f.parquet: not a readable Parquet file: row group 0, column `text`: ";
+    // OOM regression: the crate reserves the declared uncompressed size to decompress.
+    let huge = with_header(page_header(i32::MAX, compressed, values, &[], len));
+    assert_eq!(
+        parquet_refused(&huge),
+        format!(
+            "{prefix}page at offset {at} declares 2147483647 uncompressed bytes (limit 268435456)"
+        )
+    );
+    let negative = with_header(page_header(-1, compressed, values, &[], len));
+    assert_eq!(
+        parquet_refused(&negative),
+        format!("{prefix}page at offset {at} declares -1 uncompressed bytes (limit 268435456)")
+    );
+    let long = with_header(page_header(
+        compressed,
+        compressed + 1_000_000,
+        values,
+        &[],
+        len,
+    ));
+    assert_eq!(
+        parquet_refused(&long),
+        format!(
+            "{prefix}page at offset {at} declares {} compressed bytes, past the end of its column chunk",
+            compressed + 1_000_000
+        )
+    );
+    // A DataPageHeaderV2 whose boolean is_compressed is an i32: the crate panics.
+    let v2 = [0x3c, 0x75, 0x02, 0x00];
+    let mistyped = with_header(page_header(compressed, compressed, values, &v2, len));
+    assert_eq!(
+        parquet_refused(&mistyped),
+        format!(
+            "{prefix}page header field 7 (is_compressed) of DataPageHeaderV2 has type i32, \
+             expected bool (offset {at})"
+        )
+    );
+    // A header that runs to the end of its column chunk: unknown i32 fields (id 100).
+    let mut truncated = file.clone();
+    let end = at + len + compressed as usize;
+    for (i, b) in truncated[at..end].iter_mut().enumerate() {
+        *b = [0x05, 0xc8, 0x01, 0x00][i % 4];
+    }
+    assert_eq!(
+        parquet_refused(&truncated),
+        format!("{prefix}page header ends inside a value (offset {at})")
+    );
+}
+
+#[test]
+fn a_snappy_page_declaring_a_decompression_bomb_is_refused() {
+    let (file, at, len, compressed, values) = one_page_parquet(parquet::basic::Compression::SNAPPY);
+    let with_sizes = |uncompressed: i32| {
+        let mut f = file.clone();
+        f[at..at + len].copy_from_slice(&page_header(uncompressed, compressed, values, &[], len));
+        f
+    };
+    let (_, _, _, plain, _) = one_page_parquet(parquet::basic::Compression::UNCOMPRESSED);
+    assert_eq!(parquet_rows(&with_sizes(plain)).len(), 100);
+    let bomb = compressed * 201;
+    assert_eq!(
+        parquet_refused(&with_sizes(bomb)),
+        format!(
+            "f.parquet: not a readable Parquet file: row group 0, column `text`: page at offset \
+             {at} declares {bomb} uncompressed bytes from {compressed} compressed (over 200 times)"
+        )
+    );
 }

@@ -2,6 +2,7 @@
 //! rows) at a time, so row groups can be read in parallel and memory stays bounded
 //! by the batch size.
 
+use super::footer::{self, Input};
 use super::{Cell, Row};
 use crate::error::Place;
 use crate::DataError;
@@ -13,7 +14,11 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use parquet::basic::Compression;
+use parquet::file::metadata::ParquetMetaData;
+use std::fmt::Display;
 use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,9 +36,19 @@ pub struct ParquetFile {
 impl ParquetFile {
     pub fn open(path: &Path) -> Result<Self, DataError> {
         let file = File::open(path).map_err(|e| DataError::io(path, &e))?;
-        check_footer(path, &file)?;
+        let size = file.metadata().map_err(|e| DataError::io(path, &e))?.len();
+        check_footer(path, &file, size)?;
         let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
-            .map_err(|e| DataError::new(path, None, format!("not a readable Parquet file: {e}")))?;
+            .map_err(|e| not_readable(path, e))?;
+        check_pages(path, metadata.metadata(), size, |start, len| {
+            let mut f = &file;
+            f.seek(SeekFrom::Start(start))
+                .map_err(|e| DataError::io(path, &e))?;
+            Ok(FileChunk {
+                reader: BufReader::with_capacity(4096, f),
+                left: len,
+            })
+        })?;
         let columns = metadata
             .schema()
             .fields()
@@ -237,11 +252,16 @@ impl Iterator for ParquetRows {
 /// Reads every row of a Parquet file held in memory and returns the row count;
 /// `name` only names it in errors. For fuzzing and small in-memory files.
 pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
-    super::footer::check(&data)
-        .map_err(|e| DataError::new(name, None, format!("not a readable Parquet file: {e}")))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(data)
-        .map_err(|e| DataError::new(name, None, format!("not a readable Parquet file: {e}")))?
+    footer::check(&data).map_err(|e| not_readable(name, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(data.clone())
+        .map_err(|e| not_readable(name, e))?
         .with_batch_size(BATCH_ROWS);
+    check_pages(name, builder.metadata(), data.len() as u64, |start, len| {
+        let range = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(start + len).ok());
+        Ok(range.and_then(|(s, e)| data.get(s..e)).unwrap_or_default())
+    })?;
     let columns: Vec<Arc<str>> = builder
         .schema()
         .fields()
@@ -260,15 +280,21 @@ pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
     Ok(next - 1)
 }
 
+fn not_readable(path: &Path, why: impl Display) -> DataError {
+    DataError::new(path, None, format!("not a readable Parquet file: {why}"))
+}
+
 /// Largest Parquet footer read (schema and row-group metadata).
 const MAX_FOOTER_BYTES: u64 = 64 << 20;
 
-/// Reads the footer of `file` and checks it (see `footer.rs`) before the parquet
-/// crate decodes it.
-fn check_footer(path: &Path, file: &File) -> Result<(), DataError> {
-    use std::io::{Read, Seek, SeekFrom};
-    let bad = |m: String| DataError::new(path, None, format!("not a readable Parquet file: {m}"));
-    let size = file.metadata().map_err(|e| DataError::io(path, &e))?.len();
+/// Largest page the reader may decompress: the parquet crate reserves a page's
+/// declared uncompressed size before decompressing it.
+const MAX_PAGE_BYTES: i32 = 256 << 20;
+
+/// Reads the footer of `file` (`size` bytes) and checks it (see `footer.rs`)
+/// before the parquet crate decodes it.
+fn check_footer(path: &Path, file: &File, size: u64) -> Result<(), DataError> {
+    let bad = |m: String| not_readable(path, m);
     let mut f = file;
     let mut tail = [0u8; 8];
     if size < 12 {
@@ -292,5 +318,108 @@ fn check_footer(path: &Path, file: &File) -> Result<(), DataError> {
     // `check` wants the footer followed by its length and magic, as at the file's end.
     let mut whole = vec![b'P', b'A', b'R', b'1'];
     whole.append(&mut footer);
-    super::footer::check(&whole).map_err(bad)
+    footer::check(&whole).map_err(bad)
+}
+
+/// Walks the page headers of every column chunk (see `footer.rs`) before the
+/// parquet crate reads them: it reserves a page's declared uncompressed size to
+/// decompress it, and reads a page's declared compressed size from a file into
+/// memory, trusting both. `open(start, len)` gives the `len` bytes of a file of
+/// `size` bytes from `start` on.
+fn check_pages<I: Input>(
+    path: &Path,
+    meta: &ParquetMetaData,
+    size: u64,
+    mut open: impl FnMut(u64, u64) -> Result<I, DataError>,
+) -> Result<(), DataError> {
+    let ratio = mlsec_core::Limits::default().max_compression_ratio;
+    let mut rows = 0i64;
+    for (g, group) in meta.row_groups().iter().enumerate() {
+        let n = group.num_rows();
+        rows = rows
+            .checked_add(n)
+            .filter(|_| n >= 0)
+            .ok_or_else(|| not_readable(path, format!("row group {g} declares {n} rows")))?;
+        for column in group.columns() {
+            let bad = |m: String| {
+                let name = column.column_path().string();
+                not_readable(path, format!("row group {g}, column `{name}`: {m}"))
+            };
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or(column.data_page_offset());
+            let len = column.compressed_size();
+            let end = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(len).ok())
+                .and_then(|(s, l)| s.checked_add(l))
+                .filter(|&end| end <= size)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "column chunk of {len} bytes at offset {start} lies outside the file ({size} bytes)"
+                    ))
+                })?;
+            let mut pos = start as u64;
+            while pos < end {
+                let page = footer::page_header(open(pos, end - pos)?)
+                    .map_err(|e| bad(format!("{e} (offset {pos})")))?;
+                let (Some(compressed), Some(uncompressed)) = (page.compressed, page.uncompressed)
+                else {
+                    return Err(bad(format!("page header at offset {pos} lacks its sizes")));
+                };
+                let body = pos + page.len;
+                let next = u64::try_from(compressed)
+                    .ok()
+                    .map(|c| body + c)
+                    .filter(|&next| next <= end)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "page at offset {pos} declares {compressed} compressed bytes, past the end of its column chunk"
+                        ))
+                    })?;
+                if !(0..=MAX_PAGE_BYTES).contains(&uncompressed) {
+                    return Err(bad(format!(
+                        "page at offset {pos} declares {uncompressed} uncompressed bytes (limit {MAX_PAGE_BYTES})"
+                    )));
+                }
+                let most = (next - body).max(1).saturating_mul(ratio);
+                if column.compression() != Compression::UNCOMPRESSED && uncompressed as u64 > most {
+                    return Err(bad(format!(
+                        "page at offset {pos} declares {uncompressed} uncompressed bytes from {compressed} compressed (over {ratio} times)"
+                    )));
+                }
+                pos = next;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of a column chunk in a file, read through a small buffer.
+struct FileChunk<'a> {
+    reader: BufReader<&'a File>,
+    left: u64,
+}
+
+impl Input for FileChunk<'_> {
+    fn byte(&mut self) -> Result<u8, String> {
+        let mut b = [0u8];
+        if self.left == 0 {
+            return Err("ends inside a value".into());
+        }
+        self.reader.read_exact(&mut b).map_err(|e| e.to_string())?;
+        self.left -= 1;
+        Ok(b[0])
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), String> {
+        let step = i64::try_from(n).map_err(|e| e.to_string())?;
+        self.reader.seek_relative(step).map_err(|e| e.to_string())?;
+        self.left = self.left.saturating_sub(n);
+        Ok(())
+    }
+
+    fn left(&self) -> u64 {
+        self.left
+    }
 }
