@@ -198,9 +198,8 @@ pub fn scan_file(
     let max = max_findings;
     let result = match format {
         DataFormat::Parquet => scan_parquet(path, detector, max, &mut scan),
-        DataFormat::Csv | DataFormat::Jsonl => {
-            scan_table(path, format, detector, opts, max, &mut scan)
-        }
+        DataFormat::Csv => scan_csv(path, detector, opts, max, &mut scan),
+        DataFormat::Jsonl => scan_table(path, format, detector, opts, max, &mut scan),
         DataFormat::Text => scan_text(path, detector, opts, max, &mut scan),
         DataFormat::Ipynb => scan_notebook(path, detector, opts, max, &mut scan),
     };
@@ -219,16 +218,6 @@ fn scan_table(
     max: usize,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
-    if format == DataFormat::Csv {
-        let mut rows = CsvRows::open(path, opts)?;
-        let columns = rows.columns().to_vec();
-        let outcome = in_batches(&mut rows.text_records(), |batch| {
-            let hits = scan_records(detector, &columns, &batch);
-            tally(hits, max, &mut scan.hits, &mut scan.counts);
-        });
-        scan.skipped = rows.skipped().clone();
-        return outcome;
-    }
     let mut table = Table::open(path, format, opts)?;
     let outcome = in_batches(&mut table, |batch| {
         tally(
@@ -239,6 +228,23 @@ fn scan_table(
         );
     });
     scan.skipped = table.skipped();
+    outcome
+}
+
+fn scan_csv(
+    path: &Path,
+    detector: &dyn Detect,
+    opts: &ReadOptions,
+    max: usize,
+    scan: &mut FileScan,
+) -> Result<(), DataError> {
+    let mut rows = CsvRows::open(path, opts)?;
+    let columns = rows.columns().to_vec();
+    let outcome = in_batches(&mut rows.text_records(), |batch| {
+        let hits = scan_records(detector, &columns, &batch);
+        tally(hits, max, &mut scan.hits, &mut scan.counts);
+    });
+    scan.skipped = rows.skipped().clone();
     outcome
 }
 
