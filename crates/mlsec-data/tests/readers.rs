@@ -765,3 +765,50 @@ fn a_snappy_page_declaring_a_decompression_bomb_is_refused() {
         )
     );
 }
+
+#[test]
+fn a_parquet_page_that_makes_the_decoder_panic_is_an_error_naming_the_file() {
+    // Found by fuzzing: a dictionary index past the dictionary's end makes the
+    // parquet crate's RLE decoder panic (index out of bounds).
+    let bytes = include_bytes!("fixtures/parquet-dictionary-index-panic.parquet");
+    let err = mlsec_data::read::parquet::read_bytes(Path::new("f.parquet"), bytes.to_vec().into())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("f.parquet: "), "{err}");
+    assert!(
+        err.contains("the Parquet decoder failed on this file"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.parquet");
+    fs::write(&p, bytes).unwrap();
+    let file = ParquetFile::open(&p).unwrap();
+    let err = (0..file.row_groups())
+        .find_map(|g| file.read_group(g, |_| Ok(())).err())
+        .expect("a row group fails")
+        .to_string();
+    assert!(
+        err.contains("the Parquet decoder failed on this file"),
+        "{err}"
+    );
+    let rows: Vec<_> = mlsec_data::read::parquet::ParquetRows::open(&p)
+        .unwrap()
+        .collect();
+    assert!(rows.last().unwrap().is_err());
+}
+
+#[test]
+fn an_embedded_arrow_schema_is_not_decoded() {
+    // Found by fuzzing: an `ARROW:schema` key-value holding an unknown type made
+    // arrow-ipc panic (`not implemented`) while the footer was read.
+    let bytes = include_bytes!("fixtures/parquet-bad-arrow-schema.parquet");
+    let r = mlsec_data::read::parquet::read_bytes(Path::new("f.parquet"), bytes.to_vec().into());
+    if let Err(e) = r {
+        assert!(!e.to_string().contains("decoder failed"), "{e}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.parquet");
+    fs::write(&p, bytes).unwrap();
+    let _ = ParquetFile::open(&p);
+}

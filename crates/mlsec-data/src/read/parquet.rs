@@ -38,7 +38,8 @@ impl ParquetFile {
         let file = File::open(path).map_err(|e| DataError::io(path, &e))?;
         let size = file.metadata().map_err(|e| DataError::io(path, &e))?.len();
         check_footer(path, &file, size)?;
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+        let metadata = no_panic(|| ArrowReaderMetadata::load(&file, reader_options()))
+            .map_err(|e| not_readable(path, e))?
             .map_err(|e| not_readable(path, e))?;
         check_pages(path, metadata.metadata(), size, |start, len| {
             let mut f = &file;
@@ -87,7 +88,7 @@ impl ParquetFile {
         before as u64 + 1
     }
 
-    fn reader(&self, groups: Option<Vec<usize>>) -> Result<ParquetRecordBatchReader, DataError> {
+    fn reader(&self, groups: Option<Vec<usize>>) -> Result<Batches, DataError> {
         let file = File::open(&self.path).map_err(|e| DataError::io(&self.path, &e))?;
         let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
@@ -97,6 +98,7 @@ impl ParquetFile {
         }
         builder
             .build()
+            .map(Batches::new)
             .map_err(|e| DataError::new(&self.path, None, e.to_string()))
     }
 
@@ -119,7 +121,7 @@ impl ParquetFile {
     }
 
     /// The raw Arrow batches of row group `group` (for writers that keep the schema).
-    pub fn batches(&self, group: usize) -> Result<ParquetRecordBatchReader, DataError> {
+    pub fn batches(&self, group: usize) -> Result<Batches, DataError> {
         self.reader(Some(vec![group]))
     }
 
@@ -175,7 +177,7 @@ pub(crate) fn string_at(column: &dyn Array, i: usize) -> Option<&str> {
 /// All rows of a Parquet file in order, one batch buffered at a time.
 pub struct ParquetRows {
     file: ParquetFile,
-    reader: Option<ParquetRecordBatchReader>,
+    reader: Option<Batches>,
     pending: std::vec::IntoIter<Row>,
     next_row: u64,
     done: bool,
@@ -253,9 +255,12 @@ impl Iterator for ParquetRows {
 /// `name` only names it in errors. For fuzzing and small in-memory files.
 pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
     footer::check(&data).map_err(|e| not_readable(name, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(data.clone())
-        .map_err(|e| not_readable(name, e))?
-        .with_batch_size(BATCH_ROWS);
+    let builder = no_panic(|| {
+        ParquetRecordBatchReaderBuilder::try_new_with_options(data.clone(), reader_options())
+    })
+    .map_err(|e| not_readable(name, e))?
+    .map_err(|e| not_readable(name, e))?
+    .with_batch_size(BATCH_ROWS);
     check_pages(name, builder.metadata(), data.len() as u64, |start, len| {
         let range = usize::try_from(start)
             .ok()
@@ -270,6 +275,7 @@ pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
         .collect();
     let reader = builder
         .build()
+        .map(Batches::new)
         .map_err(|e| DataError::new(name, None, e.to_string()))?;
     let mut next = 1u64;
     for batch in reader {
@@ -278,6 +284,60 @@ pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
         next = next.saturating_add(batch.num_rows() as u64);
     }
     Ok(next - 1)
+}
+
+/// The record batches of a Parquet reader, with a panic inside the parquet
+/// crate turned into an error that ends the batches. Fuzzing found hostile
+/// pages that make it panic (a dictionary index out of bounds in its RLE
+/// decoder); a bad file must fail on its own, not take the process down.
+pub struct Batches {
+    inner: ParquetRecordBatchReader,
+    failed: bool,
+}
+
+impl Batches {
+    fn new(inner: ParquetRecordBatchReader) -> Batches {
+        Batches {
+            inner,
+            failed: false,
+        }
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<RecordBatch, String>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let inner = &mut self.inner;
+        match no_panic(|| inner.next()) {
+            Ok(batch) => batch.map(|b| b.map_err(|e| e.to_string())),
+            Err(why) => {
+                self.failed = true;
+                Some(Err(why))
+            }
+        }
+    }
+}
+
+/// Runs `f`, turning a panic in the parquet or Arrow crates into an error.
+fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("the Parquet decoder failed on this file: {why}")
+    })
+}
+
+/// The schema comes from the Parquet schema alone: the Arrow schema some
+/// writers embed is an untrusted flatbuffer, and arrow-ipc panics on types it
+/// does not know (found by fuzzing).
+fn reader_options() -> ArrowReaderOptions {
+    ArrowReaderOptions::new().with_skip_arrow_metadata(true)
 }
 
 fn not_readable(path: &Path, why: impl Display) -> DataError {
