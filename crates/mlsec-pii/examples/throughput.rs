@@ -125,11 +125,14 @@ fn run(detector: &Detector, header: &[&str], lines: &[&str], threads: usize) -> 
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
+                    let mut spans = Vec::new();
                     let mut found = 0;
                     for line in part {
                         for (i, cell) in cells(line).enumerate() {
                             let field = header.get(i).copied();
-                            found += detector.detect_in_field(field, cell).len();
+                            spans.clear();
+                            detector.detect_into(field, cell, &mut spans);
+                            found += spans.len();
                         }
                     }
                     found

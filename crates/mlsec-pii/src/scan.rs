@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use memchr::{memchr_iter, memmem};
+use crate::classes::{self, Classes};
 
 use crate::validate::{country_code_len, iban_length, is_card_number, is_date, is_iban, is_ssn};
 use crate::{Entity, FieldCtx, Span};
@@ -47,28 +47,32 @@ const NOT_TLDS: &[&str] = &[
 ];
 
 fn valid_domain(domain: &[u8]) -> bool {
-    let labels: Vec<&[u8]> = domain.split(|&b| b == b'.').collect();
-    if labels.len() < 2 {
-        return false;
+    let mut labels = 0;
+    let mut tld: &[u8] = &[];
+    for label in domain.split(|&b| b == b'.') {
+        if label.is_empty()
+            || label.len() > 63
+            || label[0] == b'-'
+            || label[label.len() - 1] == b'-'
+        {
+            return false;
+        }
+        labels += 1;
+        tld = label;
     }
-    let labels_ok = labels.iter().all(|l| {
-        !l.is_empty() && l.len() <= 63 && l.first() != Some(&b'-') && l.last() != Some(&b'-')
-    });
-    let tld = labels.last().copied().unwrap_or_default();
-    let tld_str = std::str::from_utf8(tld)
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    labels_ok
+    labels >= 2
         && (2..=24).contains(&tld.len())
         && tld.iter().all(u8::is_ascii_alphabetic)
-        && !NOT_TLDS.contains(&tld_str.as_str())
+        && !NOT_TLDS
+            .iter()
+            .any(|t| t.as_bytes().eq_ignore_ascii_case(tld))
 }
 
 /// E-mail addresses around each `@`.
-pub(crate) fn emails(text: &str, out: &mut Vec<Span>) {
+pub(crate) fn emails(text: &str, cls: &Classes, out: &mut Vec<Span>) {
     let b = text.as_bytes();
     let mut done = 0;
-    for at in memchr_iter(b'@', b) {
+    for at in classes::iter(cls.at()) {
         if at < done {
             continue;
         }
@@ -83,7 +87,8 @@ pub(crate) fn emails(text: &str, out: &mut Vec<Span>) {
             s += 1;
         }
         let local = &b[s..at];
-        if local.is_empty() || local.last() == Some(&b'.') || memmem::find(local, b"..").is_some() {
+        // Short windows: a plain loop beats building a memmem searcher per address.
+        if local.is_empty() || local.last() == Some(&b'.') || local.windows(2).any(|w| w == b"..") {
             continue;
         }
         // `scheme://user:password@host` is a URL's userinfo, not an address.
@@ -91,7 +96,7 @@ pub(crate) fn emails(text: &str, out: &mut Vec<Span>) {
             .iter()
             .rposition(|c| c.is_ascii_whitespace() || *c == b'"');
         let token_start = token_start.map_or(s.saturating_sub(256), |p| s.saturating_sub(256) + p);
-        if memmem::find(&b[token_start..s], b"://").is_some() {
+        if b[token_start..s].windows(3).any(|w| w == b"://") {
             continue;
         }
         let mut e = at + 1;
@@ -146,37 +151,27 @@ fn skip_word(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// True when any byte of the block is an ASCII digit (branch-free, so the
-/// compiler vectorises it: text without digits is skipped 32 bytes at a time).
-fn block_has_digit(block: &[u8]) -> bool {
-    block
-        .iter()
-        .fold(false, |acc, c| acc | (c.wrapping_sub(b'0') < 10))
-}
-
 /// One pass over the text: every digit run that starts a word becomes a card
 /// / SSN / IPv4 / phone candidate; two upper-case letters right before it, an
 /// IBAN candidate.
-pub(crate) fn structured(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
+pub(crate) fn structured(
+    text: &str,
+    digits: &[u64],
+    words: &mut Vec<(usize, usize)>,
+    ctx: &FieldCtx,
+    out: &mut Vec<Span>,
+) {
     let b = text.as_bytes();
-    let n = b.len();
-    let mut words = Vec::new();
     let mut i = 0;
-    while i < n {
-        while i + 32 <= n && !block_has_digit(&b[i..i + 32]) {
-            i += 32;
-        }
-        match b[i..].iter().position(u8::is_ascii_digit) {
-            Some(p) => i += p,
-            None => break,
-        }
+    while let Some(digit) = classes::next(digits, i) {
+        i = digit;
         let start = if i > 0 && matches!(b[i - 1], b'+' | b'(') {
             i - 1
         } else {
             i
         };
         if number_starts_word(b, start) {
-            i = numeric_run(text, start, ctx, &mut words, out).max(i + 1);
+            i = numeric_run(text, start, ctx, words, out).max(i + 1);
             continue;
         }
         if i >= 2
@@ -281,6 +276,11 @@ fn numeric_run(
     if digits < 4 {
         return raw_end;
     }
+    // The most common run, a plain integer (ids, counts): only a card has
+    // no separators, unless the column says phone or SSN.
+    if digits == raw_end - start && !(13..=19).contains(&digits) && digits != 9 && !ctx.phone {
+        return raw_end;
+    }
     // Words of the run, split on single spaces.
     words.clear();
     let mut ws = start;
@@ -300,8 +300,7 @@ fn numeric_run(
     if raw_end < n && (is_word(b[raw_end]) || b[raw_end] == b'@') {
         words.pop();
     }
-    // Fast path for the most common run, a plain integer (ids, counts):
-    // only a card has no separators, unless the column says phone or SSN.
+    // The same integer followed by a separator (`12345.`).
     if let [(s, e)] = words.as_slice() {
         let len = e - s;
         if b[*s..*e].iter().all(u8::is_ascii_digit)
@@ -613,10 +612,10 @@ fn is_v6(b: u8) -> bool {
 }
 
 /// IPv6 addresses around each `:`.
-pub(crate) fn ipv6(text: &str, out: &mut Vec<Span>) {
+pub(crate) fn ipv6(text: &str, cls: &Classes, out: &mut Vec<Span>) {
     let b = text.as_bytes();
     let mut done = 0;
-    for c in memchr_iter(b':', b) {
+    for c in classes::iter(cls.colon()) {
         if c < done {
             continue;
         }

@@ -2,10 +2,10 @@
 //! connection-string passwords, and values after context words (password,
 //! secret, token, key, bearer, and birth words for dates).
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use memchr::memmem;
 use regex::Regex;
 
+use crate::classes::{self, Classes};
 use crate::scan::{dates, lower_before};
 use crate::validate::{is_uuid, shannon_entropy};
 use crate::{Entity, FieldCtx, Span};
@@ -96,8 +96,37 @@ const JWT_WINDOW: usize = 12 * 1024;
 const PEM_MAX: usize = 64 * 1024;
 
 pub(crate) struct Secrets {
-    anchors: AhoCorasick,
+    /// For each lower-cased first byte, the range of [`Secrets::prefixes`]
+    /// holding the anchors that start with it.
+    by_first: [(u8, u8); 256],
+    /// Anchors grouped by first byte, longest first within a group.
+    prefixes: Vec<Prefix>,
     vendors: Vec<(Vendor, Regex)>,
+}
+
+/// An anchor's first four bytes (fewer for shorter literals) folded as
+/// [`fold4`] folds text, with a mask over the bytes it has: a quick filter
+/// before the exact comparison.
+struct Prefix {
+    folded: u32,
+    mask: u32,
+    anchor: usize,
+}
+
+/// Four bytes with bit 5 set in each: upper-case letters become lower-case.
+/// Some punctuation folds onto other bytes too, so a match is only a filter.
+fn fold4(bytes: &[u8]) -> u32 {
+    let four = match bytes.first_chunk::<4>() {
+        Some(four) => *four,
+        None => {
+            let mut four = [0u8; 4];
+            for (f, b) in four.iter_mut().zip(bytes) {
+                *f = *b;
+            }
+            four
+        }
+    };
+    u32::from_le_bytes(four) | 0x2020_2020
 }
 
 fn compile(pattern: &str) -> Regex {
@@ -107,15 +136,25 @@ fn compile(pattern: &str) -> Regex {
 
 impl Secrets {
     pub(crate) fn new() -> Secrets {
-        // Every anchor literal in one automaton (pattern id = index in ANCHORS),
-        // leftmost-longest. A full DFA scans at a few instructions per byte and,
-        // unlike a regex, costs nothing per call: most calls are short cells.
-        let anchors = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(ANCHORS.iter().map(|(p, _, _)| p))
-            .unwrap_or_else(|e| panic!("secret anchors: {e}"));
+        let mut order: Vec<usize> = (0..ANCHORS.len()).collect();
+        let first = |i: usize| ANCHORS[i].0.as_bytes()[0].to_ascii_lowercase();
+        order.sort_by_key(|&i| (first(i), std::cmp::Reverse(ANCHORS[i].0.len())));
+        let mut by_first = [(0u8, 0u8); 256];
+        let mut prefixes = Vec::with_capacity(order.len());
+        for (at, &i) in order.iter().enumerate() {
+            let literal = ANCHORS[i].0.as_bytes();
+            let group = &mut by_first[usize::from(first(i))];
+            if group.1 == 0 {
+                group.0 = at as u8;
+            }
+            group.1 += 1;
+            let mask = u32::MAX >> (8 * (4 - literal.len().min(4)));
+            prefixes.push(Prefix {
+                folded: fold4(literal) & mask,
+                mask,
+                anchor: i,
+            });
+        }
         let vendors = vec![
             (Vendor::Aws, compile(r"^(?:AKIA|ASIA)[A-Z0-9]{16}")),
             (
@@ -147,21 +186,59 @@ impl Secrets {
                 compile(r"^eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{2,8000}\.[A-Za-z0-9_-]{0,2000}"),
             ),
         ];
-        Secrets { anchors, vendors }
+        Secrets {
+            by_first,
+            prefixes,
+            vendors,
+        }
     }
 
-    pub(crate) fn scan(&self, text: &str, ctx: &FieldCtx, date_re: &Regex, out: &mut Vec<Span>) {
+    /// The longest anchor literal starting at `s`: its end and meaning.
+    fn anchor_at(&self, b: &[u8], s: usize) -> Option<(usize, Anchor)> {
+        let (from, len) = self.by_first[usize::from(b.get(s)?.to_ascii_lowercase())];
+        if len == 0 {
+            return None;
+        }
+        let rest = &b[s..];
+        let folded = fold4(rest);
+        let group = &self.prefixes[usize::from(from)..usize::from(from) + usize::from(len)];
+        group.iter().find_map(|p| {
+            if folded & p.mask != p.folded {
+                return None;
+            }
+            let (literal, case_sensitive, anchor) = ANCHORS[p.anchor];
+            let window = rest.get(..literal.len())?;
+            let found = if case_sensitive {
+                window == literal.as_bytes()
+            } else {
+                window.eq_ignore_ascii_case(literal.as_bytes())
+            };
+            found.then_some((s + literal.len(), anchor))
+        })
+    }
+
+    /// Every anchor in `text`, left to right, not overlapping. Anchors are
+    /// only looked for where [`Classes::anchor`] says a word (or `://`, or a
+    /// dash run) starts: every anchor is rejected elsewhere anyway.
+    pub(crate) fn scan(
+        &self,
+        text: &str,
+        cls: &Classes,
+        ctx: &FieldCtx,
+        date_re: &Regex,
+        out: &mut Vec<Span>,
+    ) {
         let b = text.as_bytes();
         let mut pem_end = PemEnd::default();
-        for m in self.anchors.find_iter(text) {
-            let (s, e) = (m.start(), m.end());
-            let Some(&(literal, case_sensitive, anchor)) = ANCHORS.get(m.pattern().as_usize())
-            else {
-                continue;
-            };
-            if case_sensitive && &b[s..e] != literal.as_bytes() {
+        let mut done = 0;
+        for s in classes::iter(cls.anchor()) {
+            if s < done {
                 continue;
             }
+            let Some((e, anchor)) = self.anchor_at(b, s) else {
+                continue;
+            };
+            done = e;
             match anchor {
                 Anchor::Vendor(vendor) => self.vendor(text, s, vendor, ctx, out),
                 Anchor::Pem => pem(b, s, &mut pem_end, out),
@@ -668,4 +745,20 @@ pub(crate) fn whole_field(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
         end,
         confidence,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_anchor_starts_where_the_classes_look() {
+        for (literal, _, _) in ANCHORS {
+            let first = literal.as_bytes()[0];
+            assert!(
+                crate::classes::starts_anchor(first) || matches!(first, b':' | b'-'),
+                "{literal}: add its first letter to classes::starts_anchor"
+            );
+        }
+    }
 }

@@ -1,0 +1,394 @@
+//! Where the detectors should look in a text: bitmaps (bit `i` = byte `i`) of
+//! digits, `@`, `:` and possible anchor starts, computed once per text, 16
+//! bytes at a time with SSE2 on x86-64 (a scalar loop elsewhere). Each
+//! detector then jumps from one set bit to the next instead of testing every
+//! byte itself, so text without candidates costs well under an instruction a
+//! byte.
+
+/// The bitmaps of one text. Reused between calls (see [`Classes::with`]) so
+/// that a call allocates nothing once the buffers have grown.
+#[derive(Default)]
+pub(crate) struct Classes {
+    /// 64-bit words in use (the buffers may be longer).
+    words: usize,
+    digit: Vec<u64>,
+    at: Vec<u64>,
+    colon: Vec<u64>,
+    anchor: Vec<u64>,
+}
+
+/// Byte ranges of the digit groups of a number (see `scan::numeric_run`).
+pub(crate) type Words = Vec<(usize, usize)>;
+
+/// The four masks of 16 bytes, in the low 16 bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Piece {
+    digit: u64,
+    at: u64,
+    colon: u64,
+    anchor: u64,
+}
+
+/// The letters (either case) that anchor literals start with; the SSE2 code
+/// tests the same set with ranges.
+pub(crate) fn starts_anchor(c: u8) -> bool {
+    matches!(c.to_ascii_lowercase(), b'a'..=b'e' | b'g' | b'h' | b'k' | b'p' | b'r'..=b't' | b'x')
+}
+
+impl Classes {
+    /// ASCII digits.
+    pub(crate) fn digit(&self) -> &[u64] {
+        &self.digit[..self.words]
+    }
+
+    /// `@`, the centre of an e-mail address.
+    pub(crate) fn at(&self) -> &[u64] {
+        &self.at[..self.words]
+    }
+
+    /// `:`, in IPv6 addresses and `://`.
+    pub(crate) fn colon(&self) -> &[u64] {
+        &self.colon[..self.words]
+    }
+
+    /// Where an anchor literal may start: a letter that can begin one (see
+    /// [`starts_anchor`]) at the start of a word (after a byte that is not an
+    /// ASCII letter) or upper-case after a lower-case one (`accessToken`); a
+    /// `:`; the first `-` of a run.
+    pub(crate) fn anchor(&self) -> &[u64] {
+        &self.anchor[..self.words]
+    }
+
+    /// Runs `f` with the classes of `text` and an empty scratch vector for
+    /// the digit groups of a number, both kept per thread.
+    pub(crate) fn with<R>(text: &[u8], f: impl FnOnce(&Classes, &mut Words) -> R) -> R {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<(Classes, Words)> = std::cell::RefCell::default();
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let (classes, words) = &mut *scratch;
+                classes.fill(text);
+                words.clear();
+                f(classes, words)
+            }
+            // Re-entered from inside `f` (not done today): use fresh buffers.
+            Err(_) => {
+                let mut classes = Classes::default();
+                classes.fill(text);
+                f(&classes, &mut Vec::new())
+            }
+        })
+    }
+
+    fn fill(&mut self, text: &[u8]) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+        // SAFETY: `sse2::fill` only needs SSE2, which this build targets (the
+        // cfg above; every x86-64 CPU has it). Its intrinsics are safe to call
+        // inside a function with the feature; calling that function is what
+        // needs the promise.
+        #[allow(unsafe_code)]
+        unsafe {
+            sse2::fill(self, text)
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+        self.fill_with(text, scalar::Pieces::default())
+    }
+
+    /// Fills the bitmaps of `text`, 16 bytes at a time with `pieces`, which
+    /// carries what it needs of the byte before each piece.
+    #[inline(always)]
+    fn fill_with(&mut self, text: &[u8], mut pieces: impl PieceFn) {
+        let words = text.len().div_ceil(64);
+        self.words = words;
+        if self.digit.len() < words {
+            for v in [
+                &mut self.digit,
+                &mut self.at,
+                &mut self.colon,
+                &mut self.anchor,
+            ] {
+                v.resize(words, 0);
+            }
+        }
+        for (w, word) in text.chunks(64).enumerate() {
+            let mut out = Piece::default();
+            for (k, chunk) in word.chunks(16).enumerate() {
+                let p = match chunk.first_chunk::<16>() {
+                    Some(full) => pieces.next(full),
+                    None => {
+                        let mut padded = [0u8; 16];
+                        padded[..chunk.len()].copy_from_slice(chunk);
+                        pieces.next(&padded)
+                    }
+                };
+                let shift = 16 * k;
+                out.digit |= p.digit << shift;
+                out.at |= p.at << shift;
+                out.colon |= p.colon << shift;
+                out.anchor |= p.anchor << shift;
+            }
+            self.digit[w] = out.digit;
+            self.at[w] = out.at;
+            self.colon[w] = out.colon;
+            self.anchor[w] = out.anchor;
+        }
+    }
+}
+
+/// Computes the masks of consecutive 16-byte pieces of one text.
+trait PieceFn {
+    fn next(&mut self, chunk: &[u8; 16]) -> Piece;
+}
+
+/// The first set bit at or after `from`.
+pub(crate) fn next(bits: &[u64], from: usize) -> Option<usize> {
+    let mut w = from / 64;
+    let mut word = bits.get(w)? & (u64::MAX << (from % 64));
+    loop {
+        if word != 0 {
+            return Some(w * 64 + word.trailing_zeros() as usize);
+        }
+        w += 1;
+        word = *bits.get(w)?;
+    }
+}
+
+/// The set bits, in order.
+pub(crate) fn iter(bits: &[u64]) -> impl Iterator<Item = usize> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let bit = next(bits, from)?;
+        from = bit + 1;
+        Some(bit)
+    })
+}
+
+/// The portable definition; the SSE2 version is tested against it.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+mod scalar {
+    use super::{starts_anchor, Piece, PieceFn};
+
+    /// What the last byte of the previous piece was.
+    #[derive(Default)]
+    pub(super) struct Pieces {
+        alpha: bool,
+        lower: bool,
+        dash: bool,
+    }
+
+    impl PieceFn for Pieces {
+        fn next(&mut self, chunk: &[u8; 16]) -> Piece {
+            let mut out = Piece::default();
+            for (k, &c) in chunk.iter().enumerate() {
+                let set = |flag: bool| u64::from(flag) << k;
+                let (alpha, lower, dash) =
+                    (c.is_ascii_alphabetic(), c.is_ascii_lowercase(), c == b'-');
+                let starts_word = (alpha && !self.alpha) || (c.is_ascii_uppercase() && self.lower);
+                out.digit |= set(c.is_ascii_digit());
+                out.at |= set(c == b'@');
+                out.colon |= set(c == b':');
+                out.anchor |=
+                    set((starts_word && starts_anchor(c)) || c == b':' || (dash && !self.dash));
+                (self.alpha, self.lower, self.dash) = (alpha, lower, dash);
+            }
+            out
+        }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use super::{Classes, Piece, PieceFn};
+    use std::arch::x86_64::*;
+
+    /// Bytes in `lo..=hi` as 0xFF: shift the range to start at -128, then
+    /// one signed compare (SSE2 has no unsigned byte compare).
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn in_range(v: __m128i, lo: u8, hi: u8) -> __m128i {
+        let shifted = _mm_add_epi8(v, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+        _mm_cmplt_epi8(shifted, _mm_set1_epi8(((hi - lo + 1) ^ 0x80) as i8))
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn equal(v: __m128i, byte: u8) -> __m128i {
+        _mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8))
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn or(a: __m128i, b: __m128i) -> __m128i {
+        _mm_or_si128(a, b)
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn bits(m: __m128i) -> u64 {
+        u64::from(_mm_movemask_epi8(m) as u16)
+    }
+
+    /// Each byte's flag from the byte before it: the previous piece's last
+    /// byte comes in as lane 0.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn before(current: __m128i, previous: __m128i) -> __m128i {
+        _mm_or_si128(_mm_slli_si128(current, 1), _mm_srli_si128(previous, 15))
+    }
+
+    /// Flags of the previous piece (all lanes; only the last is used).
+    pub(super) struct Pieces {
+        alpha: __m128i,
+        lower: __m128i,
+        dash: __m128i,
+    }
+
+    impl PieceFn for Pieces {
+        #[inline(always)]
+        fn next(&mut self, chunk: &[u8; 16]) -> Piece {
+            // SAFETY: as in `Classes::fill`: this build targets SSE2.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.piece(chunk)
+            }
+        }
+    }
+
+    impl Pieces {
+        #[inline]
+        #[target_feature(enable = "sse2")]
+        fn piece(&mut self, chunk: &[u8; 16]) -> Piece {
+            let (lo, hi) = chunk.split_at(8);
+            let half = |h: &[u8]| {
+                let mut eight = [0u8; 8];
+                eight.copy_from_slice(h);
+                i64::from_le_bytes(eight)
+            };
+            // Two 8-byte halves; the compiler makes this one 16-byte load.
+            let v = _mm_set_epi64x(half(hi), half(lo));
+            let lower = in_range(v, b'a', b'z');
+            let upper = in_range(v, b'A', b'Z');
+            let alpha = or(lower, upper);
+            let dash = equal(v, b'-');
+            let colon = equal(v, b':');
+            // Upper-case letters folded onto lower-case; other bytes move
+            // too, but none of them onto a letter.
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let first = or(
+                or(in_range(folded, b'a', b'e'), in_range(folded, b'g', b'h')),
+                or(
+                    or(equal(folded, b'k'), equal(folded, b'p')),
+                    or(in_range(folded, b'r', b't'), equal(folded, b'x')),
+                ),
+            );
+            let word_start = or(
+                _mm_andnot_si128(before(alpha, self.alpha), alpha),
+                _mm_and_si128(upper, before(lower, self.lower)),
+            );
+            let anchor = or(
+                or(_mm_and_si128(word_start, first), colon),
+                _mm_andnot_si128(before(dash, self.dash), dash),
+            );
+            (self.alpha, self.lower, self.dash) = (alpha, lower, dash);
+            Piece {
+                digit: bits(in_range(v, b'0', b'9')),
+                at: bits(equal(v, b'@')),
+                colon: bits(colon),
+                anchor: bits(anchor),
+            }
+        }
+    }
+
+    #[target_feature(enable = "sse2")]
+    pub(super) fn fill(classes: &mut Classes, text: &[u8]) {
+        let zero = _mm_setzero_si128();
+        classes.fill_with(
+            text,
+            Pieces {
+                alpha: zero,
+                lower: zero,
+                dash: zero,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The classes as the scalar definition computes them.
+    fn scalar(text: &[u8]) -> Classes {
+        let mut classes = Classes::default();
+        classes.fill_with(text, scalar::Pieces::default());
+        classes
+    }
+
+    #[test]
+    fn simd_classes_match_the_scalar_definition() {
+        // Every byte value in every lane and after every byte value, and
+        // text with all the classes, at every length and offset.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut data: Vec<u8> = (0..=255u8).collect();
+        data.extend((0..8192).map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Mostly text-like bytes, so that words and runs form.
+            b"aZk-:@ 0x9Ts\xff_Ab"[(state % 16) as usize]
+                ^ if state.is_multiple_of(97) { 0x80 } else { 0 }
+        }));
+        data.extend_from_slice(
+            b"Mail jane@example.org at 10:30, token=abc-----BEGIN x aToken 42 --- ::1",
+        );
+        let mut classes = Classes::default();
+        for len in 0..=300 {
+            for start in [0, 1, 15, 16, 17, 63, 64, data.len() - len] {
+                let Some(text) = data.get(start..start + len) else {
+                    continue;
+                };
+                classes.fill(text);
+                let want = scalar(text);
+                assert_eq!(classes.digit(), want.digit(), "{start}+{len}");
+                assert_eq!(classes.at(), want.at(), "{start}+{len}");
+                assert_eq!(classes.colon(), want.colon(), "{start}+{len}");
+                assert_eq!(classes.anchor(), want.anchor(), "{start}+{len}");
+            }
+        }
+    }
+
+    #[test]
+    fn anchors_start_words_camel_humps_colons_and_dash_runs() {
+        let text = "x key=1 apiKey 2token éauth ab:cd --- wow k";
+        let mut classes = Classes::default();
+        classes.fill(text.as_bytes());
+        let starts: Vec<usize> = iter(classes.anchor()).collect();
+        let at = |w: &str| text.find(w).unwrap();
+        let expect = [
+            0,
+            at("key"),
+            at("api"),
+            at("Key"),
+            at("token"),
+            at("auth"),
+            at("ab"),
+            at(":cd"),
+            at("cd"),
+            at("---"),
+            text.len() - 1,
+        ];
+        assert_eq!(starts, expect);
+        // Pieces and words carry the previous byte across their boundaries.
+        let long = format!("{}token {}s", "a".repeat(63), "b".repeat(70));
+        classes.fill(long.as_bytes());
+        let starts: Vec<usize> = iter(classes.anchor()).collect();
+        assert_eq!(starts, [0, 69]);
+        assert_eq!(next(classes.anchor(), 1), Some(69));
+        assert_eq!(next(classes.anchor(), 70), None);
+        // A shorter text after a longer one uses only its own words.
+        classes.fill(b"4 key");
+        assert_eq!(classes.digit(), [1]);
+        assert_eq!(iter(classes.anchor()).collect::<Vec<_>>(), [2]);
+    }
+}
