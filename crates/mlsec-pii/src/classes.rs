@@ -116,11 +116,7 @@ impl Classes {
             for (k, chunk) in word.chunks(16).enumerate() {
                 let p = match chunk.first_chunk::<16>() {
                     Some(full) => pieces.next(full),
-                    None => {
-                        let mut padded = [0u8; 16];
-                        padded[..chunk.len()].copy_from_slice(chunk);
-                        pieces.next(&padded)
-                    }
+                    None => last_piece(text, chunk.len(), &mut pieces),
                 };
                 let shift = 16 * k;
                 out.digit |= p.digit << shift;
@@ -133,6 +129,28 @@ impl Classes {
             self.colon[w] = out.colon;
             self.anchor[w] = out.anchor;
         }
+    }
+}
+
+/// The masks of the last `rest` (< 16) bytes of `text`. From a text of 16
+/// bytes or more: the masks of its last 16, shifted past the bytes already
+/// done, without a copy. The carried state is wrong only for the first of
+/// those 16 bytes, which is among those dropped.
+#[inline(always)]
+fn last_piece(text: &[u8], rest: usize, pieces: &mut impl PieceFn) -> Piece {
+    let (drop, p) = match text.last_chunk::<16>() {
+        Some(last) => (16 - rest, pieces.next(last)),
+        None => {
+            let mut padded = [0u8; 16];
+            padded[..rest].copy_from_slice(&text[text.len() - rest..]);
+            (0, pieces.next(&padded))
+        }
+    };
+    Piece {
+        digit: p.digit >> drop,
+        at: p.at >> drop,
+        colon: p.colon >> drop,
+        anchor: p.anchor >> drop,
     }
 }
 

@@ -257,7 +257,7 @@ fn numeric_run(
     let b = text.as_bytes();
     let n = b.len();
     let mut j = start;
-    let mut digits = 0usize;
+    let (mut digits, mut spaces) = (0usize, 0usize);
     while j < n {
         let c = b[j];
         if run_byte(c) {
@@ -267,13 +267,16 @@ fn numeric_run(
             && b.get(j + 1)
                 .is_some_and(|&d| d.is_ascii_digit() || d == b'(' || d == b'+')
         {
+            spaces += 1;
             j += 1;
         } else {
             break;
         }
     }
     let raw_end = j;
-    if digits < 4 {
+    // A last word glued to letters (`1.5GB`, `4567abc`) is not a number.
+    let glued = raw_end < n && (is_word(b[raw_end]) || b[raw_end] == b'@');
+    if digits < 4 || (glued && spaces == 0) {
         return raw_end;
     }
     // The most common run, a plain integer (ids, counts): only a card has
@@ -296,8 +299,7 @@ fn numeric_run(
             ws = k + 1;
         }
     }
-    // A last word glued to letters (`1.5GB`, `4567abc`) is not a number.
-    if raw_end < n && (is_word(b[raw_end]) || b[raw_end] == b'@') {
+    if glued {
         words.pop();
     }
     // The same integer followed by a separator (`12345.`).
@@ -461,11 +463,14 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
         return None;
     }
     let plus = w.first() == Some(&b'+');
-    // Digit groups, the separator kinds between them, and a "(0)" trunk group.
-    // On the stack: this runs for most digit runs of every cell. At most 17
-    // digits means at most 17 groups; separators are run bytes, at most 7 kinds.
-    let mut groups = [(0usize, 0usize); 17];
+    // Digit group sizes, their digits, and the separator kinds between them.
+    // On the stack, small: this runs for most digit runs of every cell. At
+    // most 17 digits means at most 17 groups; separators are run bytes, at
+    // most 7 kinds.
+    let mut sizes_buf = [0u8; 17];
     let mut ngroups = 0;
+    let mut national_buf = [0u8; 17];
+    let mut nnational = 0;
     let mut kinds_buf = [0u8; 8];
     let mut nkinds = 0;
     let mut parens = 0;
@@ -479,8 +484,12 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             let in_parens = gs > 0 && w[gs - 1] == b'(' && w.get(k) == Some(&b')');
             // The UK/DE "+44 (0)20 ..." trunk zero is not dialled from abroad.
             if !(in_parens && &w[gs..k] == b"0" && plus) {
-                *groups.get_mut(ngroups)? = (gs, k);
+                *sizes_buf.get_mut(ngroups)? = (k - gs) as u8;
                 ngroups += 1;
+                for &d in &w[gs..k] {
+                    *national_buf.get_mut(nnational)? = d;
+                    nnational += 1;
+                }
             }
             continue;
         }
@@ -515,20 +524,9 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     {
         return None;
     }
-    let groups = &groups[..ngroups];
     let kinds = &kinds_buf[..nkinds];
-    let mut sizes_buf = [0usize; 17];
-    let mut national_buf = [0u8; 17];
-    let mut nnational = 0;
-    for (size, &(a, b)) in sizes_buf.iter_mut().zip(groups) {
-        *size = b - a;
-        for &d in &w[a..b] {
-            *national_buf.get_mut(nnational)? = d;
-            nnational += 1;
-        }
-    }
     let sizes = &sizes_buf[..ngroups];
-    let formatted = groups.len() > 1;
+    let formatted = ngroups > 1;
     let national_digits = &national_buf[..nnational];
     let boost = |c: f32| if phone_column { 0.95 } else { c };
 
@@ -545,11 +543,11 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
         if !(8..=15).contains(&intl.len()) || kinds.len() > 2 {
             return None;
         }
-        let first_group = if plus {
+        let first_group = usize::from(if plus {
             sizes.first().copied()?
         } else {
             sizes.first()?.saturating_sub(2)
-        };
+        });
         if formatted && first_group != 0 && first_group < cc {
             return None;
         }
