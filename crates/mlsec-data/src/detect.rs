@@ -10,7 +10,7 @@ use mlsec_core::DataLocation;
 /// text (end exclusive) and the detector's confidence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
-    pub entity: String,
+    pub entity: &'static str,
     pub secret: bool,
     pub start: usize,
     pub end: usize,
@@ -19,9 +19,10 @@ pub struct Hit {
 
 /// Detectors as the data commands use them.
 pub trait Detect: Sync {
-    /// Spans in `text`; `field` is the column name (or notebook field), a hint
-    /// for context-dependent entities (a column named `password`).
-    fn detect(&self, field: Option<&str>, text: &str) -> Vec<Hit>;
+    /// Appends the spans in `text` to `out`; `field` is the column name (or
+    /// notebook field), a hint for context-dependent entities (a column named
+    /// `password`). Scanners reuse one `out` for many cells.
+    fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<Hit>);
     /// The value with most characters masked, safe to print.
     fn mask(&self, entity: &str, value: &str) -> String;
 }
@@ -37,62 +38,73 @@ pub struct Located {
 }
 
 /// Hits sorted by start, overlapping ones dropped (the earlier, then longer, wins),
-/// and ranges that are not on character boundaries of `text` dropped.
-pub fn normalise(text: &str, mut hits: Vec<Hit>) -> Vec<Hit> {
-    hits.retain(|h| {
+/// and ranges that are not on character boundaries of `text` dropped. Hits
+/// that already are so (the usual case) are left as they are.
+pub fn normalise(text: &str, hits: &mut Vec<Hit>) {
+    let fine = |h: &Hit| {
         h.start < h.end
+            && h.end <= text.len()
             && text.is_char_boundary(h.start)
             && text.is_char_boundary(h.end)
-            && h.end <= text.len()
-    });
-    hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-    let mut out: Vec<Hit> = Vec::with_capacity(hits.len());
-    for h in hits {
-        if out.last().is_none_or(|last| h.start >= last.end) {
-            out.push(h);
-        }
+    };
+    if hits.iter().all(fine) && hits.windows(2).all(|w| w[0].end <= w[1].start) {
+        return;
     }
-    out
+    hits.retain(fine);
+    hits.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    let mut last_end = 0;
+    hits.retain(|h| {
+        let keep = h.start >= last_end;
+        if keep {
+            last_end = h.end;
+        }
+        keep
+    });
 }
 
-/// Converts normalised hits' byte offsets into code-point offsets and locates
-/// them at `row`/`column` or `line`.
+/// Locates one hit of a normalised set: code-point offsets, the place and a
+/// masked preview.
+pub fn locate_one(
+    detector: &dyn Detect,
+    text: &str,
+    hit: &Hit,
+    row: Option<u64>,
+    column: Option<&str>,
+    line: Option<u64>,
+) -> Located {
+    let start = text
+        .get(..hit.start)
+        .map_or(0, |s| s.chars().count() as u64);
+    let value = text.get(hit.start..hit.end).unwrap_or_default();
+    let len = value.chars().count() as u64;
+    Located {
+        preview: detector.mask(hit.entity, value),
+        entity: hit.entity.to_string(),
+        secret: hit.secret,
+        confidence: hit.confidence,
+        location: DataLocation {
+            row,
+            column: column.map(str::to_string),
+            line,
+            start,
+            end: start + len,
+        },
+    }
+}
+
+/// Normalises the hits of `text` and locates each (see [`locate_one`]).
 pub fn locate(
     detector: &dyn Detect,
     text: &str,
-    hits: Vec<Hit>,
+    mut hits: Vec<Hit>,
     row: Option<u64>,
     column: Option<&str>,
     line: Option<u64>,
 ) -> Vec<Located> {
-    let mut out = Vec::with_capacity(hits.len());
-    let mut byte = 0usize;
-    let mut chars = 0u64;
-    for h in normalise(text, hits) {
-        chars += text
-            .get(byte..h.start)
-            .map_or(0, |s| s.chars().count() as u64);
-        let len = text
-            .get(h.start..h.end)
-            .map_or(0, |s| s.chars().count() as u64);
-        let value = text.get(h.start..h.end).unwrap_or_default();
-        out.push(Located {
-            preview: detector.mask(&h.entity, value),
-            entity: h.entity,
-            secret: h.secret,
-            confidence: h.confidence,
-            location: DataLocation {
-                row,
-                column: column.map(str::to_string),
-                line,
-                start: chars,
-                end: chars + len,
-            },
-        });
-        chars += len;
-        byte = h.end;
-    }
-    out
+    normalise(text, &mut hits);
+    hits.iter()
+        .map(|h| locate_one(detector, text, h, row, column, line))
+        .collect()
 }
 
 #[cfg(test)]
@@ -104,17 +116,14 @@ pub(crate) mod testing {
     pub struct Toy;
 
     impl Detect for Toy {
-        fn detect(&self, _field: Option<&str>, text: &str) -> Vec<Hit> {
-            let mut hits = Vec::new();
-            let mut pos = 0;
+        fn detect(&self, _field: Option<&str>, text: &str, hits: &mut Vec<Hit>) {
             for word in text.split(|c: char| c.is_whitespace() || c == ',' || c == '"' || c == '\'')
             {
                 let start = word.as_ptr() as usize - text.as_ptr() as usize;
-                pos = pos.max(start);
                 let end = start + word.len();
                 if word.contains('@') && word.contains('.') {
                     hits.push(Hit {
-                        entity: "EMAIL".into(),
+                        entity: "EMAIL",
                         secret: false,
                         start,
                         end,
@@ -127,7 +136,7 @@ pub(crate) mod testing {
                         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
                 {
                     hits.push(Hit {
-                        entity: "AWS_ACCESS_KEY".into(),
+                        entity: "AWS_ACCESS_KEY",
                         secret: true,
                         start,
                         end,
@@ -135,7 +144,6 @@ pub(crate) mod testing {
                     });
                 }
             }
-            hits
         }
 
         fn mask(&self, _entity: &str, value: &str) -> String {
@@ -147,14 +155,9 @@ pub(crate) mod testing {
     #[test]
     fn code_point_offsets_follow_multibyte_text() {
         let text = "Zoë — zoë@example.org, AKIAABCDEFGHIJKLMNOP";
-        let located = locate(
-            &Toy,
-            text,
-            Toy.detect(None, text),
-            Some(3),
-            Some("note"),
-            None,
-        );
+        let mut hits = Vec::new();
+        Toy.detect(None, text, &mut hits);
+        let located = locate(&Toy, text, hits, Some(3), Some("note"), None);
         assert_eq!(located.len(), 2);
         assert_eq!(
             (located[0].location.start, located[0].location.end),

@@ -2,16 +2,16 @@
 //! in parallel over files and, inside a file, over batches of rows (CSV, JSONL,
 //! text) or row groups (Parquet).
 
-use crate::detect::{locate, Detect, Located};
+use crate::detect::{locate_one, normalise, Detect, Hit, Located};
 use crate::manifest::collect_files;
 use crate::read::csv::{CsvRows, TextRecord};
 use crate::read::parquet::ParquetFile;
-use crate::read::text::TextLines;
+use crate::read::text::{TextLine, TextLines};
 use crate::read::{ipynb, ReadOptions, Row, Skipped, Table};
 use crate::{rules, DataError, DataFormat};
 use mlsec_core::{declare_rule, Finding, Location, Rule};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -103,71 +103,180 @@ impl FileScan {
     }
 }
 
-/// Counts `hits` into `counts` and keeps those within `max` per column and
-/// entity (0: keep all).
-fn tally(
-    hits: Vec<Located>,
-    max: usize,
-    kept: &mut Vec<Located>,
-    counts: &mut BTreeMap<(String, String), u64>,
-) {
-    for h in hits {
-        let key = (
-            h.location.column.clone().unwrap_or_default(),
-            h.entity.clone(),
-        );
-        let n = counts.entry(key).or_default();
-        *n += 1;
-        if max == 0 || *n <= max as u64 {
-            kept.push(h);
+/// Counts hits per column and entity and keeps the first `max` of each (0:
+/// all), building the located form (code-point offsets, masked preview) only
+/// for those kept: on a large file almost every hit is over the cap, and then
+/// costs one counter increment.
+struct Tally<'d> {
+    detector: &'d dyn Detect,
+    max: u64,
+    /// Hits kept, with their entity as counted.
+    kept: Vec<(Located, &'static str)>,
+    /// Column ("" for text lines) -> entity -> hits counted.
+    counts: HashMap<Box<str>, Vec<(&'static str, u64)>>,
+}
+
+impl<'d> Tally<'d> {
+    fn new(detector: &'d dyn Detect, max: usize) -> Self {
+        Tally {
+            detector,
+            max: max as u64,
+            kept: Vec::new(),
+            counts: HashMap::new(),
+        }
+    }
+
+    /// The number of hits of `entity` in `column` so far, this one included.
+    fn count(&mut self, column: &str, entity: &'static str, by: u64) -> u64 {
+        let entities = match self.counts.get_mut(column) {
+            Some(entities) => entities,
+            None => self.counts.entry(column.into()).or_default(),
+        };
+        let n = match entities.iter_mut().find(|(e, _)| *e == entity) {
+            Some((_, n)) => n,
+            None => {
+                entities.push((entity, 0));
+                &mut entities.last_mut().expect("just pushed").1
+            }
+        };
+        *n += by;
+        *n
+    }
+
+    /// Counts `hit`, found in `text` at this place, and keeps it if under the cap.
+    fn add(
+        &mut self,
+        hit: &Hit,
+        text: &str,
+        row: Option<u64>,
+        column: Option<&str>,
+        line: Option<u64>,
+    ) {
+        let n = self.count(column.unwrap_or_default(), hit.entity, 1);
+        if self.max == 0 || n <= self.max {
+            let located = locate_one(self.detector, text, hit, row, column, line);
+            self.kept.push((located, hit.entity));
+        }
+    }
+
+    /// Adds a tally of a later part of the same file: its kept hits count
+    /// (and are kept) as if found here, then what it only counted is added.
+    fn merge(&mut self, later: Tally) {
+        for (h, entity) in later.kept {
+            let n = self.count(h.location.column.as_deref().unwrap_or_default(), entity, 1);
+            if self.max == 0 || n <= self.max {
+                self.kept.push((h, entity));
+            }
+        }
+        if later.max == 0 {
+            return;
+        }
+        for (column, entities) in &later.counts {
+            for &(entity, n) in entities {
+                self.count(column, entity, n.saturating_sub(later.max));
+            }
+        }
+    }
+
+    fn finish(self, scan: &mut FileScan) {
+        scan.hits = self.kept.into_iter().map(|(h, _)| h).collect();
+        scan.counts = self
+            .counts
+            .into_iter()
+            .flat_map(|(column, entities)| {
+                entities
+                    .into_iter()
+                    .map(move |(entity, n)| ((column.to_string(), entity.to_string()), n))
+            })
+            .collect();
+    }
+}
+
+/// A hit in a batch: which item and which of its cells.
+struct CellHit {
+    item: usize,
+    cell: usize,
+    hit: Hit,
+}
+
+/// Items handed to one task of the thread pool.
+const CHUNK: usize = 256;
+
+/// Runs the detector over the cells of `items` in parallel; the hits in
+/// item and cell order. `cells` calls its callback with each text cell of an
+/// item: the cell's index, its column and its text.
+fn detect_cells<T: Sync>(
+    detector: &dyn Detect,
+    items: &[T],
+    cells: impl Fn(&T, &mut dyn FnMut(usize, Option<&str>, &str)) + Sync,
+) -> Vec<Vec<CellHit>> {
+    items
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut out = Vec::new();
+            let mut hits = Vec::new();
+            for (i, item) in chunk.iter().enumerate() {
+                cells(item, &mut |cell, column, text| {
+                    detector.detect(column, text, &mut hits);
+                    normalise(text, &mut hits);
+                    out.extend(hits.drain(..).map(|hit| CellHit {
+                        item: c * CHUNK + i,
+                        cell,
+                        hit,
+                    }));
+                });
+            }
+            out
+        })
+        .collect()
+}
+
+fn scan_rows(tally: &mut Tally, rows: &[Row]) {
+    let cells = |row: &Row, each: &mut dyn FnMut(usize, Option<&str>, &str)| {
+        for (k, (column, cell)) in row.cells.iter().enumerate() {
+            if let Some(text) = cell.as_str() {
+                each(k, Some(column), text);
+            }
+        }
+    };
+    for hits in detect_cells(tally.detector, rows, cells) {
+        for h in hits {
+            let row = &rows[h.item];
+            let (column, cell) = &row.cells[h.cell];
+            let text = cell.as_str().unwrap_or_default();
+            tally.add(&h.hit, text, Some(row.number), Some(column), None);
         }
     }
 }
 
-fn scan_rows(detector: &dyn Detect, rows: &[Row]) -> Vec<Located> {
-    rows.par_iter()
-        .flat_map_iter(|row| {
-            let mut out = Vec::new();
-            for (column, cell) in &row.cells {
-                if let Some(text) = cell.as_str() {
-                    let hits = detector.detect(Some(column), text);
-                    if !hits.is_empty() {
-                        out.extend(locate(
-                            detector,
-                            text,
-                            hits,
-                            Some(row.number),
-                            Some(column),
-                            None,
-                        ));
-                    }
-                }
-            }
-            out
-        })
-        .collect()
+/// [`scan_rows`] for CSV records, which keep their cells in one buffer.
+fn scan_records(tally: &mut Tally, columns: &[Arc<str>], records: &[TextRecord]) {
+    let cells = |record: &TextRecord, each: &mut dyn FnMut(usize, Option<&str>, &str)| {
+        for (k, (column, text)) in columns.iter().zip(&record.fields).enumerate() {
+            each(k, Some(column), text);
+        }
+    };
+    for hits in detect_cells(tally.detector, records, cells) {
+        for h in hits {
+            let record = &records[h.item];
+            let text = record.fields.get(h.cell).unwrap_or_default();
+            let column = columns.get(h.cell).map(|c| &**c);
+            tally.add(&h.hit, text, Some(record.number), column, None);
+        }
+    }
 }
 
-/// [`scan_rows`] for CSV records, which keep their cells in one buffer.
-fn scan_records(
-    detector: &dyn Detect,
-    columns: &[Arc<str>],
-    records: &[TextRecord],
-) -> Vec<Located> {
-    records
-        .par_iter()
-        .flat_map_iter(|record| {
-            let mut out = Vec::new();
-            for (column, text) in columns.iter().zip(&record.fields) {
-                let hits = detector.detect(Some(column), text);
-                if !hits.is_empty() {
-                    let at = Some(record.number);
-                    out.extend(locate(detector, text, hits, at, Some(column), None));
-                }
-            }
-            out
-        })
-        .collect()
+/// [`scan_rows`] for the lines of a text file.
+fn scan_lines(tally: &mut Tally, lines: &[TextLine]) {
+    let cells =
+        |l: &TextLine, each: &mut dyn FnMut(usize, Option<&str>, &str)| each(0, None, &l.text);
+    for hits in detect_cells(tally.detector, lines, cells) {
+        for h in hits {
+            let l = &lines[h.item];
+            tally.add(&h.hit, &l.text, None, None, Some(l.line));
+        }
+    }
 }
 
 /// Scans one file, keeping at most `max_findings` hits per column and entity
@@ -195,17 +304,18 @@ pub fn scan_file(
         }
     };
     scan.format = Some(format);
-    let max = max_findings;
+    let mut tally = Tally::new(detector, max_findings);
     let result = match format {
-        DataFormat::Parquet => scan_parquet(path, detector, max, &mut scan),
-        DataFormat::Csv => scan_csv(path, detector, opts, max, &mut scan),
-        DataFormat::Jsonl => scan_table(path, format, detector, opts, max, &mut scan),
-        DataFormat::Text => scan_text(path, detector, opts, max, &mut scan),
-        DataFormat::Ipynb => scan_notebook(path, detector, opts, max, &mut scan),
+        DataFormat::Parquet => scan_parquet(path, &mut tally),
+        DataFormat::Csv => scan_csv(path, opts, &mut tally, &mut scan),
+        DataFormat::Jsonl => scan_table(path, format, opts, &mut tally, &mut scan),
+        DataFormat::Text => scan_text(path, opts, &mut tally, &mut scan),
+        DataFormat::Ipynb => scan_notebook(path, opts, &mut tally),
     };
     if let Err(e) = result {
         scan.error = Some(e);
     }
+    tally.finish(&mut scan);
     scan.hits.sort_by_key(|h| (h.location.row, h.location.line));
     scan
 }
@@ -213,36 +323,26 @@ pub fn scan_file(
 fn scan_table(
     path: &Path,
     format: DataFormat,
-    detector: &dyn Detect,
     opts: &ReadOptions,
-    max: usize,
+    tally: &mut Tally,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut table = Table::open(path, format, opts)?;
-    let outcome = in_batches(&mut table, |batch| {
-        tally(
-            scan_rows(detector, &batch),
-            max,
-            &mut scan.hits,
-            &mut scan.counts,
-        );
-    });
+    let outcome = in_batches(&mut table, |batch| scan_rows(tally, &batch));
     scan.skipped = table.skipped();
     outcome
 }
 
 fn scan_csv(
     path: &Path,
-    detector: &dyn Detect,
     opts: &ReadOptions,
-    max: usize,
+    tally: &mut Tally,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut rows = CsvRows::open(path, opts)?;
     let columns = rows.columns().to_vec();
     let outcome = in_batches(&mut rows.text_records(), |batch| {
-        let hits = scan_records(detector, &columns, &batch);
-        tally(hits, max, &mut scan.hits, &mut scan.counts);
+        scan_records(tally, &columns, &batch)
     });
     scan.skipped = rows.skipped().clone();
     outcome
@@ -287,96 +387,48 @@ fn in_batches<T: Send, I: Iterator<Item = Result<T, DataError>> + Send>(
     })
 }
 
-fn scan_parquet(
-    path: &Path,
-    detector: &dyn Detect,
-    max: usize,
-    scan: &mut FileScan,
-) -> Result<(), DataError> {
+fn scan_parquet(path: &Path, tally: &mut Tally) -> Result<(), DataError> {
     let file = ParquetFile::open(path)?;
     // Each row group keeps its own first `max` per key; merged in order below.
-    let groups: Vec<Result<_, DataError>> = (0..file.row_groups())
+    let groups: Vec<Result<Tally, DataError>> = (0..file.row_groups())
         .into_par_iter()
         .map(|g| {
-            let (mut hits, mut counts) = (Vec::new(), BTreeMap::new());
+            let mut group = Tally::new(tally.detector, tally.max as usize);
             file.read_group(g, |rows| {
-                tally(scan_rows(detector, &rows), max, &mut hits, &mut counts);
+                scan_rows(&mut group, &rows);
                 Ok(())
             })?;
-            Ok((hits, counts))
+            Ok(group)
         })
         .collect();
     for g in groups {
-        let (hits, counts) = g?;
-        // Re-tally the kept hits against the file-wide cap, then add what the
-        // group counted beyond them.
-        let mut group_kept = BTreeMap::new();
-        for h in &hits {
-            let key = (
-                h.location.column.clone().unwrap_or_default(),
-                h.entity.clone(),
-            );
-            *group_kept.entry(key).or_insert(0u64) += 1;
-        }
-        tally(hits, max, &mut scan.hits, &mut scan.counts);
-        for (key, n) in counts {
-            let unlisted = n - group_kept.get(&key).copied().unwrap_or(0);
-            *scan.counts.entry(key).or_default() += unlisted;
-        }
+        tally.merge(g?);
     }
     Ok(())
 }
 
-fn scan_lines(detector: &dyn Detect, lines: &[crate::read::text::TextLine]) -> Vec<Located> {
-    lines
-        .par_iter()
-        .flat_map_iter(|l| {
-            let hits = detector.detect(None, &l.text);
-            locate(detector, &l.text, hits, None, None, Some(l.line))
-        })
-        .collect()
-}
-
 fn scan_text(
     path: &Path,
-    detector: &dyn Detect,
     opts: &ReadOptions,
-    max: usize,
+    tally: &mut Tally,
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut lines = TextLines::open(path, opts)?;
-    let outcome = in_batches(&mut lines, |batch| {
-        tally(
-            scan_lines(detector, &batch),
-            max,
-            &mut scan.hits,
-            &mut scan.counts,
-        );
-    });
+    let outcome = in_batches(&mut lines, |batch| scan_lines(tally, &batch));
     scan.skipped = lines.skipped().clone();
     outcome
 }
 
-fn scan_notebook(
-    path: &Path,
-    detector: &dyn Detect,
-    opts: &ReadOptions,
-    max: usize,
-    scan: &mut FileScan,
-) -> Result<(), DataError> {
+fn scan_notebook(path: &Path, opts: &ReadOptions, tally: &mut Tally) -> Result<(), DataError> {
     let nb = ipynb::load(path, opts)?;
+    let mut hits = Vec::new();
     for l in ipynb::lines(path, &nb)? {
-        let hits = detector.detect(Some(&l.field), &l.text);
+        tally.detector.detect(Some(&l.field), &l.text, &mut hits);
+        normalise(&l.text, &mut hits);
         // A notebook place is cell (as the row), field (as the column) and line.
-        let located = locate(
-            detector,
-            &l.text,
-            hits,
-            Some(l.cell),
-            Some(&l.field),
-            Some(l.line),
-        );
-        tally(located, max, &mut scan.hits, &mut scan.counts);
+        for h in hits.drain(..) {
+            tally.add(&h, &l.text, Some(l.cell), Some(&l.field), Some(l.line));
+        }
     }
     Ok(())
 }

@@ -71,7 +71,7 @@ impl<'a> Redactor<'a> {
 
     fn token(&self, hit: &Hit, value: &str) -> String {
         match self.strategy {
-            Strategy::Mask => self.detector.mask(&hit.entity, value),
+            Strategy::Mask => self.detector.mask(hit.entity, value),
             Strategy::Replace | Strategy::DropColumn => format!("<{}>", hit.entity),
             Strategy::Hash => {
                 let mut h = Sha256::new();
@@ -96,7 +96,9 @@ impl<'a> Redactor<'a> {
         text: &str,
         report: &mut RedactReport,
     ) -> Option<String> {
-        let hits = normalise(text, self.detector.detect(field, text));
+        let mut hits = Vec::new();
+        self.detector.detect(field, text, &mut hits);
+        normalise(text, &mut hits);
         if hits.is_empty() {
             return None;
         }
@@ -108,7 +110,7 @@ impl<'a> Redactor<'a> {
             at = h.end;
             *report
                 .counts
-                .entry(h.entity.clone())
+                .entry(h.entity.to_string())
                 .or_default()
                 .entry(field.unwrap_or("-").to_string())
                 .or_default() += 1;

@@ -394,18 +394,21 @@ fn detector(entities: &EntityArgs) -> Result<Box<dyn Detect>, String> {
 struct PiiDetector(mlsec_pii::Detector);
 
 impl Detect for PiiDetector {
-    fn detect(&self, field: Option<&str>, text: &str) -> Vec<mlsec_data::detect::Hit> {
-        self.0
-            .detect_in_field(field, text)
-            .into_iter()
-            .map(|s| mlsec_data::detect::Hit {
-                entity: s.entity.as_str().to_string(),
+    fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<mlsec_data::detect::Hit>) {
+        thread_local! {
+            static SPANS: std::cell::RefCell<Vec<mlsec_pii::Span>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        SPANS.with_borrow_mut(|spans| {
+            spans.clear();
+            self.0.detect_into(field, text, spans);
+            out.extend(spans.iter().map(|s| mlsec_data::detect::Hit {
+                entity: s.entity.as_str(),
                 secret: s.entity.is_secret(),
                 start: s.start,
                 end: s.end,
                 confidence: s.confidence,
-            })
-            .collect()
+            }));
+        })
     }
 
     fn mask(&self, entity: &str, value: &str) -> String {
