@@ -7,7 +7,7 @@ use crate::manifest::collect_files;
 use crate::read::csv::{CsvRows, TextRecord};
 use crate::read::parquet::ParquetFile;
 use crate::read::text::{TextLine, TextLines};
-use crate::read::{ipynb, ReadOptions, Row, Skipped, Table};
+use crate::read::{ipynb, ReadOptions, Recycle, Row, Skipped, Table};
 use crate::{rules, DataError, DataFormat};
 use mlsec_core::{declare_rule, Finding, Location, Rule};
 use rayon::prelude::*;
@@ -328,7 +328,7 @@ fn scan_table(
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut table = Table::open(path, format, opts)?;
-    let outcome = in_batches(&mut table, |batch| scan_rows(tally, &batch));
+    let outcome = in_batches(&mut table, |batch| scan_rows(tally, batch));
     scan.skipped = table.skipped();
     outcome
 }
@@ -342,7 +342,7 @@ fn scan_csv(
     let mut rows = CsvRows::open(path, opts)?;
     let columns = rows.columns().to_vec();
     let outcome = in_batches(&mut rows.text_records(), |batch| {
-        scan_records(tally, &columns, &batch)
+        scan_records(tally, &columns, batch)
     });
     scan.skipped = rows.skipped().clone();
     outcome
@@ -350,17 +350,27 @@ fn scan_csv(
 
 /// Hands the items of `source` to `scan` in batches of [`BATCH`], reading the
 /// next batches on a thread of its own meanwhile, so that parsing overlaps
-/// detection. Stops at the first error, after scanning what came before it.
-fn in_batches<T: Send, I: Iterator<Item = Result<T, DataError>> + Send>(
-    source: &mut I,
-    mut scan: impl FnMut(Vec<T>),
-) -> Result<(), DataError> {
+/// detection. Scanned batches go back to the reader, which reads into them
+/// again (and frees on the thread that allocated). Stops at the first error,
+/// after scanning what came before it.
+fn in_batches<T: Send, I>(source: &mut I, mut scan: impl FnMut(&[T])) -> Result<(), DataError>
+where
+    I: Iterator<Item = Result<T, DataError>> + Recycle<T> + Send,
+{
     // Two batches ahead at most: memory stays a few batches whatever the file.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<T>>(4);
     std::thread::scope(|threads| {
         let reader = threads.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            for item in source {
+            let fresh = |source: &mut I| match back_rx.try_recv() {
+                Ok(mut used) => {
+                    source.recycle(&mut used);
+                    used
+                }
+                Err(_) => Vec::with_capacity(BATCH),
+            };
+            let mut batch = fresh(source);
+            while let Some(item) = source.next() {
                 match item {
                     Ok(item) => batch.push(item),
                     Err(e) => {
@@ -369,8 +379,8 @@ fn in_batches<T: Send, I: Iterator<Item = Result<T, DataError>> + Send>(
                     }
                 }
                 if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    if tx.send(full).is_err() {
+                    let next = fresh(source);
+                    if tx.send(std::mem::replace(&mut batch, next)).is_err() {
                         return Ok(());
                     }
                 }
@@ -379,8 +389,11 @@ fn in_batches<T: Send, I: Iterator<Item = Result<T, DataError>> + Send>(
             Ok(())
         });
         for batch in rx {
-            scan(batch);
+            scan(&batch);
+            // Full (the reader is behind): drop it here instead.
+            let _ = back_tx.try_send(batch);
         }
+        drop(back_tx);
         reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -414,7 +427,7 @@ fn scan_text(
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut lines = TextLines::open(path, opts)?;
-    let outcome = in_batches(&mut lines, |batch| scan_lines(tally, &batch));
+    let outcome = in_batches(&mut lines, |batch| scan_lines(tally, batch));
     scan.skipped = lines.skipped().clone();
     outcome
 }

@@ -1,7 +1,7 @@
 //! CSV with a header row. The delimiter is `\t` for `.tsv`, `|` for `.psv`, else
 //! whichever of `,` `;` `\t` `|` is most frequent in the header line (`,` on ties).
 
-use super::{Cell, ReadOptions, Row, Skipped};
+use super::{Cell, ReadOptions, Recycle, Row, Skipped};
 use crate::error::Place;
 use crate::DataError;
 use std::fs::File;
@@ -75,6 +75,8 @@ pub struct CsvRows<R = File> {
     path: PathBuf,
     reader: csv::Reader<Bounded<R>>,
     record: csv::ByteRecord,
+    /// Buffers of records handed out and given back (see [`TextRecords`]).
+    spare: Vec<csv::ByteRecord>,
     columns: Vec<Arc<str>>,
     delimiter: u8,
     max_record: usize,
@@ -123,6 +125,7 @@ impl<R: Read> CsvRows<R> {
             path: path.to_path_buf(),
             reader,
             record: csv::ByteRecord::new(),
+            spare: Vec::new(),
             columns: Vec::new(),
             delimiter,
             max_record: opts.max_record_bytes,
@@ -260,8 +263,10 @@ pub struct TextRecord {
 impl<R: Read> CsvRows<R> {
     fn text_record(&mut self, line: u64) -> Result<TextRecord, DataError> {
         self.check_width(line)?;
-        // A clone is two exact-size allocations; the reader keeps its grown buffers.
-        match csv::StringRecord::from_byte_record(self.record.clone()) {
+        // Hand out the record just read; the reader goes on in a spare buffer.
+        let spare = self.spare.pop().unwrap_or_default();
+        let record = std::mem::replace(&mut self.record, spare);
+        match csv::StringRecord::from_byte_record(record) {
             Ok(fields) => Ok(TextRecord {
                 number: self.row,
                 line,
@@ -269,15 +274,17 @@ impl<R: Read> CsvRows<R> {
             }),
             Err(e) => {
                 let at = e.utf8_error();
-                Err(self.invalid_utf8(line, at.field(), at.valid_up_to()))
+                let (field, valid_up_to) = (at.field(), at.valid_up_to());
+                self.spare.push(e.into_byte_record());
+                Err(self.invalid_utf8(line, field, valid_up_to))
             }
         }
     }
 
     /// The rows as [`TextRecord`]s, with the same checks, errors and skipping
     /// as the rows.
-    pub fn text_records(&mut self) -> impl Iterator<Item = Result<TextRecord, DataError>> + '_ {
-        std::iter::from_fn(|| self.advance(Self::text_record))
+    pub fn text_records(&mut self) -> TextRecords<'_, R> {
+        TextRecords { rows: self }
     }
 
     /// The next row made by `make`; malformed rows are skipped or end the rows.
@@ -313,6 +320,34 @@ impl<R: Read> CsvRows<R> {
                 }
             }
         }
+    }
+}
+
+/// The rows of a CSV file as [`TextRecord`]s. Records given back with
+/// [`Recycle::recycle`] are read into again, so that a long file costs no
+/// allocation per row.
+pub struct TextRecords<'a, R> {
+    rows: &'a mut CsvRows<R>,
+}
+
+impl<R: Read> Iterator for TextRecords<'_, R> {
+    type Item = Result<TextRecord, DataError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rows.advance(CsvRows::text_record)
+    }
+}
+
+impl<R> Recycle<TextRecord> for TextRecords<'_, R> {
+    fn recycle(&mut self, used: &mut Vec<TextRecord>) {
+        /// Spare buffers kept: a few batches' worth.
+        const KEEP: usize = 16 << 10;
+        let room = KEEP.saturating_sub(self.rows.spare.len());
+        let spare = used
+            .drain(..)
+            .take(room)
+            .map(|r| r.fields.into_byte_record());
+        self.rows.spare.extend(spare);
+        used.clear();
     }
 }
 
@@ -352,13 +387,19 @@ mod tests {
             })
             .collect();
         let mut reader = CsvRows::new(path, data, b',', &opts).unwrap();
-        let records = reader
-            .text_records()
-            .map(|r| {
-                r.map(|r| (r.number, r.fields.iter().map(str::to_string).collect()))
-                    .map_err(|e| e.to_string())
-            })
-            .collect();
+        let mut source = reader.text_records();
+        let mut records = Vec::new();
+        let mut used = Vec::new();
+        while let Some(r) = source.next() {
+            records.push(
+                r.as_ref()
+                    .map(|r| (r.number, r.fields.iter().map(str::to_string).collect()))
+                    .map_err(|e| e.to_string()),
+            );
+            // Later records are read into the buffers of earlier ones.
+            used.extend(r);
+            source.recycle(&mut used);
+        }
         (rows, records)
     }
 
@@ -379,6 +420,11 @@ mod tests {
         let (rows, records) = both(ragged, true);
         assert_eq!(rows, records);
         assert_eq!(records.len(), 2);
+
+        let long_then_short = b"id,note\n1,a much longer cell than the next\n2,b\n3,\n";
+        let (rows, records) = both(long_then_short, false);
+        assert_eq!(rows, records);
+        assert_eq!(records[1], Ok((2, vec!["2".into(), "b".into()])));
 
         let bad_utf8 = b"id,note\n1,ok\n2,caf\xe9\n";
         let (rows, records) = both(bad_utf8, false);

@@ -68,6 +68,16 @@ pub struct Row {
     pub cells: Vec<(Arc<str>, Cell)>,
 }
 
+/// A reader that can take back items it produced, to read into their
+/// buffers again. By default it only empties `used`.
+pub trait Recycle<T> {
+    fn recycle(&mut self, used: &mut Vec<T>) {
+        used.clear();
+    }
+}
+
+impl Recycle<Row> for Table {}
+
 /// Rows skipped under [`ReadOptions::skip_bad_rows`]: how many, and why (the
 /// first few reasons).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
