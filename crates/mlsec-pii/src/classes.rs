@@ -5,8 +5,8 @@
 //! byte itself, so text without candidates costs well under an instruction a
 //! byte.
 
-/// The bitmaps of one text. Reused between calls (see [`Classes::with`]) so
-/// that a call allocates nothing once the buffers have grown.
+/// The bitmaps of one text. Kept and refilled per thread, so that a call
+/// allocates nothing once the buffers have grown.
 #[derive(Default)]
 pub(crate) struct Classes {
     /// 64-bit words in use (the buffers may be longer).
@@ -59,29 +59,8 @@ impl Classes {
         &self.anchor[..self.words]
     }
 
-    /// Runs `f` with the classes of `text` and an empty scratch vector for
-    /// the digit groups of a number, both kept per thread.
-    pub(crate) fn with<R>(text: &[u8], f: impl FnOnce(&Classes, &mut Words) -> R) -> R {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<(Classes, Words)> = std::cell::RefCell::default();
-        }
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => {
-                let (classes, words) = &mut *scratch;
-                classes.fill(text);
-                words.clear();
-                f(classes, words)
-            }
-            // Re-entered from inside `f` (not done today): use fresh buffers.
-            Err(_) => {
-                let mut classes = Classes::default();
-                classes.fill(text);
-                f(&classes, &mut Vec::new())
-            }
-        })
-    }
-
-    fn fill(&mut self, text: &[u8]) {
+    /// Computes the bitmaps of `text`, reusing the buffers.
+    pub(crate) fn fill(&mut self, text: &[u8]) {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         // SAFETY: `sse2::fill` only needs SSE2, which this build targets (the
         // cfg above; every x86-64 CPU has it). Its intrinsics are safe to call

@@ -110,31 +110,6 @@ pub(crate) struct FieldCtx {
 }
 
 impl FieldCtx {
-    /// The context of `field`, remembered per thread: tables repeat the same
-    /// few column names on every row, and working one out takes dozens of
-    /// substring searches.
-    fn of(field: Option<&str>) -> FieldCtx {
-        /// Names remembered per thread (JSON keys are unbounded).
-        const CACHED: usize = 256;
-        thread_local! {
-            static KNOWN: std::cell::RefCell<Vec<(Box<str>, FieldCtx)>> =
-                const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let Some(field) = field else {
-            return FieldCtx::default();
-        };
-        KNOWN.with_borrow_mut(|known| {
-            if let Some((_, ctx)) = known.iter().find(|(name, _)| **name == *field) {
-                return *ctx;
-            }
-            let ctx = FieldCtx::from_name(field);
-            if known.len() < CACHED {
-                known.push((field.into(), ctx));
-            }
-            ctx
-        })
-    }
-
     fn from_name(field: &str) -> FieldCtx {
         let name: String = field
             .chars()
@@ -221,39 +196,91 @@ impl Detector {
     /// Like [`Detector::detect_in_field`], appending to `out`: a caller that
     /// scans many values reuses one buffer instead of allocating per value.
     pub fn detect_into(&self, field: Option<&str>, text: &str, out: &mut Vec<Span>) {
-        let ctx = FieldCtx::of(field);
-        let from = out.len();
-        classes::Classes::with(text.as_bytes(), |cls, words| {
-            if self.wants(Entity::Email) {
-                scan::emails(text, cls, out);
-            }
-            if self.wants_any(&[
-                Entity::Phone,
-                Entity::CreditCard,
-                Entity::Iban,
-                Entity::UsSsn,
-                Entity::IpAddress,
-            ]) {
-                scan::structured(text, cls.digit(), words, &ctx, out);
-            }
-            if self.wants(Entity::IpAddress) {
-                scan::ipv6(text, cls, out);
-            }
-            self.secrets.scan(text, cls, &ctx, &self.dates, out);
-        });
+        self.detect_each(field, text, |span| out.push(span));
+    }
+
+    /// Like [`Detector::detect_into`], handing each span to `each`, in order.
+    pub fn detect_each(&self, field: Option<&str>, text: &str, mut each: impl FnMut(Span)) {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.run(field, text, &mut scratch, &mut each),
+            // Re-entered from inside `each`: fresh buffers.
+            Err(_) => self.run(field, text, &mut Scratch::default(), &mut each),
+        })
+    }
+
+    fn run(&self, field: Option<&str>, text: &str, s: &mut Scratch, each: &mut impl FnMut(Span)) {
+        let ctx = s.field_ctx(field);
+        s.classes.fill(text.as_bytes());
+        s.words.clear();
+        let (cls, out) = (&s.classes, &mut s.spans);
+        out.clear();
+        if self.wants(Entity::Email) {
+            scan::emails(text, cls, out);
+        }
+        if self.wants_any(&[
+            Entity::Phone,
+            Entity::CreditCard,
+            Entity::Iban,
+            Entity::UsSsn,
+            Entity::IpAddress,
+        ]) {
+            scan::structured(text, cls.digit(), &mut s.words, &ctx, out);
+        }
+        if self.wants(Entity::IpAddress) {
+            scan::ipv6(text, cls, out);
+        }
+        self.secrets.scan(text, cls, &ctx, &self.dates, out);
         if ctx.dob && self.wants(Entity::DateOfBirth) {
             scan::dates(&self.dates, text, 0, text.len(), 0.9, out);
         }
         secrets::whole_field(text, &ctx, out);
-        let mut kept = from;
-        for i in from..out.len() {
-            if self.wants(out[i].entity) && out[i].start < out[i].end {
-                out.swap(kept, i);
-                kept += 1;
-            }
+        out.retain(|s| self.wants(s.entity) && s.start < s.end);
+        resolve(out);
+        out.drain(..).for_each(each);
+    }
+}
+
+/// Buffers a detector uses per thread, reused from call to call so that a
+/// call allocates nothing once they have grown.
+#[derive(Default)]
+struct Scratch {
+    classes: classes::Classes,
+    words: classes::Words,
+    spans: Vec<Span>,
+    /// Field names seen on this thread and what they say: tables repeat the
+    /// same few column names on every row, and working one out takes dozens
+    /// of substring searches.
+    fields: Vec<(Box<str>, FieldCtx)>,
+    /// The index in `fields` of the last name: columns come round in order.
+    last: usize,
+}
+
+impl Scratch {
+    fn field_ctx(&mut self, field: Option<&str>) -> FieldCtx {
+        /// Names remembered (JSON keys are unbounded).
+        const CACHED: usize = 256;
+        let Some(field) = field else {
+            return FieldCtx::default();
+        };
+        let n = self.fields.len();
+        let next = (self.last + 1) % n.max(1);
+        let found = [next, self.last]
+            .into_iter()
+            .chain(0..n)
+            .find(|&i| self.fields.get(i).is_some_and(|(name, _)| **name == *field));
+        if let Some(i) = found {
+            self.last = i;
+            return self.fields[i].1;
         }
-        out.truncate(kept);
-        resolve(out, from);
+        let ctx = FieldCtx::from_name(field);
+        if n < CACHED {
+            self.fields.push((field.into(), ctx));
+            self.last = n;
+        }
+        ctx
     }
 }
 
@@ -267,16 +294,15 @@ fn specificity(entity: Entity) -> u8 {
     }
 }
 
-/// Keep the best of overlapping candidates in `spans[from..]` (confidence,
-/// then specificity, then length), sorted by start.
-fn resolve(spans: &mut Vec<Span>, from: usize) {
-    let found = &mut spans[from..];
-    found.sort_unstable_by_key(|s| (s.start, s.end));
+/// Keep the best of overlapping candidates (confidence, then specificity,
+/// then length), sorted by start.
+fn resolve(spans: &mut Vec<Span>) {
+    spans.sort_unstable_by_key(|s| (s.start, s.end));
     // Usually nothing overlaps: then all are kept.
-    if found.windows(2).all(|w| w[0].end <= w[1].start) {
+    if spans.windows(2).all(|w| w[0].end <= w[1].start) {
         return;
     }
-    found.sort_by(|a, b| {
+    spans.sort_by(|a, b| {
         b.confidence
             .total_cmp(&a.confidence)
             .then(specificity(b.entity).cmp(&specificity(a.entity)))
@@ -285,7 +311,7 @@ fn resolve(spans: &mut Vec<Span>, from: usize) {
     });
     // start -> span, over accepted spans only.
     let mut kept: BTreeMap<usize, Span> = BTreeMap::new();
-    for span in spans.drain(from..) {
+    for span in spans.drain(..) {
         let before = kept.range(..span.end).next_back().map(|(_, s)| *s);
         if before.is_some_and(|b| b.end > span.start) {
             continue;

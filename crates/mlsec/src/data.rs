@@ -395,19 +395,14 @@ struct PiiDetector(mlsec_pii::Detector);
 
 impl Detect for PiiDetector {
     fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<mlsec_data::detect::Hit>) {
-        thread_local! {
-            static SPANS: std::cell::RefCell<Vec<mlsec_pii::Span>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        SPANS.with_borrow_mut(|spans| {
-            spans.clear();
-            self.0.detect_into(field, text, spans);
-            out.extend(spans.iter().map(|s| mlsec_data::detect::Hit {
+        self.0.detect_each(field, text, |s| {
+            out.push(mlsec_data::detect::Hit {
                 entity: s.entity.as_str(),
                 secret: s.entity.is_secret(),
                 start: s.start,
                 end: s.end,
                 confidence: s.confidence,
-            }));
+            })
         })
     }
 
