@@ -99,6 +99,9 @@ pub(crate) struct Secrets {
     /// For each lower-cased first byte, the range of [`Secrets::prefixes`]
     /// holding the anchors that start with it.
     by_first: [(u8, u8); 256],
+    /// The first two bytes of every anchor, folded (bit `b0 << 8 | b1` of a
+    /// 65,536-bit set): most word starts fail this one test.
+    pairs: Vec<u64>,
     /// Anchors grouped by first byte, longest first within a group.
     prefixes: Vec<Prefix>,
     vendors: Vec<(Vendor, Regex)>,
@@ -111,6 +114,11 @@ struct Prefix {
     folded: u32,
     mask: u32,
     anchor: usize,
+}
+
+/// Two bytes folded as [`fold4`] folds them, as a 16-bit number.
+fn pair(first: u8, second: u8) -> usize {
+    usize::from(first | 0x20) << 8 | usize::from(second | 0x20)
 }
 
 /// Four bytes with bit 5 set in each: upper-case letters become lower-case.
@@ -140,9 +148,12 @@ impl Secrets {
         let first = |i: usize| ANCHORS[i].0.as_bytes()[0].to_ascii_lowercase();
         order.sort_by_key(|&i| (first(i), std::cmp::Reverse(ANCHORS[i].0.len())));
         let mut by_first = [(0u8, 0u8); 256];
+        let mut pairs = vec![0u64; 1 << 10];
         let mut prefixes = Vec::with_capacity(order.len());
         for (at, &i) in order.iter().enumerate() {
             let literal = ANCHORS[i].0.as_bytes();
+            let pair = pair(literal[0], literal[1]);
+            pairs[pair / 64] |= 1 << (pair % 64);
             let group = &mut by_first[usize::from(first(i))];
             if group.1 == 0 {
                 group.0 = at as u8;
@@ -188,6 +199,7 @@ impl Secrets {
         ];
         Secrets {
             by_first,
+            pairs,
             prefixes,
             vendors,
         }
@@ -195,7 +207,12 @@ impl Secrets {
 
     /// The longest anchor literal starting at `s`: its end and meaning.
     fn anchor_at(&self, b: &[u8], s: usize) -> Option<(usize, Anchor)> {
-        let (from, len) = self.by_first[usize::from(b.get(s)?.to_ascii_lowercase())];
+        // Every anchor has at least three bytes.
+        let pair = pair(*b.get(s)?, *b.get(s + 1)?);
+        if self.pairs[pair / 64] & (1 << (pair % 64)) == 0 {
+            return None;
+        }
+        let (from, len) = self.by_first[usize::from(b[s].to_ascii_lowercase())];
         if len == 0 {
             return None;
         }
@@ -750,6 +767,30 @@ pub(crate) fn whole_field(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anchors_are_found_at_every_case_and_nowhere_else() {
+        let secrets = Secrets::new();
+        for (literal, case_sensitive, _) in ANCHORS {
+            let upper = literal.to_ascii_uppercase();
+            for (text, found) in [
+                (literal.to_string(), true),
+                (upper.clone(), !case_sensitive || upper == *literal),
+                (literal[..2].to_string(), false),
+            ] {
+                let at = secrets.anchor_at(text.as_bytes(), 0);
+                assert_eq!(at.is_some(), found, "{text:?}");
+                if found {
+                    assert_eq!(at.map(|(e, _)| e), Some(literal.len()), "{text:?}");
+                }
+            }
+        }
+        // Words sharing a first letter or two with an anchor are not one.
+        for word in ["the", "took", "pass", "access", "keys", "sk_", "auto"] {
+            let found = secrets.anchor_at(word.as_bytes(), 0);
+            assert!(found.is_none() || word == "keys", "{word}");
+        }
+    }
 
     #[test]
     fn every_anchor_starts_where_the_classes_look() {
