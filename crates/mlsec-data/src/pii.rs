@@ -584,6 +584,60 @@ mod tests {
         assert_eq!(s.unlisted(), 1500);
     }
 
+    /// Emails in column `a` on every row, in `b` on every third; AWS keys in
+    /// `b` on every fifth row: hits of several columns and entities
+    /// interleave across batch boundaries (10,000 rows: three batches).
+    #[test]
+    fn the_cap_and_counts_hold_across_batches_in_csv_and_jsonl() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = 10_000u64;
+        let cell_b = |i: u64| match (i % 3, i % 5) {
+            (0, _) => format!("b{i}@example.org"),
+            (_, 0) => "AKIAABCDEFGHIJKLMNOP".to_string(),
+            _ => "-".to_string(),
+        };
+        let mut csv = String::from("a,b\n");
+        let mut jsonl = String::new();
+        for i in 1..=rows {
+            csv.push_str(&format!("a{i}@example.org,{}\n", cell_b(i)));
+            jsonl.push_str(&format!(
+                "{{\"a\": \"a{i}@example.org\", \"b\": \"{}\"}}\n",
+                cell_b(i)
+            ));
+        }
+        let (csv_path, jsonl_path) = (dir.path().join("t.csv"), dir.path().join("t.jsonl"));
+        std::fs::write(&csv_path, csv).unwrap();
+        std::fs::write(&jsonl_path, jsonl).unwrap();
+        for path in [csv_path, jsonl_path] {
+            let s = scan_file(&path, &Toy, &ReadOptions::default(), 50);
+            assert!(s.error.is_none(), "{:?}", s.error);
+            let count = |c: &str, e: &str| s.counts[&(c.to_string(), e.to_string())];
+            assert_eq!(count("a", "EMAIL"), rows);
+            assert_eq!(count("b", "EMAIL"), rows / 3);
+            // Every fifth row that is not also a third one.
+            assert_eq!(count("b", "AWS_ACCESS_KEY"), rows / 5 - rows / 15);
+            assert_eq!(s.hits.len(), 150);
+            assert_eq!(s.unlisted(), rows + rows / 3 + rows / 5 - rows / 15 - 150);
+            let kept = |c: &str, e: &str| -> Vec<u64> {
+                s.hits
+                    .iter()
+                    .filter(|h| h.location.column.as_deref() == Some(c) && h.entity == e)
+                    .filter_map(|h| h.location.row)
+                    .collect()
+            };
+            assert_eq!(kept("a", "EMAIL"), (1..=50).collect::<Vec<_>>());
+            assert_eq!(
+                kept("b", "EMAIL"),
+                (1..=50).map(|k| 3 * k).collect::<Vec<_>>()
+            );
+            let aws: Vec<u64> = (1..=rows)
+                .filter(|i| i % 5 == 0 && i % 3 != 0)
+                .take(50)
+                .collect();
+            assert_eq!(kept("b", "AWS_ACCESS_KEY"), aws, "{}", path.display());
+        }
+    }
+
     #[test]
     fn findings_are_capped_per_column_and_entity_but_all_counted() {
         let dir = tempfile::tempdir().unwrap();
