@@ -5,10 +5,7 @@ use mlsec_formats::pickle::{analyze, describe, PickleLimits};
 use mlsec_scan::{rules::pickle, Ctx, Report, ScanConfig};
 
 fuzz_target!(|data: &[u8]| {
-    let limits = PickleLimits {
-        max_opcodes: 100_000,
-        ..PickleLimits::default()
-    };
+    let limits = PickleLimits { max_opcodes: 100_000, ..PickleLimits::default() };
     let trace = analyze(data, 0, &limits);
     if let Some(result) = &trace.result {
         let _ = describe(result);

@@ -22,26 +22,17 @@ fuzz_target!(|data: &[u8]| {
         Some((f, t)) if f.len() <= 32 => (Some(f), t),
         _ => (None, input),
     };
-    for spans in [
-        detector().detect(text),
-        detector().detect_in_field(field, text),
-    ] {
+    for spans in [detector().detect(text), detector().detect_in_field(field, text)] {
         let mut last_end = 0;
         for s in &spans {
             assert!(s.start < s.end && s.end <= text.len(), "{s:?}");
-            assert!(
-                text.is_char_boundary(s.start) && text.is_char_boundary(s.end),
-                "{s:?}"
-            );
+            assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end), "{s:?}");
             assert!(s.start >= last_end, "overlap {s:?}");
             assert!((0.0..=1.0).contains(&s.confidence));
             last_end = s.end;
             let value = &text[s.start..s.end];
             let preview = mask(s.entity, value);
-            assert!(
-                value.chars().count() < 2 || preview != value,
-                "{s:?} not masked"
-            );
+            assert!(value.chars().count() < 2 || preview != value, "{s:?} not masked");
         }
     }
 });
