@@ -62,8 +62,8 @@ pub fn normalise(text: &str, hits: &mut Vec<Hit>) {
     });
 }
 
-/// Locates one hit of a normalised set: code-point offsets, the place and a
-/// masked preview.
+/// Locates one hit of a normalised set in `text`: code-point offsets, the
+/// place and a masked preview.
 pub fn locate_one(
     detector: &dyn Detect,
     text: &str,
@@ -90,21 +90,6 @@ pub fn locate_one(
             end: start + len,
         },
     }
-}
-
-/// Normalises the hits of `text` and locates each (see [`locate_one`]).
-pub fn locate(
-    detector: &dyn Detect,
-    text: &str,
-    mut hits: Vec<Hit>,
-    row: Option<u64>,
-    column: Option<&str>,
-    line: Option<u64>,
-) -> Vec<Located> {
-    normalise(text, &mut hits);
-    hits.iter()
-        .map(|h| locate_one(detector, text, h, row, column, line))
-        .collect()
 }
 
 #[cfg(test)]
@@ -157,7 +142,11 @@ pub(crate) mod testing {
         let text = "Zoë — zoë@example.org, AKIAABCDEFGHIJKLMNOP";
         let mut hits = Vec::new();
         Toy.detect(None, text, &mut hits);
-        let located = locate(&Toy, text, hits, Some(3), Some("note"), None);
+        normalise(text, &mut hits);
+        let located: Vec<Located> = hits
+            .iter()
+            .map(|h| locate_one(&Toy, text, h, Some(3), Some("note"), None))
+            .collect();
         assert_eq!(located.len(), 2);
         assert_eq!(
             (located[0].location.start, located[0].location.end),
