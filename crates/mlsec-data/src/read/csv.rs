@@ -1,17 +1,14 @@
 //! CSV with a header row. The delimiter is `\t` for `.tsv`, `|` for `.psv`, else
 //! whichever of `,` `;` `\t` `|` is most frequent in the header line (`,` on ties).
 
+use super::split::{SplitError, Splitter};
 use super::{Cell, ReadOptions, Recycle, Row, Skipped};
 use crate::error::Place;
 use crate::DataError;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-
-/// How much the csv crate reads ahead of the record it parses.
-const READ_AHEAD: usize = 64 << 10;
 
 /// Picks the delimiter for `path` from its extension or its first line (`head`).
 pub fn delimiter(path: &Path, head: &[u8]) -> u8 {
@@ -48,40 +45,16 @@ pub fn delimiter(path: &Path, head: &[u8]) -> u8 {
     best.0
 }
 
-/// Fails the underlying read once the csv crate has pulled more than one record's
-/// limit past the last record boundary: the crate itself would grow its buffers
-/// without bound on a file with an unterminated quote or no line breaks.
-struct Bounded<R> {
-    inner: R,
-    read: u64,
-    allowed_until: Arc<AtomicU64>,
-    tripped: Arc<AtomicBool>,
-}
-
-impl<R: Read> Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.read > self.allowed_until.load(Ordering::Relaxed) {
-            self.tripped.store(true, Ordering::Relaxed);
-            return Err(io::Error::other("record over the size limit"));
-        }
-        let n = self.inner.read(buf)?;
-        self.read = self.read.saturating_add(n as u64);
-        Ok(n)
-    }
-}
-
 /// The rows of a CSV file, streamed one record at a time.
 pub struct CsvRows<R = File> {
     path: PathBuf,
-    reader: csv::Reader<Bounded<R>>,
+    reader: Splitter<R>,
     record: csv::ByteRecord,
     /// Buffers of records handed out and given back (see [`TextRecords`]).
     spare: Vec<csv::ByteRecord>,
     columns: Vec<Arc<str>>,
     delimiter: u8,
     max_record: usize,
-    allowed_until: Arc<AtomicU64>,
-    tripped: Arc<AtomicBool>,
     row: u64,
     skip_bad: bool,
     skipped: Skipped,
@@ -107,20 +80,7 @@ impl<R: Read> CsvRows<R> {
         delimiter: u8,
         opts: &ReadOptions,
     ) -> Result<Self, DataError> {
-        let allowed_until = Arc::new(AtomicU64::new(budget(0, opts.max_record_bytes)));
-        let tripped = Arc::new(AtomicBool::new(false));
-        let bounded = Bounded {
-            inner,
-            read: 0,
-            allowed_until: allowed_until.clone(),
-            tripped: tripped.clone(),
-        };
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .buffer_capacity(READ_AHEAD)
-            .from_reader(bounded);
+        let reader = Splitter::new(inner, delimiter, opts.max_record_bytes);
         let mut rows = CsvRows {
             path: path.to_path_buf(),
             reader,
@@ -129,8 +89,6 @@ impl<R: Read> CsvRows<R> {
             columns: Vec::new(),
             delimiter,
             max_record: opts.max_record_bytes,
-            allowed_until,
-            tripped,
             row: 0,
             skip_bad: opts.skip_bad_rows,
             skipped: Skipped::default(),
@@ -159,12 +117,6 @@ impl<R: Read> CsvRows<R> {
                     format!("header: column {} is not valid UTF-8", i + 1),
                 )
             })?;
-            // The csv crate keeps a leading byte-order mark in the first field.
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
             columns.push(Arc::from(name));
         }
         rows.columns = columns;
@@ -185,18 +137,13 @@ impl<R: Read> CsvRows<R> {
 
     /// Reads the next record into `self.record`; false at the end.
     fn read_record(&mut self) -> Result<bool, String> {
-        let more = self.reader.read_byte_record(&mut self.record);
-        let end = self.reader.position().byte();
-        self.allowed_until
-            .store(budget(end, self.max_record), Ordering::Relaxed);
-        match more {
-            Ok(more) => Ok(more),
-            Err(_) if self.tripped.load(Ordering::Relaxed) => Err(format!(
+        self.reader.read(&mut self.record).map_err(|e| match e {
+            SplitError::TooLong => format!(
                 "record over the limit of {} bytes (an unterminated quote?)",
                 self.max_record
-            )),
-            Err(e) => Err(e.to_string()),
-        }
+            ),
+            SplitError::Io(e) => e.to_string(),
+        })
     }
 
     fn place(&self, line: u64) -> Option<Place> {
@@ -246,11 +193,6 @@ impl<R: Read> CsvRows<R> {
     }
 }
 
-fn budget(end: u64, max_record: usize) -> u64 {
-    end.saturating_add(max_record as u64)
-        .saturating_add(READ_AHEAD as u64)
-}
-
 /// A record checked against the header and as UTF-8, its cells not copied
 /// one by one: the fast path of `mlsec data pii`, where a [`Row`] of owned
 /// cells costs more than looking at them.
@@ -296,9 +238,10 @@ impl<R: Read> CsvRows<R> {
             if self.done {
                 return None;
             }
-            let line = self.reader.position().line();
             self.row += 1;
-            match self.read_record() {
+            let read = self.read_record();
+            let line = self.reader.record_line();
+            match read {
                 Ok(true) => {}
                 Ok(false) => {
                     self.done = true;

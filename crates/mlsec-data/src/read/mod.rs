@@ -7,6 +7,7 @@ mod footer;
 pub mod ipynb;
 pub mod jsonl;
 pub mod parquet;
+mod split;
 pub mod text;
 
 use crate::{DataError, DataFormat};
