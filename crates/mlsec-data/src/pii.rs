@@ -9,6 +9,7 @@ use crate::read::parquet::ParquetFile;
 use crate::read::text::{TextLine, TextLines};
 use crate::read::{ipynb, ReadOptions, Recycle, Row, Skipped, Table};
 use crate::{rules, DataError, DataFormat};
+use foldhash::fast::RandomState;
 use mlsec_core::{declare_rule, Finding, Location, Rule};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -112,8 +113,9 @@ struct Tally<'d> {
     max: u64,
     /// Hits kept, with their entity as counted.
     kept: Vec<(Located, &'static str)>,
-    /// Column ("" for text lines) -> entity -> hits counted.
-    counts: HashMap<Box<str>, Vec<(&'static str, u64)>>,
+    /// Column ("" for text lines) -> entity -> hits counted. Looked up per
+    /// hit, so with a fast hash (seeded per process, like std's).
+    counts: HashMap<Box<str>, Vec<(&'static str, u64)>, RandomState>,
 }
 
 impl<'d> Tally<'d> {
@@ -122,7 +124,7 @@ impl<'d> Tally<'d> {
             detector,
             max: max as u64,
             kept: Vec::new(),
-            counts: HashMap::new(),
+            counts: HashMap::default(),
         }
     }
 
