@@ -1,5 +1,5 @@
 //! Where the detectors should look in a text: bitmaps (bit `i` = byte `i`) of
-//! digits, `@`, `:` and possible anchor starts, computed once per text, 16
+//! digits that may start a number, `@`, `:` and possible anchor starts, computed once per text, 16
 //! bytes at a time with SSE2 on x86-64 (a scalar loop elsewhere). Each
 //! detector then jumps from one set bit to the next instead of testing every
 //! byte itself, so text without candidates costs well under an instruction a
@@ -11,7 +11,7 @@
 pub(crate) struct Classes {
     /// 64-bit words in use (the buffers may be longer).
     words: usize,
-    digit: Vec<u64>,
+    number: Vec<u64>,
     at: Vec<u64>,
     colon: Vec<u64>,
     anchor: Vec<u64>,
@@ -23,7 +23,7 @@ pub(crate) type Words = Vec<(usize, usize)>;
 /// The four masks of 16 bytes, in the low 16 bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Piece {
-    digit: u64,
+    number: u64,
     at: u64,
     colon: u64,
     anchor: u64,
@@ -36,9 +36,13 @@ pub(crate) fn starts_anchor(c: u8) -> bool {
 }
 
 impl Classes {
-    /// ASCII digits.
-    pub(crate) fn digit(&self) -> &[u64] {
-        &self.digit[..self.words]
+    /// ASCII digits that may start a number: after a byte that is not part
+    /// of a word (an ASCII letter or digit, `_`, a non-ASCII byte), or after an
+    /// upper-case letter (the country of an IBAN). A digit inside a word
+    /// (`x9`, `a1b2`, hex) never starts one, and skipping them all here is
+    /// what makes digit-heavy text (hashes, UUIDs, ids) cheap.
+    pub(crate) fn number(&self) -> &[u64] {
+        &self.number[..self.words]
     }
 
     /// `@`, the centre of an e-mail address.
@@ -80,9 +84,9 @@ impl Classes {
     fn fill_with(&mut self, text: &[u8], mut pieces: impl PieceFn) {
         let words = text.len().div_ceil(64);
         self.words = words;
-        if self.digit.len() < words {
+        if self.number.len() < words {
             for v in [
-                &mut self.digit,
+                &mut self.number,
                 &mut self.at,
                 &mut self.colon,
                 &mut self.anchor,
@@ -98,12 +102,12 @@ impl Classes {
                     None => last_piece(text, chunk.len(), &mut pieces),
                 };
                 let shift = 16 * k;
-                out.digit |= p.digit << shift;
+                out.number |= p.number << shift;
                 out.at |= p.at << shift;
                 out.colon |= p.colon << shift;
                 out.anchor |= p.anchor << shift;
             }
-            self.digit[w] = out.digit;
+            self.number[w] = out.number;
             self.at[w] = out.at;
             self.colon[w] = out.colon;
             self.anchor[w] = out.anchor;
@@ -126,7 +130,7 @@ fn last_piece(text: &[u8], rest: usize, pieces: &mut impl PieceFn) -> Piece {
         }
     };
     Piece {
-        digit: p.digit >> drop,
+        number: p.number >> drop,
         at: p.at >> drop,
         colon: p.colon >> drop,
         anchor: p.anchor >> drop,
@@ -171,6 +175,8 @@ mod scalar {
     pub(super) struct Pieces {
         alpha: bool,
         lower: bool,
+        upper: bool,
+        word: bool,
         dash: bool,
     }
 
@@ -179,15 +185,21 @@ mod scalar {
             let mut out = Piece::default();
             for (k, &c) in chunk.iter().enumerate() {
                 let set = |flag: bool| u64::from(flag) << k;
-                let (alpha, lower, dash) =
-                    (c.is_ascii_alphabetic(), c.is_ascii_lowercase(), c == b'-');
-                let starts_word = (alpha && !self.alpha) || (c.is_ascii_uppercase() && self.lower);
-                out.digit |= set(c.is_ascii_digit());
+                let (alpha, lower, upper, dash) = (
+                    c.is_ascii_alphabetic(),
+                    c.is_ascii_lowercase(),
+                    c.is_ascii_uppercase(),
+                    c == b'-',
+                );
+                let word = c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+                let starts_word = (alpha && !self.alpha) || (upper && self.lower);
+                out.number |= set(c.is_ascii_digit() && (!self.word || self.upper));
                 out.at |= set(c == b'@');
                 out.colon |= set(c == b':');
                 out.anchor |=
                     set((starts_word && starts_anchor(c)) || c == b':' || (dash && !self.dash));
-                (self.alpha, self.lower, self.dash) = (alpha, lower, dash);
+                (self.alpha, self.lower, self.upper, self.word, self.dash) =
+                    (alpha, lower, upper, word, dash);
             }
             out
         }
@@ -238,6 +250,8 @@ mod sse2 {
     pub(super) struct Pieces {
         alpha: __m128i,
         lower: __m128i,
+        upper: __m128i,
+        word: __m128i,
         dash: __m128i,
     }
 
@@ -287,9 +301,21 @@ mod sse2 {
                 or(_mm_and_si128(word_start, first), colon),
                 _mm_andnot_si128(before(dash, self.dash), dash),
             );
-            (self.alpha, self.lower, self.dash) = (alpha, lower, dash);
+            let digit = in_range(v, b'0', b'9');
+            // Bytes >= 0x80 are negative as signed bytes.
+            let high = _mm_cmplt_epi8(v, _mm_setzero_si128());
+            let word = or(or(alpha, digit), or(equal(v, b'_'), high));
+            let number = _mm_and_si128(
+                digit,
+                or(
+                    _mm_andnot_si128(before(word, self.word), _mm_set1_epi8(-1)),
+                    before(upper, self.upper),
+                ),
+            );
+            (self.alpha, self.lower, self.upper, self.word, self.dash) =
+                (alpha, lower, upper, word, dash);
             Piece {
-                digit: bits(in_range(v, b'0', b'9')),
+                number: bits(number),
                 at: bits(equal(v, b'@')),
                 colon: bits(colon),
                 anchor: bits(anchor),
@@ -305,6 +331,8 @@ mod sse2 {
             Pieces {
                 alpha: zero,
                 lower: zero,
+                upper: zero,
+                word: zero,
                 dash: zero,
             },
         )
@@ -347,7 +375,7 @@ mod tests {
                 };
                 classes.fill(text);
                 let want = scalar(text);
-                assert_eq!(classes.digit(), want.digit(), "{start}+{len}");
+                assert_eq!(classes.number(), want.number(), "{start}+{len}");
                 assert_eq!(classes.at(), want.at(), "{start}+{len}");
                 assert_eq!(classes.colon(), want.colon(), "{start}+{len}");
                 assert_eq!(classes.anchor(), want.anchor(), "{start}+{len}");
@@ -385,7 +413,20 @@ mod tests {
         assert_eq!(next(classes.anchor(), 70), None);
         // A shorter text after a longer one uses only its own words.
         classes.fill(b"4 key");
-        assert_eq!(classes.digit(), [1]);
+        assert_eq!(classes.number(), [1]);
         assert_eq!(iter(classes.anchor()).collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn numbers_start_only_outside_words_or_after_capitals() {
+        let mut classes = Classes::default();
+        // '7' starts; 'x9' and 'a1' are inside words; in 'DE89' (an IBAN's
+        // country) only the '8' after the capital starts; '(5' and '+4' start
+        // after punctuation; 'é3' is glued to a non-ASCII letter, '_8' to an
+        // underscore.
+        let text = "7 x9 a1 DE89 (5 +4 é3 _8".as_bytes();
+        classes.fill(text);
+        let starts: Vec<usize> = iter(classes.number()).collect();
+        assert_eq!(starts, [0, 10, 14, 17]);
     }
 }

@@ -144,26 +144,19 @@ fn number_starts_word(b: &[u8], i: usize) -> bool {
     true
 }
 
-fn skip_word(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && is_word(b[i]) {
-        i += 1;
-    }
-    i
-}
-
 /// One pass over the text: every digit run that starts a word becomes a card
 /// / SSN / IPv4 / phone candidate; two upper-case letters right before it, an
 /// IBAN candidate.
 pub(crate) fn structured(
     text: &str,
-    digits: &[u64],
+    cls: &Classes,
     words: &mut Vec<(usize, usize)>,
     ctx: &FieldCtx,
     out: &mut Vec<Span>,
 ) {
     let b = text.as_bytes();
     let mut i = 0;
-    while let Some(digit) = classes::next(digits, i) {
+    while let Some(digit) = classes::next(cls.number(), i) {
         i = digit;
         let start = if i > 0 && matches!(b[i - 1], b'+' | b'(') {
             i - 1
@@ -191,7 +184,9 @@ pub(crate) fn structured(
                 continue;
             }
         }
-        i = skip_word(b, i + 1);
+        // Digits glued to this one's word are not marked: none can start a
+        // number (a number must start a word).
+        i += 1;
     }
 }
 
