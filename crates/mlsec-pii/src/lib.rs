@@ -227,7 +227,7 @@ impl Detector {
             Entity::UsSsn,
             Entity::IpAddress,
         ]) {
-            scan::structured(text, cls, &mut s.words, &ctx, out);
+            scan::structured(text, cls.number(), &mut s.words, &ctx, out);
         }
         if self.wants(Entity::IpAddress) {
             scan::ipv6(text, cls, out);

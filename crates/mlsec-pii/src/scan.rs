@@ -149,14 +149,14 @@ fn number_starts_word(b: &[u8], i: usize) -> bool {
 /// IBAN candidate.
 pub(crate) fn structured(
     text: &str,
-    cls: &Classes,
+    numbers: &[u64],
     words: &mut Vec<(usize, usize)>,
     ctx: &FieldCtx,
     out: &mut Vec<Span>,
 ) {
     let b = text.as_bytes();
     let mut i = 0;
-    while let Some(digit) = classes::next(cls.number(), i) {
+    while let Some(digit) = classes::next(numbers, i) {
         i = digit;
         let start = if i > 0 && matches!(b[i - 1], b'+' | b'(') {
             i - 1
