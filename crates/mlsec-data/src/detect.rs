@@ -17,12 +17,24 @@ pub struct Hit {
     pub confidence: f32,
 }
 
+/// What a detector makes of a field name (see [`Detect::field`]); opaque to
+/// the readers and scanners, which only pass it back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FieldHint(pub u32);
+
 /// Detectors as the data commands use them.
 pub trait Detect: Sync {
     /// Appends the spans in `text` to `out`; `field` is the column name (or
     /// notebook field), a hint for context-dependent entities (a column named
     /// `password`). Scanners reuse one `out` for many cells.
-    fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<Hit>);
+    fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<Hit>) {
+        self.detect_in(self.field(field), text, out)
+    }
+    /// Works out once what a field name means, for [`Detect::detect_in`]: a
+    /// table's columns are read once, not on every row.
+    fn field(&self, name: Option<&str>) -> FieldHint;
+    /// Like [`Detect::detect`], for a value of the field `field` was made from.
+    fn detect_in(&self, field: FieldHint, text: &str, out: &mut Vec<Hit>);
     /// The value with most characters masked, safe to print.
     fn mask(&self, entity: &str, value: &str) -> String;
 }
@@ -101,7 +113,11 @@ pub(crate) mod testing {
     pub struct Toy;
 
     impl Detect for Toy {
-        fn detect(&self, _field: Option<&str>, text: &str, hits: &mut Vec<Hit>) {
+        fn field(&self, _name: Option<&str>) -> FieldHint {
+            FieldHint::default()
+        }
+
+        fn detect_in(&self, _field: FieldHint, text: &str, hits: &mut Vec<Hit>) {
             for word in text.split(|c: char| c.is_whitespace() || c == ',' || c == '"' || c == '\'')
             {
                 let start = word.as_ptr() as usize - text.as_ptr() as usize;

@@ -2,7 +2,7 @@
 //! in parallel over files and, inside a file, over batches of rows (CSV, JSONL,
 //! text) or row groups (Parquet).
 
-use crate::detect::{locate_one, normalise, Detect, Hit, Located};
+use crate::detect::{locate_one, normalise, Detect, FieldHint, Hit, Located};
 use crate::manifest::collect_files;
 use crate::read::csv::{CsvRows, TextRecord};
 use crate::read::parquet::ParquetFile;
@@ -204,13 +204,22 @@ struct CellHit {
 /// Items handed to one task of the thread pool.
 const CHUNK: usize = 256;
 
+/// The field a cell belongs to, as the detector should see it.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    /// A name that may change from row to row (JSONL keys).
+    Name(Option<&'a str>),
+    /// A table column's name, worked out once by the detector.
+    Hint(FieldHint),
+}
+
 /// Runs the detector over the cells of `items` in parallel; the hits in
 /// item and cell order. `cells` calls its callback with each text cell of an
-/// item: the cell's index, its column and its text.
+/// item: the cell's index, its field and its text.
 fn detect_cells<T: Sync>(
     detector: &dyn Detect,
     items: &[T],
-    cells: impl Fn(&T, &mut dyn FnMut(usize, Option<&str>, &str)) + Sync,
+    cells: impl Fn(&T, &mut dyn FnMut(usize, Field, &str)) + Sync,
 ) -> Vec<Vec<CellHit>> {
     items
         .par_chunks(CHUNK)
@@ -219,8 +228,14 @@ fn detect_cells<T: Sync>(
             let mut out = Vec::new();
             let mut hits = Vec::new();
             for (i, item) in chunk.iter().enumerate() {
-                cells(item, &mut |cell, column, text| {
-                    detector.detect(column, text, &mut hits);
+                cells(item, &mut |cell, field, text| {
+                    match field {
+                        Field::Name(name) => detector.detect(name, text, &mut hits),
+                        Field::Hint(hint) => detector.detect_in(hint, text, &mut hits),
+                    }
+                    if hits.is_empty() {
+                        return;
+                    }
                     normalise(text, &mut hits);
                     out.extend(hits.drain(..).map(|hit| CellHit {
                         item: c * CHUNK + i,
@@ -235,10 +250,10 @@ fn detect_cells<T: Sync>(
 }
 
 fn scan_rows(tally: &mut Tally, rows: &[Row]) {
-    let cells = |row: &Row, each: &mut dyn FnMut(usize, Option<&str>, &str)| {
+    let cells = |row: &Row, each: &mut dyn FnMut(usize, Field, &str)| {
         for (k, (column, cell)) in row.cells.iter().enumerate() {
             if let Some(text) = cell.as_str() {
-                each(k, Some(column), text);
+                each(k, Field::Name(Some(column)), text);
             }
         }
     };
@@ -252,18 +267,19 @@ fn scan_rows(tally: &mut Tally, rows: &[Row]) {
     }
 }
 
-/// [`scan_rows`] for CSV records, which keep their cells in one buffer.
-fn scan_records(tally: &mut Tally, columns: &[Arc<str>], records: &[TextRecord]) {
-    let cells = |record: &TextRecord, each: &mut dyn FnMut(usize, Option<&str>, &str)| {
-        for (k, (column, text)) in columns.iter().zip(&record.fields).enumerate() {
-            each(k, Some(column), text);
+/// [`scan_rows`] for CSV records, which keep their cells in one buffer and
+/// share the header's columns.
+fn scan_records(tally: &mut Tally, columns: &[(Arc<str>, FieldHint)], records: &[TextRecord]) {
+    let cells = |record: &TextRecord, each: &mut dyn FnMut(usize, Field, &str)| {
+        for (k, ((_, hint), text)) in columns.iter().zip(&record.fields).enumerate() {
+            each(k, Field::Hint(*hint), text);
         }
     };
     for hits in detect_cells(tally.detector, records, cells) {
         for h in hits {
             let record = &records[h.item];
             let text = record.fields.get(h.cell).unwrap_or_default();
-            let column = columns.get(h.cell).map(|c| &**c);
+            let column = columns.get(h.cell).map(|(c, _)| &**c);
             tally.add(&h.hit, text, Some(record.number), column, None);
         }
     }
@@ -271,8 +287,8 @@ fn scan_records(tally: &mut Tally, columns: &[Arc<str>], records: &[TextRecord])
 
 /// [`scan_rows`] for the lines of a text file.
 fn scan_lines(tally: &mut Tally, lines: &[TextLine]) {
-    let cells =
-        |l: &TextLine, each: &mut dyn FnMut(usize, Option<&str>, &str)| each(0, None, &l.text);
+    let none = Field::Hint(tally.detector.field(None));
+    let cells = |l: &TextLine, each: &mut dyn FnMut(usize, Field, &str)| each(0, none, &l.text);
     for hits in detect_cells(tally.detector, lines, cells) {
         for h in hits {
             let l = &lines[h.item];
@@ -342,7 +358,11 @@ fn scan_csv(
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut rows = CsvRows::open(path, opts)?;
-    let columns = rows.columns().to_vec();
+    let columns: Vec<_> = rows
+        .columns()
+        .iter()
+        .map(|c| (c.clone(), tally.detector.field(Some(c))))
+        .collect();
     let outcome = in_batches(&mut rows.text_records(), |batch| {
         scan_records(tally, &columns, batch)
     });

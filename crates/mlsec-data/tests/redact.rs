@@ -1,7 +1,7 @@
 //! Redacted copies keep format and schema and contain none of the detected values.
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use mlsec_data::detect::{Detect, Hit};
+use mlsec_data::detect::{Detect, FieldHint, Hit};
 use mlsec_data::read::parquet::ParquetFile;
 use mlsec_data::redact::{redact_file, Redactor, Strategy};
 use mlsec_data::{DataFormat, ReadOptions, Table};
@@ -12,7 +12,11 @@ use std::sync::Arc;
 struct Toy;
 
 impl Detect for Toy {
-    fn detect(&self, _field: Option<&str>, text: &str, hits: &mut Vec<Hit>) {
+    fn field(&self, _name: Option<&str>) -> FieldHint {
+        FieldHint::default()
+    }
+
+    fn detect_in(&self, _field: FieldHint, text: &str, hits: &mut Vec<Hit>) {
         let mut start = 0;
         for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
             if c.is_whitespace() || ",;=<>\"".contains(c) {

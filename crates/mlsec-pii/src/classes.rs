@@ -65,6 +65,21 @@ impl Classes {
 
     /// Computes the bitmaps of `text`, reusing the buffers.
     pub(crate) fn fill(&mut self, text: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has AVX-512BW (checked just above), all that
+            // `avx512::fill` needs.
+            #[allow(unsafe_code)]
+            unsafe {
+                avx512::fill(self, text)
+            };
+            return;
+        }
+        self.fill_portable(text)
+    }
+
+    /// [`Classes::fill`] without AVX-512: SSE2 on x86-64, else scalar.
+    fn fill_portable(&mut self, text: &[u8]) {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         // SAFETY: `sse2::fill` only needs SSE2, which this build targets (the
         // cfg above; every x86-64 CPU has it). Its intrinsics are safe to call
@@ -78,11 +93,9 @@ impl Classes {
         self.fill_with(text, scalar::Pieces::default())
     }
 
-    /// Fills the bitmaps of `text`, 16 bytes at a time with `pieces`, which
-    /// carries what it needs of the byte before each piece.
-    #[inline(always)]
-    fn fill_with(&mut self, text: &[u8], mut pieces: impl PieceFn) {
-        let words = text.len().div_ceil(64);
+    /// Makes room for the bitmaps of `len` bytes.
+    fn reserve(&mut self, len: usize) -> usize {
+        let words = len.div_ceil(64);
         self.words = words;
         if self.number.len() < words {
             for v in [
@@ -94,6 +107,14 @@ impl Classes {
                 v.resize(words, 0);
             }
         }
+        words
+    }
+
+    /// Fills the bitmaps of `text`, 16 bytes at a time with `pieces`, which
+    /// carries what it needs of the byte before each piece.
+    #[inline(always)]
+    fn fill_with(&mut self, text: &[u8], mut pieces: impl PieceFn) {
+        self.reserve(text.len());
         for (w, word) in text.chunks(64).enumerate() {
             let mut out = Piece::default();
             for (k, chunk) in word.chunks(16).enumerate() {
@@ -339,6 +360,73 @@ mod sse2 {
     }
 }
 
+/// 64 bytes at a time with AVX-512BW, whose compares yield the 64-bit masks
+/// directly: the flags that depend on the byte before are then shifts of
+/// whole words, with one carried bit.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::Classes;
+    use std::arch::x86_64::*;
+
+    /// Bytes in `lo..=hi`.
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    fn in_range(v: __m512i, lo: u8, hi: u8) -> u64 {
+        let shifted = _mm512_sub_epi8(v, _mm512_set1_epi8(lo as i8));
+        _mm512_cmple_epu8_mask(shifted, _mm512_set1_epi8((hi - lo) as i8))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    fn equal(v: __m512i, byte: u8) -> u64 {
+        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(byte as i8))
+    }
+
+    /// Each bit from the bit before it; bit 0 from the last of the word before.
+    fn before(bits: u64, previous: u64) -> u64 {
+        (bits << 1) | (previous >> 63)
+    }
+
+    #[target_feature(enable = "avx512bw")]
+    pub(super) fn fill(classes: &mut Classes, text: &[u8]) {
+        let words = classes.reserve(text.len());
+        // The previous word's masks (only their top bits are used).
+        let (mut alpha0, mut lower0, mut upper0, mut word0, mut dash0) = (0, 0, 0, 0, 0);
+        for w in 0..words {
+            let at = w * 64;
+            let n = (text.len() - at).min(64);
+            let keep = if n == 64 { u64::MAX } else { (1 << n) - 1 };
+            // SAFETY: lanes outside `keep` are not read (AVX-512 masked loads
+            // do not touch, nor fault on, masked-out bytes); those inside are
+            // `text[at..at + n]`. Masked-out lanes read as 0, in no class.
+            #[allow(unsafe_code)]
+            let v = unsafe { _mm512_maskz_loadu_epi8(keep, text.as_ptr().add(at).cast()) };
+            let lower = in_range(v, b'a', b'z');
+            let upper = in_range(v, b'A', b'Z');
+            let digit = in_range(v, b'0', b'9');
+            let dash = equal(v, b'-');
+            let colon = equal(v, b':');
+            let alpha = lower | upper;
+            // Bytes >= 0x80 have the sign bit set.
+            let word = alpha | digit | equal(v, b'_') | _mm512_movepi8_mask(v);
+            // Upper case folded onto lower; no other byte lands on a letter.
+            let f = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+            let first = in_range(f, b'a', b'e')
+                | in_range(f, b'g', b'h')
+                | equal(f, b'k')
+                | equal(f, b'p')
+                | in_range(f, b'r', b't')
+                | equal(f, b'x');
+            let word_start = (alpha & !before(alpha, alpha0)) | (upper & before(lower, lower0));
+            classes.anchor[w] = (word_start & first) | colon | (dash & !before(dash, dash0));
+            classes.number[w] = digit & (!before(word, word0) | before(upper, upper0));
+            classes.at[w] = equal(v, b'@');
+            classes.colon[w] = colon;
+            (alpha0, lower0, upper0, word0, dash0) = (alpha, lower, upper, word, dash);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,12 +461,17 @@ mod tests {
                 let Some(text) = data.get(start..start + len) else {
                     continue;
                 };
-                classes.fill(text);
                 let want = scalar(text);
-                assert_eq!(classes.number(), want.number(), "{start}+{len}");
-                assert_eq!(classes.at(), want.at(), "{start}+{len}");
-                assert_eq!(classes.colon(), want.colon(), "{start}+{len}");
-                assert_eq!(classes.anchor(), want.anchor(), "{start}+{len}");
+                // What this CPU runs, and the SSE2 path where AVX-512 is there.
+                classes.fill(text);
+                let mut portable = Classes::default();
+                portable.fill_portable(text);
+                for got in [&classes, &portable] {
+                    assert_eq!(got.number(), want.number(), "{start}+{len}");
+                    assert_eq!(got.at(), want.at(), "{start}+{len}");
+                    assert_eq!(got.colon(), want.colon(), "{start}+{len}");
+                    assert_eq!(got.anchor(), want.anchor(), "{start}+{len}");
+                }
             }
         }
     }

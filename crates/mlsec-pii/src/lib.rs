@@ -99,7 +99,7 @@ pub struct Span {
 }
 
 /// What a field (column or key) name says about its values.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct FieldCtx {
     pub dob: bool,
     pub password: bool,
@@ -139,6 +139,37 @@ impl FieldCtx {
             ssn: word("ssn") || has(&["social_security", "socialsecurity"]),
             phone: has(&["phone", "mobile", "fax"]) || word("tel") || word("cell"),
         }
+    }
+}
+
+/// What a field name tells the detectors, worked out once (see
+/// [`Detector::field`]) and passed with every value of that field: a table
+/// scan then spends nothing per cell on its column's name.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Field(FieldCtx);
+
+impl Field {
+    /// The field as a small number, to carry it through code that does not
+    /// know this crate (the data commands' detector seam).
+    pub fn to_bits(self) -> u32 {
+        let c = self.0;
+        [c.dob, c.password, c.secret, c.aws, c.ssn, c.phone]
+            .iter()
+            .enumerate()
+            .fold(0, |acc, (i, &on)| acc | u32::from(on) << i)
+    }
+
+    /// The field [`Field::to_bits`] made this number of; unknown bits are ignored.
+    pub fn from_bits(bits: u32) -> Field {
+        let on = |i: u32| bits & (1 << i) != 0;
+        Field(FieldCtx {
+            dob: on(0),
+            password: on(1),
+            secret: on(2),
+            aws: on(3),
+            ssn: on(4),
+            phone: on(5),
+        })
     }
 }
 
@@ -201,18 +232,25 @@ impl Detector {
 
     /// Like [`Detector::detect_into`], handing each span to `each`, in order.
     pub fn detect_each(&self, field: Option<&str>, text: &str, mut each: impl FnMut(Span)) {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
-        }
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.run(field, text, &mut scratch, &mut each),
-            // Re-entered from inside `each`: fresh buffers.
-            Err(_) => self.run(field, text, &mut Scratch::default(), &mut each),
+        with_scratch(|s| {
+            let ctx = s.field_ctx(field);
+            self.run(ctx, text, s, &mut each)
         })
     }
 
-    fn run(&self, field: Option<&str>, text: &str, s: &mut Scratch, each: &mut impl FnMut(Span)) {
-        let ctx = s.field_ctx(field);
+    /// What the name of a field (a column, a JSON key) tells the detectors;
+    /// `None` for text that is not a field's value.
+    pub fn field(&self, name: Option<&str>) -> Field {
+        Field(name.map(FieldCtx::from_name).unwrap_or_default())
+    }
+
+    /// Like [`Detector::detect_each`], for a value of a field prepared with
+    /// [`Detector::field`]: the same spans, without looking at the name.
+    pub fn detect_each_in(&self, field: Field, text: &str, mut each: impl FnMut(Span)) {
+        with_scratch(|s| self.run(field.0, text, s, &mut each))
+    }
+
+    fn run(&self, ctx: FieldCtx, text: &str, s: &mut Scratch, each: &mut impl FnMut(Span)) {
         s.classes.fill(text.as_bytes());
         s.words.clear();
         let (cls, out) = (&s.classes, &mut s.spans);
@@ -241,6 +279,18 @@ impl Detector {
         resolve(out);
         out.drain(..).for_each(each);
     }
+}
+
+/// Runs `f` with this thread's scratch buffers.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        // Re-entered from inside a callback: fresh buffers.
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 /// Buffers a detector uses per thread, reused from call to call so that a

@@ -4,7 +4,7 @@
 use crate::cli::{KeyArgs, OutputArgs, TrustArgs};
 use clap::{Args, Subcommand};
 use mlsec_core::{output, Evidence, Finding, Severity};
-use mlsec_data::detect::Detect;
+use mlsec_data::detect::{Detect, FieldHint, Hit};
 use mlsec_data::manifest::{self, Manifest, ManifestOptions};
 use mlsec_data::redact::{redact_file, Redactor, Strategy};
 use mlsec_data::verify::{self, VerifyOptions};
@@ -393,17 +393,30 @@ fn detector(entities: &EntityArgs) -> Result<Box<dyn Detect>, String> {
 /// mlsec-pii's detectors behind the data commands' seam.
 struct PiiDetector(mlsec_pii::Detector);
 
+fn hit(s: mlsec_pii::Span) -> Hit {
+    Hit {
+        entity: s.entity.as_str(),
+        secret: s.entity.is_secret(),
+        start: s.start,
+        end: s.end,
+        confidence: s.confidence,
+    }
+}
+
 impl Detect for PiiDetector {
-    fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<mlsec_data::detect::Hit>) {
-        self.0.detect_each(field, text, |s| {
-            out.push(mlsec_data::detect::Hit {
-                entity: s.entity.as_str(),
-                secret: s.entity.is_secret(),
-                start: s.start,
-                end: s.end,
-                confidence: s.confidence,
-            })
-        })
+    /// Remembers the last field names seen, which beats working each out
+    /// again where names come per value (JSONL keys).
+    fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<Hit>) {
+        self.0.detect_each(field, text, |s| out.push(hit(s)))
+    }
+
+    fn field(&self, name: Option<&str>) -> FieldHint {
+        FieldHint(self.0.field(name).to_bits())
+    }
+
+    fn detect_in(&self, field: FieldHint, text: &str, out: &mut Vec<Hit>) {
+        let field = mlsec_pii::Field::from_bits(field.0);
+        self.0.detect_each_in(field, text, |s| out.push(hit(s)))
     }
 
     fn mask(&self, entity: &str, value: &str) -> String {
