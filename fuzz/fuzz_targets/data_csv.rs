@@ -1,11 +1,12 @@
 #![no_main]
 //! CSV reader: any bytes, any delimiter; errors allowed, panics and unbounded
-//! memory not. The rows and the text records (the PII scan's fast path) must
-//! agree row for row, error for error, with records read into recycled buffers,
-//! and every row must hold the fields the csv crate reads from the same bytes.
+//! memory not. The rows and the batches of records (the PII scan's fast path)
+//! must agree row for row, error for error, with batches of a few records read
+//! into the same buffers again, and every row must hold the fields the csv
+//! crate reads from the same bytes.
 use libfuzzer_sys::fuzz_target;
-use mlsec_data::read::csv::{delimiter, CsvRows};
-use mlsec_data::read::{Cell, Recycle};
+use mlsec_data::read::csv::{delimiter, CsvRows, Filled, TextBatch};
+use mlsec_data::read::Cell;
 use mlsec_data::ReadOptions;
 use std::path::Path;
 
@@ -30,36 +31,44 @@ fuzz_target!(|data: &[u8]| {
         .byte_records()
         .map_while(Result::ok)
         .collect();
-    let mut records = records.text_records();
+    // Batches of 1 to 4 records, so that records straddle batches.
+    let per_batch = usize::from(data.first().map_or(0, |b| b >> 1 & 3)) + 1;
+    let mut batch = TextBatch::default();
+    let mut filled = records.fill(&mut batch, per_batch);
+    let mut at = 0;
     for row in rows {
-        let record = records.next().expect("as many records as rows");
-        match (row, record) {
-            (Ok(row), Ok(record)) => {
-                let _ = mlsec_data::manifest::row_digest(mlsec_data::DataFormat::Csv, &row);
-                assert_eq!(row.number, record.number);
-                let cells: Vec<&str> = row
-                    .cells
-                    .iter()
-                    .map(|(_, c)| match c {
-                        Cell::Text(t) => t.as_str(),
-                        _ => unreachable!("CSV cells are text"),
-                    })
-                    .collect();
-                assert_eq!(cells, record.fields.iter().collect::<Vec<_>>());
-                // Record 0 is the header.
-                let want = &by_csv[row.number as usize];
-                assert_eq!(cells.len(), want.len());
-                assert!(cells.iter().zip(want).all(|(a, b)| a.as_bytes() == b));
-                // The next record is read into this one's buffer.
-                records.recycle(&mut vec![record]);
-            }
-            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-            (a, b) => panic!(
-                "rows and records disagree: {:?} vs {:?}",
-                a.is_ok(),
-                b.is_ok()
-            ),
+        if at == batch.len() && matches!(filled, Filled::More) {
+            filled = records.fill(&mut batch, per_batch);
+            at = 0;
         }
+        if at < batch.len() {
+            let row = row.expect("rows fail where records do");
+            let _ = mlsec_data::manifest::row_digest(mlsec_data::DataFormat::Csv, &row);
+            assert_eq!(row.number, batch.number(at));
+            let cells: Vec<&str> = row
+                .cells
+                .iter()
+                .map(|(_, c)| match c {
+                    Cell::Text(t) => t.as_str(),
+                    _ => unreachable!("CSV cells are text"),
+                })
+                .collect();
+            assert_eq!(cells, batch.cells(at).collect::<Vec<_>>());
+            // Record 0 is the header.
+            let want = &by_csv[row.number as usize];
+            assert_eq!(cells.len(), want.len());
+            assert!(cells.iter().zip(want).all(|(a, b)| a.as_bytes() == b));
+            at += 1;
+            continue;
+        }
+        match (row, &filled) {
+            (Err(a), Filled::Failed(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("rows and batches disagree: {:?} vs {b:?}", a.is_ok()),
+        }
+        filled = Filled::End;
     }
-    assert!(records.next().is_none(), "more records than rows");
+    assert!(
+        at == batch.len() && matches!(filled, Filled::End),
+        "more records than rows"
+    );
 });

@@ -4,7 +4,7 @@
 
 use crate::detect::{locate_one, normalise, Detect, FieldHint, Hit, Located};
 use crate::manifest::collect_files;
-use crate::read::csv::{CsvRows, TextRecord};
+use crate::read::csv::{CsvRows, Filled, TextBatch};
 use crate::read::parquet::ParquetFile;
 use crate::read::text::{TextLine, TextLines};
 use crate::read::{ipynb, ReadOptions, Recycle, Row, Skipped, Table};
@@ -213,21 +213,20 @@ enum Field<'a> {
     Hint(FieldHint),
 }
 
-/// Runs the detector over the cells of `items` in parallel; the hits in
-/// item and cell order. `cells` calls its callback with each text cell of an
-/// item: the cell's index, its field and its text.
-fn detect_cells<T: Sync>(
+/// Runs the detector over the cells of items `0..items` in parallel; the
+/// hits in item and cell order. `cells` calls its callback with each text
+/// cell of an item: the cell's index, its field and its text.
+fn detect_cells(
     detector: &dyn Detect,
-    items: &[T],
-    cells: impl Fn(&T, &mut dyn FnMut(usize, Field, &str)) + Sync,
+    items: usize,
+    cells: impl Fn(usize, &mut dyn FnMut(usize, Field, &str)) + Sync,
 ) -> Vec<Vec<CellHit>> {
-    items
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(c, chunk)| {
+    (0..items.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
             let mut out = Vec::new();
             let mut hits = Vec::new();
-            for (i, item) in chunk.iter().enumerate() {
+            for item in c * CHUNK..items.min((c + 1) * CHUNK) {
                 cells(item, &mut |cell, field, text| {
                     match field {
                         Field::Name(name) => detector.detect(name, text, &mut hits),
@@ -237,11 +236,7 @@ fn detect_cells<T: Sync>(
                         return;
                     }
                     normalise(text, &mut hits);
-                    out.extend(hits.drain(..).map(|hit| CellHit {
-                        item: c * CHUNK + i,
-                        cell,
-                        hit,
-                    }));
+                    out.extend(hits.drain(..).map(|hit| CellHit { item, cell, hit }));
                 });
             }
             out
@@ -250,14 +245,14 @@ fn detect_cells<T: Sync>(
 }
 
 fn scan_rows(tally: &mut Tally, rows: &[Row]) {
-    let cells = |row: &Row, each: &mut dyn FnMut(usize, Field, &str)| {
-        for (k, (column, cell)) in row.cells.iter().enumerate() {
+    let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| {
+        for (k, (column, cell)) in rows[i].cells.iter().enumerate() {
             if let Some(text) = cell.as_str() {
                 each(k, Field::Name(Some(column)), text);
             }
         }
     };
-    for hits in detect_cells(tally.detector, rows, cells) {
+    for hits in detect_cells(tally.detector, rows.len(), cells) {
         for h in hits {
             let row = &rows[h.item];
             let (column, cell) = &row.cells[h.cell];
@@ -267,20 +262,19 @@ fn scan_rows(tally: &mut Tally, rows: &[Row]) {
     }
 }
 
-/// [`scan_rows`] for CSV records, which keep their cells in one buffer and
-/// share the header's columns.
-fn scan_records(tally: &mut Tally, columns: &[(Arc<str>, FieldHint)], records: &[TextRecord]) {
-    let cells = |record: &TextRecord, each: &mut dyn FnMut(usize, Field, &str)| {
-        for (k, ((_, hint), text)) in columns.iter().zip(&record.fields).enumerate() {
+/// [`scan_rows`] for a batch of CSV records, which keep their cells in one
+/// buffer and share the header's columns.
+fn scan_batch(tally: &mut Tally, columns: &[(Arc<str>, FieldHint)], batch: &TextBatch) {
+    let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| {
+        for (k, ((_, hint), text)) in columns.iter().zip(batch.cells(i)).enumerate() {
             each(k, Field::Hint(*hint), text);
         }
     };
-    for hits in detect_cells(tally.detector, records, cells) {
+    for hits in detect_cells(tally.detector, batch.len(), cells) {
         for h in hits {
-            let record = &records[h.item];
-            let text = record.fields.get(h.cell).unwrap_or_default();
+            let text = batch.cell(h.item, h.cell);
             let column = columns.get(h.cell).map(|(c, _)| &**c);
-            tally.add(&h.hit, text, Some(record.number), column, None);
+            tally.add(&h.hit, text, Some(batch.number(h.item)), column, None);
         }
     }
 }
@@ -288,8 +282,8 @@ fn scan_records(tally: &mut Tally, columns: &[(Arc<str>, FieldHint)], records: &
 /// [`scan_rows`] for the lines of a text file.
 fn scan_lines(tally: &mut Tally, lines: &[TextLine]) {
     let none = Field::Hint(tally.detector.field(None));
-    let cells = |l: &TextLine, each: &mut dyn FnMut(usize, Field, &str)| each(0, none, &l.text);
-    for hits in detect_cells(tally.detector, lines, cells) {
+    let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| each(0, none, &lines[i].text);
+    for hits in detect_cells(tally.detector, lines.len(), cells) {
         for h in hits {
             let l = &lines[h.item];
             tally.add(&h.hit, &l.text, None, None, Some(l.line));
@@ -346,7 +340,7 @@ fn scan_table(
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut table = Table::open(path, format, opts)?;
-    let outcome = in_batches(&mut table, |batch| scan_rows(tally, batch));
+    let outcome = in_batches(&mut Items(&mut table), |batch| scan_rows(tally, batch));
     scan.skipped = table.skipped();
     outcome
 }
@@ -363,11 +357,45 @@ fn scan_csv(
         .iter()
         .map(|c| (c.clone(), tally.detector.field(Some(c))))
         .collect();
-    let outcome = in_batches(&mut rows.text_records(), |batch| {
-        scan_records(tally, &columns, batch)
-    });
+    let outcome = in_batches(&mut rows, |batch| scan_batch(tally, &columns, batch));
     scan.skipped = rows.skipped().clone();
     outcome
+}
+
+/// A reader that hands out its items a batch at a time (see [`in_batches`]).
+trait Batches: Send {
+    type Batch: Default + Send;
+    /// Empties `batch` (keeping its buffers) and reads up to [`BATCH`] items
+    /// into it.
+    fn read_batch(&mut self, batch: &mut Self::Batch) -> Filled;
+}
+
+/// A reader of one item at a time, collected into batches.
+struct Items<'a, I>(&'a mut I);
+
+impl<T: Send, I> Batches for Items<'_, I>
+where
+    I: Iterator<Item = Result<T, DataError>> + Recycle<T> + Send,
+{
+    type Batch = Vec<T>;
+    fn read_batch(&mut self, batch: &mut Vec<T>) -> Filled {
+        self.0.recycle(batch);
+        while batch.len() < BATCH {
+            match self.0.next() {
+                Some(Ok(item)) => batch.push(item),
+                Some(Err(e)) => return Filled::Failed(e),
+                None => return Filled::End,
+            }
+        }
+        Filled::More
+    }
+}
+
+impl<R: std::io::Read + Send> Batches for CsvRows<R> {
+    type Batch = TextBatch;
+    fn read_batch(&mut self, batch: &mut TextBatch) -> Filled {
+        self.fill(batch, BATCH)
+    }
 }
 
 /// Hands the items of `source` to `scan` in batches of [`BATCH`], reading the
@@ -375,40 +403,25 @@ fn scan_csv(
 /// detection. Scanned batches go back to the reader, which reads into them
 /// again (and frees on the thread that allocated). Stops at the first error,
 /// after scanning what came before it.
-fn in_batches<T: Send, I>(source: &mut I, mut scan: impl FnMut(&[T])) -> Result<(), DataError>
-where
-    I: Iterator<Item = Result<T, DataError>> + Recycle<T> + Send,
-{
+fn in_batches<B: Batches>(
+    source: &mut B,
+    mut scan: impl FnMut(&B::Batch),
+) -> Result<(), DataError> {
     // Two batches ahead at most: memory stays a few batches whatever the file.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>(2);
-    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<Vec<T>>(4);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<B::Batch>(2);
+    let (back_tx, back_rx) = std::sync::mpsc::sync_channel::<B::Batch>(4);
     std::thread::scope(|threads| {
-        let reader = threads.spawn(move || {
-            let fresh = |source: &mut I| match back_rx.try_recv() {
-                Ok(mut used) => {
-                    source.recycle(&mut used);
-                    used
-                }
-                Err(_) => Vec::with_capacity(BATCH),
-            };
-            let mut batch = fresh(source);
-            while let Some(item) = source.next() {
-                match item {
-                    Ok(item) => batch.push(item),
-                    Err(e) => {
-                        let _ = tx.send(batch);
-                        return Err(e);
-                    }
-                }
-                if batch.len() == BATCH {
-                    let next = fresh(source);
-                    if tx.send(std::mem::replace(&mut batch, next)).is_err() {
-                        return Ok(());
-                    }
-                }
+        let reader = threads.spawn(move || loop {
+            let mut batch = back_rx.try_recv().unwrap_or_default();
+            let filled = source.read_batch(&mut batch);
+            if tx.send(batch).is_err() {
+                return Ok(());
             }
-            let _ = tx.send(batch);
-            Ok(())
+            match filled {
+                Filled::More => {}
+                Filled::End => return Ok(()),
+                Filled::Failed(e) => return Err(e),
+            }
         });
         for batch in rx {
             scan(&batch);
@@ -449,7 +462,7 @@ fn scan_text(
     scan: &mut FileScan,
 ) -> Result<(), DataError> {
     let mut lines = TextLines::open(path, opts)?;
-    let outcome = in_batches(&mut lines, |batch| scan_lines(tally, batch));
+    let outcome = in_batches(&mut Items(&mut lines), |batch| scan_lines(tally, batch));
     scan.skipped = lines.skipped().clone();
     outcome
 }

@@ -1,8 +1,8 @@
 //! CSV with a header row. The delimiter is `\t` for `.tsv`, `|` for `.psv`, else
 //! whichever of `,` `;` `\t` `|` is most frequent in the header line (`,` on ties).
 
-use super::split::{SplitError, Splitter};
-use super::{Cell, ReadOptions, Recycle, Row, Skipped};
+use super::split::{Appended, SplitError, Splitter};
+use super::{Cell, ReadOptions, Row, Skipped};
 use crate::error::Place;
 use crate::DataError;
 use std::fs::File;
@@ -50,8 +50,6 @@ pub struct CsvRows<R = File> {
     path: PathBuf,
     reader: Splitter<R>,
     record: csv::ByteRecord,
-    /// Buffers of records handed out and given back (see [`TextRecords`]).
-    spare: Vec<csv::ByteRecord>,
     columns: Vec<Arc<str>>,
     delimiter: u8,
     max_record: usize,
@@ -85,7 +83,6 @@ impl<R: Read> CsvRows<R> {
             path: path.to_path_buf(),
             reader,
             record: csv::ByteRecord::new(),
-            spare: Vec::new(),
             columns: Vec::new(),
             delimiter,
             max_record: opts.max_record_bytes,
@@ -137,13 +134,19 @@ impl<R: Read> CsvRows<R> {
 
     /// Reads the next record into `self.record`; false at the end.
     fn read_record(&mut self) -> Result<bool, String> {
-        self.reader.read(&mut self.record).map_err(|e| match e {
+        self.reader
+            .read(&mut self.record)
+            .map_err(|e| self.split_error(e))
+    }
+
+    fn split_error(&self, e: SplitError) -> String {
+        match e {
             SplitError::TooLong => format!(
                 "record over the limit of {} bytes (an unterminated quote?)",
                 self.max_record
             ),
             SplitError::Io(e) => e.to_string(),
-        })
+        }
     }
 
     fn place(&self, line: u64) -> Option<Place> {
@@ -153,16 +156,16 @@ impl<R: Read> CsvRows<R> {
         })
     }
 
-    fn check_width(&self, line: u64) -> Result<(), DataError> {
-        if self.record.len() == self.columns.len() {
+    /// A record of `fields` cells has the header's width.
+    fn check_count(&self, fields: usize, line: u64) -> Result<(), DataError> {
+        if fields == self.columns.len() {
             return Ok(());
         }
         Err(DataError::new(
             &self.path,
             self.place(line),
             format!(
-                "{} field(s) but the header has {}",
-                self.record.len(),
+                "{fields} field(s) but the header has {}",
                 self.columns.len()
             ),
         ))
@@ -178,7 +181,7 @@ impl<R: Read> CsvRows<R> {
     }
 
     fn convert(&mut self, line: u64) -> Result<Row, DataError> {
-        self.check_width(line)?;
+        self.check_count(self.record.len(), line)?;
         let mut cells = Vec::with_capacity(self.columns.len());
         for (i, (name, field)) in self.columns.iter().zip(self.record.iter()).enumerate() {
             let text = std::str::from_utf8(field)
@@ -193,47 +196,165 @@ impl<R: Read> CsvRows<R> {
     }
 }
 
-/// A record checked against the header and as UTF-8, its cells not copied
-/// one by one: the fast path of `mlsec data pii`, where a [`Row`] of owned
-/// cells costs more than looking at them.
-pub struct TextRecord {
-    pub number: u64,
-    pub line: u64,
-    pub fields: csv::StringRecord,
+/// Records read in bulk for `mlsec data pii`, checked against the header and
+/// as UTF-8 like the rows: the cells of all the records lie one after another
+/// in one string, so that reading them costs no allocation per row and the
+/// detectors walk memory in order.
+#[derive(Debug, Default)]
+pub struct TextBatch {
+    text: String,
+    /// Cell `i` (of all the records, in order) is `text[ends[i]..ends[i + 1]]`.
+    ends: Vec<usize>,
+    /// Each record's row number and the line it starts on.
+    records: Vec<(u64, u64)>,
+    columns: usize,
+}
+
+impl TextBatch {
+    /// Records in the batch.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The row number (from 1, the header not counted) of record `i`.
+    pub fn number(&self, i: usize) -> u64 {
+        self.records[i].0
+    }
+
+    /// The line record `i` starts on.
+    pub fn line(&self, i: usize) -> u64 {
+        self.records[i].1
+    }
+
+    /// The cells of record `i`, one per column.
+    pub fn cells(&self, i: usize) -> impl Iterator<Item = &str> + '_ {
+        let ends = &self.ends[i * self.columns..=(i + 1) * self.columns];
+        // Every cell was checked to be UTF-8 on its own, so its ends are
+        // character boundaries.
+        ends.windows(2)
+            .map(|w| self.text.get(w[0]..w[1]).unwrap_or_default())
+    }
+
+    /// Cell `column` of record `i`.
+    pub fn cell(&self, i: usize, column: usize) -> &str {
+        let at = i * self.columns + column;
+        self.text
+            .get(self.ends[at]..self.ends[at + 1])
+            .unwrap_or_default()
+    }
+}
+
+/// How filling a batch ended.
+#[derive(Debug)]
+pub enum Filled {
+    /// The batch is full; more may follow.
+    More,
+    /// The file is read to its end.
+    End,
+    /// The file cannot be read on from here; the batch holds what came before.
+    Failed(DataError),
 }
 
 impl<R: Read> CsvRows<R> {
-    fn text_record(&mut self, line: u64) -> Result<TextRecord, DataError> {
-        self.check_width(line)?;
-        // Hand out the record just read; the reader goes on in a spare buffer.
-        let spare = self.spare.pop().unwrap_or_default();
-        let record = std::mem::replace(&mut self.record, spare);
-        match csv::StringRecord::from_byte_record(record) {
-            Ok(fields) => Ok(TextRecord {
-                number: self.row,
-                line,
-                fields,
-            }),
-            Err(e) => {
-                let at = e.utf8_error();
-                let (field, valid_up_to) = (at.field(), at.valid_up_to());
-                self.spare.push(e.into_byte_record());
-                Err(self.invalid_utf8(line, field, valid_up_to))
+    /// Empties `batch` and reads up to `max` records into it, with the same
+    /// checks, errors and skipping as the rows.
+    pub fn fill(&mut self, batch: &mut TextBatch, max: usize) -> Filled {
+        let mut bytes = std::mem::take(&mut batch.text).into_bytes();
+        bytes.clear();
+        batch.ends.clear();
+        batch.ends.push(0);
+        batch.records.clear();
+        batch.columns = self.columns.len();
+        let mut outcome = Filled::More;
+        while batch.records.len() < max {
+            if self.done {
+                outcome = Filled::End;
+                break;
+            }
+            self.row += 1;
+            let from = (bytes.len(), batch.ends.len());
+            let mut record = Appended {
+                bytes: &mut bytes,
+                ends: &mut batch.ends,
+                from,
+            };
+            let read = self
+                .reader
+                .read(&mut record)
+                .map_err(|e| self.split_error(e));
+            let line = self.reader.record_line();
+            let checked = match read {
+                Ok(true) => self.check_appended(&bytes[from.0..], &batch.ends[from.1 - 1..], line),
+                Ok(false) => {
+                    self.done = true;
+                    outcome = Filled::End;
+                    break;
+                }
+                Err(message) => {
+                    self.done = true;
+                    Err(DataError::new(&self.path, self.place(line), message))
+                }
+            };
+            match checked {
+                Ok(()) => batch.records.push((self.row, line)),
+                Err(e) => {
+                    bytes.truncate(from.0);
+                    batch.ends.truncate(from.1);
+                    if self.skip_bad && !self.done {
+                        self.skipped.push(e);
+                    } else {
+                        self.done = true;
+                        outcome = Filled::Failed(e);
+                        break;
+                    }
+                }
             }
         }
+        // Each record is valid on its own, so the whole is: this only turns
+        // the bytes into a string without copying them.
+        batch.text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                batch.ends.truncate(1);
+                batch.records.clear();
+                self.done = true;
+                return Filled::Failed(DataError::new(
+                    &self.path,
+                    None,
+                    format!("invalid UTF-8 in a checked batch: {e}"),
+                ));
+            }
+        };
+        outcome
     }
 
-    /// The rows as [`TextRecord`]s, with the same checks, errors and skipping
-    /// as the rows.
-    pub fn text_records(&mut self) -> TextRecords<'_, R> {
-        TextRecords { rows: self }
+    /// The checks of a row on a record appended to a batch: `fields` holds
+    /// its cells one after another, the `n`th ending at `ends[n + 1]` (less
+    /// `ends[0]`).
+    fn check_appended(&self, fields: &[u8], ends: &[usize], line: u64) -> Result<(), DataError> {
+        self.check_count(ends.len() - 1, line)?;
+        // As the csv crate checks a record: all ASCII, or each cell on its own.
+        if fields.is_ascii() {
+            return Ok(());
+        }
+        let base = ends[0];
+        for (i, w) in ends.windows(2).enumerate() {
+            if let Err(e) = std::str::from_utf8(&fields[w[0] - base..w[1] - base]) {
+                return Err(self.invalid_utf8(line, i, e.valid_up_to()));
+            }
+        }
+        Ok(())
     }
+}
 
-    /// The next row made by `make`; malformed rows are skipped or end the rows.
-    fn advance<T>(
-        &mut self,
-        make: fn(&mut Self, u64) -> Result<T, DataError>,
-    ) -> Option<Result<T, DataError>> {
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = Result<Row, DataError>;
+    /// The next row; malformed rows are skipped or end the rows.
+    fn next(&mut self) -> Option<Self::Item> {
         loop {
             if self.done {
                 return None;
@@ -254,7 +375,7 @@ impl<R: Read> CsvRows<R> {
                     return Some(Err(DataError::new(&self.path, self.place(line), message)));
                 }
             }
-            match make(self, line) {
+            match self.convert(line) {
                 Ok(row) => return Some(Ok(row)),
                 Err(e) if self.skip_bad => self.skipped.push(e),
                 Err(e) => {
@@ -263,41 +384,6 @@ impl<R: Read> CsvRows<R> {
                 }
             }
         }
-    }
-}
-
-/// The rows of a CSV file as [`TextRecord`]s. Records given back with
-/// [`Recycle::recycle`] are read into again, so that a long file costs no
-/// allocation per row.
-pub struct TextRecords<'a, R> {
-    rows: &'a mut CsvRows<R>,
-}
-
-impl<R: Read> Iterator for TextRecords<'_, R> {
-    type Item = Result<TextRecord, DataError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        self.rows.advance(CsvRows::text_record)
-    }
-}
-
-impl<R> Recycle<TextRecord> for TextRecords<'_, R> {
-    fn recycle(&mut self, used: &mut Vec<TextRecord>) {
-        /// Spare buffers kept: a few batches' worth.
-        const KEEP: usize = 16 << 10;
-        let room = KEEP.saturating_sub(self.rows.spare.len());
-        let spare = used
-            .drain(..)
-            .take(room)
-            .map(|r| r.fields.into_byte_record());
-        self.rows.spare.extend(spare);
-        used.clear();
-    }
-}
-
-impl<R: Read> Iterator for CsvRows<R> {
-    type Item = Result<Row, DataError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        self.advance(Self::convert)
     }
 }
 
@@ -330,24 +416,32 @@ mod tests {
             })
             .collect();
         let mut reader = CsvRows::new(path, data, b',', &opts).unwrap();
-        let mut source = reader.text_records();
         let mut records = Vec::new();
-        let mut used = Vec::new();
-        while let Some(r) = source.next() {
-            records.push(
-                r.as_ref()
-                    .map(|r| (r.number, r.fields.iter().map(str::to_string).collect()))
-                    .map_err(|e| e.to_string()),
-            );
-            // Later records are read into the buffers of earlier ones.
-            used.extend(r);
-            source.recycle(&mut used);
+        // Two records a batch, so that records straddle batches; the batch
+        // is read into again each time.
+        let mut batch = TextBatch::default();
+        loop {
+            let filled = reader.fill(&mut batch, 2);
+            for i in 0..batch.len() {
+                let cells = batch.cells(i).map(str::to_string).collect::<Vec<_>>();
+                let by_column = (0..cells.len()).map(|c| batch.cell(i, c).to_string());
+                assert!(by_column.eq(cells.iter().cloned()));
+                records.push(Ok((batch.number(i), cells)));
+            }
+            match filled {
+                Filled::More => {}
+                Filled::End => break,
+                Filled::Failed(e) => {
+                    records.push(Err(e.to_string()));
+                    break;
+                }
+            }
         }
         (rows, records)
     }
 
     #[test]
-    fn text_records_match_rows_cell_for_cell_and_error_for_error() {
+    fn batches_match_rows_cell_for_cell_and_error_for_error() {
         let good = b"id,note\n1,\"a, b\"\n2,\"line\nbreak\"\n";
         let (rows, records) = both(good, false);
         assert_eq!(rows, records);
@@ -375,6 +469,36 @@ mod tests {
         assert_eq!(
             records[1],
             Err("u.csv: row 2 (line 3): column `note`: invalid UTF-8 at byte 3 of the cell".into())
+        );
+
+        // Two cells that are one character only when glued together.
+        let split_char = b"a,b,c\n1,\xc3,\xa9\n2,Zo\xc3\xab,x\n";
+        let (rows, records) = both(split_char, false);
+        assert_eq!(rows, records);
+        assert_eq!(
+            records,
+            [Err(
+                "u.csv: row 1 (line 2): column `b`: invalid UTF-8 at byte 0 of the cell".into()
+            )]
+        );
+        let (rows, records) = both(split_char, true);
+        assert_eq!(rows, records);
+        assert_eq!(
+            records,
+            [Ok((2, vec!["2".into(), "Zoë".into(), "x".into()]))]
+        );
+    }
+
+    /// Errors name the line a record starts on, counting line breaks inside
+    /// quotes, CRLF and blank lines.
+    #[test]
+    fn batch_errors_name_the_right_line() {
+        let data = b"id,note\r\n1,\"two\nlines\"\r\n\r\n2,plain\n3\n";
+        let (rows, records) = both(data, false);
+        assert_eq!(rows, records);
+        assert_eq!(
+            records[2],
+            Err("u.csv: row 3 (line 6): 1 field(s) but the header has 2".into())
         );
     }
 }

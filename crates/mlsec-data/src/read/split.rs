@@ -15,6 +15,43 @@ use std::io::{self, Read};
 /// Bytes asked of the reader at a time.
 const READ_SIZE: usize = 64 << 10;
 
+/// Where the splitter puts a record's fields: a [`ByteRecord`], or the end of
+/// a batch of records ([`Appended`]).
+pub(super) trait Fields {
+    fn push_field(&mut self, field: &[u8]);
+    /// Drops the fields pushed so far for this record.
+    fn clear(&mut self);
+}
+
+impl Fields for ByteRecord {
+    fn push_field(&mut self, field: &[u8]) {
+        ByteRecord::push_field(self, field)
+    }
+    fn clear(&mut self) {
+        ByteRecord::clear(self)
+    }
+}
+
+/// A record appended to a batch: its fields go after the bytes already in
+/// `bytes`, each field's end into `ends`.
+pub(super) struct Appended<'a> {
+    pub bytes: &'a mut Vec<u8>,
+    pub ends: &'a mut Vec<usize>,
+    /// The lengths before this record.
+    pub from: (usize, usize),
+}
+
+impl Fields for Appended<'_> {
+    fn push_field(&mut self, field: &[u8]) {
+        self.bytes.extend_from_slice(field);
+        self.ends.push(self.bytes.len());
+    }
+    fn clear(&mut self) {
+        self.bytes.truncate(self.from.0);
+        self.ends.truncate(self.from.1);
+    }
+}
+
 /// Why no record could be read.
 #[derive(Debug)]
 pub(super) enum SplitError {
@@ -25,8 +62,9 @@ pub(super) enum SplitError {
 
 /// What the fast path made of the bytes at a record's start.
 enum Fast {
-    /// A whole record, ending before this position.
-    Record(usize),
+    /// A whole record, ending before this position; whether a field was
+    /// quoted (only then can a line break be inside it).
+    Record(usize, bool),
     /// The record goes on past the bytes read so far.
     More,
     /// Quoting that only csv-core knows how to read.
@@ -86,7 +124,7 @@ impl<R: Read> Splitter<R> {
     }
 
     /// Reads the next record into `record`; false at the end of the stream.
-    pub(super) fn read(&mut self, record: &mut ByteRecord) -> Result<bool, SplitError> {
+    pub(super) fn read(&mut self, record: &mut impl Fields) -> Result<bool, SplitError> {
         record.clear();
         if !self.started {
             self.started = true;
@@ -113,8 +151,14 @@ impl<R: Read> Splitter<R> {
             }
             self.record_line = self.line;
             match self.fast(record) {
-                Fast::Record(next) => {
+                Fast::Record(next, true) => {
                     self.consume(next);
+                    return Ok(true);
+                }
+                // The only line break is the one that ends it, if any.
+                Fast::Record(next, false) => {
+                    self.line += u64::from(self.buf[next - 1] == b'\n');
+                    self.pos = next;
                     return Ok(true);
                 }
                 Fast::More => {
@@ -163,10 +207,11 @@ impl<R: Read> Splitter<R> {
     }
 
     /// The record at `pos` (not a line break), if its quoting is plain.
-    fn fast(&mut self, record: &mut ByteRecord) -> Fast {
+    fn fast(&mut self, record: &mut impl Fields) -> Fast {
         let b = &self.buf[..self.end];
         let (d, eof) = (self.delimiter, self.eof);
         let mut i = self.pos;
+        let mut quoted = false;
         loop {
             // A field starts at `i`.
             let Some(&first) = b.get(i) else {
@@ -175,9 +220,10 @@ impl<R: Read> Splitter<R> {
                     return Fast::More;
                 }
                 record.push_field(b"");
-                return Fast::Record(i);
+                return Fast::Record(i, quoted);
             };
             if first == b'"' {
+                quoted = true;
                 let mut from = i + 1;
                 let mut doubled = false;
                 let close = loop {
@@ -208,7 +254,7 @@ impl<R: Read> Splitter<R> {
                     None if !eof => return Fast::More,
                     None => {
                         record.push_field(field);
-                        return Fast::Record(close + 1);
+                        return Fast::Record(close + 1, true);
                     }
                     Some(&c) if c == d => {
                         record.push_field(field);
@@ -216,7 +262,7 @@ impl<R: Read> Splitter<R> {
                     }
                     Some(b'\n' | b'\r') => {
                         record.push_field(field);
-                        return Fast::Record(close + 2);
+                        return Fast::Record(close + 2, true);
                     }
                     Some(_) => return Fast::Fallback,
                 }
@@ -233,14 +279,14 @@ impl<R: Read> Splitter<R> {
             record.push_field(field);
             match stop {
                 Some(s) if b[s] == d => i = s + 1,
-                Some(s) => return Fast::Record(s + 1),
-                None => return Fast::Record(b.len()),
+                Some(s) => return Fast::Record(s + 1, quoted),
+                None => return Fast::Record(b.len(), quoted),
             }
         }
     }
 
     /// The record at `pos`, read by csv-core.
-    fn slow(&mut self, record: &mut ByteRecord) -> Result<bool, SplitError> {
+    fn slow(&mut self, record: &mut impl Fields) -> Result<bool, SplitError> {
         self.core.reset();
         if self.out.is_empty() {
             self.out.resize(1024, 0);
