@@ -116,6 +116,8 @@ struct Tally<'d> {
     /// Column ("" for text lines) -> entity -> hits counted. Looked up per
     /// hit, so with a fast hash (seeded per process, like std's).
     counts: HashMap<Box<str>, Vec<(&'static str, u64)>, RandomState>,
+    /// The hits of the batch being scanned (see [`detect_cells`]).
+    chunks: Vec<Vec<CellHit>>,
 }
 
 impl<'d> Tally<'d> {
@@ -125,6 +127,7 @@ impl<'d> Tally<'d> {
             max: max as u64,
             kept: Vec::new(),
             counts: HashMap::default(),
+            chunks: Vec::new(),
         }
     }
 
@@ -216,32 +219,34 @@ enum Field<'a> {
 /// Runs the detector over the cells of items `0..items` in parallel; the
 /// hits in item and cell order. `cells` calls its callback with each text
 /// cell of an item: the cell's index, its field and its text.
+///
+/// `chunks` holds the hits, a vector per chunk of items; it is kept from
+/// batch to batch, so that the hits of a batch need no fresh memory (which
+/// would be allocated on one thread and freed on another).
 fn detect_cells(
     detector: &dyn Detect,
     items: usize,
     cells: impl Fn(usize, &mut dyn FnMut(usize, Field, &str)) + Sync,
-) -> Vec<Vec<CellHit>> {
-    (0..items.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut out = Vec::new();
-            let mut hits = Vec::new();
-            for item in c * CHUNK..items.min((c + 1) * CHUNK) {
-                cells(item, &mut |cell, field, text| {
-                    match field {
-                        Field::Name(name) => detector.detect(name, text, &mut hits),
-                        Field::Hint(hint) => detector.detect_in(hint, text, &mut hits),
-                    }
-                    if hits.is_empty() {
-                        return;
-                    }
-                    normalise(text, &mut hits);
-                    out.extend(hits.drain(..).map(|hit| CellHit { item, cell, hit }));
-                });
-            }
-            out
-        })
-        .collect()
+    chunks: &mut Vec<Vec<CellHit>>,
+) {
+    chunks.resize_with(items.div_ceil(CHUNK), Vec::new);
+    chunks.par_iter_mut().enumerate().for_each(|(c, out)| {
+        out.clear();
+        let mut hits = Vec::new();
+        for item in c * CHUNK..items.min((c + 1) * CHUNK) {
+            cells(item, &mut |cell, field, text| {
+                match field {
+                    Field::Name(name) => detector.detect(name, text, &mut hits),
+                    Field::Hint(hint) => detector.detect_in(hint, text, &mut hits),
+                }
+                if hits.is_empty() {
+                    return;
+                }
+                normalise(text, &mut hits);
+                out.extend(hits.drain(..).map(|hit| CellHit { item, cell, hit }));
+            });
+        }
+    });
 }
 
 fn scan_rows(tally: &mut Tally, rows: &[Row]) {
@@ -252,7 +257,9 @@ fn scan_rows(tally: &mut Tally, rows: &[Row]) {
             }
         }
     };
-    for hits in detect_cells(tally.detector, rows.len(), cells) {
+    let mut chunks = std::mem::take(&mut tally.chunks);
+    detect_cells(tally.detector, rows.len(), cells, &mut chunks);
+    for hits in &chunks {
         for h in hits {
             let row = &rows[h.item];
             let (column, cell) = &row.cells[h.cell];
@@ -260,6 +267,7 @@ fn scan_rows(tally: &mut Tally, rows: &[Row]) {
             tally.add(&h.hit, text, Some(row.number), Some(column), None);
         }
     }
+    tally.chunks = chunks;
 }
 
 /// [`scan_rows`] for a batch of CSV records, which keep their cells in one
@@ -270,25 +278,31 @@ fn scan_batch(tally: &mut Tally, columns: &[(Arc<str>, FieldHint)], batch: &Text
             each(k, Field::Hint(*hint), text);
         }
     };
-    for hits in detect_cells(tally.detector, batch.len(), cells) {
+    let mut chunks = std::mem::take(&mut tally.chunks);
+    detect_cells(tally.detector, batch.len(), cells, &mut chunks);
+    for hits in &chunks {
         for h in hits {
             let text = batch.cell(h.item, h.cell);
             let column = columns.get(h.cell).map(|(c, _)| &**c);
             tally.add(&h.hit, text, Some(batch.number(h.item)), column, None);
         }
     }
+    tally.chunks = chunks;
 }
 
 /// [`scan_rows`] for the lines of a text file.
 fn scan_lines(tally: &mut Tally, lines: &[TextLine]) {
     let none = Field::Hint(tally.detector.field(None));
     let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| each(0, none, &lines[i].text);
-    for hits in detect_cells(tally.detector, lines.len(), cells) {
+    let mut chunks = std::mem::take(&mut tally.chunks);
+    detect_cells(tally.detector, lines.len(), cells, &mut chunks);
+    for hits in &chunks {
         for h in hits {
             let l = &lines[h.item];
             tally.add(&h.hit, &l.text, None, None, Some(l.line));
         }
     }
+    tally.chunks = chunks;
 }
 
 /// Scans one file, keeping at most `max_findings` hits per column and entity

@@ -337,11 +337,16 @@ impl<R: Read> CsvRows<R> {
     /// `ends[0]`).
     fn check_appended(&self, fields: &[u8], ends: &[usize], line: u64) -> Result<(), DataError> {
         self.check_count(ends.len() - 1, line)?;
-        // As the csv crate checks a record: all ASCII, or each cell on its own.
-        if fields.is_ascii() {
+        // Each cell must be UTF-8 on its own (as the csv crate checks). The
+        // whole record is, with no cell starting inside a character, exactly
+        // when each cell is; the cells are looked at one by one only to say
+        // where one is not.
+        let base = ends[0];
+        let starts_char = |&end: &usize| fields.get(end - base).is_none_or(|&b| (b as i8) >= -0x40);
+        if fields.is_ascii() || std::str::from_utf8(fields).is_ok() && ends.iter().all(starts_char)
+        {
             return Ok(());
         }
-        let base = ends[0];
         for (i, w) in ends.windows(2).enumerate() {
             if let Err(e) = std::str::from_utf8(&fields[w[0] - base..w[1] - base]) {
                 return Err(self.invalid_utf8(line, i, e.valid_up_to()));
