@@ -399,7 +399,7 @@ mod tests {
     /// A row number and its cells, or the error.
     type Read = Vec<Result<(u64, Vec<String>), String>>;
 
-    /// The rows and the text records of `data`.
+    /// The rows and the records read in batches from `data`.
     fn both(data: &[u8], skip_bad_rows: bool) -> (Read, Read) {
         let opts = ReadOptions {
             skip_bad_rows,
