@@ -5,8 +5,8 @@
 //! into the same buffers again, and every row must hold the fields the csv
 //! crate reads from the same bytes.
 use libfuzzer_sys::fuzz_target;
-use mlsec_data::read::csv::{delimiter, CsvRows, Filled, TextBatch};
-use mlsec_data::read::Cell;
+use mlsec_data::read::csv::{delimiter, CsvRows, TextBatch};
+use mlsec_data::read::{Cell, Filled};
 use mlsec_data::ReadOptions;
 use std::path::Path;
 

@@ -4,10 +4,10 @@
 
 use crate::detect::{locate_one, normalise, Detect, FieldHint, Hit, Located};
 use crate::manifest::collect_files;
-use crate::read::csv::{CsvRows, Filled, TextBatch};
+use crate::read::csv::{CsvRows, TextBatch};
 use crate::read::parquet::ParquetFile;
 use crate::read::text::{TextLine, TextLines};
-use crate::read::{ipynb, ReadOptions, Recycle, Row, Skipped, Table};
+use crate::read::{ipynb, Filled, ReadOptions, Recycle, Row, Skipped, Table};
 use crate::{rules, DataError, DataFormat};
 use foldhash::fast::RandomState;
 use mlsec_core::{declare_rule, Finding, Location, Rule};

@@ -2,7 +2,7 @@
 //! whichever of `,` `;` `\t` `|` is most frequent in the header line (`,` on ties).
 
 use super::split::{Appended, SplitError, Splitter};
-use super::{Cell, ReadOptions, Row, Skipped};
+use super::{Cell, Filled, ReadOptions, Row, Skipped};
 use crate::error::Place;
 use crate::DataError;
 use std::fs::File;
@@ -205,8 +205,8 @@ pub struct TextBatch {
     text: String,
     /// Cell `i` (of all the records, in order) is `text[ends[i]..ends[i + 1]]`.
     ends: Vec<usize>,
-    /// Each record's row number and the line it starts on.
-    records: Vec<(u64, u64)>,
+    /// Each record's row number.
+    records: Vec<u64>,
     columns: usize,
 }
 
@@ -222,12 +222,7 @@ impl TextBatch {
 
     /// The row number (from 1, the header not counted) of record `i`.
     pub fn number(&self, i: usize) -> u64 {
-        self.records[i].0
-    }
-
-    /// The line record `i` starts on.
-    pub fn line(&self, i: usize) -> u64 {
-        self.records[i].1
+        self.records[i]
     }
 
     /// The cells of record `i`, one per column.
@@ -246,17 +241,6 @@ impl TextBatch {
             .get(self.ends[at]..self.ends[at + 1])
             .unwrap_or_default()
     }
-}
-
-/// How filling a batch ended.
-#[derive(Debug)]
-pub enum Filled {
-    /// The batch is full; more may follow.
-    More,
-    /// The file is read to its end.
-    End,
-    /// The file cannot be read on from here; the batch holds what came before.
-    Failed(DataError),
 }
 
 impl<R: Read> CsvRows<R> {
@@ -300,7 +284,7 @@ impl<R: Read> CsvRows<R> {
                 }
             };
             match checked {
-                Ok(()) => batch.records.push((self.row, line)),
+                Ok(()) => batch.records.push(self.row),
                 Err(e) => {
                     bytes.truncate(from.0);
                     batch.ends.truncate(from.1);

@@ -79,6 +79,17 @@ pub trait Recycle<T> {
 
 impl Recycle<Row> for Table {}
 
+/// How reading a batch of items ended.
+#[derive(Debug)]
+pub enum Filled {
+    /// The batch is full; more may follow.
+    More,
+    /// The file is read to its end.
+    End,
+    /// The file cannot be read on from here; the batch holds what came before.
+    Failed(DataError),
+}
+
 /// Rows skipped under [`ReadOptions::skip_bad_rows`]: how many, and why (the
 /// first few reasons).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
