@@ -7,7 +7,7 @@ use crate::manifest::collect_files;
 use crate::read::csv::{CsvRows, TextBatch};
 use crate::read::parquet::ParquetFile;
 use crate::read::text::{TextLine, TextLines};
-use crate::read::{ipynb, Filled, ReadOptions, Recycle, Row, Skipped, Table};
+use crate::read::{ipynb, Filled, ReadOptions, Row, Skipped, Table};
 use crate::{rules, DataError, DataFormat};
 use foldhash::fast::RandomState;
 use mlsec_core::{declare_rule, Finding, Location, Rule};
@@ -216,19 +216,22 @@ enum Field<'a> {
     Hint(FieldHint),
 }
 
-/// Runs the detector over the cells of items `0..items` in parallel; the
-/// hits in item and cell order. `cells` calls its callback with each text
-/// cell of an item: the cell's index, its field and its text.
+/// Runs the detector over the cells of items `0..items` in parallel, then
+/// hands each hit to `add`, in item and cell order. `cells` calls its
+/// callback with each text cell of an item: the cell's index, its field and
+/// its text.
 ///
-/// `chunks` holds the hits, a vector per chunk of items; it is kept from
-/// batch to batch, so that the hits of a batch need no fresh memory (which
+/// The hits wait in `tally.chunks`, a vector per chunk of items, kept from
+/// batch to batch so that the hits of a batch need no fresh memory (which
 /// would be allocated on one thread and freed on another).
 fn detect_cells(
-    detector: &dyn Detect,
+    tally: &mut Tally,
     items: usize,
     cells: impl Fn(usize, &mut dyn FnMut(usize, Field, &str)) + Sync,
-    chunks: &mut Vec<Vec<CellHit>>,
+    mut add: impl FnMut(&mut Tally, &CellHit),
 ) {
+    let detector = tally.detector;
+    let mut chunks = std::mem::take(&mut tally.chunks);
     chunks.resize_with(items.div_ceil(CHUNK), Vec::new);
     chunks.par_iter_mut().enumerate().for_each(|(c, out)| {
         out.clear();
@@ -247,6 +250,10 @@ fn detect_cells(
             });
         }
     });
+    for h in chunks.iter().flatten() {
+        add(tally, h);
+    }
+    tally.chunks = chunks;
 }
 
 fn scan_rows(tally: &mut Tally, rows: &[Row]) {
@@ -257,17 +264,12 @@ fn scan_rows(tally: &mut Tally, rows: &[Row]) {
             }
         }
     };
-    let mut chunks = std::mem::take(&mut tally.chunks);
-    detect_cells(tally.detector, rows.len(), cells, &mut chunks);
-    for hits in &chunks {
-        for h in hits {
-            let row = &rows[h.item];
-            let (column, cell) = &row.cells[h.cell];
-            let text = cell.as_str().unwrap_or_default();
-            tally.add(&h.hit, text, Some(row.number), Some(column), None);
-        }
-    }
-    tally.chunks = chunks;
+    detect_cells(tally, rows.len(), cells, |tally, h| {
+        let row = &rows[h.item];
+        let (column, cell) = &row.cells[h.cell];
+        let text = cell.as_str().unwrap_or_default();
+        tally.add(&h.hit, text, Some(row.number), Some(column), None);
+    });
 }
 
 /// [`scan_rows`] for a batch of CSV records, which keep their cells in one
@@ -278,31 +280,21 @@ fn scan_batch(tally: &mut Tally, columns: &[(Arc<str>, FieldHint)], batch: &Text
             each(k, Field::Hint(*hint), text);
         }
     };
-    let mut chunks = std::mem::take(&mut tally.chunks);
-    detect_cells(tally.detector, batch.len(), cells, &mut chunks);
-    for hits in &chunks {
-        for h in hits {
-            let text = batch.cell(h.item, h.cell);
-            let column = columns.get(h.cell).map(|(c, _)| &**c);
-            tally.add(&h.hit, text, Some(batch.number(h.item)), column, None);
-        }
-    }
-    tally.chunks = chunks;
+    detect_cells(tally, batch.len(), cells, |tally, h| {
+        let text = batch.cell(h.item, h.cell);
+        let column = columns.get(h.cell).map(|(c, _)| &**c);
+        tally.add(&h.hit, text, Some(batch.number(h.item)), column, None);
+    });
 }
 
 /// [`scan_rows`] for the lines of a text file.
 fn scan_lines(tally: &mut Tally, lines: &[TextLine]) {
     let none = Field::Hint(tally.detector.field(None));
     let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| each(0, none, &lines[i].text);
-    let mut chunks = std::mem::take(&mut tally.chunks);
-    detect_cells(tally.detector, lines.len(), cells, &mut chunks);
-    for hits in &chunks {
-        for h in hits {
-            let l = &lines[h.item];
-            tally.add(&h.hit, &l.text, None, None, Some(l.line));
-        }
-    }
-    tally.chunks = chunks;
+    detect_cells(tally, lines.len(), cells, |tally, h| {
+        let l = &lines[h.item];
+        tally.add(&h.hit, &l.text, None, None, Some(l.line));
+    });
 }
 
 /// Scans one file, keeping at most `max_findings` hits per column and entity
@@ -389,11 +381,11 @@ struct Items<'a, I>(&'a mut I);
 
 impl<T: Send, I> Batches for Items<'_, I>
 where
-    I: Iterator<Item = Result<T, DataError>> + Recycle<T> + Send,
+    I: Iterator<Item = Result<T, DataError>> + Send,
 {
     type Batch = Vec<T>;
     fn read_batch(&mut self, batch: &mut Vec<T>) -> Filled {
-        self.0.recycle(batch);
+        batch.clear();
         while batch.len() < BATCH {
             match self.0.next() {
                 Some(Ok(item)) => batch.push(item),

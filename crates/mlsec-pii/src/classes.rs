@@ -1,9 +1,10 @@
 //! Where the detectors should look in a text: bitmaps (bit `i` = byte `i`) of
 //! digits that may start a number, `@`, `:` and possible anchor starts,
 //! computed once per text, 64 bytes at a time with AVX-512BW where the CPU has
-//! it, else 16 at a time with SSE2 on x86-64 (a scalar loop elsewhere). Each detector then jumps from one set bit to the next
-//! instead of testing every byte itself, so text without candidates costs well
-//! under an instruction a byte.
+//! it, else 16 at a time with SSE2 on x86-64 (a scalar loop elsewhere). Each
+//! detector then jumps from one set bit to the next instead of testing every
+//! byte itself, so text without candidates costs well under an instruction a
+//! byte.
 
 /// The bitmaps of one text. Kept and refilled per thread, so that a call
 /// allocates nothing once the buffers have grown.

@@ -54,10 +54,10 @@
 //! # Speed
 //!
 //! One pass over the text, 64 bytes at a time with AVX-512BW where the CPU
-//! has it (else 16 at a time with SSE2 on x86-64, or a scalar loop), marks digits,
-//! `@`, `:` and the places where an anchor literal can start (a word starting
-//! with one of its first letters: vendor prefixes, context words, `://`,
-//! `-----BEGIN`). The detectors jump between those marks: digit runs become
+//! has it (else 16 at a time with SSE2 on x86-64, or a scalar loop), marks
+//! digits, `@`, `:` and the places where an anchor literal can start (a word
+//! starting with one of its first letters: vendor prefixes, context words,
+//! `://`, `-----BEGIN`). The detectors jump between those marks: digit runs become
 //! card, phone, SSN, IP and IBAN candidates, `@` e-mail candidates, and each
 //! anchor start is compared with the few literals sharing its first letter.
 //! Regexes and validators run only on the short candidates these find, always

@@ -69,16 +69,6 @@ pub struct Row {
     pub cells: Vec<(Arc<str>, Cell)>,
 }
 
-/// A reader that can take back items it produced, to read into their
-/// buffers again. By default it only empties `used`.
-pub trait Recycle<T> {
-    fn recycle(&mut self, used: &mut Vec<T>) {
-        used.clear();
-    }
-}
-
-impl Recycle<Row> for Table {}
-
 /// How reading a batch of items ended.
 #[derive(Debug)]
 pub enum Filled {

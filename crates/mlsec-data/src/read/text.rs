@@ -119,8 +119,6 @@ impl<R: Read> TextLines<R> {
     }
 }
 
-impl<R> super::Recycle<TextLine> for TextLines<R> {}
-
 impl<R: Read> Iterator for TextLines<R> {
     type Item = Result<TextLine, DataError>;
     fn next(&mut self) -> Option<Self::Item> {
