@@ -15,8 +15,12 @@ fi
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   mkdir -p "corpus/$t"
-  # Seed each target with the committed fixtures so it starts from real files.
-  find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200 \
-    | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10
+  # Seed each target with the committed fixtures so it starts from real files,
+  # the hostile shapes (polyglots, deep nesting) first.
+  { find ../fixtures/hostile -type f -not -name '*.json'
+    find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200
+  } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
+  dict=()
+  case "$t" in pickle | scan | archive) dict=(-dict=dict/pickle.dict) ;; esac
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=1048576 "${dict[@]}"
 done

@@ -66,6 +66,56 @@ pub enum Value {
     Unknown,
 }
 
+// A hostile stream can nest values hundreds of thousands deep (`N` then 200,000
+// TUPLE1). The compiler's drop glue would free such a chain recursively and
+// overflow the stack, so values are freed with an explicit work list instead.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        self.move_children(&mut pending);
+        while let Some(child) = pending.pop() {
+            // Only the last owner frees; its children join the list before it
+            // goes, so every drop below runs on a value that holds none.
+            if let Ok(mut inner) = Rc::try_unwrap(child) {
+                inner.move_children(&mut pending);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Stands in for a child moved out of a value that is being freed.
+    static HOLE: V = Rc::new(Value::None);
+}
+
+impl Value {
+    fn move_children(&mut self, out: &mut Vec<V>) {
+        let hole = || {
+            HOLE.try_with(Rc::clone)
+                .unwrap_or_else(|_| Rc::new(Value::None))
+        };
+        match self {
+            Value::Tuple(items) | Value::FrozenSet(items) => out.append(items),
+            Value::List(items) | Value::Set(items) => out.append(items.get_mut()),
+            Value::Dict(pairs) => {
+                for (k, v) in pairs.get_mut().drain(..) {
+                    out.push(k);
+                    out.push(v);
+                }
+            }
+            Value::Call {
+                func, args, state, ..
+            } => {
+                out.push(std::mem::replace(func, hole()));
+                out.push(std::mem::replace(args, hole()));
+                out.extend(state.get_mut().take());
+            }
+            Value::PersistentId(id) => out.push(std::mem::replace(id, hole())),
+            _ => {}
+        }
+    }
+}
+
 /// Strings longer than this are not kept in memory (names never are this long).
 pub const MAX_KEPT_STRING: usize = 64 * 1024;
 
@@ -1366,6 +1416,44 @@ mod tests {
             .iter()
             .map(|i| format!("{}.{}", i.module, i.name))
             .collect()
+    }
+
+    /// Runs `f` on a thread with a 256 KiB stack, so that recursion over a deep
+    /// value overflows in the test as it would on a scanner's worker thread.
+    fn on_small_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn values_nested_200k_deep_are_freed_without_recursion() {
+        on_small_stack(|| {
+            // N, then 200,000 TUPLE1: ((((None,),),),...)
+            let mut p = b"\x80\x02N".to_vec();
+            p.extend(std::iter::repeat_n(0x85u8, 200_000));
+            p.push(b'.');
+            let t = run(&p);
+            assert!(t.complete(), "{:?}", t.error);
+            drop(t);
+            // Lists nested through the memo: memo[0] = [memo[0]] 50,000 times,
+            // then calls, builds and persistent ids wrapped around them.
+            let mut p = b"\x80\x02Nq\x00".to_vec();
+            for _ in 0..50_000 {
+                p.extend_from_slice(b"(h\x00lq\x00\x30");
+            }
+            for _ in 0..50_000 {
+                p.extend_from_slice(b"h\x00cmod\nf\n\x85Rq\x00\x30h\x00Q}bq\x00\x30");
+            }
+            p.extend_from_slice(b"h\x00.");
+            let t = run(&p);
+            assert!(t.complete(), "{:?}", t.error);
+            assert_eq!(t.calls.len(), 50_000);
+            assert!(describe(t.result.as_ref().unwrap()).len() <= 300);
+        });
     }
 
     #[test]

@@ -122,7 +122,9 @@ fn is_hdf5(data: &[u8]) -> bool {
     false
 }
 
-fn is_tar(data: &[u8]) -> bool {
+/// True when the first 512 bytes are a tar header (ustar magic, or a v7 header
+/// whose checksum matches), as `tarfile.open` would accept.
+pub fn is_tar(data: &[u8]) -> bool {
     if data.len() < 512 {
         return false;
     }

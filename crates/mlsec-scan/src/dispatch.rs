@@ -37,14 +37,49 @@ pub fn scan_bytes(ctx: &Ctx, data: &[u8], report: &mut Report) {
         Format::Safetensors => safetensors::scan(ctx, data, report),
         Format::Gguf => gguf::scan(ctx, data, report),
         Format::Hdf5 => keras::scan_h5(ctx, data, report),
-        // No magic number: try the structural probes, cheapest and most specific first.
+        // No magic number: try the structural probes, cheapest and most specific
+        // first. The pickle probe never stops the others: protocol 0/1 text can
+        // also be a valid protobuf, and each view is judged.
         Format::Unknown => {
-            let _ = pickle::probe(ctx, data, report)
-                || onnx::probe(ctx, data, report)
+            pickle::probe(ctx, data, report);
+            let _ = onnx::probe(ctx, data, report)
                 || savedmodel::probe(ctx, data, report)
                 || config_json::probe(ctx, data, report)
                 || template::probe_raw(ctx, data, report);
         }
+    }
+    other_views(ctx, data, format, report);
+}
+
+/// Judges the views of `data` that loaders other than the one its magic number
+/// points to would take: `pickle.load` (and `joblib.load`, `torch.load`,
+/// `np.load(allow_pickle=True)`) reads from byte 0 whatever the magic says,
+/// legacy `torch.load` tries `tarfile` first, and `zipfile` reads the
+/// directory at the end. The worst verdict of all views wins.
+fn other_views(ctx: &Ctx, data: &[u8], format: Format, report: &mut Report) {
+    if !matches!(format, Format::Pickle | Format::Unknown) && pickle::probe_view(ctx, data) {
+        report.push(ctx.finding(
+            &general::POLYGLOT,
+            Some(0),
+            format!(
+                "this {} file is also a pickle that imports or calls code; pickle.load, \
+                 joblib.load and torch.load read it as that pickle, judged here too",
+                format.name()
+            ),
+        ));
+        pickle::scan(ctx, data, report);
+    }
+    if format != Format::Tar && mlsec_formats::sniff::is_tar(data) {
+        report.push(ctx.finding(
+            &general::POLYGLOT,
+            Some(0),
+            format!(
+                "this {} file also starts with a tar header; tarfile (and legacy torch.load) \
+                 reads its members, judged here too",
+                format.name()
+            ),
+        ));
+        archive::scan_tar(ctx, data, report);
     }
     // Containers are excluded: a tar or gzip ending in a zip member is no polyglot,
     // and that member is scanned as a member.

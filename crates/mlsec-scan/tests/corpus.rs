@@ -1,6 +1,7 @@
 //! Every file of the fixture corpus (`fixtures/`, made by
-//! `fixtures/make_fixtures.py` with the real libraries) gets the verdict its
-//! manifest entry expects. A missing manifest or file fails the test.
+//! `fixtures/make_fixtures.py` with the real libraries, and `fixtures/hostile/`,
+//! made by `fixtures/make_hostile.py`) gets the verdict its manifest entry
+//! expects. A missing manifest or file fails the test.
 
 use mlsec_scan::{scan_paths, ScanConfig};
 use serde::Deserialize;
@@ -14,6 +15,9 @@ struct Entry {
     format: Option<String>,
     #[serde(default)]
     why: String,
+    /// Rule ids that must be among the findings.
+    #[serde(default)]
+    rules: Vec<String>,
 }
 
 /// The manifest names container formats (what the magic bytes say); the scanner
@@ -38,14 +42,20 @@ fn fixtures_dir() -> PathBuf {
 
 #[test]
 fn every_fixture_gets_its_expected_verdict() {
-    let manifest = fixtures_dir().join("manifest.json");
-    let text = std::fs::read_to_string(&manifest).expect("fixtures/manifest.json is missing");
-    let entries: Vec<Entry> = serde_json::from_str(&text).expect("manifest.json is not valid");
+    let read = |name: &str| -> Vec<Entry> {
+        let text = std::fs::read_to_string(fixtures_dir().join(name))
+            .unwrap_or_else(|e| panic!("fixtures/{name}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixtures/{name}: {e}"))
+    };
+    let mut entries = read("manifest.json");
     assert!(
         entries.len() > 50,
         "corpus too small: {} entries",
         entries.len()
     );
+    let hostile = read("hostile/manifest.json");
+    assert!(hostile.len() >= 10, "hostile corpus too small");
+    entries.extend(hostile);
     let config = ScanConfig::default();
     let mut failures = Vec::new();
     for e in &entries {
@@ -67,7 +77,19 @@ fn every_fixture_gets_its_expected_verdict() {
             .iter()
             .map(|f| format!("{} {}", f.rule, f.message))
             .collect();
-        if worst.as_str() != e.expect {
+        let missing: Vec<&String> = e
+            .rules
+            .iter()
+            .filter(|r| !outcome.findings().iter().any(|f| &f.rule == *r))
+            .collect();
+        if !missing.is_empty() {
+            failures.push(format!(
+                "{}: no {missing:?} finding ({})\n    {}",
+                e.path,
+                e.why,
+                findings.join("\n    ")
+            ));
+        } else if worst.as_str() != e.expect {
             failures.push(format!(
                 "{}: expected {}, got {} ({})\n    {}",
                 e.path,

@@ -47,13 +47,15 @@ fn exit_codes_follow_the_threshold() {
         .arg(evil.path())
         .assert()
         .code(1);
+    // An unknown callable fails the default gate (PKL002 is high) and passes
+    // only a gate set above it.
     let unknown = folder(&[("m.pkl", UNKNOWN)]);
-    mlsec().arg("scan").arg(unknown.path()).assert().code(0);
+    mlsec().arg("scan").arg(unknown.path()).assert().code(1);
     mlsec()
-        .args(["scan", "--fail-on", "medium"])
+        .args(["scan", "--fail-on", "critical"])
         .arg(unknown.path())
         .assert()
-        .code(1);
+        .code(0);
 }
 
 #[test]

@@ -24,6 +24,25 @@ fn verdict_colour(v: &str) -> &'static str {
     }
 }
 
+/// `text` with control characters escaped (`\n`, `\u{1b}`): paths, member
+/// names and messages quote hostile files, which must not move the cursor,
+/// recolour the terminal or fake extra report lines.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 struct Paint(bool);
 
 impl Paint {
@@ -70,7 +89,7 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
                 out,
                 "{}  {}  {}",
                 paint.p(verdict_colour(&verdict), &format!("{verdict:<width$}")),
-                paint.p(BOLD, &path),
+                paint.p(BOLD, &printable(&path)),
                 paint.p(DIM, format)
             );
             write_findings(
@@ -138,9 +157,9 @@ fn write_findings<'a>(
             paint.p(BOLD, &f.rule)
         );
         if let Some(loc) = &f.location {
-            let _ = write!(out, "{} ", paint.p(DIM, &loc.to_string()));
+            let _ = write!(out, "{} ", paint.p(DIM, &printable(&loc.to_string())));
         }
-        let _ = writeln!(out, "{}", f.message);
+        let _ = writeln!(out, "{}", printable(&f.message));
     }
 }
 
@@ -186,5 +205,19 @@ mod tests {
             "{text}"
         );
         assert!(human(&e, true).contains('\x1b'));
+    }
+
+    #[test]
+    fn control_characters_from_files_are_escaped() {
+        let f = Finding::new(&R, "a\nb.pkl", "name `x\x1b[2J\ny`").at(Some("m\r\nFAKE"), None);
+        let details =
+            json!({"files": [{"path": "a\nb.pkl", "verdict": "malicious", "format": "pickle"}]});
+        let e = Evidence::new("scan", vec![], vec![f], Severity::High, details);
+        let text = human(&e, false);
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+        assert!(text.contains("a\\nb.pkl"), "{text}");
+        assert!(text.contains("m\\r\\nFAKE"), "{text}");
+        assert!(text.contains("x\\u{1b}[2J\\ny"), "{text}");
+        assert_eq!(text.lines().count(), 4, "{text}");
     }
 }

@@ -91,4 +91,37 @@ declare_rule! {
     };
 }
 
-pub const RULES: &[Rule] = &[SYMLINK_ESCAPE, UNREADABLE, LIMIT_EXCEEDED, POLYGLOT_ZIP];
+declare_rule! {
+    /// ## What it does
+    /// Flags a file that is valid in two formats from its first byte: a tar,
+    /// zlib stream, GGUF, HDF5 or zip that a pickle loader would also read as
+    /// a pickle that imports or calls code, or a file of another format that
+    /// starts with a valid tar header. Every view is judged; the worst wins.
+    ///
+    /// ## Why is this bad?
+    /// Loaders pick a view by their own rules: `pickle.load`, `joblib.load`
+    /// and `np.load(allow_pickle=True)` read a pickle from byte 0 whatever the
+    /// magic number says; legacy `torch.load` tries `tarfile` first. A scanner
+    /// that judges only the format its magic number names can be shown a
+    /// harmless archive while the loader runs the pickle.
+    ///
+    /// ## Example
+    /// `(S'id'\nios\nsystem\n.` is a protocol-0 pickle that calls
+    /// `os.system("id")`, and its first two bytes also make a valid zlib header.
+    ///
+    /// ## How to fix
+    /// Treat the file as hostile and re-save the model from a trusted source;
+    /// no legitimate model file is two formats at once.
+    pub const POLYGLOT = Rule {
+        id: "SCN005", name: "format-polyglot", severity: High, category: Suspicious,
+        summary: "File is valid as two formats and a loader may pick the dangerous one",
+    };
+}
+
+pub const RULES: &[Rule] = &[
+    SYMLINK_ESCAPE,
+    UNREADABLE,
+    LIMIT_EXCEEDED,
+    POLYGLOT_ZIP,
+    POLYGLOT,
+];

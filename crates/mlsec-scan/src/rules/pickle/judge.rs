@@ -121,14 +121,13 @@ pub(super) fn judge(
                 format!("{} calls a value that is not callable: {}", kind.opcode(), describe(other)),
             )),
         }
-        // Globals handed to a call may be called by it (defaultdict, partial, _reconstructor).
-        let mut seen = HashSet::new();
-        for_each_global(&call.args, 0, &mut seen, &mut |k| {
-            if let Some(u) = usage.get_mut(&k) {
-                u.passed = true;
-            }
-        });
     }
+    // Globals handed to a call may be called by it (defaultdict, partial, _reconstructor).
+    for_each_global(trace.calls.iter().map(|c| &c.args), |k| {
+        if let Some(u) = usage.get_mut(&k) {
+            u.passed = true;
+        }
+    });
 
     for ((module, name), u) in &usage {
         let full = format!("{module}.{name}");
@@ -242,37 +241,33 @@ fn describe_call(func: &V, args: &V, kind: CallKind) -> String {
     format!("{rendered} via {}", kind.opcode())
 }
 
-/// Calls `f` for every global inside `value` (bounded depth, cycles skipped).
-fn for_each_global(
-    value: &V,
-    depth: usize,
-    seen: &mut HashSet<*const Value>,
-    f: &mut dyn FnMut((String, String)),
-) {
-    // Only mutable containers can close a cycle, so only they are remembered.
-    let mutable = matches!(&**value, Value::List(_) | Value::Dict(_) | Value::Set(_));
-    if depth > 16 || (mutable && !seen.insert(std::rc::Rc::as_ptr(value))) {
-        return;
-    }
-    match &**value {
-        Value::Global { module, name, .. } => f((module.to_string(), name.to_string())),
-        Value::Tuple(items) | Value::FrozenSet(items) => items
-            .iter()
-            .for_each(|i| for_each_global(i, depth + 1, seen, f)),
-        Value::List(items) | Value::Set(items) => items
-            .borrow()
-            .iter()
-            .for_each(|i| for_each_global(i, depth + 1, seen, f)),
-        Value::Dict(d) => d.borrow().iter().for_each(|(k, v)| {
-            for_each_global(k, depth + 1, seen, f);
-            for_each_global(v, depth + 1, seen, f);
-        }),
-        Value::Call { func, args, .. } => {
-            for_each_global(func, depth + 1, seen, f);
-            for_each_global(args, depth + 1, seen, f);
+/// Calls `f` for every global inside any of `roots`, however deep. One walk
+/// with one visited set serves all roots, so shared and deeply nested values
+/// cost their size once, not once per call, and never the stack.
+fn for_each_global<'v>(roots: impl Iterator<Item = &'v V>, mut f: impl FnMut((String, String))) {
+    let mut seen: HashSet<*const Value> = HashSet::new();
+    let mut pending: Vec<V> = roots.cloned().collect();
+    while let Some(value) = pending.pop() {
+        if !seen.insert(std::rc::Rc::as_ptr(&value)) {
+            continue;
         }
-        Value::PersistentId(id) => for_each_global(id, depth + 1, seen, f),
-        _ => {}
+        match &*value {
+            Value::Global { module, name, .. } => f((module.to_string(), name.to_string())),
+            Value::Tuple(items) | Value::FrozenSet(items) => pending.extend(items.iter().cloned()),
+            Value::List(items) | Value::Set(items) => {
+                pending.extend(items.borrow().iter().cloned())
+            }
+            Value::Dict(d) => d.borrow().iter().for_each(|(k, v)| {
+                pending.push(k.clone());
+                pending.push(v.clone());
+            }),
+            Value::Call { func, args, .. } => {
+                pending.push(func.clone());
+                pending.push(args.clone());
+            }
+            Value::PersistentId(id) => pending.push(id.clone()),
+            _ => {}
+        }
     }
 }
 

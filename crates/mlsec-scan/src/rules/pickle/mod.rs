@@ -42,6 +42,14 @@ pub fn probe(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
     true
 }
 
+/// For content that another format claimed: true when `data`, read from byte
+/// 0 as a pickle, behaves like one (see [`looks_like_pickle`]) and imports or
+/// calls something, so that a pickle loader given the file would act on it.
+pub fn probe_view(ctx: &Ctx, data: &[u8]) -> bool {
+    let trace = analyze(data, 0, &pickle_limits(ctx));
+    looks_like_pickle(&trace, ctx) && !(trace.imports.is_empty() && trace.calls.is_empty())
+}
+
 /// A stream is taken for a pickle when it runs to STOP, calls something, or
 /// imports a denied global — what a loader would act on. Text that merely
 /// starts with an opcode letter fails before doing any of these.

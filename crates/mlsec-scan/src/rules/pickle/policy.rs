@@ -227,13 +227,9 @@ const CLASS_PACKAGES: &[&str] = &[
     "sentence_transformers.",
 ];
 
-/// Module prefixes whose classes are never allowed by [`CLASS_PACKAGES`] (test
-/// helpers, loaders, vendored code).
-const CLASS_PACKAGE_EXCEPTIONS: &[&str] = &[
-    "sklearn.utils._testing",
-    "sklearn.externals",
-    "sklearn.datasets",
-];
+/// Module prefixes whose classes are never allowed by [`CLASS_PACKAGES`]
+/// (vendored code; test helpers and loaders are denied outright).
+const CLASS_PACKAGE_EXCEPTIONS: &[&str] = &["sklearn.externals"];
 
 /// Denied module prefixes and what they give an attacker.
 const DENIED_MODULES: &[(&str, &str)] = &[
@@ -452,6 +448,38 @@ const DENIED_MODULES: &[(&str, &str)] = &[
     ("pandas.core.computation", "evaluates expressions"),
     ("mlflow", "runs projects and entry points"),
     ("sklearn.datasets", "downloads data"),
+    // Test and developer tools of the allowlisted libraries: no model needs
+    // them, and several run Python source or commands when called.
+    (
+        "sklearn.utils._testing",
+        "runs Python scripts (assert_run_python_script)",
+    ),
+    ("sklearn.utils.estimator_checks", "runs test code"),
+    ("sklearn.utils._show_versions", "inspects the environment"),
+    ("sklearn.conftest", "runs test code"),
+    ("sklearn.tests", "runs test code"),
+    ("numpy.conftest", "runs test code"),
+    ("numpy._pytesttester", "runs the test suite (pytest)"),
+    ("numpy.tests", "runs test code"),
+    ("pandas._testing", "runs test code"),
+    ("pandas.testing", "runs test code"),
+    ("pandas.util.testing", "runs test code"),
+    ("pandas.util._tester", "runs the test suite (pytest)"),
+    ("pandas.util._test_decorators", "runs test code"),
+    ("pandas.conftest", "runs test code"),
+    ("pandas.tests", "runs test code"),
+    ("torch.testing", "runs test code and commands"),
+    ("torch.utils.benchmark", "runs Python source (Timer)"),
+    ("torch.utils.bottleneck", "runs Python scripts"),
+    ("torch.utils.cpp_backtrace", "reaches interpreter internals"),
+    ("torch._testing", "runs test code"),
+    ("scipy._lib._testutils", "runs the test suite (pytest)"),
+    ("scipy.conftest", "runs test code"),
+    ("scipy.testing", "runs test code"),
+    ("scipy._lib._ccallback", "calls native function pointers"),
+    ("pytest", "runs test code"),
+    ("_pytest", "runs test code"),
+    ("nose", "runs test code"),
 ];
 
 /// Attribute names that, reached through a dotted path, give code execution.
@@ -765,7 +793,6 @@ mod tests {
         assert_eq!(c("mypkg.models", "Net"), Class::Unknown);
         assert_eq!(c("__main__", "MyModel"), Class::Unknown);
         assert_eq!(c("sklearn.metrics", "accuracy_score"), Class::Unknown);
-        assert_eq!(c("sklearn.utils._testing", "TempMemmap"), Class::Unknown);
         assert_eq!(c("mypkg.text", "compile"), Class::Unknown);
     }
 

@@ -39,12 +39,15 @@ declare_rule! {
     /// ## What it does
     /// Flags a global that is neither on the built-in allowlist of model-file
     /// globals nor on the denylist, and that the pickle calls (REDUCE, NEWOBJ,
-    /// INST, OBJ) or hands to a call as an argument.
+    /// INST, OBJ, which also reach `__setstate__` through a later BUILD) or
+    /// hands to a call as an argument. It is high, so it fails the default
+    /// gate (`--fail-on high`) until the global is allowed.
     ///
     /// ## Why is this bad?
     /// Any importable callable runs when the file is loaded. Most unknown
     /// callables are a project's own model classes, but the denylist can never
-    /// be complete: new gadgets in popular packages are published every month.
+    /// be complete: new gadgets in popular packages are published every month,
+    /// and test helpers of well-known libraries run arbitrary Python when called.
     ///
     /// ## Example
     /// `mypkg.models.Net` constructed via REDUCE in `model.pkl`.
@@ -54,7 +57,7 @@ declare_rule! {
     /// `[scan] allow = ["mypkg.models.Net"]` (or `"mypkg.*"`). Better, save
     /// weights in safetensors and build the class in code.
     pub const UNKNOWN_CALLABLE = Rule {
-        id: "PKL002", name: "unknown-pickle-callable", severity: Medium, category: Suspicious,
+        id: "PKL002", name: "unknown-pickle-callable", severity: High, category: Suspicious,
         summary: "Pickle calls a global that is not known to be safe",
     };
 }

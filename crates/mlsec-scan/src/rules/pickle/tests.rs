@@ -99,6 +99,8 @@ fn unknown_class_is_suspicious_and_can_be_allowed() {
     let r = run(&p);
     assert_eq!(rules(&r), ["PKL002"]);
     assert_eq!(r.verdict(), Verdict::Suspicious);
+    // High: it fails the default gate (--fail-on high) until allowed.
+    assert_eq!(r.findings[0].severity, Severity::High);
     let config = ScanConfig {
         allow: vec!["mypkg.*".into()],
         ..Default::default()
@@ -349,4 +351,43 @@ fn legacy_torch_stops_after_five_pickles() {
     let r = run(&data);
     assert_eq!(r.format.as_deref(), Some("pytorch-legacy"));
     assert_eq!(r.verdict(), Verdict::Clean, "{:?}", r.findings);
+}
+
+#[test]
+fn test_helpers_of_allowlisted_libraries_are_denied() {
+    for (module, name) in [
+        (
+            "sklearn.utils._testing",
+            "assert_run_python_script_without_output",
+        ),
+        ("sklearn.utils._testing", "TempMemmap"),
+        ("pandas._testing", "with_csv_dialect"),
+        ("torch.testing._internal.common_utils", "shell"),
+        ("torch.utils.benchmark", "Timer"),
+        ("numpy._pytesttester", "PytestTester"),
+        ("scipy._lib._testutils", "PytestTester"),
+    ] {
+        let p = P::proto(4)
+            .global(module, name)
+            .s("import os; os.system('id')")
+            .raw(b"\x85R")
+            .done();
+        let r = run(&p);
+        assert_eq!(rules(&r), ["PKL001"], "{module}.{name}");
+        assert_eq!(r.verdict(), Verdict::Malicious, "{module}.{name}");
+    }
+}
+
+#[test]
+fn a_global_passed_deep_inside_call_arguments_is_still_passed() {
+    // OrderedDict(((((...(mypkg.f,)...),),)) with the global 40 tuples deep.
+    let mut p = P::proto(4)
+        .global("collections", "OrderedDict")
+        .global("mypkg", "f");
+    for _ in 0..40 {
+        p = p.raw(b"\x85");
+    }
+    let r = run(&p.raw(b"\x85R").done());
+    assert_eq!(rules(&r), ["PKL002"]);
+    assert_eq!(r.findings[0].evidence["passed_to_call"], true);
 }
