@@ -1,5 +1,11 @@
 //! `mlsec.toml`: what a team allows or denies beyond the built-in lists.
 //!
+//! The file usually lives in the repository being scanned, so whoever can
+//! change the models can change it too. Its `allow` entries therefore only
+//! allow globals that the built-in denylist does not deny; letting them
+//! override the denylist takes `--trust-config` on the command line. The
+//! evidence records the file and every allowance in effect.
+//!
 //! ```toml
 //! [scan]
 //! # Globals (module.name) your models legitimately use; exact match, or a
@@ -11,18 +17,26 @@
 
 use mlsec_core::Limits;
 use serde::Deserialize;
-use std::path::Path;
+use serde_json::json;
+use std::path::{Path, PathBuf};
 
 /// Settings of one scan.
 #[derive(Debug, Clone, Default)]
 pub struct ScanConfig {
     pub limits: Limits,
-    /// Extra allowed globals (`module.name` or `module.*`).
+    /// Allowed globals (`module.name` or `module.*`) that override the built-in
+    /// denylist: `--allow` on the command line, and the file's entries under
+    /// `--trust-config`.
     pub allow: Vec<String>,
+    /// Allowed globals from the configuration file: they allow what the
+    /// built-in denylist does not deny, and nothing it denies.
+    pub allow_unless_denied: Vec<String>,
     /// Extra denied globals (`module.name` or `module.*`).
     pub deny: Vec<String>,
     /// Compute the SHA-256 of every scanned file (reads whole files).
     pub digest: bool,
+    /// The configuration file these settings were read from.
+    pub source: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -45,7 +59,72 @@ impl ScanConfig {
     /// Reads the `[scan]` table of an `mlsec.toml`. Errors name the file and the problem.
     pub fn from_toml_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::from_toml_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let mut config =
+            Self::from_toml_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// Lets the configuration file's `allow` entries override the built-in
+    /// denylist (`--trust-config`).
+    pub fn trust_file_allows(&mut self) {
+        self.allow.append(&mut self.allow_unless_denied);
+    }
+
+    /// The file's `allow` entries that name globals the built-in denylist
+    /// denies, which are therefore not applied to them.
+    pub fn allows_not_applied(&self) -> Vec<String> {
+        self.allow_unless_denied
+            .iter()
+            .filter(|e| crate::rules::pickle::entry_reaches_denylist(e))
+            .cloned()
+            .collect()
+    }
+
+    /// What the evidence records: the file, and every allowance and denial in effect.
+    pub fn to_evidence(&self) -> serde_json::Value {
+        json!({
+            "file": self.source.as_ref().map(|p| p.to_string_lossy()),
+            "allow": self.allow,
+            "allow_unless_denied": self.allow_unless_denied,
+            "deny": self.deny,
+            "not_applied_to_denied_globals": self.allows_not_applied(),
+        })
+    }
+
+    /// One line for people: which file was used and what it allows.
+    pub fn summary_line(&self) -> Option<String> {
+        if self.source.is_none()
+            && self.allow.is_empty()
+            && self.allow_unless_denied.is_empty()
+            && self.deny.is_empty()
+        {
+            return None;
+        }
+        let file = match &self.source {
+            Some(p) => format!("config {}", p.display()),
+            None => "no config file".to_string(),
+        };
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let mut line = format!(
+            "{file}: allow {}; deny {}",
+            list(&[self.allow.as_slice(), self.allow_unless_denied.as_slice()].concat()),
+            list(&self.deny)
+        );
+        let ignored = self.allows_not_applied();
+        if !ignored.is_empty() {
+            line.push_str(&format!(
+                " (not applied to denylisted globals: {}; --trust-config applies them)",
+                ignored.join(", ")
+            ));
+        }
+        Some(line)
     }
 
     pub fn from_toml_str(text: &str) -> Result<Self, String> {
@@ -58,7 +137,7 @@ impl ScanConfig {
             }
         }
         Ok(ScanConfig {
-            allow: file.scan.allow,
+            allow_unless_denied: file.scan.allow,
             deny: file.scan.deny,
             ..Default::default()
         })
@@ -73,8 +152,29 @@ mod tests {
     fn reads_allow_and_deny() {
         let c = ScanConfig::from_toml_str("[scan]\nallow = [\"mypkg.Model\"]\ndeny = [\"x.*\"]\n")
             .unwrap();
-        assert_eq!(c.allow, ["mypkg.Model"]);
+        assert_eq!(c.allow_unless_denied, ["mypkg.Model"]);
+        assert!(c.allow.is_empty());
         assert_eq!(c.deny, ["x.*"]);
+    }
+
+    #[test]
+    fn file_allows_that_reach_the_denylist_are_named() {
+        let mut c = ScanConfig::from_toml_str(
+            "[scan]\nallow = [\"os.*\", \"builtins.*\", \"mypkg.*\", \"numpy.load\", \"torch.*\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.allows_not_applied(),
+            ["os.*", "builtins.*", "numpy.load", "torch.*"]
+        );
+        let line = c.summary_line().unwrap();
+        assert!(
+            line.contains("not applied to denylisted globals: os.*"),
+            "{line}"
+        );
+        c.trust_file_allows();
+        assert!(c.allows_not_applied().is_empty());
+        assert_eq!(c.allow.len(), 5);
     }
 
     #[test]

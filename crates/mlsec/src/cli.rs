@@ -112,9 +112,14 @@ pub struct ScanArgs {
     /// Configuration file (default: ./mlsec.toml when present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Treat this global as safe (module.name or module.*); repeatable.
+    /// Treat this global as safe (module.name or module.*), even one the
+    /// built-in denylist denies; repeatable.
     #[arg(long, value_name = "GLOBAL")]
     pub allow: Vec<String>,
+    /// Let the config file's allow entries override the built-in denylist
+    /// (by default they only allow globals it does not deny).
+    #[arg(long)]
+    pub trust_config: bool,
     /// Record each file's SHA-256 in the evidence (reads every byte of every file).
     #[arg(long)]
     pub digest: bool,

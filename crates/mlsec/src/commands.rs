@@ -35,6 +35,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
         }
         config.allow.push(entry.clone());
     }
+    if args.trust_config {
+        config.trust_file_allows();
+    }
     config.digest = args.digest;
 
     let progress = progress_bar(args.output.quiet);
@@ -56,6 +59,8 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let details = json!({
         "files": outcome.files,
         "verdicts": verdicts.iter().map(|(v, n)| (v.as_str(), n)).collect::<BTreeMap<_, _>>(),
+        "config": config.to_evidence(),
+        "notes": config.summary_line().into_iter().collect::<Vec<_>>(),
     });
     let evidence = Evidence::new(
         "scan",

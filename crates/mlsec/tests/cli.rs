@@ -231,3 +231,62 @@ fn every_rule_is_documented_in_the_readme() {
         assert!(readme.contains(&row), "README.md's rule table lacks {row}");
     }
 }
+
+/// An `mlsec.toml` that lives in the scanned repository must not switch the
+/// scanner off: its allow entries do not reach denylisted globals unless the
+/// command line says `--trust-config`, and the evidence names the file.
+#[test]
+fn a_config_in_the_scanned_tree_cannot_allow_denied_globals() {
+    let dir = folder(&[
+        (
+            "mlsec.toml",
+            b"[scan]\nallow = [\"os.*\", \"builtins.*\", \"mypkg.*\"]\n",
+        ),
+        ("evil.pkl", EVIL),
+        ("net.pkl", UNKNOWN),
+    ]);
+    let run = |extra: &[&str]| {
+        let out = mlsec()
+            .current_dir(dir.path())
+            .args(["scan", "--quiet", "--format", "json", "."])
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), v)
+    };
+    let (code, v) = run(&[]);
+    assert_eq!(code, 1);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    // os.system stays denied; the file still allows the project's own class.
+    assert_eq!(rules, ["PKL001"]);
+    let config = &v["details"]["config"];
+    assert_eq!(config["file"], "mlsec.toml");
+    assert_eq!(config["allow_unless_denied"][2], "mypkg.*");
+    assert_eq!(
+        config["not_applied_to_denied_globals"],
+        serde_json::json!(["os.*", "builtins.*"])
+    );
+    let human = mlsec()
+        .current_dir(dir.path())
+        .args(["scan", "--quiet", "."])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("config mlsec.toml"))
+            .count(),
+        1,
+        "{text}"
+    );
+    // Trusted on the command line, the file's entries apply in full.
+    let (code, v) = run(&["--trust-config"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["details"]["config"]["allow"][0], "os.*");
+}

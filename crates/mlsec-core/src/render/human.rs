@@ -56,8 +56,8 @@ impl Paint {
 }
 
 /// A table for a terminal: one line per subject (with its verdict when the
-/// evidence's `details.files` carries one), its findings indented below, then a
-/// summary. `colour` adds ANSI colours.
+/// evidence's `details.files` carries one), its findings indented below, the
+/// lines of `details.notes`, then a summary. `colour` adds ANSI colours.
 pub fn human(evidence: &Evidence, colour: bool) -> String {
     let paint = Paint(colour);
     let mut out = String::new();
@@ -118,6 +118,17 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
                 &format!("({unsupported} file(s) in no model format were not judged)")
             )
         );
+    }
+    // Lines the producer wants a person to see (which config was in effect).
+    for note in evidence
+        .details
+        .get("notes")
+        .and_then(|n| n.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str())
+    {
+        let _ = writeln!(out, "{}", paint.p(DIM, &printable(note)));
     }
     let counts: Vec<String> = Severity::ALL
         .iter()

@@ -9,7 +9,10 @@ mod judge;
 mod policy;
 mod rules;
 
-pub use policy::{attribute_path_verdict, classify, config_verdict, is_valid_global, Class};
+pub use policy::{
+    attribute_path_verdict, classify, config_verdict, entry_reaches_denylist, is_valid_global,
+    Class,
+};
 pub use rules::*;
 
 use crate::{Ctx, Report};

@@ -622,8 +622,10 @@ pub fn is_valid_global(module: &str, name: &str) -> bool {
         && name.split('.').all(is_identifier)
 }
 
-/// What `mlsec.toml` says about `full` (module.name), if anything: a deny
-/// entry wins over an allow entry.
+/// What the configuration says about `full` (module.name) before the
+/// built-in lists are consulted: a deny entry wins over an allow entry, and
+/// only allowances that may override the denylist (`--allow`, or a file
+/// under `--trust-config`) count here.
 pub fn config_verdict(full: &str, config: &ScanConfig) -> Option<Class> {
     if config.deny.iter().any(|e| entry_matches(e, full)) {
         Some(Class::Denied("denied in mlsec.toml".into()))
@@ -631,6 +633,22 @@ pub fn config_verdict(full: &str, config: &ScanConfig) -> Option<Class> {
         Some(Class::Allowed)
     } else {
         None
+    }
+}
+
+/// True when the allow entry `entry` (`module.name` or `module.*`) covers a
+/// global that the built-in lists deny, so that a configuration file may not
+/// apply it without `--trust-config`.
+pub fn entry_reaches_denylist(entry: &str) -> bool {
+    let builtin = ScanConfig::default();
+    match entry.strip_suffix(".*") {
+        Some(prefix) => DENIED_MODULES
+            .iter()
+            .any(|(m, _)| module_matches(prefix, m) || module_matches(m, prefix)),
+        None => match entry.rsplit_once('.') {
+            Some((module, name)) => matches!(classify(module, name, &builtin), Class::Denied(_)),
+            None => false,
+        },
     }
 }
 
@@ -712,6 +730,13 @@ pub fn classify(module: &str, name: &str, config: &ScanConfig) -> Class {
         return Class::Denied(format!(
             "is a `{last}` function, which gives code execution"
         ));
+    }
+    if config
+        .allow_unless_denied
+        .iter()
+        .any(|e| entry_matches(e, &full))
+    {
+        return Class::Allowed;
     }
     let is_class =
         name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && is_identifier(name);
