@@ -83,18 +83,42 @@ pub fn scan_paths(
 ) -> Result<ScanOutcome, String> {
     let mut jobs = Vec::new();
     for path in paths {
-        let meta =
-            fs::metadata(path).map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+        let meta = fs::symlink_metadata(path)
+            .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
         let display = path.to_string_lossy().into_owned();
-        if meta.is_dir() {
+        let ft = meta.file_type();
+        if ft.is_dir() {
             let root = fs::canonicalize(path)
                 .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
             walk(path, &root, &mut jobs);
-        } else {
+        } else if ft.is_file() {
             jobs.push(Job::Scan {
                 path: path.clone(),
                 display,
             });
+        } else if ft.is_symlink() {
+            // The walk's rule, with the link's own folder as the root: a link
+            // that stays in its folder names a file that is scanned (under the
+            // link's name); one that leaves it, or dangles, is a finding.
+            let folder = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let root = fs::canonicalize(&folder)
+                .map_err(|e| format!("{}: {}", folder.display(), io_reason(&e)))?;
+            match judge_symlink(path, display.clone(), &root) {
+                Some(result) => jobs.push(Job::Done(result)),
+                None => match fs::canonicalize(path) {
+                    Ok(target) if target.is_dir() => walk(&target, &target, &mut jobs),
+                    Ok(target) => jobs.push(Job::Scan {
+                        path: target,
+                        display,
+                    }),
+                    Err(e) => jobs.push(Job::Done(unreadable(display, &e))),
+                },
+            }
+        } else {
+            jobs.push(Job::Done(special_file(display, ft)));
         }
     }
     let total = jobs.len();
@@ -183,6 +207,51 @@ fn judge_symlink(path: &Path, display: String, root: &Path) -> Option<FileResult
     })
 }
 
+/// A FIFO, socket or device named on the command line: never opened (a FIFO
+/// blocks, `/dev/zero` never ends), and never passed as clean.
+fn special_file(display: String, ft: fs::FileType) -> FileResult {
+    let kind = file_kind(ft);
+    let finding = Finding::new(
+        &UNREADABLE,
+        &display,
+        format!("not a regular file ({kind}); not read"),
+    );
+    FileResult {
+        path: display,
+        format: kind.into(),
+        verdict: Verdict::Error,
+        size: 0,
+        sha256: None,
+        findings: vec![finding],
+    }
+}
+
+fn file_kind(ft: fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "FIFO";
+        }
+        if ft.is_socket() {
+            return "socket";
+        }
+        if ft.is_char_device() {
+            return "character device";
+        }
+        if ft.is_block_device() {
+            return "block device";
+        }
+    }
+    if ft.is_dir() {
+        "directory"
+    } else if ft.is_symlink() {
+        "symbolic link"
+    } else {
+        "special file"
+    }
+}
+
 fn unreadable(display: String, e: &std::io::Error) -> FileResult {
     let finding = Finding::new(
         &UNREADABLE,
@@ -223,15 +292,34 @@ impl std::ops::Deref for Contents {
     }
 }
 
-fn read_contents(path: &Path) -> std::io::Result<Contents> {
-    let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
+/// Opens `path` for reading without blocking on a FIFO or following a link
+/// swapped in since the walk looked, and checks that it is a regular file.
+fn open_regular(path: &Path) -> std::io::Result<(File, u64)> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(format!(
+            "not a regular file ({})",
+            file_kind(meta.file_type())
+        )));
+    }
+    Ok((file, meta.len()))
+}
+
+fn read_contents(file: &mut File, len: u64) -> std::io::Result<Contents> {
     if len >= MMAP_THRESHOLD {
         // SAFETY: the map is read-only and private to this scan. If another process
         // truncates the file while it is mapped, reads past the new end fault; that is
         // the same trade-off every mmap-based scanner (ripgrep included) makes.
         #[allow(unsafe_code)]
-        let map = unsafe { memmap2::Mmap::map(&file)? };
+        let map = unsafe { memmap2::Mmap::map(&*file)? };
         Ok(Contents::Mapped(map))
     } else {
         let mut v = Vec::with_capacity(len as usize);
@@ -240,9 +328,30 @@ fn read_contents(path: &Path) -> std::io::Result<Contents> {
     }
 }
 
+/// SHA-256 of the file behind `file`, read through a fixed buffer: hashing a
+/// mapped 20 GB file would make all of it resident.
+fn sha256_streamed(file: &mut File) -> std::io::Result<String> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
 /// Scans one file on disk.
 pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> FileResult {
-    let data = match read_contents(path) {
+    let (mut file, len) = match open_regular(path) {
+        Ok(f) => f,
+        Err(e) => return unreadable(display, &e),
+    };
+    let data = match read_contents(&mut file, len) {
         Ok(d) => d,
         Err(e) => return unreadable(display, &e),
     };
@@ -250,7 +359,14 @@ pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> Fi
     let ctx = Ctx::new(config, &display, dir);
     let mut report = Report::default();
     scan_bytes(&ctx, &data, &mut report);
-    let sha256 = config.digest.then(|| hex(&Sha256::digest(&data[..])));
+    let sha256 = match (&data, config.digest) {
+        (_, false) => None,
+        (Contents::Owned(bytes), true) => Some(hex(&Sha256::digest(bytes))),
+        (Contents::Mapped(_), true) => match sha256_streamed(&mut file) {
+            Ok(digest) => Some(digest),
+            Err(e) => return unreadable(display, &e),
+        },
+    };
     FileResult {
         verdict: report.verdict(),
         format: report.format.clone().unwrap_or_else(|| "unknown".into()),
@@ -271,14 +387,14 @@ mod tests {
 
     #[test]
     fn a_file_that_cannot_be_read_is_an_error_not_clean() {
-        // Reading a directory as a file fails (EISDIR) even for root, like any I/O error.
+        // A directory where a file was expected is refused, even for root.
         let dir = tempfile::tempdir().unwrap();
         let r = scan_file(dir.path(), "weights.bin".into(), &ScanConfig::default());
         assert_eq!(r.verdict, Verdict::Error);
         assert_eq!(r.findings.len(), 1);
         assert_eq!(r.findings[0].rule, "SCN002");
         assert!(
-            r.findings[0].message.contains("Is a directory"),
+            r.findings[0].message.contains("not a regular file (directory)"),
             "{}",
             r.findings[0].message
         );
@@ -310,6 +426,75 @@ mod tests {
             Verdict::Unsupported
         );
         assert_eq!(outcome(&[]).verdict(), Verdict::Unsupported);
+    }
+
+    fn scan_args(paths: &[PathBuf]) -> ScanOutcome {
+        scan_paths(paths, &ScanConfig::default(), &|_| {}).unwrap()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_named_on_the_command_line_are_errors_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.pkl");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Before: /dev/zero grew without bound and the FIFO blocked forever.
+        let outcome = scan_args(&[PathBuf::from("/dev/zero"), fifo]);
+        let kinds: Vec<_> = outcome.files.iter().map(|f| f.format.as_str()).collect();
+        assert_eq!(kinds, ["character device", "FIFO"]);
+        for f in &outcome.files {
+            assert_eq!(f.verdict, Verdict::Error);
+            assert_eq!(f.findings[0].rule, "SCN002");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_named_on_the_command_line_follow_the_walk_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let evil = b"cos\nsystem\n(S'id'\ntR.";
+        fs::write(dir.path().join("model.pkl"), evil).unwrap();
+        fs::write(outside.path().join("secret.pkl"), evil).unwrap();
+        let inside = dir.path().join("inside.pkl");
+        let leaving = dir.path().join("leaving.pkl");
+        std::os::unix::fs::symlink("model.pkl", &inside).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.pkl"), &leaving).unwrap();
+        let outcome = scan_args(&[inside.clone(), leaving.clone()]);
+        // A link within its folder is scanned under its own name...
+        assert_eq!(outcome.files[0].path, inside.to_string_lossy());
+        assert_eq!(outcome.files[0].verdict, Verdict::Malicious);
+        // ...one leaving it is a finding, and the target is not read.
+        assert_eq!(outcome.files[1].format, "symlink");
+        assert_eq!(outcome.files[1].findings[0].rule, "SCN001");
+        assert_eq!(outcome.files[1].findings.len(), 1);
+    }
+
+    #[test]
+    fn digests_of_mapped_files_are_streamed_and_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.bin");
+        let data: Vec<u8> = (0..3 * MMAP_THRESHOLD as usize + 17)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        fs::write(&path, &data).unwrap();
+        let config = ScanConfig {
+            digest: true,
+            ..ScanConfig::default()
+        };
+        let r = scan_file(&path, "big.bin".into(), &config);
+        assert_eq!(r.sha256, Some(hex(&Sha256::digest(&data))));
+        let small = dir.path().join("small.bin");
+        fs::write(&small, b"abc").unwrap();
+        let r = scan_file(&small, "small.bin".into(), &config);
+        assert_eq!(
+            r.sha256.as_deref(),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
     }
 
     #[test]
