@@ -20,6 +20,16 @@ pub struct Limits {
     pub max_members: usize,
     /// Largest metadata blob (JSON header, GGUF string, config) read into memory.
     pub max_metadata_bytes: u64,
+    /// Most archive members opened for one top-level file, across every
+    /// nesting level; a larger file may open one member per 64 bytes of its
+    /// size (no flat archive spends fewer bytes on a member's headers).
+    pub max_file_members: usize,
+    /// Most bytes decompressed for one top-level file, across every member
+    /// and nesting level; a larger file may expand [`Self::max_file_expansion`]
+    /// times its size in all.
+    pub max_file_decompressed_bytes: u64,
+    /// See [`Self::max_file_decompressed_bytes`].
+    pub max_file_expansion: u64,
 }
 
 impl Default for Limits {
@@ -33,6 +43,9 @@ impl Default for Limits {
             max_compression_ratio: 200,
             max_members: 100_000,
             max_metadata_bytes: 256 << 20,
+            max_file_members: 16_384,
+            max_file_decompressed_bytes: 64 << 20,
+            max_file_expansion: 100,
         }
     }
 }

@@ -357,7 +357,7 @@ pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> Fi
     };
     let dir = path.parent();
     let ctx = Ctx::new(config, &display, dir);
-    let mut report = Report::default();
+    let mut report = Report::for_file(len, &config.limits);
     scan_bytes(&ctx, &data, &mut report);
     let sha256 = match (&data, config.digest) {
         (_, false) => None,
@@ -372,7 +372,7 @@ pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> Fi
         format: report.format.clone().unwrap_or_else(|| "unknown".into()),
         size: data.len() as u64,
         sha256,
-        findings: report.findings,
+        findings: report.into_findings(),
         path: display,
     }
 }
@@ -394,7 +394,9 @@ mod tests {
         assert_eq!(r.findings.len(), 1);
         assert_eq!(r.findings[0].rule, "SCN002");
         assert!(
-            r.findings[0].message.contains("not a regular file (directory)"),
+            r.findings[0]
+                .message
+                .contains("not a regular file (directory)"),
             "{}",
             r.findings[0].message
         );

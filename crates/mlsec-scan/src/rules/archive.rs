@@ -321,11 +321,25 @@ const MAX_LINK_TARGET: usize = 4096;
 /// At most this many member names are listed in one finding's evidence.
 const LISTED_MEMBERS: usize = 20;
 
-fn bounds(ctx: &Ctx) -> Bounds {
+/// Decompression bounds for one member: the per-member limits, clamped to
+/// what is left of the file's budget (one byte more, to see it run out).
+fn bounds(ctx: &Ctx, report: &Report) -> Bounds {
     Bounds {
-        max_output: ctx.limits().max_decompressed_bytes,
+        max_output: ctx
+            .limits()
+            .max_decompressed_bytes
+            .min(report.decompressed_left().saturating_add(1)),
         max_ratio: ctx.limits().max_compression_ratio,
     }
+}
+
+/// Charges `out_len` decompressed bytes to the file's budget. False when
+/// the budget ran out, in which case the output is not judged further (one
+/// finding says so).
+fn charge(ctx: &Ctx, report: &mut Report, outcome: &Outcome, out_len: usize) -> bool {
+    let out_len = out_len as u64;
+    let cut = *outcome == Outcome::TooLarge && out_len > report.decompressed_left();
+    report.spend_decompressed(ctx, out_len, cut)
 }
 
 /// A finding about member `name`, located at the member; `offset` is where
@@ -658,6 +672,9 @@ pub fn scan_zip(ctx: &Ctx, data: &[u8], report: &mut Report) {
         t.report_code(ctx, &names, report);
     }
     for entry in &archive.entries {
+        if !report.open_member(ctx) {
+            break;
+        }
         check_zip_headers(ctx, entry, report);
         scan_zip_member(ctx, &archive, entry, &kind, report);
     }
@@ -844,7 +861,7 @@ fn scan_zip_member(
     if entry.local.is_err() {
         return; // reported by check_zip_headers
     }
-    let content = match archive.read(entry, bounds(ctx)) {
+    let content = match archive.read(entry, bounds(ctx, report)) {
         Ok(content) => content,
         Err(zip::ReadError::UnsupportedMethod(m)) => {
             report.push(at_member(
@@ -864,6 +881,11 @@ fn scan_zip_member(
         Err(zip::ReadError::OutOfBounds(_)) => return,
     };
     let mctx = ctx.child(name);
+    if matches!(content.data, std::borrow::Cow::Owned(_))
+        && !charge(&mctx, report, &content.outcome, content.data.len())
+    {
+        return;
+    }
     check_outcome(
         &mctx,
         &content.outcome,
@@ -959,6 +981,9 @@ pub fn scan_tar(ctx: &Ctx, data: &[u8], report: &mut Report) {
         report,
     );
     for member in &archive.members {
+        if !report.open_member(ctx) {
+            break;
+        }
         let (name, offset) = (member.name.as_str(), Some(member.header_offset));
         check_name(ctx, name, offset, report);
         match member.kind {
@@ -1034,9 +1059,12 @@ pub fn scan_7z(ctx: &Ctx, data: &[u8], report: &mut Report) {
     let walked = sevenz::walk(
         data,
         ctx.limits().max_members,
-        bounds(ctx),
+        bounds(ctx, report),
         |member, out| {
             let mctx = ctx.child(&member.name);
+            if !report.open_member(ctx) || !charge(&mctx, report, &out.outcome, out.data.len()) {
+                return;
+            }
             check_outcome(
                 &mctx,
                 &out.outcome,
@@ -1136,7 +1164,13 @@ pub fn scan_compressed(ctx: &Ctx, data: &[u8], format: Format, report: &mut Repo
             return;
         }
     };
-    let out = compress::decompress(codec, payload, bounds(ctx));
+    if !report.open_member(ctx) {
+        return;
+    }
+    let out = compress::decompress(codec, payload, bounds(ctx, report));
+    if !charge(ctx, report, &out.outcome, out.data.len()) {
+        return;
+    }
     let what = format!("{} stream", format.name());
     check_outcome(
         ctx,

@@ -1,5 +1,5 @@
 use super::testkit::{deflate, rules, scan, scan_with, tar_of, ZipBuilder};
-use crate::ScanConfig;
+use crate::{Ctx, Report, ScanConfig};
 use mlsec_core::Verdict;
 use std::io::Write;
 
@@ -670,4 +670,69 @@ fn every_rule_has_a_positive_test_here() {
     assert_eq!(ids.len(), 13);
     assert!(ids.iter().all(|id| id.starts_with("ARC")));
     let _ = deflate(b"");
+}
+
+/// A zip of 16 copies of `inner`, deflated, `depth` levels deep.
+fn nested(depth: u32, inner: &[u8]) -> Vec<u8> {
+    let mut data = inner.to_vec();
+    for _ in 0..depth {
+        let mut z = ZipBuilder::new();
+        for i in 0..16 {
+            z = z.deflated(&format!("m{i}"), &data);
+        }
+        data = z.build();
+    }
+    data
+}
+
+#[test]
+fn nested_archives_share_one_budget_per_file() {
+    // 16^5 = 1,048,576 os.system pickles from a ~30 KB file: before the file
+    // budget, over a million members were opened and as many findings kept.
+    let data = nested(5, b"cos\nsystem\n(S'id'\ntR.");
+    assert!(data.len() < 64 << 10, "{}", data.len());
+    let config = ScanConfig::default();
+    let ctx = Ctx::new(&config, "t", None);
+    let mut report = Report::for_file(data.len() as u64, &config.limits);
+    crate::scan_bytes(&ctx, &data, &mut report);
+    assert_eq!(report.verdict(), Verdict::Malicious);
+    let findings = report.into_findings();
+    let budget: Vec<_> = findings.iter().filter(|f| f.rule == "SCN003").collect();
+    assert_eq!(budget.len(), 1, "{findings:#?}");
+    assert!(
+        budget[0].message.contains("archive members"),
+        "{}",
+        budget[0].message
+    );
+    // Five PKL001 as they are, then one that counts the rest.
+    let pkl: Vec<_> = findings.iter().filter(|f| f.rule == "PKL001").collect();
+    assert_eq!(pkl.len(), 6);
+    let folded = pkl[5].evidence["folded"].as_u64().unwrap();
+    // Intermediate zips take members from the same budget too.
+    assert!((15_000..16_384).contains(&folded), "{folded}");
+    assert_eq!(pkl[5].evidence["locations"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn decompressed_bytes_are_budgeted_across_members() {
+    // 80 members of 1 MiB each (under the per-member ratio floor): 80 MiB in
+    // all, past the 64 MiB a small file may decompress.
+    let mut z = ZipBuilder::new();
+    for i in 0..80 {
+        z = z.deflated(&format!("w{i}.bin"), &vec![7u8; (1 << 20) - 1]);
+    }
+    let data = z.build();
+    let config = ScanConfig::default();
+    let ctx = Ctx::new(&config, "t", None);
+    let mut report = Report::for_file(data.len() as u64, &config.limits);
+    crate::scan_bytes(&ctx, &data, &mut report);
+    let findings = report.into_findings();
+    let budget: Vec<_> = findings.iter().filter(|f| f.rule == "SCN003").collect();
+    assert_eq!(budget.len(), 1, "{findings:#?}");
+    assert!(budget[0].message.contains("decompressed bytes"));
+    assert_eq!(budget[0].member.as_deref(), Some("w64.bin"));
+    // A large file may expand proportionally more: the same members pass.
+    let mut report = Report::for_file(1 << 30, &config.limits);
+    crate::scan_bytes(&ctx, &data, &mut report);
+    assert!(report.findings.iter().all(|f| f.rule != "SCN003"));
 }
