@@ -98,7 +98,7 @@ impl Entity {
         match self {
             Entity::Email => "e-mail address (RFC 5321 shape, dotted domain, alphabetic TLD)",
             Entity::Phone => {
-                "phone number: +CC/00CC international (E.164, known country code) or national US/NANP, UK, DE, FR, IN formats"
+                "phone number: +CC/00CC international (E.164, known country code) or national US/NANP, UK, DE, FR, IN formats; never a decimal number"
             }
             Entity::CreditCard => {
                 "payment card number (Luhn and issuer prefix/length: Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro)"
@@ -116,7 +116,9 @@ impl Entity {
             Entity::GoogleApiKey => "Google API key (AIza + 35 characters)",
             Entity::OpenaiKey => "OpenAI-style API key (sk-..., sk-proj-...)",
             Entity::Jwt => "JSON Web Token (three base64url parts; the header decodes to JSON with \"alg\")",
-            Entity::PrivateKey => "PEM private key block (-----BEGIN ... PRIVATE KEY----- to its END line)",
+            Entity::PrivateKey => {
+                "PEM or PGP private key block (-----BEGIN ... PRIVATE KEY----- to its END line, or through its key material when the END line is cut off)"
+            }
             Entity::Password => "password in a connection string (scheme://user:PASSWORD@host), after password=/pwd=, or in a password column",
             Entity::GenericSecret => {
                 "high-entropy token (length >= 16, mixed character classes) right after key/secret/token/api_key or in such a column"

@@ -12,7 +12,7 @@
 //! | Name | What is detected |
 //! |---|---|
 //! | `EMAIL` | e-mail address (RFC 5321 shape, dotted domain, alphabetic TLD) |
-//! | `PHONE` | +CC / 00CC international numbers (E.164, assigned country code) and national US/NANP, UK, DE, FR, IN formats; bare digit runs only in a phone column |
+//! | `PHONE` | +CC / 00CC international numbers (E.164, assigned country code) and national US/NANP, UK, DE, FR, IN formats; bare digit runs only in a phone column; never a decimal number (`0.0567809958231964`: digits after a decimal point are a fraction) |
 //! | `CREDIT_CARD` | card number passing Luhn and an issuer's prefix and length (Visa, Mastercard incl. 2-series, Amex, Discover, JCB, Diners, UnionPay, Maestro); spaces or dashes allowed |
 //! | `IBAN` | IBAN with the registered length of its country and valid mod-97 check digits |
 //! | `US_SSN` | `123-45-6789` with area 000/666/9xx, group 00, serial 0000 and published sample numbers excluded; spaced or bare 9 digits only next to SSN words or in an SSN column |
@@ -27,25 +27,25 @@
 //! | `GOOGLE_API_KEY` | `AIza` + 35 characters |
 //! | `OPENAI_KEY` | `sk-` / `sk-proj-` keys with upper, lower and digits |
 //! | `JWT` | three base64url parts whose header decodes to JSON with `"alg"` |
-//! | `PRIVATE_KEY` | a PEM block from `-----BEGIN ... PRIVATE KEY-----` to its END line |
+//! | `PRIVATE_KEY` | a PEM block from `-----BEGIN ... PRIVATE KEY-----` (RSA, EC, DSA, OPENSSH, ENCRYPTED, plain, and `PGP PRIVATE KEY BLOCK`) to its END line; without one (cut short), through the base64 key material after the BEGIN line, its line breaks real, escaped (`\n`) or removed; a BEGIN line with no material after it is not reported |
 //! | `PASSWORD` | the password of `scheme://user:PASSWORD@host`, a value after `password=`/`pwd=`/`password:`, or a value in a password column |
 //! | `GENERIC_SECRET` | a high-entropy token (length >= 16, mixed character classes, Shannon entropy >= 3.5 bits/char) after key/secret/token/api_key/bearer, or in such a column |
 //!
 //! # Hard negatives
 //!
 //! Not reported: order and invoice numbers (digit runs glued to letters, `#`
-//! or `ORD-` prefixes, unformatted digit runs outside a phone column), version
-//! strings, UUIDs, timestamps and ISO dates without birth context, card-like
-//! numbers failing Luhn or issuer ranges, hex hashes and git commit ids (only
-//! accepted as a secret right after a strong secret word), and base64 blobs
-//! without secret context.
+//! or `ORD-` prefixes, unformatted digit runs outside a phone column), decimal
+//! numbers (scores, measurements), version strings, UUIDs, timestamps and ISO
+//! dates without birth context, card-like numbers failing Luhn or issuer
+//! ranges, hex hashes and git commit ids (only accepted as a secret right
+//! after a strong secret word), and base64 blobs without secret context.
 //!
 //! # Confidence scale
 //!
 //! | Confidence | Meaning |
 //! |---|---|
 //! | 0.95 | structure and a checksum or decoded structure (card Luhn + issuer, IBAN mod-97, JWT header, PEM block), or a validated value with supporting context (SSN after "SSN", AWS key next to "aws", a formatted phone in a phone column) |
-//! | 0.90 | a vendor prefix with the exact token shape (GitHub, GitLab, Slack, Stripe, Google, OpenAI, AWS key id); a password in a connection string; a date of birth next to a birth word |
+//! | 0.90 | a vendor prefix with the exact token shape (GitHub, GitLab, Slack, Stripe, Google, OpenAI, AWS key id); a PEM private key without its END line; a password in a connection string; a date of birth next to a birth word |
 //! | 0.85 | validated structure without checksum (e-mail, phone, IP address, SSN ranges) |
 //! | 0.80 | a value after password=/pwd=; a spaced or bare SSN next to SSN words |
 //! | 0.70 | context only: a high-entropy value after a secret word, or a value in a password/secret column |

@@ -74,12 +74,19 @@ fn mask_ip(value: &str) -> String {
     }
 }
 
+/// The BEGIN line, which names the kind of key, and the size of the rest. The
+/// line ends at the dashes after its label: what follows may be a line break,
+/// an escaped one (`\n`) or, in a flattened key, the key material itself.
 fn mask_private_key(value: &str) -> String {
-    let header = value.lines().next().unwrap_or("").trim();
-    if header.starts_with("-----BEGIN") && header.len() <= 64 {
-        format!("{header} [{} bytes hidden]", value.len())
-    } else {
-        format!("[private key, {} bytes hidden]", value.len())
+    let header = value
+        .strip_prefix("-----BEGIN ")
+        .and_then(|rest| rest.find("-----"))
+        .map(|label| &value[.."-----BEGIN ".len() + label + 5]);
+    match header {
+        Some(header) if header.len() <= 64 && !header.contains(['\n', '\\']) => {
+            format!("{header} [{} bytes hidden]", value.len())
+        }
+        _ => format!("[private key, {} bytes hidden]", value.len()),
     }
 }
 

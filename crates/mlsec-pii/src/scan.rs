@@ -413,7 +413,48 @@ fn classify(
     if !whole_run && !matches!(w.first(), Some(b'+' | b'(')) {
         return None;
     }
+    if holds_decimal(w) {
+        return None;
+    }
     phone(w, digits, ctx.phone).map(|conf| (Entity::Phone, conf))
+}
+
+/// A decimal number: digits, one `.`, digits, as programs print fractions
+/// (`0.0567809958231964`, `-12.5551234567` from its digits on, a signed
+/// `+86.2143357863651`, `(0.25)`). An integer part with a leading zero
+/// (`030.1234567`) is no printed number but a trunk prefix, so not one.
+fn is_decimal(word: &[u8]) -> bool {
+    let word = match word {
+        [b'+' | b'(', rest @ ..] => rest,
+        _ => word,
+    };
+    let word = word.strip_suffix(b")").unwrap_or(word);
+    let Some(dot) = word.iter().position(|&c| c == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&word[..dot], &word[dot + 1..]);
+    !int.is_empty()
+        && !frac.is_empty()
+        && int.iter().chain(frac).all(u8::is_ascii_digit)
+        && (int == b"0" || int[0] != b'0')
+}
+
+/// Whether the words of a phone candidate (joined by single spaces) hold a
+/// decimal number: digits after a decimal point are a fraction, not part of a
+/// phone number. Random floats otherwise read as numbers dialled abroad
+/// (`0.0948123594256941`: 00, then 94 for Sri Lanka) or, with the integer
+/// before them, as `0 0.8129...`: up to one in a hundred did. After an
+/// explicit `+` country code or `(` area code only the first word counts:
+/// there a later single-dot group is a separator style (`+1 415 555.0132`).
+/// Dotted phone numbers have two dots or more in a word (`+1.415.555.0132`,
+/// `06.12.34.56.78`), and are kept.
+fn holds_decimal(w: &[u8]) -> bool {
+    let mut words = w.split(|&c| c == b' ');
+    if matches!(w.first(), Some(b'+' | b'(')) {
+        words.next().is_some_and(is_decimal)
+    } else {
+        words.any(is_decimal)
+    }
 }
 
 /// Digit groups of exactly these sizes joined by `sep`.

@@ -472,7 +472,12 @@ impl PemEnd {
     }
 }
 
-/// A PEM private key block from its BEGIN line through the matching END line.
+/// A PEM private key block (`RSA`, `EC`, `DSA`, `OPENSSH`, `ENCRYPTED` or
+/// plain `PRIVATE KEY`, and PGP's `PGP PRIVATE KEY BLOCK`): from its BEGIN
+/// line through the matching END line, or, where that line is missing (a
+/// truncated cell, a log line, a chat paste) or belongs to another block,
+/// through the key material after the BEGIN line (see [`key_material`]). A
+/// BEGIN line with no material after it is a mention, not a key.
 fn pem(b: &[u8], s: usize, ends: &mut PemEnd, out: &mut Vec<Span>) {
     let label_start = s + "-----BEGIN ".len();
     let Some(head) = b.get(label_start..(label_start + 64).min(b.len())) else {
@@ -482,27 +487,152 @@ fn pem(b: &[u8], s: usize, ends: &mut PemEnd, out: &mut Vec<Span>) {
         return;
     };
     let label = &head[..label_len];
-    if !label.ends_with(b"PRIVATE KEY") {
+    if !(label.ends_with(b"PRIVATE KEY") || label.ends_with(b"PRIVATE KEY BLOCK")) {
         return;
     }
     let body = label_start + label_len + 5;
-    let Some(end_at) = ends.next_after(b, body) else {
-        return;
-    };
-    if end_at - s > PEM_MAX {
-        return;
-    }
-    let tail = end_at + "-----END ".len();
-    let closing_ok = b.get(tail..tail + label_len).is_some_and(|l| l == label)
-        && b.get(tail + label_len..tail + label_len + 5) == Some(b"-----".as_slice());
-    if closing_ok {
+    let push = |end, confidence, out: &mut Vec<Span>| {
         out.push(Span {
             entity: Entity::PrivateKey,
             start: s,
-            end: tail + label_len + 5,
-            confidence: 0.95,
-        });
+            end,
+            confidence,
+        })
+    };
+    if let Some(end_at) = ends.next_after(b, body).filter(|&e| e - s <= PEM_MAX) {
+        let tail = end_at + "-----END ".len();
+        let closing_ok = b.get(tail..tail + label_len).is_some_and(|l| l == label)
+            && b.get(tail + label_len..tail + label_len + 5) == Some(b"-----".as_slice());
+        if closing_ok {
+            push(tail + label_len + 5, 0.95, out);
+            return;
+        }
     }
+    if let Some(end) = key_material(b, body, b.len().min(s + PEM_MAX)) {
+        push(end, 0.9, out);
+    }
+}
+
+/// Base64 characters of a key in the first line, and in all: less is a
+/// mention or the fixed ASN.1 start every key of a kind shares
+/// (`MIIEpAIBAAKCAQEA`), not key material.
+const MIN_KEY_LINE: usize = 16;
+const MIN_KEY_MATERIAL: usize = 32;
+
+/// The end of the key material starting at `from` (right after a BEGIN
+/// line), before `limit`, or None when there is too little of it.
+///
+/// The material is base64 lines, broken by real line breaks, escaped ones
+/// (`\n` in a JSON string, `\r\n`), spaces (a key pasted into one line), or
+/// not broken at all; encapsulated headers (`Proc-Type: 4,ENCRYPTED`,
+/// `DEK-Info: ...`, PGP's `Version: ...`) may come first. Every line of a PEM
+/// body but the last has the width of the first (64; 70 for OpenSSH): a
+/// shorter line is the last one, and a token that is not base64 ends the
+/// material. Prose after a BEGIN line fails on its first word (shorter than
+/// a line, or not base64). Linear: each byte is looked at once.
+fn key_material(b: &[u8], from: usize, limit: usize) -> Option<usize> {
+    let (mut j, mut end, mut width, mut total, mut headers) = (from, from, 0, 0, 0);
+    loop {
+        j = skip_breaks(b, j, limit);
+        if total == 0 && headers < 8 && encapsulated_header(&b[j..limit]) {
+            j = line_end(b, j, limit)?;
+            headers += 1;
+            continue;
+        }
+        let (chunk_end, len) = base64_run(b, j, limit);
+        // A word that goes on (`key.`, `user=bob`, `é`) is text, not a line of a key.
+        let next = b.get(chunk_end).filter(|_| chunk_end < limit);
+        let ends_token = next
+            .is_none_or(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80 || b"._:@!?=".contains(&c)));
+        if len == 0 || !ends_token || (total > 0 && len > width) {
+            break;
+        }
+        if total == 0 {
+            if len < MIN_KEY_LINE {
+                return None;
+            }
+            width = len;
+        }
+        total += len;
+        end = chunk_end;
+        j = chunk_end;
+        if len < width {
+            break;
+        }
+    }
+    (total >= MIN_KEY_MATERIAL).then_some(end)
+}
+
+/// Past line breaks between the lines of a key: whitespace, and escaped
+/// breaks (`\n`, `\r`, with any number of backslashes).
+fn skip_breaks(b: &[u8], mut j: usize, limit: usize) -> usize {
+    while j < limit {
+        match b[j] {
+            b' ' | b'\t' | b'\r' | b'\n' => j += 1,
+            b'\\' => {
+                let mut k = j;
+                while k < limit && b[k] == b'\\' {
+                    k += 1;
+                }
+                if k < limit && matches!(b[k], b'n' | b'r') {
+                    j = k + 1;
+                } else {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    j
+}
+
+/// A run of base64 from `j` (an escaped slash `\/` counts as one
+/// character), with at most two `=` of padding at its end: where it ends
+/// and how many characters it has.
+fn base64_run(b: &[u8], mut j: usize, limit: usize) -> (usize, usize) {
+    let mut len = 0;
+    while j < limit {
+        let c = b[j];
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+            j += 1;
+        } else if c == b'\\' && j + 1 < limit && b[j + 1] == b'/' {
+            j += 2;
+        } else {
+            break;
+        }
+        len += 1;
+    }
+    let mut pad = 0;
+    while len > 0 && pad < 2 && j < limit && b[j] == b'=' {
+        j += 1;
+        len += 1;
+        pad += 1;
+    }
+    (j, len)
+}
+
+/// `Name: ` at the start of `w`, as RFC 1421 and OpenPGP armor headers are.
+fn encapsulated_header(w: &[u8]) -> bool {
+    let name = w
+        .iter()
+        .take(32)
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
+        .count();
+    name > 0 && w[0].is_ascii_alphabetic() && w.get(name..name + 2) == Some(b": ".as_slice())
+}
+
+/// Just past the end of the line at `j` (a line break or an escaped one),
+/// within a header's length.
+fn line_end(b: &[u8], j: usize, limit: usize) -> Option<usize> {
+    let w = &b[j..limit.min(j + 256)];
+    w.iter()
+        .enumerate()
+        .find_map(|(k, &c)| match c {
+            b'\n' => Some(k + 1),
+            b'\\' if matches!(w.get(k + 1), Some(b'n')) => Some(k + 2),
+            _ => None,
+        })
+        .map(|k| j + k)
 }
 
 /// Values that stand for a password rather than being one.

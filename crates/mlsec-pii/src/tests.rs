@@ -98,6 +98,88 @@ fn phones() {
     );
 }
 
+/// Issue 9: digits after a decimal point are a fraction, not a phone number.
+/// 100,000 floats as `random.random()` prints them gave 1,001 PHONE findings
+/// (`0.0948123594256941` read as 00 + an international number), and
+/// `redact --strategy drop-column` then dropped a score column.
+#[test]
+fn decimals_are_not_phone_numbers() {
+    for text in [
+        "0.0567809958231964",
+        "0.0948123594256941",
+        "score 0.0567809958231964 end",
+        "-12.5551234567",
+        "-0.0567809958231964",
+        "3.14159265358979e-05",
+        "3.14159265358979e+05 and 2.5E10",
+        "+86.2143357863651",
+        "+1.4155550132",
+        "(0.0567809958231964)",
+        "65432.12345",
+        "0 0.812900552862365",
+        "label 0 0.812900552862365 ok",
+        "0.12 0.0948123594256941 0.5",
+    ] {
+        assert_none(text);
+        assert_eq!(found_in(Some("phone"), text), vec![], "in {text:?}");
+    }
+    // Floats as Python's repr and Rust (ryu, as Arrow prints a Parquet float
+    // column) write them: alone, signed, in text, after a label.
+    let detector = Detector::new(&[]);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut phones = Vec::new();
+    for i in 0..100_000u32 {
+        let v = next();
+        let texts = [
+            v.to_string(),
+            format!("-{v}"),
+            format!("+{}", v * 100.0),
+            format!("{} {v}", i % 20),
+            format!("loss={v:e} acc={}", next()),
+        ];
+        for text in texts {
+            detector.detect_each(None, &text, |s| {
+                if s.entity == Entity::Phone {
+                    phones.push(text.clone());
+                }
+            });
+        }
+    }
+    assert_eq!(phones.len(), 0, "{:?}", &phones[..phones.len().min(5)]);
+}
+
+/// What the decimal rule must leave alone: dotted phone numbers (as found
+/// before it), numbers with a leading trunk zero, and single-dot groups after
+/// an explicit `+` country code or `(` area code.
+#[test]
+fn dotted_phone_numbers_are_kept() {
+    for (text, phone) in [
+        ("call +1.415.555.0132 now", "+1.415.555.0132"),
+        ("+44.7700.900123", "+44.7700.900123"),
+        ("portable 06.12.34.56.78", "06.12.34.56.78"),
+        ("+33 6.12.34.56.78", "+33 6.12.34.56.78"),
+        ("Zentrale 030.1234567", "030.1234567"),
+        ("+1 415 555.0132", "+1 415 555.0132"),
+    ] {
+        assert_one(text, Entity::Phone, phone);
+    }
+    // A dotted 3-3-4 only in a phone column, as before.
+    assert_none("call 415.555.0132");
+    for text in ["415.555.0132", "1.415.555.0132", "(415) 555.0132"] {
+        assert_eq!(
+            found_in(Some("phone"), text),
+            vec![(Entity::Phone, text)],
+            "in {text:?}"
+        );
+    }
+}
+
 #[test]
 fn cards() {
     for (text, card) in [
@@ -266,6 +348,133 @@ fn jwt_and_pem() {
     assert_one(&format!("key file:\n{pem}\n"), Entity::PrivateKey, pem);
     assert_none("-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----");
     assert_none("-----BEGIN PRIVATE KEY-----\nMIIB truncated");
+}
+
+/// Base64 lines of `width` characters (the last one `last` long), as a PEM
+/// body: not a real key, the detector only sees its shape.
+fn key_lines(n: usize, width: usize, last: usize) -> Vec<String> {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u32 = 0x2545_F491;
+    (0..n)
+        .map(|i| {
+            let len = if i + 1 == n { last } else { width };
+            (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    B64[(x % 64) as usize] as char
+                })
+                .collect()
+        })
+        .collect()
+}
+
+const PEM_LABELS: [&str; 7] = [
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+    "DSA PRIVATE KEY",
+    "OPENSSH PRIVATE KEY",
+    "ENCRYPTED PRIVATE KEY",
+    "PRIVATE KEY",
+    "PGP PRIVATE KEY BLOCK",
+];
+
+/// Issue 10: a private key is found from its BEGIN line and key material,
+/// with or without its END line, with real, escaped (`\n` in a JSON string)
+/// or no line breaks, and the span covers the material (what masking and
+/// redaction replace).
+#[test]
+fn private_keys_cut_short_or_flattened() {
+    let lines = key_lines(6, 64, 23);
+    for label in PEM_LABELS {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let body = lines.join("\n");
+        let full = format!("{begin}\n{body}\n{end}");
+        assert_one(&format!("key file:\n{full}\n"), Entity::PrivateKey, &full);
+        // END line missing: a truncated cell, cut inside a line.
+        let cut = format!("{begin}\n{}\n{}\n{}", lines[0], lines[1], &lines[2][..30]);
+        assert_one(&cut, Entity::PrivateKey, &cut);
+        assert_one(&format!("{cut}\n"), Entity::PrivateKey, &cut);
+        // ... in a log line, followed by more log text.
+        let logged = format!("{begin}\n{}\n{}", lines[0], lines[1]);
+        assert_one(
+            &format!("2024-05-01 12:00:01 WARN config dump: {logged}\nuser=bob retrying"),
+            Entity::PrivateKey,
+            &logged,
+        );
+        // Line breaks escaped (`\n` in a raw JSON line), with and without END.
+        let escaped = format!("{begin}\\n{}\\n{}", lines[0], lines[1]);
+        assert_one(
+            &format!("{{\"key\": \"{escaped}\"}}"),
+            Entity::PrivateKey,
+            &escaped,
+        );
+        let escaped_full = format!("{begin}\\n{}\\n{end}\\n", lines.join("\\n"));
+        let escaped_full = escaped_full.trim_end_matches("\\n");
+        assert_one(
+            &format!("{{\"key\": \"{escaped_full}\\n\"}}"),
+            Entity::PrivateKey,
+            escaped_full,
+        );
+        // Line breaks removed, or turned into spaces (an environment variable).
+        let flat = format!("{begin}{}", lines.concat());
+        assert_one(&format!("PEM={flat}"), Entity::PrivateKey, &flat);
+        let spaced = format!("{begin} {}", lines[..4].join(" "));
+        assert_one(&format!("PEM=\"{spaced}\""), Entity::PrivateKey, &spaced);
+    }
+    // Encapsulated headers before the material (legacy encrypted PEM, PGP armor).
+    let rsa = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,5D2AB1C0E1F0A9B8C7D6E5F4A3B2C1D0\n\n{}\n{}",
+        lines[0], lines[1]
+    );
+    assert_one(&rsa, Entity::PrivateKey, &rsa);
+    let pgp = format!(
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\r\nVersion: GnuPG v2\r\nComment: backup\r\n\r\n{}\r\n{}",
+        lines[0], lines[1]
+    );
+    assert_one(&pgp, Entity::PrivateKey, &pgp);
+    // OpenSSH writes 70 characters a line.
+    let ssh = key_lines(4, 70, 12);
+    let ssh = format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{}", ssh.join("\n"));
+    assert_one(&ssh, Entity::PrivateKey, &ssh);
+    // The preview names the block and shows none of the material.
+    let preview = mask(
+        Entity::PrivateKey,
+        &format!("-----BEGIN EC PRIVATE KEY-----\\n{}", lines[0]),
+    );
+    assert!(
+        preview.starts_with("-----BEGIN EC PRIVATE KEY----- ["),
+        "{preview}"
+    );
+    assert!(!preview.contains(&lines[0][..8]), "{preview}");
+}
+
+/// A BEGIN line without key material after it is documentation, not a leak;
+/// nor is a public key or certificate cut short.
+#[test]
+fn a_private_key_header_alone_is_not_a_finding() {
+    for label in PEM_LABELS {
+        let begin = format!("-----BEGIN {label}-----");
+        for text in [
+            begin.clone(),
+            format!("{begin}\n"),
+            format!("The file starts with {begin} followed by base64 lines."),
+            format!("{begin}\n...\n"),
+            format!("{begin}\nMIIEpAIBAAKCAQEA"),
+            format!("{begin}\nMIIB truncated"),
+            format!("{begin}\nPaste the contents of your key file here and press save"),
+        ] {
+            assert_none(&text);
+        }
+    }
+    let lines = key_lines(3, 64, 64);
+    assert_none(&format!("-----BEGIN PUBLIC KEY-----\n{}", lines.join("\n")));
+    assert_none(&format!(
+        "-----BEGIN CERTIFICATE-----\n{}",
+        lines.join("\n")
+    ));
 }
 
 #[test]
