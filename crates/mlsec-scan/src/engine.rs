@@ -1,4 +1,4 @@
-use crate::rules::general::{SYMLINK_ESCAPE, UNREADABLE};
+use crate::rules::general::{EXTENSION_MISMATCH, MODEL_EXTENSIONS, SYMLINK_ESCAPE, UNREADABLE};
 use crate::{scan_bytes, Ctx, Report, ScanConfig};
 use mlsec_core::{Finding, Severity, Subject, Verdict};
 use rayon::prelude::*;
@@ -359,6 +359,9 @@ pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> Fi
     let ctx = Ctx::new(config, &display, dir);
     let mut report = Report::for_file(len, &config.limits);
     scan_bytes(&ctx, &data, &mut report);
+    if !report.recognised {
+        check_extension(&ctx, &mut report);
+    }
     let sha256 = match (&data, config.digest) {
         (_, false) => None,
         (Contents::Owned(bytes), true) => Some(hex(&Sha256::digest(bytes))),
@@ -374,6 +377,22 @@ pub(crate) fn scan_file(path: &Path, display: String, config: &ScanConfig) -> Fi
         sha256,
         findings: report.into_findings(),
         path: display,
+    }
+}
+
+/// Content no parser recognised, under a name loaders take for a model.
+fn check_extension(ctx: &Ctx, report: &mut Report) {
+    // The name as the user sees it: a link's, not its target's.
+    let ext = Path::new(ctx.subject)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if MODEL_EXTENSIONS.contains(&ext.as_str()) {
+        report.push(ctx.finding(
+            &EXTENSION_MISMATCH,
+            None,
+            format!("named like a model (.{ext}), but its content matches no format mlsec reads, so nothing in it was judged"),
+        ));
     }
 }
 
@@ -497,6 +516,27 @@ mod tests {
             r.sha256.as_deref(),
             Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         );
+    }
+
+    #[test]
+    fn unrecognised_content_under_a_model_extension_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let page = b"<!doctype html><title>429 Too Many Requests</title>";
+        for name in ["pytorch_model.bin", "MODEL.Safetensors", "notes.txt"] {
+            fs::write(dir.path().join(name), page).unwrap();
+        }
+        let outcome = scan_args(&[dir.path().to_path_buf()]);
+        let by_name = |n: &str| outcome.files.iter().find(|f| f.path.ends_with(n)).unwrap();
+        for name in ["pytorch_model.bin", "MODEL.Safetensors"] {
+            let f = by_name(name);
+            assert_eq!(f.verdict, Verdict::Suspicious, "{name}");
+            assert_eq!(f.findings.len(), 1);
+            assert_eq!(f.findings[0].rule, "SCN006");
+            assert_eq!(f.findings[0].severity, Severity::Low);
+        }
+        let txt = by_name("notes.txt");
+        assert_eq!(txt.verdict, Verdict::Unsupported);
+        assert!(txt.findings.is_empty());
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
     let mut out = String::new();
     let files = evidence.details.get("files").and_then(|f| f.as_array());
     let mut shown_subjects = std::collections::HashSet::new();
-    let mut unsupported = 0usize;
+    let mut unjudged: Vec<String> = Vec::new();
 
     if let Some(files) = files {
         let field = |f: &serde_json::Value, k: &str| {
@@ -75,7 +75,7 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
             field(f, "verdict") != "unsupported"
                 || evidence.findings.iter().any(|x| x.subject == path)
         });
-        unsupported = hidden.len();
+        unjudged = hidden.iter().map(|f| field(f, "path")).collect();
         let width = shown
             .iter()
             .map(|f| field(f, "verdict").len())
@@ -109,13 +109,27 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
         write_findings(&mut out, &paint, rest);
     }
 
-    if unsupported > 0 {
+    if !unjudged.is_empty() {
+        // Named, not just counted: a file nothing could read is worth a glance.
+        const LISTED: usize = 10;
+        let mut names: Vec<String> = unjudged
+            .iter()
+            .take(LISTED)
+            .map(|p| printable(p).into_owned())
+            .collect();
+        if unjudged.len() > LISTED {
+            names.push(format!("and {} more", unjudged.len() - LISTED));
+        }
         let _ = writeln!(
             out,
             "{}",
             paint.p(
                 DIM,
-                &format!("({unsupported} file(s) in no model format were not judged)")
+                &format!(
+                    "not judged, in no format mlsec reads ({}): {}",
+                    unjudged.len(),
+                    names.join(", ")
+                )
             )
         );
     }
@@ -207,8 +221,7 @@ mod tests {
         );
         assert!(text.contains("clean      ok.npy"), "{text}");
         assert!(
-            !text.contains("README.md")
-                && text.contains("(1 file(s) in no model format were not judged)"),
+            text.contains("\nnot judged, in no format mlsec reads (1): README.md\n"),
             "{text}"
         );
         assert!(

@@ -118,10 +118,57 @@ declare_rule! {
     };
 }
 
+declare_rule! {
+    /// ## What it does
+    /// Flags a file named like a model (`.pt`, `.pth`, `.bin`, `.ckpt`,
+    /// `.pkl`, `.pickle`, `.joblib`, `.h5`, `.hdf5`, `.keras`, `.onnx`, `.gguf`,
+    /// `.safetensors`, `.npy`, `.npz`) whose content no parser recognises, so
+    /// nothing in it was judged.
+    ///
+    /// ## Why is this bad?
+    /// A loader picks its reader by its own rules, not by mlsec's: a file
+    /// that is a model to the loader but unrecognisable to the scanner (a new
+    /// format version, a corrupted or deliberately mangled header) would
+    /// otherwise pass without a word. It is low, since most such files are
+    /// merely broken downloads, but someone should look.
+    ///
+    /// ## Example
+    /// `pytorch_model.bin` that holds an HTML error page, or a pickle whose
+    /// first opcode was overwritten.
+    ///
+    /// ## How to fix
+    /// Download the file again from its source and compare its digest; if the
+    /// format is legitimate and new to mlsec, report it.
+    pub const EXTENSION_MISMATCH = Rule {
+        id: "SCN006", name: "model-extension-unrecognised", severity: Low, category: Suspicious,
+        summary: "File is named like a model, but no parser recognises its content",
+    };
+}
+
+/// Extensions loaders take for model files (lowercase, without the dot).
+pub const MODEL_EXTENSIONS: &[&str] = &[
+    "pt",
+    "pth",
+    "bin",
+    "ckpt",
+    "pkl",
+    "pickle",
+    "joblib",
+    "h5",
+    "hdf5",
+    "keras",
+    "onnx",
+    "gguf",
+    "safetensors",
+    "npy",
+    "npz",
+];
+
 pub const RULES: &[Rule] = &[
     SYMLINK_ESCAPE,
     UNREADABLE,
     LIMIT_EXCEEDED,
     POLYGLOT_ZIP,
     POLYGLOT,
+    EXTENSION_MISMATCH,
 ];
