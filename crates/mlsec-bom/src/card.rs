@@ -125,26 +125,32 @@ pub struct CardInfo {
     pub generation: Vec<(String, String)>,
 }
 
-/// Reads README.md and config.json in `dir` when present. A file that exists
-/// but cannot be understood is an error naming the file, never silently skipped.
-pub fn read_card(dir: &Path) -> Result<CardInfo, String> {
+/// Reads README.md, config.json and generation_config.json in `dir` when
+/// present. A file that exists but cannot be understood adds a warning naming
+/// the file and the problem, never an error: the rest of the BOM still holds,
+/// and the card is text its authors wrote.
+pub fn read_card(dir: &Path, warnings: &mut Vec<String>) -> CardInfo {
     let mut info = CardInfo::default();
-    let readme = dir.join("README.md");
-    if readme.is_file() {
-        let text = read_bounded(&readme)?;
-        front_matter_into(&text, &mut info).map_err(|e| format!("{}: {e}", readme.display()))?;
+    type Reader = fn(&str, &mut CardInfo) -> Result<(), String>;
+    let sources: [(&str, Reader); 3] = [
+        ("README.md", front_matter_into),
+        ("config.json", config_into),
+        ("generation_config.json", generation_into),
+    ];
+    for (name, read) in sources {
+        let path = dir.join(name);
+        if !path.is_file() {
+            continue;
+        }
+        let mut part = info.clone();
+        match read_bounded(&path)
+            .and_then(|text| read(&text, &mut part).map_err(|e| format!("{}: {e}", path.display())))
+        {
+            Ok(()) => info = part,
+            Err(e) => warnings.push(format!("{e}; the BOM leaves out what it would have said")),
+        }
     }
-    let config = dir.join("config.json");
-    if config.is_file() {
-        let text = read_bounded(&config)?;
-        config_into(&text, &mut info).map_err(|e| format!("{}: {e}", config.display()))?;
-    }
-    let generation = dir.join("generation_config.json");
-    if generation.is_file() {
-        let text = read_bounded(&generation)?;
-        generation_into(&text, &mut info).map_err(|e| format!("{}: {e}", generation.display()))?;
-    }
-    Ok(info)
+    info
 }
 
 fn read_bounded(path: &Path) -> Result<String, String> {
@@ -193,6 +199,69 @@ pub fn front_matter(text: &str) -> Result<Option<&str>, String> {
     Err("front matter starts with `---` but has no closing `---` line".to_string())
 }
 
+/// Deepest `[` / `{` nesting YAML is parsed with. The YAML scanner's work
+/// grows with the square of the flow depth (100,000 `[` took minutes), and
+/// its parser refuses depth 128 anyway, so deeper input is refused up front.
+const MAX_FLOW_NESTING: usize = 100;
+/// Most `[` and `{` characters anywhere in YAML that is parsed: a backstop
+/// that no quoting trick can get around (10,000 levels parse in about 0.5 s).
+const MAX_BRACKETS: usize = 10_000;
+
+/// Refuses YAML whose flow collections nest deeper than [`MAX_FLOW_NESTING`]
+/// (in one pass that skips quoted scalars and comments) or that holds more
+/// than [`MAX_BRACKETS`] brackets at all.
+pub(crate) fn check_flow_nesting(yaml: &str) -> Result<(), String> {
+    let bytes = yaml.as_bytes();
+    let brackets = bytes.iter().filter(|c| matches!(c, b'[' | b'{')).count();
+    if brackets > MAX_BRACKETS {
+        return Err(format!(
+            "YAML holds {brackets} brackets, more than the {MAX_BRACKETS} parsed"
+        ));
+    }
+    let (mut depth, mut i) = (0usize, 0usize);
+    // The last byte that was not a space: a quote opens a quoted scalar only
+    // where a scalar can start (`don't` is plain text).
+    let mut last = b'\n';
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'#' if i == 0 || bytes[i - 1].is_ascii_whitespace() => {
+                i = memchr_newline(bytes, i);
+                last = b'\n';
+                continue;
+            }
+            b'"' | b'\'' if matches!(last, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != c {
+                    i += if c == b'"' && bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_FLOW_NESTING {
+                    return Err(format!(
+                        "YAML nests deeper than {MAX_FLOW_NESTING} levels; not parsed"
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if c == b'\n' || !c.is_ascii_whitespace() {
+            last = c;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(bytes.len(), |n| from + n)
+}
+
 /// Fills `info` from the model card's front matter.
 pub fn front_matter_into(text: &str, info: &mut CardInfo) -> Result<(), String> {
     let Some(yaml) = front_matter(text)? else {
@@ -201,6 +270,7 @@ pub fn front_matter_into(text: &str, info: &mut CardInfo) -> Result<(), String> 
     if yaml.trim().is_empty() {
         return Ok(());
     }
+    check_flow_nesting(yaml)?;
     let value: Value = serde_yaml_ng::from_str(yaml)
         .map_err(|e| format!("front matter is not valid YAML: {e}"))?;
     let Value::Object(map) = value else {
@@ -428,6 +498,29 @@ mod tests {
         }
         yaml.push_str("---\n");
         assert!(front_matter_into(&yaml, &mut CardInfo::default()).is_err());
+    }
+
+    #[test]
+    fn flow_nesting_is_refused_before_parsing() {
+        // 100,000 levels took over a minute inside the YAML scanner.
+        let deep = format!(
+            "---\nx: {}{}\n---\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let started = std::time::Instant::now();
+        let err = front_matter_into(&deep, &mut CardInfo::default()).unwrap_err();
+        assert!(err.contains("brackets"), "{err}");
+        assert!(started.elapsed().as_secs() < 5);
+        let deep = format!("---\nx: {}{}\n---\n", "[".repeat(150), "]".repeat(150));
+        let err = front_matter_into(&deep, &mut CardInfo::default()).unwrap_err();
+        assert!(err.contains("deeper than 100"), "{err}");
+        // Closing brackets inside quoted strings do not hide the depth.
+        let sneaky = format!("---\nx: {}\n---\n", "[ \"]]\", ".repeat(150));
+        assert!(check_flow_nesting(&sneaky).is_err());
+        // Brackets in quotes, comments and plain text (`don't`) are not nesting.
+        let fine = "tags: ['[[[[', \"{{{{\"]\n# [[[[[[[[\nsummary: don't [x]\n";
+        assert_eq!(check_flow_nesting(fine), Ok(()));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct Metadata {
     pub timestamp: String,
     pub tools: Tools,
     pub component: Component,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Property>,
 }
 
 #[derive(Debug, Clone, Serialize)]

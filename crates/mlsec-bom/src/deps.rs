@@ -79,41 +79,32 @@ fn percent_encode(s: &str) -> String {
 /// Files larger than this are not dependency lists.
 const MAX_DEPENDENCY_FILE: u64 = 4 * 1024 * 1024;
 
-/// Reads requirements.txt and pyproject.toml in `dir`, when present. Packages
-/// declared twice are listed once (the first pinned declaration wins).
-pub fn read_dependencies(dir: &Path) -> Result<Vec<Package>, String> {
+/// Reads the dependency files in `dir` that are present (requirements.txt,
+/// pyproject.toml, poetry.lock, Pipfile.lock, environment.yml). Packages
+/// declared twice are listed once (the first pinned declaration wins). A file
+/// that cannot be understood adds a warning naming it, and the others are
+/// still read.
+pub fn read_dependencies(dir: &Path, warnings: &mut Vec<String>) -> Vec<Package> {
+    type Parser = fn(&str, &str) -> Result<Vec<Package>, String>;
+    let sources: [(&str, Parser); 6] = [
+        ("requirements.txt", |t, n| Ok(parse_requirements(t, n))),
+        ("pyproject.toml", |t, _| parse_pyproject(t)),
+        ("poetry.lock", |t, _| parse_poetry_lock(t)),
+        ("Pipfile.lock", |t, _| parse_pipfile_lock(t)),
+        ("environment.yml", parse_conda_environment),
+        ("environment.yaml", parse_conda_environment),
+    ];
     let mut found = Vec::new();
-    let requirements = dir.join("requirements.txt");
-    if requirements.is_file() {
-        found.extend(parse_requirements(
-            &read_text(&requirements)?,
-            "requirements.txt",
-        ));
-    }
-    let pyproject = dir.join("pyproject.toml");
-    if pyproject.is_file() {
-        let pkgs = parse_pyproject(&read_text(&pyproject)?)
-            .map_err(|e| format!("{}: {e}", pyproject.display()))?;
-        found.extend(pkgs);
-    }
-    let poetry = dir.join("poetry.lock");
-    if poetry.is_file() {
-        let pkgs = parse_poetry_lock(&read_text(&poetry)?)
-            .map_err(|e| format!("{}: {e}", poetry.display()))?;
-        found.extend(pkgs);
-    }
-    let pipfile = dir.join("Pipfile.lock");
-    if pipfile.is_file() {
-        let pkgs = parse_pipfile_lock(&read_text(&pipfile)?)
-            .map_err(|e| format!("{}: {e}", pipfile.display()))?;
-        found.extend(pkgs);
-    }
-    for name in ["environment.yml", "environment.yaml"] {
-        let env = dir.join(name);
-        if env.is_file() {
-            let pkgs = parse_conda_environment(&read_text(&env)?, name)
-                .map_err(|e| format!("{}: {e}", env.display()))?;
-            found.extend(pkgs);
+    for (name, parse) in sources {
+        let path = dir.join(name);
+        if !path.is_file() {
+            continue;
+        }
+        match read_text(&path)
+            .and_then(|text| parse(&text, name).map_err(|e| format!("{}: {e}", path.display())))
+        {
+            Ok(pkgs) => found.extend(pkgs),
+            Err(e) => warnings.push(format!("{e}; its packages are left out of the BOM")),
         }
     }
     let mut unique: Vec<Package> = Vec::new();
@@ -126,7 +117,7 @@ pub fn read_dependencies(dir: &Path) -> Result<Vec<Package>, String> {
             None => unique.push(pkg),
         }
     }
-    Ok(unique)
+    unique
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -228,6 +219,7 @@ pub fn parse_conda_environment(text: &str, source: &str) -> Result<Vec<Package>,
             crate::card::MAX_FRONT_MATTER
         ));
     }
+    crate::card::check_flow_nesting(text)?;
     let doc: serde_json::Value =
         serde_yaml_ng::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
     let mut out = Vec::new();

@@ -28,6 +28,10 @@ use std::path::{Path, PathBuf};
 
 pub use files::{FileEntry, TensorStats, MAX_FILES};
 
+/// Metadata property holding one problem met while reading the folder (a
+/// model card or dependency file that could not be understood).
+pub const WARNING_PROPERTY: &str = "mlsec:warning";
+
 /// What to describe.
 #[derive(Debug, Clone, Default)]
 pub struct BomOptions {
@@ -72,9 +76,12 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
     };
     let hub = Hub::new(opts.hf_id.as_deref(), opts.revision.as_deref())?;
     let scan = evidence::scan(&opts.model, &dir)?;
-    let card = card::read_card(&dir)?;
+    // Problems with the card and dependency files are warnings in the BOM:
+    // that text is the authors', and the files and their verdicts still hold.
+    let mut warnings = Vec::new();
+    let card = card::read_card(&dir, &mut warnings);
     let license_file = license::find(&dir)?;
-    let packages = deps::read_dependencies(&dir)?;
+    let packages = deps::read_dependencies(&dir, &mut warnings);
 
     let name = match (&opts.name, &opts.hf_id) {
         (Some(n), _) => n.clone(),
@@ -245,6 +252,10 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
                 components: vec![tool],
             },
             component: model,
+            properties: warnings
+                .iter()
+                .map(|w| Property::new(WARNING_PROPERTY, w))
+                .collect(),
         },
         components: datasets.into_iter().chain(libraries).collect(),
         dependencies,

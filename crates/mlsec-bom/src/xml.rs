@@ -31,6 +31,7 @@ pub fn to_xml(bom: &Bom) -> String {
     components(&mut w, "components", &bom.metadata.tools.components);
     w.close("tools");
     component(&mut w, "component", &bom.metadata.component);
+    properties(&mut w, &bom.metadata.properties);
     w.close("metadata");
     components(&mut w, "components", &bom.components);
     dependencies(&mut w, &bom.dependencies);

@@ -263,14 +263,22 @@ fn no_config_no_hyperparameters_and_a_broken_generation_config_names_the_file() 
     assert_eq!(card_properties(&doc, "mlsec:hyperparameter:"), []);
     assert_eq!(card_properties(&doc, "mlsec:generation:"), []);
     fs::write(dir.path().join("generation_config.json"), "{").unwrap();
-    let err = build(&BomOptions {
+    let bom = build(&BomOptions {
         model: dir.path().to_path_buf(),
         ..BomOptions::default()
     })
-    .unwrap_err();
+    .unwrap();
+    let warnings: Vec<&str> = bom
+        .metadata
+        .properties
+        .iter()
+        .filter(|p| p.name == mlsec_bom::WARNING_PROPERTY)
+        .map(|p| p.value.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        err.contains("generation_config.json") && err.contains("not valid JSON"),
-        "{err}"
+        warnings[0].contains("generation_config.json") && warnings[0].contains("not valid JSON"),
+        "{warnings:?}"
     );
 }
 

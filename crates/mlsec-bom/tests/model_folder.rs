@@ -220,18 +220,22 @@ fn folder_name_is_the_default_name_and_a_bare_folder_still_validates() {
 }
 
 #[test]
-fn malformed_front_matter_is_an_error_naming_the_file() {
+fn malformed_front_matter_is_a_warning_naming_the_file() {
     let dir = model_folder();
     fs::write(dir.path().join("README.md"), "---\nlicense: [mit\n---\n").unwrap();
-    let err = build(&BomOptions {
+    let bom = build(&BomOptions {
         model: dir.path().to_path_buf(),
         ..Default::default()
     })
-    .unwrap_err();
+    .unwrap();
+    let warning = &bom.metadata.properties[0];
+    assert_eq!(warning.name, mlsec_bom::WARNING_PROPERTY);
     assert!(
-        err.contains("README.md") && err.contains("not valid YAML"),
-        "{err}"
+        warning.value.contains("README.md") && warning.value.contains("not valid YAML"),
+        "{}",
+        warning.value
     );
+    assert!(bom.metadata.component.licenses.is_empty());
 }
 
 #[cfg(unix)]

@@ -217,6 +217,14 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
             })?),
         },
     })?;
+    for warning in bom
+        .metadata
+        .properties
+        .iter()
+        .filter(|p| p.name == mlsec_bom::WARNING_PROPERTY)
+    {
+        eprintln!("mlsec: warning: {}", warning.value);
+    }
     let text = match args.format {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,
         BomFormat::CyclonedxXml => mlsec_bom::to_xml(&bom),

@@ -129,10 +129,12 @@ fn usage_and_io_errors_exit_2() {
         .code(2);
     mlsec().args(["bom", "/nonexistent/model"]).assert().code(2);
     mlsec().arg("bom").assert().code(2);
+    // A broken card is a warning, not an error (see below).
     let model = model_folder();
     fs::write(model.path().join("README.md"), "---\nlicense: [\n---\n").unwrap();
     let out = mlsec().arg("bom").arg(model.path()).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: "));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid YAML"));
 }
 
@@ -280,4 +282,54 @@ fn unknown_format_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cyclonedx-xml"), "{err}");
+}
+
+/// Malformed card, config and dependency files no longer abort the BOM: it is
+/// written, valid, with one warning per file on stderr and in the metadata.
+#[test]
+fn malformed_metadata_files_are_warnings_not_errors() {
+    let model = model_folder();
+    let deep = format!(
+        "---\nx: {}{}\n---\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    fs::write(model.path().join("README.md"), deep).unwrap();
+    fs::write(model.path().join("config.json"), "{\"architectures\": [").unwrap();
+    fs::write(model.path().join("pyproject.toml"), "[project\nname=").unwrap();
+    let started = std::time::Instant::now();
+    let out = mlsec().arg("bom").arg(model.path()).output().unwrap();
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<&str> = doc["metadata"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "mlsec:warning")
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    for (warning, file) in warnings
+        .iter()
+        .zip(["README.md", "config.json", "pyproject.toml"])
+    {
+        assert!(warning.contains(file), "{warning}");
+        assert!(stderr.contains(warning), "{stderr}");
+    }
+    // requirements.txt still gives its package, and the file verdicts hold.
+    assert!(doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "numpy"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    fs::write(file.path(), &out.stdout).unwrap();
+    let (code, stdout) = validate(file.path());
+    assert_eq!(code, 0, "{stdout}");
 }
