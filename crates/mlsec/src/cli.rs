@@ -6,8 +6,16 @@ use std::path::PathBuf;
 /// tampering and malformed content.
 ///
 /// Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage or I/O error.
+/// `mlsec --version`: the release and the git commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MLSEC_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
-#[command(name = "mlsec", version, about, long_about = None, max_term_width = 100)]
+#[command(name = "mlsec", version = VERSION, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -129,7 +137,8 @@ pub struct ScanArgs {
 pub struct RulesArgs {
     /// A rule id to explain (e.g. PKL001).
     pub id: Option<String>,
-    /// Output format (human or json).
+    /// Output format: human, json (every rule with its documentation) or
+    /// sarif (the rules as a SARIF tool driver).
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }

@@ -154,16 +154,29 @@ fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
         }
         None => all,
     };
+    // The same envelope and SARIF log as every other command: the rules are
+    // the evidence's details, and the SARIF run's tool driver.
+    let evidence = || {
+        let list: Vec<_> = selected
+            .iter()
+            .map(|r| {
+                json!({"id": r.id, "name": r.name, "severity": r.severity, "category": r.category,
+                       "summary": r.summary, "doc": r.help_markdown()})
+            })
+            .collect();
+        Evidence::new(
+            "rules",
+            Vec::new(),
+            Vec::new(),
+            Severity::Info,
+            json!({ "rules": list }),
+        )
+    };
     let text = match args.format {
-        Format::Json | Format::Sarif => {
-            let list: Vec<_> = selected
-                .iter()
-                .map(|r| {
-                    json!({"id": r.id, "name": r.name, "severity": r.severity, "category": r.category,
-                           "summary": r.summary, "doc": r.help_markdown()})
-                })
-                .collect();
-            let mut s = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
+        Format::Json => render::json(&evidence()),
+        Format::Sarif => {
+            let mut s = serde_json::to_string_pretty(&render::sarif(&evidence(), &selected))
+                .map_err(|e| e.to_string())?;
             s.push('\n');
             s
         }

@@ -219,8 +219,10 @@ fn every_rule_is_documented_in_the_readme() {
         .args(["rules", "--format", "json"])
         .output()
         .unwrap();
-    let rules: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rules = rules.as_array().unwrap();
+    let evidence: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(evidence["schema"], "mlsec.evidence/v1");
+    assert_eq!(evidence["kind"], "rules");
+    let rules = evidence["details"]["rules"].as_array().unwrap();
     assert!(rules.len() >= 60, "{} rules", rules.len());
     for r in rules {
         let row = format!(
@@ -289,4 +291,41 @@ fn a_config_in_the_scanned_tree_cannot_allow_denied_globals() {
     let (code, v) = run(&["--trust-config"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["details"]["config"]["allow"][0], "os.*");
+}
+
+#[test]
+fn version_names_the_commit() {
+    let out = mlsec().arg("--version").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (release, commit) = text
+        .trim()
+        .strip_prefix("mlsec ")
+        .and_then(|t| t.split_once(" ("))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(release, env!("CARGO_PKG_VERSION"));
+    let commit = commit.trim_end_matches(')');
+    let in_git = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.git")
+        .exists();
+    if in_git {
+        assert!(
+            commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{text}"
+        );
+    } else {
+        assert_eq!(commit, "unknown commit");
+    }
+}
+
+#[test]
+fn rules_as_sarif_is_a_sarif_log_with_every_rule() {
+    let out = mlsec()
+        .args(["rules", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let driver = &log["runs"][0]["tool"]["driver"];
+    assert!(driver["rules"].as_array().unwrap().len() >= 60);
+    assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
 }
