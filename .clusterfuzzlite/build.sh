@@ -1,0 +1,18 @@
+#!/bin/bash -eu
+# Builds every cargo-fuzz target of fuzz/ with the sanitizer flags the builder
+# sets, and gives each its seeds (the fixture corpus, the hostile shapes first)
+# and, for the pickle-reading targets, the pickle dictionary.
+cd "$SRC/mlsec/fuzz"
+cargo fuzz build -O
+release="target/x86_64-unknown-linux-gnu/release"
+seeds=$(mktemp -d)
+find ../fixtures/hostile ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M \
+  -not -name '*.json' -not -name '*.py' 2>/dev/null | head -400 \
+  | while read -r f; do cp "$f" "$seeds/$(echo "$f" | tr '/' '_')"; done
+for target in $(cargo fuzz list); do
+  cp "$release/$target" "$OUT/"
+  (cd "$seeds" && zip -qj "$OUT/${target}_seed_corpus.zip" ./*)
+  case "$target" in
+    pickle | scan | archive) cp dict/pickle.dict "$OUT/$target.dict" ;;
+  esac
+done
