@@ -110,14 +110,46 @@ pub struct DataFile {
     pub path: PathBuf,
 }
 
+/// A symbolic link found in a folder given, with its manifest key and where it
+/// points (as stored in the link, not resolved).
+///
+/// Links are never followed: what one points to can change (or point outside
+/// the dataset, or back to a folder above) without anything in the folder
+/// changing, so a manifest cannot pin it. They are not skipped either: a
+/// training loader reading the folder follows them, so `build` refuses a
+/// folder holding one and `verify` reports each as [`rules::SYMLINK`].
+///
+/// [`rules::SYMLINK`]: crate::rules::SYMLINK
+#[derive(Debug, Clone)]
+pub struct DataLink {
+    pub key: String,
+    pub path: PathBuf,
+    pub target: String,
+}
+
+/// What the walk found under the paths given.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    pub files: Vec<DataFile>,
+    pub links: Vec<DataLink>,
+}
+
+/// One entry the walk found: a regular file, or a link and its target.
+enum Found {
+    File,
+    Link(String),
+}
+
 /// The regular files under `paths`, keyed relative to the folder given (a file
-/// given by itself is keyed by its name). Symbolic links are not followed.
-pub fn collect_files(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<DataFile>, String> {
+/// given by itself is keyed by its name), and the symbolic links met in the
+/// folders, which are not followed. Other entries (FIFOs, sockets, devices)
+/// are left out.
+pub fn collect(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Collected, String> {
     let exclude: Vec<PathBuf> = exclude
         .iter()
         .filter_map(|p| p.canonicalize().ok())
         .collect();
-    let mut out: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut out: BTreeMap<String, (PathBuf, Found)> = BTreeMap::new();
     for root in paths {
         let meta =
             std::fs::symlink_metadata(root).map_err(|e| format!("{}: {e}", root.display()))?;
@@ -129,15 +161,19 @@ pub fn collect_files(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<DataF
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .ok_or_else(|| format!("{}: not a file name", root.display()))?;
-            found.push((name, root.clone()));
+            found.push((name, root.clone(), Found::File));
         } else {
             return Err(format!("{}: not a regular file or folder", root.display()));
         }
-        for (key, path) in found {
-            if path.canonicalize().is_ok_and(|c| exclude.contains(&c)) {
+        for (key, path, kind) in found {
+            // A link is never the manifest being written (that is a file), and
+            // resolving it to compare would follow it.
+            if matches!(kind, Found::File)
+                && path.canonicalize().is_ok_and(|c| exclude.contains(&c))
+            {
                 continue;
             }
-            if let Some(other) = out.insert(key.clone(), path.clone()) {
+            if let Some((other, _)) = out.insert(key.clone(), (path.clone(), kind)) {
                 return Err(format!(
                     "{} and {} both have the manifest name `{key}`; give their common folder instead",
                     other.display(),
@@ -146,13 +182,23 @@ pub fn collect_files(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<DataF
             }
         }
     }
-    Ok(out
-        .into_iter()
-        .map(|(key, path)| DataFile { key, path })
-        .collect())
+    let mut collected = Collected::default();
+    for (key, (path, kind)) in out {
+        match kind {
+            Found::File => collected.files.push(DataFile { key, path }),
+            Found::Link(target) => collected.links.push(DataLink { key, path, target }),
+        }
+    }
+    Ok(collected)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), String> {
+/// The regular files of [`collect`], for readers that only look at content
+/// (`mlsec data pii`); links are left out.
+pub fn collect_files(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<DataFile>, String> {
+    Ok(collect(paths, exclude)?.files)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, Found)>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -160,19 +206,46 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(),
         let kind = entry
             .file_type()
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        if kind.is_dir() {
+        let found = if kind.is_dir() {
             walk(root, &path, out)?;
+            continue;
         } else if kind.is_file() {
-            let rel = path.strip_prefix(root).unwrap_or(&path);
-            let key = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            out.push((key, path));
-        }
+            Found::File
+        } else if kind.is_symlink() {
+            let target =
+                std::fs::read_link(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Found::Link(target.to_string_lossy().into_owned())
+        } else {
+            continue;
+        };
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let key = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        out.push((key, path, found));
     }
     Ok(())
+}
+
+/// Most links named in the error of [`build`].
+const LINKS_NAMED: usize = 10;
+
+/// Why [`build`] refuses a dataset holding symbolic links, naming them.
+fn links_refused(links: &[DataLink]) -> String {
+    let mut s = format!(
+        "{} symbolic link(s) in the data ({}): mlsec does not follow links, so a manifest cannot pin what they point to; replace each with a copy of its target, or remove it",
+        links.len(),
+        crate::rules::SYMLINK.id
+    );
+    for l in links.iter().take(LINKS_NAMED) {
+        s.push_str(&format!("\n  {} -> {}", l.path.display(), l.target));
+    }
+    if links.len() > LINKS_NAMED {
+        s.push_str(&format!("\n  and {} more", links.len() - LINKS_NAMED));
+    }
+    s
 }
 
 /// SHA-256 of a whole file, hex.
@@ -492,13 +565,17 @@ pub fn digest_file(
 }
 
 /// Builds the manifest of `paths`, files in parallel. Fails on the first file that
-/// cannot be read (a manifest never pins a file it could not read). Returns the
-/// skipped rows per file too.
+/// cannot be read (a manifest never pins a file it could not read), and on
+/// symbolic links in a folder given (it cannot pin what they point to; see
+/// [`DataLink`]). Returns the skipped rows per file too.
 pub fn build(
     paths: &[PathBuf],
     opts: &ManifestOptions,
 ) -> Result<(Manifest, Vec<(String, Skipped)>), String> {
-    let files = collect_files(paths, &opts.exclude)?;
+    let Collected { files, links } = collect(paths, &opts.exclude)?;
+    if !links.is_empty() {
+        return Err(links_refused(&links));
+    }
     let digests: Vec<FileDigest> = files
         .par_iter()
         .map(|f| digest_file(f, &opts.read, !opts.no_row_digests))

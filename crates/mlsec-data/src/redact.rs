@@ -165,14 +165,13 @@ pub fn redact_file(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mlsec-redact-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
+    // Written as every mlsec output is: atomically, with the mode of the file
+    // it replaces or else the umask's.
+    let mut tmp = mlsec_core::output::AtomicFile::create(output, ".mlsec-redact-")
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     let werr = |e: &dyn std::fmt::Display| format!("{}: {e}", output.display());
     {
-        let sink = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let sink = std::io::BufWriter::with_capacity(1 << 20, tmp.file_mut());
         match format {
             DataFormat::Csv => redact_csv(input, sink, redactor, opts, &drop, &mut report)?,
             DataFormat::Jsonl => redact_jsonl(input, sink, redactor, opts, &drop, &mut report)?,
@@ -181,8 +180,7 @@ pub fn redact_file(
             DataFormat::Ipynb => redact_notebook(input, sink, redactor, opts, &mut report)?,
         }
     }
-    tmp.as_file().sync_all().map_err(|e| werr(&e))?;
-    tmp.persist(output).map_err(|e| werr(&e.error))?;
+    tmp.commit().map_err(|e| werr(&e))?;
     Ok(report)
 }
 

@@ -1,5 +1,5 @@
-//! The rules of `mlsec data verify` (DAT001-DAT008) and the reader errors every
-//! `mlsec data` command reports (DAT009, DAT010).
+//! The rules of `mlsec data verify` (DAT001-DAT008, DAT011, DAT012) and the
+//! reader errors every `mlsec data` command reports (DAT009, DAT010).
 
 use mlsec_core::{declare_rule, Rule};
 
@@ -231,6 +231,32 @@ declare_rule! {
     };
 }
 
+declare_rule! {
+    /// ## What it does
+    /// Reports a symbolic link met in a dataset folder by `mlsec data verify`,
+    /// naming the link and its target: a link added since the manifest was
+    /// written, or a pinned file replaced by a link. mlsec does not follow
+    /// links, so it neither checks nor pins what one points to; `mlsec data
+    /// manifest` refuses a folder holding one for the same reason.
+    ///
+    /// ## Why is this bad?
+    /// A training loader reading the folder follows the link, so its target is
+    /// training data. It can point outside the dataset (another user's files,
+    /// a mounted share) and change there without any file in the folder
+    /// changing: a way to swap data that a checksum of the folder never sees.
+    ///
+    /// ## Example
+    /// `extra/train-2.csv: a symbolic link to /mnt/share/train-2.csv, not in the manifest; mlsec does not follow links, so what it points to is not checked`
+    ///
+    /// ## How to fix
+    /// Remove the link, or replace it with a copy of its target, review the
+    /// data, and write a new manifest.
+    pub const SYMLINK = Rule {
+        id: "DAT012", name: "symbolic-link", severity: High, category: Suspicious,
+        summary: "Symbolic link in a dataset folder: what it points to is not checked",
+    };
+}
+
 /// Every rule of the integrity commands.
 pub const RULES: &[Rule] = &[
     FILE_CHANGED,
@@ -244,6 +270,7 @@ pub const RULES: &[Rule] = &[
     UNREADABLE_DATA,
     ROWS_SKIPPED,
     MANIFEST_SIGNATURE_INVALID,
+    SYMLINK,
 ];
 
 #[cfg(test)]

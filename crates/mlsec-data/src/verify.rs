@@ -7,14 +7,14 @@
 //! run is inserted or deleted. Inserted and changed rows are numbered in the
 //! current file, deleted rows in the pinned one (1-based data rows).
 
-use crate::manifest::{self, DataFile, FileEntry, Manifest, RowDigest};
+use crate::manifest::{self, Collected, DataFile, DataLink, FileEntry, Manifest, RowDigest};
 use crate::read::ReadOptions;
 use crate::rules;
 use mlsec_core::{Finding, Location, Subject};
 use rayon::prelude::*;
 use serde::Serialize;
 use similar::{Algorithm, DiffOp};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -127,12 +127,16 @@ pub fn diff_rows(old: &[RowDigest], new: &[RowDigest]) -> RowDiff {
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     pub path: String,
-    /// `unchanged`, `changed`, `added`, `removed` or `unreadable`.
+    /// `unchanged`, `changed`, `added`, `removed`, `unreadable` or `link` (a
+    /// symbolic link, not followed: see [`rules::SYMLINK`]).
     pub verdict: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<RowDiff>,
+    /// Where a link points (as stored in the link).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 /// The outcome of [`verify`].
@@ -166,19 +170,29 @@ pub fn verify(
     paths: &[PathBuf],
     opts: &VerifyOptions,
 ) -> Result<Verification, String> {
-    let current = manifest::collect_files(paths, &opts.exclude)?;
+    let Collected {
+        files: current,
+        links,
+    } = manifest::collect(paths, &opts.exclude)?;
     let mut pinned: BTreeMap<&str, &FileEntry> = BTreeMap::new();
     for entry in &manifest.files {
         pinned.insert(entry.path.as_str(), entry);
     }
-    let present: BTreeMap<&str, &DataFile> = current.iter().map(|f| (f.key.as_str(), f)).collect();
+    let present: BTreeSet<&str> = current
+        .iter()
+        .map(|f| f.key.as_str())
+        .chain(links.iter().map(|l| l.key.as_str()))
+        .collect();
 
     let mut results: Vec<(FileReport, Vec<Finding>, Option<Subject>)> = current
         .par_iter()
         .map(|file| check_file(file, pinned.get(file.key.as_str()).copied(), opts))
         .collect();
+    for link in &links {
+        results.push(check_link(link, pinned.get(link.key.as_str()).copied()));
+    }
     for entry in &manifest.files {
-        if !present.contains_key(entry.path.as_str()) {
+        if !present.contains(entry.path.as_str()) {
             let finding = Finding::new(
                 &rules::FILE_REMOVED,
                 entry.path.clone(),
@@ -191,6 +205,7 @@ pub fn verify(
                     verdict: "removed",
                     sha256: None,
                     rows: None,
+                    target: None,
                 },
                 vec![finding],
                 None,
@@ -211,6 +226,41 @@ pub fn verify(
     Ok(out)
 }
 
+/// A symbolic link where a file could be: never followed, always reported.
+fn check_link(
+    link: &DataLink,
+    entry: Option<&FileEntry>,
+) -> (FileReport, Vec<Finding>, Option<Subject>) {
+    let key = &link.key;
+    let what = match entry {
+        None => "not in the manifest".to_string(),
+        Some(e) => format!(
+            "where the manifest pins a regular file (SHA-256 {})",
+            e.sha256
+        ),
+    };
+    let finding = Finding::new(
+        &rules::SYMLINK,
+        key.clone(),
+        format!(
+            "{key}: a symbolic link to {}, {what}; mlsec does not follow links, so what it points to is not checked",
+            link.target
+        ),
+    )
+    .with_evidence(serde_json::json!({
+        "target": link.target,
+        "pinned_sha256": entry.map(|e| &e.sha256),
+    }));
+    let report = FileReport {
+        path: key.clone(),
+        verdict: "link",
+        sha256: None,
+        rows: None,
+        target: Some(link.target.clone()),
+    };
+    (report, vec![finding], None)
+}
+
 fn check_file(
     file: &DataFile,
     entry: Option<&FileEntry>,
@@ -224,6 +274,7 @@ fn check_file(
                 verdict: "unreadable",
                 sha256: None,
                 rows: None,
+                target: None,
             },
             vec![Finding::new(&rules::UNREADABLE_DATA, key.clone(), e)],
             None,
@@ -249,6 +300,7 @@ fn check_file(
             verdict: "added",
             sha256: Some(sha256),
             rows: None,
+            target: None,
         };
         return (report, vec![finding], subject);
     };
@@ -258,6 +310,7 @@ fn check_file(
             verdict: "unchanged",
             sha256: Some(sha256),
             rows: None,
+            target: None,
         };
         return (report, Vec::new(), subject);
     }
@@ -275,6 +328,7 @@ fn check_file(
         verdict: "changed",
         sha256: Some(sha256),
         rows: None,
+        target: None,
     };
     if let Some(table) = &entry.table {
         match compare_table(file, entry, table, opts) {

@@ -291,3 +291,77 @@ fn a_malformed_table_fails_the_manifest_with_file_and_row() {
         "{err}"
     );
 }
+
+/// A symbolic link in a dataset folder is never skipped silently: mlsec does
+/// not follow links (what one points to can change without the folder
+/// changing), so the manifest refuses the folder, naming each link and its
+/// target, and verify reports every link it meets as DAT012.
+#[cfg(unix)]
+#[test]
+fn symbolic_links_are_refused_by_the_manifest_and_reported_by_verify() {
+    use std::os::unix::fs::symlink;
+    let (d, root) = dataset();
+    let outside = d.path().join("outside.csv");
+    fs::write(&outside, users_csv(3)).unwrap();
+    let m = build(&root);
+
+    symlink(&outside, root.join("sub/linked.csv")).unwrap();
+    symlink("nowhere.csv", root.join("dangling.csv")).unwrap();
+    // A link to a folder above is neither followed (a loop) nor skipped.
+    symlink("..", root.join("sub/up")).unwrap();
+    let err =
+        manifest::build(std::slice::from_ref(&root), &ManifestOptions::default()).unwrap_err();
+    for want in [
+        format!("sub/linked.csv -> {}", outside.display()),
+        "dangling.csv -> nowhere.csv".to_string(),
+        "sub/up -> ..".to_string(),
+        "DAT012".to_string(),
+    ] {
+        assert!(err.contains(&want), "{want} not in: {err}");
+    }
+
+    let v = check(&root, &m);
+    let by: Vec<(&str, &str)> = v
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.subject.as_str()))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("DAT012", "dangling.csv"),
+            ("DAT012", "sub/linked.csv"),
+            ("DAT012", "sub/up")
+        ]
+    );
+    let linked = v.findings.iter().find(|f| f.subject == "sub/linked.csv");
+    assert!(
+        linked
+            .unwrap()
+            .message
+            .contains(&outside.display().to_string()),
+        "{linked:?}"
+    );
+    let report = v.files.iter().find(|f| f.path == "sub/linked.csv").unwrap();
+    assert_eq!(report.verdict, "link");
+    let report = serde_json::to_value(report).unwrap();
+    assert_eq!(report["target"], outside.display().to_string());
+    assert!(!v.identical());
+
+    // A pinned file swapped for a link to other data: one finding, the link.
+    fs::remove_file(root.join("users.csv")).unwrap();
+    symlink(&outside, root.join("users.csv")).unwrap();
+    let v = check(&root, &m);
+    let users: Vec<_> = v
+        .findings
+        .iter()
+        .filter(|f| f.subject == "users.csv")
+        .map(|f| (f.rule.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0].0, "DAT012");
+    assert!(
+        users[0].1.contains("the manifest pins a regular file"),
+        "{users:?}"
+    );
+}

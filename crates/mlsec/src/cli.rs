@@ -248,10 +248,12 @@ pub enum HashArg {
 /// The signer's key and optional certificate chain.
 #[derive(Debug, Args)]
 pub struct KeyArgs {
-    /// Private key (PEM: PKCS#8, encrypted PKCS#8 or SEC1): ECDSA P-256, P-384 or
-    /// P-521; or Ed25519 (an mlsec extension: model_signing rejects it).
-    /// Required to sign; `credential` says so when it is missing, so that
-    /// commands where signing is optional can share these options.
+    /// Private key to sign with (PEM: PKCS#8, encrypted PKCS#8 or SEC1): ECDSA
+    /// P-256, P-384 or P-521, or Ed25519 (an mlsec extension that model_signing
+    /// does not accept). Required.
+    // Optional to clap so that commands where signing is optional (`data
+    // manifest`, which sets its own help) can share these options;
+    // `sign::credential` says when it is missing.
     #[arg(long, value_name = "PRIVATE.pem")]
     pub key: Option<PathBuf>,
     /// Password of an encrypted private key (or set MLSEC_KEY_PASSWORD, which

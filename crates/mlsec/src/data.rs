@@ -92,7 +92,20 @@ pub struct RedactArgs {
     /// Where to write the redacted copy.
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: PathBuf,
-    #[arg(long, value_enum, default_value_t = StrategyArg::Mask)]
+    /// How to redact each detected value. The short help lists the
+    /// strategies in a line; `--help` shows clap's list of them with the
+    /// longer texts of [`StrategyArg`].
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = StrategyArg::Mask,
+        help = "How to redact each detected value: mask (masked in place, e.g. a****@e******.org), \
+                hash (a keyed token such as <EMAIL:3f9a0c2b7d1e4a66>, equal for equal values within \
+                one run), replace (the entity name, <EMAIL>), drop-column (tables only: remove every \
+                column holding a detected value)",
+        long_help = "How to redact each detected value. Every strategy keeps the file's format; all \
+                     but drop-column keep its schema too."
+    )]
     pub strategy: StrategyArg,
     #[command(flatten)]
     pub entities: EntityArgs,
@@ -122,6 +135,14 @@ impl BadRowArgs {
 }
 
 #[derive(Debug, Args)]
+// `--key` comes from the shared `KeyArgs`, whose help is about signing in
+// general: say here what it does for a manifest.
+#[command(mut_arg("key", |a| a.help(
+    "Sign the manifest with this private key (PEM: PKCS#8, encrypted PKCS#8 or SEC1; ECDSA \
+     P-256, P-384 or P-521, or Ed25519): a DSSE in-toto statement in a Sigstore bundle, as \
+     `mlsec sign` makes, written to --signature (default: the manifest's path + `.sig`). \
+     Needs -o or --signature"
+)))]
 pub struct ManifestArgs {
     /// Data files and folders (folders are walked; files are keyed relative to the
     /// folder given, a file given alone by its name).
@@ -139,8 +160,7 @@ pub struct ManifestArgs {
     pub no_row_digests: bool,
     #[command(flatten)]
     pub bad_rows: BadRowArgs,
-    /// Sign the manifest with this key (a DSSE in-toto statement in a Sigstore
-    /// bundle, as `mlsec sign` makes).
+    // Signing: `--key` (its help is set on the struct) and its companions.
     #[command(flatten)]
     pub sign: KeyArgs,
     /// Where to write the signature (default: the manifest's path + `.sig`).

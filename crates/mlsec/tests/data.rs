@@ -449,3 +449,228 @@ fn the_bom_carries_a_dataset_manifest_digest() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("mlsec:data-manifest"));
 }
+
+/// A symbolic link in a dataset folder is never skipped silently: `data
+/// manifest` refuses the folder (exit 2, nothing written) naming the link and
+/// its target, and `data verify` reports a link as DAT012 (exit 1).
+#[cfg(unix)]
+#[test]
+fn symbolic_links_in_a_dataset_are_refused_or_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("users.csv"), USERS).unwrap();
+    let outside = dir.path().join("elsewhere.csv");
+    fs::write(&outside, USERS).unwrap();
+    let manifest = dir.path().join("manifest.json");
+    mlsec()
+        .args(["data", "manifest"])
+        .arg(&data)
+        .arg("-o")
+        .arg(&manifest)
+        .assert()
+        .code(0);
+
+    std::os::unix::fs::symlink(&outside, data.join("extra.csv")).unwrap();
+    let m2 = dir.path().join("m2.json");
+    let out = mlsec()
+        .args(["data", "manifest"])
+        .arg(&data)
+        .arg("-o")
+        .arg(&m2)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("extra.csv -> {}", outside.display())),
+        "{err}"
+    );
+    assert!(!m2.exists());
+
+    let out = mlsec()
+        .args(["data", "verify", "-f", "json", "--manifest"])
+        .arg(&manifest)
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &e["findings"][0];
+    assert_eq!(f["rule"], "DAT012", "{e}");
+    assert_eq!(f["subject"], "extra.csv");
+    assert!(f["message"]
+        .as_str()
+        .unwrap()
+        .contains(&outside.display().to_string()));
+    assert_eq!(e["findings"].as_array().unwrap().len(), 1, "{e}");
+}
+
+/// A CSV row over the 16 MiB record limit in the middle of a file is skipped
+/// under `--skip-bad-rows` like any malformed row (DAT010), and the rows after
+/// it are still read, by every command that reads CSV.
+#[test]
+fn a_20_mb_csv_row_is_skipped_and_the_rows_after_it_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    let mut data = b"id,name,note\n1,Ann,ann@example.org\n2,Blob,\"".to_vec();
+    data.extend(std::iter::repeat_n(b'z', 20 << 20));
+    data.extend(b"\"\n3,Bob,write to bob.smith@example.org\n4,Cy,none\n");
+    fs::write(&csv, &data).unwrap();
+
+    let out = mlsec()
+        .args(["data", "pii", "--skip-bad-rows", "-f", "json"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = e["findings"].as_array().unwrap();
+    let emails: Vec<_> = findings
+        .iter()
+        .filter(|f| f["entity"] == "EMAIL")
+        .map(|f| f["location"]["row"].clone())
+        .collect();
+    assert_eq!(emails, [1, 3], "{e}");
+    let skipped = findings.iter().find(|f| f["rule"] == "DAT010").unwrap();
+    let message = skipped["message"].as_str().unwrap();
+    // The record: `2,Blob,"`, the 20 MiB cell and the closing quote.
+    let why = format!(
+        "row 2 (line 3): record of {} bytes is over the limit of 16777216 bytes",
+        (20 << 20) + 9
+    );
+    assert!(message.contains(&why), "{message}");
+    assert!(!findings.iter().any(|f| f["rule"] == "DAT009"), "{e}");
+
+    let manifest = dir.path().join("m.json");
+    let out = mlsec()
+        .args(["data", "manifest", "--skip-bad-rows"])
+        .arg(&csv)
+        .arg("-o")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("1 malformed row(s) skipped"), "{err}");
+    let m: Value = serde_json::from_slice(&fs::read(&manifest).unwrap()).unwrap();
+    assert_eq!(m["files"][0]["table"]["rows"], 3);
+
+    let red = dir.path().join("red.csv");
+    mlsec()
+        .args(["data", "redact", "--skip-bad-rows", "--strategy", "replace"])
+        .arg(&csv)
+        .arg("-o")
+        .arg(&red)
+        .assert()
+        .code(0);
+    let red = fs::read_to_string(&red).unwrap();
+    assert!(red.contains("3,Bob,write to <EMAIL>\n4,Cy,none"), "{red}");
+}
+
+/// The mode of a file in `dir` (permission bits only).
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Runs `mlsec ARGS` under `umask`, as a shell user would.
+#[cfg(unix)]
+fn under_umask(umask: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(assert_cmd::cargo::cargo_bin("mlsec"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Files mlsec writes are created as other tools create them (0666 less the
+/// umask); a file written over keeps its mode, as `cp` and editors keep it.
+#[cfg(unix)]
+#[test]
+fn outputs_honour_the_umask_and_keep_the_mode_of_a_file_written_over() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    fs::write(&csv, USERS).unwrap();
+    let manifest = dir.path().join("manifest.json");
+    let sig = dir.path().join("manifest.json.sig");
+    let red = dir.path().join("red.csv");
+    let os = |p: &std::path::Path| p.as_os_str().to_owned();
+    let run = |umask: &str, args: &[std::ffi::OsString]| {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        let out = under_umask(umask, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let manifest_args = [
+        "data".into(),
+        "manifest".into(),
+        os(&csv),
+        "-o".into(),
+        os(&manifest),
+        "--key".into(),
+        os(&key("p256.pem")),
+    ];
+    run("022", &manifest_args);
+    assert_eq!(mode(&manifest), 0o644);
+    assert_eq!(mode(&sig), 0o644);
+    let redact_args = |to: &std::path::Path| {
+        [
+            "data".into(),
+            "redact".into(),
+            os(&csv),
+            "-o".into(),
+            os(to),
+        ]
+    };
+    run("027", &redact_args(&red));
+    assert_eq!(mode(&red), 0o640);
+
+    // Written over: the old mode stays, whatever the umask (setuid and the
+    // like dropped).
+    fs::set_permissions(&manifest, fs::Permissions::from_mode(0o664)).unwrap();
+    fs::set_permissions(&red, fs::Permissions::from_mode(0o4755)).unwrap();
+    run("077", &manifest_args);
+    run("077", &redact_args(&red));
+    assert_eq!(mode(&manifest), 0o664);
+    assert_eq!(mode(&sig), 0o644);
+    assert_eq!(mode(&red), 0o755);
+    // A new file under umask 077 is the owner's alone.
+    let red2 = dir.path().join("red2.csv");
+    run("077", &redact_args(&red2));
+    assert_eq!(mode(&red2), 0o600);
+}
+
+/// Help is written for users: `--key` of `data manifest` says what it does
+/// (not how the code checks it), and `data redact --strategy` names each
+/// strategy in the short help too.
+#[test]
+fn data_help_texts_describe_the_options() {
+    let help = |args: &[&str]| {
+        let out = mlsec().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let manifest = help(&["data", "manifest", "--help"]);
+    assert!(!manifest.contains("`credential`"), "{manifest}");
+    assert!(manifest.contains("Sign the manifest"), "{manifest}");
+    for flag in ["-h", "--help"] {
+        let redact = help(&["data", "redact", flag]);
+        let strategy = redact
+            .split("--strategy <STRATEGY>")
+            .nth(1)
+            .unwrap()
+            .split("--entities")
+            .next()
+            .unwrap();
+        for word in ["How to redact", "mask", "hash", "replace", "drop-column"] {
+            assert!(strategy.contains(word), "{word} not in {strategy}");
+        }
+    }
+}

@@ -524,3 +524,72 @@ fn the_bom_carries_the_signature_and_its_status() {
         .unwrap()
         .contains("1 file(s) differ"));
 }
+
+/// Signature bundles are created as other tools create files (0666 less the
+/// umask), and one written over keeps its mode.
+#[cfg(unix)]
+#[test]
+fn bundles_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = model();
+    let out_dir = tempfile::tempdir().unwrap();
+    let sig = out_dir.path().join("model.sig");
+    let run = |umask: &str, args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(assert_cmd::cargo::cargo_bin("mlsec"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let p256 = key("p256.pem");
+    let sign_args = [
+        "sign".as_ref(),
+        dir.path().as_os_str(),
+        "--key".as_ref(),
+        p256.as_os_str(),
+        "--signature".as_ref(),
+        sig.as_os_str(),
+    ];
+    run("022", &sign_args);
+    assert_eq!(mode(&sig), 0o644);
+    fs::set_permissions(&sig, fs::Permissions::from_mode(0o660)).unwrap();
+    run("077", &sign_args);
+    assert_eq!(mode(&sig), 0o660);
+
+    let evidence = out_dir.path().join("scan.json");
+    let out = mlsec()
+        .args(["scan", "-f", "json", "-o"])
+        .arg(&evidence)
+        .arg(dir.path().join("config.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    run(
+        "027",
+        &[
+            "attest".as_ref(),
+            evidence.as_os_str(),
+            "--key".as_ref(),
+            p256.as_os_str(),
+        ],
+    );
+    assert_eq!(mode(&out_dir.path().join("scan.json.sig")), 0o640);
+}
+
+#[test]
+fn key_help_is_for_users() {
+    for cmd in ["sign", "attest"] {
+        let help =
+            String::from_utf8(mlsec().args([cmd, "--help"]).output().unwrap().stdout).unwrap();
+        assert!(!help.contains("`credential`"), "{help}");
+        assert!(help.contains("Private key to sign with"), "{help}");
+    }
+}

@@ -139,6 +139,43 @@ impl<R: Read> CsvRows<R> {
             .map_err(|e| self.split_error(e))
     }
 
+    /// What to make of a record the splitter could not read, which starts on
+    /// `line`. One over the limit is stepped over and counted under
+    /// `skip_bad` (`Ok`), as JSONL and text skip an over-long line: the
+    /// splitter finds its end as csv-core would, without holding it, and the
+    /// rows after it are read. Any other error, any error without `skip_bad`,
+    /// and a record that runs to the end of the file end the file (`Err`).
+    ///
+    /// A record running to the end is what an unterminated quote makes: the
+    /// rest of the file is in it, not one row, so skipping it would report
+    /// a whole file's worth of unread data as one skipped row. It fails the
+    /// file instead (fail closed), naming its length.
+    fn unreadable(&mut self, e: SplitError, line: u64) -> Result<(), DataError> {
+        let message = match e {
+            SplitError::TooLong if self.skip_bad => match self.reader.skip_record() {
+                Ok((len, false)) => {
+                    let err = DataError::new(
+                        &self.path,
+                        self.place(line),
+                        format!(
+                            "record of {len} bytes is over the limit of {} bytes",
+                            self.max_record
+                        ),
+                    );
+                    self.skipped.push(err);
+                    return Ok(());
+                }
+                Ok((len, true)) => format!(
+                    "record of {len} bytes, over the limit of {} bytes, runs to the end of the file (an unterminated quote?)",
+                    self.max_record
+                ),
+                Err(e) => self.split_error(e),
+            },
+            e => self.split_error(e),
+        };
+        Err(DataError::new(&self.path, self.place(line), message))
+    }
+
     fn split_error(&self, e: SplitError) -> String {
         match e {
             SplitError::TooLong => format!(
@@ -266,10 +303,7 @@ impl<R: Read> CsvRows<R> {
                 ends: &mut batch.ends,
                 from,
             };
-            let read = self
-                .reader
-                .read(&mut record)
-                .map_err(|e| self.split_error(e));
+            let read = self.reader.read(&mut record);
             let line = self.reader.record_line();
             let checked = match read {
                 Ok(true) => self.check_appended(&bytes[from.0..], &batch.ends[from.1 - 1..], line),
@@ -278,10 +312,17 @@ impl<R: Read> CsvRows<R> {
                     outcome = Filled::End;
                     break;
                 }
-                Err(message) => {
-                    self.done = true;
-                    Err(DataError::new(&self.path, self.place(line), message))
-                }
+                Err(e) => match self.unreadable(e, line) {
+                    Ok(()) => {
+                        bytes.truncate(from.0);
+                        batch.ends.truncate(from.1);
+                        continue;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        Err(e)
+                    }
+                },
             };
             match checked {
                 Ok(()) => batch.records.push(self.row),
@@ -349,7 +390,7 @@ impl<R: Read> Iterator for CsvRows<R> {
                 return None;
             }
             self.row += 1;
-            let read = self.read_record();
+            let read = self.reader.read(&mut self.record);
             let line = self.reader.record_line();
             match read {
                 Ok(true) => {}
@@ -357,12 +398,13 @@ impl<R: Read> Iterator for CsvRows<R> {
                     self.done = true;
                     return None;
                 }
-                Err(message) => {
-                    // A malformed record cannot be stepped over reliably (quotes may hide
-                    // line breaks): stop here, skip mode or not.
-                    self.done = true;
-                    return Some(Err(DataError::new(&self.path, self.place(line), message)));
-                }
+                Err(e) => match self.unreadable(e, line) {
+                    Ok(()) => continue,
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                },
             }
             match self.convert(line) {
                 Ok(row) => return Some(Ok(row)),
@@ -389,9 +431,16 @@ mod tests {
             skip_bad_rows,
             ..ReadOptions::default()
         };
+        both_with(data, &opts).0
+    }
+
+    /// [`both`] under `opts`, with the rows skipped (as the rows and as the
+    /// batches counted them).
+    fn both_with(data: &[u8], opts: &ReadOptions) -> ((Read, Read), [Vec<String>; 2]) {
         let path = Path::new("u.csv");
-        let rows = CsvRows::new(path, data, b',', &opts)
-            .unwrap()
+        let mut reader = CsvRows::new(path, data, b',', opts).unwrap();
+        let rows = reader
+            .by_ref()
             .map(|r| {
                 r.map(|r| {
                     let cells = r
@@ -404,7 +453,13 @@ mod tests {
                 .map_err(|e| e.to_string())
             })
             .collect();
-        let mut reader = CsvRows::new(path, data, b',', &opts).unwrap();
+        let skipped_rows = reader
+            .skipped()
+            .first
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        let mut reader = CsvRows::new(path, data, b',', opts).unwrap();
         let mut records = Vec::new();
         // Two records a batch, so that records straddle batches; the batch
         // is read into again each time.
@@ -426,7 +481,13 @@ mod tests {
                 }
             }
         }
-        (rows, records)
+        let skipped_records = reader
+            .skipped()
+            .first
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        ((rows, records), [skipped_rows, skipped_records])
     }
 
     #[test]
@@ -489,5 +550,100 @@ mod tests {
             records[2],
             Err("u.csv: row 3 (line 6): 1 field(s) but the header has 2".into())
         );
+    }
+
+    /// A record over the limit is skipped under `skip_bad_rows` like any
+    /// malformed row, wherever it ends: the reader steps over it as csv-core
+    /// reads it (quoted line breaks included) without holding it, and the
+    /// rows after it keep their numbers and lines. Without `skip_bad_rows` it
+    /// still ends the file, and so does one that runs to the end of the file
+    /// (an unterminated quote), which is the rest of the file, not a row.
+    #[test]
+    fn an_over_long_record_is_skipped_and_the_rows_after_it_are_read() {
+        // Longer than one read, so that the limit is reached before the end.
+        let long = "x".repeat(200_000);
+        let ok = |n: u64, note: &str| Ok((n, vec![n.to_string(), note.to_string()]));
+        let cases: Vec<(String, Read)> = vec![
+            // Plain (the fast path), quoted with line breaks inside, and
+            // quoting only csv-core reads (the slow path).
+            (
+                format!("id,note\n1,a\n2,{long}\n3,c\n"),
+                vec![ok(1, "a"), ok(3, "c")],
+            ),
+            (
+                format!("id,note\n1,a\n2,\"{long}\n{long}\n\"\n\n3,c\n4,d"),
+                vec![ok(1, "a"), ok(3, "c"), ok(4, "d")],
+            ),
+            (
+                format!("id,note\r\n1,a\r\n2,ab\"c{long}\r\n3,c\r\n"),
+                vec![ok(1, "a"), ok(3, "c")],
+            ),
+        ];
+        let mut opts = ReadOptions {
+            max_record_bytes: 1000,
+            ..ReadOptions::default()
+        };
+        for (data, want) in cases {
+            opts.skip_bad_rows = false;
+            let ((rows, records), _) = both_with(data.as_bytes(), &opts);
+            assert_eq!(rows, records);
+            assert_eq!(
+                rows.last().unwrap(),
+                &Err("u.csv: row 2 (line 3): record over the limit of 1000 bytes (an unterminated quote?)".into())
+            );
+            opts.skip_bad_rows = true;
+            let ((rows, records), skipped) = both_with(data.as_bytes(), &opts);
+            assert_eq!(rows, want, "{:?}", &data[..24]);
+            assert_eq!(records, want);
+            for s in skipped {
+                assert_eq!(s.len(), 1);
+                assert!(
+                    s[0].starts_with("u.csv: row 2 (line 3): record of "),
+                    "{s:?}"
+                );
+                assert!(
+                    s[0].ends_with(" bytes is over the limit of 1000 bytes"),
+                    "{s:?}"
+                );
+            }
+        }
+        // An unterminated quote takes the rest of the file: an error, with
+        // the length it ran to, not a skipped row.
+        let data = format!("id,note\n1,a\n2,\"{long}\n3,c\n");
+        let ((rows, records), skipped) = both_with(data.as_bytes(), &opts);
+        assert_eq!(rows, records);
+        assert_eq!(
+            rows,
+            [
+                ok(1, "a"),
+                Err(format!(
+                    "u.csv: row 2 (line 3): record of {} bytes, over the limit of 1000 bytes, runs to the end of the file (an unterminated quote?)",
+                    long.len() + 8
+                ))
+            ]
+        );
+        assert_eq!(skipped, [Vec::<String>::new(), Vec::new()]);
+        // The rows after it name their lines, counting the lines inside it.
+        let data = format!("id,note\n1,\"{long}\n\n{long}\"\n2\n3,c\n");
+        let opts = ReadOptions {
+            max_record_bytes: 1000,
+            skip_bad_rows: true,
+            ..ReadOptions::default()
+        };
+        let ((rows, records), skipped) = both_with(data.as_bytes(), &opts);
+        assert_eq!(rows, records);
+        assert_eq!(rows, [ok(3, "c")]);
+        for s in skipped {
+            assert_eq!(
+                s,
+                [
+                    format!(
+                        "u.csv: row 1 (line 2): record of {} bytes is over the limit of 1000 bytes",
+                        2 * long.len() + 6
+                    ),
+                    "u.csv: row 2 (line 5): 1 field(s) but the header has 2".to_string()
+                ]
+            );
+        }
     }
 }

@@ -182,6 +182,51 @@ impl<R: Read> Splitter<R> {
         }
     }
 
+    /// Steps over the record that [`read`](Self::read) refused as too long,
+    /// so that reading goes on with the next one; returns the record's length
+    /// in bytes (its line break not counted) and whether it ran to the end of
+    /// the stream rather than to a line break.
+    ///
+    /// The record ends where the csv crate would end it: csv-core reads it
+    /// from its start, so a line break inside quotes does not end it, and an
+    /// unterminated quote runs to the end of the stream. Its fields are
+    /// dropped as they are read, so memory stays within the buffer the limit
+    /// already allows, however long the record is.
+    pub(super) fn skip_record(&mut self) -> Result<(u64, bool), SplitError> {
+        // Neither path consumes a record before it is whole, so it starts at
+        // `pos` whichever was reading it. A fresh parser (quiet about a
+        // byte-order mark, as past the file's start) reads it from there; the
+        // one `slow` was using may be inside it.
+        self.core = quiet_bom(
+            csv_core::ReaderBuilder::new()
+                .delimiter(self.delimiter)
+                .build(),
+        );
+        if self.out.is_empty() {
+            self.out.resize(1024, 0);
+            self.ends.resize(64, 0);
+        }
+        let mut len = 0u64;
+        loop {
+            let at_end = self.pos == self.end;
+            let (result, nin, _, _) =
+                self.core
+                    .read_record(&self.buf[self.pos..self.end], &mut self.out, &mut self.ends);
+            len += nin as u64;
+            self.consume(self.pos + nin);
+            match result {
+                ReadRecordResult::InputEmpty if !self.eof => self.fill()?,
+                // At the end: the next call, with no input, ends the record.
+                ReadRecordResult::InputEmpty => {}
+                // The fields are not kept: the same buffers take what follows.
+                ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {}
+                // Ended by a line break (the last byte read), or by the end.
+                ReadRecordResult::Record if !at_end => return Ok((len - 1, false)),
+                ReadRecordResult::Record | ReadRecordResult::End => return Ok((len, true)),
+            }
+        }
+    }
+
     /// Moves past a record that ends before `next`, counting its lines.
     fn consume(&mut self, next: usize) {
         let newlines = memchr::memchr_iter(b'\n', &self.buf[self.pos..next]).count();
@@ -457,5 +502,37 @@ mod tests {
             Err(SplitError::TooLong)
         ));
         assert!(splitter.buf.len() < 200 << 10, "{}", splitter.buf.len());
+    }
+
+    /// An over-long record is stepped over in the memory the limit allows,
+    /// however long it is, quoted line breaks and all; the next record and
+    /// its line come after it.
+    #[test]
+    fn an_over_long_record_is_stepped_over_in_bounded_memory() {
+        // Quoted, with line breaks inside (the fast path went over the
+        // limit); and a quote inside an unquoted field, which csv-core reads.
+        let cases: [(&[u8], &[u8], u64); 2] = [(b"\"", b"\n\nx\"\r\n", 5), (b"ab\"", b"\r\n", 3)];
+        for (head, tail, line) in cases {
+            let mut data = b"a\n".to_vec();
+            data.extend(head);
+            data.extend(std::iter::repeat_n(b'x', 8 << 20));
+            data.extend(tail);
+            data.extend(b"b,c\n");
+            let mut splitter = Splitter::new(&data[..], b',', 1000);
+            let mut record = ByteRecord::new();
+            assert!(splitter.read(&mut record).unwrap());
+            assert!(matches!(
+                splitter.read(&mut record),
+                Err(SplitError::TooLong)
+            ));
+            let (len, to_end) = splitter.skip_record().unwrap();
+            assert_eq!(len, (head.len() + tail.len() - 2 + (8 << 20)) as u64);
+            assert!(!to_end);
+            assert!(splitter.buf.len() < 200 << 10, "{}", splitter.buf.len());
+            assert!(splitter.read(&mut record).unwrap());
+            assert_eq!(record, vec!["b", "c"]);
+            assert_eq!(splitter.record_line(), line);
+            assert!(!splitter.read(&mut record).unwrap());
+        }
     }
 }
