@@ -301,9 +301,12 @@ pub const EVIDENCE_PREDICATE_TYPE: &str = "https://mlsec.dev/evidence/v1";
 /// the predicate. Without any subject digest, the subject is the document itself.
 pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<Bundle, String> {
     use serde_json::json;
+    if is_cyclonedx(evidence) {
+        return attest_bom(evidence, credential);
+    }
     if evidence.get("schema").and_then(|s| s.as_str()) != Some(mlsec_core::EVIDENCE_SCHEMA) {
         return Err(format!(
-            "not an mlsec evidence document (schema is not {})",
+            "neither an mlsec evidence document (schema {}) nor a CycloneDX BOM",
             mlsec_core::EVIDENCE_SCHEMA
         ));
     }
@@ -365,12 +368,51 @@ pub fn open_statement(
     Ok((statement["predicate"].clone(), signer))
 }
 
-/// Checks a bundle made by [`attest`] and returns the evidence it signs.
+/// The in-toto predicate type of a CycloneDX BOM, as the in-toto attestation
+/// framework names it.
+pub const CYCLONEDX_PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";
+
+fn is_cyclonedx(doc: &serde_json::Value) -> bool {
+    doc.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX")
+}
+
+/// Signs a CycloneDX BOM (such as `mlsec bom` writes) as the predicate of
+/// an in-toto statement. Its subject is the model the BOM describes, by the
+/// SHA-256 of its metadata component, or else the BOM document's own digest.
+fn attest_bom(bom: &serde_json::Value, credential: &Credential) -> Result<Bundle, String> {
+    use serde_json::json;
+    let component = &bom["metadata"]["component"];
+    let sha256 = component["hashes"].as_array().and_then(|hashes| {
+        hashes
+            .iter()
+            .find(|h| h["alg"] == "SHA-256")
+            .and_then(|h| h["content"].as_str())
+    });
+    let subject = match (component["name"].as_str(), sha256) {
+        (Some(name), Some(digest)) => json!({"name": name, "digest": {"sha256": digest}}),
+        _ => {
+            let bytes = serde_json::to_vec(bom).map_err(|e| e.to_string())?;
+            json!({"name": "CycloneDX BOM", "digest": {"sha256": hash::hex(&HashAlgo::Sha256.digest(&bytes))}})
+        }
+    };
+    sign_statement(vec![subject], CYCLONEDX_PREDICATE_TYPE, bom, credential)
+}
+
+/// Checks a bundle made by [`attest`] and returns the evidence (or the
+/// CycloneDX BOM) it signs.
 pub fn verify_attestation(
     bundle_bytes: &[u8],
     trust: &Trust,
 ) -> Result<(serde_json::Value, Signer), String> {
-    open_statement(bundle_bytes, trust, EVIDENCE_PREDICATE_TYPE)
+    let (payload, _) = open_bundle(bundle_bytes, trust)?;
+    let statement: serde_json::Value = serde_json::from_slice(&payload)
+        .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
+    let predicate_type = if statement["predicateType"] == CYCLONEDX_PREDICATE_TYPE {
+        CYCLONEDX_PREDICATE_TYPE
+    } else {
+        EVIDENCE_PREDICATE_TYPE
+    };
+    open_statement(bundle_bytes, trust, predicate_type)
 }
 
 /// Reads a file to text, naming it in errors.

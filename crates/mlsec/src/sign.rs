@@ -389,12 +389,37 @@ pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, Strin
             return Ok(ExitCode::from(1));
         }
     }
+    let is_bom = evidence["bomFormat"] == "CycloneDX";
     let text = match args.format {
-        Format::Json | Format::Sarif => {
+        Format::Json => {
             let mut s = serde_json::to_string_pretty(&evidence).map_err(|e| e.to_string())?;
             s.push('\n');
             s
         }
+        // The signed evidence's findings as SARIF, like the command that made it.
+        Format::Sarif if is_bom => {
+            return Err("--format sarif: the signed document is a CycloneDX BOM, which has no findings; use --format json".into())
+        }
+        Format::Sarif => {
+            let evidence: mlsec_core::Evidence = serde_json::from_value(evidence)
+                .map_err(|e| format!("the signed evidence is not an mlsec envelope: {e}"))?;
+            let mut s = serde_json::to_string_pretty(&mlsec_core::render::sarif(
+                &evidence,
+                &crate::commands::all_rules(),
+            ))
+            .map_err(|e| e.to_string())?;
+            s.push('\n');
+            s
+        }
+        Format::Human if is_bom => format!(
+            "Verified {}: CycloneDX BOM of {}, signed with {} key {}\n",
+            args.bundle.display(),
+            evidence["metadata"]["component"]["name"]
+                .as_str()
+                .unwrap_or("?"),
+            signer.algorithm,
+            signer.key_fingerprint
+        ),
         Format::Human => format!(
             "Verified {}: mlsec {} evidence, verdict {}, signed with {} key {}\n",
             args.bundle.display(),

@@ -417,7 +417,20 @@ fn evidence_attestations_are_tamper_evident() {
         .arg(key("p384.pub"))
         .assert()
         .code(1);
-    // Only mlsec evidence is attested.
+    // SARIF of the signed evidence is SARIF, not the envelope again.
+    let out = mlsec()
+        .arg("verify-attestation")
+        .arg(&bundle)
+        .arg("--key")
+        .arg(key("p256.pub"))
+        .args(["-f", "sarif"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["runs"][0]["results"].is_array());
+    // Only mlsec evidence and CycloneDX BOMs are attested.
     fs::write(m.join("other.json"), b"{\"a\":1}").unwrap();
     mlsec()
         .arg("attest")
@@ -592,4 +605,49 @@ fn key_help_is_for_users() {
         assert!(!help.contains("`credential`"), "{help}");
         assert!(help.contains("Private key to sign with"), "{help}");
     }
+}
+
+/// The README says BOMs can be attested: a CycloneDX BOM is signed with the
+/// CycloneDX in-toto predicate type, and verified back.
+#[test]
+fn a_cyclonedx_bom_is_attested_and_verified() {
+    let dir = model();
+    let m = dir.path();
+    let out_dir = tempfile::tempdir().unwrap();
+    let bom = out_dir.path().join("bom.json");
+    mlsec()
+        .arg("bom")
+        .arg(m)
+        .arg("--output")
+        .arg(&bom)
+        .assert()
+        .code(0);
+    mlsec()
+        .arg("attest")
+        .arg(&bom)
+        .arg("--key")
+        .arg(key("p256.pem"))
+        .assert()
+        .code(0);
+    let bundle = out_dir.path().join("bom.json.sig");
+    let b: Value = serde_json::from_slice(&fs::read(&bundle).unwrap()).unwrap();
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(statement["predicateType"], "https://cyclonedx.org/bom");
+    assert_eq!(statement["predicate"]["bomFormat"], "CycloneDX");
+    let out = mlsec()
+        .arg("verify-attestation")
+        .arg(&bundle)
+        .arg("--key")
+        .arg(key("p256.pub"))
+        .arg("--evidence")
+        .arg(&bom)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("CycloneDX BOM of"), "{text}");
 }
