@@ -524,10 +524,19 @@ fn redact(args: RedactArgs) -> Result<ExitCode, String> {
         &args.bad_rows.read_options(),
     )?;
     let text = match args.format {
+        // The same envelope as every other command; the counts are its details.
         ReportFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-            s.push('\n');
-            s
+            let subjects = [&report.input, &report.output]
+                .into_iter()
+                .map(|name| mlsec_core::Subject {
+                    name: name.clone(),
+                    digest: Default::default(),
+                })
+                .collect();
+            let details = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+            let evidence =
+                Evidence::new("data.redact", subjects, Vec::new(), Severity::High, details);
+            mlsec_core::render::json(&evidence)
         }
         ReportFormat::Human => {
             let mut s = format!(

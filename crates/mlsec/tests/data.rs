@@ -380,6 +380,19 @@ fn pii_reports_masked_entities_at_row_column_and_code_points() {
         .arg(&red)
         .assert()
         .code(0);
+    // Its JSON report is the evidence envelope, like every command's.
+    let out = mlsec()
+        .args(["data", "redact", "--strategy", "mask", "-f", "json", "-o"])
+        .arg(dir.path().join("users.masked.csv"))
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let evidence: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(evidence["schema"], "mlsec.evidence/v1");
+    assert_eq!(evidence["kind"], "data.redact");
+    assert!(evidence["details"]["total"].as_u64().unwrap() >= 2);
+    assert_eq!(evidence["subjects"].as_array().unwrap().len(), 2);
 }
 
 #[test]
