@@ -387,12 +387,7 @@ fn evidence_attestations_are_tamper_evident() {
     assert_eq!(signed["kind"], "scan");
 
     // The statement's subjects are the scanned files with their digests.
-    let b: Value = serde_json::from_slice(&fs::read(&bundle).unwrap()).unwrap();
-    use base64::Engine;
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
-        .unwrap();
-    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    let statement = statement_of(&bundle);
     assert_eq!(statement["predicateType"], "https://mlsec.dev/evidence/v1");
     assert!(statement["subject"][0]["digest"]["sha256"].is_string());
 
@@ -630,12 +625,7 @@ fn a_cyclonedx_bom_is_attested_and_verified() {
         .assert()
         .code(0);
     let bundle = out_dir.path().join("bom.json.sig");
-    let b: Value = serde_json::from_slice(&fs::read(&bundle).unwrap()).unwrap();
-    use base64::Engine;
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
-        .unwrap();
-    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    let statement = statement_of(&bundle);
     assert_eq!(statement["predicateType"], "https://cyclonedx.org/bom");
     assert_eq!(statement["predicate"]["bomFormat"], "CycloneDX");
     let out = mlsec()
@@ -650,4 +640,14 @@ fn a_cyclonedx_bom_is_attested_and_verified() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("CycloneDX BOM of"), "{text}");
+}
+
+/// The in-toto statement a bundle file signs.
+fn statement_of(bundle: &Path) -> Value {
+    use base64::Engine;
+    let b: Value = serde_json::from_slice(&fs::read(bundle).unwrap()).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(b["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
 }
