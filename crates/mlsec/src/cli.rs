@@ -45,7 +45,7 @@ pub enum Command {
     Bom(BomArgs),
     /// Sign a model folder (or file) the OpenSSF model_signing v1.0 way.
     ///
-    /// Writes a Sigstore bundle (default ./model.sig) whose DSSE envelope signs an
+    /// Writes a Sigstore bundle (default model.sig in the model folder) whose DSSE envelope signs an
     /// in-toto statement listing every file's digest. `model_signing verify key`
     /// accepts it when the key is ECDSA P-256, P-384 or P-521. Ed25519 keys work
     /// with mlsec only: model_signing does not accept them.
@@ -220,9 +220,10 @@ pub struct ModelPathArgs {
     /// The model folder, or a single model file.
     #[arg(value_name = "MODEL_PATH")]
     pub model: PathBuf,
-    /// The signature file (a Sigstore bundle).
-    #[arg(long, value_name = "FILE", default_value = "model.sig")]
-    pub signature: PathBuf,
+    /// The signature file (a Sigstore bundle) [default: model.sig in the model
+    /// folder, or beside a single model file, where `mlsec bom` looks too].
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
     /// Paths to leave out (relative to the current folder, as in model_signing;
     /// paths outside the model are dropped). Folders drop their whole subtree.
     #[arg(long, value_name = "PATH", num_args = 1..)]

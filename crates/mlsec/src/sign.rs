@@ -17,10 +17,24 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `--signature`, else `model.sig` in the model folder (beside a single-file
+/// model): the one default that `sign`, `verify` and `bom` share, so that the
+/// signature travels with the model. It is never part of what is signed.
+fn signature_path(m: &ModelPathArgs) -> PathBuf {
+    m.signature.clone().unwrap_or_else(|| {
+        let folder = if m.model.is_dir() {
+            m.model.as_path()
+        } else {
+            m.model.parent().unwrap_or(Path::new(""))
+        };
+        folder.join(mlsec_bom::signature::DEFAULT_SIGNATURE)
+    })
+}
+
 fn model_options(m: &ModelPathArgs) -> ModelOptions {
     ModelOptions {
         model: m.model.clone(),
-        signature: m.signature.clone(),
+        signature: signature_path(m),
         ignore_paths: m.ignore_paths.clone(),
         ignore_git_paths: !m.no_ignore_git_paths,
         allow_symlinks: m.allow_symlinks,

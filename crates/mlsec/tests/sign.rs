@@ -651,3 +651,52 @@ fn statement_of(bundle: &Path) -> Value {
         .unwrap();
     serde_json::from_slice(&payload).unwrap()
 }
+
+/// `sign`, `verify` and `bom` share one default signature path: `model.sig`
+/// in the model folder, whatever the current folder is.
+#[test]
+fn sign_verify_and_bom_share_the_default_signature_path() {
+    let dir = model();
+    let m = dir.path();
+    let elsewhere = tempfile::tempdir().unwrap();
+    mlsec()
+        .current_dir(elsewhere.path())
+        .arg("sign")
+        .arg(m)
+        .arg("--key")
+        .arg(key("p256.pem"))
+        .arg("-q")
+        .assert()
+        .code(0);
+    assert!(m.join("model.sig").is_file());
+    assert!(!elsewhere.path().join("model.sig").exists());
+    let out = mlsec()
+        .current_dir(elsewhere.path())
+        .arg("verify")
+        .arg(m)
+        .arg("--key")
+        .arg(key("p256.pub"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = mlsec()
+        .arg("bom")
+        .arg(m)
+        .arg("--key")
+        .arg(key("p256.pub"))
+        .output()
+        .unwrap();
+    let bom: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = bom["metadata"]["component"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "mlsec:signature:status")
+        .map(|p| p["value"].clone());
+    assert_eq!(status, Some(Value::from("verified")));
+}
