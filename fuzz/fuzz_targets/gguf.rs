@@ -8,7 +8,12 @@ use mlsec_scan::{rules, Ctx, Report, ScanConfig};
 fuzz_target!(|data: &[u8]| {
     let parsed = gguf::parse(data);
     for t in &parsed.tensors {
-        let _ = gguf::tensor_range(&parsed, t, data.len() as u64);
+        let _ = gguf::tensor_range(&parsed, &t, data.len() as u64);
+    }
+    // The on-demand accessors and the repeat finder, over the same entries.
+    let _ = (parsed.kvs.repeated(), parsed.tensors.repeated());
+    for i in 0..parsed.kvs.len() {
+        let _ = (parsed.kvs.key(i), parsed.kvs.get(i));
     }
     let config = ScanConfig::default();
     let ctx = Ctx::new(&config, "fuzz.gguf", None);

@@ -3,11 +3,17 @@
 //! Layout: `GGUF`, a version, the tensor and key/value counts, the key/value
 //! metadata, the tensor infos, padding to `general.alignment`, tensor data.
 //! Every count and length is checked against the bytes left before anything
-//! is allocated; values are borrowed from the input, never copied, and arrays
-//! are kept as their raw bytes, so memory stays proportional to the number of
-//! keys and tensors, not to what a header claims.
+//! is allocated. What is kept of a read file is an index: one 8-byte file
+//! offset per key/value and per tensor info ([`Metadata`], [`Tensors`]), each
+//! entry decoded again from the input when it is asked for. Decoded entries
+//! (64 bytes a key/value, plus a heap block per tensor's dimensions) cost
+//! several times the 13 bytes of the smallest entry: a 70 MB file of 3 million
+//! tiny keys needed 540 MB. The index never costs more than the input it
+//! points into. Values borrow the input, never copy it, and arrays are kept
+//! as their raw bytes.
 
 use std::fmt;
+use std::ops::Range;
 
 pub const MAGIC: &[u8] = b"GGUF";
 
@@ -187,13 +193,192 @@ pub struct Gguf<'a> {
     pub big_endian: bool,
     pub tensor_count: u64,
     pub kv_count: u64,
-    pub kvs: Vec<KeyValue<'a>>,
-    pub tensors: Vec<TensorInfo<'a>>,
+    pub kvs: Metadata<'a>,
+    pub tensors: Tensors<'a>,
     /// From `general.alignment`, else the default.
     pub alignment: u64,
     /// File offset of the data section (after the tensor infos, aligned).
     pub data_start: u64,
     pub error: Option<GgufError>,
+}
+
+/// How a file encodes numbers and lengths, for decoding entries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Encoding {
+    /// Versions 2 and 3 use 64-bit counts and lengths; version 1 used 32-bit ones.
+    wide: bool,
+    big_endian: bool,
+}
+
+/// Entries of one kind (key/values or tensor infos) as the file offsets
+/// where each starts. Every offset was recorded after its entry was read in
+/// full, so decoding it again reads the same bytes the same way.
+#[derive(Clone, PartialEq)]
+struct Index<'a> {
+    data: &'a [u8],
+    enc: Encoding,
+    offsets: Vec<u64>,
+}
+
+impl<'a> Index<'a> {
+    fn reader(&self, i: usize) -> Option<Reader<'a>> {
+        let pos = usize::try_from(*self.offsets.get(i)?).ok()?;
+        Some(Reader {
+            data: self.data,
+            pos,
+            wide: self.enc.wide,
+            big_endian: self.enc.big_endian,
+        })
+    }
+
+    /// The key or name each entry starts with.
+    fn name(&self, i: usize) -> Option<&'a [u8]> {
+        self.reader(i)?.string().ok()
+    }
+
+    /// Indices, in file order, of the entries whose name an earlier entry
+    /// already has: every such entry, or (`all` false) only the second of
+    /// each name. Sorts indices rather than hashing names, so the only memory
+    /// it takes is one `usize` per entry.
+    fn repeated(&self, all: bool) -> Vec<usize> {
+        let name = |i: usize| self.name(i).unwrap_or_default();
+        let mut order: Vec<usize> = (0..self.offsets.len()).collect();
+        order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)).then(a.cmp(&b)));
+        let mut out: Vec<usize> = order
+            .chunk_by(|&a, &b| name(a) == name(b))
+            .flat_map(|group| group.iter().skip(1).take(if all { usize::MAX } else { 1 }))
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+/// The metadata entries read, decoded on demand (see the module docs for why
+/// they are not kept decoded).
+#[derive(Clone, PartialEq)]
+pub struct Metadata<'a>(Index<'a>);
+
+impl<'a> Metadata<'a> {
+    pub fn len(&self) -> usize {
+        self.0.offsets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.offsets.is_empty()
+    }
+
+    /// The `i`th entry in file order.
+    pub fn get(&self, i: usize) -> Option<KeyValue<'a>> {
+        self.0.reader(i)?.key_value().ok()
+    }
+
+    /// The key of the `i`th entry, without decoding its value.
+    pub fn key(&self, i: usize) -> Option<&'a [u8]> {
+        self.0.name(i)
+    }
+
+    /// The entries in file order.
+    pub fn iter(&self) -> Iter<'_, Self> {
+        Iter {
+            of: self,
+            next: 0..self.len(),
+        }
+    }
+
+    /// Indices, in file order, of the second entry of each key that appears
+    /// more than once (one per repeated key, however often it repeats).
+    pub fn repeated(&self) -> Vec<usize> {
+        self.0.repeated(false)
+    }
+}
+
+/// The tensor infos read, decoded on demand (see the module docs for why
+/// they are not kept decoded).
+#[derive(Clone, PartialEq)]
+pub struct Tensors<'a>(Index<'a>);
+
+impl<'a> Tensors<'a> {
+    pub fn len(&self) -> usize {
+        self.0.offsets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.offsets.is_empty()
+    }
+
+    /// The `i`th tensor info in file order.
+    pub fn get(&self, i: usize) -> Option<TensorInfo<'a>> {
+        self.0.reader(i)?.tensor_info().ok()
+    }
+
+    /// The name of the `i`th tensor, without decoding the rest of its info.
+    pub fn name(&self, i: usize) -> Option<&'a [u8]> {
+        self.0.name(i)
+    }
+
+    /// The tensor infos in file order.
+    pub fn iter(&self) -> Iter<'_, Self> {
+        Iter {
+            of: self,
+            next: 0..self.len(),
+        }
+    }
+
+    /// Indices, in file order, of the tensors whose name an earlier tensor
+    /// already has (the second, third, ... of each repeated name).
+    pub fn repeated(&self) -> Vec<usize> {
+        self.0.repeated(true)
+    }
+}
+
+/// Decodes entries one by one: [`Metadata::iter`], [`Tensors::iter`].
+pub struct Iter<'s, T> {
+    of: &'s T,
+    next: Range<usize>,
+}
+
+impl<'a> Iterator for Iter<'_, Metadata<'a>> {
+    type Item = KeyValue<'a>;
+    fn next(&mut self) -> Option<KeyValue<'a>> {
+        self.next.find_map(|i| self.of.get(i))
+    }
+}
+
+impl<'a> Iterator for Iter<'_, Tensors<'a>> {
+    type Item = TensorInfo<'a>;
+    fn next(&mut self) -> Option<TensorInfo<'a>> {
+        self.next.find_map(|i| self.of.get(i))
+    }
+}
+
+impl<'s, 'a> IntoIterator for &'s Metadata<'a> {
+    type Item = KeyValue<'a>;
+    type IntoIter = Iter<'s, Metadata<'a>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'s, 'a> IntoIterator for &'s Tensors<'a> {
+    type Item = TensorInfo<'a>;
+    type IntoIter = Iter<'s, Tensors<'a>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Lists the decoded entries, as the `Vec` they replace did.
+impl fmt::Debug for Metadata<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Debug for Tensors<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// Why reading stopped.
@@ -376,18 +561,66 @@ impl<'a> Reader<'a> {
             4
         }
     }
+
+    /// One metadata entry: what [`parse`] reads and [`Metadata::get`] decodes again.
+    fn key_value(&mut self) -> Result<KeyValue<'a>, GgufError> {
+        let offset = self.pos as u64;
+        let key = self.string()?;
+        let ty = self.value_type()?;
+        let value_offset = self.pos as u64;
+        let value = self.value(ty, 0)?;
+        Ok(KeyValue {
+            key,
+            offset,
+            value_offset,
+            value,
+        })
+    }
+
+    /// One tensor info: what [`parse`] reads and [`Tensors::get`] decodes again.
+    fn tensor_info(&mut self) -> Result<TensorInfo<'a>, GgufError> {
+        let offset = self.pos;
+        let name = self.string()?;
+        let n_dims = self.u32("dimension count")?;
+        if n_dims > MAX_DIMS {
+            return Err(self.fail(
+                offset,
+                format!(
+                    "tensor `{}` has {n_dims} dimensions (ggml allows at most {MAX_DIMS})",
+                    String::from_utf8_lossy(name)
+                ),
+            ));
+        }
+        let dims = (0..n_dims)
+            .map(|_| self.len("dimension"))
+            .collect::<Result<Vec<u64>, _>>()?;
+        let ggml_type = self.u32("tensor type")?;
+        let data_offset = self.u64("tensor data offset")?;
+        Ok(TensorInfo {
+            name,
+            offset: offset as u64,
+            dims,
+            ggml_type,
+            data_offset,
+        })
+    }
 }
 
 /// Reads a GGUF file's header, metadata and tensor infos. Never fails as a
 /// whole: a fault is recorded in [`Gguf::error`] with what was read before it.
 pub fn parse(data: &[u8]) -> Gguf<'_> {
+    let empty = Index {
+        data,
+        enc: Encoding::default(),
+        offsets: Vec::new(),
+    };
     let mut g = Gguf {
         version: 0,
         big_endian: false,
         tensor_count: 0,
         kv_count: 0,
-        kvs: Vec::new(),
-        tensors: Vec::new(),
+        kvs: Metadata(empty.clone()),
+        tensors: Tensors(empty),
         alignment: DEFAULT_ALIGNMENT,
         data_start: 0,
         error: None,
@@ -420,6 +653,12 @@ fn read<'a>(data: &'a [u8], g: &mut Gguf<'a>) -> Result<(), GgufError> {
         return Err(r.fail(4, format!("unsupported GGUF version {version}")));
     }
     r.wide = version >= 2;
+    let enc = Encoding {
+        wide: r.wide,
+        big_endian: r.big_endian,
+    };
+    g.kvs.0.enc = enc;
+    g.tensors.0.enc = enc;
     let at = r.pos;
     g.tensor_count = r.len("tensor count")?;
     g.kv_count = r.len("metadata count")?;
@@ -438,12 +677,12 @@ fn read<'a>(data: &'a [u8], g: &mut Gguf<'a>) -> Result<(), GgufError> {
             ),
         ));
     }
+    // At most one offset per 13 bytes left, checked just above.
+    g.kvs.0.offsets.reserve_exact(g.kv_count as usize);
     for _ in 0..g.kv_count {
-        let offset = r.pos as u64;
-        let key = r.string()?;
-        let ty = r.value_type()?;
-        let value_offset = r.pos as u64;
-        let value = r.value(ty, 0)?;
+        let KeyValue {
+            key, offset, value, ..
+        } = r.key_value()?;
         if key == b"general.alignment" {
             g.alignment = match value {
                 Value::Uint(ValueType::U32, a) if a != 0 && a.is_power_of_two() => a,
@@ -464,12 +703,7 @@ fn read<'a>(data: &'a [u8], g: &mut Gguf<'a>) -> Result<(), GgufError> {
                 }
             };
         }
-        g.kvs.push(KeyValue {
-            key,
-            offset,
-            value_offset,
-            value,
-        });
+        g.kvs.0.offsets.push(offset);
     }
     // Smallest tensor info: a name length, no dims, a type, an offset.
     let min_tensor = r.len_size() + 4 + 4 + 8;
@@ -487,31 +721,11 @@ fn read<'a>(data: &'a [u8], g: &mut Gguf<'a>) -> Result<(), GgufError> {
             ),
         ));
     }
+    // At most one offset per 24 bytes left, checked just above.
+    g.tensors.0.offsets.reserve_exact(g.tensor_count as usize);
     for _ in 0..g.tensor_count {
-        let offset = r.pos;
-        let name = r.string()?;
-        let n_dims = r.u32("dimension count")?;
-        if n_dims > MAX_DIMS {
-            return Err(r.fail(
-                offset,
-                format!(
-                    "tensor `{}` has {n_dims} dimensions (ggml allows at most {MAX_DIMS})",
-                    String::from_utf8_lossy(name)
-                ),
-            ));
-        }
-        let dims = (0..n_dims)
-            .map(|_| r.len("dimension"))
-            .collect::<Result<Vec<u64>, _>>()?;
-        let ggml_type = r.u32("tensor type")?;
-        let data_offset = r.u64("tensor data offset")?;
-        g.tensors.push(TensorInfo {
-            name,
-            offset: offset as u64,
-            dims,
-            ggml_type,
-            data_offset,
-        });
+        let offset = r.tensor_info()?.offset;
+        g.tensors.0.offsets.push(offset);
     }
     let end = r.pos as u64;
     // alignment is a power of two no larger than u32::MAX, so this cannot overflow.
@@ -757,7 +971,7 @@ pub(crate) mod tests {
             .find(|kv| kv.key == b"tokenizer.chat_template")
             .unwrap();
         assert_eq!(tmpl.value, Value::Str(b"{{ messages }}"));
-        let Value::Array(tokens) = &g.kvs[6].value else {
+        let Value::Array(tokens) = g.kvs.get(6).unwrap().value else {
             panic!()
         };
         assert_eq!(
@@ -765,11 +979,11 @@ pub(crate) mod tests {
             [&b"<unk>"[..], b"<s>", b"</s>", b"hello"]
         );
         assert_eq!(
-            g.kvs[4].value,
+            g.kvs.get(4).unwrap().value,
             Value::Float(ValueType::F32, f64::from(1e-5f32))
         );
         for t in &g.tensors {
-            assert!(tensor_range(&g, t, f.len() as u64).unwrap().is_some());
+            assert!(tensor_range(&g, &t, f.len() as u64).unwrap().is_some());
         }
         assert_eq!(g.data_start % 32, 0);
     }
@@ -787,7 +1001,7 @@ pub(crate) mod tests {
         let f = w.data(32, 16);
         let g = parse(&f);
         assert_eq!(g.error, None);
-        assert_eq!(g.tensors[0].dims, [4]);
+        assert_eq!(g.tensors.get(0).unwrap().dims, [4]);
     }
 
     #[test]
@@ -876,6 +1090,46 @@ pub(crate) mod tests {
             Err(TensorFault::PastEnd { .. })
         ));
         assert!(tensor_range(&g, &t(&[1], 0, u64::MAX - 31), len).is_err());
+    }
+
+    #[test]
+    fn entries_are_decoded_on_demand() {
+        let mut w = Writer::new(3, false, 3, 4);
+        w.kv_str("a", "x")
+            .kv_u32("b", 1)
+            .kv_str("a", "y")
+            .kv_str("a", "z")
+            .tensor("t", &[4], 0, 0)
+            .tensor("u", &[4], 0, 32)
+            .tensor("t", &[4], 0, 64);
+        let f = w.data(32, 96);
+        let g = parse(&f);
+        assert_eq!(g.error, None);
+        assert_eq!(g.kvs.len(), 4);
+        assert_eq!(g.kvs.key(2), Some(&b"a"[..]));
+        assert_eq!(g.kvs.get(3).unwrap().value, Value::Str(b"z"));
+        assert_eq!(g.kvs.get(4), None);
+        // The second `a` only; the third is the same repeated key.
+        assert_eq!(g.kvs.repeated(), [2]);
+        let keys: Vec<&[u8]> = (&g.kvs).into_iter().map(|kv| kv.key).collect();
+        assert_eq!(keys, [&b"a"[..], b"b", b"a", b"a"]);
+        assert_eq!(g.tensors.name(1), Some(&b"u"[..]));
+        assert_eq!(g.tensors.get(2).unwrap().data_offset, 64);
+        assert_eq!(g.tensors.repeated(), [2]);
+        assert_eq!(g.tensors.iter().count(), 3);
+        // Debug lists the entries, as the vectors they replace did.
+        assert!(format!("{:?}", g.kvs).starts_with("[KeyValue { key: [97]"));
+    }
+
+    #[test]
+    fn what_came_before_a_fault_is_kept() {
+        let mut w = Writer::new(3, false, 0, 3);
+        w.kv_str("a", "x").kv_u32("b", 1);
+        w.str("c").u32(8).u64(1 << 40);
+        let g = parse(&w.out);
+        assert!(g.error.is_some());
+        assert_eq!(g.kvs.len(), 2);
+        assert_eq!(g.kvs.get(1).unwrap().value, Value::Uint(ValueType::U32, 1));
     }
 
     #[test]

@@ -5,12 +5,84 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::Path;
 
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
-/// Larger signature files are refused before parsing (a manifest of a million
-/// files is about 150 MB).
-pub const MAX_BUNDLE_BYTES: u64 = 256 << 20;
+
+/// Larger signature files are refused unread ([`read_file`]) or unparsed
+/// ([`Bundle::parse`]): 64 MiB.
+///
+/// The largest legitimate bundle signs model_signing's statement of every
+/// file of a model: 200 to 300 bytes a file once base64-encoded (path, digest,
+/// algorithm; the reference vectors measure this), so 100,000 files (as many
+/// as `mlsec bom` walks) make 20 to 40 MB. Verifying holds the file, the
+/// payload string, the decoded statement and the signed message at once,
+/// about 3.5 times the file: a 200 MB bundle took 700 MB before it was
+/// refused, a bundle at this limit takes at most some 230 MB.
+pub const MAX_BUNDLE_BYTES: u64 = 64 << 20;
+
+/// Most JSON values a bundle may hold. A bundle is a few dozen values however
+/// large the model (its statement is one base64 string); a transparency log
+/// entry adds a few dozen. The open-ended parts (`tlogEntries`,
+/// `messageSignature`, `timestampVerificationData`) are parsed into generic
+/// `serde_json::Value` trees at 30 to 80 bytes a value, where a file spends 2
+/// (`0,`), so values are counted before anything is parsed.
+pub const MAX_BUNDLE_JSON_VALUES: usize = 10_000;
+
+/// Reads a signature file, refusing one over [`MAX_BUNDLE_BYTES`] by its size
+/// before reading it, and, should it grow or be a device, one byte past the
+/// limit while reading it. Errors name the file and the limit.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    let over = |size: String| {
+        format!(
+            "{}: the signature file is {size}, over the {} MiB limit for a Sigstore bundle",
+            path.display(),
+            MAX_BUNDLE_BYTES >> 20
+        )
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_BUNDLE_BYTES {
+        return Err(over(format!("{len} bytes")));
+    }
+    // At most the limit, checked just above.
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_BUNDLE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        return Err(over("larger than that once read".into()));
+    }
+    Ok(bytes)
+}
+
+/// At least the number of JSON values in `bytes`, found without parsing: the
+/// `[`, `,` and `:` outside strings, plus one. Every value but the first
+/// follows one of them (object entries are counted twice, which only errs on
+/// the safe side).
+fn json_values_bound(bytes: &[u8]) -> usize {
+    let (mut n, mut in_string, mut escaped) = (1usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'[' | b',' | b':' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
+}
 
 /// DSSE pre-authentication encoding: what the signature is over.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
@@ -114,11 +186,19 @@ impl Bundle {
     }
 
     /// Parses and checks the structure; the signature is checked by the caller.
+    /// Refuses, before parsing, input over [`MAX_BUNDLE_BYTES`] or with more
+    /// than [`MAX_BUNDLE_JSON_VALUES`] values.
     pub fn parse(bytes: &[u8]) -> Result<Bundle, String> {
         if bytes.len() as u64 > MAX_BUNDLE_BYTES {
             return Err(format!(
-                "the signature file is larger than {} MiB",
+                "the signature file is {} bytes, over the {} MiB limit for a Sigstore bundle",
+                bytes.len(),
                 MAX_BUNDLE_BYTES >> 20
+            ));
+        }
+        if json_values_bound(bytes) > MAX_BUNDLE_JSON_VALUES {
+            return Err(format!(
+                "not a Sigstore bundle: over {MAX_BUNDLE_JSON_VALUES} JSON values, the limit (a bundle holds a few dozen)"
             ));
         }
         // serde_json stops at 128 levels of nesting, so deep input is an error, not a crash.
@@ -205,6 +285,17 @@ mod tests {
             back.signed_payload().unwrap(),
             (b"{}".to_vec(), b"sig".to_vec())
         );
+    }
+
+    #[test]
+    fn json_values_are_counted_outside_strings_only() {
+        assert_eq!(json_values_bound(b"null"), 1);
+        assert_eq!(json_values_bound(br#"[1,2,[3]]"#), 5);
+        assert_eq!(json_values_bound(br#"{"a":"[,:\"]","b":[]}"#), 5);
+        // An escaped backslash ends the escape: the quote after it closes the string.
+        assert_eq!(json_values_bound(br#"["\\",1]"#), 3);
+        let good = Bundle::new(Default::default(), b"{}", b"s").to_json();
+        assert!(json_values_bound(&good) < 30);
     }
 
     #[test]

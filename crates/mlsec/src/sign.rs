@@ -382,8 +382,16 @@ pub fn attest(args: AttestArgs) -> Result<ExitCode, String> {
 
 pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, String> {
     let trust = trust(&args.trust)?;
-    let bytes =
-        std::fs::read(&args.bundle).map_err(|e| format!("{}: {e}", args.bundle.display()))?;
+    // Read within the bundle size limit: an oversized file is refused, not
+    // held in memory; it is a bad signature (exit 1), a missing one an I/O error.
+    let bytes = match mlsec_sign::bundle::read_file(&args.bundle) {
+        Ok(bytes) => bytes,
+        Err(e) if args.bundle.is_file() => {
+            println!("NOT verified: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e),
+    };
     let (evidence, signer) = match mlsec_sign::verify_attestation(&bytes, &trust) {
         Ok(v) => v,
         Err(e) => {

@@ -5,7 +5,6 @@ use crate::{Ctx, Report};
 use mlsec_core::{declare_rule, Rule};
 use mlsec_formats::gguf::{self, TensorFault, Value};
 use serde_json::json;
-use std::collections::HashMap;
 
 declare_rule! {
     /// ## What it does
@@ -113,11 +112,18 @@ pub fn scan(ctx: &Ctx, data: &[u8], report: &mut Report) {
     let g = gguf::parse(data);
     let len_size: u64 = if g.version >= 2 { 8 } else { 4 };
 
-    let mut seen: HashMap<&[u8], usize> = HashMap::new();
-    for kv in &g.kvs {
-        let n = seen.entry(kv.key).or_default();
-        *n += 1;
-        if *n == 2 {
+    // Repeats are found by sorting the parser's index, not by hashing every
+    // key here: a file of 3 million tiny keys would need a map several times
+    // its size. `repeated` gives the second entry of each repeated key, where
+    // the finding goes.
+    let mut repeats = g.kvs.repeated().into_iter().peekable();
+    for i in 0..g.kvs.len() {
+        let repeated = repeats.next_if_eq(&i).is_some();
+        let Some(kv) = g.kvs.get(i) else {
+            unreadable(ctx, &g, "metadata entry", i, report);
+            continue;
+        };
+        if repeated {
             report.push(
                 ctx.finding(
                     &DUPLICATE_KEY,
@@ -179,6 +185,17 @@ pub fn scan(ctx: &Ctx, data: &[u8], report: &mut Report) {
     check_tensors(ctx, &g, data.len() as u64, report);
 }
 
+/// An entry the parser read but that cannot be decoded again: cannot happen,
+/// since both read the same bytes with the same code, but if it did the file
+/// would be judged incompletely, so it is an error, never a silent skip.
+fn unreadable(ctx: &Ctx, g: &gguf::Gguf, what: &str, i: usize, report: &mut Report) {
+    report.push(ctx.finding(
+        &MALFORMED,
+        None,
+        format!("GGUF v{}: {what} {i} could not be read again", g.version),
+    ));
+}
+
 fn check_tensors(ctx: &Ctx, g: &gguf::Gguf, file_len: u64, report: &mut Report) {
     let mut reported = 0usize;
     let mut push = |report: &mut Report, finding| {
@@ -189,11 +206,18 @@ fn check_tensors(ctx: &Ctx, g: &gguf::Gguf, file_len: u64, report: &mut Report) 
             report.push(ctx.finding(&TENSOR_LAYOUT, None, "more tensor problems were not listed"));
         }
     };
-    let mut names: HashMap<&[u8], ()> = HashMap::new();
-    let mut ranges = Vec::new();
-    for t in &g.tensors {
+    // As for keys: repeats come from sorting the index, and the ranges hold
+    // tensor indices, not names, so memory stays a few words per tensor.
+    let mut repeats = g.tensors.repeated().into_iter().peekable();
+    let mut ranges: Vec<(u64, u64, usize)> = Vec::new();
+    for i in 0..g.tensors.len() {
+        let repeated = repeats.next_if_eq(&i).is_some();
+        let Some(t) = g.tensors.get(i) else {
+            unreadable(ctx, g, "tensor info", i, report);
+            continue;
+        };
         let name = t.name_str();
-        if names.insert(t.name, ()).is_some() {
+        if repeated {
             push(
                 report,
                 ctx.finding(
@@ -203,8 +227,8 @@ fn check_tensors(ctx: &Ctx, g: &gguf::Gguf, file_len: u64, report: &mut Report) 
                 ),
             );
         }
-        match gguf::tensor_range(g, t, file_len) {
-            Ok(Some((start, end))) => ranges.push((start, end, name)),
+        match gguf::tensor_range(g, &t, file_len) {
+            Ok(Some((start, end))) => ranges.push((start, end, i)),
             Ok(None) => report.push(ctx.finding(
                 &UNKNOWN_TENSOR_TYPE,
                 Some(t.offset),
@@ -236,15 +260,20 @@ fn check_tensors(ctx: &Ctx, g: &gguf::Gguf, file_len: u64, report: &mut Report) 
             }
         }
     }
-    ranges.sort();
+    let name = |i: usize| g.tensors.name(i).unwrap_or_default();
+    ranges.sort_unstable_by(|a, b| (a.0, a.1, name(a.2), a.2).cmp(&(b.0, b.1, name(b.2), b.2)));
     for pair in ranges.windows(2) {
-        let ((_, a_end, a), (b_start, b_end, b)) = (&pair[0], &pair[1]);
+        let ((_, a_end, a), (b_start, b_end, b)) = (pair[0], pair[1]);
         if b_start < a_end && b_start < b_end {
+            let (a, b) = (
+                String::from_utf8_lossy(name(a)),
+                String::from_utf8_lossy(name(b)),
+            );
             push(
                 report,
                 ctx.finding(
                     &TENSOR_LAYOUT,
-                    Some(*b_start),
+                    Some(b_start),
                     format!("tensors `{a}` and `{b}` share bytes"),
                 ),
             );
@@ -394,6 +423,25 @@ mod tests {
         let mut w = W::new(3, 2, 0);
         w.tensor("w", &[8], 0, 0).tensor("w", &[8], 0, 32);
         assert_eq!(ids(&scan_file(&w.finish(64))), ["GGF002"]);
+    }
+
+    #[test]
+    fn a_key_repeated_thrice_is_one_finding_a_name_thrice_two() {
+        let mut w = W::new(3, 0, 4);
+        w.kv_u32("a", 1)
+            .kv_u32("b", 1)
+            .kv_u32("a", 2)
+            .kv_u32("a", 3);
+        let f = w.out.clone();
+        let r = scan_file(&f);
+        assert_eq!(ids(&r), ["GGF003"]);
+        // At the second `a`: after the 24-byte header and two 17-byte entries.
+        assert_eq!(r.findings[0].offset, Some(24 + 2 * 17));
+        let mut w = W::new(3, 3, 0);
+        w.tensor("w", &[8], 0, 0)
+            .tensor("w", &[8], 0, 32)
+            .tensor("w", &[8], 0, 64);
+        assert_eq!(ids(&scan_file(&w.finish(96))), ["GGF002", "GGF002"]);
     }
 
     #[test]

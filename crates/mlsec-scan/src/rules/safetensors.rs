@@ -131,6 +131,9 @@ pub const RULES: &[Rule] = &[
 
 /// Most problems of one kind reported for a file; the rest are counted.
 const MAX_REPORTED: usize = 20;
+// Past MAX_REPORTED a kind gets one "not listed" note; the parser must keep
+// enough problems of each kind for that note to appear.
+const _: () = assert!(st::MAX_PROBLEMS_PER_KIND > MAX_REPORTED);
 
 /// Judges a safetensors file.
 pub fn scan(ctx: &Ctx, data: &[u8], report: &mut Report) {
@@ -153,7 +156,10 @@ pub fn scan(ctx: &Ctx, data: &[u8], report: &mut Report) {
             return;
         }
     };
-    let mut counts = [0usize; 5];
+    // The parser keeps up to `st::MAX_PROBLEMS_PER_KIND` (over MAX_REPORTED)
+    // problems of each kind and counts the rest, so every kind with more than
+    // MAX_REPORTED problems still gets the "more ... not listed" note here.
+    let mut counts = [0usize; 6];
     for problem in &header.problems {
         let (slot, rule, offset) = match problem {
             Problem::BadEntry { .. } => (0, &MALFORMED, Some(8)),
@@ -163,6 +169,9 @@ pub fn scan(ctx: &Ctx, data: &[u8], report: &mut Report) {
             Problem::Uncovered { start, .. } => {
                 (4, &UNCOVERED_BYTES, Some(header.data_start + start))
             }
+            // A bound of the parser, not a fault of the format: the rest of
+            // the map was not judged.
+            Problem::TooManyMetadata { .. } => (5, &LIMIT_EXCEEDED, Some(8)),
         };
         counts[slot] += 1;
         if counts[slot] == MAX_REPORTED + 1 {
@@ -183,6 +192,7 @@ pub fn scan(ctx: &Ctx, data: &[u8], report: &mut Report) {
                 expected,
                 actual,
             } => json!({"tensor": name, "expected": expected, "actual": actual}),
+            Problem::TooManyMetadata { limit } => json!({"limit": limit}),
             _ => serde_json::Value::Null,
         };
         report.push(
@@ -294,6 +304,27 @@ mod tests {
         let f = file(&format!("{{{}}}", entries.join(",")), &[0; 1]);
         let r = scan_with(&f, &ScanConfig::default());
         assert!(r.findings.len() < 50, "{}", r.findings.len());
+    }
+
+    #[test]
+    fn a_huge_metadata_map_is_a_limit_finding() {
+        let entries: Vec<String> = (0..=st::MAX_METADATA_ENTRIES)
+            .map(|i| format!(r#""k{i}":"v""#))
+            .collect();
+        let h = format!(
+            r#"{{"__metadata__":{{{}}},"w":{{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}}}"#,
+            entries.join(",")
+        );
+        let r = scan_with(&file(&h, &[0]), &ScanConfig::default());
+        assert_eq!(
+            r.findings
+                .iter()
+                .map(|f| f.rule.as_str())
+                .collect::<Vec<_>>(),
+            ["SCN003"]
+        );
+        assert!(r.findings[0].message.contains("10000 entries"));
+        assert_eq!(r.verdict(), Verdict::Error);
     }
 
     #[test]
