@@ -7,9 +7,6 @@ use crate::cyclonedx::{ExternalReference, Property};
 use mlsec_sign::{Failure, ModelOptions, Trust};
 use std::path::{Path, PathBuf};
 
-/// The default signature file name of model_signing.
-pub const DEFAULT_SIGNATURE: &str = "model.sig";
-
 /// What the BOM says about the model's signature.
 pub struct SignatureEvidence {
     pub reference: ExternalReference,
@@ -29,7 +26,7 @@ pub fn check(
     let path: PathBuf = match signature {
         Some(p) => p.to_path_buf(),
         None => {
-            let p = dir.join(DEFAULT_SIGNATURE);
+            let p = dir.join(mlsec_sign::DEFAULT_SIGNATURE);
             if !p.is_file() {
                 return Ok(None);
             }

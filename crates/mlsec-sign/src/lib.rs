@@ -368,6 +368,11 @@ pub fn open_statement(
     Ok((statement["predicate"].clone(), signer))
 }
 
+/// Where a model's signature lives unless told otherwise: `model.sig` in the
+/// model folder (beside a single-file model). `mlsec sign`, `verify` and
+/// `bom` all look there, so the signature travels with the model.
+pub const DEFAULT_SIGNATURE: &str = "model.sig";
+
 /// The in-toto predicate type of a CycloneDX BOM, as the in-toto attestation
 /// framework names it.
 pub const CYCLONEDX_PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";

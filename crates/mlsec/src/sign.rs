@@ -27,7 +27,7 @@ fn signature_path(m: &ModelPathArgs) -> PathBuf {
         } else {
             m.model.parent().unwrap_or(Path::new(""))
         };
-        folder.join(mlsec_bom::signature::DEFAULT_SIGNATURE)
+        folder.join(mlsec_sign::DEFAULT_SIGNATURE)
     })
 }
 
