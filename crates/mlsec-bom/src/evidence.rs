@@ -66,7 +66,7 @@ impl Evidence {
             .map(|(path, f)| {
                 let mut properties = vec![Property::new("mlsec:file", path)];
                 if let Some(location) = &f.location {
-                    properties.push(Property::new("mlsec:location", location.to_string()));
+                    properties.push(Property::new("mlsec:location", location.clone()));
                 }
                 properties.push(Property::new("mlsec:category", category(f.category)));
                 Vulnerability {

@@ -115,11 +115,14 @@ pub struct Finding {
     pub category: Category,
     /// The file (or other subject) as given on the command line, or found under it.
     pub subject: String,
-    /// Where inside the subject: for files, `member@offset`, `member` or `@offset`
-    /// (members of nested archives joined with `!`); for data, a row and column or a
-    /// line, with character offsets.
+    /// Where inside the subject, always one readable string: for files,
+    /// `member@offset`, `member` or `@offset` (members of nested archives joined
+    /// with `!`); for data, `row 7 [email]:3-20` or `line 4:0-12` (see `span`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
+    pub location: Option<String>,
+    /// Data findings: the same place as `location`, as fields a program can use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<DataLocation>,
     /// Archive member path (nested members joined with `!`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
@@ -141,16 +144,6 @@ pub struct Finding {
     pub preview: Option<String>,
 }
 
-/// Where a finding is inside its subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Location {
-    /// A place in a file: `member@offset`, `member` or `@offset`.
-    Path(String),
-    /// A span inside one cell of a table or one line of text.
-    Data(DataLocation),
-}
-
 /// A span in data: `row` and `column` for tables (row 1 is the first data row),
 /// `line` for text (1-based); `start`..`end` are Unicode code-point offsets inside
 /// that cell or line, end exclusive.
@@ -166,23 +159,18 @@ pub struct DataLocation {
     pub end: u64,
 }
 
-impl fmt::Display for Location {
+impl fmt::Display for DataLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::Path(p) => f.write_str(p),
-            Location::Data(d) => {
-                if let Some(row) = d.row {
-                    write!(f, "row {row}")?;
-                }
-                if let Some(column) = &d.column {
-                    write!(f, " [{column}]")?;
-                }
-                if let Some(line) = d.line {
-                    write!(f, "line {line}")?;
-                }
-                write!(f, ":{}-{}", d.start, d.end)
-            }
+        if let Some(row) = self.row {
+            write!(f, "row {row}")?;
         }
+        if let Some(column) = &self.column {
+            write!(f, " [{column}]")?;
+        }
+        if let Some(line) = self.line {
+            write!(f, "line {line}")?;
+        }
+        write!(f, ":{}-{}", self.start, self.end)
     }
 }
 
@@ -195,6 +183,7 @@ impl Finding {
             category: rule.category,
             subject: subject.into(),
             location: None,
+            span: None,
             member: None,
             offset: None,
             message: message.into(),
@@ -214,8 +203,14 @@ impl Finding {
             (Some(m), None) => Some(m.clone()),
             (None, Some(o)) => Some(format!("@{o}")),
             (None, None) => None,
-        }
-        .map(Location::Path);
+        };
+        self
+    }
+
+    /// Sets a place in data: `span`, and the `location` string derived from it.
+    pub fn in_data(mut self, span: DataLocation) -> Self {
+        self.location = Some(span.to_string());
+        self.span = Some(span);
         self
     }
 
@@ -261,13 +256,36 @@ mod tests {
             doc: "",
         };
         let f = Finding::new(&rule, "a.pt", "m").at(Some("archive/data.pkl"), Some(312));
-        assert_eq!(
-            f.location,
-            Some(Location::Path("archive/data.pkl@312".into()))
-        );
+        assert_eq!(f.location.as_deref(), Some("archive/data.pkl@312"));
         let f = Finding::new(&rule, "a.pkl", "m").at(None, Some(7));
-        assert_eq!(f.location.map(|l| l.to_string()).as_deref(), Some("@7"));
+        assert_eq!(f.location.as_deref(), Some("@7"));
         let f = Finding::new(&rule, "a.pkl", "m").at(Some(""), None);
         assert_eq!(f.location, None);
+    }
+
+    #[test]
+    fn data_places_are_a_string_and_a_span() {
+        let rule = crate::Rule {
+            id: "T001",
+            name: "test",
+            severity: Severity::Low,
+            category: Category::Suspicious,
+            summary: "",
+            doc: "",
+        };
+        let span = DataLocation {
+            row: Some(7),
+            column: Some("email".into()),
+            line: None,
+            start: 3,
+            end: 20,
+        };
+        let f = Finding::new(&rule, "users.csv", "m").in_data(span.clone());
+        let json = serde_json::to_value(&f).unwrap();
+        assert_eq!(json["location"], "row 7 [email]:3-20");
+        assert_eq!(json["span"]["row"], 7);
+        assert_eq!(json["span"]["column"], "email");
+        let back: Finding = serde_json::from_value(json).unwrap();
+        assert_eq!(back.span, Some(span));
     }
 }

@@ -13,7 +13,7 @@ pub mod render;
 mod rule;
 
 pub use evidence::{Evidence, Subject, Summary, Tool, EVIDENCE_SCHEMA};
-pub use finding::{Category, DataLocation, Finding, Location, Severity, Verdict};
+pub use finding::{Category, DataLocation, Finding, Severity, Verdict};
 pub use limits::Limits;
 pub use rule::Rule;
 

@@ -10,7 +10,7 @@ use crate::read::text::{TextLine, TextLines};
 use crate::read::{ipynb, Filled, ReadOptions, Row, Skipped, Table};
 use crate::{rules, DataError, DataFormat};
 use foldhash::fast::RandomState;
-use mlsec_core::{declare_rule, Finding, Location, Rule};
+use mlsec_core::{declare_rule, Finding, Rule};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -508,8 +508,8 @@ pub fn findings(scans: &[FileScan]) -> Vec<Finding> {
     for s in scans {
         for h in &s.hits {
             let rule = if h.secret { &SECRET } else { &PERSONAL_DATA };
-            let mut f = Finding::new(rule, s.path.clone(), format!("{} {}", h.entity, h.preview));
-            f.location = Some(Location::Data(h.location.clone()));
+            let mut f = Finding::new(rule, s.path.clone(), format!("{} {}", h.entity, h.preview))
+                .in_data(h.location.clone());
             f.entity = Some(h.entity.clone());
             f.confidence = Some((f64::from(h.confidence) * 1000.0).round() / 1000.0);
             f.preview = Some(h.preview.clone());

@@ -10,7 +10,7 @@
 use crate::manifest::{self, Collected, DataFile, DataLink, FileEntry, Manifest, RowDigest};
 use crate::read::ReadOptions;
 use crate::rules;
-use mlsec_core::{Finding, Location, Subject};
+use mlsec_core::{Finding, Subject};
 use rayon::prelude::*;
 use serde::Serialize;
 use similar::{Algorithm, DiffOp};
@@ -160,8 +160,8 @@ pub struct VerifyOptions {
     pub exclude: Vec<PathBuf>,
 }
 
-fn range_location(rows: Rows) -> Option<Location> {
-    Some(Location::Path(rows.to_string()))
+fn range_location(rows: Rows) -> Option<String> {
+    Some(rows.to_string())
 }
 
 /// Checks the files under `paths` against `manifest`, files in parallel.
@@ -459,7 +459,7 @@ fn compare_table(
             format!("{key}: {r} of the manifest deleted"),
         )
         .with_evidence(serde_json::json!({"old_rows": [r.first, r.last]}));
-        f.location = Some(Location::Path(format!("manifest {r}")));
+        f.location = Some(format!("manifest {r}"));
         findings.push(f);
     }
     let more = [

@@ -135,7 +135,7 @@ impl Report {
             self.findings.push(finding);
             return;
         }
-        let location = finding.location.as_ref().map(ToString::to_string);
+        let location = finding.location.clone();
         match self
             .folded
             .iter_mut()

@@ -304,20 +304,20 @@ fn pii_reports_masked_entities_at_row_column_and_code_points() {
         .iter()
         .find(|f| f["entity"] == "EMAIL")
         .expect("email found");
-    assert_eq!(email["location"]["row"], 1);
-    assert_eq!(email["location"]["column"], "note");
-    assert_eq!(email["location"]["start"], 9);
-    assert_eq!(email["location"]["end"], 31);
+    assert_eq!(email["span"]["row"], 1);
+    assert_eq!(email["span"]["column"], "note");
+    assert_eq!(email["span"]["start"], 9);
+    assert_eq!(email["span"]["end"], 31);
     assert!(!email["preview"].as_str().unwrap().contains("zoe.martin"));
     let aws = findings
         .iter()
         .find(|f| f["entity"] == "AWS_ACCESS_KEY")
         .expect("aws key found");
     assert_eq!(aws["rule"], "PII002");
-    assert_eq!(aws["location"]["row"], 3);
+    assert_eq!(aws["span"]["row"], 3);
     // Order numbers and version strings are not personal data.
     assert!(
-        findings.iter().all(|f| f["location"]["row"] != 2),
+        findings.iter().all(|f| f["span"]["row"] != 2),
         "{findings:?}"
     );
 
@@ -541,7 +541,7 @@ fn a_20_mb_csv_row_is_skipped_and_the_rows_after_it_are_read() {
     let emails: Vec<_> = findings
         .iter()
         .filter(|f| f["entity"] == "EMAIL")
-        .map(|f| f["location"]["row"].clone())
+        .map(|f| f["span"]["row"].clone())
         .collect();
     assert_eq!(emails, [1, 3], "{e}");
     let skipped = findings.iter().find(|f| f["rule"] == "DAT010").unwrap();

@@ -182,7 +182,7 @@ fn write_findings<'a>(
             paint.p(BOLD, &f.rule)
         );
         if let Some(loc) = &f.location {
-            let _ = write!(out, "{} ", paint.p(DIM, &printable(&loc.to_string())));
+            let _ = write!(out, "{} ", paint.p(DIM, &printable(loc)));
         }
         let _ = writeln!(out, "{}", printable(&f.message));
     }

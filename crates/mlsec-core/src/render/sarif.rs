@@ -1,4 +1,4 @@
-use crate::{Evidence, Location, Rule, Severity};
+use crate::{Evidence, Rule, Severity};
 use serde_json::{json, Value};
 
 const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -58,7 +58,7 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
                 physical["region"] = json!({"byteOffset": off});
             }
             // Data spans: the row (tables) or line (text) and code-point columns.
-            if let Some(Location::Data(d)) = &f.location {
+            if let Some(d) = &f.span {
                 if let Some(line) = d.row.or(d.line) {
                     physical["region"] = json!({
                         "startLine": line,
@@ -68,7 +68,7 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
                 }
             }
             let mut location = json!({"physicalLocation": physical});
-            if let Some(Location::Data(d)) = &f.location {
+            if let Some(d) = &f.span {
                 if let Some(column) = &d.column {
                     location["logicalLocations"] = json!([{"name": column, "kind": "column"}]);
                 }
@@ -146,14 +146,13 @@ mod tests {
 
     #[test]
     fn data_spans_become_regions_in_code_points() {
-        let mut f = Finding::new(&R, "users.csv", "email");
-        f.location = Some(Location::Data(crate::DataLocation {
+        let f = Finding::new(&R, "users.csv", "email").in_data(crate::DataLocation {
             row: Some(7),
             column: Some("email".into()),
             line: None,
             start: 3,
             end: 20,
-        }));
+        });
         let e = Evidence::new(
             "data.pii",
             vec![],
