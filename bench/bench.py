@@ -2,8 +2,8 @@
 """mlsec vs picklescan vs modelscan: speed on big inputs, verdicts on the fixtures.
 
 Sub-commands (bench/run.sh calls them in order):
-  gen      write bench/work/ckpt_1g.pt and bench/work/pickles_1000/
-  time     time each tool on both inputs -> bench/work/timings.json
+  gen      write bench/work/ckpt_1g.pt, bench/work/pickles_1000/ and pickles_10000/
+  time     time each tool on the three inputs -> bench/work/timings.json
   compare  run each tool on every fixture  -> bench/work/verdicts.json
   report   write bench/results.md from the two JSON files
 """
@@ -34,7 +34,8 @@ import pickleasm  # noqa: E402
 import torchfmt  # noqa: E402
 
 CKPT = os.path.join(WORK, "ckpt_1g.pt")
-PICKLES = os.path.join(WORK, "pickles_1000")
+# Folders of small pickles, by file count: per-file overhead dominates here.
+PICKLE_FOLDERS = {n: os.path.join(WORK, f"pickles_{n}") for n in (1000, 10000)}
 VERDICTS = ("malicious", "suspicious", "error", "clean", "unsupported", "skipped")
 
 
@@ -77,16 +78,17 @@ def gen_checkpoint():
     print(f"{CKPT}: {len(specs)} tensors, {os.path.getsize(CKPT) / 2**30:.2f} GiB")
 
 
-def gen_pickles(count=1000, malicious_every=50):
-    """1,000 small pickles: configs, vocabularies, metric logs, torch-style
-    state-dict pickles, numpy-free; every 50th is hostile (20 in all)."""
+def gen_pickles(count, malicious_every=50):
+    """`count` small pickles: configs, vocabularies, metric logs, torch-style
+    state-dict pickles, numpy-free; every 50th is hostile (2%)."""
     import collections as c
     import datetime
     import pickle
 
     rng = random.Random(1)
-    shutil.rmtree(PICKLES, ignore_errors=True)
-    os.makedirs(PICKLES)
+    folder = PICKLE_FOLDERS[count]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
     hostile = [
         ("os", "system", "id"),
         ("subprocess", "Popen", ["/bin/sh", "-c", "id"]),
@@ -99,36 +101,37 @@ def gen_pickles(count=1000, malicious_every=50):
         if i % malicious_every == malicious_every - 1:
             mod, name, arg = hostile[(i // malicious_every) % len(hostile)]
             data = pickleasm.call_pickle(rng.choice([0, 2, 4]), mod, name, arg)
-            fname = f"model_{i:04d}.pkl"
+            fname = f"model_{i:05d}.pkl"
         elif kind == 0:
             cfg = {"lr": rng.random() / 100, "layers": [rng.randrange(16, 512) for _ in range(rng.randrange(2, 30))], "name": f"run-{i}", "date": datetime.date(2024, 1 + i % 12, 1 + i % 28)}
             data = pickle.dumps(cfg, protocol=rng.choice([2, 4, 5]))
-            fname = f"config_{i:04d}.pkl"
+            fname = f"config_{i:05d}.pkl"
         elif kind == 1:
             vocab = {f"tok{j}_{rng.randrange(1 << 20)}": j for j in range(rng.randrange(100, 2000))}
             data = pickle.dumps(vocab, protocol=4)
-            fname = f"vocab_{i:04d}.pkl"
+            fname = f"vocab_{i:05d}.pkl"
         elif kind == 2:
             hist = c.OrderedDict((k, [rng.random() for _ in range(rng.randrange(10, 400))]) for k in ("loss", "acc", "val_loss"))
             data = pickle.dumps(hist, protocol=rng.choice([2, 3, 4]))
-            fname = f"history_{i:04d}.pkl"
+            fname = f"history_{i:05d}.pkl"
         else:
             specs = [(f"block{j}.weight", "FloatStorage", (rng.randrange(1, 64), rng.randrange(1, 64))) for j in range(rng.randrange(2, 40))]
             obj, _ = torchfmt.state_dict(specs)
             data = torchfmt.dump(obj)
-            fname = f"state_{i:04d}.pkl"
-        with open(os.path.join(PICKLES, fname), "wb") as f:
+            fname = f"state_{i:05d}.pkl"
+        with open(os.path.join(folder, fname), "wb") as f:
             f.write(data)
-    total = sum(os.path.getsize(os.path.join(PICKLES, n)) for n in os.listdir(PICKLES))
-    print(f"{PICKLES}: {count} files, {total / 2**20:.1f} MiB, {count // malicious_every} hostile")
+    total = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder))
+    print(f"{folder}: {count} files, {total / 2**20:.1f} MiB, {count // malicious_every} hostile")
 
 
 def cmd_gen(args):
     os.makedirs(WORK, exist_ok=True)
     if args.force or not os.path.exists(CKPT):
         gen_checkpoint()
-    if args.force or not os.path.isdir(PICKLES):
-        gen_pickles()
+    for count, folder in PICKLE_FOLDERS.items():
+        if args.force or not os.path.isdir(folder):
+            gen_pickles(count)
 
 
 # ---------------------------------------------------------------------------
@@ -181,7 +184,8 @@ def time_runs(argv, runs, warmup=1):
 def cmd_time(args):
     tools = tool_commands()
     results = {}
-    for label, path in (("ckpt_1g", CKPT), ("pickles_1000", PICKLES)):
+    inputs = [("ckpt_1g", CKPT)] + [(f"pickles_{n}", p) for n, p in PICKLE_FOLDERS.items()]
+    for label, path in inputs:
         results[label] = {}
         for name, argv in tools.items():
             runs = args.runs
@@ -189,7 +193,7 @@ def cmd_time(args):
             results[label][name] = time_runs(argv(path), runs)
             results[label][name]["verdict"] = judge(name, path)
             print(f"  median {results[label][name]['median_s']:.3f} s, verdict {results[label][name]['verdict']}")
-    meta = {"cpus": os.cpu_count(), "ckpt_bytes": os.path.getsize(CKPT), "pickles": len(os.listdir(PICKLES)), "loadavg_after": round(os.getloadavg()[0], 2)}
+    meta = {"cpus": os.cpu_count(), "ckpt_bytes": os.path.getsize(CKPT), "pickles": [len(os.listdir(p)) for p in PICKLE_FOLDERS.values()], "loadavg_after": round(os.getloadavg()[0], 2)}
     json.dump({"meta": meta, "results": results}, open(os.path.join(WORK, "timings.json"), "w"), indent=1)
 
 
@@ -343,7 +347,7 @@ def cmd_report(args):
             "## Speed",
             "",
             f"Median wall-clock time (page cache warm), {meta['cpus']} CPU(s). Inputs: a {meta['ckpt_bytes'] / 2**30:.2f} GiB PyTorch zip checkpoint "
-            f"(~290 tensors, stored members) and a folder of {meta['pickles']} small pickles (20 hostile). "
+            f"(~290 tensors, stored members) and folders of {' and '.join(f'{n:,}' for n in meta['pickles'])} small pickles (2% hostile). "
             f"1-minute load average after timing: {meta.get('loadavg_after', '?')} (other work on the machine makes numbers noisy; compare ratios from one run).",
             "",
             "| input | tool | median | min | runs | verdict | x slower than mlsec |",

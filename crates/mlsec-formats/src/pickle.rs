@@ -31,6 +31,13 @@ pub enum Value {
     BigInt,
     Float(f64),
     Str(Rc<str>),
+    /// A string of up to [`SHORT_STR`] bytes kept inline, which saves an
+    /// allocation for each of the thousands of short keys in a vocabulary.
+    /// Read either kind with [`Value::as_str`].
+    ShortStr {
+        len: u8,
+        bytes: [u8; SHORT_STR],
+    },
     /// A string longer than [`MAX_KEPT_STRING`]: only its length is kept.
     LongStr(usize),
     /// Bytes of the analysed buffer, `start..start + len` (not copied).
@@ -71,13 +78,19 @@ pub enum Value {
 // overflow the stack, so values are freed with an explicit work list instead.
 impl Drop for Value {
     fn drop(&mut self) {
+        if !self.has_children() {
+            return;
+        }
         let mut pending = Vec::new();
         self.move_children(&mut pending);
         while let Some(child) = pending.pop() {
-            // Only the last owner frees; its children join the list before it
-            // goes, so every drop below runs on a value that holds none.
-            if let Ok(mut inner) = Rc::try_unwrap(child) {
-                inner.move_children(&mut pending);
+            // Only the last owner of a value with children frees it here; its
+            // children join the list before it goes, so the drop below runs on
+            // a value that holds none. Leaves and shared values just go.
+            if Rc::strong_count(&child) == 1 && child.has_children() {
+                if let Ok(mut inner) = Rc::try_unwrap(child) {
+                    inner.move_children(&mut pending);
+                }
             }
         }
     }
@@ -89,6 +102,17 @@ thread_local! {
 }
 
 impl Value {
+    /// Whether freeing this value frees other values (and so could recurse).
+    fn has_children(&self) -> bool {
+        match self {
+            Value::Tuple(items) | Value::FrozenSet(items) => !items.is_empty(),
+            Value::List(items) | Value::Set(items) => !items.borrow().is_empty(),
+            Value::Dict(pairs) => !pairs.borrow().is_empty(),
+            Value::Call { .. } | Value::PersistentId(_) => true,
+            _ => false,
+        }
+    }
+
     fn move_children(&mut self, out: &mut Vec<V>) {
         let hole = || {
             HOLE.try_with(Rc::clone)
@@ -119,10 +143,15 @@ impl Value {
 /// Strings longer than this are not kept in memory (names never are this long).
 pub const MAX_KEPT_STRING: usize = 64 * 1024;
 
+/// The longest string kept inline in a [`Value`] (it stays 48 bytes).
+pub const SHORT_STR: usize = 38;
+
 impl Value {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
+            // Built only from a `&str` in `str_value`, so always UTF-8.
+            Value::ShortStr { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).ok(),
             _ => None,
         }
     }
@@ -349,7 +378,7 @@ fn analyze_nested(data: &[u8], start: usize, limits: &PickleLimits, depth: u32) 
         limits,
         depth,
         op_start: start,
-        constants: Constants::default(),
+        constants: CONSTANTS.with(Rc::clone),
     };
     if let Err(kind) = m.run() {
         m.trace.error = Some(PickleError {
@@ -373,7 +402,13 @@ struct Machine<'a> {
     op_start: usize,
     /// Shared values for None, False, True and the ints 0..=255, which most
     /// pickles push thousands of times (CPython shares them too).
-    constants: Constants,
+    constants: Rc<Constants>,
+}
+
+thread_local! {
+    /// One set of shared constants per thread, not one per pickle: a folder of
+    /// small pickles would otherwise allocate and free 258 values per file.
+    static CONSTANTS: Rc<Constants> = Rc::new(Constants::default());
 }
 
 struct Constants {
@@ -422,10 +457,20 @@ impl Memo {
         }
     }
 
+    fn contains(&self, key: u64) -> bool {
+        if key < Self::DENSE_LIMIT {
+            matches!(self.dense.get(key as usize), Some(Some(_)))
+        } else {
+            self.sparse.contains_key(&key)
+        }
+    }
+
     fn put(&mut self, key: u64, value: V) {
         let old = if key < Self::DENSE_LIMIT {
             let i = key as usize;
-            if i >= self.dense.len() {
+            if i == self.dense.len() {
+                self.dense.push(None);
+            } else if i > self.dense.len() {
                 self.dense.resize(i + 1, None);
             }
             self.dense[i].replace(value)
@@ -908,7 +953,7 @@ impl<'a> Machine<'a> {
 
     fn put(&mut self, key: u64, op: &'static str) -> R<()> {
         let top = self.top(op)?;
-        if self.memo.len >= self.limits.max_memo_entries && self.memo.get(key).is_none() {
+        if self.memo.len >= self.limits.max_memo_entries && !self.memo.contains(key) {
             return Err(ErrorKind::Limit("more memo entries than the limit"));
         }
         self.memo.put(key, top);
@@ -1003,6 +1048,13 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 fn str_value(s: &str) -> Value {
     if s.len() > MAX_KEPT_STRING {
         Value::LongStr(s.len())
+    } else if s.len() <= SHORT_STR {
+        let mut bytes = [0; SHORT_STR];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Value::ShortStr {
+            len: s.len() as u8,
+            bytes,
+        }
     } else {
         Value::Str(Rc::from(s))
     }
@@ -1342,8 +1394,13 @@ fn describe_into(value: &Value, depth: usize, out: &mut String) {
         Value::Float(f) => {
             let _ = write!(out, "{f}");
         }
-        Value::Str(s) => {
-            let shown: String = s.chars().take(120).collect();
+        Value::Str(_) | Value::ShortStr { .. } => {
+            let shown: String = value
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(120)
+                .collect();
             let _ = write!(out, "{shown:?}");
         }
         Value::LongStr(n) => {
@@ -1409,6 +1466,30 @@ mod tests {
 
     fn run(data: &[u8]) -> Trace {
         analyze(data, 0, &PickleLimits::default())
+    }
+
+    #[test]
+    fn short_strings_stay_inline_and_read_back_whole() {
+        assert!(std::mem::size_of::<Value>() <= 48, "Value grew");
+        // SHORT_BINUNICODE of 38 bytes (inline, multi-byte UTF-8 at the edge)
+        // and of 39 bytes (heap), in a tuple.
+        let short = "é".repeat(19);
+        let long = format!("{short}x");
+        let mut p = b"\x80\x04".to_vec();
+        for s in [&short, &long] {
+            p.push(0x8c);
+            p.push(s.len() as u8);
+            p.extend_from_slice(s.as_bytes());
+        }
+        p.extend_from_slice(b"\x86."); // TUPLE2, STOP
+        let t = run(&p);
+        assert!(t.complete(), "{:?}", t.error);
+        let items = t.result.as_ref().unwrap().items();
+        assert!(matches!(*items[0], Value::ShortStr { .. }));
+        assert!(matches!(*items[1], Value::Str(_)));
+        assert_eq!(items[0].as_str(), Some(short.as_str()));
+        assert_eq!(items[1].as_str(), Some(long.as_str()));
+        assert_eq!(describe(&items[0]), format!("{short:?}"));
     }
 
     fn imports(t: &Trace) -> Vec<String> {
