@@ -1,7 +1,9 @@
 //! Every file of the fixture corpus (`fixtures/`, made by
 //! `fixtures/make_fixtures.py` with the real libraries, and `fixtures/hostile/`,
 //! made by `fixtures/make_hostile.py`) gets the verdict its manifest entry
-//! expects. A missing manifest or file fails the test.
+//! expects. A missing manifest or file fails the test. A snapshot pins every
+//! finding of every fixture (rule, severity, location, message), so a change
+//! of wording or place shows up in review, not only a change of verdict.
 
 use mlsec_scan::{scan_paths, ScanConfig};
 use serde::Deserialize;
@@ -40,8 +42,8 @@ fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
-#[test]
-fn every_fixture_gets_its_expected_verdict() {
+/// Both manifests' entries, checked for size.
+fn corpus() -> Vec<Entry> {
     let read = |name: &str| -> Vec<Entry> {
         let text = std::fs::read_to_string(fixtures_dir().join(name))
             .unwrap_or_else(|e| panic!("fixtures/{name}: {e}"));
@@ -56,6 +58,12 @@ fn every_fixture_gets_its_expected_verdict() {
     let hostile = read("hostile/manifest.json");
     assert!(hostile.len() >= 10, "hostile corpus too small");
     entries.extend(hostile);
+    entries
+}
+
+#[test]
+fn every_fixture_gets_its_expected_verdict() {
+    let entries = corpus();
     let config = ScanConfig::default();
     let mut failures = Vec::new();
     for e in &entries {
@@ -111,4 +119,28 @@ fn every_fixture_gets_its_expected_verdict() {
         entries.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_finding_of_every_fixture_matches_the_snapshot() {
+    let config = ScanConfig::default();
+    let root = fixtures_dir();
+    let mut text = String::new();
+    for e in corpus() {
+        let outcome = scan_paths(&[root.join(&e.path)], &config, &|_| {}).expect("scan");
+        text.push_str(&format!("{} -> {}\n", e.path, outcome.verdict()));
+        for f in outcome.findings() {
+            let subject = f.subject.replace(root.to_str().unwrap(), "fixtures");
+            let location = f.location.as_deref().unwrap_or("-");
+            text.push_str(&format!(
+                "    {} {:?} {subject} {location}: {}\n",
+                f.rule, f.severity, f.message
+            ));
+        }
+    }
+    assert!(
+        !text.contains(env!("CARGO_MANIFEST_DIR")),
+        "absolute paths would tie the snapshot to one checkout"
+    );
+    insta::assert_snapshot!("corpus_findings", text);
 }
