@@ -37,6 +37,9 @@ pub const WARNING_PROPERTY: &str = "mlsec:warning";
 pub struct BomOptions {
     /// The model folder (or a single model file).
     pub model: PathBuf,
+    /// The scanner's configuration (the project's `mlsec.toml`), so that the
+    /// BOM's verdict agrees with `mlsec scan`'s.
+    pub scan_config: mlsec_scan::ScanConfig,
     /// The model's name; default: the folder's name.
     pub name: Option<String>,
     /// The model's version.
@@ -75,7 +78,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         vec![files::describe(&dir, &opts.model)?]
     };
     let hub = Hub::new(opts.hf_id.as_deref(), opts.revision.as_deref())?;
-    let scan = evidence::scan(&opts.model, &dir)?;
+    let scan = evidence::scan(&opts.model, &dir, &opts.scan_config)?;
     // Problems with the card and dependency files are warnings in the BOM:
     // that text is the authors', and the files and their verdicts still hold.
     let mut warnings = Vec::new();

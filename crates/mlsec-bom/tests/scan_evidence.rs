@@ -141,3 +141,29 @@ fn truncated_safetensors_is_an_error_verdict_with_a_high_vulnerability() {
     );
     assert_eq!(doc["vulnerabilities"][0]["ratings"][0]["severity"], "high");
 }
+
+#[test]
+fn the_projects_scan_configuration_decides_as_it_does_for_mlsec_scan() {
+    // mypkg.models.Net(3, 10): a call of a global nobody vouched for (PKL002).
+    let unknown = fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/pickle/unknown_class_reduce.pkl"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("model.pkl"), unknown).unwrap();
+    let verdict = |scan_config: mlsec_scan::ScanConfig| {
+        let bom = build(&BomOptions {
+            model: dir.path().to_path_buf(),
+            scan_config,
+            ..BomOptions::default()
+        })
+        .unwrap();
+        let doc: Value = serde_json::from_str(&to_json(&bom).unwrap()).unwrap();
+        property(&doc["metadata"]["component"], "mlsec:scan:verdict").map(str::to_string)
+    };
+    assert_eq!(verdict(Default::default()).as_deref(), Some("suspicious"));
+    let allowed =
+        mlsec_scan::ScanConfig::from_toml_str("[scan]\nallow = [\"mypkg.models.*\"]\n").unwrap();
+    assert_eq!(verdict(allowed).as_deref(), Some("clean"));
+}

@@ -6,6 +6,7 @@
 //! JSON or SARIF 2.1.0, and [`output`] writes files atomically.
 
 mod evidence;
+mod fault;
 mod finding;
 mod limits;
 pub mod output;
@@ -13,6 +14,7 @@ pub mod render;
 mod rule;
 
 pub use evidence::{Evidence, Subject, Summary, Tool, EVIDENCE_SCHEMA};
+pub use fault::Fault;
 pub use finding::{Category, DataLocation, Finding, Severity, Verdict};
 pub use limits::Limits;
 pub use rule::Rule;

@@ -15,7 +15,8 @@
 //! deny = ["mypkg.unsafe_loader"]
 //! ```
 
-use mlsec_core::Limits;
+use crate::ScanError;
+use mlsec_core::{Fault, Limits};
 use serde::Deserialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -56,13 +57,42 @@ struct ScanSection {
 }
 
 impl ScanConfig {
+    /// The project configuration: `explicit` when given, else `mlsec.toml` in
+    /// the current folder when there is one, else the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, ScanError> {
+        match explicit {
+            Some(path) => Self::from_toml_file(path),
+            None if Path::new("mlsec.toml").is_file() => {
+                Self::from_toml_file(Path::new("mlsec.toml"))
+            }
+            None => Ok(Self::default()),
+        }
+    }
+
     /// Reads the `[scan]` table of an `mlsec.toml`. Errors name the file and the problem.
-    pub fn from_toml_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut config =
-            Self::from_toml_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn from_toml_file(path: &Path) -> Result<Self, ScanError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScanError::Config {
+            path: path.to_path_buf(),
+            reason: crate::engine::io_reason(&e),
+            fault: Fault::of_io(&e),
+        })?;
+        let mut config = Self::from_toml_str(&text).map_err(|reason| ScanError::Config {
+            path: path.to_path_buf(),
+            reason,
+            fault: Fault::Input,
+        })?;
         config.source = Some(path.to_path_buf());
         Ok(config)
+    }
+
+    /// Adds a command-line allowance (`module.name` or `module.*`), which
+    /// overrides the built-in denylist.
+    pub fn allow_from_command_line(&mut self, entry: &str) -> Result<(), ScanError> {
+        if !entry.contains('.') {
+            return Err(ScanError::AllowEntry(entry.to_string()));
+        }
+        self.allow.push(entry.to_string());
+        Ok(())
     }
 
     /// Lets the configuration file's `allow` entries override the built-in

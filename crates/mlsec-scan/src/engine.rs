@@ -1,8 +1,8 @@
 use crate::rules::general::{EXTENSION_MISMATCH, MODEL_EXTENSIONS, SYMLINK_ESCAPE, UNREADABLE};
-use crate::{scan_bytes, Ctx, Report, ScanConfig};
+use crate::{scan_bytes, Ctx, Report, ScanConfig, ScanError};
 use mlsec_core::{Finding, Severity, Subject, Verdict};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::Read;
@@ -13,14 +13,14 @@ use std::path::{Path, PathBuf};
 const MMAP_THRESHOLD: u64 = 1 << 20;
 
 /// The judgement on one file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FileResult {
     pub path: String,
     /// Format of the file as detected from its content (`unknown` if none).
     pub format: String,
     pub verdict: Verdict,
     pub size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(skip)]
     pub findings: Vec<Finding>,
@@ -80,16 +80,14 @@ pub fn scan_paths(
     paths: &[PathBuf],
     config: &ScanConfig,
     on_file: &(dyn Fn(usize) + Sync),
-) -> Result<ScanOutcome, String> {
+) -> Result<ScanOutcome, ScanError> {
     let mut jobs = Vec::new();
     for path in paths {
-        let meta = fs::symlink_metadata(path)
-            .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+        let meta = fs::symlink_metadata(path).map_err(|e| ScanError::path(path, &e))?;
         let display = path.to_string_lossy().into_owned();
         let ft = meta.file_type();
         if ft.is_dir() {
-            let root = fs::canonicalize(path)
-                .map_err(|e| format!("{}: {}", path.display(), io_reason(&e)))?;
+            let root = fs::canonicalize(path).map_err(|e| ScanError::path(path, &e))?;
             walk(path, &root, &mut jobs);
         } else if ft.is_file() {
             jobs.push(Job::Scan {
@@ -104,8 +102,7 @@ pub fn scan_paths(
                 Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                 _ => PathBuf::from("."),
             };
-            let root = fs::canonicalize(&folder)
-                .map_err(|e| format!("{}: {}", folder.display(), io_reason(&e)))?;
+            let root = fs::canonicalize(&folder).map_err(|e| ScanError::path(&folder, &e))?;
             match judge_symlink(path, display.clone(), &root) {
                 Some(result) => jobs.push(Job::Done(result)),
                 None => match fs::canonicalize(path) {
@@ -269,7 +266,7 @@ fn unreadable(display: String, e: &std::io::Error) -> FileResult {
 }
 
 /// The OS reason without Rust's "(os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
@@ -547,6 +544,9 @@ mod tests {
             &|_| {},
         )
         .unwrap_err();
-        assert_eq!(err, "/no/such/model.pt: No such file or directory");
+        assert_eq!(
+            err.to_string(),
+            "/no/such/model.pt: No such file or directory"
+        );
     }
 }

@@ -5,15 +5,18 @@
 //! touch) and hands its bytes to [`scan_bytes`], which detects the format by
 //! content and runs that format's rules. Archives call back into
 //! [`scan_bytes`] for their members, so nesting is handled in one place.
-//! Every rule lives in [`rules`], one module per format family.
+//! Every rule lives in [`rules`], one module per format family. [`run`] is the
+//! whole command as a library call: options in, a `scan` evidence envelope out.
 
 pub mod config;
 mod context;
 mod dispatch;
 mod engine;
 pub mod rules;
+mod run;
 
 pub use config::ScanConfig;
 pub use context::{Ctx, Report};
 pub use dispatch::scan_bytes;
 pub use engine::{scan_paths, FileResult, ScanOutcome};
+pub use run::{run, ScanDetails, ScanError, ScanOptions};

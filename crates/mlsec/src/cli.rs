@@ -156,6 +156,10 @@ pub struct BomArgs {
     /// The model folder (or a single model file) to describe.
     #[arg(value_name = "MODEL_PATH", required_unless_present = "validate")]
     pub model: Option<PathBuf>,
+    /// Configuration file whose [scan] allow and deny lists the BOM's scan
+    /// uses, as `mlsec scan` does (default: ./mlsec.toml when present).
+    #[arg(long, value_name = "FILE", conflicts_with = "validate")]
+    pub config: Option<PathBuf>,
     /// The model's name (default: the folder's name).
     #[arg(long, conflicts_with = "validate")]
     pub name: Option<String>,

@@ -1,9 +1,8 @@
 use crate::cli::{BomArgs, BomFormat, Cli, Command, Format, OutputArgs, RulesArgs, ScanArgs};
 use indicatif::{ProgressBar, ProgressStyle};
-use mlsec_core::{output, render, Evidence, Rule, Severity, Verdict};
-use mlsec_scan::{rules, scan_paths, ScanConfig};
+use mlsec_core::{output, render, Evidence, Rule, Severity};
+use mlsec_scan::{rules, ScanConfig, ScanOptions};
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -22,23 +21,20 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode, String> {
-    let mut config = match &args.config {
-        Some(path) => ScanConfig::from_toml_file(path)?,
-        None if Path::new("mlsec.toml").is_file() => {
-            ScanConfig::from_toml_file(Path::new("mlsec.toml"))?
-        }
-        None => ScanConfig::default(),
-    };
+    let err = |e: mlsec_scan::ScanError| e.to_string();
+    let mut config = ScanConfig::load(args.config.as_deref()).map_err(err)?;
     for entry in &args.allow {
-        if !entry.contains('.') {
-            return Err(format!("--allow {entry}: write module.name or module.*"));
-        }
-        config.allow.push(entry.clone());
+        config.allow_from_command_line(entry).map_err(err)?;
     }
     if args.trust_config {
         config.trust_file_allows();
     }
     config.digest = args.digest;
+    let options = ScanOptions {
+        paths: args.paths.clone(),
+        config,
+        fail_on: Severity::from(args.output.fail_on),
+    };
 
     let progress = progress_bar(args.output.quiet);
     let on_file = |total: usize| {
@@ -47,29 +43,12 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             bar.inc(1);
         }
     };
-    let outcome = scan_paths(&args.paths, &config, &on_file)?;
+    let evidence = mlsec_scan::run(&options, &on_file).map_err(err)?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-
-    let mut verdicts: BTreeMap<Verdict, usize> = BTreeMap::new();
-    for f in &outcome.files {
-        *verdicts.entry(f.verdict).or_default() += 1;
-    }
-    let details = json!({
-        "files": outcome.files,
-        "verdicts": verdicts.iter().map(|(v, n)| (v.as_str(), n)).collect::<BTreeMap<_, _>>(),
-        "config": config.to_evidence(),
-        "notes": config.summary_line().into_iter().collect::<Vec<_>>(),
-    });
-    let evidence = Evidence::new(
-        "scan",
-        outcome.subjects(),
-        outcome.findings(),
-        Severity::from(args.output.fail_on),
-        details,
-    );
-    report(&evidence, &args.output, &rules::all(), outcome.files.len())
+    let files = evidence.details["files"].as_array().map_or(0, Vec::len);
+    report(&evidence, &args.output, &rules::all(), files)
 }
 
 /// Writes `evidence`, says on standard error what was written when it went to
@@ -213,8 +192,10 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
         return validate_bom(file);
     }
     let model = args.model.ok_or("give a MODEL_PATH or --validate FILE")?;
+    let scan_config = ScanConfig::load(args.config.as_deref()).map_err(|e| e.to_string())?;
     let bom = mlsec_bom::build(&mlsec_bom::BomOptions {
         model,
+        scan_config,
         name: args.name,
         version: args.model_version,
         datasets: args.datasets,
