@@ -26,7 +26,7 @@ pub fn check(
     let path: PathBuf = match signature {
         Some(p) => p.to_path_buf(),
         None => {
-            let p = dir.join(mlsec_sign::DEFAULT_SIGNATURE);
+            let p = mlsec_sign::default_signature(model);
             if !p.is_file() {
                 return Ok(None);
             }

@@ -7,6 +7,9 @@
 //! signatures made by model_signing (files or shards; sha256, blake2b or blake3;
 //! P-256, P-384 or P-521) verify here. Ed25519 keys are an mlsec extension that
 //! model_signing does not accept.
+//!
+//! [`sign`] and [`verify`] are the commands as library calls, returning the
+//! `signature` evidence envelope.
 
 pub mod bundle;
 pub mod cert;
@@ -14,8 +17,14 @@ pub mod hash;
 pub mod keys;
 pub mod manifest;
 pub mod rules;
+mod run;
 pub mod statement;
 pub mod walk;
+
+pub use run::{
+    default_signature, load_credential, load_trust, sign, verify, KeyFiles, SignOptions,
+    SignatureDetails, TrustFiles, VerifyOptions,
+};
 
 use bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial};
 use cert::CertificateInfo;

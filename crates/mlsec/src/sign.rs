@@ -6,35 +6,24 @@ use crate::cli::{
     VerifyArgs, VerifyAttestationArgs,
 };
 use indicatif::{ProgressBar, ProgressStyle};
-use mlsec_core::{output, render, Evidence, Finding, Severity, Subject};
-use mlsec_sign::hash::{hex, HashAlgo};
-use mlsec_sign::keys::{SigningKey, VerifyingKey};
-use mlsec_sign::manifest::{resource_table, Diff, Manifest, Method};
-use mlsec_sign::{cert, read_text, rules, Credential, Failure, ModelOptions, Signer, Trust};
-use serde_json::json;
-use std::collections::BTreeMap;
+use mlsec_core::{output, render, Evidence, Finding};
+use mlsec_sign::hash::HashAlgo;
+use mlsec_sign::manifest::Method;
+use mlsec_sign::{
+    read_text, rules, Credential, KeyFiles, ModelOptions, SignOptions, SignatureDetails, Trust,
+    TrustFiles, VerifyOptions,
+};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// `--signature`, else `model.sig` in the model folder (beside a single-file
-/// model): the one default that `sign`, `verify` and `bom` share, so that the
-/// signature travels with the model. It is never part of what is signed.
-fn signature_path(m: &ModelPathArgs) -> PathBuf {
-    m.signature.clone().unwrap_or_else(|| {
-        let folder = if m.model.is_dir() {
-            m.model.as_path()
-        } else {
-            m.model.parent().unwrap_or(Path::new(""))
-        };
-        folder.join(mlsec_sign::DEFAULT_SIGNATURE)
-    })
-}
-
 fn model_options(m: &ModelPathArgs) -> ModelOptions {
     ModelOptions {
         model: m.model.clone(),
-        signature: signature_path(m),
+        signature: m
+            .signature
+            .clone()
+            .unwrap_or_else(|| mlsec_sign::default_signature(&m.model)),
         ignore_paths: m.ignore_paths.clone(),
         ignore_git_paths: !m.no_ignore_git_paths,
         allow_symlinks: m.allow_symlinks,
@@ -42,48 +31,24 @@ fn model_options(m: &ModelPathArgs) -> ModelOptions {
 }
 
 pub fn credential(k: &KeyArgs) -> Result<Credential, String> {
-    // Read here rather than through clap's `env`, which would make an optional
-    // `--key` group look given whenever the variable is set.
-    let password = k
-        .password
-        .clone()
-        .or_else(|| std::env::var("MLSEC_KEY_PASSWORD").ok());
-    let path = k.key.as_ref().ok_or("give --key PRIVATE.pem to sign")?;
-    let key = SigningKey::from_pem(&read_text(path)?, password.as_deref())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let Some(cert_path) = &k.certificate else {
-        return Ok(Credential::Key(key));
-    };
-    let mut chain = Vec::new();
-    for path in std::iter::once(cert_path).chain(&k.certificate_chain) {
-        let certs = cert::pem_certificates(&read_text(path)?)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        chain.extend(certs);
-    }
-    let credential = Credential::Certificate { key, chain };
-    credential
-        .check()
-        .map_err(|e| format!("{}: {e}", cert_path.display()))?;
-    Ok(credential)
+    mlsec_sign::load_credential(&KeyFiles {
+        key: k.key.clone(),
+        // Read here rather than through clap's `env`, which would make an
+        // optional `--key` group look given whenever the variable is set.
+        password: k
+            .password
+            .clone()
+            .or_else(|| std::env::var("MLSEC_KEY_PASSWORD").ok()),
+        certificate: k.certificate.clone(),
+        certificate_chain: k.certificate_chain.clone(),
+    })
 }
 
 pub fn trust(t: &TrustArgs) -> Result<Trust, String> {
-    if !t.given() {
-        return Err("give --key PUBLIC.pem or --certificate-chain CA.pem to verify".into());
-    }
-    if let Some(path) = &t.key {
-        let key = VerifyingKey::from_pem(&read_text(path)?)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        return Ok(Trust::Key(key));
-    }
-    let mut roots = Vec::new();
-    for path in &t.certificate_chain {
-        roots.extend(
-            cert::pem_certificates(&read_text(path)?)
-                .map_err(|e| format!("{}: {e}", path.display()))?,
-        );
-    }
-    Ok(Trust::Certificates(roots))
+    mlsec_sign::load_trust(&TrustFiles {
+        key: t.key.clone(),
+        certificate_chain: t.certificate_chain.clone(),
+    })
 }
 
 /// A byte-count progress bar over the model's size, on a terminal only.
@@ -104,34 +69,9 @@ fn byte_progress(quiet: bool, model: &Path, verb: &str) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn model_subject(model: &Path, manifest: Option<&Manifest>) -> Subject {
-    let mut digest = BTreeMap::new();
-    if let Some(m) = manifest {
-        digest.insert("sha256".to_string(), hex(&m.root_digest()));
-    }
-    Subject {
-        name: model.display().to_string(),
-        digest,
-    }
-}
-
-fn manifest_json(m: &Manifest) -> serde_json::Value {
-    let s = &m.serialization;
-    let (method, shard_size) = match s.method {
-        Method::Files => ("files", None),
-        Method::Shards { shard_size } => ("shards", Some(shard_size)),
-    };
-    json!({
-        "root_digest": {"sha256": hex(&m.root_digest())},
-        "serialization": {
-            "method": method,
-            "hash_type": s.hash_type.as_str(),
-            "shard_size": shard_size,
-            "allow_symlinks": s.allow_symlinks,
-            "ignore_paths": s.ignore_paths.iter().map(|p| p.as_posix()).collect::<Vec<_>>(),
-        },
-        "resources": resource_table(m),
-    })
+/// The evidence's `details`, typed.
+fn details(evidence: &Evidence) -> Result<SignatureDetails, String> {
+    serde_json::from_value(evidence.details.clone()).map_err(|e| format!("internal error: {e}"))
 }
 
 fn write_report(evidence: &Evidence, human: String, report: &ReportArgs) -> Result<(), String> {
@@ -166,51 +106,33 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, String> {
         Some(n) => Method::Shards { shard_size: n },
     };
     let credential = credential(&args.key)?;
-    let opts = model_options(&args.model);
-    let bar = byte_progress(args.report.quiet, &opts.model, "hashing");
+    let options = SignOptions {
+        model: model_options(&args.model),
+        method,
+        hash,
+    };
+    let bar = byte_progress(args.report.quiet, &options.model.model, "hashing");
     let progress = |n: u64| {
         if let Some(b) = &bar {
             b.inc(n);
         }
     };
-    let (manifest, bundle) = mlsec_sign::sign_model(&opts, method, hash, &credential, &progress)?;
+    let evidence = mlsec_sign::sign(&options, &credential, &progress)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    output::write_atomic(&opts.signature, &bundle.to_json())
-        .map_err(|e| format!("{}: {e}", opts.signature.display()))?;
-
-    let key = match &credential {
-        Credential::Key(k) | Credential::Certificate { key: k, .. } => k.verifying_key(),
-    };
-    let signer = json!({
-        "method": if matches!(credential, Credential::Key(_)) { "key" } else { "certificate" },
-        "algorithm": key.algorithm(),
-        "key_fingerprint": key.hint(),
-    });
-    let details = json!({
-        "operation": "sign",
-        "verified": null,
-        "signature": opts.signature.display().to_string(),
-        "signer": signer,
-        "manifest": manifest_json(&manifest),
-    });
-    let evidence = Evidence::new(
-        "signature",
-        vec![model_subject(&opts.model, Some(&manifest))],
-        Vec::new(),
-        Severity::High,
-        details,
-    );
+    let d = details(&evidence)?;
+    let signer = d.signer.unwrap_or_default();
+    let manifest = d.manifest.unwrap_or_default();
     let human = format!(
         "Signed {} ({} resource(s), {}) with {} key {}\nSignature: {}\nRoot digest: sha256:{}\n",
-        opts.model.display(),
-        manifest.resources.len(),
+        options.model.model.display(),
+        manifest["resources"].as_array().map_or(0, Vec::len),
         mlsec_sign::manifest::algorithm_label(hash, method),
-        key.algorithm(),
-        key.hint(),
-        opts.signature.display(),
-        hex(&manifest.root_digest()),
+        signer["algorithm"].as_str().unwrap_or("?"),
+        signer["key_fingerprint"].as_str().unwrap_or("?"),
+        d.signature,
+        manifest["root_digest"]["sha256"].as_str().unwrap_or("?"),
     );
     write_report(&evidence, human, &args.report)?;
     Ok(ExitCode::SUCCESS)
@@ -218,47 +140,26 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, String> {
 
 pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     let trust = trust(&args.trust)?;
-    let opts = model_options(&args.model);
-    let bar = byte_progress(args.report.quiet, &opts.model, "verifying");
+    let options = VerifyOptions {
+        model: model_options(&args.model),
+        ignore_unsigned_files: args.ignore_unsigned_files,
+    };
+    let bar = byte_progress(args.report.quiet, &options.model.model, "verifying");
     let progress = |n: u64| {
         if let Some(b) = &bar {
             b.inc(n);
         }
     };
-    let result = mlsec_sign::verify_model(&opts, &trust, args.ignore_unsigned_files, &progress)?;
+    let evidence = mlsec_sign::verify(&options, &trust, &progress)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let subject = opts.model.display().to_string();
-    let findings = match &result.failure {
-        None => Vec::new(),
-        Some(Failure::Signature { message }) => vec![Finding::new(
-            &rules::SIGNATURE_INVALID,
-            &subject,
-            message.clone(),
-        )],
-        Some(Failure::Content { diff }) => diff_findings(&subject, diff),
-    };
-    let verified = result.failure.is_none();
-    let details = json!({
-        "operation": "verify",
-        "verified": verified,
-        "signature": opts.signature.display().to_string(),
-        "signer": result.signer,
-        "manifest": result.manifest.as_ref().map(manifest_json),
-        "failure": result.failure,
-    });
-    let evidence = Evidence::new(
-        "signature",
-        vec![model_subject(&opts.model, result.manifest.as_ref())],
-        findings,
-        Severity::High,
-        details,
-    );
+    let d = details(&evidence)?;
+    let verified = d.verified == Some(true);
     let human = verify_human(
-        &opts.model,
+        &options.model.model,
         verified,
-        result.signer.as_ref(),
+        d.signer.as_ref(),
         &evidence.findings,
     );
     write_report(&evidence, human, &args.report)?;
@@ -269,80 +170,21 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     })
 }
 
-fn diff_findings(subject: &str, diff: &Diff) -> Vec<Finding> {
-    let at = |f: Finding, member: &str| f.at(Some(member), None);
-    let mut out = Vec::new();
-    for path in &diff.changed {
-        out.push(at(
-            Finding::new(
-                &rules::FILE_CHANGED,
-                subject,
-                format!("{path}: content differs from the signed digest"),
-            ),
-            path,
-        ));
-    }
-    for path in &diff.algorithm_mismatch {
-        out.push(at(
-            Finding::new(
-                &rules::FILE_CHANGED,
-                subject,
-                format!("{path}: hashed with other parameters than signed"),
-            ),
-            path,
-        ));
-    }
-    for path in &diff.missing {
-        out.push(at(
-            Finding::new(
-                &rules::FILE_MISSING,
-                subject,
-                format!("{path}: signed but missing"),
-            ),
-            path,
-        ));
-    }
-    for path in &diff.extra {
-        out.push(at(
-            Finding::new(
-                &rules::FILE_UNSIGNED,
-                subject,
-                format!("{path}: not covered by the signature"),
-            ),
-            path,
-        ));
-    }
-    for (old, new) in &diff.renamed {
-        out.push(
-            at(
-                Finding::new(
-                    &rules::FILE_RENAMED,
-                    subject,
-                    format!("{old}: renamed to {new}"),
-                ),
-                new,
-            )
-            .with_evidence(json!({"signed_name": old, "local_name": new})),
-        );
-    }
-    out
-}
-
 fn verify_human(
     model: &Path,
     verified: bool,
-    signer: Option<&Signer>,
+    signer: Option<&serde_json::Value>,
     findings: &[Finding],
 ) -> String {
     let by = signer.map(|s| {
-        let who = s
-            .certificate
-            .as_ref()
-            .map(|c| format!(", certificate {}", c.subject))
+        let who = s["certificate"]["subject"]
+            .as_str()
+            .map(|c| format!(", certificate {c}"))
             .unwrap_or_default();
         format!(
             " (signed with {} key {}{who})",
-            s.algorithm, s.key_fingerprint
+            s["algorithm"].as_str().unwrap_or("?"),
+            s["key_fingerprint"].as_str().unwrap_or("?")
         )
     });
     if verified {
