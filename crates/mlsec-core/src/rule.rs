@@ -1,4 +1,4 @@
-use crate::{Category, Severity};
+use crate::{Category, Evidence, Severity};
 
 /// A detection rule: a stable id, a default severity, and documentation.
 ///
@@ -19,6 +19,25 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The `rules` evidence of `mlsec rules`: the same envelope as every other
+    /// command, with the rules and their documentation as its details.
+    pub fn evidence(rules: &[Rule]) -> Evidence {
+        let list: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({"id": r.id, "name": r.name, "severity": r.severity,
+                    "category": r.category, "summary": r.summary, "doc": r.help_markdown()})
+            })
+            .collect();
+        Evidence::new(
+            "rules",
+            Vec::new(),
+            Vec::new(),
+            Severity::Info,
+            serde_json::json!({ "rules": list }),
+        )
+    }
+
     /// The doc comment with the one leading space of each `///` line removed.
     pub fn help_markdown(&self) -> String {
         let mut out = String::with_capacity(self.doc.len());

@@ -1,6 +1,8 @@
 //! Datasets for mlsec: streaming readers for CSV, JSONL, Parquet, plain text and
 //! Jupyter notebooks; integrity manifests with per-row digests and a Merkle root,
 //! and their verification down to the changed, inserted and deleted rows.
+//! [`verify_dataset`], [`scan_pii`] and [`redact_evidence`] are the commands
+//! as library calls returning evidence; [`signing`] signs and checks manifests.
 //!
 //! Everything here reads untrusted files: readers bound every record and never
 //! panic on input; a file that cannot be read fully is an error naming the file
@@ -14,8 +16,17 @@ pub use error::{DataError, Place};
 pub use format::{detect, DataFormat};
 pub use read::{Cell, ReadOptions, Row, Skipped, Table};
 pub mod detect;
+mod detectors;
 pub mod manifest;
 pub mod pii;
 pub mod redact;
 pub mod rules;
+mod run;
+pub mod signing;
 pub mod verify;
+
+pub use detectors::PiiDetector;
+pub use run::{
+    redact_evidence, scan_pii, verify_dataset, DatasetVerifyOptions, IntegrityDetails, PiiCount,
+    PiiDetails, PiiFile, PiiOptions,
+};

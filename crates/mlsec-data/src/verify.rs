@@ -12,7 +12,7 @@ use crate::read::ReadOptions;
 use crate::rules;
 use mlsec_core::{Finding, Subject};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub const MAX_RANGES: usize = 10_000;
 const DIFF_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A run of rows, 1-based and inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rows {
     pub first: u64,
     pub last: u64,
@@ -62,14 +62,14 @@ impl std::fmt::Display for Rows {
 }
 
 /// Changed rows: where they are now and where they were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Changed {
     pub rows: Rows,
     pub old_rows: Rows,
 }
 
 /// How the rows of a table moved between the manifest and now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowDiff {
     pub changed: Vec<Changed>,
     /// Numbered in the current file.
@@ -124,12 +124,12 @@ pub fn diff_rows(old: &[RowDigest], new: &[RowDigest]) -> RowDiff {
 }
 
 /// What verification found for one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileReport {
     pub path: String,
     /// `unchanged`, `changed`, `added`, `removed`, `unreadable` or `link` (a
     /// symbolic link, not followed: see [`rules::SYMLINK`]).
-    pub verdict: &'static str,
+    pub verdict: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -202,7 +202,7 @@ pub fn verify(
             results.push((
                 FileReport {
                     path: entry.path.clone(),
-                    verdict: "removed",
+                    verdict: "removed".into(),
                     sha256: None,
                     rows: None,
                     target: None,
@@ -253,7 +253,7 @@ fn check_link(
     }));
     let report = FileReport {
         path: key.clone(),
-        verdict: "link",
+        verdict: "link".into(),
         sha256: None,
         rows: None,
         target: Some(link.target.clone()),
@@ -271,7 +271,7 @@ fn check_file(
         (
             FileReport {
                 path: key.clone(),
-                verdict: "unreadable",
+                verdict: "unreadable".into(),
                 sha256: None,
                 rows: None,
                 target: None,
@@ -297,7 +297,7 @@ fn check_file(
         .with_evidence(serde_json::json!({"sha256": sha256}));
         let report = FileReport {
             path: key,
-            verdict: "added",
+            verdict: "added".into(),
             sha256: Some(sha256),
             rows: None,
             target: None,
@@ -307,7 +307,7 @@ fn check_file(
     if entry.sha256 == sha256 {
         let report = FileReport {
             path: key,
-            verdict: "unchanged",
+            verdict: "unchanged".into(),
             sha256: Some(sha256),
             rows: None,
             target: None,
@@ -325,7 +325,7 @@ fn check_file(
     .with_evidence(serde_json::json!({"expected": entry.sha256, "actual": sha256}))];
     let mut report = FileReport {
         path: key.clone(),
-        verdict: "changed",
+        verdict: "changed".into(),
         sha256: Some(sha256),
         rows: None,
         target: None,

@@ -7,43 +7,12 @@
 //! column. Issue 10: a private key cut short is found and redacted whole.
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use mlsec_data::detect::{Detect, FieldHint, Hit};
 use mlsec_data::pii::scan_file;
 use mlsec_data::redact::{redact_file, Redactor, Strategy};
-use mlsec_data::ReadOptions;
+use mlsec_data::{PiiDetector, ReadOptions};
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
-
-/// mlsec-pii behind the data commands' seam, as the `mlsec` binary wires it.
-struct Pii(mlsec_pii::Detector);
-
-fn hit(s: mlsec_pii::Span) -> Hit {
-    Hit {
-        entity: s.entity.as_str(),
-        secret: s.entity.is_secret(),
-        start: s.start,
-        end: s.end,
-        confidence: s.confidence,
-    }
-}
-
-impl Detect for Pii {
-    fn field(&self, name: Option<&str>) -> FieldHint {
-        FieldHint(self.0.field(name).to_bits())
-    }
-
-    fn detect_in(&self, field: FieldHint, text: &str, out: &mut Vec<Hit>) {
-        let field = mlsec_pii::Field::from_bits(field.0);
-        self.0.detect_each_in(field, text, |s| out.push(hit(s)))
-    }
-
-    fn mask(&self, entity: &str, value: &str) -> String {
-        entity
-            .parse()
-            .map_or_else(|_| "*".repeat(4), |e| mlsec_pii::mask(e, value))
-    }
-}
 
 const ROWS: usize = 100_000;
 
@@ -71,7 +40,7 @@ fn note(i: usize) -> String {
 
 /// What `pii` counts per (column, entity), and the columns `drop-column` drops.
 fn scan(path: &Path) -> (Vec<(String, String, u64)>, Vec<String>) {
-    let detector = Pii(mlsec_pii::Detector::new(&[]));
+    let detector = PiiDetector::for_entities(&[]).unwrap();
     let s = scan_file(path, &detector, &ReadOptions::default(), 10);
     assert!(s.error.is_none(), "{:?}", s.error);
     let counts = s.counts.into_iter().map(|((c, e), n)| (c, e, n)).collect();
@@ -197,7 +166,7 @@ fn a_private_key_cut_short_is_found_and_redacted() {
         format!("12:00:01 INFO start\n12:00:02 WARN config dump: {twice}\n12:00:03 INFO done\n"),
     )
     .unwrap();
-    let detector = Pii(mlsec_pii::Detector::new(&[]));
+    let detector = PiiDetector::for_entities(&[]).unwrap();
     for (path, column) in [(&jsonl, "message"), (&log, "")] {
         let s = scan_file(path, &detector, &ReadOptions::default(), 0);
         assert!(s.error.is_none(), "{:?}", s.error);

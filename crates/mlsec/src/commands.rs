@@ -2,7 +2,6 @@ use crate::cli::{BomArgs, BomFormat, Cli, Command, Format, OutputArgs, RulesArgs
 use indicatif::{ProgressBar, ProgressStyle};
 use mlsec_core::{output, render, Evidence, Rule, Severity};
 use mlsec_scan::{rules, ScanConfig, ScanOptions};
-use serde_json::json;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -135,22 +134,7 @@ fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
     };
     // The same envelope and SARIF log as every other command: the rules are
     // the evidence's details, and the SARIF run's tool driver.
-    let evidence = || {
-        let list: Vec<_> = selected
-            .iter()
-            .map(|r| {
-                json!({"id": r.id, "name": r.name, "severity": r.severity, "category": r.category,
-                       "summary": r.summary, "doc": r.help_markdown()})
-            })
-            .collect();
-        Evidence::new(
-            "rules",
-            Vec::new(),
-            Vec::new(),
-            Severity::Info,
-            json!({ "rules": list }),
-        )
-    };
+    let evidence = || Rule::evidence(&selected);
     let text = match args.format {
         Format::Json => render::json(&evidence()),
         Format::Sarif => {

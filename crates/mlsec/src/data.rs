@@ -3,14 +3,14 @@
 
 use crate::cli::{KeyArgs, OutputArgs, TrustArgs};
 use clap::{Args, Subcommand};
-use mlsec_core::{output, Evidence, Finding, Severity};
-use mlsec_data::detect::{Detect, FieldHint, Hit};
-use mlsec_data::manifest::{self, Manifest, ManifestOptions};
+use mlsec_core::{output, Severity};
+use mlsec_data::manifest::{self, ManifestOptions};
 use mlsec_data::redact::{redact_file, Redactor, Strategy};
-use mlsec_data::verify::{self, VerifyOptions};
-use mlsec_data::ReadOptions;
-use serde_json::json;
-use std::path::{Path, PathBuf};
+use mlsec_data::{
+    signing, DatasetVerifyOptions, IntegrityDetails, PiiDetails, PiiDetector, PiiOptions,
+    ReadOptions,
+};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -219,9 +219,16 @@ fn write_manifest(args: ManifestArgs) -> Result<ExitCode, String> {
     // Sign before writing anything, so a bad key or password leaves no manifest
     // without its signature behind.
     let signed = if args.sign.key.is_some() {
-        let path = signature_path(args.signature.as_deref(), args.output.as_deref())
+        let path = args
+            .signature
+            .clone()
+            .or_else(|| args.output.as_deref().map(signing::default_signature))
             .ok_or("--key needs -o FILE or --signature FILE to name where the signature goes")?;
-        Some((path, sign_manifest(&manifest, &bytes, &args.sign)?))
+        let credential = crate::sign::credential(&args.sign)?;
+        Some((
+            path,
+            signing::sign_manifest(&manifest, &bytes, &credential)?,
+        ))
     } else {
         None
     };
@@ -251,255 +258,70 @@ fn write_manifest(args: ManifestArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The in-toto predicate type of a signed data manifest.
-const MANIFEST_PREDICATE_TYPE: &str = "https://mlsec.dev/data-manifest/v1";
-
-/// `--signature`, or else the manifest's path with `.sig` added.
-fn signature_path(signature: Option<&Path>, manifest: Option<&Path>) -> Option<PathBuf> {
-    signature.map(Path::to_path_buf).or_else(|| {
-        manifest.map(|m| {
-            let mut p = m.as_os_str().to_owned();
-            p.push(".sig");
-            PathBuf::from(p)
-        })
-    })
-}
-
-/// Signs an in-toto statement whose subjects are the data files (path and
-/// SHA-256) and whose predicate pins the manifest's own bytes by digest, so the
-/// signature stays small however many row digests the manifest holds.
-fn sign_manifest(
-    manifest: &Manifest,
-    bytes: &[u8],
-    key: &KeyArgs,
-) -> Result<mlsec_sign::bundle::Bundle, String> {
-    let subjects = manifest
-        .files
-        .iter()
-        .map(|f| json!({"name": f.path, "digest": {"sha256": f.sha256}}))
-        .collect();
-    let predicate = json!({
-        "manifest": {"digest": {"sha256": sha256_hex(bytes)}},
-        "schema": manifest.schema,
-        "created": manifest.created,
-        "source": manifest.source,
-    });
-    mlsec_sign::sign_statement(
-        subjects,
-        MANIFEST_PREDICATE_TYPE,
-        &predicate,
-        &crate::sign::credential(key)?,
-    )
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use mlsec_sign::hash::{hex, HashAlgo};
-    hex(&HashAlgo::Sha256.digest(bytes))
-}
-
-/// Checks the signature over the manifest's `bytes`; `Err` says why it was refused.
-fn check_manifest_signature(
-    bytes: &[u8],
-    signature: &Path,
-    trust: &mlsec_sign::Trust,
-) -> Result<mlsec_sign::Signer, String> {
-    let bundle = std::fs::read(signature).map_err(|e| format!("{}: {e}", signature.display()))?;
-    let (predicate, signer) = mlsec_sign::open_statement(&bundle, trust, MANIFEST_PREDICATE_TYPE)?;
-    let signed = predicate["manifest"]["digest"]["sha256"]
-        .as_str()
-        .ok_or("the signed statement names no manifest digest")?;
-    let actual = sha256_hex(bytes);
-    if signed != actual {
-        return Err(format!(
-            "the manifest's SHA-256 is {actual}, the signature covers {signed}"
-        ));
-    }
-    Ok(signer)
-}
-
 fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, String> {
-    let bytes =
-        std::fs::read(&args.manifest).map_err(|e| format!("{}: {e}", args.manifest.display()))?;
-    let manifest =
-        Manifest::from_bytes(&bytes).map_err(|e| format!("{}: {e}", args.manifest.display()))?;
-    let signature_file =
-        signature_path(args.signature.as_deref(), Some(&args.manifest)).unwrap_or_default();
-    let signature = if args.trust.given() {
-        let trust = crate::sign::trust(&args.trust)?;
-        Some(check_manifest_signature(&bytes, &signature_file, &trust))
+    let trust = if args.trust.given() {
+        Some(crate::sign::trust(&args.trust)?)
     } else {
-        if signature_file.exists() && !args.output.quiet {
+        let signature = args
+            .signature
+            .clone()
+            .unwrap_or_else(|| signing::default_signature(&args.manifest));
+        if signature.exists() && !args.output.quiet {
             eprintln!(
                 "mlsec: warning: {} not checked: give --key or --certificate-chain",
-                signature_file.display()
+                signature.display()
             );
         }
         None
     };
-    let mut exclude = vec![args.manifest.clone()];
-    exclude.extend(args.output.output.iter().cloned());
-    let opts = VerifyOptions {
+    let evidence = mlsec_data::verify_dataset(&DatasetVerifyOptions {
+        paths: args.paths.clone(),
+        manifest: args.manifest.clone(),
+        signature: args.signature.clone(),
+        trust,
         read: args.bad_rows.read_options(),
-        exclude,
-    };
-    let mut result = verify::verify(&manifest, &args.paths, &opts)?;
-    let manifest_name = args.manifest.display().to_string();
-    let signature_details = match &signature {
-        None => json!({"checked": false}),
-        Some(Ok(signer)) => {
-            if !args.output.quiet {
-                eprintln!(
-                    "mlsec: manifest signature verified ({} key {})",
-                    signer.algorithm, signer.key_fingerprint
-                );
-            }
-            json!({"checked": true, "verified": true, "path": signature_file, "signer": signer})
-        }
-        Some(Err(why)) => {
-            result.findings.insert(
-                0,
-                Finding::new(
-                    &mlsec_data::rules::MANIFEST_SIGNATURE_INVALID,
-                    &manifest_name,
-                    format!("{manifest_name}: signature not accepted: {why}"),
-                ),
-            );
-            json!({"checked": true, "verified": false, "path": signature_file, "reason": why})
-        }
-    };
-    let details = json!({
-        "manifest": {
-            "path": manifest_name,
-            "created": manifest.created,
-            "source": manifest.source,
-            "tool": manifest.tool,
-        },
-        "signature": signature_details,
-        "identical": result.identical(),
-        "files": result.files,
-    });
-    let evidence = Evidence::new(
-        "data.integrity",
-        result.subjects,
-        result.findings,
-        Severity::from(args.output.fail_on),
-        details,
-    );
+        exclude: args.output.output.iter().cloned().collect(),
+        fail_on: Severity::from(args.output.fail_on),
+    })?;
+    let details: IntegrityDetails = serde_json::from_value(evidence.details.clone())
+        .map_err(|e| format!("internal error: {e}"))?;
+    let signer = &details.signature["signer"];
+    if details.signature["verified"] == true && !args.output.quiet {
+        eprintln!(
+            "mlsec: manifest signature verified ({} key {})",
+            signer["algorithm"].as_str().unwrap_or("?"),
+            signer["key_fingerprint"].as_str().unwrap_or("?")
+        );
+    }
     crate::commands::report(
         &evidence,
         &args.output,
         mlsec_data::rules::RULES,
-        result.files.len(),
+        details.files.len(),
     )
 }
 
-/// The PII and secret detectors for the entities asked for (all when none).
-/// The one place the command line meets the detector library.
-fn detector(entities: &EntityArgs) -> Result<Box<dyn Detect>, String> {
-    let mut wanted = Vec::new();
-    for name in &entities.entities {
-        let entity: mlsec_pii::Entity = name.parse().map_err(|_| {
-            let known: Vec<&str> = mlsec_pii::Entity::ALL.iter().map(|e| e.as_str()).collect();
-            format!(
-                "--entities: unknown entity `{name}` (known: {})",
-                known.join(", ")
-            )
-        })?;
-        wanted.push(entity);
-    }
-    Ok(Box::new(PiiDetector(mlsec_pii::Detector::new(&wanted))))
-}
-
-/// mlsec-pii's detectors behind the data commands' seam.
-struct PiiDetector(mlsec_pii::Detector);
-
-fn hit(s: mlsec_pii::Span) -> Hit {
-    Hit {
-        entity: s.entity.as_str(),
-        secret: s.entity.is_secret(),
-        start: s.start,
-        end: s.end,
-        confidence: s.confidence,
-    }
-}
-
-impl Detect for PiiDetector {
-    /// Remembers the last field names seen, which beats working each out
-    /// again where names come per value (JSONL keys).
-    fn detect(&self, field: Option<&str>, text: &str, out: &mut Vec<Hit>) {
-        self.0.detect_each(field, text, |s| out.push(hit(s)))
-    }
-
-    fn field(&self, name: Option<&str>) -> FieldHint {
-        FieldHint(self.0.field(name).to_bits())
-    }
-
-    fn detect_in(&self, field: FieldHint, text: &str, out: &mut Vec<Hit>) {
-        let field = mlsec_pii::Field::from_bits(field.0);
-        self.0.detect_each_in(field, text, |s| out.push(hit(s)))
-    }
-
-    fn mask(&self, entity: &str, value: &str) -> String {
-        match entity.parse::<mlsec_pii::Entity>() {
-            Ok(e) => mlsec_pii::mask(e, value),
-            Err(_) => "*".repeat(value.chars().count().min(16)),
-        }
-    }
-}
-
 fn pii(args: PiiArgs) -> Result<ExitCode, String> {
-    let detector = detector(&args.entities)?;
-    let scans = mlsec_data::pii::scan_paths(
-        &args.paths,
-        detector.as_ref(),
-        &args.bad_rows.read_options(),
-        args.max_findings,
-    )?;
-    let findings = mlsec_data::pii::findings(&scans);
-    let subjects = scans
-        .iter()
-        .map(|s| mlsec_core::Subject {
-            name: s.path.clone(),
-            digest: Default::default(),
-        })
-        .collect();
-    let mut entities: std::collections::BTreeMap<&str, u64> = Default::default();
-    for s in &scans {
-        for ((_, entity), n) in &s.counts {
-            *entities.entry(entity.as_str()).or_default() += n;
-        }
-        let unlisted = s.unlisted();
-        if unlisted > 0 && !args.output.quiet {
-            eprintln!(
-                "mlsec: {}: {unlisted} more finding(s) counted but not listed (--max-findings {} per column and entity)",
-                s.path, args.max_findings
-            );
+    let evidence = mlsec_data::scan_pii(&PiiOptions {
+        paths: args.paths.clone(),
+        entities: args.entities.entities.clone(),
+        read: args.bad_rows.read_options(),
+        max_findings: args.max_findings,
+        fail_on: Severity::from(args.output.fail_on),
+    })?;
+    if !args.output.quiet {
+        let details: PiiDetails = serde_json::from_value(evidence.details.clone())
+            .map_err(|e| format!("internal error: {e}"))?;
+        for f in &details.files {
+            let unlisted = f.findings.saturating_sub(f.listed as u64);
+            if unlisted > 0 {
+                eprintln!(
+                    "mlsec: {}: {unlisted} more finding(s) counted but not listed (--max-findings {} per column and entity)",
+                    f.path, args.max_findings
+                );
+            }
         }
     }
-    let details = json!({
-        "files": scans.iter().map(|s| json!({
-            "path": s.path,
-            "format": s.format,
-            "bytes": s.bytes,
-            "findings": s.counts.values().sum::<u64>(),
-            "listed": s.hits.len(),
-            "counts": s.counts.iter().map(|((column, entity), n)| json!({
-                "column": (!column.is_empty()).then_some(column),
-                "entity": entity,
-                "count": n,
-            })).collect::<Vec<_>>(),
-            "verdict": if s.error.is_some() { "error" } else if s.hits.is_empty() { "clean" } else { "suspicious" },
-        })).collect::<Vec<_>>(),
-        "entities": entities,
-        "max_findings": args.max_findings,
-    });
-    let evidence = Evidence::new(
-        "data.pii",
-        subjects,
-        findings,
-        Severity::from(args.output.fail_on),
-        details,
-    );
     crate::commands::emit(&evidence, &args.output, mlsec_data::pii::RULES)?;
     Ok(if evidence.failed() {
         ExitCode::from(1)
@@ -509,14 +331,14 @@ fn pii(args: PiiArgs) -> Result<ExitCode, String> {
 }
 
 fn redact(args: RedactArgs) -> Result<ExitCode, String> {
-    let detector = detector(&args.entities)?;
+    let detector = PiiDetector::for_entities(&args.entities.entities)?;
     let strategy = match args.strategy {
         StrategyArg::Mask => Strategy::Mask,
         StrategyArg::Hash => Strategy::Hash,
         StrategyArg::Replace => Strategy::Replace,
         StrategyArg::DropColumn => Strategy::DropColumn,
     };
-    let redactor = Redactor::new(detector.as_ref(), strategy)?;
+    let redactor = Redactor::new(&detector, strategy)?;
     let report = redact_file(
         &args.path,
         &args.output,
@@ -525,19 +347,7 @@ fn redact(args: RedactArgs) -> Result<ExitCode, String> {
     )?;
     let text = match args.format {
         // The same envelope as every other command; the counts are its details.
-        ReportFormat::Json => {
-            let subjects = [&report.input, &report.output]
-                .into_iter()
-                .map(|name| mlsec_core::Subject {
-                    name: name.clone(),
-                    digest: Default::default(),
-                })
-                .collect();
-            let details = serde_json::to_value(&report).map_err(|e| e.to_string())?;
-            let evidence =
-                Evidence::new("data.redact", subjects, Vec::new(), Severity::High, details);
-            mlsec_core::render::json(&evidence)
-        }
+        ReportFormat::Json => mlsec_core::render::json(&mlsec_data::redact_evidence(&report)?),
         ReportFormat::Human => {
             let mut s = format!(
                 "{} -> {}: {} value(s) redacted\n",
