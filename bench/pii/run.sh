@@ -4,7 +4,8 @@
 #
 #   bench/pii/run.sh                  # venv, eval set, corpus, both tools, results.md
 #   CORPUS_MB=16 bench/pii/run.sh     # smaller corpus
-#   PRESIDIO_MB=1 bench/pii/run.sh    # Presidio on less of it (it is slow)
+#   PRESIDIO_MB=0.1 bench/pii/run.sh  # Presidio on less of the corpus (it is slow)
+#   PRESIDIO_ARGS=--no-spacy bench/pii/run.sh  # Presidio's pattern recognizers only
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/mlsec/target}
@@ -27,4 +28,4 @@ cargo build -q --release -p mlsec-pii --examples
 "$VENV/bin/python" bench/pii/presidio_compare.py \
   --eval bench/pii/eval.jsonl --mlsec-pred "$WORK/mlsec-pred.jsonl" \
   --corpus "$WORK/corpus.csv" --mlsec-throughput "$WORK/mlsec-throughput.txt" \
-  --presidio-mb "${PRESIDIO_MB:-2}" --out bench/pii/results.md
+  --presidio-mb "${PRESIDIO_MB:-0.2}" ${PRESIDIO_ARGS:-} --out bench/pii/results.md

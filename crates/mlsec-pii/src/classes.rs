@@ -16,6 +16,7 @@ pub(crate) struct Classes {
     at: Vec<u64>,
     colon: Vec<u64>,
     anchor: Vec<u64>,
+    cap: Vec<u64>,
 }
 
 /// Byte ranges of the digit groups of a number (see `scan::numeric_run`).
@@ -28,6 +29,7 @@ struct Piece {
     at: u64,
     colon: u64,
     anchor: u64,
+    cap: u64,
 }
 
 /// The letters (either case) that anchor literals start with; the SSE2 code
@@ -62,6 +64,12 @@ impl Classes {
     /// `:`; the first `-` of a run.
     pub(crate) fn anchor(&self) -> &[u64] {
         &self.anchor[..self.words]
+    }
+
+    /// ASCII capital letters that start a word (after a byte that is not
+    /// part of one): where a name, place or organisation can start.
+    pub(crate) fn cap(&self) -> &[u64] {
+        &self.cap[..self.words]
     }
 
     /// Computes the bitmaps of `text`, reusing the buffers.
@@ -104,6 +112,7 @@ impl Classes {
                 &mut self.at,
                 &mut self.colon,
                 &mut self.anchor,
+                &mut self.cap,
             ] {
                 v.resize(words, 0);
             }
@@ -128,11 +137,13 @@ impl Classes {
                 out.at |= p.at << shift;
                 out.colon |= p.colon << shift;
                 out.anchor |= p.anchor << shift;
+                out.cap |= p.cap << shift;
             }
             self.number[w] = out.number;
             self.at[w] = out.at;
             self.colon[w] = out.colon;
             self.anchor[w] = out.anchor;
+            self.cap[w] = out.cap;
         }
     }
 }
@@ -156,6 +167,7 @@ fn last_piece(text: &[u8], rest: usize, pieces: &mut impl PieceFn) -> Piece {
         at: p.at >> drop,
         colon: p.colon >> drop,
         anchor: p.anchor >> drop,
+        cap: p.cap >> drop,
     }
 }
 
@@ -216,6 +228,7 @@ mod scalar {
                 let word = c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
                 let starts_word = (alpha && !self.alpha) || (upper && self.lower);
                 out.number |= set(c.is_ascii_digit() && (!self.word || self.upper));
+                out.cap |= set(upper && !self.word);
                 out.at |= set(c == b'@');
                 out.colon |= set(c == b':');
                 out.anchor |=
@@ -334,9 +347,11 @@ mod sse2 {
                     before(upper, self.upper),
                 ),
             );
+            let cap = _mm_andnot_si128(before(word, self.word), upper);
             (self.alpha, self.lower, self.upper, self.word, self.dash) =
                 (alpha, lower, upper, word, dash);
             Piece {
+                cap: bits(cap),
                 number: bits(number),
                 at: bits(equal(v, b'@')),
                 colon: bits(colon),
@@ -423,6 +438,7 @@ mod avx512 {
             classes.number[w] = digit & (!before(word, word0) | before(upper, upper0));
             classes.at[w] = equal(v, b'@');
             classes.colon[w] = colon;
+            classes.cap[w] = upper & !before(word, word0);
             (alpha0, lower0, upper0, word0, dash0) = (alpha, lower, upper, word, dash);
         }
     }
@@ -472,6 +488,7 @@ mod tests {
                     assert_eq!(got.at(), want.at(), "{start}+{len}");
                     assert_eq!(got.colon(), want.colon(), "{start}+{len}");
                     assert_eq!(got.anchor(), want.anchor(), "{start}+{len}");
+                    assert_eq!(got.cap(), want.cap(), "{start}+{len}");
                 }
             }
         }

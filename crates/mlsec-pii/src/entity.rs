@@ -16,6 +16,72 @@ pub enum Entity {
     UsSsn,
     IpAddress,
     DateOfBirth,
+    /// A person's name: `Maria Garcia`, `Dr. Okafor`. Names are the most
+    /// common personal data in ML datasets (support tickets, reviews, chat
+    /// logs, CRM exports) and identify someone directly. Found from column
+    /// names (`name`, `first_name`, `customer`, ...) and, in free text, by a
+    /// small token model over capitalisation, titles, context words and
+    /// bundled census name lists. Fix: drop or pseudonymise the column,
+    /// replace names in text with placeholders before training.
+    Person,
+    /// A place: city, country, US state, region (`Leeds`, `Portugal`,
+    /// `Ohio`). Places narrow down who someone is, and combined with a date
+    /// or a name often identify them. From location columns (`city`,
+    /// `country`, `state`, ...) and, in text, the token model with bundled
+    /// GeoNames place lists. Fix: generalise (city to region or country) or
+    /// drop.
+    Location,
+    /// A street address: `221B Baker Street`, `1600 Pennsylvania Avenue NW`,
+    /// `Hauptstraße 12`. An address locates a person's home. From address
+    /// columns, and in text a house number next to street words and a
+    /// street suffix (`Street`, `Ave`, `Road`, `straße`, `rue`). Fix: drop,
+    /// or keep only the postcode area.
+    StreetAddress,
+    /// An organisation: company, bank, school, agency (`Northwind Traders
+    /// Ltd`, `Acme Corp`). An employer or school next to other fields
+    /// re-identifies people. From organisation columns (`company`,
+    /// `employer`, ...) and in text legal suffixes (`Inc`, `GmbH`, `Ltd`)
+    /// and the token model. Fix: generalise to an industry, or drop.
+    Organization,
+    /// A calendar date, with its time if one follows: `2024-03-12`,
+    /// `12/03/2024 14:30`, `March 3, 2024`. Dates of events tied to a
+    /// person (admission, purchase, travel) are quasi-identifiers (HIPAA
+    /// lists all dates but the year). ISO timestamps with a `T` time part
+    /// and epoch seconds (machine metadata), and dates after
+    /// version/release words, are not reported; a date of birth is
+    /// `DATE_OF_BIRTH`. Fix: truncate to month or year, or shift per person.
+    DateTime,
+    /// A web address with a scheme: `https://example.org/u/jdoe?ref=mail`.
+    /// URLs carry user names, ids and tokens in paths and queries. Only
+    /// `http`, `https`, `ftp`, `ftps`, `ws`, `wss` URLs; a URL with a
+    /// password in it is reported as that `PASSWORD`. Fix: strip the path
+    /// and query, or drop.
+    Url,
+    /// A US passport number: 9 digits, or a letter and 8 digits (next
+    /// generation books), only next to the word `passport` or in a passport
+    /// column: without context it is just a number. Fix: drop the value.
+    UsPassport,
+    /// A US driver's licence number (formats vary by state: letters and
+    /// digits, 4 to 16 characters with at least 4 digits), only after
+    /// `driver`/`driving` licence words, `DL`/`DLN`, or in such a column.
+    /// Fix: drop the value.
+    UsDriverLicense,
+    /// A US bank account number: 8 to 17 digits, only after
+    /// `account`/`acct` words or in a bank account column (a routing number
+    /// or card is not one). Fix: drop or tokenise the value.
+    UsBankNumber,
+    /// A UK NHS number: 10 digits (`943 476 5919`) whose mod-11 check digit
+    /// is valid, next to `NHS` or in an NHS column (without context one
+    /// 10-digit phone number in eleven would pass). Health-service ids link
+    /// records to medical history. Fix: drop or pseudonymise.
+    UkNhs,
+    /// Nationality, religious or political group: `German`, `Catholic`,
+    /// `Republican`. These are special-category data under GDPR article 9
+    /// (religion, political opinion, ethnic origin). From a bundled list of
+    /// group words (capitalised), and nationality/religion/party columns.
+    /// Fix: drop the field unless it is the purpose of the dataset and
+    /// lawful.
+    Nrp,
     AwsAccessKey,
     AwsSecretKey,
     GithubToken,
@@ -40,6 +106,17 @@ impl Entity {
         Entity::UsSsn,
         Entity::IpAddress,
         Entity::DateOfBirth,
+        Entity::Person,
+        Entity::Location,
+        Entity::StreetAddress,
+        Entity::Organization,
+        Entity::DateTime,
+        Entity::Url,
+        Entity::UsPassport,
+        Entity::UsDriverLicense,
+        Entity::UsBankNumber,
+        Entity::UkNhs,
+        Entity::Nrp,
         Entity::AwsAccessKey,
         Entity::AwsSecretKey,
         Entity::GithubToken,
@@ -64,6 +141,17 @@ impl Entity {
             Entity::UsSsn => "US_SSN",
             Entity::IpAddress => "IP_ADDRESS",
             Entity::DateOfBirth => "DATE_OF_BIRTH",
+            Entity::Person => "PERSON",
+            Entity::Location => "LOCATION",
+            Entity::StreetAddress => "STREET_ADDRESS",
+            Entity::Organization => "ORGANIZATION",
+            Entity::DateTime => "DATE_TIME",
+            Entity::Url => "URL",
+            Entity::UsPassport => "US_PASSPORT",
+            Entity::UsDriverLicense => "US_DRIVER_LICENSE",
+            Entity::UsBankNumber => "US_BANK_NUMBER",
+            Entity::UkNhs => "UK_NHS",
+            Entity::Nrp => "NRP",
             Entity::AwsAccessKey => "AWS_ACCESS_KEY",
             Entity::AwsSecretKey => "AWS_SECRET_KEY",
             Entity::GithubToken => "GITHUB_TOKEN",
@@ -90,6 +178,17 @@ impl Entity {
                 | Entity::UsSsn
                 | Entity::IpAddress
                 | Entity::DateOfBirth
+                | Entity::Person
+                | Entity::Location
+                | Entity::StreetAddress
+                | Entity::Organization
+                | Entity::DateTime
+                | Entity::Url
+                | Entity::UsPassport
+                | Entity::UsDriverLicense
+                | Entity::UsBankNumber
+                | Entity::UkNhs
+                | Entity::Nrp
         )
     }
 
@@ -107,6 +206,19 @@ impl Entity {
             Entity::UsSsn => "US social security number (area 000/666/9xx, group 00, serial 0000 excluded)",
             Entity::IpAddress => "IPv4 or IPv6 address (parsed; not right after version/release/build)",
             Entity::DateOfBirth => "a valid date next to born/DOB/date of birth, or in a dob/birth column",
+            Entity::Person => {
+                "person name: name/customer/patient columns; in text a token model (capitalisation, titles, context) with census name lists"
+            }
+            Entity::Location => "city, country, US state or region: location columns; in text the token model with GeoNames place lists",
+            Entity::StreetAddress => "street address: house number, street words and a street suffix (Street, Ave, Road, straße, rue), or an address column",
+            Entity::Organization => "organisation: company/employer columns; in text legal suffixes (Inc, Ltd, GmbH) and the token model",
+            Entity::DateTime => "calendar date (numeric or written, with a following time); not ISO timestamps with T, epoch seconds or version dates",
+            Entity::Url => "http(s)/ftp(s)/ws(s) URL (a URL holding a password is reported as PASSWORD)",
+            Entity::UsPassport => "US passport number (9 digits, or a letter and 8 digits) next to \"passport\" or in a passport column",
+            Entity::UsDriverLicense => "US driver's licence number next to driver/driving licence, DL or DLN words, or in such a column",
+            Entity::UsBankNumber => "US bank account number (8-17 digits) next to account/acct words or in a bank account column",
+            Entity::UkNhs => "UK NHS number (10 digits, mod-11 check digit) next to \"NHS\" or in an NHS column",
+            Entity::Nrp => "nationality, religious or political group (bundled word list; nationality/religion/party columns)",
             Entity::AwsAccessKey => "AWS access key id (AKIA/ASIA + 16 upper-case alphanumerics)",
             Entity::AwsSecretKey => "AWS secret access key (40 base64 characters next to aws/secret words or in such a column)",
             Entity::GithubToken => "GitHub token (ghp_/gho_/ghu_/ghs_/ghr_ + 36, or github_pat_)",

