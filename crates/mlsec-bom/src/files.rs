@@ -1,7 +1,7 @@
 //! Walking a model folder: every regular file with its SHA-256, size and the
 //! format detected from its content.
 
-use sha2::{Digest, Sha256};
+use mlsec_core::digest::{hex, sha256_stream};
 use std::io::Read;
 use std::path::Path;
 
@@ -168,23 +168,12 @@ fn visit(
 pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
     let err = |e: std::io::Error| format!("{}: {e}", path.display());
     let mut file = std::fs::File::open(path).map_err(err)?;
-    let mut hasher = Sha256::new();
     let mut head = Vec::new();
     (&mut file)
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(err)?;
-    hasher.update(&head);
-    let mut size = head.len() as u64;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).map_err(err)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(buf.get(..n).unwrap_or_default());
-        size = size.saturating_add(n as u64);
-    }
+    let (digest, size) = sha256_stream(&head, file).map_err(err)?;
     let rel = path.strip_prefix(root).unwrap_or(path);
     let rel = rel
         .components()
@@ -209,20 +198,12 @@ pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
     Ok(FileEntry {
         path: rel,
         size,
-        sha256: hex(&hasher.finalize()),
+        sha256: hex(&digest),
         format: format.name(),
         tensors: (format == mlsec_formats::Format::Safetensors)
             .then(|| safetensors_stats(&head))
             .flatten(),
         card,
-    })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
     })
 }
 

@@ -5,6 +5,7 @@
 //! can show it. The renderers in [`render`] turn evidence into a terminal table,
 //! JSON or SARIF 2.1.0, and [`output`] writes files atomically.
 
+pub mod digest;
 mod evidence;
 mod fault;
 mod finding;

@@ -32,11 +32,12 @@
 use crate::read::{ipynb, Cell, ReadOptions, Row, Skipped, Table};
 use crate::{DataError, DataFormat};
 use base64::Engine;
+pub(crate) use mlsec_core::digest::hex;
+use mlsec_core::digest::sha256_stream;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Schema id of a data manifest.
@@ -250,23 +251,9 @@ fn links_refused(links: &[DataLink]) -> String {
 
 /// SHA-256 of a whole file, hex.
 pub fn file_sha256(path: &Path) -> Result<(String, u64), DataError> {
-    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, &e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf).map_err(|e| DataError::io(path, &e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(buf.get(..n).unwrap_or_default());
-        size += n as u64;
-    }
-    Ok((hex(&hasher.finalize()), size))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, &e))?;
+    let (digest, size) = sha256_stream(&[], file).map_err(|e| DataError::io(path, &e))?;
+    Ok((hex(&digest), size))
 }
 
 fn put_cell(hasher: &mut Sha256, cell: &Cell) {

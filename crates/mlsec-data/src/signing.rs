@@ -4,8 +4,9 @@
 //! manifest holds. Signed and checked with mlsec-sign's keys and bundles.
 
 use crate::manifest::Manifest;
+use mlsec_core::digest::hex;
 use mlsec_sign::bundle::Bundle;
-use mlsec_sign::hash::{hex, HashAlgo};
+use mlsec_sign::hash::HashAlgo;
 use mlsec_sign::{Credential, Signer, Trust};
 use serde_json::json;
 use std::path::{Path, PathBuf};

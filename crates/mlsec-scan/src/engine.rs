@@ -1,5 +1,6 @@
 use crate::rules::general::{EXTENSION_MISMATCH, MODEL_EXTENSIONS, SYMLINK_ESCAPE, UNREADABLE};
 use crate::{scan_bytes, Ctx, Report, ScanConfig, ScanError};
+use mlsec_core::digest::{hex, sha256_stream};
 use mlsec_core::{Finding, Severity, Subject, Verdict};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -325,21 +326,12 @@ fn read_contents(file: &mut File, len: u64) -> std::io::Result<Contents> {
     }
 }
 
-/// SHA-256 of the file behind `file`, read through a fixed buffer: hashing a
-/// mapped 20 GB file would make all of it resident.
+/// SHA-256 of the file behind `file`, streamed: hashing a mapped 20 GB file
+/// would make all of it resident.
 fn sha256_streamed(file: &mut File) -> std::io::Result<String> {
     use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(0))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex(&sha256_stream(&[], file)?.0))
 }
 
 /// Scans one file on disk.
@@ -391,10 +383,6 @@ fn check_extension(ctx: &Ctx, report: &mut Report) {
             format!("named like a model (.{ext}), but its content matches no format mlsec reads, so nothing in it was judged"),
         ));
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

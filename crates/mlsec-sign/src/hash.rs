@@ -132,16 +132,7 @@ fn changed() -> io::Error {
     io::Error::other("changed while it was being hashed")
 }
 
-/// Lower-case hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub use mlsec_core::digest::hex;
 
 /// Parses lower- or upper-case hexadecimal.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
