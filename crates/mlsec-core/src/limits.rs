@@ -30,6 +30,11 @@ pub struct Limits {
     pub max_file_decompressed_bytes: u64,
     /// See [`Self::max_file_decompressed_bytes`].
     pub max_file_expansion: u64,
+    /// Most protobuf fields walked in one ONNX model or SavedModel (keeps the
+    /// decoded structures within a few GiB even for a file of empty messages).
+    pub max_protobuf_fields: u64,
+    /// Deepest protobuf message nesting (prost's own recursion limit).
+    pub max_protobuf_depth: u32,
 }
 
 impl Default for Limits {
@@ -46,6 +51,8 @@ impl Default for Limits {
             max_file_members: 16_384,
             max_file_decompressed_bytes: 64 << 20,
             max_file_expansion: 100,
+            max_protobuf_fields: 4 << 20,
+            max_protobuf_depth: 100,
         }
     }
 }

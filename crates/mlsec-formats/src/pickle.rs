@@ -309,7 +309,7 @@ impl fmt::Display for PickleError {
 }
 
 /// Resource bounds of one analysis.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PickleLimits {
     /// Most opcodes executed; bounds time and the number of values held.
     pub max_opcodes: usize,
@@ -319,6 +319,9 @@ pub struct PickleLimits {
     pub max_nesting: u32,
 }
 
+/// The same numbers as `mlsec_core::Limits::default()` (this crate does not
+/// depend on core; a test in mlsec-scan checks that they agree). Scans pass
+/// the configured limits instead.
 impl Default for PickleLimits {
     fn default() -> Self {
         PickleLimits {

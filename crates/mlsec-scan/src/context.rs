@@ -35,6 +35,26 @@ impl<'a> Ctx<'a> {
         &self.config.limits
     }
 
+    /// The pickle machine's bounds from the configured limits.
+    pub fn pickle_limits(&self) -> mlsec_formats::pickle::PickleLimits {
+        let l = self.limits();
+        mlsec_formats::pickle::PickleLimits {
+            max_opcodes: l.max_pickle_opcodes,
+            max_memo_entries: l.max_memo_entries,
+            max_stack_depth: l.max_stack_depth,
+            max_nesting: l.max_nesting,
+        }
+    }
+
+    /// The protobuf walk's bounds (ONNX, SavedModel) from the configured limits.
+    pub fn tree_limits(&self) -> mlsec_formats::protobuf::wire::TreeLimits {
+        let l = self.limits();
+        mlsec_formats::protobuf::wire::TreeLimits {
+            max_fields: l.max_protobuf_fields,
+            max_depth: l.max_protobuf_depth,
+        }
+    }
+
     /// A finding of `rule` at `offset` in the current member (or file).
     pub fn finding(&self, rule: &Rule, offset: Option<u64>, message: impl Into<String>) -> Finding {
         Finding::new(rule, self.subject, message).at(Some(&self.member), offset)
@@ -264,5 +284,22 @@ mod tests {
         assert_eq!(folded.evidence["locations"][0], "@5");
         assert_eq!(folded.evidence["locations"].as_array().unwrap().len(), 10);
         assert!(folded.message.starts_with("995 more SCN002 finding(s)"));
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+    use mlsec_formats::pickle::PickleLimits;
+    use mlsec_formats::protobuf::wire::TreeLimits;
+
+    /// mlsec-formats keeps its own defaults (it does not depend on core);
+    /// they must be the numbers core's defaults give.
+    #[test]
+    fn the_parsers_defaults_are_core_defaults() {
+        let config = crate::ScanConfig::default();
+        let ctx = Ctx::new(&config, "t", None);
+        assert_eq!(ctx.tree_limits(), TreeLimits::default());
+        assert_eq!(ctx.pickle_limits(), PickleLimits::default());
     }
 }

@@ -211,7 +211,7 @@ impl Iterator for Fields<'_> {
 }
 
 /// Bounds for [`check_tree`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeLimits {
     pub max_fields: u64,
     pub max_depth: u32,
@@ -220,6 +220,8 @@ pub struct TreeLimits {
 impl Default for TreeLimits {
     /// Depth matches prost's own recursion limit; the field budget keeps the
     /// decoded structs within a few GiB even for a file of empty messages.
+    /// The same numbers as `mlsec_core::Limits::default()` (checked by a test
+    /// in mlsec-scan); scans pass the configured limits instead.
     fn default() -> Self {
         TreeLimits {
             max_fields: 4 << 20,

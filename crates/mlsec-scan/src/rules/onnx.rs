@@ -9,7 +9,7 @@ use mlsec_formats::onnx::{
     self, AttributeProto, GraphProto, ModelProto, NodeProto, Sniff, TensorProto,
     DATA_LOCATION_EXTERNAL,
 };
-use mlsec_formats::protobuf::wire::{TreeLimits, WireError};
+use mlsec_formats::protobuf::wire::WireError;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -264,7 +264,7 @@ fn wire_finding(ctx: &Ctx, e: &WireError) -> Finding {
 }
 
 fn scan_model(ctx: &Ctx, data: &[u8], report: &mut Report) {
-    if let Err(e) = onnx::check(data, TreeLimits::default()) {
+    if let Err(e) = onnx::check(data, ctx.tree_limits()) {
         report.push(wire_finding(ctx, &e));
         return;
     }

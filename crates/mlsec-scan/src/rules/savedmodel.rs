@@ -17,7 +17,7 @@ use crate::rules::general::LIMIT_EXCEEDED;
 use crate::rules::keras;
 use crate::{Ctx, Report};
 use mlsec_core::{declare_rule, Finding, Rule, Severity};
-use mlsec_formats::protobuf::wire::{TreeLimits, WireError};
+use mlsec_formats::protobuf::wire::WireError;
 use mlsec_formats::savedmodel::{self, GraphDef, Kind, NodeDef, SaverDef, Sniff};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -319,7 +319,7 @@ pub fn probe(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
         }
     };
     report.recognise(kind.format_name());
-    if let Err(e) = savedmodel::check(data, kind, TreeLimits::default()) {
+    if let Err(e) = savedmodel::check(data, kind, ctx.tree_limits()) {
         report.push(wire_finding(ctx, kind, &e));
         return true;
     }

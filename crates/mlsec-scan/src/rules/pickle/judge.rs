@@ -5,9 +5,7 @@ use super::policy::{classify, Class};
 use super::rules::*;
 use crate::rules::general::LIMIT_EXCEEDED;
 use crate::{Ctx, Report};
-use mlsec_formats::pickle::{
-    analyze, describe, CallKind, ErrorKind, PickleLimits, Trace, Value, V,
-};
+use mlsec_formats::pickle::{analyze, describe, CallKind, ErrorKind, Trace, Value, V};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -28,16 +26,6 @@ const NESTED_LOADERS: &[&str] = &[
 
 /// How deep pickles nested inside pickles are followed.
 const MAX_NESTED_DEPTH: u32 = 4;
-
-pub(super) fn pickle_limits(ctx: &Ctx) -> PickleLimits {
-    let l = ctx.limits();
-    PickleLimits {
-        max_opcodes: l.max_pickle_opcodes,
-        max_memo_entries: l.max_memo_entries,
-        max_stack_depth: l.max_stack_depth,
-        max_nesting: l.max_nesting,
-    }
-}
 
 /// Per imported global: every place it is imported and how it is used.
 #[derive(Default)]
@@ -353,6 +341,6 @@ fn nested_pickle(
         return;
     }
     let inner = &data[start..start + len];
-    let trace = analyze(inner, 0, &pickle_limits(ctx));
+    let trace = analyze(inner, 0, &ctx.pickle_limits());
     judge(ctx, inner, &trace, base + start as u64, depth + 1, report);
 }

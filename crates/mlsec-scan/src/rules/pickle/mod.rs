@@ -16,7 +16,7 @@ pub use policy::{
 pub use rules::*;
 
 use crate::{Ctx, Report};
-use judge::{judge, pickle_limits};
+use judge::judge;
 use mlsec_formats::pickle::{analyze, Trace};
 
 /// The first pickle of a legacy (pre-1.6) `torch.save` file: the magic number
@@ -37,7 +37,7 @@ pub fn scan_embedded(ctx: &Ctx, data: &[u8], base_offset: u64, report: &mut Repo
 /// For content without a magic number: judges `data` as a protocol 0/1 pickle
 /// if it behaves like one (see [`looks_like_pickle`]); returns whether it did.
 pub fn probe(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
-    let trace = analyze(data, 0, &pickle_limits(ctx));
+    let trace = analyze(data, 0, &ctx.pickle_limits());
     if !looks_like_pickle(&trace, ctx) {
         return false;
     }
@@ -49,7 +49,7 @@ pub fn probe(ctx: &Ctx, data: &[u8], report: &mut Report) -> bool {
 /// 0 as a pickle, behaves like one (see [`looks_like_pickle`]) and imports or
 /// calls something, so that a pickle loader given the file would act on it.
 pub fn probe_view(ctx: &Ctx, data: &[u8]) -> bool {
-    let trace = analyze(data, 0, &pickle_limits(ctx));
+    let trace = analyze(data, 0, &ctx.pickle_limits());
     looks_like_pickle(&trace, ctx) && !(trace.imports.is_empty() && trace.calls.is_empty())
 }
 
@@ -75,7 +75,7 @@ fn looks_like_pickle(trace: &Trace, ctx: &Ctx) -> bool {
 }
 
 fn scan_stream(ctx: &Ctx, data: &[u8], base: u64, report: &mut Report) {
-    let limits = pickle_limits(ctx);
+    let limits = ctx.pickle_limits();
     let legacy_torch = data.starts_with(TORCH_LEGACY_MAGIC);
     let mut trace = analyze(data, 0, &limits);
     let mut index = 0;
