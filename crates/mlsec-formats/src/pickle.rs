@@ -150,7 +150,7 @@ impl Value {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
-            // Built only from a `&str` in `str_value`, so always UTF-8.
+            // Built only from a `&str` or from ASCII bytes, so always UTF-8.
             Value::ShortStr { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).ok(),
             _ => None,
         }
@@ -469,11 +469,15 @@ impl Memo {
     }
 
     fn put(&mut self, key: u64, value: V) {
+        // The common case: MEMOIZE or BINPUT of the next key.
+        if key == self.dense.len() as u64 && key < Self::DENSE_LIMIT {
+            self.dense.push(Some(value));
+            self.len += 1;
+            return;
+        }
         let old = if key < Self::DENSE_LIMIT {
             let i = key as usize;
-            if i == self.dense.len() {
-                self.dense.push(None);
-            } else if i > self.dense.len() {
+            if i >= self.dense.len() {
                 self.dense.resize(i + 1, None);
             }
             self.dense[i].replace(value)
@@ -923,6 +927,18 @@ impl<'a> Machine<'a> {
         let b = self.take(n, op)?;
         if n > MAX_KEPT_STRING {
             self.push(v(Value::LongStr(n)));
+            return Ok(());
+        }
+        // Most pickled strings (dictionary keys, names) are short and ASCII,
+        // which is UTF-8: kept inline without the general check, whose set-up
+        // cost more than the copy.
+        if n <= SHORT_STR && b.is_ascii() {
+            let mut bytes = [0; SHORT_STR];
+            bytes[..n].copy_from_slice(b);
+            self.push(v(Value::ShortStr {
+                len: n as u8,
+                bytes,
+            }));
             return Ok(());
         }
         // CPython decodes with 'surrogatepass'; invalid UTF-8 otherwise fails the load.
@@ -1493,6 +1509,24 @@ mod tests {
         assert_eq!(items[0].as_str(), Some(short.as_str()));
         assert_eq!(items[1].as_str(), Some(long.as_str()));
         assert_eq!(describe(&items[0]), format!("{short:?}"));
+    }
+
+    #[test]
+    fn short_strings_that_are_not_utf8_fail_the_load_as_in_cpython() {
+        // SHORT_BINUNICODE of 3 bytes: ASCII (kept inline), a lone
+        // continuation byte and a truncated sequence (both errors).
+        assert!(run(b"\x80\x04\x8c\x03abc.").complete());
+        for bad in [&b"a\x80c"[..], &b"ab\xe2"[..]] {
+            let mut p = b"\x80\x04\x8c\x03".to_vec();
+            p.extend_from_slice(bad);
+            p.push(b'.');
+            let t = run(&p);
+            assert!(
+                matches!(&t.error, Some(e) if matches!(e.kind, ErrorKind::BadArgument(_, _))),
+                "{:?}",
+                t.error
+            );
+        }
     }
 
     fn imports(t: &Trace) -> Vec<String> {
