@@ -17,7 +17,7 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   # Seed each target with the committed fixtures so it starts from real files,
   # the hostile shapes (polyglots, deep nesting) first.
-  { find ../fixtures/hostile -type f -not -name '*.json'
+  { find regressions ../fixtures/hostile -type f -not -name '*.json'
     find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200
   } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
   dict=()

@@ -1,7 +1,8 @@
 //! Every file of the fixture corpus (`fixtures/`, made by
 //! `fixtures/make_fixtures.py` with the real libraries, and `fixtures/hostile/`,
 //! made by `fixtures/make_hostile.py`) gets the verdict its manifest entry
-//! expects. A missing manifest or file fails the test. A snapshot pins every
+//! expects, and so does every input the fuzzers found (`fuzz/regressions/`).
+//! A missing manifest or file fails the test. A snapshot pins every
 //! finding of every fixture (rule, severity, location, message), so a change
 //! of wording or place shows up in review, not only a change of verdict.
 
@@ -58,6 +59,8 @@ fn corpus() -> Vec<Entry> {
     let hostile = read("hostile/manifest.json");
     assert!(hostile.len() >= 10, "hostile corpus too small");
     entries.extend(hostile);
+    // What the fuzzers found: each input that crashed, hung or leaked.
+    entries.extend(read("../fuzz/regressions/manifest.json"));
     entries
 }
 
