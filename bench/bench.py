@@ -404,6 +404,19 @@ def cmd_report(args):
             lines.append(f"| `{r['path']}` | {r['expect']} | " + " | ".join(cells) + " |")
         lines += ["", "Bold: differs from the manifest."]
     out = os.path.join(BENCH, "results.md")
+    # A section without fresh data (e.g. `run.sh time report` alone) keeps what
+    # the committed results.md says, rather than disappearing from it.
+    if os.path.exists(out):
+        old = open(out).read()
+        for heading, fresh in (("## Speed", tpath), ("## Verdicts on the fixture corpus", vpath)):
+            if not os.path.exists(fresh) and heading in old:
+                kept = old[old.index(heading) :]
+                nxt = kept.find("\n## ", len(heading))
+                kept = kept if nxt < 0 else kept[: nxt + 1]
+                if heading == "## Speed":
+                    lines[4:4] = kept.rstrip("\n").split("\n") + [""]
+                else:
+                    lines += kept.rstrip("\n").split("\n")
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {out}")
