@@ -245,16 +245,18 @@ mod tests {
         assert!(Verdict::Malicious > Verdict::Error);
     }
 
+    const RULE: crate::Rule = crate::Rule {
+        id: "T001",
+        name: "test",
+        severity: Severity::Low,
+        category: Category::Suspicious,
+        summary: "",
+        doc: "",
+    };
+
     #[test]
     fn location_string_follows_member_and_offset() {
-        let rule = crate::Rule {
-            id: "T001",
-            name: "test",
-            severity: Severity::Low,
-            category: Category::Suspicious,
-            summary: "",
-            doc: "",
-        };
+        let rule = RULE;
         let f = Finding::new(&rule, "a.pt", "m").at(Some("archive/data.pkl"), Some(312));
         assert_eq!(f.location.as_deref(), Some("archive/data.pkl@312"));
         let f = Finding::new(&rule, "a.pkl", "m").at(None, Some(7));
@@ -265,14 +267,7 @@ mod tests {
 
     #[test]
     fn data_places_are_a_string_and_a_span() {
-        let rule = crate::Rule {
-            id: "T001",
-            name: "test",
-            severity: Severity::Low,
-            category: Category::Suspicious,
-            summary: "",
-            doc: "",
-        };
+        let rule = RULE;
         let span = DataLocation {
             row: Some(7),
             column: Some("email".into()),
