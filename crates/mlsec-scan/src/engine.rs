@@ -138,10 +138,16 @@ pub fn scan_paths(
 /// followed: one that stays inside the root names a file the walk reaches
 /// anyway; one that leaves the root (or dangles) is a finding.
 fn walk(dir: &Path, root: &Path, jobs: &mut Vec<Job>) {
+    // The entry's type comes from the directory listing itself (no `lstat`
+    // per file), and entries of one folder sort by name alone, which orders
+    // them as their full paths would.
     let entries = match fs::read_dir(dir) {
         Ok(rd) => {
-            let mut v: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
-            v.sort();
+            let mut v: Vec<_> = rd
+                .filter_map(Result::ok)
+                .filter_map(|e| Some((e.file_name(), e.file_type().ok()?)))
+                .collect();
+            v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             v
         }
         Err(e) => {
@@ -152,18 +158,15 @@ fn walk(dir: &Path, root: &Path, jobs: &mut Vec<Job>) {
             return;
         }
     };
-    for path in entries {
+    for (name, ft) in entries {
+        let path = dir.join(&name);
         let display = path.to_string_lossy().into_owned();
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        let ft = meta.file_type();
         if ft.is_symlink() {
             if let Some(result) = judge_symlink(&path, display, root) {
                 jobs.push(Job::Done(result));
             }
         } else if ft.is_dir() {
-            if path.file_name().is_some_and(|n| n == ".git") {
+            if name == ".git" {
                 continue;
             }
             walk(&path, root, jobs);

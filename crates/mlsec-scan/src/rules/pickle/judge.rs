@@ -5,7 +5,8 @@ use super::policy::{classify, Class};
 use super::rules::*;
 use crate::rules::general::LIMIT_EXCEEDED;
 use crate::{Ctx, Report};
-use mlsec_formats::pickle::{analyze, describe, CallKind, ErrorKind, Trace, Value, V};
+use std::rc::Rc;
+use mlsec_formats::pickle::{analyze, describe, Call, CallKind, ErrorKind, Trace, Value, V};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -27,14 +28,15 @@ const NESTED_LOADERS: &[&str] = &[
 /// How deep pickles nested inside pickles are followed.
 const MAX_NESTED_DEPTH: u32 = 4;
 
-/// Per imported global: every place it is imported and how it is used.
+/// Per imported global: every place it is imported and how it is used. Calls
+/// are described only for globals that get a finding (most are allowed).
 #[derive(Default)]
-struct Usage {
+struct Usage<'t> {
     offsets: Vec<u64>,
     opcode: &'static str,
     called: bool,
     passed: bool,
-    calls: Vec<String>,
+    calls: Vec<&'t Call>,
 }
 
 /// Judges `trace`, whose offsets are relative to `data`; `base` is the offset of
@@ -47,18 +49,15 @@ pub(super) fn judge(
     depth: u32,
     report: &mut Report,
 ) {
-    let mut usage: BTreeMap<(String, String), Usage> = BTreeMap::new();
+    // Keyed by the trace's own shared names: no string is copied per import.
+    let mut usage: BTreeMap<(Rc<str>, Rc<str>), Usage> = BTreeMap::new();
     for import in &trace.imports {
         let u = usage
-            .entry((import.module.to_string(), import.name.to_string()))
+            .entry((import.module.clone(), import.name.clone()))
             .or_default();
         u.offsets.push(base + import.offset as u64);
         u.opcode = import.opcode;
     }
-    let key = |v: &Value| match v {
-        Value::Global { module, name, .. } => Some((module.to_string(), name.to_string())),
-        _ => None,
-    };
 
     for call in &trace.calls {
         let offset = base + call.offset as u64;
@@ -74,11 +73,11 @@ pub(super) fn judge(
                 )
                 .with_evidence(json!({ "target": describe(&call.func) })),
             ),
-            (Value::Global { .. }, _) => {
-                if let Some(u) = key(&call.func).and_then(|k| usage.get_mut(&k)) {
+            (Value::Global { module, name, .. }, _) => {
+                if let Some(u) = usage.get_mut(&(module.clone(), name.clone())) {
                     u.called = true;
                     if u.calls.len() < 5 {
-                        u.calls.push(describe_call(&call.func, &call.args, call.kind));
+                        u.calls.push(call);
                     }
                 }
                 nested_pickle(ctx, data, &call.func, &call.args, base, depth, offset, report);
@@ -112,20 +111,26 @@ pub(super) fn judge(
         }
     }
     // Globals handed to a call may be called by it (defaultdict, partial, _reconstructor).
-    for_each_global(trace.calls.iter().map(|c| &c.args), |k| {
-        if let Some(u) = usage.get_mut(&k) {
+    for_each_global(trace.calls.iter().map(|c| &c.args), |module, name| {
+        if let Some(u) = usage.get_mut(&(module.clone(), name.clone())) {
             u.passed = true;
         }
     });
 
     for ((module, name), u) in &usage {
+        let (module, name): (&str, &str) = (module, name);
+        let class = classify(module, name, ctx.config);
+        if matches!(class, Class::Allowed) {
+            continue;
+        }
         let full = format!("{module}.{name}");
-        let evidence = json!({
-            "global": full, "module": module, "name": name, "opcode": u.opcode,
-            "offsets": u.offsets, "called": u.called, "passed_to_call": u.passed, "calls": u.calls,
-        });
+        let calls: Vec<String> = u
+            .calls
+            .iter()
+            .map(|c| describe_call(&c.func, &c.args, c.kind))
+            .collect();
         let first = u.offsets.first().copied();
-        let how = if let Some(c) = u.calls.first() {
+        let how = if let Some(c) = calls.first() {
             format!("called as {c}")
         } else if u.passed {
             "passed to a call".to_string()
@@ -137,7 +142,11 @@ pub(super) fn judge(
         } else {
             String::new()
         };
-        let finding = match classify(module, name, ctx.config) {
+        let evidence = json!({
+            "global": full, "module": module, "name": name, "opcode": u.opcode,
+            "offsets": u.offsets, "called": u.called, "passed_to_call": u.passed, "calls": calls,
+        });
+        let finding = match class {
             Class::Allowed => continue,
             Class::Denied(why) => ctx.finding(&DANGEROUS_GLOBAL, first, format!("`{full}` {why}; {how}{times}")),
             Class::Unknown if u.called || u.passed => ctx.finding(
@@ -233,7 +242,7 @@ fn describe_call(func: &V, args: &V, kind: CallKind) -> String {
 /// Calls `f` for every global inside any of `roots`, however deep. One walk
 /// with one visited set serves all roots, so shared and deeply nested values
 /// cost their size once, not once per call, and never the stack.
-fn for_each_global<'v>(roots: impl Iterator<Item = &'v V>, mut f: impl FnMut((String, String))) {
+fn for_each_global<'v>(roots: impl Iterator<Item = &'v V>, mut f: impl FnMut(&Rc<str>, &Rc<str>)) {
     let mut seen: HashSet<*const Value, BuildHasherDefault<PointerHasher>> = HashSet::default();
     let mut pending: Vec<V> = roots.cloned().collect();
     while let Some(value) = pending.pop() {
@@ -254,7 +263,7 @@ fn for_each_global<'v>(roots: impl Iterator<Item = &'v V>, mut f: impl FnMut((St
             continue;
         }
         match &*value {
-            Value::Global { module, name, .. } => f((module.to_string(), name.to_string())),
+            Value::Global { module, name, .. } => f(module, name),
             Value::Tuple(items) | Value::FrozenSet(items) => pending.extend(items.iter().cloned()),
             Value::List(items) | Value::Set(items) => {
                 pending.extend(items.borrow().iter().cloned())
@@ -309,12 +318,17 @@ fn nested_pickle(
     offset: u64,
     report: &mut Report,
 ) {
-    let Some(path) = func.global_path() else {
+    // Most calls are to other globals: compare without building the path.
+    let Value::Global { module, name, .. } = &**func else {
         return;
     };
-    if !NESTED_LOADERS.contains(&path.as_str()) {
+    let Some(path) = NESTED_LOADERS.iter().find(|p| {
+        p.strip_prefix(&**module)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|rest| rest == &**name)
+    }) else {
         return;
-    }
+    };
     let Some(first) = args.items().into_iter().next() else {
         return;
     };
