@@ -113,28 +113,39 @@ impl Value {
         }
     }
 
+    /// Moves the children this value is the last owner of and that hold
+    /// values of their own into `out`; the others are released on the spot
+    /// (that cannot recurse), which keeps the work list short for the common
+    /// dict of strings and numbers.
     fn move_children(&mut self, out: &mut Vec<V>) {
         let hole = || {
             HOLE.try_with(Rc::clone)
                 .unwrap_or_else(|_| Rc::new(Value::None))
         };
+        let mut keep = |child: V| {
+            if Rc::strong_count(&child) == 1 && child.has_children() {
+                out.push(child);
+            }
+        };
         match self {
-            Value::Tuple(items) | Value::FrozenSet(items) => out.append(items),
-            Value::List(items) | Value::Set(items) => out.append(items.get_mut()),
+            Value::Tuple(items) | Value::FrozenSet(items) => items.drain(..).for_each(&mut keep),
+            Value::List(items) | Value::Set(items) => items.get_mut().drain(..).for_each(&mut keep),
             Value::Dict(pairs) => {
                 for (k, v) in pairs.get_mut().drain(..) {
-                    out.push(k);
-                    out.push(v);
+                    keep(k);
+                    keep(v);
                 }
             }
             Value::Call {
                 func, args, state, ..
             } => {
-                out.push(std::mem::replace(func, hole()));
-                out.push(std::mem::replace(args, hole()));
-                out.extend(state.get_mut().take());
+                keep(std::mem::replace(func, hole()));
+                keep(std::mem::replace(args, hole()));
+                if let Some(state) = state.get_mut().take() {
+                    keep(state);
+                }
             }
-            Value::PersistentId(id) => out.push(std::mem::replace(id, hole())),
+            Value::PersistentId(id) => keep(std::mem::replace(id, hole())),
             _ => {}
         }
     }
