@@ -2,10 +2,11 @@
 //! format detected from its content.
 
 use mlsec_core::digest::{hex, sha256_stream};
+use mlsec_core::walk::{EntryKind, WalkOptions};
 use std::io::Read;
 use std::path::Path;
 
-/// A folder with more files than this is not a model folder; refuse rather
+/// A folder with more entries than this is not a model folder; refuse rather
 /// than produce a BOM nobody can read.
 pub const MAX_FILES: usize = 100_000;
 /// Folders nested deeper than this are not walked.
@@ -109,58 +110,46 @@ fn gguf_general(head: &[u8]) -> Vec<(String, String)> {
 /// `skip` (the BOM's own output file, when it is written into the folder) is
 /// left out, so that writing a BOM twice gives the same file list.
 pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Vec<FileEntry>, String> {
-    let mut out = Vec::new();
     let skip = skip.and_then(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)));
-    visit(root, root, 0, skip.as_ref(), &mut out)?;
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
-}
-
-fn visit(
-    root: &Path,
-    dir: &Path,
-    depth: usize,
-    skip: Option<&(std::ffi::OsString, std::path::PathBuf)>,
-    out: &mut Vec<FileEntry>,
-) -> Result<(), String> {
-    if depth > MAX_DEPTH {
-        return Err(format!(
-            "{}: nested deeper than {MAX_DEPTH} folders",
-            dir.display()
-        ));
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let options = WalkOptions {
+        max_depth: MAX_DEPTH,
+        max_entries: MAX_FILES,
+        ..WalkOptions::default()
+    };
+    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
-        let path = entry.path();
-        let kind = entry
-            .file_type()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if kind.is_dir() {
-            if entry.file_name() == ".git" {
-                continue;
+        let path = &entry.path;
+        match entry.kind {
+            EntryKind::File => {
+                let is_skipped = skip.as_ref().is_some_and(|(name, target)| {
+                    entry.rel.last() == Some(name)
+                        && std::fs::canonicalize(path).is_ok_and(|p| p == *target)
+                });
+                if !is_skipped {
+                    out.push(describe(root, path)?);
+                }
             }
-            visit(root, &path, depth + 1, skip, out)?;
-        } else if kind.is_file() {
-            if skip.is_some_and(|(name, target)| {
-                entry.file_name() == *name
-                    && std::fs::canonicalize(&path).is_ok_and(|p| p == *target)
-            }) {
-                continue;
+            EntryKind::Link { .. } => {
+                return Err(format!(
+                    "{}: symbolic link; a BOM lists only files inside the model folder \
+                     (copy the target in, or point mlsec at the real folder)",
+                    path.display()
+                ))
             }
-            if out.len() >= MAX_FILES {
-                return Err(format!("{}: more than {MAX_FILES} files", root.display()));
+            EntryKind::Unreadable(e) => return Err(format!("{}: {e}", path.display())),
+            EntryKind::TooDeep => {
+                return Err(format!(
+                    "{}: nested deeper than {MAX_DEPTH} folders",
+                    path.display()
+                ))
             }
-            out.push(describe(root, &path)?);
-        } else if kind.is_symlink() {
-            return Err(format!(
-                "{}: symbolic link; a BOM lists only files inside the model folder \
-                 (copy the target in, or point mlsec at the real folder)",
-                path.display()
-            ));
+            // A FIFO, socket or device is no part of a model; never opened.
+            EntryKind::Special(_) => {}
         }
     }
-    Ok(())
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
 }
 
 /// Hashes `path` in one streaming pass and detects its format from the first

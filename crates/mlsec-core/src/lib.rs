@@ -13,6 +13,7 @@ mod limits;
 pub mod output;
 pub mod render;
 mod rule;
+pub mod walk;
 
 pub use evidence::{Evidence, Subject, Summary, Tool, EVIDENCE_SCHEMA};
 pub use fault::Fault;

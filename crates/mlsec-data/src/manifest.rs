@@ -34,6 +34,7 @@ use crate::{DataError, DataFormat};
 use base64::Engine;
 pub(crate) use mlsec_core::digest::hex;
 use mlsec_core::digest::sha256_stream;
+use mlsec_core::walk::{EntryKind, WalkOptions};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -156,7 +157,7 @@ pub fn collect(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Collected, Stri
             std::fs::symlink_metadata(root).map_err(|e| format!("{}: {e}", root.display()))?;
         let mut found = Vec::new();
         if meta.is_dir() {
-            walk(root, root, &mut found)?;
+            walk(root, &mut found)?;
         } else if meta.is_file() {
             let name = root
                 .file_name()
@@ -199,33 +200,29 @@ pub fn collect_files(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<DataF
     Ok(collect(paths, exclude)?.files)
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, Found)>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn walk(root: &Path, out: &mut Vec<(String, PathBuf, Found)>) -> Result<(), String> {
+    let options = WalkOptions {
+        // A manifest pins every file a loader could read, `.git` included.
+        skip_dirs: &[],
+        ..WalkOptions::default()
+    };
+    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| e.to_string())?;
     for entry in entries {
-        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
-        let path = entry.path();
-        let kind = entry
-            .file_type()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let found = if kind.is_dir() {
-            walk(root, &path, out)?;
-            continue;
-        } else if kind.is_file() {
-            Found::File
-        } else if kind.is_symlink() {
-            let target =
-                std::fs::read_link(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Found::Link(target.to_string_lossy().into_owned())
-        } else {
-            continue;
+        let found = match &entry.kind {
+            EntryKind::File => Found::File,
+            EntryKind::Link { target, .. } => Found::Link(target.to_string_lossy().into_owned()),
+            EntryKind::Unreadable(e) => return Err(format!("{}: {e}", entry.path.display())),
+            EntryKind::TooDeep => {
+                return Err(format!(
+                    "{}: nested deeper than {} folders",
+                    entry.path.display(),
+                    options.max_depth
+                ))
+            }
+            // FIFOs, sockets and devices hold no data to pin; never opened.
+            EntryKind::Special(_) => continue,
         };
-        let rel = path.strip_prefix(root).unwrap_or(&path);
-        let key = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        out.push((key, path, found));
+        out.push((entry.rel_posix(), entry.path, found));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 use crate::rules::general::{EXTENSION_MISMATCH, MODEL_EXTENSIONS, SYMLINK_ESCAPE, UNREADABLE};
 use crate::{scan_bytes, Ctx, Report, ScanConfig, ScanError};
 use mlsec_core::digest::{hex, sha256_stream};
+use mlsec_core::walk::{special_kind, EntryKind, WalkOptions};
 use mlsec_core::{Finding, Severity, Subject, Verdict};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -134,63 +135,75 @@ pub fn scan_paths(
     Ok(ScanOutcome { files })
 }
 
-/// Collects the files under `dir` in name order. Links are judged, never
-/// followed: one that stays inside the root names a file the walk reaches
-/// anyway; one that leaves the root (or dangles) is a finding.
+/// Collects the files under `dir` in the walk's order. Links are judged,
+/// never followed: one that stays inside the root names a file the walk
+/// reaches anyway; one that leaves the root (or dangles) is a finding.
 fn walk(dir: &Path, root: &Path, jobs: &mut Vec<Job>) {
-    // The entry's type comes from the directory listing itself (no `lstat`
-    // per file), and entries of one folder sort by name alone, which orders
-    // them as their full paths would.
-    let entries = match fs::read_dir(dir) {
-        Ok(rd) => {
-            let mut v: Vec<_> = rd
-                .filter_map(Result::ok)
-                .filter_map(|e| Some((e.file_name(), e.file_type().ok()?)))
-                .collect();
-            v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            v
-        }
+    let entries = match mlsec_core::walk::walk(dir, &WalkOptions::default()) {
+        Ok(entries) => entries,
         Err(e) => {
-            jobs.push(Job::Done(unreadable(
-                dir.to_string_lossy().into_owned(),
-                &e,
+            let display = dir.to_string_lossy().into_owned();
+            jobs.push(Job::Done(error_result(
+                display,
+                format!("cannot walk: {e}"),
             )));
             return;
         }
     };
-    for (name, ft) in entries {
-        let path = dir.join(&name);
-        let display = path.to_string_lossy().into_owned();
-        if ft.is_symlink() {
-            if let Some(result) = judge_symlink(&path, display, root) {
-                jobs.push(Job::Done(result));
+    for entry in entries {
+        let display = entry.path.to_string_lossy().into_owned();
+        match entry.kind {
+            EntryKind::File => jobs.push(Job::Scan {
+                path: entry.path,
+                display,
+            }),
+            EntryKind::Link { target, resolved } => {
+                if let Some(result) = judge_link(display, &target, resolved.as_deref(), root) {
+                    jobs.push(Job::Done(result));
+                }
             }
-        } else if ft.is_dir() {
-            if name == ".git" {
-                continue;
-            }
-            walk(&path, root, jobs);
-        } else if ft.is_file() {
-            jobs.push(Job::Scan { path, display });
+            EntryKind::Unreadable(e) => jobs.push(Job::Done(unreadable(display, &e))),
+            EntryKind::TooDeep => jobs.push(Job::Done(error_result(
+                display,
+                format!(
+                    "folder nested deeper than {} levels; not entered",
+                    WalkOptions::default().max_depth
+                ),
+            ))),
+            // FIFOs, sockets and devices inside a folder are skipped: opening
+            // a FIFO would block.
+            EntryKind::Special(_) => {}
         }
-        // FIFOs, sockets and devices are skipped: opening a FIFO would block.
     }
 }
 
 fn judge_symlink(path: &Path, display: String, root: &Path) -> Option<FileResult> {
-    let target = fs::read_link(path)
-        .map(|t| t.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (message, severity) = match fs::canonicalize(path) {
-        Ok(resolved) if resolved.starts_with(root) => return None,
-        Ok(resolved) => (
+    let target = fs::read_link(path).unwrap_or_default();
+    judge_link(
+        display,
+        &target,
+        fs::canonicalize(path).ok().as_deref(),
+        root,
+    )
+}
+
+fn judge_link(
+    display: String,
+    target: &Path,
+    resolved: Option<&Path>,
+    root: &Path,
+) -> Option<FileResult> {
+    let target = target.to_string_lossy().into_owned();
+    let (message, severity) = match resolved {
+        Some(resolved) if resolved.starts_with(root) => return None,
+        Some(resolved) => (
             format!(
                 "symbolic link to `{target}` leaves the scanned folder (resolves to {})",
                 resolved.display()
             ),
             Severity::High,
         ),
-        Err(_) => (
+        None => (
             format!("dangling symbolic link to `{target}`"),
             Severity::Low,
         ),
@@ -211,7 +224,7 @@ fn judge_symlink(path: &Path, display: String, root: &Path) -> Option<FileResult
 /// A FIFO, socket or device named on the command line: never opened (a FIFO
 /// blocks, `/dev/zero` never ends), and never passed as clean.
 fn special_file(display: String, ft: fs::FileType) -> FileResult {
-    let kind = file_kind(ft);
+    let kind = special_kind(ft);
     let finding = Finding::new(
         &UNREADABLE,
         &display,
@@ -227,38 +240,13 @@ fn special_file(display: String, ft: fs::FileType) -> FileResult {
     }
 }
 
-fn file_kind(ft: fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return "FIFO";
-        }
-        if ft.is_socket() {
-            return "socket";
-        }
-        if ft.is_char_device() {
-            return "character device";
-        }
-        if ft.is_block_device() {
-            return "block device";
-        }
-    }
-    if ft.is_dir() {
-        "directory"
-    } else if ft.is_symlink() {
-        "symbolic link"
-    } else {
-        "special file"
-    }
+fn unreadable(display: String, e: &std::io::Error) -> FileResult {
+    error_result(display, format!("cannot read: {}", io_reason(e)))
 }
 
-fn unreadable(display: String, e: &std::io::Error) -> FileResult {
-    let finding = Finding::new(
-        &UNREADABLE,
-        &display,
-        format!("cannot read: {}", io_reason(e)),
-    );
+/// A file or folder that could not be judged: an error, never clean.
+fn error_result(display: String, message: String) -> FileResult {
+    let finding = Finding::new(&UNREADABLE, &display, message);
     FileResult {
         path: display,
         format: "unknown".into(),
@@ -308,7 +296,7 @@ fn open_regular(path: &Path) -> std::io::Result<(File, u64)> {
     if !meta.is_file() {
         return Err(std::io::Error::other(format!(
             "not a regular file ({})",
-            file_kind(meta.file_type())
+            special_kind(meta.file_type())
         )));
     }
     Ok((file, meta.len()))

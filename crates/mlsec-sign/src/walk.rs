@@ -2,6 +2,7 @@
 //! the root, named by its POSIX path relative to the root; ignored paths match by
 //! leading path components; symlinks are an error unless allowed.
 
+use mlsec_core::walk::{EntryKind, WalkOptions};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -40,10 +41,6 @@ impl IgnorePath {
 
     pub fn as_posix(&self) -> String {
         self.0.join("/")
-    }
-
-    fn covers(&self, name: &[&str]) -> bool {
-        self.0.len() <= name.len() && self.0.iter().zip(name).all(|(a, b)| a == b)
     }
 }
 
@@ -113,15 +110,60 @@ pub fn list(
         return Err(format!("{}: not a regular file or folder", show(root)));
     }
     let real_root = fs::canonicalize(root).map_err(|e| format!("{}: {e}", show(root)))?;
-    let mut files = Vec::new();
-    let mut walker = Walker {
-        real_root: &real_root,
-        ignore,
-        allow_symlinks,
-        files: &mut files,
-        ancestors: vec![real_root.clone()],
+    let ignore: Vec<Vec<String>> = ignore.iter().map(|i| i.0.clone()).collect();
+    let options = WalkOptions {
+        // model_signing leaves out only the paths it is told to (`.git` at the
+        // root by default, through `ignore`).
+        skip_dirs: &[],
+        ignore: &ignore,
+        follow_links_inside: allow_symlinks,
+        max_depth: MAX_DEPTH,
+        max_entries: usize::MAX,
     };
-    walker.dir(root, &mut Vec::new())?;
+    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| e.to_string())?;
+    let mut files = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let show = entry.path.display();
+        let Some(parts) = entry.rel_utf8() else {
+            return Err(format!("{show}: the file name is not valid UTF-8"));
+        };
+        match &entry.kind {
+            EntryKind::File => {
+                let meta = fs::metadata(&entry.path).map_err(|e| format!("{show}: {e}"))?;
+                files.push(ModelFile {
+                    name: parts.join("/"),
+                    path: entry.path.clone(),
+                    size: meta.len(),
+                });
+            }
+            EntryKind::Link { .. } if !allow_symlinks => {
+                return Err(format!(
+                    "{show}: is a symbolic link (use --allow-symlinks to follow links)"
+                ))
+            }
+            EntryKind::Link { resolved: None, .. } => {
+                return Err(format!("{show}: broken symbolic link"))
+            }
+            EntryKind::Link {
+                resolved: Some(target),
+                ..
+            } if !target.starts_with(&real_root) => {
+                return Err(format!(
+                    "{show}: symbolic link points outside the model folder, to {}",
+                    target.display()
+                ))
+            }
+            // A link inside the folder that the walk did not follow leads to
+            // neither a file nor a folder.
+            EntryKind::Link { .. } | EntryKind::Special(_) => {
+                return Err(format!(
+                    "{show}: not a regular file (a device, socket or pipe cannot be signed)"
+                ))
+            }
+            EntryKind::Unreadable(e) => return Err(format!("{show}: {e}")),
+            EntryKind::TooDeep => return Err(format!("{show}: folders nested too deeply")),
+        }
+    }
     files.sort_by(|a, b| sort_key(&a.name).cmp(&sort_key(&b.name)));
     Ok(files)
 }
@@ -131,86 +173,8 @@ pub fn sort_key(name: &str) -> Vec<&str> {
     name.split('/').collect()
 }
 
-struct Walker<'a> {
-    real_root: &'a Path,
-    ignore: &'a [IgnorePath],
-    allow_symlinks: bool,
-    files: &'a mut Vec<ModelFile>,
-    /// Real paths of the folders being walked, to stop symlink loops.
-    ancestors: Vec<PathBuf>,
-}
-
 /// Guards against absurd trees (and link mazes that canonicalize differently).
 const MAX_DEPTH: usize = 256;
-
-impl Walker<'_> {
-    fn dir(&mut self, dir: &Path, prefix: &mut Vec<String>) -> Result<(), String> {
-        if prefix.len() > MAX_DEPTH {
-            return Err(format!("{}: folders nested too deeply", dir.display()));
-        }
-        let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
-            let path = entry.path();
-            let Some(component) = entry.file_name().to_str().map(str::to_string) else {
-                return Err(format!(
-                    "{}: the file name is not valid UTF-8",
-                    path.display()
-                ));
-            };
-            prefix.push(component);
-            let parts: Vec<&str> = prefix.iter().map(String::as_str).collect();
-            if !self.ignore.iter().any(|i| i.covers(&parts)) {
-                self.entry(&path, prefix)?;
-            }
-            prefix.pop();
-        }
-        Ok(())
-    }
-
-    fn entry(&mut self, path: &Path, prefix: &mut Vec<String>) -> Result<(), String> {
-        let show = path.display();
-        let link = fs::symlink_metadata(path).map_err(|e| format!("{show}: {e}"))?;
-        let meta = if link.file_type().is_symlink() {
-            if !self.allow_symlinks {
-                return Err(format!(
-                    "{show}: is a symbolic link (use --allow-symlinks to follow links)"
-                ));
-            }
-            let target =
-                fs::canonicalize(path).map_err(|e| format!("{show}: broken symbolic link: {e}"))?;
-            if !target.starts_with(self.real_root) {
-                return Err(format!(
-                    "{show}: symbolic link points outside the model folder, to {}",
-                    target.display()
-                ));
-            }
-            fs::metadata(path).map_err(|e| format!("{show}: {e}"))?
-        } else {
-            link
-        };
-        if meta.is_dir() {
-            let real = fs::canonicalize(path).map_err(|e| format!("{show}: {e}"))?;
-            if self.ancestors.contains(&real) {
-                return Err(format!("{show}: symbolic link loop"));
-            }
-            self.ancestors.push(real);
-            self.dir(path, prefix)?;
-            self.ancestors.pop();
-        } else if meta.is_file() {
-            self.files.push(ModelFile {
-                name: prefix.join("/"),
-                path: path.to_path_buf(),
-                size: meta.len(),
-            });
-        } else {
-            return Err(format!(
-                "{show}: not a regular file (a device, socket or pipe cannot be signed)"
-            ));
-        }
-        Ok(())
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -244,10 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn ignore_paths_match_whole_components() {
-        let git = IgnorePath::parse(".git").unwrap();
-        assert!(git.covers(&[".git", "HEAD"]));
-        assert!(!git.covers(&[".gitfoo"]));
+    fn ignore_paths_are_relative_to_the_root() {
         let root = Path::new("/m");
         assert_eq!(
             IgnorePath::from_path(root, Path::new("/m/sub/../model.sig")),
@@ -266,7 +227,18 @@ mod tests {
         fs::create_dir_all(root.join("sub/deep")).unwrap();
         fs::create_dir_all(root.join(".git")).unwrap();
         fs::create_dir_all(root.join("empty")).unwrap();
-        for f in ["a.bin", "sub/deep/c", "sub.json", ".git/HEAD", "model.sig"] {
+        // Ignored paths match whole leading components: `.gitfoo` and
+        // `sub/.git` stay.
+        fs::create_dir_all(root.join("sub/.git")).unwrap();
+        for f in [
+            "a.bin",
+            "sub/deep/c",
+            "sub.json",
+            ".git/HEAD",
+            "model.sig",
+            ".gitfoo",
+            "sub/.git/x",
+        ] {
             fs::write(root.join(f), f).unwrap();
         }
         let ignore = [
@@ -278,7 +250,10 @@ mod tests {
             .into_iter()
             .map(|f| f.name)
             .collect();
-        assert_eq!(names, ["a.bin", "sub/deep/c", "sub.json"]);
+        assert_eq!(
+            names,
+            [".gitfoo", "a.bin", "sub/.git/x", "sub/deep/c", "sub.json"]
+        );
     }
 
     #[cfg(unix)]

@@ -5,11 +5,11 @@ use super::policy::{classify, Class};
 use super::rules::*;
 use crate::rules::general::LIMIT_EXCEEDED;
 use crate::{Ctx, Report};
-use std::rc::Rc;
 use mlsec_formats::pickle::{analyze, describe, Call, CallKind, ErrorKind, Trace, Value, V};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
 
 /// Loaders whose bytes argument is itself a pickle.
 const NESTED_LOADERS: &[&str] = &[
