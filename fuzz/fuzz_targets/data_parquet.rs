@@ -13,5 +13,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = mlsec_data::read::parquet::read_bytes(
         Path::new("fuzz.parquet"),
         bytes::Bytes::copy_from_slice(data),
+        &mlsec_data::ReadOptions::default(),
     );
 });

@@ -3,6 +3,7 @@
 
 use mlsec_core::digest::{hex, sha256_stream};
 use mlsec_core::walk::{EntryKind, WalkOptions};
+use mlsec_core::Limits;
 use std::io::Read;
 use std::path::Path;
 
@@ -109,7 +110,7 @@ fn gguf_general(head: &[u8]) -> Vec<(String, String)> {
 ///
 /// `skip` (the BOM's own output file, when it is written into the folder) is
 /// left out, so that writing a BOM twice gives the same file list.
-pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Vec<FileEntry>, String> {
+pub fn walk(root: &Path, skip: Option<&Path>, limits: &Limits) -> Result<Vec<FileEntry>, String> {
     let skip = skip.and_then(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)));
     let options = WalkOptions {
         max_depth: MAX_DEPTH,
@@ -127,7 +128,7 @@ pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Vec<FileEntry>, String> 
                         && std::fs::canonicalize(path).is_ok_and(|p| p == *target)
                 });
                 if !is_skipped {
-                    out.push(describe(root, path)?);
+                    out.push(describe(root, path, limits)?);
                 }
             }
             EntryKind::Link { .. } => {
@@ -154,7 +155,7 @@ pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Vec<FileEntry>, String> 
 
 /// Hashes `path` in one streaming pass and detects its format from the first
 /// bytes; the relative name is taken from `root`.
-pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
+pub fn describe(root: &Path, path: &Path, limits: &Limits) -> Result<FileEntry, String> {
     let err = |e: std::io::Error| format!("{}: {e}", path.display());
     let mut file = std::fs::File::open(path).map_err(err)?;
     let mut head = Vec::new();
@@ -176,10 +177,11 @@ pub fn describe(root: &Path, path: &Path) -> Result<FileEntry, String> {
         && size <= MAX_ONNX_BYTES
         && mlsec_formats::onnx::sniff(&head) != mlsec_formats::onnx::Sniff::NotOnnx
     {
+        let tree = mlsec_scan::tree_limits(limits);
         if size == head.len() as u64 {
-            crate::onnx::card_properties(&head)
+            crate::onnx::card_properties(&head, tree)
         } else {
-            crate::onnx::card_properties(&std::fs::read(path).map_err(err)?)
+            crate::onnx::card_properties(&std::fs::read(path).map_err(err)?, tree)
         }
     } else {
         Vec::new()

@@ -73,9 +73,17 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
     let files = if meta.is_dir() {
-        files::walk(&opts.model, opts.output.as_deref())?
+        files::walk(
+            &opts.model,
+            opts.output.as_deref(),
+            &opts.scan_config.limits,
+        )?
     } else {
-        vec![files::describe(&dir, &opts.model)?]
+        vec![files::describe(
+            &dir,
+            &opts.model,
+            &opts.scan_config.limits,
+        )?]
     };
     let hub = Hub::new(opts.hf_id.as_deref(), opts.revision.as_deref())?;
     let scan = evidence::scan(&opts.model, &dir, &opts.scan_config)?;
@@ -169,7 +177,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
 
     let mut datasets: Vec<Component> = card.datasets.iter().map(|d| dataset(d)).collect();
     for path in &opts.datasets {
-        let local = local_dataset(path, opts.output.as_deref())?;
+        let local = local_dataset(path, opts.output.as_deref(), &opts.scan_config.limits)?;
         if !datasets.iter().any(|d| d.bom_ref == local.bom_ref) {
             datasets.push(local);
         }
@@ -479,20 +487,24 @@ fn dataset(name: &str) -> Component {
 
 /// A dataset given on the command line: a file with its hash, or a folder
 /// holding its files with theirs.
-fn local_dataset(path: &Path, opts_output: Option<&Path>) -> Result<Component, String> {
+fn local_dataset(
+    path: &Path,
+    opts_output: Option<&Path>,
+    limits: &mlsec_core::Limits,
+) -> Result<Component, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let name = folder_name(path);
     let bom_ref = format!("data:{}", path.display());
     let mut c = dataset(&name);
     if meta.is_dir() {
         let prefix = format!("{bom_ref}/");
-        c.components = files::walk(path, opts_output)?
+        c.components = files::walk(path, opts_output, limits)?
             .iter()
             .map(|f| file_component(f, &prefix))
             .collect();
     } else {
         let parent = path.parent().unwrap_or(Path::new(""));
-        let f = files::describe(parent, path)?;
+        let f = files::describe(parent, path, limits)?;
         c.hashes = vec![Hash::sha256(f.sha256)];
         c.properties = vec![
             Property::new("mlsec:format", f.format),

@@ -15,8 +15,8 @@ const MAX_LISTED: usize = 64;
 /// (`name: type[dims]`), `:opset` (`domain version`), `:producer`,
 /// `:ir-version`. Empty when the file is not a well-formed ONNX model; the
 /// scan verdict says why.
-pub fn card_properties(data: &[u8]) -> Vec<(String, String)> {
-    if check(data, TreeLimits::default()).is_err() {
+pub fn card_properties(data: &[u8], limits: TreeLimits) -> Vec<(String, String)> {
+    if check(data, limits).is_err() {
         return Vec::new();
     }
     let Ok(model) = decode(data) else {
@@ -183,7 +183,7 @@ pub(crate) mod tests {
             mlsec_formats::onnx::Sniff::Model,
             "the fixture is recognised as ONNX"
         );
-        let props = card_properties(&data);
+        let props = card_properties(&data, TreeLimits::default());
         let props: Vec<(&str, &str)> = props
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -201,13 +201,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_configured_protobuf_limits_apply() {
+        // The same model, read under a field budget it exceeds, says nothing.
+        let data = model_bytes();
+        let tight = TreeLimits {
+            max_fields: 3,
+            ..TreeLimits::default()
+        };
+        assert_eq!(card_properties(&data, tight), []);
+        assert!(!card_properties(&data, TreeLimits::default()).is_empty());
+    }
+
+    #[test]
     fn truncated_or_garbage_input_gives_nothing() {
         let data = model_bytes();
         for cut in [1, data.len() / 2, data.len() - 1] {
-            assert_eq!(card_properties(&data[..cut]), [], "cut at {cut}");
+            assert_eq!(
+                card_properties(&data[..cut], TreeLimits::default()),
+                [],
+                "cut at {cut}"
+            );
         }
         // A field declaring a length far past the end of the input.
-        assert_eq!(card_properties(b"\x08\x08\x3a\xff\xff\xff\xff\x0f"), []);
+        assert_eq!(
+            card_properties(b"\x08\x08\x3a\xff\xff\xff\xff\x0f", TreeLimits::default()),
+            []
+        );
         // Graphs nested 200 deep: the fields read here never recurse, so the
         // nesting is skipped over, and without an ir_version nothing is said.
         let mut deep = Vec::new();
@@ -222,6 +241,6 @@ pub(crate) mod tests {
             outer.extend(deep);
             deep = outer;
         }
-        assert_eq!(card_properties(&deep), []);
+        assert_eq!(card_properties(&deep, TreeLimits::default()), []);
     }
 }

@@ -324,7 +324,7 @@ pub fn scan_file(
     scan.format = Some(format);
     let mut tally = Tally::new(detector, max_findings);
     let result = match format {
-        DataFormat::Parquet => scan_parquet(path, &mut tally),
+        DataFormat::Parquet => scan_parquet(path, opts, &mut tally),
         DataFormat::Csv => scan_csv(path, opts, &mut tally, &mut scan),
         DataFormat::Jsonl => scan_table(path, format, opts, &mut tally, &mut scan),
         DataFormat::Text => scan_text(path, opts, &mut tally, &mut scan),
@@ -441,8 +441,8 @@ fn in_batches<B: Batches>(
     })
 }
 
-fn scan_parquet(path: &Path, tally: &mut Tally) -> Result<(), DataError> {
-    let file = ParquetFile::open(path)?;
+fn scan_parquet(path: &Path, opts: &ReadOptions, tally: &mut Tally) -> Result<(), DataError> {
+    let file = ParquetFile::open(path, opts)?;
     // Each row group keeps its own first `max` per key; merged in order below.
     let groups: Vec<Result<Tally, DataError>> = (0..file.row_groups())
         .into_par_iter()
@@ -713,7 +713,12 @@ mod tests {
             parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
-        assert_eq!(ParquetFile::open(&pq).unwrap().row_groups(), 4);
+        assert_eq!(
+            ParquetFile::open(&pq, &ReadOptions::default())
+                .unwrap()
+                .row_groups(),
+            4
+        );
         assert_capped(&scan_file(&pq, &Toy, &ReadOptions::default(), 1000));
     }
 }

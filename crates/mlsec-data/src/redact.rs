@@ -175,7 +175,7 @@ pub fn redact_file(
         match format {
             DataFormat::Csv => redact_csv(input, sink, redactor, opts, &drop, &mut report)?,
             DataFormat::Jsonl => redact_jsonl(input, sink, redactor, opts, &drop, &mut report)?,
-            DataFormat::Parquet => redact_parquet(input, sink, redactor, &drop, &mut report)?,
+            DataFormat::Parquet => redact_parquet(input, sink, redactor, opts, &drop, &mut report)?,
             DataFormat::Text => redact_text(input, sink, redactor, opts, &mut report)?,
             DataFormat::Ipynb => redact_notebook(input, sink, redactor, opts, &mut report)?,
         }
@@ -335,10 +335,11 @@ fn redact_parquet(
     input: &Path,
     sink: impl Write + Send,
     r: &Redactor,
+    opts: &ReadOptions,
     drop: &BTreeSet<String>,
     report: &mut RedactReport,
 ) -> Result<(), String> {
-    let file = ParquetFile::open(input).map_err(|e| e.to_string())?;
+    let file = ParquetFile::open(input, opts).map_err(|e| e.to_string())?;
     let source = file.schema().clone();
     let keep: Vec<usize> = (0..source.fields().len())
         .filter(|&i| !drop.contains(source.field(i).name()))

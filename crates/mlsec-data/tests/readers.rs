@@ -184,7 +184,7 @@ fn truncated_and_fake_parquet_fail_clearly() {
         w.close().unwrap();
     }
     let bytes = fs::read(&good).unwrap();
-    let pq = ParquetFile::open(&good).unwrap();
+    let pq = ParquetFile::open(&good, &ReadOptions::default()).unwrap();
     assert_eq!(pq.row_groups(), 1);
     let mut n = 0;
     pq.read_group(0, |rows| {
@@ -304,13 +304,17 @@ fn parquet_refused(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f.parquet");
     fs::write(&p, bytes).unwrap();
-    let from_file = match ParquetFile::open(&p) {
+    let from_file = match ParquetFile::open(&p, &ReadOptions::default()) {
         Ok(_) => panic!("a hostile file opened"),
         Err(e) => e.to_string().replace(&p.display().to_string(), "f.parquet"),
     };
-    let from_memory = read_bytes(Path::new("f.parquet"), bytes.to_vec().into())
-        .unwrap_err()
-        .to_string();
+    let from_memory = read_bytes(
+        Path::new("f.parquet"),
+        bytes.to_vec().into(),
+        &ReadOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert_eq!(from_file, from_memory);
     from_memory
 }
@@ -320,9 +324,16 @@ fn parquet_rows(bytes: &[u8]) -> Vec<mlsec_data::Row> {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f.parquet");
     fs::write(&p, bytes).unwrap();
-    let (rows, err) = all(ParquetRows::new(ParquetFile::open(&p).unwrap()));
+    let (rows, err) = all(ParquetRows::new(
+        ParquetFile::open(&p, &ReadOptions::default()).unwrap(),
+    ));
     assert_eq!(err, None);
-    let n = read_bytes(Path::new("f.parquet"), bytes.to_vec().into()).unwrap();
+    let n = read_bytes(
+        Path::new("f.parquet"),
+        bytes.to_vec().into(),
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(n, rows.len() as u64);
     rows
 }
@@ -767,13 +778,38 @@ fn a_snappy_page_declaring_a_decompression_bomb_is_refused() {
 }
 
 #[test]
+fn the_parquet_compression_ratio_limit_comes_from_the_read_options() {
+    let (file, _, _, compressed, _) = one_page_parquet(parquet::basic::Compression::SNAPPY);
+    let (_, _, _, plain, _) = one_page_parquet(parquet::basic::Compression::UNCOMPRESSED);
+    assert!(plain > compressed, "the test page must compress");
+    assert_eq!(parquet_rows(&file).len(), 100);
+    let strict = ReadOptions {
+        max_compression_ratio: 1,
+        ..ReadOptions::default()
+    };
+    let err = read_bytes(Path::new("f.parquet"), file.clone().into(), &strict)
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("(over 1 times)"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.parquet");
+    fs::write(&p, &file).unwrap();
+    assert!(ParquetFile::open(&p, &strict).is_err());
+    assert!(ParquetFile::open(&p, &ReadOptions::default()).is_ok());
+}
+
+#[test]
 fn a_parquet_page_that_makes_the_decoder_panic_is_an_error_naming_the_file() {
     // Found by fuzzing: a dictionary index past the dictionary's end makes the
     // parquet crate's RLE decoder panic (index out of bounds).
     let bytes = include_bytes!("fixtures/parquet-dictionary-index-panic.parquet");
-    let err = mlsec_data::read::parquet::read_bytes(Path::new("f.parquet"), bytes.to_vec().into())
-        .unwrap_err()
-        .to_string();
+    let err = mlsec_data::read::parquet::read_bytes(
+        Path::new("f.parquet"),
+        bytes.to_vec().into(),
+        &ReadOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.starts_with("f.parquet: "), "{err}");
     assert!(
         err.contains("the Parquet decoder failed on this file"),
@@ -783,7 +819,7 @@ fn a_parquet_page_that_makes_the_decoder_panic_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f.parquet");
     fs::write(&p, bytes).unwrap();
-    let file = ParquetFile::open(&p).unwrap();
+    let file = ParquetFile::open(&p, &ReadOptions::default()).unwrap();
     let err = (0..file.row_groups())
         .find_map(|g| file.read_group(g, |_| Ok(())).err())
         .expect("a row group fails")
@@ -792,7 +828,7 @@ fn a_parquet_page_that_makes_the_decoder_panic_is_an_error_naming_the_file() {
         err.contains("the Parquet decoder failed on this file"),
         "{err}"
     );
-    let rows: Vec<_> = mlsec_data::read::parquet::ParquetRows::open(&p)
+    let rows: Vec<_> = mlsec_data::read::parquet::ParquetRows::open(&p, &ReadOptions::default())
         .unwrap()
         .collect();
     assert!(rows.last().unwrap().is_err());
@@ -803,12 +839,16 @@ fn an_embedded_arrow_schema_is_not_decoded() {
     // Found by fuzzing: an `ARROW:schema` key-value holding an unknown type made
     // arrow-ipc panic (`not implemented`) while the footer was read.
     let bytes = include_bytes!("fixtures/parquet-bad-arrow-schema.parquet");
-    let r = mlsec_data::read::parquet::read_bytes(Path::new("f.parquet"), bytes.to_vec().into());
+    let r = mlsec_data::read::parquet::read_bytes(
+        Path::new("f.parquet"),
+        bytes.to_vec().into(),
+        &ReadOptions::default(),
+    );
     if let Err(e) = r {
         assert!(!e.to_string().contains("decoder failed"), "{e}");
     }
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("f.parquet");
     fs::write(&p, bytes).unwrap();
-    let _ = ParquetFile::open(&p);
+    let _ = ParquetFile::open(&p, &ReadOptions::default());
 }

@@ -182,7 +182,7 @@ fn parquet_keeps_its_schema() {
     let r = Redactor::new(&Toy, Strategy::Replace).unwrap();
     let report = redact_file(&input, &out, &r, &ReadOptions::default()).unwrap();
     assert_eq!(report.total, 2);
-    let back = ParquetFile::open(&out).unwrap();
+    let back = ParquetFile::open(&out, &mlsec_data::ReadOptions::default()).unwrap();
     assert_eq!(back.schema().fields(), batch.schema().fields());
     let rows: Vec<_> = Table::open(&out, DataFormat::Parquet, &ReadOptions::default())
         .unwrap()

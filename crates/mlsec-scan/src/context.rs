@@ -48,11 +48,7 @@ impl<'a> Ctx<'a> {
 
     /// The protobuf walk's bounds (ONNX, SavedModel) from the configured limits.
     pub fn tree_limits(&self) -> mlsec_formats::protobuf::wire::TreeLimits {
-        let l = self.limits();
-        mlsec_formats::protobuf::wire::TreeLimits {
-            max_fields: l.max_protobuf_fields,
-            max_depth: l.max_protobuf_depth,
-        }
+        tree_limits(self.limits())
     }
 
     /// A finding of `rule` at `offset` in the current member (or file).
@@ -258,6 +254,15 @@ impl Report {
             (false, _) => Verdict::Unsupported,
             (true, _) => Verdict::Clean,
         }
+    }
+}
+
+/// The protobuf walk's bounds (ONNX, SavedModel) from `limits`, for callers
+/// outside a scan (the BOM's model card).
+pub fn tree_limits(limits: &mlsec_core::Limits) -> mlsec_formats::protobuf::wire::TreeLimits {
+    mlsec_formats::protobuf::wire::TreeLimits {
+        max_fields: limits.max_protobuf_fields,
+        max_depth: limits.max_protobuf_depth,
     }
 }
 

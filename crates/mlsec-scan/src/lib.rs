@@ -16,7 +16,7 @@ pub mod rules;
 mod run;
 
 pub use config::ScanConfig;
-pub use context::{Ctx, Report};
+pub use context::{tree_limits, Ctx, Report};
 pub use dispatch::scan_bytes;
 pub use engine::{scan_paths, FileResult, ScanOutcome};
 pub use run::{run, ScanDetails, ScanError, ScanOptions};

@@ -26,6 +26,9 @@ pub struct ReadOptions {
     pub max_document_bytes: u64,
     /// Most distinct JSONL keys (columns) in one file.
     pub max_columns: usize,
+    /// Highest uncompressed/compressed size a Parquet page may declare before
+    /// the file is refused as a decompression bomb.
+    pub max_compression_ratio: u64,
 }
 
 impl Default for ReadOptions {
@@ -35,6 +38,7 @@ impl Default for ReadOptions {
             max_record_bytes: 16 << 20,
             max_document_bytes: 256 << 20,
             max_columns: 65_536,
+            max_compression_ratio: mlsec_core::Limits::default().max_compression_ratio,
         }
     }
 }
@@ -112,7 +116,7 @@ impl Table {
         Ok(match format {
             DataFormat::Csv => Table::Csv(csv::CsvRows::open(path, opts)?),
             DataFormat::Jsonl => Table::Jsonl(jsonl::JsonlRows::open(path, opts)?),
-            DataFormat::Parquet => Table::Parquet(parquet::ParquetRows::open(path)?),
+            DataFormat::Parquet => Table::Parquet(parquet::ParquetRows::open(path, opts)?),
             DataFormat::Text | DataFormat::Ipynb => {
                 return Err(DataError::new(
                     path,

@@ -3,7 +3,7 @@
 //! by the batch size.
 
 use super::footer::{self, Input};
-use super::{Cell, Row};
+use super::{Cell, ReadOptions, Row};
 use crate::error::Place;
 use crate::DataError;
 use arrow_array::cast::AsArray;
@@ -34,14 +34,14 @@ pub struct ParquetFile {
 }
 
 impl ParquetFile {
-    pub fn open(path: &Path) -> Result<Self, DataError> {
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<Self, DataError> {
         let file = File::open(path).map_err(|e| DataError::io(path, &e))?;
         let size = file.metadata().map_err(|e| DataError::io(path, &e))?.len();
         check_footer(path, &file, size)?;
         let metadata = no_panic(|| ArrowReaderMetadata::load(&file, reader_options()))
             .map_err(|e| not_readable(path, e))?
             .map_err(|e| not_readable(path, e))?;
-        check_pages(path, metadata.metadata(), size, |start, len| {
+        check_pages(path, metadata.metadata(), size, opts, |start, len| {
             let mut f = &file;
             f.seek(SeekFrom::Start(start))
                 .map_err(|e| DataError::io(path, &e))?;
@@ -184,8 +184,8 @@ pub struct ParquetRows {
 }
 
 impl ParquetRows {
-    pub fn open(path: &Path) -> Result<Self, DataError> {
-        Ok(Self::new(ParquetFile::open(path)?))
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<Self, DataError> {
+        Ok(Self::new(ParquetFile::open(path, opts)?))
     }
 
     pub fn new(file: ParquetFile) -> Self {
@@ -253,7 +253,7 @@ impl Iterator for ParquetRows {
 
 /// Reads every row of a Parquet file held in memory and returns the row count;
 /// `name` only names it in errors. For fuzzing and small in-memory files.
-pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
+pub fn read_bytes(name: &Path, data: bytes::Bytes, opts: &ReadOptions) -> Result<u64, DataError> {
     footer::check(&data).map_err(|e| not_readable(name, e))?;
     let builder = no_panic(|| {
         ParquetRecordBatchReaderBuilder::try_new_with_options(data.clone(), reader_options())
@@ -261,12 +261,18 @@ pub fn read_bytes(name: &Path, data: bytes::Bytes) -> Result<u64, DataError> {
     .map_err(|e| not_readable(name, e))?
     .map_err(|e| not_readable(name, e))?
     .with_batch_size(BATCH_ROWS);
-    check_pages(name, builder.metadata(), data.len() as u64, |start, len| {
-        let range = usize::try_from(start)
-            .ok()
-            .zip(usize::try_from(start + len).ok());
-        Ok(range.and_then(|(s, e)| data.get(s..e)).unwrap_or_default())
-    })?;
+    check_pages(
+        name,
+        builder.metadata(),
+        data.len() as u64,
+        opts,
+        |start, len| {
+            let range = usize::try_from(start)
+                .ok()
+                .zip(usize::try_from(start + len).ok());
+            Ok(range.and_then(|(s, e)| data.get(s..e)).unwrap_or_default())
+        },
+    )?;
     let columns: Vec<Arc<str>> = builder
         .schema()
         .fields()
@@ -390,9 +396,10 @@ fn check_pages<I: Input>(
     path: &Path,
     meta: &ParquetMetaData,
     size: u64,
+    opts: &ReadOptions,
     mut open: impl FnMut(u64, u64) -> Result<I, DataError>,
 ) -> Result<(), DataError> {
-    let ratio = mlsec_core::Limits::default().max_compression_ratio;
+    let ratio = opts.max_compression_ratio;
     let mut rows = 0i64;
     for (g, group) in meta.row_groups().iter().enumerate() {
         let n = group.num_rows();
