@@ -380,16 +380,54 @@ const VERSION_WORDS: &[&str] = &[
     "version", "ver", "v", "release", "build", "firmware", "rev", "revision",
 ];
 
-/// The last word before `pos` (skipping spaces and `:`/`=`), lower-cased.
-fn previous_word(b: &[u8], pos: usize) -> String {
-    let back = lower_before(b, pos, 24);
-    let trimmed =
-        back.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '=' | '#'));
-    trimmed
-        .rsplit(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_string()
+/// The last word before `pos` (skipping spaces and `:`/`=`/`#`): the ASCII
+/// letters ending there, within 24 bytes, lower-cased on the stack (this runs
+/// for every date and card candidate, so it allocates nothing).
+struct PrevWord {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl PrevWord {
+    fn is_in(&self, words: &[&str]) -> bool {
+        let word = &self.buf[..self.len];
+        words.iter().any(|w| w.as_bytes() == word)
+    }
+}
+
+fn previous_word(b: &[u8], pos: usize) -> PrevWord {
+    let back = b.get(pos.saturating_sub(24)..pos).unwrap_or(&[]);
+    let mut end = back.len();
+    // Each byte read as a char, as `char::is_whitespace` sees it (so 0x85
+    // and 0xA0 count, as they did when the window was a Latin-1 string).
+    while end > 0
+        && (char::from(back[end - 1]).is_whitespace()
+            || matches!(back[end - 1], b':' | b'=' | b'#'))
+    {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && back[start - 1].is_ascii_alphabetic() {
+        start -= 1;
+    }
+    let mut word = PrevWord {
+        buf: [0; 24],
+        len: end - start,
+    };
+    for (d, c) in word.buf.iter_mut().zip(&back[start..end]) {
+        *d = c.to_ascii_lowercase();
+    }
+    word
+}
+
+/// Whether one of `words` (lower-case ASCII) is in the `len` bytes before
+/// `pos`, any case.
+fn mentioned_before(b: &[u8], pos: usize, len: usize, words: &[&str]) -> bool {
+    let back = b.get(pos.saturating_sub(len)..pos).unwrap_or(&[]);
+    words.iter().any(|w| {
+        back.windows(w.len())
+            .any(|x| x.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// What the words `text[s..e]` of a digit run are, if anything. `whole_run`:
@@ -421,7 +459,7 @@ fn classify(
     if nd < 4 {
         return None;
     }
-    let ssn_context = || ctx.ssn || SSN_WORDS.iter().any(|k| lower_before(b, s, 32).contains(k));
+    let ssn_context = || ctx.ssn || mentioned_before(b, s, 32, SSN_WORDS);
     if nd == 10
         && (w.len() == 10 || (w.len() == 12 && w[3] == w[7] && matches!(w[3], b' ' | b'-')))
         && (shaped(w, &[3, 3, 4], b' ') || shaped(w, &[3, 3, 4], b'-') || w.len() == 10)
@@ -432,8 +470,7 @@ fn classify(
     }
     if nwords == 1 {
         if let Some(ip) = ipv4(w) {
-            let prev = previous_word(b, s);
-            if !VERSION_WORDS.contains(&prev.as_str()) && !ip.is_unspecified() {
+            if !previous_word(b, s).is_in(VERSION_WORDS) && !ip.is_unspecified() {
                 return Some((Entity::IpAddress, 0.85));
             }
             return None;
@@ -451,7 +488,7 @@ fn classify(
     if (13..=19).contains(&nd)
         && card_shaped(w)
         && is_card_number(digits)
-        && !NOT_CARD_WORDS.contains(&previous_word(b, s).as_str())
+        && !previous_word(b, s).is_in(NOT_CARD_WORDS)
         && !ctx.bank
     {
         return Some((Entity::CreditCard, 0.95));
@@ -881,7 +918,7 @@ pub(crate) fn date_times(
 /// A date starting exactly at `from`, pushed as DATE_TIME; its end.
 fn date_at(re: &regex::Regex, text: &str, from: usize, out: &mut Vec<Span>) -> Option<usize> {
     let b = text.as_bytes();
-    if VERSION_WORDS.contains(&previous_word(b, from).as_str()) {
+    if previous_word(b, from).is_in(VERSION_WORDS) {
         return None;
     }
     let mut to = (from + 40).min(b.len());
