@@ -1096,6 +1096,11 @@ mod tests {
                 crate::classes::starts_anchor(first) || matches!(first, b':' | b'-'),
                 "{literal}: add its first letter to classes::starts_anchor"
             );
+            // Starts followed by a digit are not marked (classes::no_digit_next).
+            assert!(
+                !literal.as_bytes()[1].is_ascii_digit(),
+                "{literal}: a digit second"
+            );
         }
     }
 }
