@@ -860,17 +860,40 @@ fn lower_and_fold(word: &str, lower: &mut [u8], folded: &mut [u8]) -> Option<(us
             m += 1;
             continue;
         }
+        // Latin-1 letters (`É`, `ü`, `ß`), the usual non-ASCII in names,
+        // lower-case without the Unicode tables: capitals are 0x20 below.
+        let lowered = match c {
+            '\u{C0}'..='\u{DE}' if c != '\u{D7}' => char::from_u32(c as u32 + 0x20),
+            '\u{DF}'..='\u{FF}' => Some(c),
+            _ => None,
+        };
+        if let Some(c) = lowered {
+            push_lower_folded(c, lower, &mut n, folded, &mut m)?;
+            continue;
+        }
         for c in c.to_lowercase() {
-            let len = c.len_utf8();
-            c.encode_utf8(lower.get_mut(n..n + len)?);
-            n += len;
-            let f = fold_latin(c);
-            let len = f.len_utf8();
-            f.encode_utf8(folded.get_mut(m..m + len)?);
-            m += len;
+            push_lower_folded(c, lower, &mut n, folded, &mut m)?;
         }
     }
     Some((n, m))
+}
+
+/// Appends a lower-case char to `lower` and its base letter to `folded`.
+fn push_lower_folded(
+    c: char,
+    lower: &mut [u8],
+    n: &mut usize,
+    folded: &mut [u8],
+    m: &mut usize,
+) -> Option<()> {
+    let len = c.len_utf8();
+    c.encode_utf8(lower.get_mut(*n..*n + len)?);
+    *n += len;
+    let f = fold_latin(c);
+    let len = f.len_utf8();
+    f.encode_utf8(folded.get_mut(*m..*m + len)?);
+    *m += len;
+    Some(())
 }
 
 /// `word` lower-cased (and with `fold`, diacritics off) into `buf`: its length.
@@ -942,6 +965,19 @@ mod tests {
             lex.slots.len()
         );
         assert!(longest < 64, "{longest}");
+    }
+
+    #[test]
+    fn latin1_fast_path_lowers_as_unicode_does() {
+        for c in '\u{80}'..='\u{17F}' {
+            let word = format!("A{c}b");
+            let (mut lower, mut folded) = ([0u8; 16], [0u8; 16]);
+            let (n, m) = lower_and_fold(&word, &mut lower, &mut folded).unwrap();
+            let want = word.to_lowercase();
+            assert_eq!(&lower[..n], want.as_bytes(), "{c}");
+            let want: String = want.chars().map(fold_latin).collect();
+            assert_eq!(&folded[..m], want.as_bytes(), "{c}");
+        }
     }
 
     #[test]

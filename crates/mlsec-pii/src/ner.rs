@@ -84,6 +84,12 @@ impl Model {
 
 /// Letters of a name: ASCII letters and any non-ASCII character that is alphabetic.
 fn letter_at(text: &str, i: usize) -> Option<char> {
+    // U+00C0..=U+00FF (`é`, `Ü`, `ß`; lead byte 0xC3, a char boundary) are
+    // letters but for `×` and `÷`: no Unicode table for the usual case.
+    if let [0xC3, c2, ..] = text.as_bytes().get(i..)? {
+        let c = char::from_u32(0xC0 + u32::from(c2 & 0x3F))?;
+        return (c != '×' && c != '÷').then_some(c);
+    }
     let c = text.get(i..)?.chars().next()?;
     c.is_alphabetic().then_some(c)
 }
@@ -1038,3 +1044,18 @@ pub(crate) fn field_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) -> bo
 #[cfg(test)]
 #[path = "ner_train.rs"]
 mod train;
+
+#[cfg(test)]
+mod letter_tests {
+    #[test]
+    fn latin1_fast_path_agrees_with_unicode() {
+        for c in '\u{80}'..='\u{24F}' {
+            let text = format!("{c}x");
+            assert_eq!(
+                super::letter_at(&text, 0),
+                c.is_alphabetic().then_some(c),
+                "{c}"
+            );
+        }
+    }
+}
