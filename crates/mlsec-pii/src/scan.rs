@@ -35,12 +35,29 @@ pub(crate) fn lower_before(b: &[u8], pos: usize, len: usize) -> String {
 
 // ---------------------------------------------------------------- e-mail
 
+/// Byte classes of e-mail addresses, one table read per byte in the scans
+/// around each `@` (bit 0: local part, bit 1: domain).
+const EMAIL_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-') {
+            t[c] = 0b11;
+        } else if matches!(b, b'_' | b'%' | b'+' | b'\'') {
+            t[c] = 0b01;
+        }
+        c += 1;
+    }
+    t
+};
+
 fn is_local(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'')
+    EMAIL_BYTES[usize::from(b)] & 1 != 0
 }
 
 fn is_domain(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')
+    EMAIL_BYTES[usize::from(b)] & 2 != 0
 }
 
 /// File extensions that follow `@` in asset names such as `icon@2x.png`.
@@ -307,6 +324,26 @@ fn numeric_run(
     {
         return raw_end;
     }
+    run_words(text, start, raw_end, glued, ctx, words, out);
+    raw_end
+}
+
+/// The words of a digit run that may hold a number worth classifying
+/// (`text[start..raw_end]`, the last word glued to letters when `glued`):
+/// the longest groups of words that classify as something. Kept out of
+/// line: most runs (short numbers, ids, parts of timestamps) end before
+/// this, and [`numeric_run`] stays small for them.
+#[inline(never)]
+fn run_words(
+    text: &str,
+    start: usize,
+    raw_end: usize,
+    glued: bool,
+    ctx: &FieldCtx,
+    words: &mut Vec<(usize, usize)>,
+    out: &mut Vec<Span>,
+) {
+    let b = text.as_bytes();
     // Words of the run, split on single spaces.
     words.clear();
     let mut ws = start;
@@ -334,7 +371,7 @@ fn numeric_run(
             && !ctx.phone
             && !(len == 10 && nhs_context(b, *s, ctx))
         {
-            return raw_end;
+            return;
         }
     }
     let mut w = 0;
@@ -352,7 +389,6 @@ fn numeric_run(
         }
         w += taken.max(1);
     }
-    raw_end
 }
 
 /// An NHS column, or "NHS" in the 48 bytes before `s`.
@@ -1087,4 +1123,18 @@ pub(crate) fn bank_shaped(v: &[u8]) -> bool {
         && v[v.len() - 1].is_ascii_digit()
         && !v.windows(2).any(|w| w == b"--")
         && !v.iter().all(|&c| c == v[0])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn email_byte_table_matches_its_definition() {
+        for b in 0..=255u8 {
+            let local =
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'');
+            let domain = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-');
+            assert_eq!(super::is_local(b), local, "{b}");
+            assert_eq!(super::is_domain(b), domain, "{b}");
+        }
+    }
 }
