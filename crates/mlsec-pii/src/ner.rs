@@ -947,10 +947,13 @@ fn word_flags(v: &str) -> u32 {
 /// The whole value of a field whose name says what it holds. True when the
 /// value was taken as that entity (free-text scanning of names is then
 /// skipped for it).
+#[inline]
 pub(crate) fn field_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) -> bool {
-    if !(ctx.person || ctx.location || ctx.address || ctx.org || ctx.nrp) {
-        return false;
-    }
+    // The test inline, the work out of line: most columns are none of these.
+    (ctx.person || ctx.location || ctx.address || ctx.org || ctx.nrp) && named_value(text, ctx, out)
+}
+
+fn named_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) -> bool {
     let Some((start, v)) = trimmed(text) else {
         return false;
     };
