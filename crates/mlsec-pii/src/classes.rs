@@ -22,7 +22,7 @@ pub(crate) struct Classes {
 /// Byte ranges of the digit groups of a number (see `scan::numeric_run`).
 pub(crate) type Words = Vec<(usize, usize)>;
 
-/// The four masks of 16 bytes, in the low 16 bits.
+/// The masks of 16 bytes, in the low 16 bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Piece {
     number: u64,
@@ -30,6 +30,18 @@ struct Piece {
     colon: u64,
     anchor: u64,
     cap: u64,
+    /// Every ASCII digit (for [`no_digit_next`]).
+    digit: u64,
+}
+
+/// `anchor` without the starts that a digit follows: no anchor literal has
+/// a digit as its second byte, and in hex, timestamps, dates, UUIDs and
+/// phone numbers (`a8`, `:00`, `-12`) they are a good share of all starts.
+/// `digit` marks the word's digits; `next` is the byte after the word.
+#[inline(always)]
+fn no_digit_next(anchor: u64, digit: u64, next: Option<&u8>) -> u64 {
+    let next_digit = u64::from(next.is_some_and(u8::is_ascii_digit));
+    anchor & !((digit >> 1) | next_digit << 63)
 }
 
 /// The letters (either case) that anchor literals start with; the SSE2 code
@@ -61,7 +73,7 @@ impl Classes {
     /// Where an anchor literal may start: a letter that can begin one (see
     /// [`starts_anchor`]) at the start of a word (after a byte that is not an
     /// ASCII letter) or upper-case after a lower-case one (`accessToken`); a
-    /// `:`; the first `-` of a run.
+    /// `:`; the first `-` of a run. None of them followed by a digit.
     pub(crate) fn anchor(&self) -> &[u64] {
         &self.anchor[..self.words]
     }
@@ -138,11 +150,12 @@ impl Classes {
                 out.colon |= p.colon << shift;
                 out.anchor |= p.anchor << shift;
                 out.cap |= p.cap << shift;
+                out.digit |= p.digit << shift;
             }
             self.number[w] = out.number;
             self.at[w] = out.at;
             self.colon[w] = out.colon;
-            self.anchor[w] = out.anchor;
+            self.anchor[w] = no_digit_next(out.anchor, out.digit, text.get(64 * w + 64));
             self.cap[w] = out.cap;
         }
     }
@@ -168,6 +181,7 @@ fn last_piece(text: &[u8], rest: usize, pieces: &mut impl PieceFn) -> Piece {
         colon: p.colon >> drop,
         anchor: p.anchor >> drop,
         cap: p.cap >> drop,
+        digit: p.digit >> drop,
     }
 }
 
@@ -230,6 +244,7 @@ mod scalar {
                 out.number |= set(c.is_ascii_digit() && (!self.word || self.upper));
                 out.cap |= set(upper && !self.word);
                 out.at |= set(c == b'@');
+                out.digit |= set(c.is_ascii_digit());
                 out.colon |= set(c == b':');
                 out.anchor |=
                     set((starts_word && starts_anchor(c)) || c == b':' || (dash && !self.dash));
@@ -356,6 +371,7 @@ mod sse2 {
                 at: bits(equal(v, b'@')),
                 colon: bits(colon),
                 anchor: bits(anchor),
+                digit: bits(digit),
             }
         }
     }
@@ -381,7 +397,7 @@ mod sse2 {
 /// whole words, with one carried bit.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::Classes;
+    use super::{no_digit_next, Classes};
     use std::arch::x86_64::*;
 
     /// Bytes in `lo..=hi`.
@@ -434,7 +450,8 @@ mod avx512 {
                 | in_range(f, b'r', b't')
                 | equal(f, b'x');
             let word_start = (alpha & !before(alpha, alpha0)) | (upper & before(lower, lower0));
-            classes.anchor[w] = (word_start & first) | colon | (dash & !before(dash, dash0));
+            let anchor = (word_start & first) | colon | (dash & !before(dash, dash0));
+            classes.anchor[w] = no_digit_next(anchor, digit, text.get(at + 64));
             classes.number[w] = digit & (!before(word, word0) | before(upper, upper0));
             classes.at[w] = equal(v, b'@');
             classes.colon[w] = colon;
@@ -526,6 +543,12 @@ mod tests {
         classes.fill(b"4 key");
         assert_eq!(classes.number(), [1]);
         assert_eq!(iter(classes.anchor()).collect::<Vec<_>>(), [2]);
+        // Not where a digit follows (`:30`, `a8`, `-12`), also across words.
+        classes.fill(b"12:30 3a8f ORD-12 d1 :/");
+        assert_eq!(iter(classes.anchor()).collect::<Vec<_>>(), [21]);
+        let edge = format!("k{}a9", " ".repeat(62));
+        classes.fill(edge.as_bytes());
+        assert_eq!(iter(classes.anchor()).collect::<Vec<_>>(), [0]);
     }
 
     #[test]

@@ -608,7 +608,11 @@ impl Detector {
         s.words.clear();
         let (cls, out) = (&s.classes, &mut s.spans);
         out.clear();
-        if self.wants(Entity::Email) {
+        // Each scan below only visits the marks of its bitmap; most cells of
+        // a table (ids, amounts, codes) have none of some kinds, and a check
+        // of the bitmap's words costs less than entering the scan.
+        let any = |bits: &[u64]| bits.iter().any(|w| *w != 0);
+        if self.wants(Entity::Email) && any(cls.at()) {
             scan::emails(text, cls, out);
         }
         s.dates.clear();
@@ -620,19 +624,22 @@ impl Detector {
             Entity::IpAddress,
             Entity::UkNhs,
             Entity::DateTime,
-        ]) {
+        ]) && any(cls.number())
+        {
             scan::structured(text, cls.number(), &mut s.words, &mut s.dates, &ctx, out);
         }
-        if self.wants(Entity::IpAddress) {
+        if self.wants(Entity::IpAddress) && any(cls.colon()) {
             scan::ipv6(text, cls, out);
         }
-        self.secrets.scan(text, cls, &ctx, &self.dates, out);
+        if any(cls.anchor()) {
+            self.secrets.scan(text, cls, &ctx, &self.dates, out);
+        }
         if ctx.dob && self.wants(Entity::DateOfBirth) {
             scan::dates(&self.dates, text, 0, text.len(), 0.9, out);
         }
         // Capitalised words (names, months) and number runs are rare in
         // most cells: look only where there are some.
-        let caps = cls.cap().iter().any(|w| *w != 0);
+        let caps = any(cls.cap());
         if self.wants(Entity::DateTime) && !ctx.dob && (caps || !s.dates.is_empty()) {
             scan::date_times(&self.dates, text, cls, &s.dates, out);
         }
@@ -645,7 +652,9 @@ impl Detector {
             }
         }
         out.retain(|s| self.wants(s.entity) && s.start < s.end);
-        resolve(out);
+        if out.len() > 1 {
+            resolve(out);
+        }
         out.drain(..).for_each(each);
     }
 }

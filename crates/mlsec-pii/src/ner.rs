@@ -36,9 +36,14 @@ pub(crate) const BITS: u32 = 16;
 pub(crate) const SCALE: f32 = 1024.0;
 const MODEL: &[u8] = include_bytes!("../data/ner_model.bin");
 
-/// The trained weights, decoded on first use.
+/// The trained weights, decoded on first use. Kept as the stored i16s (half
+/// the memory of f32s, and these reads are mostly cache misses) and summed
+/// as integers: every partial sum of at most [`Features::MAX`] weights (each
+/// below 32 in magnitude) is a multiple of 1/1024 below 2^10, which an f32
+/// holds exactly, so the scores are bit for bit those of summing the
+/// weights as f32s.
 pub(crate) struct Model {
-    pub(crate) w: Vec<[f32; 3]>,
+    pub(crate) w: Vec<[i16; 3]>,
 }
 
 impl Model {
@@ -49,14 +54,13 @@ impl Model {
 
     fn decode(bytes: &[u8]) -> Model {
         let n = 1usize << BITS;
-        let mut w = vec![[0f32; 3]; n];
+        let mut w = vec![[0i16; 3]; n];
         // A file of another size (not yet trained) leaves the weights at 0:
         // the model then finds nothing, and the unit tests say so.
         if bytes.len() == n * 6 {
             for (i, chunk) in bytes.chunks_exact(6).enumerate() {
                 for k in 0..3 {
-                    let v = i16::from_le_bytes([chunk[2 * k], chunk[2 * k + 1]]);
-                    w[i][k] = f32::from(v) / SCALE;
+                    w[i][k] = i16::from_le_bytes([chunk[2 * k], chunk[2 * k + 1]]);
                 }
             }
         }
@@ -65,14 +69,14 @@ impl Model {
 
     /// Scores of the three classes relative to "none".
     pub(crate) fn scores(&self, feats: &Features) -> [f32; 3] {
-        let mut s = [0f32; 3];
+        let mut s = [0i32; 3];
         for &h in feats.hashes() {
             let w = &self.w[h as usize];
-            s[0] += w[0];
-            s[1] += w[1];
-            s[2] += w[2];
+            s[0] += i32::from(w[0]);
+            s[1] += i32::from(w[1]);
+            s[2] += i32::from(w[2]);
         }
-        s
+        s.map(|v| v as f32 / SCALE)
     }
 }
 
@@ -80,6 +84,12 @@ impl Model {
 
 /// Letters of a name: ASCII letters and any non-ASCII character that is alphabetic.
 fn letter_at(text: &str, i: usize) -> Option<char> {
+    // U+00C0..=U+00FF (`é`, `Ü`, `ß`; lead byte 0xC3, a char boundary) are
+    // letters but for `×` and `÷`: no Unicode table for the usual case.
+    if let [0xC3, c2, ..] = text.as_bytes().get(i..)? {
+        let c = char::from_u32(0xC0 + u32::from(c2 & 0x3F))?;
+        return (c != '×' && c != '÷').then_some(c);
+    }
     let c = text.get(i..)?.chars().next()?;
     c.is_alphabetic().then_some(c)
 }
@@ -206,12 +216,21 @@ pub(crate) fn after(text: &str, e: usize) -> Near {
 }
 
 fn is_cap(text: &str, s: usize) -> bool {
-    text[s..].chars().next().is_some_and(char::is_uppercase)
+    // ASCII first: no char decoding for the usual case.
+    match text.as_bytes().get(s) {
+        Some(c) if c.is_ascii() => c.is_ascii_uppercase(),
+        _ => text[s..].chars().next().is_some_and(char::is_uppercase),
+    }
 }
 
 /// The next word is capitalised and longer than one letter (`I` is not).
 fn next_is_cap(text: &str, e: usize) -> bool {
-    matches!(after(text, e), Near::Word(ns, ne) if ne > ns + 1 && is_cap(text, ns))
+    cap_word(text, after(text, e))
+}
+
+/// `near` is a capitalised word longer than one letter.
+fn cap_word(text: &str, near: Near) -> bool {
+    matches!(near, Near::Word(ns, ne) if ne > ns + 1 && is_cap(text, ns))
 }
 
 /// A sentence (or cell, or line) starts before this token.
@@ -320,8 +339,15 @@ fn near_features(f: &mut Features, text: &str, near: Near, word_t: u8, cap_t: u8
     }
 }
 
-/// The features of `tok` in `text` (the same function trains the model).
+/// [`features_next`], working out what follows the token (for training).
+#[cfg(test)]
 pub(crate) fn features(text: &str, tok: Token) -> Features {
+    features_next(text, tok, after(text, tok.e))
+}
+
+/// The features of `tok` in `text`, `next` being what follows it (`scan`
+/// has it already; training computes the same features through [`features`]).
+fn features_next(text: &str, tok: Token, next: Near) -> Features {
     let mut f = Features::new();
     let word = &text[tok.s..tok.e];
     let fl = tok.flags & !PHRASE_START;
@@ -336,12 +362,11 @@ pub(crate) fn features(text: &str, tok: Token) -> Features {
         fl & (COUNTRY | STATE | WORD | STOP | TITLE | ORG_LEGAL | ORG_WORD | STREET | NRP | MONTH),
     );
     f.push(6, b"", shape(word));
-    let lower: Vec<u8> = word.bytes().map(|c| c.to_ascii_lowercase()).collect();
-    let suffix = &lower[lower.len().saturating_sub(3)..];
+    // `push` lower-cases what it hashes.
+    let suffix = &word.as_bytes()[word.len().saturating_sub(3)..];
     f.push(7, suffix, 0);
     f.push(8, b"", word.chars().count().min(12) as u32);
     let prev = before(text, tok.s);
-    let next = after(text, tok.e);
     f.push(9, b"", u32::from(initial(prev)));
     near_features(&mut f, text, prev, 10, 11, 12);
     near_features(&mut f, text, next, 13, 14, 15);
@@ -654,10 +679,12 @@ pub(crate) fn scan(text: &str, cls: &Classes, tagged: &mut Vec<Tagged>, out: &mu
             push(out, Entity::Nrp, tok.s, tok.e, 0.7);
             continue;
         }
-        if !scored(text, tok) {
+        // What follows the token: both the filter and the features need it.
+        let next = after(text, tok.e);
+        if !scored_next(text, tok, next) {
             continue;
         }
-        let scores = model.scores(&features(text, tok));
+        let scores = model.scores(&features_next(text, tok, next));
         let (best, score) = scores
             .iter()
             .enumerate()
@@ -695,10 +722,17 @@ fn nrp_word(text: &str, tok: Token) -> bool {
     !next_cap && !prev_cap
 }
 
-/// Whether the model scores this token: not an ALL-CAPS code (SKU, API;
-/// a legal form such as LLC is kept), not a group word, and not a plain
-/// sentence opener or function word in no name or place list.
+/// [`scored_next`], working out what follows the token (for training).
+#[cfg(test)]
 pub(crate) fn scored(text: &str, tok: Token) -> bool {
+    scored_next(text, tok, after(text, tok.e))
+}
+
+/// Whether the model scores this token, `next` being what follows it: not
+/// an ALL-CAPS code (SKU, API; a legal form such as LLC is kept), not a
+/// group word, and not a plain sentence opener or function word in no name
+/// or place list.
+fn scored_next(text: &str, tok: Token, next: Near) -> bool {
     let flags = tok.flags;
     if shape(&text[tok.s..tok.e]) == 1 && flags & ORG_LEGAL == 0 {
         return false;
@@ -706,7 +740,7 @@ pub(crate) fn scored(text: &str, tok: Token) -> bool {
     if nrp_word(text, tok) {
         return false;
     }
-    let next_cap = next_is_cap(text, tok.e);
+    let next_cap = cap_word(text, next);
     // Function words and openers that are also names (`May I`, `To:`,
     // `See https://`, `Best,`) only count before another capitalised word.
     if flags & (STOP | TITLE) != 0 && !next_cap {
@@ -723,7 +757,7 @@ pub(crate) fn scored(text: &str, tok: Token) -> bool {
     !initial(before(text, tok.s))
         || (flags & WORD == 0
             && tok.e - tok.s >= 3
-            && matches!(after(text, tok.e), Near::Word(ns, _) if !is_cap(text, ns)))
+            && matches!(next, Near::Word(ns, _) if !is_cap(text, ns)))
 }
 
 /// Adjacent capitalised tokens (one space, a hyphen, ` & `, a middle
@@ -913,10 +947,13 @@ fn word_flags(v: &str) -> u32 {
 /// The whole value of a field whose name says what it holds. True when the
 /// value was taken as that entity (free-text scanning of names is then
 /// skipped for it).
+#[inline]
 pub(crate) fn field_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) -> bool {
-    if !(ctx.person || ctx.location || ctx.address || ctx.org || ctx.nrp) {
-        return false;
-    }
+    // The test inline, the work out of line: most columns are none of these.
+    (ctx.person || ctx.location || ctx.address || ctx.org || ctx.nrp) && named_value(text, ctx, out)
+}
+
+fn named_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) -> bool {
     let Some((start, v)) = trimmed(text) else {
         return false;
     };
@@ -1010,3 +1047,18 @@ pub(crate) fn field_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) -> bo
 #[cfg(test)]
 #[path = "ner_train.rs"]
 mod train;
+
+#[cfg(test)]
+mod letter_tests {
+    #[test]
+    fn latin1_fast_path_agrees_with_unicode() {
+        for c in '\u{80}'..='\u{24F}' {
+            let text = format!("{c}x");
+            assert_eq!(
+                super::letter_at(&text, 0),
+                c.is_alphabetic().then_some(c),
+                "{c}"
+            );
+        }
+    }
+}

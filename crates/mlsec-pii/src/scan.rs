@@ -35,12 +35,29 @@ pub(crate) fn lower_before(b: &[u8], pos: usize, len: usize) -> String {
 
 // ---------------------------------------------------------------- e-mail
 
+/// Byte classes of e-mail addresses, one table read per byte in the scans
+/// around each `@` (bit 0: local part, bit 1: domain).
+const EMAIL_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-') {
+            t[c] = 0b11;
+        } else if matches!(b, b'_' | b'%' | b'+' | b'\'') {
+            t[c] = 0b01;
+        }
+        c += 1;
+    }
+    t
+};
+
 fn is_local(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'')
+    EMAIL_BYTES[usize::from(b)] & 1 != 0
 }
 
 fn is_domain(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-')
+    EMAIL_BYTES[usize::from(b)] & 2 != 0
 }
 
 /// File extensions that follow `@` in asset names such as `icon@2x.png`.
@@ -307,6 +324,26 @@ fn numeric_run(
     {
         return raw_end;
     }
+    run_words(text, start, raw_end, glued, ctx, words, out);
+    raw_end
+}
+
+/// The words of a digit run that may hold a number worth classifying
+/// (`text[start..raw_end]`, the last word glued to letters when `glued`):
+/// the longest groups of words that classify as something. Kept out of
+/// line: most runs (short numbers, ids, parts of timestamps) end before
+/// this, and [`numeric_run`] stays small for them.
+#[inline(never)]
+fn run_words(
+    text: &str,
+    start: usize,
+    raw_end: usize,
+    glued: bool,
+    ctx: &FieldCtx,
+    words: &mut Vec<(usize, usize)>,
+    out: &mut Vec<Span>,
+) {
+    let b = text.as_bytes();
     // Words of the run, split on single spaces.
     words.clear();
     let mut ws = start;
@@ -334,7 +371,7 @@ fn numeric_run(
             && !ctx.phone
             && !(len == 10 && nhs_context(b, *s, ctx))
         {
-            return raw_end;
+            return;
         }
     }
     let mut w = 0;
@@ -352,7 +389,6 @@ fn numeric_run(
         }
         w += taken.max(1);
     }
-    raw_end
 }
 
 /// An NHS column, or "NHS" in the 48 bytes before `s`.
@@ -380,16 +416,54 @@ const VERSION_WORDS: &[&str] = &[
     "version", "ver", "v", "release", "build", "firmware", "rev", "revision",
 ];
 
-/// The last word before `pos` (skipping spaces and `:`/`=`), lower-cased.
-fn previous_word(b: &[u8], pos: usize) -> String {
-    let back = lower_before(b, pos, 24);
-    let trimmed =
-        back.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '=' | '#'));
-    trimmed
-        .rsplit(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_string()
+/// The last word before `pos` (skipping spaces and `:`/`=`/`#`): the ASCII
+/// letters ending there, within 24 bytes, lower-cased on the stack (this runs
+/// for every date and card candidate, so it allocates nothing).
+struct PrevWord {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl PrevWord {
+    fn is_in(&self, words: &[&str]) -> bool {
+        let word = &self.buf[..self.len];
+        words.iter().any(|w| w.as_bytes() == word)
+    }
+}
+
+fn previous_word(b: &[u8], pos: usize) -> PrevWord {
+    let back = b.get(pos.saturating_sub(24)..pos).unwrap_or(&[]);
+    let mut end = back.len();
+    // Each byte read as a char, as `char::is_whitespace` sees it (so 0x85
+    // and 0xA0 count, as they did when the window was a Latin-1 string).
+    while end > 0
+        && (char::from(back[end - 1]).is_whitespace()
+            || matches!(back[end - 1], b':' | b'=' | b'#'))
+    {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && back[start - 1].is_ascii_alphabetic() {
+        start -= 1;
+    }
+    let mut word = PrevWord {
+        buf: [0; 24],
+        len: end - start,
+    };
+    for (d, c) in word.buf.iter_mut().zip(&back[start..end]) {
+        *d = c.to_ascii_lowercase();
+    }
+    word
+}
+
+/// Whether one of `words` (lower-case ASCII) is in the `len` bytes before
+/// `pos`, any case.
+fn mentioned_before(b: &[u8], pos: usize, len: usize, words: &[&str]) -> bool {
+    let back = b.get(pos.saturating_sub(len)..pos).unwrap_or(&[]);
+    words.iter().any(|w| {
+        back.windows(w.len())
+            .any(|x| x.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// What the words `text[s..e]` of a digit run are, if anything. `whole_run`:
@@ -421,7 +495,7 @@ fn classify(
     if nd < 4 {
         return None;
     }
-    let ssn_context = || ctx.ssn || SSN_WORDS.iter().any(|k| lower_before(b, s, 32).contains(k));
+    let ssn_context = || ctx.ssn || mentioned_before(b, s, 32, SSN_WORDS);
     if nd == 10
         && (w.len() == 10 || (w.len() == 12 && w[3] == w[7] && matches!(w[3], b' ' | b'-')))
         && (shaped(w, &[3, 3, 4], b' ') || shaped(w, &[3, 3, 4], b'-') || w.len() == 10)
@@ -432,8 +506,7 @@ fn classify(
     }
     if nwords == 1 {
         if let Some(ip) = ipv4(w) {
-            let prev = previous_word(b, s);
-            if !VERSION_WORDS.contains(&prev.as_str()) && !ip.is_unspecified() {
+            if !previous_word(b, s).is_in(VERSION_WORDS) && !ip.is_unspecified() {
                 return Some((Entity::IpAddress, 0.85));
             }
             return None;
@@ -451,7 +524,7 @@ fn classify(
     if (13..=19).contains(&nd)
         && card_shaped(w)
         && is_card_number(digits)
-        && !NOT_CARD_WORDS.contains(&previous_word(b, s).as_str())
+        && !previous_word(b, s).is_in(NOT_CARD_WORDS)
         && !ctx.bank
     {
         return Some((Entity::CreditCard, 0.95));
@@ -881,7 +954,7 @@ pub(crate) fn date_times(
 /// A date starting exactly at `from`, pushed as DATE_TIME; its end.
 fn date_at(re: &regex::Regex, text: &str, from: usize, out: &mut Vec<Span>) -> Option<usize> {
     let b = text.as_bytes();
-    if VERSION_WORDS.contains(&previous_word(b, from).as_str()) {
+    if previous_word(b, from).is_in(VERSION_WORDS) {
         return None;
     }
     let mut to = (from + 40).min(b.len());
@@ -988,10 +1061,15 @@ fn to_the_second(b: &[u8], date_end: usize) -> bool {
 
 /// The whole value of a passport, driver's licence, bank account or NHS
 /// column, when it has the shape of one.
+#[inline]
 pub(crate) fn id_field(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
-    if !(ctx.passport || ctx.license || ctx.bank || ctx.nhs) {
-        return;
+    // The test inline, the work out of line: most columns are none of these.
+    if ctx.passport || ctx.license || ctx.bank || ctx.nhs {
+        id_value(text, ctx, out);
     }
+}
+
+fn id_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
     let t = text.trim().trim_matches('"').trim();
     if t.is_empty() || t.len() > 32 {
         return;
@@ -1050,4 +1128,18 @@ pub(crate) fn bank_shaped(v: &[u8]) -> bool {
         && v[v.len() - 1].is_ascii_digit()
         && !v.windows(2).any(|w| w == b"--")
         && !v.iter().all(|&c| c == v[0])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn email_byte_table_matches_its_definition() {
+        for b in 0..=255u8 {
+            let local =
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'');
+            let domain = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-');
+            assert_eq!(super::is_local(b), local, "{b}");
+            assert_eq!(super::is_domain(b), domain, "{b}");
+        }
+    }
 }

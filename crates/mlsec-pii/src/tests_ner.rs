@@ -355,7 +355,7 @@ fn field_bits_round_trip_with_the_new_contexts() {
 fn the_model_is_loaded() {
     let m = crate::ner::Model::get();
     assert!(
-        m.w.iter().any(|w| w.iter().any(|v| *v != 0.0)),
+        m.w.iter().any(|w| w.iter().any(|v| *v != 0)),
         "data/ner_model.bin is empty or of the wrong size"
     );
 }
