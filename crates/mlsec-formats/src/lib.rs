@@ -10,6 +10,7 @@ pub mod compress;
 pub mod gguf;
 pub mod hdf5;
 pub mod npy;
+pub mod paths;
 pub mod pickle;
 pub mod protobuf;
 pub mod safetensors;

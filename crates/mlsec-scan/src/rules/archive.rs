@@ -8,6 +8,7 @@ use crate::rules::{general, keras, pickle, torch::TorchZip};
 use crate::{Ctx, Report};
 use mlsec_core::{declare_rule, Finding, Rule};
 use mlsec_formats::compress::{self, Bounds, Codec, Outcome};
+use mlsec_formats::paths::{self, Rooted};
 use mlsec_formats::{sevenz, tar, zip, Format};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -373,9 +374,8 @@ fn at_member(
 /// Judges a member name (ARC001, ARC002). Backslashes count as separators,
 /// as Windows extractors treat them.
 fn check_name(ctx: &Ctx, name: &str, offset: Option<u64>, report: &mut Report) {
-    let normalized = name.replace('\\', "/");
     let evidence = json!({ "name": name, "backslashes": name.contains('\\') });
-    if normalized.split('/').any(|part| part == "..") {
+    if paths::climbs(name) {
         report.push(at_member(
             ctx,
             &PATH_TRAVERSAL,
@@ -388,14 +388,11 @@ fn check_name(ctx: &Ctx, name: &str, offset: Option<u64>, report: &mut Report) {
             evidence.clone(),
         ));
     }
-    let why = if normalized.starts_with('/') {
-        Some("is an absolute path")
-    } else if is_absolute(&normalized) {
-        Some("starts with a Windows drive")
-    } else if name.chars().any(char::is_control) {
-        Some("holds control characters")
-    } else {
-        None
+    let why = match paths::rooted(name) {
+        Some(Rooted::Absolute) => Some("is an absolute path"),
+        Some(Rooted::WindowsDrive) => Some("starts with a Windows drive"),
+        None if name.chars().any(char::is_control) => Some("holds control characters"),
+        None => None,
     };
     if let Some(why) = why {
         report.push(at_member(
@@ -409,20 +406,13 @@ fn check_name(ctx: &Ctx, name: &str, offset: Option<u64>, report: &mut Report) {
     }
 }
 
-/// A rooted path (`/x`, `//server/x`) or one on a Windows drive (`C:x`, `C:/x`);
-/// `path` has backslashes already turned into slashes.
-fn is_absolute(path: &str) -> bool {
-    path.starts_with('/')
-        || matches!(path.as_bytes(), [drive, b':', ..] if drive.is_ascii_alphabetic())
-}
-
 /// Whether a link target leaves the archive: absolute, or `..` past the
 /// root. `base` is the folder the target is relative to.
 fn link_escapes(base: &str, target: &str) -> bool {
-    let target = target.replace('\\', "/");
-    if is_absolute(&target) {
+    if paths::rooted(target).is_some() {
         return true;
     }
+    let target = target.replace('\\', "/");
     let mut depth = base
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")

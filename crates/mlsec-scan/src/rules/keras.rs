@@ -10,6 +10,7 @@ use crate::{Ctx, Report};
 use base64::Engine;
 use mlsec_core::{declare_rule, Finding, Rule};
 use mlsec_formats::hdf5::{self, Value as H5Value};
+use mlsec_formats::paths::{self, Rooted};
 use serde_json::{json, Map, Value};
 
 declare_rule! {
@@ -499,17 +500,15 @@ impl Walk<'_, '_> {
 
 /// Why a path-like value points outside the model, if it does.
 fn outside_path(text: &str) -> Option<&'static str> {
-    let bytes = text.as_bytes();
     if text.contains("://") {
-        Some("is a URL; it is fetched when the model loads")
-    } else if text.starts_with('/') || text.starts_with('\\') || text.starts_with('~') {
-        Some("is an absolute path outside the model")
-    } else if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-        Some("is an absolute Windows path outside the model")
-    } else if text.split(['/', '\\']).any(|c| c == "..") {
-        Some("climbs out of the model folder with `..`")
-    } else {
-        None
+        return Some("is a URL; it is fetched when the model loads");
+    }
+    match paths::rooted(text) {
+        Some(Rooted::Absolute) => Some("is an absolute path outside the model"),
+        _ if text.starts_with('~') => Some("is an absolute path outside the model"),
+        Some(Rooted::WindowsDrive) => Some("is an absolute Windows path outside the model"),
+        None if paths::climbs(text) => Some("climbs out of the model folder with `..`"),
+        None => None,
     }
 }
 

@@ -9,6 +9,7 @@ use mlsec_formats::onnx::{
     self, AttributeProto, GraphProto, ModelProto, NodeProto, Sniff, TensorProto,
     DATA_LOCATION_EXTERNAL,
 };
+use mlsec_formats::paths::{self, Rooted};
 use mlsec_formats::protobuf::wire::WireError;
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -679,20 +680,15 @@ impl<'c, 'a> Judge<'c, 'a> {
 
 /// Why a location escapes the model folder on its face, if it does.
 fn lexical_escape(location: &str) -> Option<&'static str> {
-    let bytes = location.as_bytes();
     if location.contains('\0') {
         return Some("which contains a NUL byte (the path is cut short when opened)");
     }
-    if location.starts_with('/') || location.starts_with('\\') {
-        return Some("an absolute path");
+    match paths::rooted(location) {
+        Some(Rooted::Absolute) => Some("an absolute path"),
+        Some(Rooted::WindowsDrive) => Some("an absolute Windows path"),
+        None if paths::climbs(location) => Some("which climbs out of the model folder with `..`"),
+        None => None,
     }
-    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-        return Some("an absolute Windows path");
-    }
-    if location.split(['/', '\\']).any(|c| c == "..") {
-        return Some("which climbs out of the model folder with `..`");
-    }
-    None
 }
 
 /// Resolves `location` under `dir` with every symbolic link followed.

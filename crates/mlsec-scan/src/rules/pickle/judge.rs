@@ -1,7 +1,7 @@
 //! Judging a pickle trace: which imports are dangerous, what is called, what is
 //! patched, and what could not be read.
 
-use super::policy::{classify, Class};
+use super::globals::{classify, Class};
 use super::rules::*;
 use crate::rules::general::LIMIT_EXCEEDED;
 use crate::{Ctx, Report};

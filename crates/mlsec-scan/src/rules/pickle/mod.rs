@@ -6,10 +6,10 @@
 //! raw array bytes inside the pickle; the machine skips them.
 
 mod judge;
-mod policy;
+mod globals;
 mod rules;
 
-pub use policy::{
+pub use globals::{
     attribute_path_verdict, classify, config_verdict, entry_reaches_denylist, is_valid_global,
     Class,
 };
