@@ -5,7 +5,7 @@
 //! `mlsec_formats::onnx::check`, then decoded with the same messages the
 //! scanner uses (`mlsec_formats::onnx::decode`).
 
-use mlsec_formats::onnx::{check, decode, ValueInfoProto};
+use mlsec_formats::onnx::{check, data_type, decode, ValueInfoProto};
 use mlsec_formats::protobuf::wire::TreeLimits;
 
 /// Inputs or outputs past this many are counted, not listed.
@@ -83,35 +83,9 @@ fn signature(v: &ValueInfoProto) -> String {
     )
 }
 
-/// Names of onnx.proto's `TensorProto.DataType`.
+/// The short name of an onnx.proto `TensorProto.DataType` (`float32`).
 fn elem_type(code: i32) -> String {
-    let name = match code {
-        1 => "float32",
-        2 => "uint8",
-        3 => "int8",
-        4 => "uint16",
-        5 => "int16",
-        6 => "int32",
-        7 => "int64",
-        8 => "string",
-        9 => "bool",
-        10 => "float16",
-        11 => "float64",
-        12 => "uint32",
-        13 => "uint64",
-        14 => "complex64",
-        15 => "complex128",
-        16 => "bfloat16",
-        17 => "float8e4m3fn",
-        18 => "float8e4m3fnuz",
-        19 => "float8e5m2",
-        20 => "float8e5m2fnuz",
-        21 => "uint4",
-        22 => "int4",
-        23 => "float4e2m1",
-        other => return format!("type{other}"),
-    };
-    name.to_string()
+    data_type(code).map_or_else(|| format!("type{code}"), |t| t.short.to_string())
 }
 
 #[cfg(test)]

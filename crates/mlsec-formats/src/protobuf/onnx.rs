@@ -164,6 +164,61 @@ pub struct StringStringEntryProto {
 /// `TensorProto.data_location` value for data kept in another file.
 pub const DATA_LOCATION_EXTERNAL: i32 = 1;
 
+/// One value of onnx.proto's `TensorProto.DataType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataType {
+    /// The enum's name in onnx.proto (`FLOAT`, `BFLOAT16`).
+    pub name: &'static str,
+    /// The short name used in signatures (`float32`, `bfloat16`).
+    pub short: &'static str,
+    /// Bits per element; `None` for STRING and UNDEFINED.
+    pub bits: Option<u64>,
+}
+
+const fn dt(name: &'static str, short: &'static str, bits: u64) -> DataType {
+    DataType {
+        name,
+        short,
+        bits: if bits == 0 { None } else { Some(bits) },
+    }
+}
+
+/// `TensorProto.DataType` by code (onnx 1.18: codes 0 to 26).
+const DATA_TYPES: [DataType; 27] = [
+    dt("UNDEFINED", "undefined", 0),
+    dt("FLOAT", "float32", 32),
+    dt("UINT8", "uint8", 8),
+    dt("INT8", "int8", 8),
+    dt("UINT16", "uint16", 16),
+    dt("INT16", "int16", 16),
+    dt("INT32", "int32", 32),
+    dt("INT64", "int64", 64),
+    dt("STRING", "string", 0),
+    dt("BOOL", "bool", 8),
+    dt("FLOAT16", "float16", 16),
+    dt("DOUBLE", "float64", 64),
+    dt("UINT32", "uint32", 32),
+    dt("UINT64", "uint64", 64),
+    dt("COMPLEX64", "complex64", 64),
+    dt("COMPLEX128", "complex128", 128),
+    dt("BFLOAT16", "bfloat16", 16),
+    dt("FLOAT8E4M3FN", "float8e4m3fn", 8),
+    dt("FLOAT8E4M3FNUZ", "float8e4m3fnuz", 8),
+    dt("FLOAT8E5M2", "float8e5m2", 8),
+    dt("FLOAT8E5M2FNUZ", "float8e5m2fnuz", 8),
+    dt("UINT4", "uint4", 4),
+    dt("INT4", "int4", 4),
+    dt("FLOAT4E2M1", "float4e2m1", 4),
+    dt("FLOAT8E8M0", "float8e8m0", 8),
+    dt("UINT2", "uint2", 2),
+    dt("INT2", "int2", 2),
+];
+
+/// The data type with `code`; `None` for codes newer than this table.
+pub fn data_type(code: i32) -> Option<&'static DataType> {
+    usize::try_from(code).ok().and_then(|i| DATA_TYPES.get(i))
+}
+
 /// A length-delimited payload that was skipped, not copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Payload {
@@ -564,6 +619,21 @@ pub fn decode(data: &[u8]) -> Result<ModelProto, DecodeError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn data_types_by_code() {
+        assert_eq!(
+            data_type(1).map(|t| (t.name, t.short, t.bits)),
+            Some(("FLOAT", "float32", Some(32)))
+        );
+        assert_eq!(data_type(8).and_then(|t| t.bits), None);
+        assert_eq!(data_type(16).map(|t| t.short), Some("bfloat16"));
+        assert_eq!(
+            data_type(26).map(|t| (t.name, t.bits)),
+            Some(("INT2", Some(2)))
+        );
+        assert!(data_type(27).is_none() && data_type(-1).is_none());
+    }
     use super::*;
 
     fn model() -> ModelProto {

@@ -6,7 +6,7 @@ use crate::rules::general::LIMIT_EXCEEDED;
 use crate::{Ctx, Report};
 use mlsec_core::{declare_rule, Finding, Rule};
 use mlsec_formats::onnx::{
-    self, AttributeProto, GraphProto, ModelProto, NodeProto, Sniff, TensorProto,
+    self, data_type, AttributeProto, GraphProto, ModelProto, NodeProto, Sniff, TensorProto,
     DATA_LOCATION_EXTERNAL,
 };
 use mlsec_formats::paths::{self, Rooted};
@@ -730,58 +730,17 @@ fn element_count(dims: &[i64]) -> Option<u64> {
 }
 
 /// Bits per element of an ONNX `TensorProto.DataType`; `None` for STRING,
-/// UNDEFINED and types newer than this table.
-fn element_bits(data_type: i32) -> Option<u64> {
-    Some(match data_type {
-        2 | 3 | 9 | 17..=20 | 24 => 8,
-        4 | 5 | 10 | 16 => 16,
-        1 | 6 | 12 => 32,
-        7 | 11 | 13 | 14 => 64,
-        15 => 128,
-        21..=23 => 4,
-        25 | 26 => 2,
-        _ => return None,
-    })
+/// UNDEFINED and types newer than the table.
+fn element_bits(code: i32) -> Option<u64> {
+    data_type(code).and_then(|t| t.bits)
 }
 
 fn byte_size(elements: u64, bits: u64) -> Option<u64> {
     elements.checked_mul(bits).map(|b| b.div_ceil(8))
 }
 
-fn type_name(data_type: i32) -> String {
-    const NAMES: [&str; 27] = [
-        "UNDEFINED",
-        "FLOAT",
-        "UINT8",
-        "INT8",
-        "UINT16",
-        "INT16",
-        "INT32",
-        "INT64",
-        "STRING",
-        "BOOL",
-        "FLOAT16",
-        "DOUBLE",
-        "UINT32",
-        "UINT64",
-        "COMPLEX64",
-        "COMPLEX128",
-        "BFLOAT16",
-        "FLOAT8E4M3FN",
-        "FLOAT8E4M3FNUZ",
-        "FLOAT8E5M2",
-        "FLOAT8E5M2FNUZ",
-        "UINT4",
-        "INT4",
-        "FLOAT4E2M1",
-        "FLOAT8E8M0",
-        "UINT2",
-        "INT2",
-    ];
-    usize::try_from(data_type)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .map_or_else(|| format!("type {data_type}"), |n| n.to_string())
+fn type_name(code: i32) -> String {
+    data_type(code).map_or_else(|| format!("type {code}"), |t| t.name.to_string())
 }
 
 /// What is wrong with an in-file tensor's data, if anything.

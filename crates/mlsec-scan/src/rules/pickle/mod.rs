@@ -5,8 +5,8 @@
 //! five, followed by raw storage bytes); each is judged. joblib streams carry
 //! raw array bytes inside the pickle; the machine skips them.
 
-mod judge;
 mod globals;
+mod judge;
 mod rules;
 
 pub use globals::{
