@@ -1,0 +1,722 @@
+//! The machine: CPython's unpickler loop with symbolic values in place of
+//! imports and calls.
+
+use super::decode::{
+    ascii, bad, bytes_to_str_value, decode_long, escape_decode, memchr, pairs, parse_decimal,
+    parse_memo_key, raw_unicode_escape_decode, str_value,
+};
+use super::value::{Value, MAX_KEPT_STRING, SHORT_STR, V};
+use super::{
+    Build, Call, CallKind, ComputedGlobal, ErrorKind, Import, PickleError, PickleLimits, Trace,
+};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub(super) fn analyze_nested(
+    data: &[u8],
+    start: usize,
+    limits: &PickleLimits,
+    depth: u32,
+) -> Trace {
+    let mut m = Machine {
+        data,
+        pos: start,
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: Memo::default(),
+        trace: Trace::default(),
+        limits,
+        depth,
+        op_start: start,
+        constants: CONSTANTS.with(Rc::clone),
+        may_cycle: false,
+    };
+    if let Err(kind) = m.run() {
+        m.trace.error = Some(PickleError {
+            offset: m.op_start,
+            kind,
+        });
+    }
+    if m.may_cycle {
+        let mut roots = std::mem::take(&mut m.stack);
+        roots.extend(m.marks.drain(..).flatten());
+        roots.extend(m.memo.dense.drain(..).flatten());
+        roots.extend(m.memo.sparse.drain().map(|(_, v)| v));
+        m.trace.cycle_roots = roots;
+    }
+    std::mem::take(&mut m.trace)
+}
+
+pub(super) struct Machine<'a> {
+    pub(super) data: &'a [u8],
+    pub(super) pos: usize,
+    stack: Vec<V>,
+    marks: Vec<Vec<V>>,
+    memo: Memo,
+    pub(super) trace: Trace,
+    pub(super) limits: &'a PickleLimits,
+    pub(super) depth: u32,
+    /// Offset of the opcode being executed, for error reports.
+    op_start: usize,
+    /// Shared values for None, False, True and the ints 0..=255, which most
+    /// pickles push thousands of times (CPython shares them too).
+    constants: Rc<Constants>,
+    /// A container was fetched again (memo or DUP): a cycle is possible.
+    may_cycle: bool,
+}
+
+thread_local! {
+    /// One set of shared constants per thread, not one per pickle: a folder of
+    /// small pickles would otherwise allocate and free 258 values per file.
+    static CONSTANTS: Rc<Constants> = Rc::new(Constants::default());
+}
+
+struct Constants {
+    none: V,
+    bools: [V; 2],
+    small_ints: Vec<V>,
+}
+
+impl Default for Constants {
+    fn default() -> Self {
+        Constants {
+            none: v(Value::None),
+            bools: [v(Value::Bool(false)), v(Value::Bool(true))],
+            small_ints: (0..=255).map(|i| v(Value::Int(i))).collect(),
+        }
+    }
+}
+
+impl Constants {
+    fn int(&self, i: i64) -> V {
+        match usize::try_from(i) {
+            Ok(u) if u < self.small_ints.len() => self.small_ints[u].clone(),
+            _ => v(Value::Int(i)),
+        }
+    }
+}
+
+/// The memo: dense keys (what picklers write) live in a vector, as in CPython's
+/// C unpickler; sparse ones (hostile LONG_BINPUT keys) in a map. `len` counts
+/// filled slots, which is what MEMOIZE uses as its key.
+#[derive(Default)]
+struct Memo {
+    dense: Vec<Option<V>>,
+    sparse: HashMap<u64, V>,
+    len: usize,
+}
+
+impl Memo {
+    const DENSE_LIMIT: u64 = 1 << 16;
+
+    fn get(&self, key: u64) -> Option<V> {
+        if key < Self::DENSE_LIMIT {
+            self.dense.get(key as usize).cloned().flatten()
+        } else {
+            self.sparse.get(&key).cloned()
+        }
+    }
+
+    fn contains(&self, key: u64) -> bool {
+        if key < Self::DENSE_LIMIT {
+            matches!(self.dense.get(key as usize), Some(Some(_)))
+        } else {
+            self.sparse.contains_key(&key)
+        }
+    }
+
+    fn put(&mut self, key: u64, value: V) {
+        // The common case: MEMOIZE or BINPUT of the next key.
+        if key == self.dense.len() as u64 && key < Self::DENSE_LIMIT {
+            self.dense.push(Some(value));
+            self.len += 1;
+            return;
+        }
+        let old = if key < Self::DENSE_LIMIT {
+            let i = key as usize;
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i].replace(value)
+        } else {
+            self.sparse.insert(key, value)
+        };
+        if old.is_none() {
+            self.len += 1;
+        }
+    }
+}
+
+pub(super) type R<T> = Result<T, ErrorKind>;
+
+pub(super) fn v(value: Value) -> V {
+    Rc::new(value)
+}
+
+impl<'a> Machine<'a> {
+    fn run(&mut self) -> R<()> {
+        loop {
+            self.op_start = self.pos;
+            let Some(&op) = self.data.get(self.pos) else {
+                return Err(ErrorKind::Truncated("the stream (no STOP)"));
+            };
+            self.pos += 1;
+            self.trace.opcodes += 1;
+            if self.trace.opcodes > self.limits.max_opcodes {
+                return Err(ErrorKind::Limit("more opcodes than the limit"));
+            }
+            if self.stack.len() + self.marks.len() > self.limits.max_stack_depth {
+                return Err(ErrorKind::Limit("stack deeper than the limit"));
+            }
+            if self.step(op)? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl<'a> Machine<'a> {
+    /// Executes one opcode; returns true at STOP.
+    fn step(&mut self, op: u8) -> R<bool> {
+        match op {
+            b'(' => {
+                // MARK: the current stack is set aside until the matching pop_mark.
+                let stack = std::mem::take(&mut self.stack);
+                self.marks.push(stack);
+            }
+            b'.' => {
+                let result = self.pop("STOP")?;
+                self.trace.result = Some(result);
+                self.trace.end = Some(self.pos);
+                return Ok(true);
+            }
+            b'0' => {
+                if self.stack.pop().is_none() {
+                    self.pop_mark("POP")?;
+                }
+            }
+            b'1' => {
+                self.pop_mark("POP_MARK")?;
+            }
+            b'2' => {
+                let top = self.top("DUP")?;
+                self.note_refetch(&top);
+                self.push(top);
+            }
+            b'F' => {
+                let line = self.line("FLOAT")?;
+                let f = ascii(line)
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .ok_or_else(|| bad("FLOAT", line))?;
+                self.push(v(Value::Float(f)));
+            }
+            b'I' => {
+                let line = self.line("INT")?;
+                let value = match line {
+                    b"00" => Value::Bool(false),
+                    b"01" => Value::Bool(true),
+                    _ => parse_decimal(line, "INT")?,
+                };
+                self.push(v(value));
+            }
+            b'L' => {
+                let line = self.line("LONG")?;
+                let digits = line.strip_suffix(b"L").unwrap_or(line);
+                let value = parse_decimal(digits, "LONG")?;
+                self.push(v(value));
+            }
+            b'J' => {
+                let b = self.take(4, "BININT")?;
+                self.push(v(Value::Int(
+                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+                )));
+            }
+            b'K' => {
+                let b = self.take(1, "BININT1")?;
+                let i = self.constants.int(b[0].into());
+                self.push(i);
+            }
+            b'M' => {
+                let b = self.take(2, "BININT2")?;
+                let i = self.constants.int(u16::from_le_bytes([b[0], b[1]]).into());
+                self.push(i);
+            }
+            0x8a => {
+                let n = self.take(1, "LONG1")?[0] as usize;
+                let b = self.take(n, "LONG1")?;
+                self.push(v(decode_long(b)));
+            }
+            0x8b => {
+                let n = self.i32_len("LONG4")?;
+                let b = self.take(n, "LONG4")?;
+                self.push(v(decode_long(b)));
+            }
+            b'N' => self.push(self.constants.none.clone()),
+            0x88 => self.push(self.constants.bools[1].clone()),
+            0x89 => self.push(self.constants.bools[0].clone()),
+            b'G' => {
+                let b = self.take(8, "BINFLOAT")?;
+                let bits = u64::from_be_bytes(b.try_into().unwrap_or_default());
+                self.push(v(Value::Float(f64::from_bits(bits))));
+            }
+            b'S' => {
+                let line = self.line("STRING")?;
+                let quoted = line.len() >= 2
+                    && line[0] == line[line.len() - 1]
+                    && (line[0] == b'\'' || line[0] == b'"');
+                if !quoted {
+                    return Err(bad("STRING", line));
+                }
+                let raw = escape_decode(&line[1..line.len() - 1]);
+                self.push(v(bytes_to_str_value(&raw)));
+            }
+            b'T' => {
+                let n = self.i32_len("BINSTRING")?;
+                let start = self.pos;
+                self.take(n, "BINSTRING")?;
+                self.push(v(self.string_or_bytes(start, n)));
+            }
+            b'U' => {
+                let n = self.take(1, "SHORT_BINSTRING")?[0] as usize;
+                let start = self.pos;
+                self.take(n, "SHORT_BINSTRING")?;
+                self.push(v(self.string_or_bytes(start, n)));
+            }
+            b'V' => {
+                let line = self.line("UNICODE")?;
+                let s = raw_unicode_escape_decode(line);
+                self.push(v(str_value(&s)));
+            }
+            b'X' => {
+                let n = self.u32_len("BINUNICODE")?;
+                self.unicode(n, "BINUNICODE")?;
+            }
+            0x8c => {
+                let n = self.take(1, "SHORT_BINUNICODE")?[0] as usize;
+                self.unicode(n, "SHORT_BINUNICODE")?;
+            }
+            0x8d => {
+                let n = self.u64_len("BINUNICODE8")?;
+                self.unicode(n, "BINUNICODE8")?;
+            }
+            b'B' => {
+                let n = self.u32_len("BINBYTES")?;
+                self.bytes(n, "BINBYTES")?;
+            }
+            b'C' => {
+                let n = self.take(1, "SHORT_BINBYTES")?[0] as usize;
+                self.bytes(n, "SHORT_BINBYTES")?;
+            }
+            0x8e => {
+                let n = self.u64_len("BINBYTES8")?;
+                self.bytes(n, "BINBYTES8")?;
+            }
+            0x96 => {
+                let n = self.u64_len("BYTEARRAY8")?;
+                self.bytes(n, "BYTEARRAY8")?;
+            }
+            0x97 => self.push(v(Value::Buffer)),
+            0x98 => {
+                self.top("READONLY_BUFFER")?;
+            }
+            b')' => self.push(v(Value::Tuple(Vec::new()))),
+            b't' => {
+                let items = self.pop_mark("TUPLE")?;
+                self.push(v(Value::Tuple(items)));
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                if self.stack.len() < n {
+                    return Err(ErrorKind::StackUnderflow("TUPLEn"));
+                }
+                let items = self.stack.split_off(self.stack.len() - n);
+                self.push(v(Value::Tuple(items)));
+            }
+            b']' => self.push(v(Value::List(RefCell::new(Vec::new())))),
+            b'l' => {
+                let items = self.pop_mark("LIST")?;
+                self.push(v(Value::List(RefCell::new(items))));
+            }
+            b'}' => self.push(v(Value::Dict(RefCell::new(Vec::new())))),
+            b'd' => {
+                let items = self.pop_mark("DICT")?;
+                if items.len() % 2 != 0 {
+                    return Err(ErrorKind::BadArgument("DICT", "odd number of items".into()));
+                }
+                let pairs = pairs(items);
+                self.push(v(Value::Dict(RefCell::new(pairs))));
+            }
+            0x8f => self.push(v(Value::Set(RefCell::new(Vec::new())))),
+            0x91 => {
+                let items = self.pop_mark("FROZENSET")?;
+                self.push(v(Value::FrozenSet(items)));
+            }
+            b'a' => {
+                let item = self.pop("APPEND")?;
+                let target = self.top("APPEND")?;
+                self.add_items(&target, vec![item]);
+            }
+            b'e' => {
+                let items = self.pop_mark("APPENDS")?;
+                let target = self.top("APPENDS")?;
+                self.add_items(&target, items);
+            }
+            0x90 => {
+                let items = self.pop_mark("ADDITEMS")?;
+                let target = self.top("ADDITEMS")?;
+                self.add_items(&target, items);
+            }
+            b's' => {
+                let value = self.pop("SETITEM")?;
+                let key = self.pop("SETITEM")?;
+                let target = self.top("SETITEM")?;
+                self.set_items(&target, vec![(key, value)]);
+            }
+            b'u' => {
+                let items = self.pop_mark("SETITEMS")?;
+                if items.len() % 2 != 0 {
+                    return Err(ErrorKind::BadArgument(
+                        "SETITEMS",
+                        "odd number of items".into(),
+                    ));
+                }
+                let target = self.top("SETITEMS")?;
+                self.set_items(&target, pairs(items));
+            }
+            b'g' => {
+                let line = self.line("GET")?;
+                let key = parse_memo_key(line, "GET")?;
+                self.get(key)?;
+            }
+            b'h' => {
+                let key = self.take(1, "BINGET")?[0] as u64;
+                self.get(key)?;
+            }
+            b'j' => {
+                let b = self.take(4, "LONG_BINGET")?;
+                self.get(u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into())?;
+            }
+            b'p' => {
+                let line = self.line("PUT")?;
+                let key = parse_memo_key(line, "PUT")?;
+                self.put(key, "PUT")?;
+            }
+            b'q' => {
+                let key = self.take(1, "BINPUT")?[0] as u64;
+                self.put(key, "BINPUT")?;
+            }
+            b'r' => {
+                let b = self.take(4, "LONG_BINPUT")?;
+                self.put(
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
+                    "LONG_BINPUT",
+                )?;
+            }
+            0x94 => {
+                // MEMOIZE stores under the number of entries the memo holds, as CPython does.
+                let key = self.memo.len as u64;
+                self.put(key, "MEMOIZE")?;
+            }
+            b'c' => {
+                let module = self.line("GLOBAL")?;
+                let name = self.line("GLOBAL")?;
+                let g = self.import(module, name, "GLOBAL")?;
+                self.push(g);
+            }
+            0x93 => {
+                let name = self.pop("STACK_GLOBAL")?;
+                let module = self.pop("STACK_GLOBAL")?;
+                match (module.as_str(), name.as_str()) {
+                    (Some(m), Some(n)) => {
+                        let g = self.import_str(m, n, "STACK_GLOBAL");
+                        self.push(g);
+                    }
+                    _ => {
+                        self.trace.computed_globals.push(ComputedGlobal {
+                            module,
+                            name,
+                            offset: self.op_start,
+                        });
+                        self.push(v(Value::Unknown));
+                    }
+                }
+            }
+            b'i' => {
+                let module = self.line("INST")?;
+                let name = self.line("INST")?;
+                // CPython imports before it looks for the mark.
+                let cls = self.import(module, name, "INST")?;
+                let args = self.pop_mark("INST")?;
+                self.call(cls, v(Value::Tuple(args)), CallKind::Inst);
+            }
+            b'o' => {
+                let mut items = self.pop_mark("OBJ")?;
+                if items.is_empty() {
+                    return Err(ErrorKind::StackUnderflow("OBJ"));
+                }
+                let cls = items.remove(0);
+                self.call(cls, v(Value::Tuple(items)), CallKind::Obj);
+            }
+            b'R' => {
+                let args = self.pop("REDUCE")?;
+                let func = self.pop("REDUCE")?;
+                self.call(func, args, CallKind::Reduce);
+            }
+            0x81 => {
+                let args = self.pop("NEWOBJ")?;
+                let cls = self.pop("NEWOBJ")?;
+                self.call(cls, args, CallKind::NewObj);
+            }
+            0x92 => {
+                let kwargs = self.pop("NEWOBJ_EX")?;
+                let args = self.pop("NEWOBJ_EX")?;
+                let cls = self.pop("NEWOBJ_EX")?;
+                let all = v(Value::Tuple(vec![args, kwargs]));
+                self.call(cls, all, CallKind::NewObjEx);
+            }
+            b'b' => {
+                let state = self.pop("BUILD")?;
+                let target = self.top("BUILD")?;
+                self.trace.builds.push(Build {
+                    target: target.clone(),
+                    state: state.clone(),
+                    offset: self.op_start,
+                });
+                if let Value::Call { state: slot, .. } = &*target {
+                    *slot.borrow_mut() = Some(state);
+                }
+                self.after_build(&target)?;
+            }
+            b'P' => {
+                let line = self.line("PERSID")?;
+                let id = ascii(line).ok_or_else(|| bad("PERSID", line))?;
+                self.push(v(Value::PersistentId(v(str_value(id)))));
+            }
+            b'Q' => {
+                let id = self.pop("BINPERSID")?;
+                self.push(v(Value::PersistentId(id)));
+            }
+            0x82 => {
+                let code = self.take(1, "EXT1")?[0] as u32;
+                self.extension(code);
+            }
+            0x83 => {
+                let b = self.take(2, "EXT2")?;
+                self.extension(u16::from_le_bytes([b[0], b[1]]).into());
+            }
+            0x84 => {
+                let b = self.take(4, "EXT4")?;
+                self.extension(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            }
+            0x80 => {
+                let proto = self.take(1, "PROTO")?[0];
+                if proto > 5 {
+                    return Err(ErrorKind::UnsupportedProtocol(proto));
+                }
+                self.trace.protocol = Some(self.trace.protocol.map_or(proto, |p| p.max(proto)));
+            }
+            0x95 => {
+                let n = self.u64_len("FRAME")?;
+                if n > self.data.len() - self.pos {
+                    return Err(ErrorKind::Truncated("FRAME"));
+                }
+            }
+            other => return Err(ErrorKind::UnknownOpcode(other)),
+        }
+        Ok(false)
+    }
+
+    fn push(&mut self, value: V) {
+        self.stack.push(value);
+    }
+
+    fn pop(&mut self, op: &'static str) -> R<V> {
+        self.stack.pop().ok_or(ErrorKind::StackUnderflow(op))
+    }
+
+    fn top(&self, op: &'static str) -> R<V> {
+        self.stack
+            .last()
+            .cloned()
+            .ok_or(ErrorKind::StackUnderflow(op))
+    }
+
+    fn pop_mark(&mut self, op: &'static str) -> R<Vec<V>> {
+        let outer = self.marks.pop().ok_or(ErrorKind::MarkNotFound(op))?;
+        Ok(std::mem::replace(&mut self.stack, outer))
+    }
+
+    pub(super) fn take(&mut self, n: usize, op: &'static str) -> R<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.data.len())
+            .ok_or(ErrorKind::Truncated(op))?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn line(&mut self, op: &'static str) -> R<&'a [u8]> {
+        let rest = &self.data[self.pos..];
+        let n = memchr(b'\n', rest).ok_or(ErrorKind::Truncated(op))?;
+        self.pos += n + 1;
+        Ok(&rest[..n])
+    }
+
+    fn u32_len(&mut self, op: &'static str) -> R<usize> {
+        let b = self.take(4, op)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    fn i32_len(&mut self, op: &'static str) -> R<usize> {
+        let b = self.take(4, op)?;
+        let n = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        usize::try_from(n).map_err(|_| ErrorKind::BadArgument(op, format!("negative length {n}")))
+    }
+
+    fn u64_len(&mut self, op: &'static str) -> R<usize> {
+        let b = self.take(8, op)?;
+        let n = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        usize::try_from(n).map_err(|_| ErrorKind::Truncated(op))
+    }
+
+    fn unicode(&mut self, n: usize, op: &'static str) -> R<()> {
+        let b = self.take(n, op)?;
+        if n > MAX_KEPT_STRING {
+            self.push(v(Value::LongStr(n)));
+            return Ok(());
+        }
+        // Most pickled strings (dictionary keys, names) are short and ASCII,
+        // which is UTF-8: kept inline without the general check, whose set-up
+        // cost more than the copy.
+        if n <= SHORT_STR && b.is_ascii() {
+            let mut bytes = [0; SHORT_STR];
+            bytes[..n].copy_from_slice(b);
+            self.push(v(Value::ShortStr {
+                len: n as u8,
+                bytes,
+            }));
+            return Ok(());
+        }
+        // CPython decodes with 'surrogatepass'; invalid UTF-8 otherwise fails the load.
+        let s = std::str::from_utf8(b)
+            .map_err(|_| ErrorKind::BadArgument(op, "invalid UTF-8".into()))?;
+        self.push(v(str_value(s)));
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: usize, op: &'static str) -> R<()> {
+        let start = self.pos;
+        self.take(n, op)?;
+        self.push(v(Value::Bytes { start, len: n }));
+        Ok(())
+    }
+
+    /// Protocol-0/1 strings: CPython decodes them (ASCII by default, UTF-8 under
+    /// torch.load); a string that is not text stays bytes.
+    fn string_or_bytes(&self, start: usize, n: usize) -> Value {
+        match std::str::from_utf8(&self.data[start..start + n]) {
+            Ok(s) if n <= MAX_KEPT_STRING => str_value(s),
+            _ => Value::Bytes { start, len: n },
+        }
+    }
+
+    fn get(&mut self, key: u64) -> R<()> {
+        let value = self.memo.get(key).ok_or(ErrorKind::MemoMissing(key))?;
+        self.note_refetch(&value);
+        self.push(value);
+        Ok(())
+    }
+
+    /// A container seen a second time can end up inside itself.
+    fn note_refetch(&mut self, value: &V) {
+        if matches!(
+            **value,
+            Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::Call { .. }
+        ) {
+            self.may_cycle = true;
+        }
+    }
+
+    fn put(&mut self, key: u64, op: &'static str) -> R<()> {
+        let top = self.top(op)?;
+        if self.memo.len >= self.limits.max_memo_entries && !self.memo.contains(key) {
+            return Err(ErrorKind::Limit("more memo entries than the limit"));
+        }
+        self.memo.put(key, top);
+        Ok(())
+    }
+
+    fn import(&mut self, module: &[u8], name: &[u8], op: &'static str) -> R<V> {
+        let m = std::str::from_utf8(module).map_err(|_| bad(op, module))?;
+        let n = std::str::from_utf8(name).map_err(|_| bad(op, name))?;
+        Ok(self.import_str(m, n, op))
+    }
+
+    fn import_str(&mut self, module: &str, name: &str, opcode: &'static str) -> V {
+        let (module, name): (Rc<str>, Rc<str>) = (module.into(), name.into());
+        let import = self.trace.imports.len();
+        self.trace.imports.push(Import {
+            module: module.clone(),
+            name: name.clone(),
+            offset: self.op_start,
+            opcode,
+        });
+        v(Value::Global {
+            module,
+            name,
+            import,
+        })
+    }
+
+    fn call(&mut self, func: V, args: V, kind: CallKind) {
+        let call = self.trace.calls.len();
+        self.trace.calls.push(Call {
+            func: func.clone(),
+            args: args.clone(),
+            kind,
+            offset: self.op_start,
+        });
+        self.push(v(Value::Call {
+            func,
+            args,
+            call,
+            state: RefCell::new(None),
+        }));
+    }
+
+    fn extension(&mut self, code: u32) {
+        self.trace.extensions.push((self.op_start, code));
+        self.push(v(Value::Extension(code)));
+    }
+
+    /// APPEND(S)/ADDITEMS: plain containers grow; anything else has its
+    /// `append`/`extend`/`add` method called, which is a call like any other.
+    fn add_items(&mut self, target: &V, items: Vec<V>) {
+        match &**target {
+            Value::List(l) | Value::Set(l) => l.borrow_mut().extend(items),
+            _ => self.method_call(target, items),
+        }
+    }
+
+    fn set_items(&mut self, target: &V, items: Vec<(V, V)>) {
+        match &**target {
+            Value::Dict(d) => d.borrow_mut().extend(items),
+            _ => self.method_call(
+                target,
+                items.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+            ),
+        }
+    }
+
+    fn method_call(&mut self, target: &V, args: Vec<V>) {
+        self.trace.calls.push(Call {
+            func: target.clone(),
+            args: v(Value::Tuple(args)),
+            kind: CallKind::Method,
+            offset: self.op_start,
+        });
+    }
+}
