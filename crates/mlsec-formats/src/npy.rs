@@ -633,6 +633,21 @@ fn scalar_dtype(descr: &str) -> Option<Dtype> {
             descr: descr.to_string(),
         });
     }
+    Some(Dtype::Scalar {
+        descr: descr.to_string(),
+        itemsize: scalar_itemsize(descr)?,
+    })
+}
+
+/// Bytes per item of a numpy scalar type string (`<f8`, `|S10`, `U5`,
+/// `<M8[ns]`) as numpy sizes it, with or without a byte-order mark; `None` for
+/// object and unknown types. Shared by `.npy` headers and the dtypes that
+/// joblib pickles.
+pub fn scalar_itemsize(descr: &str) -> Option<u64> {
+    let body = descr.trim_start_matches(['<', '>', '|', '=']);
+    if descr.len() - body.len() > 1 {
+        return None;
+    }
     let mut chars = body.chars();
     let kind = chars.next()?;
     let rest = chars.as_str();
@@ -659,14 +674,30 @@ fn scalar_dtype(descr: &str) -> Option<Dtype> {
         }
         _ => return None,
     };
-    Some(Dtype::Scalar {
-        descr: descr.to_string(),
-        itemsize,
-    })
+    Some(itemsize)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
+
+    #[test]
+    fn scalar_item_sizes_as_numpy_counts_them() {
+        for (descr, size) in [
+            ("<f8", Some(8)),
+            ("f8", Some(8)),
+            ("|S10", Some(10)),
+            ("U5", Some(20)),
+            ("<M8[ns]", Some(8)),
+            ("m8", Some(8)),
+            ("M4", None),
+            ("O", None),
+            ("<<f8", None),
+            ("x4", None),
+            ("f", None),
+        ] {
+            assert_eq!(scalar_itemsize(descr), size, "{descr}");
+        }
+    }
     use super::*;
 
     /// Builds a `.npy` file the way `numpy.save` lays it out: header padded with

@@ -142,12 +142,7 @@ fn array_item_size_at(dtype: &V, depth: usize) -> Option<ItemSize> {
             }
         }
     }
-    let digits: String = descr
-        .chars()
-        .skip(1)
-        .take_while(char::is_ascii_digit)
-        .collect();
-    let n: usize = digits.parse().ok()?;
+    let n = usize::try_from(crate::npy::scalar_itemsize(&descr)?).ok()?;
     let elsize = state
         .as_ref()
         .and_then(|st| st.items().get(5).cloned())
@@ -156,9 +151,8 @@ fn array_item_size_at(dtype: &V, depth: usize) -> Option<ItemSize> {
             _ => None,
         });
     match kind {
-        'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' | '?' if n > 0 => Some(ItemSize::Bytes(n)),
-        'U' => elsize.or(n.checked_mul(4)).map(ItemSize::Bytes),
-        'S' | 'a' | 'V' => Some(ItemSize::Bytes(elsize.unwrap_or(n))),
+        'U' | 'S' | 'a' | 'V' => Some(ItemSize::Bytes(elsize.unwrap_or(n))),
+        _ if n > 0 => Some(ItemSize::Bytes(n)),
         _ => None,
     }
 }
