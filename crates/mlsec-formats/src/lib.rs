@@ -9,6 +9,7 @@
 pub mod compress;
 pub mod gguf;
 pub mod hdf5;
+pub mod jinja;
 pub mod npy;
 pub mod paths;
 pub mod pickle;
