@@ -24,6 +24,7 @@ use cyclonedx::{
     License, LicenseChoice, Metadata, ModelCard, ModelParameters, OrganizationalContact,
     OrganizationalEntity, Pedigree, Property, QuantitativeAnalysis, Tools, SPEC_VERSION,
 };
+use mlsec_core::{Evidence, Severity, Subject};
 use std::path::{Path, PathBuf};
 
 pub use files::{FileEntry, TensorStats, MAX_FILES};
@@ -272,6 +273,50 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
         dependencies,
         vulnerabilities,
     })
+}
+
+/// `mlsec bom` as a library call, for `mlsec check` and other in-process
+/// callers: the BOM of `opts.model` in an evidence envelope of kind `bom`.
+/// Its details hold the CycloneDX 1.6 document (`cyclonedx`) and the problems
+/// met while reading the folder (`warnings`); every component with a SHA-256
+/// (the model's files, local datasets' files) is a subject. A BOM describes
+/// and judges nothing itself, so it has no findings; the scan verdict of each
+/// file is a property inside the document.
+pub fn run(opts: &BomOptions) -> Result<Evidence, String> {
+    let bom = build(opts)?;
+    let mut subjects = Vec::new();
+    hashed_subjects(&bom.metadata.component, &mut subjects);
+    for c in &bom.components {
+        hashed_subjects(c, &mut subjects);
+    }
+    let warnings: Vec<&str> = bom
+        .metadata
+        .properties
+        .iter()
+        .filter(|p| p.name == WARNING_PROPERTY)
+        .map(|p| p.value.as_str())
+        .collect();
+    let document = serde_json::to_value(&bom).map_err(|e| e.to_string())?;
+    Ok(Evidence::new(
+        "bom",
+        subjects,
+        Vec::new(),
+        Severity::High,
+        serde_json::json!({ "cyclonedx": document, "warnings": warnings }),
+    ))
+}
+
+/// Components (and their nested components) that carry a SHA-256, in order.
+fn hashed_subjects(c: &Component, out: &mut Vec<Subject>) {
+    if let Some(h) = c.hashes.iter().find(|h| h.alg == "SHA-256") {
+        out.push(Subject {
+            name: c.name.clone(),
+            digest: [("sha256".to_string(), h.content.clone())].into(),
+        });
+    }
+    for child in &c.components {
+        hashed_subjects(child, out);
+    }
 }
 
 /// The BOM as pretty JSON with a trailing newline.
@@ -631,6 +676,38 @@ mod tests {
             .find(|p| p["name"] == evidence::VERDICT_PROPERTY)
             .unwrap();
         assert_eq!(verdict["value"], "clean", "{file:#}");
+    }
+
+    #[test]
+    fn run_returns_the_bom_in_an_evidence_envelope() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.onnx"), onnx::tests::model_bytes()).unwrap();
+        std::fs::write(dir.path().join("config.json"), "{not json").unwrap();
+        let evidence = run(&BomOptions {
+            model: dir.path().to_path_buf(),
+            ..BomOptions::default()
+        })
+        .unwrap();
+        assert_eq!(evidence.kind, "bom");
+        assert!(evidence.findings.is_empty());
+        let doc = &evidence.details["cyclonedx"];
+        assert_eq!(doc["bomFormat"], "CycloneDX");
+        assert_eq!(validate::validate(doc).unwrap(), [], "{doc:#}");
+        // The files are the subjects, with the digests the BOM lists.
+        let names: Vec<&str> = evidence.subjects.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["config.json", "model.onnx"]);
+        let onnx_sha = mlsec_core::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+            onnx::tests::model_bytes(),
+        ));
+        assert_eq!(evidence.subjects[1].digest["sha256"], onnx_sha);
+        // The malformed config.json is a warning, not an error.
+        let warnings = evidence.details["warnings"].as_array().unwrap();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.as_str().unwrap().contains("config.json")),
+            "{warnings:?}"
+        );
     }
 
     #[test]
