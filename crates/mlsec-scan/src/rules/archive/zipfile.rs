@@ -329,13 +329,7 @@ fn scan_zip_member(
 }
 
 /// Size and CRC of what was read against the central record (ARC008).
-fn check_zip_integrity(
-    ctx: &Ctx,
-    entry: &zip::Entry,
-    size: u64,
-    crc: u32,
-    report: &mut Report,
-) {
+fn check_zip_integrity(ctx: &Ctx, entry: &zip::Entry, size: u64, crc: u32, report: &mut Report) {
     let name = entry.name.as_str();
     if size != entry.uncompressed_size {
         report.push(at_member(
