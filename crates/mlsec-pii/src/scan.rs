@@ -257,9 +257,37 @@ fn iban_at(b: &[u8], i: usize) -> Option<usize> {
     is_iban(&compact).then_some(j)
 }
 
-fn run_byte(c: u8) -> bool {
-    c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'/' | b'(' | b')' | b'+')
-}
+/// Byte classes of digit runs, one table read per byte (the run loop below
+/// visits every byte of every number): `RUN` bytes continue a run, `DIGIT`
+/// and `SEP` (`- / .`) are counted, `NEXT` bytes may follow a space inside
+/// a run.
+const DIGIT: u8 = 1;
+const SEP: u8 = 2;
+const RUN: u8 = 4;
+const NEXT: u8 = 8;
+const RUN_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut k = 0;
+        if b.is_ascii_digit() {
+            k |= DIGIT | RUN | NEXT;
+        }
+        if matches!(b, b'-' | b'.' | b'/') {
+            k |= SEP | RUN;
+        }
+        if matches!(b, b'(' | b')' | b'+') {
+            k |= RUN;
+        }
+        if matches!(b, b'(' | b'+') {
+            k |= NEXT;
+        }
+        t[c] = k;
+        c += 1;
+    }
+    t
+};
 
 /// Classify the digit run starting at `start`; returns where it ends.
 fn numeric_run(
@@ -277,13 +305,14 @@ fn numeric_run(
     let mut seps = false;
     while j < n {
         let c = b[j];
-        if run_byte(c) {
-            digits += usize::from(c.is_ascii_digit());
-            seps |= matches!(c, b'-' | b'/' | b'.');
+        let k = RUN_CLASS[usize::from(c)];
+        if k & RUN != 0 {
+            digits += usize::from(k & DIGIT);
+            seps |= k & SEP != 0;
             j += 1;
         } else if c == b' '
             && b.get(j + 1)
-                .is_some_and(|&d| d.is_ascii_digit() || d == b'(' || d == b'+')
+                .is_some_and(|&d| RUN_CLASS[usize::from(d)] & NEXT != 0)
         {
             spaces += 1;
             j += 1;
@@ -347,17 +376,23 @@ fn run_words(
     // Words of the run, split on single spaces.
     words.clear();
     let mut ws = start;
-    for k in start..=raw_end {
-        if k == raw_end || b[k] == b' ' {
-            let mut we = k;
-            while we > ws && matches!(b[we - 1], b'-' | b'.' | b'/' | b'+' | b'(') {
-                we -= 1;
-            }
-            if we > ws {
-                words.push((ws, we));
-            }
-            ws = k + 1;
+    loop {
+        // A search for the next space, not a test of every byte.
+        let k = b[ws..raw_end]
+            .iter()
+            .position(|&c| c == b' ')
+            .map_or(raw_end, |p| ws + p);
+        let mut we = k;
+        while we > ws && matches!(b[we - 1], b'-' | b'.' | b'/' | b'+' | b'(') {
+            we -= 1;
         }
+        if we > ws {
+            words.push((ws, we));
+        }
+        if k == raw_end {
+            break;
+        }
+        ws = k + 1;
     }
     if glued {
         words.pop();
@@ -629,6 +664,8 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     let mut kinds_buf = [0u8; 8];
     let mut nkinds = 0;
     let mut parens = 0;
+    // Opening minus closing parentheses.
+    let mut balance = 0isize;
     let mut k = 0;
     while k < w.len() {
         if w[k].is_ascii_digit() {
@@ -641,10 +678,11 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             if !(in_parens && &w[gs..k] == b"0" && plus) {
                 *sizes_buf.get_mut(ngroups)? = (k - gs) as u8;
                 ngroups += 1;
-                for &d in &w[gs..k] {
-                    *national_buf.get_mut(nnational)? = d;
-                    nnational += 1;
-                }
+                let group = &w[gs..k];
+                national_buf
+                    .get_mut(nnational..nnational + group.len())?
+                    .copy_from_slice(group);
+                nnational += group.len();
             }
             continue;
         }
@@ -653,7 +691,12 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             k += 1;
         }
         let sep = &w[ss..k];
-        if sep.contains(&b'(') || sep.contains(&b')') {
+        // Every byte that is not a digit is in some `sep`: count the
+        // parentheses here rather than in two more passes over `w`.
+        let opened = sep.iter().filter(|&&c| c == b'(').count();
+        let closed = sep.iter().filter(|&&c| c == b')').count();
+        balance += opened as isize - closed as isize;
+        if opened + closed > 0 {
             parens += 1;
             if sep
                 .iter()
@@ -674,9 +717,7 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             }
         }
     }
-    if parens > 2
-        || w.iter().filter(|&&c| c == b'(').count() != w.iter().filter(|&&c| c == b')').count()
-    {
+    if parens > 2 || balance != 0 {
         return None;
     }
     let kinds = &kinds_buf[..nkinds];
