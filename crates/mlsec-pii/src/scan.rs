@@ -257,37 +257,9 @@ fn iban_at(b: &[u8], i: usize) -> Option<usize> {
     is_iban(&compact).then_some(j)
 }
 
-/// Byte classes of digit runs, one table read per byte (the run loop below
-/// visits every byte of every number): `RUN` bytes continue a run, `DIGIT`
-/// and `SEP` (`- / .`) are counted, `NEXT` bytes may follow a space inside
-/// a run.
-const DIGIT: u8 = 1;
-const SEP: u8 = 2;
-const RUN: u8 = 4;
-const NEXT: u8 = 8;
-const RUN_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        let mut k = 0;
-        if b.is_ascii_digit() {
-            k |= DIGIT | RUN | NEXT;
-        }
-        if matches!(b, b'-' | b'.' | b'/') {
-            k |= SEP | RUN;
-        }
-        if matches!(b, b'(' | b')' | b'+') {
-            k |= RUN;
-        }
-        if matches!(b, b'(' | b'+') {
-            k |= NEXT;
-        }
-        t[c] = k;
-        c += 1;
-    }
-    t
-};
+fn run_byte(c: u8) -> bool {
+    c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'/' | b'(' | b')' | b'+')
+}
 
 /// Classify the digit run starting at `start`; returns where it ends.
 fn numeric_run(
@@ -305,14 +277,13 @@ fn numeric_run(
     let mut seps = false;
     while j < n {
         let c = b[j];
-        let k = RUN_CLASS[usize::from(c)];
-        if k & RUN != 0 {
-            digits += usize::from(k & DIGIT);
-            seps |= k & SEP != 0;
+        if run_byte(c) {
+            digits += usize::from(c.is_ascii_digit());
+            seps |= matches!(c, b'-' | b'/' | b'.');
             j += 1;
         } else if c == b' '
             && b.get(j + 1)
-                .is_some_and(|&d| RUN_CLASS[usize::from(d)] & NEXT != 0)
+                .is_some_and(|&d| d.is_ascii_digit() || d == b'(' || d == b'+')
         {
             spaces += 1;
             j += 1;
