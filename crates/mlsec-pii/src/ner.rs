@@ -98,12 +98,18 @@ fn letter_at(text: &str, i: usize) -> Option<char> {
 /// (`Jean-Luc`, `O'Brien`), not a trailing possessive `'s`.
 pub(crate) fn word_end(text: &str, s: usize) -> usize {
     let b = text.as_bytes();
+    let end = b.len().min(s + 64);
     let mut i = s;
-    while i < b.len() && i - s < 64 {
-        let c = b[i];
-        if c.is_ascii_alphabetic() {
+    while i < end {
+        // ASCII letters, most of every word, in a loop of their own.
+        while i < end && b[i].is_ascii_alphabetic() {
             i += 1;
-        } else if c >= 0x80 {
+        }
+        if i >= end {
+            break;
+        }
+        let c = b[i];
+        if c >= 0x80 {
             match letter_at(text, i) {
                 Some(ch) => i += ch.len_utf8(),
                 None => break,

@@ -347,17 +347,23 @@ fn run_words(
     // Words of the run, split on single spaces.
     words.clear();
     let mut ws = start;
-    for k in start..=raw_end {
-        if k == raw_end || b[k] == b' ' {
-            let mut we = k;
-            while we > ws && matches!(b[we - 1], b'-' | b'.' | b'/' | b'+' | b'(') {
-                we -= 1;
-            }
-            if we > ws {
-                words.push((ws, we));
-            }
-            ws = k + 1;
+    loop {
+        // A search for the next space, not a test of every byte.
+        let k = b[ws..raw_end]
+            .iter()
+            .position(|&c| c == b' ')
+            .map_or(raw_end, |p| ws + p);
+        let mut we = k;
+        while we > ws && matches!(b[we - 1], b'-' | b'.' | b'/' | b'+' | b'(') {
+            we -= 1;
         }
+        if we > ws {
+            words.push((ws, we));
+        }
+        if k == raw_end {
+            break;
+        }
+        ws = k + 1;
     }
     if glued {
         words.pop();
@@ -629,6 +635,8 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     let mut kinds_buf = [0u8; 8];
     let mut nkinds = 0;
     let mut parens = 0;
+    // Opening minus closing parentheses.
+    let mut balance = 0isize;
     let mut k = 0;
     while k < w.len() {
         if w[k].is_ascii_digit() {
@@ -641,10 +649,11 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             if !(in_parens && &w[gs..k] == b"0" && plus) {
                 *sizes_buf.get_mut(ngroups)? = (k - gs) as u8;
                 ngroups += 1;
-                for &d in &w[gs..k] {
-                    *national_buf.get_mut(nnational)? = d;
-                    nnational += 1;
-                }
+                let group = &w[gs..k];
+                national_buf
+                    .get_mut(nnational..nnational + group.len())?
+                    .copy_from_slice(group);
+                nnational += group.len();
             }
             continue;
         }
@@ -653,7 +662,12 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             k += 1;
         }
         let sep = &w[ss..k];
-        if sep.contains(&b'(') || sep.contains(&b')') {
+        // Every byte that is not a digit is in some `sep`: count the
+        // parentheses here rather than in two more passes over `w`.
+        let opened = sep.iter().filter(|&&c| c == b'(').count();
+        let closed = sep.iter().filter(|&&c| c == b')').count();
+        balance += opened as isize - closed as isize;
+        if opened + closed > 0 {
             parens += 1;
             if sep
                 .iter()
@@ -674,9 +688,7 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             }
         }
     }
-    if parens > 2
-        || w.iter().filter(|&&c| c == b'(').count() != w.iter().filter(|&&c| c == b')').count()
-    {
+    if parens > 2 || balance != 0 {
         return None;
     }
     let kinds = &kinds_buf[..nkinds];
