@@ -664,6 +664,11 @@ pub(crate) fn scan(text: &str, cls: &Classes, tagged: &mut Vec<Tagged>, out: &mu
         {
             continue;
         }
+        // `I'm`, `I'd`, `I've`, `I'll` are the pronoun, not the start of a
+        // name (`I'm Priya Patel` names Priya Patel).
+        if b[s] == b'I' && b.get(s + 1) == Some(&b'\'') && is_pronoun_contraction(&b[s + 2..]) {
+            continue;
+        }
         let Some(tok) = token_at(text, s, lex) else {
             continue;
         };
@@ -713,6 +718,16 @@ pub(crate) fn scan(text: &str, cls: &Classes, tagged: &mut Vec<Tagged>, out: &mu
         });
     }
     merge(text, b, lex, tagged, out);
+}
+
+/// What follows `I'` in a contraction (`m`, `d`, `ve`, `ll`), ending the word.
+fn is_pronoun_contraction(rest: &[u8]) -> bool {
+    ["m", "d", "ve", "ll"].iter().any(|tail| {
+        rest.starts_with(tail.as_bytes())
+            && !rest
+                .get(tail.len())
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || c >= 0x80)
+    })
 }
 
 /// A group word standing alone (`a German citizen`, not `German Shepherd`).

@@ -60,6 +60,22 @@ fn people_in_free_text() {
 }
 
 #[test]
+fn a_pronoun_contraction_is_not_part_of_a_name() {
+    for (text, name) in [
+        ("Hi, I'm Priya Patel, reach me by mail.", "Priya Patel"),
+        ("I'll ask Maria Garcia tomorrow.", "Maria Garcia"),
+        ("Yesterday I've met James O'Brien.", "James O'Brien"),
+    ] {
+        has(text, Entity::Person, name);
+        let got = all(None, text);
+        assert!(
+            !got.iter().any(|(_, v)| v.starts_with("I'")),
+            "{text:?}: {got:?}"
+        );
+    }
+}
+
+#[test]
 fn capitalised_words_that_are_not_names() {
     for text in [
         "Please restart the app and try again.",
