@@ -150,8 +150,9 @@ impl Walker<'_> {
         };
         names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (name, file_type) in names {
+            let path = dir.join(&name);
             rel.push(name);
-            let result = self.entry(dir, rel, file_type);
+            let result = self.entry(path, rel, file_type);
             rel.pop();
             result?;
         }
@@ -160,17 +161,18 @@ impl Walker<'_> {
 
     fn entry(
         &mut self,
-        dir: &Path,
+        path: PathBuf,
         rel: &mut Vec<OsString>,
         file_type: fs::FileType,
     ) -> Result<(), WalkError> {
         if self.ignored(rel) {
             return Ok(());
         }
-        let name = rel.last().cloned().unwrap_or_default();
-        let path = dir.join(&name);
         if file_type.is_dir() {
-            if self.options.skip_dirs.iter().any(|s| name == **s) {
+            let skipped = rel
+                .last()
+                .is_some_and(|name| self.options.skip_dirs.iter().any(|s| name == *s));
+            if skipped {
                 return Ok(());
             }
             return self.enter(path, rel, None);

@@ -71,13 +71,11 @@ impl Drop for Value {
         let mut pending = Vec::new();
         self.move_children(&mut pending);
         while let Some(child) = pending.pop() {
-            // Only the last owner of a value with children frees it here; its
-            // children join the list before it goes, so the drop below runs on
-            // a value that holds none. Leaves and shared values just go.
-            if Rc::strong_count(&child) == 1 && child.has_children() {
-                if let Ok(mut inner) = Rc::try_unwrap(child) {
-                    inner.move_children(&mut pending);
-                }
+            // `move_children` queues only values it was the last owner of
+            // and that hold values: each is unwrapped here and its children
+            // join the list before it goes, so its own drop finds none.
+            if let Ok(mut inner) = Rc::try_unwrap(child) {
+                inner.move_children(&mut pending);
             }
         }
     }
