@@ -30,8 +30,8 @@ pub struct Evidence {
 
 /// Scans `model` (a folder or one file); paths are made relative to `dir`,
 /// the folder the BOM's file list is relative to.
-pub fn scan(model: &Path, dir: &Path, config: &ScanConfig) -> Result<Evidence, String> {
-    let outcome = scan_paths(&[model.to_path_buf()], config, &|_| {}).map_err(|e| e.to_string())?;
+pub fn scan(model: &Path, dir: &Path, config: &ScanConfig) -> Result<Evidence, crate::BomError> {
+    let outcome = scan_paths(&[model.to_path_buf()], config, &|_| {})?;
     let overall = outcome.verdict();
     let mut verdicts = BTreeMap::new();
     let mut findings = Vec::new();

@@ -1,8 +1,9 @@
 //! Walking a model folder: every regular file with its SHA-256, size and the
 //! format detected from its content.
 
+use crate::BomError;
 use mlsec_core::digest::{hex, sha256_stream};
-use mlsec_core::walk::{EntryKind, WalkOptions};
+use mlsec_core::walk::{EntryKind, WalkError, WalkOptions};
 use mlsec_core::Limits;
 use std::io::Read;
 use std::path::Path;
@@ -110,14 +111,17 @@ fn gguf_general(head: &[u8]) -> Vec<(String, String)> {
 ///
 /// `skip` (the BOM's own output file, when it is written into the folder) is
 /// left out, so that writing a BOM twice gives the same file list.
-pub fn walk(root: &Path, skip: Option<&Path>, limits: &Limits) -> Result<Vec<FileEntry>, String> {
+pub fn walk(root: &Path, skip: Option<&Path>, limits: &Limits) -> Result<Vec<FileEntry>, BomError> {
     let skip = skip.and_then(|p| Some((p.file_name()?.to_owned(), std::fs::canonicalize(p).ok()?)));
     let options = WalkOptions {
         max_depth: MAX_DEPTH,
         max_entries: MAX_FILES,
         ..WalkOptions::default()
     };
-    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| e.to_string())?;
+    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| match e {
+        WalkError::Root(path, e) => BomError::io(&path, &e),
+        e => BomError::Usage(e.to_string()),
+    })?;
     let mut out = Vec::new();
     for entry in entries {
         let path = &entry.path;
@@ -132,18 +136,18 @@ pub fn walk(root: &Path, skip: Option<&Path>, limits: &Limits) -> Result<Vec<Fil
                 }
             }
             EntryKind::Link { .. } => {
-                return Err(format!(
+                return Err(BomError::Usage(format!(
                     "{}: symbolic link; a BOM lists only files inside the model folder \
                      (copy the target in, or point mlsec at the real folder)",
                     path.display()
-                ))
+                )))
             }
-            EntryKind::Unreadable(e) => return Err(format!("{}: {e}", path.display())),
+            EntryKind::Unreadable(e) => return Err(BomError::io(path, &e)),
             EntryKind::TooDeep => {
-                return Err(format!(
+                return Err(BomError::Usage(format!(
                     "{}: nested deeper than {MAX_DEPTH} folders",
                     path.display()
-                ))
+                )))
             }
             // A FIFO, socket or device is no part of a model; never opened.
             EntryKind::Special(_) => {}
@@ -155,8 +159,8 @@ pub fn walk(root: &Path, skip: Option<&Path>, limits: &Limits) -> Result<Vec<Fil
 
 /// Hashes `path` in one streaming pass and detects its format from the first
 /// bytes; the relative name is taken from `root`.
-pub fn describe(root: &Path, path: &Path, limits: &Limits) -> Result<FileEntry, String> {
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+pub fn describe(root: &Path, path: &Path, limits: &Limits) -> Result<FileEntry, BomError> {
+    let err = |e: std::io::Error| BomError::io(path, &e);
     let mut file = std::fs::File::open(path).map_err(err)?;
     let mut head = Vec::new();
     (&mut file)

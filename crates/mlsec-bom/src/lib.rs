@@ -9,6 +9,7 @@
 pub mod card;
 pub mod cyclonedx;
 pub mod deps;
+mod error;
 pub mod evidence;
 mod files;
 pub mod license;
@@ -17,6 +18,7 @@ pub mod signature;
 pub mod validate;
 pub mod xml;
 
+pub use error::BomError;
 pub use xml::to_xml;
 
 use cyclonedx::{
@@ -24,7 +26,7 @@ use cyclonedx::{
     License, LicenseChoice, Metadata, ModelCard, ModelParameters, OrganizationalContact,
     OrganizationalEntity, Pedigree, Property, QuantitativeAnalysis, Tools, SPEC_VERSION,
 };
-use mlsec_core::{Evidence, Severity, Subject};
+use mlsec_core::{Evidence, Subject};
 use std::path::{Path, PathBuf};
 
 pub use files::{FileEntry, TensorStats, MAX_FILES};
@@ -62,9 +64,8 @@ pub struct BomOptions {
 }
 
 /// Builds the ML-BOM for `opts.model`. Errors name the file and the cause.
-pub fn build(opts: &BomOptions) -> Result<Bom, String> {
-    let meta =
-        std::fs::metadata(&opts.model).map_err(|e| format!("{}: {e}", opts.model.display()))?;
+pub fn build(opts: &BomOptions) -> Result<Bom, BomError> {
+    let meta = std::fs::metadata(&opts.model).map_err(|e| BomError::io(&opts.model, &e))?;
     let dir = if meta.is_dir() {
         opts.model.clone()
     } else {
@@ -282,7 +283,7 @@ pub fn build(opts: &BomOptions) -> Result<Bom, String> {
 /// (the model's files, local datasets' files) is a subject. A BOM describes
 /// and judges nothing itself, so it has no findings; the scan verdict of each
 /// file is a property inside the document.
-pub fn run(opts: &BomOptions) -> Result<Evidence, String> {
+pub fn run(opts: &BomOptions) -> Result<Evidence, BomError> {
     let bom = build(opts)?;
     let mut subjects = Vec::new();
     hashed_subjects(&bom.metadata.component, &mut subjects);
@@ -296,14 +297,28 @@ pub fn run(opts: &BomOptions) -> Result<Evidence, String> {
         .filter(|p| p.name == WARNING_PROPERTY)
         .map(|p| p.value.as_str())
         .collect();
-    let document = serde_json::to_value(&bom).map_err(|e| e.to_string())?;
+    let internal = |e: serde_json::Error| BomError::Internal(e.to_string());
+    let details = BomDetails {
+        cyclonedx: serde_json::to_value(&bom).map_err(internal)?,
+        warnings: warnings.into_iter().map(str::to_string).collect(),
+    };
     Ok(Evidence::new(
         "bom",
         subjects,
         Vec::new(),
-        Severity::High,
-        serde_json::json!({ "cyclonedx": document, "warnings": warnings }),
+        serde_json::to_value(&details).map_err(internal)?,
     ))
+}
+
+/// `details` of a `bom` evidence envelope.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct BomDetails {
+    /// The CycloneDX 1.6 document, as `mlsec bom` writes it; its schema is
+    /// CycloneDX's own (`http://cyclonedx.org/schema/bom-1.6.schema.json`).
+    pub cyclonedx: serde_json::Value,
+    /// Problems met while reading the folder (a model card or dependency
+    /// file that could not be understood).
+    pub warnings: Vec<String>,
 }
 
 /// Components (and their nested components) that carry a SHA-256, in order.
@@ -320,8 +335,8 @@ fn hashed_subjects(c: &Component, out: &mut Vec<Subject>) {
 }
 
 /// The BOM as pretty JSON with a trailing newline.
-pub fn to_json(bom: &Bom) -> Result<String, String> {
-    let mut s = serde_json::to_string_pretty(bom).map_err(|e| e.to_string())?;
+pub fn to_json(bom: &Bom) -> Result<String, BomError> {
+    let mut s = serde_json::to_string_pretty(bom).map_err(|e| BomError::Internal(e.to_string()))?;
     s.push('\n');
     Ok(s)
 }
@@ -428,16 +443,18 @@ impl Hub {
     /// Checks the id and revision. Errors when the id is not `org/name` or the
     /// revision has characters a purl version or a URL path would need
     /// escaped; a revision without an id is an error too.
-    fn new(hf_id: Option<&str>, revision: Option<&str>) -> Result<Option<Hub>, String> {
+    fn new(hf_id: Option<&str>, revision: Option<&str>) -> Result<Option<Hub>, BomError> {
         let id = match (hf_id, revision) {
             (None, None) => return Ok(None),
-            (None, Some(_)) => return Err("--revision needs --hf-id ORG/NAME".to_string()),
+            (None, Some(_)) => {
+                return Err(BomError::Usage("--revision needs --hf-id ORG/NAME".into()))
+            }
             (Some(id), _) => id,
         };
         if !is_hub_id(id) {
-            return Err(format!(
+            return Err(BomError::Usage(format!(
                 "--hf-id {id:?}: expected a Hugging Face Hub id ORG/NAME (letters, digits, '-', '_', '.')"
-            ));
+            )));
         }
         let revision = match revision {
             None => None,
@@ -447,9 +464,9 @@ impl Hub {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
             {
-                return Err(format!(
+                return Err(BomError::Usage(format!(
                     "--revision {rev:?}: expected a commit id or a name of letters, digits, '-', '_', '.'"
-                ));
+                )));
             }
             Some(rev) if rev.chars().all(|c| c.is_ascii_hexdigit()) => {
                 Some(rev.to_ascii_lowercase())
@@ -536,8 +553,8 @@ fn local_dataset(
     path: &Path,
     opts_output: Option<&Path>,
     limits: &mlsec_core::Limits,
-) -> Result<Component, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+) -> Result<Component, BomError> {
+    let meta = std::fs::metadata(path).map_err(|e| BomError::io(path, &e))?;
     let name = folder_name(path);
     let bom_ref = format!("data:{}", path.display());
     let mut c = dataset(&name);
@@ -584,7 +601,7 @@ const DATA_MANIFEST_NAME: &str = "manifest.json";
 
 /// The SHA-256 and content of `path` when it is an mlsec data manifest
 /// (`mlsec data manifest`), `None` when it is not one or does not exist.
-fn data_manifest(path: &Path) -> Result<Option<(String, serde_json::Value)>, String> {
+fn data_manifest(path: &Path) -> Result<Option<(String, serde_json::Value)>, BomError> {
     use sha2::Digest;
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(None);
@@ -593,7 +610,7 @@ fn data_manifest(path: &Path) -> Result<Option<(String, serde_json::Value)>, Str
     if !meta.is_file() || meta.len() > 4 << 30 {
         return Ok(None);
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| BomError::io(path, &e))?;
     let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return Ok(None);
     };
@@ -721,7 +738,9 @@ mod tests {
     }
 
     fn hub_purl(id: Option<&str>, rev: Option<&str>) -> Result<Option<String>, String> {
-        Hub::new(id, rev).map(|h| h.map(|h| h.purl()))
+        Hub::new(id, rev)
+            .map(|h| h.map(|h| h.purl()))
+            .map_err(|e| e.to_string())
     }
 
     #[test]

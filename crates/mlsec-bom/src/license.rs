@@ -31,10 +31,10 @@ pub struct LicenseFile {
 
 /// Looks for a licence file directly in `dir`. An unreadable one is an error
 /// naming it.
-pub fn find(dir: &Path) -> Result<Option<LicenseFile>, String> {
+pub fn find(dir: &Path) -> Result<Option<LicenseFile>, crate::BomError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) => return Err(format!("{}: {e}", dir.display())),
+        Err(e) => return Err(crate::BomError::io(dir, &e)),
     };
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
@@ -50,12 +50,12 @@ pub fn find(dir: &Path) -> Result<Option<LicenseFile>, String> {
     let mut text = Vec::new();
     std::io::Read::read_to_end(
         &mut std::io::Read::take(
-            std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+            std::fs::File::open(&path).map_err(|e| crate::BomError::io(&path, &e))?,
             MAX_READ,
         ),
         &mut text,
     )
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    .map_err(|e| crate::BomError::io(&path, &e))?;
     let text = String::from_utf8_lossy(&text);
     let spdx_id = recognise(&text);
     let title = spdx_id.is_none().then(|| title(&text)).flatten();

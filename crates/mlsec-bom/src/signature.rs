@@ -22,7 +22,7 @@ pub fn check(
     dir: &Path,
     signature: Option<&Path>,
     trust: Option<&Trust>,
-) -> Result<Option<SignatureEvidence>, String> {
+) -> Result<Option<SignatureEvidence>, crate::BomError> {
     let path: PathBuf = match signature {
         Some(p) => p.to_path_buf(),
         None => {
@@ -33,7 +33,7 @@ pub fn check(
             p
         }
     };
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|e| crate::BomError::io(&path, &e))?;
     let url = path
         .strip_prefix(dir)
         .unwrap_or(&path)
@@ -76,7 +76,7 @@ pub fn check(
             };
             properties.push(Property::new("mlsec:signature:status", status));
             if let Some(signer) = &v.signer {
-                properties.push(Property::new("mlsec:signature:method", signer.method));
+                properties.push(Property::new("mlsec:signature:method", &signer.method));
                 properties.push(Property::new(
                     "mlsec:signature:key_fingerprint",
                     signer.key_fingerprint.clone(),

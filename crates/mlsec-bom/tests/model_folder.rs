@@ -248,6 +248,8 @@ fn symbolic_links_are_refused() {
         ..Default::default()
     })
     .unwrap_err();
+    assert!(matches!(err, mlsec_bom::BomError::Usage(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("weights.bin") && err.contains("symbolic link"),
         "{err}"
@@ -261,7 +263,8 @@ fn missing_model_path_is_an_error() {
         ..Default::default()
     })
     .unwrap_err();
-    assert!(err.contains("/nonexistent/model"), "{err}");
+    assert_eq!(err.fault(), mlsec_core::Fault::Input, "{err:?}");
+    assert!(err.to_string().contains("/nonexistent/model"), "{err}");
 }
 
 #[test]

@@ -5,8 +5,12 @@ use std::collections::BTreeMap;
 /// Schema id of the evidence envelope every mlsec command writes.
 pub const EVIDENCE_SCHEMA: &str = "mlsec.evidence/v1";
 
+/// The threshold an envelope is judged against until a gate sets its own
+/// (the CLI's `--fail-on` default).
+pub const DEFAULT_THRESHOLD: Severity = Severity::High;
+
 /// The one envelope every command writes (see `ARCHITECTURE.md`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Evidence {
     pub schema: String,
     /// `scan`, `signature`, `bom`, `data.integrity`, ...
@@ -22,13 +26,13 @@ pub struct Evidence {
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Subject {
     pub name: String,
     /// Algorithm name to lowercase hex digest, e.g. `{"sha256": "..."}`; may be empty.
@@ -36,7 +40,7 @@ pub struct Subject {
     pub digest: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// `pass` when no finding is at or above `threshold`, else `fail`.
     pub verdict: String,
@@ -46,20 +50,20 @@ pub struct Summary {
 }
 
 impl Evidence {
-    /// Builds an envelope of `kind`, deciding pass/fail against `threshold`.
+    /// Builds an envelope of `kind`, judged against [`DEFAULT_THRESHOLD`].
+    /// Producers report; the gate that acts on the verdict (the CLI's
+    /// `--fail-on`, a policy) sets its own threshold with [`Evidence::judge`].
     pub fn new(
         kind: &str,
         subjects: Vec<Subject>,
         findings: Vec<Finding>,
-        threshold: Severity,
         details: serde_json::Value,
     ) -> Self {
         let mut counts: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
         for f in &findings {
             *counts.entry(f.severity).or_default() += 1;
         }
-        let failed = findings.iter().any(|f| f.severity >= threshold);
-        Evidence {
+        let mut evidence = Evidence {
             schema: EVIDENCE_SCHEMA.to_string(),
             kind: kind.to_string(),
             tool: Tool {
@@ -69,13 +73,23 @@ impl Evidence {
             created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             subjects,
             summary: Summary {
-                verdict: if failed { "fail" } else { "pass" }.to_string(),
-                threshold,
+                verdict: String::new(),
+                threshold: DEFAULT_THRESHOLD,
                 counts,
             },
             findings,
             details,
-        }
+        };
+        evidence.judge(DEFAULT_THRESHOLD);
+        evidence
+    }
+
+    /// Sets the threshold, and the verdict that follows from it: `fail` when
+    /// some finding is at or above `threshold`, else `pass`.
+    pub fn judge(&mut self, threshold: Severity) {
+        let failed = self.findings.iter().any(|f| f.severity >= threshold);
+        self.summary.threshold = threshold;
+        self.summary.verdict = if failed { "fail" } else { "pass" }.to_string();
     }
 
     /// True when some finding is at or above the threshold (exit code 1).
@@ -101,16 +115,15 @@ mod tests {
     #[test]
     fn verdict_follows_threshold() {
         let f = vec![Finding::new(&R, "x", "m")];
-        assert!(!Evidence::new(
-            "scan",
-            vec![],
-            f.clone(),
-            Severity::High,
-            Default::default()
-        )
-        .failed());
-        let e = Evidence::new("scan", vec![], f, Severity::Medium, Default::default());
+        let mut e = Evidence::new("scan", vec![], f, Default::default());
+        assert!(!e.failed(), "a medium finding passes the default threshold");
+        assert_eq!(e.summary.threshold, DEFAULT_THRESHOLD);
+        e.judge(Severity::Medium);
         assert!(e.failed());
+        assert_eq!(e.summary.threshold, Severity::Medium);
+        e.judge(Severity::Critical);
+        assert!(!e.failed());
+        e.judge(Severity::Medium);
         assert_eq!(e.summary.counts[&Severity::Medium], 1);
         assert_eq!(e.summary.counts[&Severity::Critical], 0);
         let json = serde_json::to_value(&e).unwrap();

@@ -1,7 +1,9 @@
 /// Whose fault an error is. Every producer's error type says it, so the CLI
 /// can choose an exit code and a server a status code (4xx for the input,
 /// 5xx for the rest) without reading messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Fault {
     /// What was asked for is wrong: a missing path, a malformed config or key,

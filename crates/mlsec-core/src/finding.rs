@@ -3,7 +3,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -52,7 +64,7 @@ impl FromStr for Severity {
 }
 
 /// What a finding says about the thing it was found in; decides the file's [`Verdict`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// Worth knowing, changes no verdict (e.g. "TorchScript code present").
@@ -66,7 +78,19 @@ pub enum Category {
 }
 
 /// Verdict on one file. Ordered from best to worst, so `max` combines verdicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Clean,
@@ -107,7 +131,7 @@ impl From<Category> for Verdict {
 }
 
 /// One thing a rule found, with where and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// Stable rule id, e.g. `PKL001`.
     pub rule: String,
@@ -147,7 +171,7 @@ pub struct Finding {
 /// A span in data: `row` and `column` for tables (row 1 is the first data row),
 /// `line` for text (1-based); `start`..`end` are Unicode code-point offsets inside
 /// that cell or line, end exclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DataLocation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row: Option<u64>,

@@ -15,11 +15,11 @@ pub mod render;
 mod rule;
 pub mod walk;
 
-pub use evidence::{Evidence, Subject, Summary, Tool, EVIDENCE_SCHEMA};
+pub use evidence::{Evidence, Subject, Summary, Tool, DEFAULT_THRESHOLD, EVIDENCE_SCHEMA};
 pub use fault::Fault;
 pub use finding::{Category, DataLocation, Finding, Severity, Verdict};
 pub use limits::Limits;
-pub use rule::Rule;
+pub use rule::{Rule, RuleDoc, RulesDetails};
 
 /// Version of the mlsec tool, recorded in every evidence document.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -18,24 +18,44 @@ pub struct Rule {
     pub doc: &'static str,
 }
 
+/// `details` of a `rules` evidence envelope (`mlsec rules`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct RulesDetails {
+    pub rules: Vec<RuleDoc>,
+}
+
+/// One rule and its documentation.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct RuleDoc {
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    pub category: Category,
+    pub summary: String,
+    /// What it detects, why it matters, an example and how to fix it (Markdown).
+    pub doc: String,
+}
+
 impl Rule {
     /// The `rules` evidence of `mlsec rules`: the same envelope as every other
     /// command, with the rules and their documentation as its details.
     pub fn evidence(rules: &[Rule]) -> Evidence {
-        let list: Vec<_> = rules
-            .iter()
-            .map(|r| {
-                serde_json::json!({"id": r.id, "name": r.name, "severity": r.severity,
-                    "category": r.category, "summary": r.summary, "doc": r.help_markdown()})
-            })
-            .collect();
-        Evidence::new(
-            "rules",
-            Vec::new(),
-            Vec::new(),
-            Severity::Info,
-            serde_json::json!({ "rules": list }),
-        )
+        let details = RulesDetails {
+            rules: rules
+                .iter()
+                .map(|r| RuleDoc {
+                    id: r.id.into(),
+                    name: r.name.into(),
+                    severity: r.severity,
+                    category: r.category,
+                    summary: r.summary.into(),
+                    doc: r.help_markdown(),
+                })
+                .collect(),
+        };
+        // Strings and enums only: serializing cannot fail.
+        let details = serde_json::to_value(details).unwrap_or_default();
+        Evidence::new("rules", Vec::new(), Vec::new(), details)
     }
 
     /// The doc comment with the one leading space of each `///` line removed.

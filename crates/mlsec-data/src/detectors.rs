@@ -9,15 +9,15 @@ impl PiiDetector {
     /// Detectors for the named entities (`EMAIL`, `AWS_ACCESS_KEY`, ...);
     /// all of them when `entities` is empty. An unknown name is an error that
     /// lists the known ones.
-    pub fn for_entities(entities: &[String]) -> Result<PiiDetector, String> {
+    pub fn for_entities(entities: &[String]) -> Result<PiiDetector, crate::DatasetError> {
         let mut wanted = Vec::new();
         for name in entities {
             let entity: mlsec_pii::Entity = name.parse().map_err(|_| {
                 let known: Vec<&str> = mlsec_pii::Entity::ALL.iter().map(|e| e.as_str()).collect();
-                format!(
+                crate::DatasetError::Usage(format!(
                     "--entities: unknown entity `{name}` (known: {})",
                     known.join(", ")
-                )
+                ))
             })?;
             wanted.push(entity);
         }

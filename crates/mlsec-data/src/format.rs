@@ -5,7 +5,17 @@ use std::io::Read;
 use std::path::Path;
 
 /// The data formats mlsec reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DataFormat {
     /// Comma (or tab, semicolon, pipe) separated values with a header row.

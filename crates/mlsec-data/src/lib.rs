@@ -1,8 +1,9 @@
 //! Datasets for mlsec: streaming readers for CSV, JSONL, Parquet, plain text and
 //! Jupyter notebooks; integrity manifests with per-row digests and a Merkle root,
 //! and their verification down to the changed, inserted and deleted rows.
-//! [`verify_dataset`], [`scan_pii`] and [`redact_evidence`] are the commands
-//! as library calls returning evidence; [`signing`] signs and checks manifests.
+//! [`write_manifest`], [`verify_dataset`], [`scan_pii`] and [`redact`] are
+//! the commands as library calls returning evidence; [`signing`] signs and
+//! checks manifests.
 //!
 //! Everything here reads untrusted files: readers bound every record and never
 //! panic on input; a file that cannot be read fully is an error naming the file
@@ -12,7 +13,7 @@ mod error;
 pub mod format;
 pub mod read;
 
-pub use error::{DataError, Place};
+pub use error::{DataError, DatasetError, Place};
 pub use format::{detect, DataFormat};
 pub use read::{Cell, ReadOptions, Row, Skipped, Table};
 pub mod detect;
@@ -27,6 +28,7 @@ pub mod verify;
 
 pub use detectors::PiiDetector;
 pub use run::{
-    redact_evidence, scan_pii, verify_dataset, DatasetVerifyOptions, IntegrityDetails, PiiCount,
-    PiiDetails, PiiFile, PiiOptions,
+    redact, scan_pii, verify_dataset, write_manifest, DatasetVerifyOptions, IntegrityDetails,
+    ManifestDetails, ManifestHeader, ManifestWriteOptions, PiiCount, PiiDetails, PiiFile,
+    PiiOptions, RedactOptions, SignatureCheck,
 };

@@ -30,11 +30,11 @@
 //! that rows differ without saying which.
 
 use crate::read::{ipynb, Cell, ReadOptions, Row, Skipped, Table};
-use crate::{DataError, DataFormat};
+use crate::{DataError, DataFormat, DatasetError};
 use base64::Engine;
 pub(crate) use mlsec_core::digest::hex;
 use mlsec_core::digest::sha256_stream;
-use mlsec_core::walk::{EntryKind, WalkOptions};
+use mlsec_core::walk::{EntryKind, WalkError, WalkOptions};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -146,15 +146,14 @@ enum Found {
 /// given by itself is keyed by its name), and the symbolic links met in the
 /// folders, which are not followed. Other entries (FIFOs, sockets, devices)
 /// are left out.
-pub fn collect(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Collected, String> {
+pub fn collect(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Collected, DatasetError> {
     let exclude: Vec<PathBuf> = exclude
         .iter()
         .filter_map(|p| p.canonicalize().ok())
         .collect();
     let mut out: BTreeMap<String, (PathBuf, Found)> = BTreeMap::new();
     for root in paths {
-        let meta =
-            std::fs::symlink_metadata(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let meta = std::fs::symlink_metadata(root).map_err(|e| DatasetError::io(root, &e))?;
         let mut found = Vec::new();
         if meta.is_dir() {
             walk(root, &mut found)?;
@@ -162,10 +161,15 @@ pub fn collect(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Collected, Stri
             let name = root
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
-                .ok_or_else(|| format!("{}: not a file name", root.display()))?;
+                .ok_or_else(|| {
+                    DatasetError::Usage(format!("{}: not a file name", root.display()))
+                })?;
             found.push((name, root.clone(), Found::File));
         } else {
-            return Err(format!("{}: not a regular file or folder", root.display()));
+            return Err(DatasetError::Usage(format!(
+                "{}: not a regular file or folder",
+                root.display()
+            )));
         }
         for (key, path, kind) in found {
             // A link is never the manifest being written (that is a file), and
@@ -176,11 +180,11 @@ pub fn collect(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Collected, Stri
                 continue;
             }
             if let Some((other, _)) = out.insert(key.clone(), (path.clone(), kind)) {
-                return Err(format!(
+                return Err(DatasetError::Usage(format!(
                     "{} and {} both have the manifest name `{key}`; give their common folder instead",
                     other.display(),
                     path.display()
-                ));
+                )));
             }
         }
     }
@@ -196,28 +200,34 @@ pub fn collect(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Collected, Stri
 
 /// The regular files of [`collect`], for readers that only look at content
 /// (`mlsec data pii`); links are left out.
-pub fn collect_files(paths: &[PathBuf], exclude: &[PathBuf]) -> Result<Vec<DataFile>, String> {
+pub fn collect_files(
+    paths: &[PathBuf],
+    exclude: &[PathBuf],
+) -> Result<Vec<DataFile>, DatasetError> {
     Ok(collect(paths, exclude)?.files)
 }
 
-fn walk(root: &Path, out: &mut Vec<(String, PathBuf, Found)>) -> Result<(), String> {
+fn walk(root: &Path, out: &mut Vec<(String, PathBuf, Found)>) -> Result<(), DatasetError> {
     let options = WalkOptions {
         // A manifest pins every file a loader could read, `.git` included.
         skip_dirs: &[],
         ..WalkOptions::default()
     };
-    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| e.to_string())?;
+    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| match e {
+        WalkError::Root(path, e) => DatasetError::io(&path, &e),
+        e => DatasetError::Usage(e.to_string()),
+    })?;
     for entry in entries {
         let found = match &entry.kind {
             EntryKind::File => Found::File,
             EntryKind::Link { target, .. } => Found::Link(target.to_string_lossy().into_owned()),
-            EntryKind::Unreadable(e) => return Err(format!("{}: {e}", entry.path.display())),
+            EntryKind::Unreadable(e) => return Err(DatasetError::io(&entry.path, e)),
             EntryKind::TooDeep => {
-                return Err(format!(
+                return Err(DatasetError::Usage(format!(
                     "{}: nested deeper than {} folders",
                     entry.path.display(),
                     options.max_depth
-                ))
+                )))
             }
             // FIFOs, sockets and devices hold no data to pin; never opened.
             EntryKind::Special(_) => continue,
@@ -555,16 +565,15 @@ pub fn digest_file(
 pub fn build(
     paths: &[PathBuf],
     opts: &ManifestOptions,
-) -> Result<(Manifest, Vec<(String, Skipped)>), String> {
+) -> Result<(Manifest, Vec<(String, Skipped)>), DatasetError> {
     let Collected { files, links } = collect(paths, &opts.exclude)?;
     if !links.is_empty() {
-        return Err(links_refused(&links));
+        return Err(DatasetError::Usage(links_refused(&links)));
     }
     let digests: Vec<FileDigest> = files
         .par_iter()
         .map(|f| digest_file(f, &opts.read, !opts.no_row_digests))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<_, _>>()?;
     let mut skipped = Vec::new();
     let mut entries = Vec::with_capacity(digests.len());
     for d in digests {

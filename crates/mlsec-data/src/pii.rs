@@ -493,7 +493,7 @@ pub fn scan_paths(
     detector: &dyn Detect,
     opts: &ReadOptions,
     max_findings: usize,
-) -> Result<Vec<FileScan>, String> {
+) -> Result<Vec<FileScan>, crate::DatasetError> {
     let files = collect_files(paths, &[])?;
     Ok(files
         .par_iter()

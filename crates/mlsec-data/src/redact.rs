@@ -19,7 +19,7 @@ use crate::detect::{normalise, Detect, Hit};
 use crate::read::parquet::{string_at, ParquetFile};
 use crate::read::text::{LineSplitter, RawLine, TextLines};
 use crate::read::{ipynb, ReadOptions, Table};
-use crate::{DataError, DataFormat};
+use crate::{DataError, DataFormat, DatasetError, Place};
 use arrow_array::{Array, ArrayRef, LargeStringArray, RecordBatch, StringArray, StringViewArray};
 use arrow_schema::{DataType, Schema};
 use serde::Serialize;
@@ -40,7 +40,7 @@ pub enum Strategy {
 
 /// What was redacted: counts per entity and column (or notebook field; `-` for
 /// text lines), and the columns dropped.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RedactReport {
     pub input: String,
     pub output: String,
@@ -59,9 +59,11 @@ pub struct Redactor<'a> {
 
 impl<'a> Redactor<'a> {
     /// A redactor with a fresh random run key (for `hash`).
-    pub fn new(detector: &'a dyn Detect, strategy: Strategy) -> Result<Self, String> {
+    pub fn new(detector: &'a dyn Detect, strategy: Strategy) -> Result<Self, DatasetError> {
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| format!("no randomness for the hash key: {e}"))?;
+        getrandom::fill(&mut key).map_err(|e| {
+            DatasetError::Environment(format!("no randomness for the hash key: {e}"))
+        })?;
         Ok(Redactor {
             detector,
             strategy,
@@ -127,18 +129,18 @@ pub fn redact_file(
     output: &Path,
     redactor: &Redactor,
     opts: &ReadOptions,
-) -> Result<RedactReport, String> {
+) -> Result<RedactReport, DatasetError> {
     if output
         .canonicalize()
         .ok()
         .is_some_and(|o| input.canonicalize().is_ok_and(|i| i == o))
     {
-        return Err(format!(
+        return Err(DatasetError::Usage(format!(
             "{}: the output would overwrite the input",
             output.display()
-        ));
+        )));
     }
-    let format = crate::detect(input).map_err(|e| e.to_string())?;
+    let format = crate::detect(input)?;
     let mut report = RedactReport {
         input: input.display().to_string(),
         output: output.display().to_string(),
@@ -146,15 +148,15 @@ pub fn redact_file(
         ..Default::default()
     };
     if redactor.strategy == Strategy::DropColumn && !format.is_table() {
-        return Err(format!(
+        return Err(DatasetError::Usage(format!(
             "{}: drop-column needs a table (CSV, JSONL or Parquet)",
             input.display()
-        ));
+        )));
     }
     let drop: BTreeSet<String> = if redactor.strategy == Strategy::DropColumn {
         let scan = crate::pii::scan_file(input, redactor.detector, opts, 1);
         if let Some(e) = scan.error {
-            return Err(e.to_string());
+            return Err(e.into());
         }
         scan.counts.into_keys().map(|(column, _)| column).collect()
     } else {
@@ -168,34 +170,45 @@ pub fn redact_file(
     // Written as every mlsec output is: atomically, with the mode of the file
     // it replaces or else the umask's.
     let mut tmp = mlsec_core::output::AtomicFile::create(output, ".mlsec-redact-")
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let werr = |e: &dyn std::fmt::Display| format!("{}: {e}", output.display());
+        .map_err(|e| DatasetError::io(dir, &e))?;
     {
         let sink = std::io::BufWriter::with_capacity(1 << 20, tmp.file_mut());
+        let io = Io { input, output };
         match format {
-            DataFormat::Csv => redact_csv(input, sink, redactor, opts, &drop, &mut report)?,
-            DataFormat::Jsonl => redact_jsonl(input, sink, redactor, opts, &drop, &mut report)?,
-            DataFormat::Parquet => redact_parquet(input, sink, redactor, opts, &drop, &mut report)?,
-            DataFormat::Text => redact_text(input, sink, redactor, opts, &mut report)?,
-            DataFormat::Ipynb => redact_notebook(input, sink, redactor, opts, &mut report)?,
+            DataFormat::Csv => redact_csv(io, sink, redactor, opts, &drop, &mut report)?,
+            DataFormat::Jsonl => redact_jsonl(io, sink, redactor, opts, &drop, &mut report)?,
+            DataFormat::Parquet => redact_parquet(io, sink, redactor, opts, &drop, &mut report)?,
+            DataFormat::Text => redact_text(io, sink, redactor, opts, &mut report)?,
+            DataFormat::Ipynb => redact_notebook(io, sink, redactor, opts, &mut report)?,
         }
     }
-    tmp.commit().map_err(|e| werr(&e))?;
+    tmp.commit().map_err(|e| DatasetError::write(output, e))?;
     Ok(report)
 }
 
+/// The file read and the file written, for errors that name the right one.
+#[derive(Clone, Copy)]
+struct Io<'a> {
+    input: &'a Path,
+    output: &'a Path,
+}
+
+impl Io<'_> {
+    fn write(self, e: impl std::fmt::Display) -> DatasetError {
+        DatasetError::write(self.output, e)
+    }
+}
+
 fn redact_csv(
-    input: &Path,
+    io: Io,
     sink: impl Write,
     r: &Redactor,
     opts: &ReadOptions,
     drop: &BTreeSet<String>,
     report: &mut RedactReport,
-) -> Result<(), String> {
-    let Table::Csv(mut rows) =
-        Table::open(input, DataFormat::Csv, opts).map_err(|e| e.to_string())?
-    else {
-        return Err(format!("{}: not CSV", input.display()));
+) -> Result<(), DatasetError> {
+    let Table::Csv(mut rows) = Table::open(io.input, DataFormat::Csv, opts)? else {
+        return Err(DataError::new(io.input, None, "not CSV").into());
     };
     let mut w = csv::WriterBuilder::new()
         .delimiter(rows.delimiter())
@@ -213,10 +226,10 @@ fn redact_csv(
         .map(|(c, _)| &**c)
         .collect();
     if !rows.columns().is_empty() {
-        w.write_record(&header).map_err(|e| e.to_string())?;
+        w.write_record(&header).map_err(|e| io.write(e))?;
     }
     for row in rows.by_ref() {
-        let row = row.map_err(|e| e.to_string())?;
+        let row = row?;
         let mut out: Vec<String> = Vec::with_capacity(row.cells.len());
         for ((column, cell), keep) in row.cells.iter().zip(&keep) {
             if !keep {
@@ -228,9 +241,9 @@ fn redact_csv(
                     .unwrap_or_else(|| text.to_string()),
             );
         }
-        w.write_record(&out).map_err(|e| e.to_string())?;
+        w.write_record(&out).map_err(|e| io.write(e))?;
     }
-    w.flush().map_err(|e| e.to_string())
+    w.flush().map_err(|e| io.write(e))
 }
 
 fn redact_value(r: &Redactor, field: &str, v: &mut Value, report: &mut RedactReport) {
@@ -251,35 +264,33 @@ fn redact_value(r: &Redactor, field: &str, v: &mut Value, report: &mut RedactRep
 }
 
 fn redact_jsonl(
-    input: &Path,
+    io: Io,
     mut sink: impl Write,
     r: &Redactor,
     opts: &ReadOptions,
     drop: &BTreeSet<String>,
     report: &mut RedactReport,
-) -> Result<(), String> {
-    let file = std::fs::File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+) -> Result<(), DatasetError> {
+    let input = io.input;
+    let file = std::fs::File::open(input).map_err(|e| DatasetError::io(input, &e))?;
     let mut lines = LineSplitter::new(file, opts.max_record_bytes);
     loop {
         let line = lines.line + 1;
+        let at = Some(Place::Line(line));
         let mut map = match lines.next_line() {
-            Err(e) => return Err(format!("{}: {e}", input.display())),
+            Err(e) => return Err(DatasetError::io(input, &e)),
             Ok(None) => break,
             Ok(Some(RawLine::TooLong(n))) => {
-                return Err(format!(
-                    "{}: line {line}: line of {n} bytes is over the limit",
-                    input.display()
-                ))
+                let why = format!("line of {n} bytes is over the limit");
+                return Err(DataError::new(input, at, why).into());
             }
             Ok(Some(RawLine::Bytes(b))) if b.iter().all(u8::is_ascii_whitespace) => continue,
             Ok(Some(RawLine::Bytes(b))) => {
                 match serde_json::from_slice::<serde_json::Map<String, Value>>(b) {
                     Ok(m) => m,
                     Err(e) => {
-                        return Err(format!(
-                            "{}: line {line}: not a JSON object: {e}",
-                            input.display()
-                        ))
+                        let why = format!("not a JSON object: {e}");
+                        return Err(DataError::new(input, at, why).into());
                     }
                 }
             }
@@ -288,58 +299,58 @@ fn redact_jsonl(
         for (key, value) in map.iter_mut() {
             redact_value(r, key, value, report);
         }
-        serde_json::to_writer(&mut sink, &map).map_err(|e| e.to_string())?;
-        sink.write_all(b"\n").map_err(|e| e.to_string())?;
+        serde_json::to_writer(&mut sink, &map).map_err(|e| io.write(e))?;
+        sink.write_all(b"\n").map_err(|e| io.write(e))?;
     }
-    sink.flush().map_err(|e| e.to_string())
+    sink.flush().map_err(|e| io.write(e))
 }
 
 fn redact_text(
-    input: &Path,
+    io: Io,
     mut sink: impl Write,
     r: &Redactor,
     opts: &ReadOptions,
     report: &mut RedactReport,
-) -> Result<(), String> {
-    for line in TextLines::open(input, opts).map_err(|e| e.to_string())? {
-        let line = line.map_err(|e| e.to_string())?;
+) -> Result<(), DatasetError> {
+    for line in TextLines::open(io.input, opts)? {
+        let line = line?;
         let text = r.redact(None, &line.text, report).unwrap_or(line.text);
         sink.write_all(text.as_bytes())
             .and_then(|_| sink.write_all(b"\n"))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| io.write(e))?;
     }
-    sink.flush().map_err(|e| e.to_string())
+    sink.flush().map_err(|e| io.write(e))
 }
 
 fn redact_notebook(
-    input: &Path,
+    io: Io,
     mut sink: impl Write,
     r: &Redactor,
     opts: &ReadOptions,
     report: &mut RedactReport,
-) -> Result<(), String> {
-    let mut nb = ipynb::load(input, opts).map_err(|e| e.to_string())?;
-    ipynb::for_each_text(input, &mut nb, |_, field, text| {
+) -> Result<(), DatasetError> {
+    let mut nb = ipynb::load(io.input, opts)?;
+    ipynb::for_each_text(io.input, &mut nb, |_, field, text| {
         if let Some(new) = r.redact(Some(field), text, report) {
             *text = new;
         }
-    })
-    .map_err(|e| e.to_string())?;
-    serde_json::to_writer_pretty(&mut sink, &nb).map_err(|e| e.to_string())?;
+    })?;
+    serde_json::to_writer_pretty(&mut sink, &nb).map_err(|e| io.write(e))?;
     sink.write_all(b"\n")
         .and_then(|_| sink.flush())
-        .map_err(|e| e.to_string())
+        .map_err(|e| io.write(e))
 }
 
 fn redact_parquet(
-    input: &Path,
+    io: Io,
     sink: impl Write + Send,
     r: &Redactor,
     opts: &ReadOptions,
     drop: &BTreeSet<String>,
     report: &mut RedactReport,
-) -> Result<(), String> {
-    let file = ParquetFile::open(input, opts).map_err(|e| e.to_string())?;
+) -> Result<(), DatasetError> {
+    let input = io.input;
+    let file = ParquetFile::open(input, opts)?;
     let source = file.schema().clone();
     let keep: Vec<usize> = (0..source.fields().len())
         .filter(|&i| !drop.contains(source.field(i).name()))
@@ -354,22 +365,23 @@ fn redact_parquet(
         .set_compression(parquet::basic::Compression::SNAPPY)
         .build();
     let mut writer = parquet::arrow::ArrowWriter::try_new(sink, schema.clone(), Some(props))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| io.write(e))?;
     for g in 0..file.row_groups() {
-        for batch in file.batches(g).map_err(|e| e.to_string())? {
-            let batch =
-                batch.map_err(|e| DataError::new(input, None, e.to_string()).to_string())?;
+        for batch in file.batches(g)? {
+            let batch = batch.map_err(|e| DataError::new(input, Some(Place::RowGroup(g)), e))?;
             let mut columns: Vec<ArrayRef> = Vec::with_capacity(keep.len());
             for &i in &keep {
                 let name = source.field(i).name();
                 columns.push(redact_column(r, name, batch.column(i), report));
             }
-            let out = RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())?;
-            writer.write(&out).map_err(|e| e.to_string())?;
+            // Same columns, same types, same lengths as the batch read.
+            let out = RecordBatch::try_new(schema.clone(), columns)
+                .map_err(|e| DatasetError::Internal(e.to_string()))?;
+            writer.write(&out).map_err(|e| io.write(e))?;
         }
-        writer.flush().map_err(|e| e.to_string())?;
+        writer.flush().map_err(|e| io.write(e))?;
     }
-    writer.close().map_err(|e| e.to_string())?;
+    writer.close().map_err(|e| io.write(e))?;
     Ok(())
 }
 

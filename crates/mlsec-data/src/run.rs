@@ -1,17 +1,108 @@
-//! `mlsec data verify`, `data pii` and `data redact` as library calls:
-//! options in, an evidence envelope out.
+//! `mlsec data manifest`, `data verify`, `data pii` and `data redact` as
+//! library calls: options in, an evidence envelope out.
 
 use crate::detectors::PiiDetector;
-use crate::manifest::Manifest;
-use crate::redact::RedactReport;
+use crate::manifest::{Manifest, ManifestOptions};
+use crate::redact::{Redactor, Strategy};
 use crate::verify::FileReport;
-use crate::{signing, ReadOptions};
-use mlsec_core::{Evidence, Finding, Severity, Subject};
-use mlsec_sign::Trust;
+use crate::{signing, DatasetError, ReadOptions};
+use mlsec_core::render::{FileLine, Tabulate};
+use mlsec_core::{output, Evidence, Finding, Subject};
+use mlsec_sign::{Credential, Signer, Trust};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// What `data manifest` pins, and where it writes.
+pub struct ManifestWriteOptions {
+    /// Data files and folders.
+    pub paths: Vec<PathBuf>,
+    pub manifest: ManifestOptions,
+    /// The manifest file; `None` writes it to standard output.
+    pub output: Option<PathBuf>,
+    /// Signs the manifest; needs `output` or `signature`.
+    pub credential: Option<Credential>,
+    /// Where the signature goes (default: the manifest's path + `.sig`).
+    pub signature: Option<PathBuf>,
+}
+
+/// `details` of a `data.manifest` evidence envelope.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ManifestDetails {
+    /// The manifest file; `null` when it went to standard output.
+    pub manifest: Option<String>,
+    /// The signature file, when signed.
+    pub signature: Option<String>,
+    pub files: usize,
+    /// Table rows pinned, over all files.
+    pub rows: u64,
+    /// Malformed rows skipped (with `skip_bad_rows`), per file.
+    pub skipped: BTreeMap<String, u64>,
+}
+
+/// Builds the manifest of `options.paths`, signs it when a credential is
+/// given (before anything is written, so a bad key leaves nothing behind),
+/// and writes both atomically. The evidence's subjects are the pinned files;
+/// skipped rows are findings.
+pub fn write_manifest(options: &ManifestWriteOptions) -> Result<Evidence, DatasetError> {
+    let (manifest, skipped) = crate::manifest::build(&options.paths, &options.manifest)?;
+    let bytes = manifest.to_bytes();
+    let signed = match &options.credential {
+        None => None,
+        Some(credential) => {
+            let path = options
+                .signature
+                .clone()
+                .or_else(|| options.output.as_deref().map(signing::default_signature))
+                .ok_or_else(|| {
+                    DatasetError::Usage(
+                        "--key needs -o FILE or --signature FILE to name where the signature goes"
+                            .into(),
+                    )
+                })?;
+            Some((path, signing::sign_manifest(&manifest, &bytes, credential)?))
+        }
+    };
+    output::emit(options.output.as_deref(), &bytes).map_err(|e| match &options.output {
+        Some(p) => DatasetError::write(p, e),
+        None => DatasetError::Environment(format!("standard output: {e}")),
+    })?;
+    if let Some((path, bundle)) = &signed {
+        output::write_atomic(path, &bundle.to_json()).map_err(|e| DatasetError::io(path, &e))?;
+    }
+    let subjects = manifest
+        .files
+        .iter()
+        .map(|f| Subject {
+            name: f.path.clone(),
+            digest: [("sha256".to_string(), f.sha256.clone())].into(),
+        })
+        .collect();
+    let findings = skipped
+        .iter()
+        .map(|(file, s)| crate::verify::skipped_finding(file, s))
+        .collect();
+    let details = ManifestDetails {
+        manifest: options.output.as_ref().map(|p| p.display().to_string()),
+        signature: signed.as_ref().map(|(p, _)| p.display().to_string()),
+        files: manifest.files.len(),
+        rows: manifest
+            .files
+            .iter()
+            .filter_map(|f| f.table.as_ref())
+            .map(|t| t.rows)
+            .sum(),
+        skipped: skipped.iter().map(|(f, s)| (f.clone(), s.count)).collect(),
+    };
+    Ok(Evidence::new(
+        "data.manifest",
+        subjects,
+        findings,
+        to_value(&details)?,
+    ))
+}
 
 /// What `data verify` checks.
 pub struct DatasetVerifyOptions {
@@ -26,27 +117,57 @@ pub struct DatasetVerifyOptions {
     pub read: ReadOptions,
     /// Files to leave out besides the manifest (e.g. the report being written).
     pub exclude: Vec<PathBuf>,
-    pub fail_on: Severity,
 }
 
 /// `details` of a `data.integrity` evidence envelope.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct IntegrityDetails {
-    /// The manifest's path and its own header (created, source, tool).
-    pub manifest: Value,
-    /// `checked`, and when checked `verified`, `path` and `signer` or `reason`.
-    pub signature: Value,
+    /// The manifest's path and its own header.
+    pub manifest: ManifestHeader,
+    /// Whether and how the manifest's signature was checked.
+    pub signature: SignatureCheck,
     /// No file, row or schema differs.
     pub identical: bool,
     pub files: Vec<FileReport>,
 }
 
+/// The manifest a dataset was checked against.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ManifestHeader {
+    pub path: String,
+    /// When the manifest was made (RFC 3339).
+    pub created: String,
+    /// Where the data came from, as recorded.
+    pub source: Option<String>,
+    /// The tool that made it.
+    pub tool: mlsec_core::Tool,
+}
+
+/// The check of a manifest's signature.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SignatureCheck {
+    /// False when no key or CA was given.
+    pub checked: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<Signer>,
+    /// Why the signature was not accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// Verifies datasets against a manifest (and its signature when `trust` is
 /// given). Differences are findings; errors are for what stops the check.
-pub fn verify_dataset(options: &DatasetVerifyOptions) -> Result<Evidence, String> {
+pub fn verify_dataset(options: &DatasetVerifyOptions) -> Result<Evidence, DatasetError> {
     let path = &options.manifest;
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let manifest = Manifest::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, &e))?;
+    let manifest = Manifest::from_bytes(&bytes).map_err(|reason| DatasetError::Manifest {
+        path: path.clone(),
+        reason,
+    })?;
     let signature_file = options
         .signature
         .clone()
@@ -63,11 +184,21 @@ pub fn verify_dataset(options: &DatasetVerifyOptions) -> Result<Evidence, String
     };
     let mut result = crate::verify::verify(&manifest, &options.paths, &verify_options)?;
     let manifest_name = path.display().to_string();
-    let signature = match &checked {
-        None => json!({"checked": false}),
-        Some(Ok(signer)) => {
-            json!({"checked": true, "verified": true, "path": signature_file, "signer": signer})
-        }
+    let signature = match checked {
+        None => SignatureCheck {
+            checked: false,
+            verified: None,
+            path: None,
+            signer: None,
+            reason: None,
+        },
+        Some(Ok(signer)) => SignatureCheck {
+            checked: true,
+            verified: Some(true),
+            path: Some(signature_file),
+            signer: Some(signer),
+            reason: None,
+        },
         Some(Err(why)) => {
             result.findings.insert(
                 0,
@@ -77,16 +208,22 @@ pub fn verify_dataset(options: &DatasetVerifyOptions) -> Result<Evidence, String
                     format!("{manifest_name}: signature not accepted: {why}"),
                 ),
             );
-            json!({"checked": true, "verified": false, "path": signature_file, "reason": why})
+            SignatureCheck {
+                checked: true,
+                verified: Some(false),
+                path: Some(signature_file),
+                signer: None,
+                reason: Some(why),
+            }
         }
     };
     let details = IntegrityDetails {
-        manifest: json!({
-            "path": manifest_name,
-            "created": manifest.created,
-            "source": manifest.source,
-            "tool": manifest.tool,
-        }),
+        manifest: ManifestHeader {
+            path: manifest_name,
+            created: manifest.created,
+            source: manifest.source,
+            tool: manifest.tool,
+        },
         signature,
         identical: result.identical(),
         files: result.files,
@@ -95,7 +232,6 @@ pub fn verify_dataset(options: &DatasetVerifyOptions) -> Result<Evidence, String
         "data.integrity",
         result.subjects,
         result.findings,
-        options.fail_on,
         to_value(&details)?,
     ))
 }
@@ -110,11 +246,10 @@ pub struct PiiOptions {
     pub read: ReadOptions,
     /// Findings listed per file, column and entity (the rest are counted); 0 lists all.
     pub max_findings: usize,
-    pub fail_on: Severity,
 }
 
 /// `details` of a `data.pii` evidence envelope.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PiiDetails {
     pub files: Vec<PiiFile>,
     /// Findings counted per entity, over all files.
@@ -123,7 +258,7 @@ pub struct PiiDetails {
 }
 
 /// One file of a `data.pii` scan.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PiiFile {
     pub path: String,
     pub format: Option<crate::DataFormat>,
@@ -137,7 +272,7 @@ pub struct PiiFile {
     pub verdict: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PiiCount {
     /// The table column; `null` for text.
     pub column: Option<String>,
@@ -146,7 +281,7 @@ pub struct PiiCount {
 }
 
 /// Finds personal data and secrets in the files under `options.paths`.
-pub fn scan_pii(options: &PiiOptions) -> Result<Evidence, String> {
+pub fn scan_pii(options: &PiiOptions) -> Result<Evidence, DatasetError> {
     let detector = PiiDetector::for_entities(&options.entities)?;
     let scans = crate::pii::scan_paths(
         &options.paths,
@@ -204,14 +339,30 @@ pub fn scan_pii(options: &PiiOptions) -> Result<Evidence, String> {
         "data.pii",
         subjects,
         findings,
-        options.fail_on,
         to_value(&details)?,
     ))
 }
 
-/// The `data.redact` evidence of a redaction: the input and output as
-/// subjects, the counts as details.
-pub fn redact_evidence(report: &RedactReport) -> Result<Evidence, String> {
+/// What `data redact` redacts, and how.
+#[derive(Debug, Clone)]
+pub struct RedactOptions {
+    /// The data file to redact.
+    pub input: PathBuf,
+    /// Where the redacted copy goes (written atomically; never the input).
+    pub output: PathBuf,
+    pub strategy: Strategy,
+    /// Entity names to redact; empty for all.
+    pub entities: Vec<String>,
+    pub read: ReadOptions,
+}
+
+/// Writes a redacted copy of `options.input` and returns the `data.redact`
+/// evidence: the input and output as subjects, the counts as details.
+pub fn redact(options: &RedactOptions) -> Result<Evidence, DatasetError> {
+    let detector = PiiDetector::for_entities(&options.entities)?;
+    let redactor = Redactor::new(&detector, options.strategy)?;
+    let report =
+        crate::redact::redact_file(&options.input, &options.output, &redactor, &options.read)?;
     let subjects = [&report.input, &report.output]
         .into_iter()
         .map(|name| Subject {
@@ -223,11 +374,38 @@ pub fn redact_evidence(report: &RedactReport) -> Result<Evidence, String> {
         "data.redact",
         subjects,
         Vec::new(),
-        Severity::High,
-        to_value(report)?,
+        to_value(&report)?,
     ))
 }
 
-fn to_value(details: &impl Serialize) -> Result<Value, String> {
-    serde_json::to_value(details).map_err(|e| format!("internal error: {e}"))
+fn to_value(details: &impl Serialize) -> Result<Value, DatasetError> {
+    serde_json::to_value(details).map_err(|e| DatasetError::Internal(e.to_string()))
+}
+
+impl Tabulate for IntegrityDetails {
+    fn files(&self) -> Vec<FileLine<'_>> {
+        self.files
+            .iter()
+            .map(|f| FileLine {
+                path: &f.path,
+                verdict: &f.verdict,
+                format: "",
+                judged: true,
+            })
+            .collect()
+    }
+}
+
+impl Tabulate for PiiDetails {
+    fn files(&self) -> Vec<FileLine<'_>> {
+        self.files
+            .iter()
+            .map(|f| FileLine {
+                path: &f.path,
+                verdict: &f.verdict,
+                format: f.format.map_or("", |f| f.as_str()),
+                judged: true,
+            })
+            .collect()
+    }
 }

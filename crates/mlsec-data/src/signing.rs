@@ -26,7 +26,7 @@ pub fn sign_manifest(
     manifest: &Manifest,
     bytes: &[u8],
     credential: &Credential,
-) -> Result<Bundle, String> {
+) -> Result<Bundle, mlsec_sign::SignError> {
     let subjects = manifest
         .files
         .iter()

@@ -28,7 +28,7 @@ pub const MAX_RANGES: usize = 10_000;
 const DIFF_DEADLINE: Duration = Duration::from_secs(60);
 
 /// A run of rows, 1-based and inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rows {
     pub first: u64,
     pub last: u64,
@@ -62,14 +62,14 @@ impl std::fmt::Display for Rows {
 }
 
 /// Changed rows: where they are now and where they were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Changed {
     pub rows: Rows,
     pub old_rows: Rows,
 }
 
 /// How the rows of a table moved between the manifest and now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RowDiff {
     pub changed: Vec<Changed>,
     /// Numbered in the current file.
@@ -124,7 +124,7 @@ pub fn diff_rows(old: &[RowDigest], new: &[RowDigest]) -> RowDiff {
 }
 
 /// What verification found for one file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileReport {
     pub path: String,
     /// `unchanged`, `changed`, `added`, `removed`, `unreadable` or `link` (a
@@ -169,7 +169,7 @@ pub fn verify(
     manifest: &Manifest,
     paths: &[PathBuf],
     opts: &VerifyOptions,
-) -> Result<Verification, String> {
+) -> Result<Verification, crate::DatasetError> {
     let Collected {
         files: current,
         links,

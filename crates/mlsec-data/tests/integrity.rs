@@ -286,6 +286,8 @@ fn a_malformed_table_fails_the_manifest_with_file_and_row() {
     fs::write(dir.path().join("bad.csv"), "a,b\n1,2\n3\n").unwrap();
     let err =
         manifest::build(&[dir.path().to_path_buf()], &ManifestOptions::default()).unwrap_err();
+    assert!(matches!(err, mlsec_data::DatasetError::Read(_)), "{err:?}");
+    let err = err.to_string();
     assert!(
         err.contains("bad.csv: row 2 (line 3): 1 field(s) but the header has 2"),
         "{err}"
@@ -311,6 +313,7 @@ fn symbolic_links_are_refused_by_the_manifest_and_reported_by_verify() {
     symlink("..", root.join("sub/up")).unwrap();
     let err =
         manifest::build(std::slice::from_ref(&root), &ManifestOptions::default()).unwrap_err();
+    let err = err.to_string();
     for want in [
         format!("sub/linked.csv -> {}", outside.display()),
         "dangling.csv -> nowhere.csv".to_string(),

@@ -2,7 +2,6 @@
 //! evidence they return, and a signed manifest's tampering found without the
 //! binary.
 
-use mlsec_core::Severity;
 use mlsec_data::manifest::{self, ManifestOptions};
 use mlsec_data::{
     signing, verify_dataset, DatasetVerifyOptions, IntegrityDetails, PiiDetails, PiiOptions,
@@ -51,7 +50,6 @@ fn verify(data: &Path, manifest: &Path, trust: Option<Trust>) -> mlsec_core::Evi
         trust,
         read: ReadOptions::default(),
         exclude: vec![],
-        fail_on: Severity::High,
     })
     .unwrap()
 }
@@ -65,7 +63,8 @@ fn a_signed_manifest_verifies_and_a_changed_row_is_named() {
     assert!(ok.findings.is_empty(), "{:?}", ok.findings);
     let d: IntegrityDetails = serde_json::from_value(ok.details.clone()).unwrap();
     assert!(d.identical);
-    assert_eq!(d.signature["verified"], true);
+    assert_eq!(d.signature.verified, Some(true));
+    assert!(d.signature.signer.is_some());
 
     fs::write(data.join("train.csv"), "id,label\n1,cat\n2,cat\n3,cat\n").unwrap();
     let (_, trust) = credential_and_trust();
@@ -97,10 +96,10 @@ fn a_tampered_manifest_fails_its_signature_in_process() {
     assert_eq!(rules, ["DAT011"], "{:?}", evidence.findings);
     assert_eq!(evidence.summary.verdict, "fail");
     let d: IntegrityDetails = serde_json::from_value(evidence.details.clone()).unwrap();
-    assert_eq!(d.signature["verified"], false);
+    assert_eq!(d.signature.verified, Some(false));
     assert!(
-        d.signature["reason"].as_str().unwrap().contains("SHA-256"),
-        "{}",
+        d.signature.reason.as_deref().unwrap().contains("SHA-256"),
+        "{:?}",
         d.signature
     );
 }
@@ -119,7 +118,6 @@ fn pii_evidence_counts_per_file_and_entity() {
         entities: vec![],
         read: ReadOptions::default(),
         max_findings: 1,
-        fail_on: Severity::Medium,
     })
     .unwrap();
     assert_eq!(evidence.kind, "data.pii");
@@ -137,9 +135,10 @@ fn pii_evidence_counts_per_file_and_entity() {
         entities: vec!["NOT_AN_ENTITY".into()],
         read: ReadOptions::default(),
         max_findings: 0,
-        fail_on: Severity::Medium,
     })
     .unwrap_err();
+    assert_eq!(err.fault(), mlsec_core::Fault::Input);
+    let err = err.to_string();
     assert!(
         err.contains("NOT_AN_ENTITY") && err.contains("EMAIL"),
         "{err}"

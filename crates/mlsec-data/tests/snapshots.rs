@@ -3,7 +3,7 @@
 //! in detection or wording shows up as a snapshot diff to review. Update with
 //! `INSTA_UPDATE=always cargo test -p mlsec-data --test snapshots`.
 
-use mlsec_core::{Evidence, Severity};
+use mlsec_core::Evidence;
 use mlsec_data::manifest::{self, ManifestOptions};
 use mlsec_data::{scan_pii, verify_dataset, DatasetVerifyOptions, PiiOptions, ReadOptions};
 use std::fs;
@@ -55,7 +55,6 @@ fn pii_findings_on_a_customer_table_and_a_chat_log() {
         entities: Vec::new(),
         read: ReadOptions::default(),
         max_findings: 0,
-        fail_on: Severity::High,
     })
     .unwrap();
     insta::assert_snapshot!("pii_findings", lines(&evidence, dir.path()));
@@ -92,7 +91,6 @@ fn verify_findings_on_a_tampered_dataset() {
         trust: None,
         read: ReadOptions::default(),
         exclude: vec![],
-        fail_on: Severity::High,
     })
     .unwrap();
     insta::assert_snapshot!("verify_findings", lines(&evidence, dir.path()));

@@ -17,8 +17,8 @@
 
 use crate::ScanError;
 use mlsec_core::{Fault, Limits};
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Settings of one scan.
@@ -54,6 +54,22 @@ struct ScanSection {
     allow: Vec<String>,
     #[serde(default)]
     deny: Vec<String>,
+}
+
+/// The configuration a scan ran with, as its evidence records it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigRecord {
+    /// The configuration file, when one was used.
+    pub file: Option<String>,
+    /// Globals allowed (`module.name` or `module.*`), from the command line
+    /// and `--trust-config`.
+    pub allow: Vec<String>,
+    /// Globals the file allows, except those the built-in denylist denies.
+    pub allow_unless_denied: Vec<String>,
+    /// Globals denied on top of the built-in denylist.
+    pub deny: Vec<String>,
+    /// Entries of `allow_unless_denied` that name denylisted globals, so not applied.
+    pub not_applied_to_denied_globals: Vec<String>,
 }
 
 impl ScanConfig {
@@ -112,14 +128,17 @@ impl ScanConfig {
     }
 
     /// What the evidence records: the file, and every allowance and denial in effect.
-    pub fn to_evidence(&self) -> serde_json::Value {
-        json!({
-            "file": self.source.as_ref().map(|p| p.to_string_lossy()),
-            "allow": self.allow,
-            "allow_unless_denied": self.allow_unless_denied,
-            "deny": self.deny,
-            "not_applied_to_denied_globals": self.allows_not_applied(),
-        })
+    pub fn to_evidence(&self) -> ConfigRecord {
+        ConfigRecord {
+            file: self
+                .source
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+            allow: self.allow.clone(),
+            allow_unless_denied: self.allow_unless_denied.clone(),
+            deny: self.deny.clone(),
+            not_applied_to_denied_globals: self.allows_not_applied(),
+        }
     }
 
     /// One line for people: which file was used and what it allows.

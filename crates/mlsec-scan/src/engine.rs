@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 const MMAP_THRESHOLD: u64 = 1 << 20;
 
 /// The judgement on one file.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileResult {
     pub path: String,
     /// Format of the file as detected from its content (`unknown` if none).

@@ -11,17 +11,16 @@ fn fixture(path: &str) -> PathBuf {
         .join(path)
 }
 
-fn options(paths: Vec<PathBuf>, fail_on: Severity) -> ScanOptions {
+fn options(paths: Vec<PathBuf>) -> ScanOptions {
     ScanOptions {
         paths,
         config: ScanConfig::default(),
-        fail_on,
     }
 }
 
 #[test]
 fn a_folder_gives_one_envelope_with_typed_details() {
-    let evidence = run(&options(vec![fixture("archives")], Severity::High), &|_| {}).unwrap();
+    let evidence = run(&options(vec![fixture("archives")]), &|_| {}).unwrap();
     assert_eq!(evidence.kind, "scan");
     assert_eq!(evidence.summary.verdict, "fail");
     let details: ScanDetails = serde_json::from_value(evidence.details.clone()).unwrap();
@@ -46,18 +45,18 @@ fn a_folder_gives_one_envelope_with_typed_details() {
 fn the_threshold_decides_whether_the_summary_fails() {
     // PKL002 (high) only: fails at high, passes at critical.
     let path = fixture("pickle/unknown_class_reduce.pkl");
-    let at = |s| run(&options(vec![path.clone()], s), &|_| {}).unwrap();
+    let at = |s| {
+        let mut evidence = run(&options(vec![path.clone()]), &|_| {}).unwrap();
+        evidence.judge(s);
+        evidence
+    };
     assert_eq!(at(Severity::High).summary.verdict, "fail");
     assert_eq!(at(Severity::Critical).summary.verdict, "pass");
 }
 
 #[test]
 fn a_missing_path_is_the_inputs_fault_and_names_the_path() {
-    let err = run(
-        &options(vec![fixture("no/such/file.pkl")], Severity::High),
-        &|_| {},
-    )
-    .unwrap_err();
+    let err = run(&options(vec![fixture("no/such/file.pkl")]), &|_| {}).unwrap_err();
     assert!(matches!(err, ScanError::Path { .. }), "{err:?}");
     assert_eq!(err.fault(), Fault::Input);
     assert!(err.to_string().contains("no/such/file.pkl"), "{err}");

@@ -19,7 +19,7 @@ const OID_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 const MAX_CHAIN: usize = 8;
 
 /// Who signed, as shown in reports.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct CertificateInfo {
     pub subject: String,
     pub issuer: String,

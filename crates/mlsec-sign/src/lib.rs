@@ -13,6 +13,7 @@
 
 pub mod bundle;
 pub mod cert;
+mod error;
 pub mod hash;
 pub mod keys;
 pub mod manifest;
@@ -21,9 +22,12 @@ mod run;
 pub mod statement;
 pub mod walk;
 
+pub use error::SignError;
 pub use run::{
-    default_signature, load_credential, load_trust, sign, verify, KeyFiles, SignOptions,
-    SignatureDetails, TrustFiles, VerifyOptions,
+    attest_file, default_attestation, default_signature, load_credential, load_trust, sign, verify,
+    verify_attestation_file, AttestOptions, AttestationDetails, KeyFiles, ManifestSummary,
+    Operation, ResourceSummary, SerializationSummary, SignOptions, SignatureDetails, TrustFiles,
+    VerifyAttestationOptions, VerifyOptions,
 };
 
 use bundle::{Bundle, PublicKeyIdentifier, VerificationMaterial};
@@ -31,7 +35,8 @@ use cert::CertificateInfo;
 use hash::HashAlgo;
 use keys::{SigningKey, VerifyingKey};
 use manifest::{Diff, Manifest, Method, Serialization};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use walk::IgnorePath;
@@ -86,11 +91,16 @@ impl Credential {
     }
 
     /// Checks that a certificate credential's leaf holds the key's public half.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SignError> {
         if let Credential::Certificate { key, chain } = self {
-            let leaf = cert::parse(chain.first().ok_or("no signing certificate")?)?;
-            if cert::public_key(&leaf)? != key.verifying_key() {
-                return Err("the certificate's public key does not match the private key".into());
+            let leaf = chain
+                .first()
+                .ok_or_else(|| SignError::Credential("no signing certificate".into()))?;
+            let leaf = cert::parse(leaf).map_err(SignError::Credential)?;
+            if cert::public_key(&leaf).map_err(SignError::Credential)? != key.verifying_key() {
+                return Err(SignError::Credential(
+                    "the certificate's public key does not match the private key".into(),
+                ));
             }
         }
         Ok(())
@@ -121,12 +131,12 @@ impl Credential {
 }
 
 /// Who signed, as far as the verifier established.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Signer {
     /// `key` or `certificate`.
-    pub method: &'static str,
+    pub method: String,
     /// `ecdsa-p256-sha256`, ..., `ed25519`.
-    pub algorithm: &'static str,
+    pub algorithm: String,
     /// Hex SHA-256 of the public key's PEM text (model_signing's key hint).
     pub key_fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,7 +150,7 @@ pub fn sign_model(
     hash: HashAlgo,
     credential: &Credential,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<(Manifest, Bundle), String> {
+) -> Result<(Manifest, Bundle), SignError> {
     credential.check()?;
     let serialization = Serialization {
         method,
@@ -177,7 +187,7 @@ impl std::fmt::Debug for Trust {
 }
 
 /// Why a model did not verify.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Failure {
     /// The signature file is malformed, or not made by the trusted key.
@@ -232,8 +242,8 @@ pub fn open_bundle(bundle_bytes: &[u8], trust: &Trust) -> Result<(Vec<u8>, Signe
         ));
     }
     let signer = Signer {
-        method,
-        algorithm: key.algorithm(),
+        method: method.into(),
+        algorithm: key.algorithm().into(),
         key_fingerprint: key.hint(),
         certificate,
     };
@@ -248,17 +258,16 @@ pub fn verify_model(
     trust: &Trust,
     ignore_unsigned_files: bool,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Verification, String> {
-    let meta = std::fs::metadata(&opts.signature)
-        .map_err(|e| format!("{}: {e}", opts.signature.display()))?;
+) -> Result<Verification, SignError> {
+    let meta =
+        std::fs::metadata(&opts.signature).map_err(|e| SignError::io(&opts.signature, &e))?;
     if meta.len() > bundle::MAX_BUNDLE_BYTES {
         return Ok(signature_failure(format!(
             "the signature file is larger than {} MiB",
             bundle::MAX_BUNDLE_BYTES >> 20
         )));
     }
-    let bytes =
-        std::fs::read(&opts.signature).map_err(|e| format!("{}: {e}", opts.signature.display()))?;
+    let bytes = std::fs::read(&opts.signature).map_err(|e| SignError::io(&opts.signature, &e))?;
     let (payload, signer) = match open_bundle(&bytes, trust) {
         Ok(opened) => opened,
         Err(message) => return Ok(signature_failure(message)),
@@ -308,16 +317,16 @@ pub const EVIDENCE_PREDICATE_TYPE: &str = "https://mlsec.dev/evidence/v1";
 /// Wraps an mlsec evidence document in a signed in-toto Statement: its subjects
 /// (those with digests) become the statement's subjects and the whole document
 /// the predicate. Without any subject digest, the subject is the document itself.
-pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<Bundle, String> {
+pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<Bundle, SignError> {
     use serde_json::json;
     if is_cyclonedx(evidence) {
         return attest_bom(evidence, credential);
     }
     if evidence.get("schema").and_then(|s| s.as_str()) != Some(mlsec_core::EVIDENCE_SCHEMA) {
-        return Err(format!(
+        return Err(SignError::Document(format!(
             "neither an mlsec evidence document (schema {}) nor a CycloneDX BOM",
             mlsec_core::EVIDENCE_SCHEMA
-        ));
+        )));
     }
     let mut subjects: Vec<serde_json::Value> = evidence["subjects"]
         .as_array()
@@ -329,7 +338,7 @@ pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<B
         })
         .unwrap_or_default();
     if subjects.is_empty() {
-        let bytes = serde_json::to_vec(evidence).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(evidence).map_err(internal)?;
         let kind = evidence["kind"].as_str().unwrap_or("evidence");
         subjects.push(json!({"name": format!("mlsec {kind} evidence"), "digest": {"sha256": hash::hex(&HashAlgo::Sha256.digest(&bytes))}}));
     }
@@ -343,7 +352,7 @@ pub fn sign_statement(
     predicate_type: &str,
     predicate: &serde_json::Value,
     credential: &Credential,
-) -> Result<Bundle, String> {
+) -> Result<Bundle, SignError> {
     credential.check()?;
     let statement = serde_json::json!({
         "_type": statement::STATEMENT_TYPE,
@@ -351,7 +360,7 @@ pub fn sign_statement(
         "predicateType": predicate_type,
         "predicate": predicate,
     });
-    let payload = serde_json::to_vec(&statement).map_err(|e| e.to_string())?;
+    let payload = serde_json::to_vec(&statement).map_err(internal)?;
     let signature = credential
         .key()
         .sign(&bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload));
@@ -393,7 +402,7 @@ fn is_cyclonedx(doc: &serde_json::Value) -> bool {
 /// Signs a CycloneDX BOM (such as `mlsec bom` writes) as the predicate of
 /// an in-toto statement. Its subject is the model the BOM describes, by the
 /// SHA-256 of its metadata component, or else the BOM document's own digest.
-fn attest_bom(bom: &serde_json::Value, credential: &Credential) -> Result<Bundle, String> {
+fn attest_bom(bom: &serde_json::Value, credential: &Credential) -> Result<Bundle, SignError> {
     use serde_json::json;
     let component = &bom["metadata"]["component"];
     let sha256 = component["hashes"].as_array().and_then(|hashes| {
@@ -405,7 +414,7 @@ fn attest_bom(bom: &serde_json::Value, credential: &Credential) -> Result<Bundle
     let subject = match (component["name"].as_str(), sha256) {
         (Some(name), Some(digest)) => json!({"name": name, "digest": {"sha256": digest}}),
         _ => {
-            let bytes = serde_json::to_vec(bom).map_err(|e| e.to_string())?;
+            let bytes = serde_json::to_vec(bom).map_err(internal)?;
             json!({"name": "CycloneDX BOM", "digest": {"sha256": hash::hex(&HashAlgo::Sha256.digest(&bytes))}})
         }
     };
@@ -413,11 +422,11 @@ fn attest_bom(bom: &serde_json::Value, credential: &Credential) -> Result<Bundle
 }
 
 /// Checks a bundle made by [`attest`] and returns the evidence (or the
-/// CycloneDX BOM) it signs.
+/// CycloneDX BOM) it signs, who signed it, and the predicate type.
 pub fn verify_attestation(
     bundle_bytes: &[u8],
     trust: &Trust,
-) -> Result<(serde_json::Value, Signer), String> {
+) -> Result<(serde_json::Value, Signer, &'static str), String> {
     let (payload, _) = open_bundle(bundle_bytes, trust)?;
     let statement: serde_json::Value = serde_json::from_slice(&payload)
         .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
@@ -426,10 +435,17 @@ pub fn verify_attestation(
     } else {
         EVIDENCE_PREDICATE_TYPE
     };
-    open_statement(bundle_bytes, trust, predicate_type)
+    let (predicate, signer) = open_statement(bundle_bytes, trust, predicate_type)?;
+    Ok((predicate, signer, predicate_type))
 }
 
 /// Reads a file to text, naming it in errors.
-pub fn read_text(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+pub fn read_text(path: &Path) -> Result<String, SignError> {
+    std::fs::read_to_string(path).map_err(|e| SignError::io(path, &e))
+}
+
+/// Serializing a JSON value that was just parsed or built cannot fail; if it
+/// does, it is a bug.
+fn internal(e: serde_json::Error) -> SignError {
+    SignError::Internal(e.to_string())
 }

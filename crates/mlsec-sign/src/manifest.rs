@@ -1,8 +1,9 @@
 //! The model manifest: one digest per file (or per shard of a file), in
 //! model_signing's order, and the root digest over all of them.
 
-use crate::hash::{hash_file, hex, HashAlgo};
+use crate::hash::{hash_file, HashAlgo};
 use crate::walk::{self, IgnorePath, ModelFile};
+use crate::SignError;
 use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -118,7 +119,7 @@ pub fn hash_model(
     serialization: &Serialization,
     only: Option<&std::collections::BTreeSet<String>>,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Manifest, String> {
+) -> Result<Manifest, SignError> {
     let mut files = walk::list(
         root,
         &serialization.ignore_paths,
@@ -129,12 +130,12 @@ pub fn hash_model(
     }
     let items = plan(&files, serialization.method);
     let label = algorithm_label(serialization.hash_type, serialization.method);
-    let resources: Result<Vec<Resource>, String> = items
+    let resources: Result<Vec<Resource>, SignError> = items
         .par_iter()
         .map(|&(i, range)| {
             let f = &files[i];
             let digest = hash_file(&f.path, serialization.hash_type, range)
-                .map_err(|e| format!("{}: {e}", f.path.display()))?;
+                .map_err(|e| SignError::io(&f.path, &e))?;
             progress(range.map_or(f.size, |(s, e)| e - s));
             Ok(Resource {
                 path: f.name.clone(),
@@ -162,7 +163,9 @@ pub fn model_name(root: &Path) -> String {
 }
 
 /// How a local model differs from a signed manifest, file by file.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Diff {
     /// Signed files whose content differs.
     pub changed: Vec<String>,
@@ -257,14 +260,6 @@ pub fn diff(signed: &Manifest, local: &Manifest) -> Diff {
     d.extra.retain(|p| !renamed.iter().any(|(_, new)| new == p));
     d.renamed = renamed;
     d
-}
-
-/// The resource digests as `{name: hex}`, for evidence.
-pub fn resource_table(m: &Manifest) -> Vec<serde_json::Value> {
-    m.resources
-        .iter()
-        .map(|r| serde_json::json!({"name": r.name(), "algorithm": r.algorithm, "digest": hex(&r.digest)}))
-        .collect()
 }
 
 #[cfg(test)]

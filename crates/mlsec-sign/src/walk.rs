@@ -2,7 +2,8 @@
 //! the root, named by its POSIX path relative to the root; ignored paths match by
 //! leading path components; symlinks are an error unless allowed.
 
-use mlsec_core::walk::{EntryKind, WalkOptions};
+use crate::SignError;
+use mlsec_core::walk::{EntryKind, WalkError, WalkOptions};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -89,16 +90,17 @@ pub fn list(
     root: &Path,
     ignore: &[IgnorePath],
     allow_symlinks: bool,
-) -> Result<Vec<ModelFile>, String> {
+) -> Result<Vec<ModelFile>, SignError> {
     let show = |p: &Path| p.display().to_string();
-    let meta = fs::symlink_metadata(root).map_err(|e| format!("{}: {e}", show(root)))?;
+    let io = |e: std::io::Error| SignError::io(root, &e);
+    let meta = fs::symlink_metadata(root).map_err(io)?;
     if meta.file_type().is_symlink() && !allow_symlinks {
-        return Err(format!(
+        return Err(SignError::Model(format!(
             "{}: is a symbolic link (use --allow-symlinks to follow links)",
             show(root)
-        ));
+        )));
     }
-    let meta = fs::metadata(root).map_err(|e| format!("{}: {e}", show(root)))?;
+    let meta = fs::metadata(root).map_err(io)?;
     if meta.is_file() {
         return Ok(vec![ModelFile {
             name: ".".into(),
@@ -107,9 +109,12 @@ pub fn list(
         }]);
     }
     if !meta.is_dir() {
-        return Err(format!("{}: not a regular file or folder", show(root)));
+        return Err(SignError::Model(format!(
+            "{}: not a regular file or folder",
+            show(root)
+        )));
     }
-    let real_root = fs::canonicalize(root).map_err(|e| format!("{}: {e}", show(root)))?;
+    let real_root = fs::canonicalize(root).map_err(io)?;
     let ignore: Vec<Vec<String>> = ignore.iter().map(|i| i.0.clone()).collect();
     let options = WalkOptions {
         // model_signing leaves out only the paths it is told to (`.git` at the
@@ -120,16 +125,21 @@ pub fn list(
         max_depth: MAX_DEPTH,
         max_entries: usize::MAX,
     };
-    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| e.to_string())?;
+    let entries = mlsec_core::walk::walk(root, &options).map_err(|e| match e {
+        WalkError::Root(path, e) => SignError::io(&path, &e),
+        e => SignError::Model(e.to_string()),
+    })?;
     let mut files = Vec::with_capacity(entries.len());
     for entry in entries {
         let show = entry.path.display();
         let Some(parts) = entry.rel_utf8() else {
-            return Err(format!("{show}: the file name is not valid UTF-8"));
+            return Err(SignError::Model(format!(
+                "{show}: the file name is not valid UTF-8"
+            )));
         };
         match &entry.kind {
             EntryKind::File => {
-                let meta = fs::metadata(&entry.path).map_err(|e| format!("{show}: {e}"))?;
+                let meta = fs::metadata(&entry.path).map_err(|e| SignError::io(&entry.path, &e))?;
                 files.push(ModelFile {
                     name: parts.join("/"),
                     path: entry.path.clone(),
@@ -137,31 +147,35 @@ pub fn list(
                 });
             }
             EntryKind::Link { .. } if !allow_symlinks => {
-                return Err(format!(
+                return Err(SignError::Model(format!(
                     "{show}: is a symbolic link (use --allow-symlinks to follow links)"
-                ))
+                )))
             }
             EntryKind::Link { resolved: None, .. } => {
-                return Err(format!("{show}: broken symbolic link"))
+                return Err(SignError::Model(format!("{show}: broken symbolic link")))
             }
             EntryKind::Link {
                 resolved: Some(target),
                 ..
             } if !target.starts_with(&real_root) => {
-                return Err(format!(
+                return Err(SignError::Model(format!(
                     "{show}: symbolic link points outside the model folder, to {}",
                     target.display()
-                ))
+                )))
             }
             // A link inside the folder that the walk did not follow leads to
             // neither a file nor a folder.
             EntryKind::Link { .. } | EntryKind::Special(_) => {
-                return Err(format!(
+                return Err(SignError::Model(format!(
                     "{show}: not a regular file (a device, socket or pipe cannot be signed)"
-                ))
+                )))
             }
-            EntryKind::Unreadable(e) => return Err(format!("{show}: {e}")),
-            EntryKind::TooDeep => return Err(format!("{show}: folders nested too deeply")),
+            EntryKind::Unreadable(e) => return Err(SignError::io(&entry.path, e)),
+            EntryKind::TooDeep => {
+                return Err(SignError::Model(format!(
+                    "{show}: folders nested too deeply"
+                )))
+            }
         }
     }
     files.sort_by(|a, b| sort_key(&a.name).cmp(&sort_key(&b.name)));
@@ -265,6 +279,8 @@ mod tests {
         fs::write(root.join("real"), b"x").unwrap();
         std::os::unix::fs::symlink("real", root.join("link")).unwrap();
         let err = list(&root, &[], false).unwrap_err();
+        assert!(matches!(err, SignError::Model(_)), "{err:?}");
+        let err = err.to_string();
         assert!(
             err.contains("link") && err.contains("--allow-symlinks"),
             "{err}"
@@ -274,10 +290,12 @@ mod tests {
 
         fs::write(dir.path().join("secret"), b"s").unwrap();
         std::os::unix::fs::symlink("../secret", root.join("escape")).unwrap();
-        assert!(list(&root, &[], true).unwrap_err().contains("outside"));
+        let err = list(&root, &[], true).unwrap_err().to_string();
+        assert!(err.contains("outside"), "{err}");
         fs::remove_file(root.join("escape")).unwrap();
 
         std::os::unix::fs::symlink(".", root.join("loop")).unwrap();
-        assert!(list(&root, &[], true).unwrap_err().contains("loop"));
+        let err = list(&root, &[], true).unwrap_err().to_string();
+        assert!(err.contains("loop"), "{err}");
     }
 }

@@ -1,12 +1,13 @@
 //! `mlsec_sign::sign` and `verify`, the commands as library calls: the
 //! signature evidence, and tampering found without the binary.
 
-use mlsec_core::Severity;
+use mlsec_core::{Fault, Severity};
 use mlsec_sign::hash::HashAlgo;
 use mlsec_sign::manifest::Method;
 use mlsec_sign::{
-    load_credential, load_trust, sign, verify, KeyFiles, ModelOptions, SignOptions,
-    SignatureDetails, TrustFiles, VerifyOptions,
+    attest_file, load_credential, load_trust, sign, verify, verify_attestation_file, AttestOptions,
+    AttestationDetails, KeyFiles, ModelOptions, Operation, SignError, SignOptions,
+    SignatureDetails, TrustFiles, VerifyAttestationOptions, VerifyOptions,
 };
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use std::fs;
@@ -74,15 +75,9 @@ fn sign_then_verify_then_tamper_all_in_process() {
         "the default signature is model.sig in the folder"
     );
     let d: SignatureDetails = serde_json::from_value(signed.details.clone()).unwrap();
-    assert_eq!(d.operation, "sign");
+    assert_eq!(d.operation, Operation::Sign);
     assert_eq!(d.verified, None);
-    assert_eq!(
-        d.manifest.as_ref().unwrap()["resources"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(d.manifest.as_ref().unwrap().resources.len(), 2);
     let root = signed.subjects[0].digest["sha256"].clone();
 
     let trust = load_trust(&TrustFiles {
@@ -121,10 +116,12 @@ fn sign_then_verify_then_tamper_all_in_process() {
 #[test]
 fn a_missing_key_or_trust_is_an_error_that_says_what_to_give() {
     let err = load_credential(&KeyFiles::default()).err().unwrap();
-    assert!(err.contains("--key"), "{err}");
+    assert_eq!(err.fault(), Fault::Input);
+    assert!(err.to_string().contains("--key"), "{err}");
     let err = load_trust(&TrustFiles::default()).err().unwrap();
+    let text = err.to_string();
     assert!(
-        err.contains("--key") && err.contains("--certificate-chain"),
+        text.contains("--key") && text.contains("--certificate-chain"),
         "{err}"
     );
     let err = load_trust(&TrustFiles {
@@ -133,5 +130,125 @@ fn a_missing_key_or_trust_is_an_error_that_says_what_to_give() {
     })
     .err()
     .unwrap();
-    assert!(err.contains("/no/such/key.pub"), "{err}");
+    assert!(matches!(err, SignError::Io { .. }), "{err:?}");
+    assert_eq!(
+        err.fault(),
+        Fault::Input,
+        "a missing file is the input's fault"
+    );
+    assert!(err.to_string().contains("/no/such/key.pub"), "{err}");
+}
+
+#[test]
+fn a_malformed_key_is_a_credential_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pem");
+    fs::write(
+        &bad,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let err = load_credential(&KeyFiles {
+        key: Some(bad),
+        ..KeyFiles::default()
+    })
+    .err()
+    .unwrap();
+    assert!(matches!(err, SignError::Credential(_)), "{err:?}");
+    assert!(err.to_string().contains("bad.pem"), "{err}");
+}
+
+#[test]
+fn attest_then_verify_then_tamper_all_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keys(dir.path());
+    let credential = load_credential(&KeyFiles {
+        key: Some(private),
+        ..KeyFiles::default()
+    })
+    .unwrap();
+    let trust = load_trust(&TrustFiles {
+        key: Some(public),
+        ..TrustFiles::default()
+    })
+    .unwrap();
+    // A real envelope: the rules evidence has no subjects with digests, so
+    // the statement's subject is the document's own digest.
+    let evidence = mlsec_core::Rule::evidence(mlsec_sign::rules::RULES);
+    let doc = dir.path().join("rules.json");
+    fs::write(&doc, mlsec_core::render::json(&evidence)).unwrap();
+
+    let attested = attest_file(
+        &AttestOptions {
+            document: doc.clone(),
+            bundle: None,
+        },
+        &credential,
+    )
+    .unwrap();
+    assert_eq!(attested.kind, "attestation");
+    let d = AttestationDetails::of(&attested).unwrap();
+    assert_eq!(
+        d.bundle,
+        dir.path().join("rules.json.sig").display().to_string()
+    );
+    assert_eq!(
+        d.predicate_type.as_deref(),
+        Some(mlsec_sign::EVIDENCE_PREDICATE_TYPE)
+    );
+    assert_eq!(attested.subjects.len(), 1);
+    assert!(attested.subjects[0].digest.contains_key("sha256"));
+
+    let options = VerifyAttestationOptions {
+        bundle: dir.path().join("rules.json.sig"),
+        document: Some(doc.clone()),
+    };
+    let ok = verify_attestation_file(&options, &trust).unwrap();
+    assert!(ok.findings.is_empty(), "{:?}", ok.findings);
+    let d = AttestationDetails::of(&ok).unwrap();
+    assert_eq!(d.verified, Some(true));
+    assert_eq!(d.signed.as_ref().unwrap()["kind"], "rules");
+
+    // The local document changed after signing: a finding at the document.
+    let mut changed: serde_json::Value = serde_json::from_slice(&fs::read(&doc).unwrap()).unwrap();
+    changed["summary"]["verdict"] = "fail".into();
+    fs::write(&doc, changed.to_string()).unwrap();
+    let bad = verify_attestation_file(&options, &trust).unwrap();
+    let rules: Vec<&str> = bad.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["SIG001"], "{:?}", bad.findings);
+    assert_eq!(AttestationDetails::of(&bad).unwrap().verified, Some(false));
+
+    // A bundle with a flipped byte does not verify: a finding, not an error.
+    let sig = dir.path().join("rules.json.sig");
+    let mut bundle: serde_json::Value = serde_json::from_slice(&fs::read(&sig).unwrap()).unwrap();
+    let payload = bundle["dsseEnvelope"]["payload"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let flipped = if payload.starts_with('e') { "f" } else { "e" };
+    bundle["dsseEnvelope"]["payload"] = format!("{flipped}{}", &payload[1..]).into();
+    fs::write(&sig, bundle.to_string()).unwrap();
+    let forged = verify_attestation_file(
+        &VerifyAttestationOptions {
+            bundle: sig,
+            document: None,
+        },
+        &trust,
+    )
+    .unwrap();
+    let rules: Vec<&str> = forged.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["SIG005"], "{:?}", forged.findings);
+    assert!(forged.failed());
+
+    // A missing bundle stops the check: an error naming it.
+    let err = verify_attestation_file(
+        &VerifyAttestationOptions {
+            bundle: dir.path().join("none.sig"),
+            document: None,
+        },
+        &trust,
+    )
+    .unwrap_err();
+    assert_eq!(err.fault(), Fault::Input);
+    assert!(err.to_string().contains("none.sig"), "{err}");
 }

@@ -1,12 +1,14 @@
 use crate::cli::{BomArgs, BomFormat, Cli, Command, Format, OutputArgs, RulesArgs, ScanArgs};
+use crate::error::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
+use mlsec_core::render::Tabulate;
 use mlsec_core::{output, render, Evidence, Rule, Severity};
-use mlsec_scan::{rules, ScanConfig, ScanOptions};
+use mlsec_scan::{rules, ScanConfig, ScanDetails, ScanOptions};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(cli: Cli) -> Result<ExitCode, String> {
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Rules(args) => list_rules(args),
@@ -19,11 +21,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
-fn scan(args: ScanArgs) -> Result<ExitCode, String> {
-    let err = |e: mlsec_scan::ScanError| e.to_string();
-    let mut config = ScanConfig::load(args.config.as_deref()).map_err(err)?;
+fn scan(args: ScanArgs) -> Result<ExitCode, CliError> {
+    let mut config = ScanConfig::load(args.config.as_deref())?;
     for entry in &args.allow {
-        config.allow_from_command_line(entry).map_err(err)?;
+        config.allow_from_command_line(entry)?;
     }
     if args.trust_config {
         config.trust_file_allows();
@@ -32,7 +33,6 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
     let options = ScanOptions {
         paths: args.paths.clone(),
         config,
-        fail_on: Severity::from(args.output.fail_on),
     };
 
     let progress = progress_bar(args.output.quiet);
@@ -42,23 +42,31 @@ fn scan(args: ScanArgs) -> Result<ExitCode, String> {
             bar.inc(1);
         }
     };
-    let evidence = mlsec_scan::run(&options, &on_file).map_err(err)?;
+    let mut evidence = mlsec_scan::run(&options, &on_file)?;
+    evidence.judge(Severity::from(args.output.fail_on));
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let files = evidence.details["files"].as_array().map_or(0, Vec::len);
-    report(&evidence, &args.output, &rules::all(), files)
+    let details = ScanDetails::of(&evidence)?;
+    report(
+        &evidence,
+        &details,
+        &args.output,
+        &rules::all(),
+        details.files.len(),
+    )
 }
 
 /// Writes `evidence`, says on standard error what was written when it went to
 /// a file, and gives the exit code: 1 when a finding reaches the threshold.
 pub fn report(
     evidence: &Evidence,
+    table: &dyn Tabulate,
     out: &OutputArgs,
     rules: &[Rule],
     files: usize,
-) -> Result<ExitCode, String> {
-    emit(evidence, out, rules)?;
+) -> Result<ExitCode, CliError> {
+    emit(evidence, table, out, rules)?;
     if !out.quiet && out.output.is_some() {
         eprintln!(
             "mlsec: {files} file(s), {} finding(s): {}",
@@ -74,26 +82,29 @@ pub fn report(
 }
 
 /// Renders `evidence` in the chosen format to the chosen place.
-pub fn emit(evidence: &Evidence, out: &OutputArgs, rules: &[Rule]) -> Result<(), String> {
+pub fn emit(
+    evidence: &Evidence,
+    table: &dyn Tabulate,
+    out: &OutputArgs,
+    rules: &[Rule],
+) -> Result<(), CliError> {
     let text = match out.format {
         Format::Human => {
             let colour = out.output.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            render::human(evidence, colour)
+            render::human(evidence, table, colour)
         }
         Format::Json => render::json(evidence),
         Format::Sarif => {
             let mut s = serde_json::to_string_pretty(&render::sarif(evidence, rules))
-                .map_err(|e| e.to_string())?;
+                .map_err(CliError::internal)?;
             s.push('\n');
             s
         }
     };
-    output::emit(out.output.as_deref(), text.as_bytes()).map_err(|e| match &out.output {
-        Some(p) => format!("{}: {e}", p.display()),
-        None => format!("standard output: {e}"),
-    })
+    output::emit(out.output.as_deref(), text.as_bytes())
+        .map_err(|e| CliError::output(out.output.as_deref(), &e))
 }
 
 pub fn progress_bar(quiet: bool) -> Option<ProgressBar> {
@@ -120,7 +131,7 @@ pub fn all_rules() -> Vec<Rule> {
     all
 }
 
-fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
+fn list_rules(args: RulesArgs) -> Result<ExitCode, CliError> {
     let all = all_rules();
     let selected: Vec<Rule> = match &args.id {
         Some(id) => {
@@ -139,7 +150,7 @@ fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
         Format::Json => render::json(&evidence()),
         Format::Sarif => {
             let mut s = serde_json::to_string_pretty(&render::sarif(&evidence(), &selected))
-                .map_err(|e| e.to_string())?;
+                .map_err(CliError::internal)?;
             s.push('\n');
             s
         }
@@ -167,16 +178,16 @@ fn list_rules(args: RulesArgs) -> Result<ExitCode, String> {
             })
             .collect(),
     };
-    output::emit(None, text.as_bytes()).map_err(|e| e.to_string())?;
+    output::emit(None, text.as_bytes()).map_err(|e| CliError::output(None, &e))?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn bom(args: BomArgs) -> Result<ExitCode, String> {
+fn bom(args: BomArgs) -> Result<ExitCode, CliError> {
     if let Some(file) = &args.validate {
         return validate_bom(file);
     }
     let model = args.model.ok_or("give a MODEL_PATH or --validate FILE")?;
-    let scan_config = ScanConfig::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let scan_config = ScanConfig::load(args.config.as_deref())?;
     let bom = mlsec_bom::build(&mlsec_bom::BomOptions {
         model,
         scan_config,
@@ -207,16 +218,17 @@ fn bom(args: BomArgs) -> Result<ExitCode, String> {
         BomFormat::CyclonedxJson => mlsec_bom::to_json(&bom)?,
         BomFormat::CyclonedxXml => mlsec_bom::to_xml(&bom),
     };
-    output::emit(args.output.as_deref(), text.as_bytes()).map_err(|e| match &args.output {
-        Some(p) => format!("{}: {e}", p.display()),
-        None => format!("standard output: {e}"),
-    })?;
+    output::emit(args.output.as_deref(), text.as_bytes())
+        .map_err(|e| CliError::output(args.output.as_deref(), &e))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Prints each problem as `JSON-pointer: message`; exit 1 when there is any.
-fn validate_bom(file: &Path) -> Result<ExitCode, String> {
-    let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+fn validate_bom(file: &Path) -> Result<ExitCode, CliError> {
+    let text = std::fs::read(file).map_err(|e| CliError {
+        message: format!("{}: {e}", file.display()),
+        fault: mlsec_core::Fault::of_io(&e),
+    })?;
     let doc: serde_json::Value = match serde_json::from_slice(&text) {
         Ok(doc) => doc,
         Err(_) if text.trim_ascii_start().starts_with(b"<") => {
@@ -232,7 +244,7 @@ fn validate_bom(file: &Path) -> Result<ExitCode, String> {
             return Ok(ExitCode::from(1));
         }
     };
-    let problems = mlsec_bom::validate::validate(&doc)?;
+    let problems = mlsec_bom::validate::validate(&doc).map_err(CliError::internal)?;
     let mut out = String::new();
     for p in &problems {
         out.push_str(&format!("{}: {p}\n", file.display()));
@@ -242,7 +254,7 @@ fn validate_bom(file: &Path) -> Result<ExitCode, String> {
     } else {
         format!("{}: {} problem(s)\n", file.display(), problems.len())
     });
-    output::emit(None, out.as_bytes()).map_err(|e| e.to_string())?;
+    output::emit(None, out.as_bytes()).map_err(|e| CliError::output(None, &e))?;
     Ok(if problems.is_empty() {
         ExitCode::SUCCESS
     } else {

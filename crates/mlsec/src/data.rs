@@ -2,13 +2,14 @@
 //! detectors) PII and secret scanning and redaction.
 
 use crate::cli::{KeyArgs, OutputArgs, TrustArgs};
+use crate::error::CliError;
 use clap::{Args, Subcommand};
-use mlsec_core::{output, Severity};
-use mlsec_data::manifest::{self, ManifestOptions};
-use mlsec_data::redact::{redact_file, Redactor, Strategy};
+use mlsec_core::{output, Evidence, Severity};
+use mlsec_data::manifest::ManifestOptions;
+use mlsec_data::redact::{RedactReport, Strategy};
 use mlsec_data::{
-    signing, DatasetVerifyOptions, IntegrityDetails, PiiDetails, PiiDetector, PiiOptions,
-    ReadOptions,
+    signing, DatasetVerifyOptions, IntegrityDetails, ManifestDetails, ManifestWriteOptions,
+    PiiDetails, PiiOptions, ReadOptions, RedactOptions,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -191,7 +192,7 @@ pub struct DataVerifyArgs {
     pub bad_rows: BadRowArgs,
 }
 
-pub fn run(args: DataArgs) -> Result<ExitCode, String> {
+pub fn run(args: DataArgs) -> Result<ExitCode, CliError> {
     match args.command {
         DataCommand::Manifest(args) => write_manifest(args),
         DataCommand::Verify(args) => verify_manifest(args),
@@ -200,65 +201,42 @@ pub fn run(args: DataArgs) -> Result<ExitCode, String> {
     }
 }
 
-fn write_manifest(args: ManifestArgs) -> Result<ExitCode, String> {
-    let opts = ManifestOptions {
-        source: args.source,
-        read: args.bad_rows.read_options(),
-        no_row_digests: args.no_row_digests,
-        exclude: args.output.iter().cloned().collect(),
+fn write_manifest(args: ManifestArgs) -> Result<ExitCode, CliError> {
+    let credential = match args.sign.key {
+        Some(_) => Some(crate::sign::credential(&args.sign)?),
+        None => None,
     };
-    let (manifest, skipped) = manifest::build(&args.paths, &opts)?;
-    for (file, s) in &skipped {
-        let first = s.first.first().map(|e| e.to_string()).unwrap_or_default();
-        eprintln!(
-            "mlsec: warning: {file}: {} malformed row(s) skipped; first: {first}",
-            s.count
-        );
-    }
-    let bytes = manifest.to_bytes();
-    // Sign before writing anything, so a bad key or password leaves no manifest
-    // without its signature behind.
-    let signed = if args.sign.key.is_some() {
-        let path = args
-            .signature
-            .clone()
-            .or_else(|| args.output.as_deref().map(signing::default_signature))
-            .ok_or("--key needs -o FILE or --signature FILE to name where the signature goes")?;
-        let credential = crate::sign::credential(&args.sign)?;
-        Some((
-            path,
-            signing::sign_manifest(&manifest, &bytes, &credential)?,
-        ))
-    } else {
-        None
-    };
-    output::emit(args.output.as_deref(), &bytes).map_err(|e| match &args.output {
-        Some(p) => format!("{}: {e}", p.display()),
-        None => format!("standard output: {e}"),
+    let evidence = mlsec_data::write_manifest(&ManifestWriteOptions {
+        paths: args.paths,
+        manifest: ManifestOptions {
+            source: args.source,
+            read: args.bad_rows.read_options(),
+            no_row_digests: args.no_row_digests,
+            exclude: args.output.iter().cloned().collect(),
+        },
+        output: args.output.clone(),
+        credential,
+        signature: args.signature,
     })?;
-    if let Some((path, bundle)) = &signed {
-        output::write_atomic(path, &bundle.to_json())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        if !args.quiet {
-            eprintln!("mlsec: signature written to {}", path.display());
-        }
+    for f in &evidence.findings {
+        eprintln!("mlsec: warning: {}", f.message);
+    }
+    let d: ManifestDetails = details(&evidence)?;
+    if let (Some(path), false) = (&d.signature, args.quiet) {
+        eprintln!("mlsec: signature written to {path}");
     }
     if !args.quiet && args.output.is_some() {
-        let rows: u64 = manifest
-            .files
-            .iter()
-            .filter_map(|f| f.table.as_ref())
-            .map(|t| t.rows)
-            .sum();
-        eprintln!(
-            "mlsec: {} file(s), {rows} table row(s) pinned",
-            manifest.files.len()
-        );
+        eprintln!("mlsec: {} file(s), {} table row(s) pinned", d.files, d.rows);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, String> {
+/// The typed `details` of an envelope a library call just made.
+fn details<T: serde::de::DeserializeOwned>(evidence: &Evidence) -> Result<T, CliError> {
+    serde_json::from_value(evidence.details.clone()).map_err(CliError::internal)
+}
+
+fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, CliError> {
     let trust = if args.trust.given() {
         Some(crate::sign::trust(&args.trust)?)
     } else {
@@ -274,44 +252,41 @@ fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, String> {
         }
         None
     };
-    let evidence = mlsec_data::verify_dataset(&DatasetVerifyOptions {
+    let mut evidence = mlsec_data::verify_dataset(&DatasetVerifyOptions {
         paths: args.paths.clone(),
         manifest: args.manifest.clone(),
         signature: args.signature.clone(),
         trust,
         read: args.bad_rows.read_options(),
         exclude: args.output.output.iter().cloned().collect(),
-        fail_on: Severity::from(args.output.fail_on),
     })?;
-    let details: IntegrityDetails = serde_json::from_value(evidence.details.clone())
-        .map_err(|e| format!("internal error: {e}"))?;
-    let signer = &details.signature["signer"];
-    if details.signature["verified"] == true && !args.output.quiet {
+    evidence.judge(Severity::from(args.output.fail_on));
+    let details: IntegrityDetails = details(&evidence)?;
+    if let (Some(signer), false) = (&details.signature.signer, args.output.quiet) {
         eprintln!(
             "mlsec: manifest signature verified ({} key {})",
-            signer["algorithm"].as_str().unwrap_or("?"),
-            signer["key_fingerprint"].as_str().unwrap_or("?")
+            signer.algorithm, signer.key_fingerprint
         );
     }
     crate::commands::report(
         &evidence,
+        &details,
         &args.output,
         mlsec_data::rules::RULES,
         details.files.len(),
     )
 }
 
-fn pii(args: PiiArgs) -> Result<ExitCode, String> {
-    let evidence = mlsec_data::scan_pii(&PiiOptions {
+fn pii(args: PiiArgs) -> Result<ExitCode, CliError> {
+    let mut evidence = mlsec_data::scan_pii(&PiiOptions {
         paths: args.paths.clone(),
         entities: args.entities.entities.clone(),
         read: args.bad_rows.read_options(),
         max_findings: args.max_findings,
-        fail_on: Severity::from(args.output.fail_on),
     })?;
+    evidence.judge(Severity::from(args.output.fail_on));
+    let details: PiiDetails = details(&evidence)?;
     if !args.output.quiet {
-        let details: PiiDetails = serde_json::from_value(evidence.details.clone())
-            .map_err(|e| format!("internal error: {e}"))?;
         for f in &details.files {
             let unlisted = f.findings.saturating_sub(f.listed as u64);
             if unlisted > 0 {
@@ -322,7 +297,7 @@ fn pii(args: PiiArgs) -> Result<ExitCode, String> {
             }
         }
     }
-    crate::commands::emit(&evidence, &args.output, mlsec_data::pii::RULES)?;
+    crate::commands::emit(&evidence, &details, &args.output, mlsec_data::pii::RULES)?;
     Ok(if evidence.failed() {
         ExitCode::from(1)
     } else {
@@ -330,24 +305,24 @@ fn pii(args: PiiArgs) -> Result<ExitCode, String> {
     })
 }
 
-fn redact(args: RedactArgs) -> Result<ExitCode, String> {
-    let detector = PiiDetector::for_entities(&args.entities.entities)?;
+fn redact(args: RedactArgs) -> Result<ExitCode, CliError> {
     let strategy = match args.strategy {
         StrategyArg::Mask => Strategy::Mask,
         StrategyArg::Hash => Strategy::Hash,
         StrategyArg::Replace => Strategy::Replace,
         StrategyArg::DropColumn => Strategy::DropColumn,
     };
-    let redactor = Redactor::new(&detector, strategy)?;
-    let report = redact_file(
-        &args.path,
-        &args.output,
-        &redactor,
-        &args.bad_rows.read_options(),
-    )?;
+    let evidence = mlsec_data::redact(&RedactOptions {
+        input: args.path.clone(),
+        output: args.output.clone(),
+        strategy,
+        entities: args.entities.entities.clone(),
+        read: args.bad_rows.read_options(),
+    })?;
+    let report: RedactReport = details(&evidence)?;
     let text = match args.format {
         // The same envelope as every other command; the counts are its details.
-        ReportFormat::Json => mlsec_core::render::json(&mlsec_data::redact_evidence(&report)?),
+        ReportFormat::Json => mlsec_core::render::json(&evidence),
         ReportFormat::Human => {
             let mut s = format!(
                 "{} -> {}: {} value(s) redacted\n",
@@ -367,6 +342,6 @@ fn redact(args: RedactArgs) -> Result<ExitCode, String> {
             s
         }
     };
-    output::emit(None, text.as_bytes()).map_err(|e| e.to_string())?;
+    output::emit(None, text.as_bytes()).map_err(|e| CliError::output(None, &e))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,9 @@
 mod cli;
 mod commands;
 mod data;
+mod error;
+#[cfg(test)]
+mod schemas;
 mod sign;
 
 use clap::Parser;
@@ -17,8 +20,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("mlsec: error: {message}");
+        Err(error) => {
+            eprintln!("mlsec: error: {error}");
             ExitCode::from(2)
         }
     }

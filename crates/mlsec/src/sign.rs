@@ -5,16 +5,18 @@ use crate::cli::{
     AttestArgs, Format, HashArg, KeyArgs, ModelPathArgs, ReportArgs, SignArgs, TrustArgs,
     VerifyArgs, VerifyAttestationArgs,
 };
+use crate::error::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
 use mlsec_core::{output, render, Evidence, Finding};
 use mlsec_sign::hash::HashAlgo;
 use mlsec_sign::manifest::Method;
 use mlsec_sign::{
-    read_text, rules, Credential, KeyFiles, ModelOptions, SignOptions, SignatureDetails, Trust,
-    TrustFiles, VerifyOptions,
+    rules, AttestOptions, AttestationDetails, Credential, KeyFiles, ModelOptions, SignError,
+    SignOptions, SignatureDetails, Signer, Trust, TrustFiles, VerifyAttestationOptions,
+    VerifyOptions,
 };
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 fn model_options(m: &ModelPathArgs) -> ModelOptions {
@@ -30,7 +32,7 @@ fn model_options(m: &ModelPathArgs) -> ModelOptions {
     }
 }
 
-pub fn credential(k: &KeyArgs) -> Result<Credential, String> {
+pub fn credential(k: &KeyArgs) -> Result<Credential, SignError> {
     mlsec_sign::load_credential(&KeyFiles {
         key: k.key.clone(),
         // Read here rather than through clap's `env`, which would make an
@@ -44,7 +46,7 @@ pub fn credential(k: &KeyArgs) -> Result<Credential, String> {
     })
 }
 
-pub fn trust(t: &TrustArgs) -> Result<Trust, String> {
+pub fn trust(t: &TrustArgs) -> Result<Trust, SignError> {
     mlsec_sign::load_trust(&TrustFiles {
         key: t.key.clone(),
         certificate_chain: t.certificate_chain.clone(),
@@ -69,29 +71,22 @@ fn byte_progress(quiet: bool, model: &Path, verb: &str) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// The evidence's `details`, typed.
-fn details(evidence: &Evidence) -> Result<SignatureDetails, String> {
-    serde_json::from_value(evidence.details.clone()).map_err(|e| format!("internal error: {e}"))
-}
-
-fn write_report(evidence: &Evidence, human: String, report: &ReportArgs) -> Result<(), String> {
+fn write_report(evidence: &Evidence, human: String, report: &ReportArgs) -> Result<(), CliError> {
     let text = match report.format {
         Format::Human => human,
         Format::Json => render::json(evidence),
         Format::Sarif => {
             let mut s = serde_json::to_string_pretty(&render::sarif(evidence, rules::RULES))
-                .map_err(|e| e.to_string())?;
+                .map_err(CliError::internal)?;
             s.push('\n');
             s
         }
     };
-    output::emit(report.output.as_deref(), text.as_bytes()).map_err(|e| match &report.output {
-        Some(p) => format!("{}: {e}", p.display()),
-        None => format!("standard output: {e}"),
-    })
+    output::emit(report.output.as_deref(), text.as_bytes())
+        .map_err(|e| CliError::output(report.output.as_deref(), &e))
 }
 
-pub fn sign(args: SignArgs) -> Result<ExitCode, String> {
+pub fn sign(args: SignArgs) -> Result<ExitCode, CliError> {
     let hash = match args.hash {
         HashArg::Sha256 => HashAlgo::Sha256,
         HashArg::Blake2b => HashAlgo::Blake2b,
@@ -99,10 +94,6 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, String> {
     };
     let method = match args.shard_size {
         None => Method::Files,
-        Some(0) => return Err("--shard-size must be at least 1".into()),
-        Some(_) if hash == HashAlgo::Blake3 => {
-            return Err("--shard-size does not go with --hash blake3 (model_signing hashes blake3 per file; it uses all cores already)".into())
-        }
         Some(n) => Method::Shards { shard_size: n },
     };
     let credential = credential(&args.key)?;
@@ -121,24 +112,27 @@ pub fn sign(args: SignArgs) -> Result<ExitCode, String> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let d = details(&evidence)?;
-    let signer = d.signer.unwrap_or_default();
-    let manifest = d.manifest.unwrap_or_default();
+    let d = SignatureDetails::of(&evidence)?;
+    let (algorithm, fingerprint) = d.signer.as_ref().map_or(("?", "?"), |s| {
+        (s.algorithm.as_str(), s.key_fingerprint.as_str())
+    });
+    let (resources, root) = d.manifest.as_ref().map_or((0, "?"), |m| {
+        (
+            m.resources.len(),
+            m.root_digest.get("sha256").map_or("?", String::as_str),
+        )
+    });
     let human = format!(
-        "Signed {} ({} resource(s), {}) with {} key {}\nSignature: {}\nRoot digest: sha256:{}\n",
+        "Signed {} ({resources} resource(s), {}) with {algorithm} key {fingerprint}\nSignature: {}\nRoot digest: sha256:{root}\n",
         options.model.model.display(),
-        manifest["resources"].as_array().map_or(0, Vec::len),
         mlsec_sign::manifest::algorithm_label(hash, method),
-        signer["algorithm"].as_str().unwrap_or("?"),
-        signer["key_fingerprint"].as_str().unwrap_or("?"),
         d.signature,
-        manifest["root_digest"]["sha256"].as_str().unwrap_or("?"),
     );
     write_report(&evidence, human, &args.report)?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
+pub fn verify(args: VerifyArgs) -> Result<ExitCode, CliError> {
     let trust = trust(&args.trust)?;
     let options = VerifyOptions {
         model: model_options(&args.model),
@@ -154,7 +148,7 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let d = details(&evidence)?;
+    let d = SignatureDetails::of(&evidence)?;
     let verified = d.verified == Some(true);
     let human = verify_human(
         &options.model.model,
@@ -173,18 +167,18 @@ pub fn verify(args: VerifyArgs) -> Result<ExitCode, String> {
 fn verify_human(
     model: &Path,
     verified: bool,
-    signer: Option<&serde_json::Value>,
+    signer: Option<&Signer>,
     findings: &[Finding],
 ) -> String {
     let by = signer.map(|s| {
-        let who = s["certificate"]["subject"]
-            .as_str()
-            .map(|c| format!(", certificate {c}"))
+        let who = s
+            .certificate
+            .as_ref()
+            .map(|c| format!(", certificate {}", c.subject))
             .unwrap_or_default();
         format!(
             " (signed with {} key {}{who})",
-            s["algorithm"].as_str().unwrap_or("?"),
-            s["key_fingerprint"].as_str().unwrap_or("?")
+            s.algorithm, s.key_fingerprint
         )
     });
     if verified {
@@ -201,84 +195,61 @@ fn verify_human(
     out
 }
 
-pub fn attest(args: AttestArgs) -> Result<ExitCode, String> {
-    let text = read_text(&args.evidence)?;
-    let evidence: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not JSON: {e}", args.evidence.display()))?;
+pub fn attest(args: AttestArgs) -> Result<ExitCode, CliError> {
     let credential = credential(&args.key)?;
-    let bundle = mlsec_sign::attest(&evidence, &credential)
-        .map_err(|e| format!("{}: {e}", args.evidence.display()))?;
-    let out = args.output.unwrap_or_else(|| {
-        let mut p = args.evidence.clone().into_os_string();
-        p.push(".sig");
-        PathBuf::from(p)
-    });
-    output::write_atomic(&out, &bundle.to_json()).map_err(|e| format!("{}: {e}", out.display()))?;
-    eprintln!(
-        "mlsec: signed {} -> {}",
-        args.evidence.display(),
-        out.display()
-    );
+    let evidence = mlsec_sign::attest_file(
+        &AttestOptions {
+            document: args.evidence.clone(),
+            bundle: args.output.clone(),
+        },
+        &credential,
+    )?;
+    let d = AttestationDetails::of(&evidence)?;
+    eprintln!("mlsec: signed {} -> {}", args.evidence.display(), d.bundle);
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, String> {
+pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, CliError> {
     let trust = trust(&args.trust)?;
-    // Read within the bundle size limit: an oversized file is refused, not
-    // held in memory; it is a bad signature (exit 1), a missing one an I/O error.
-    let bytes = match mlsec_sign::bundle::read_file(&args.bundle) {
-        Ok(bytes) => bytes,
-        Err(e) if args.bundle.is_file() => {
-            println!("NOT verified: {e}");
-            return Ok(ExitCode::from(1));
-        }
-        Err(e) => return Err(e),
+    let evidence = mlsec_sign::verify_attestation_file(
+        &VerifyAttestationOptions {
+            bundle: args.bundle.clone(),
+            document: args.evidence.clone(),
+        },
+        &trust,
+    )?;
+    let d = AttestationDetails::of(&evidence)?;
+    let (Some(signed), Some(signer), None) = (&d.signed, &d.signer, &d.failure) else {
+        println!("NOT verified: {}", d.failure.as_deref().unwrap_or("?"));
+        return Ok(ExitCode::from(1));
     };
-    let (evidence, signer) = match mlsec_sign::verify_attestation(&bytes, &trust) {
-        Ok(v) => v,
-        Err(e) => {
-            println!("NOT verified: {}: {e}", args.bundle.display());
-            return Ok(ExitCode::from(1));
-        }
-    };
-    if let Some(path) = &args.evidence {
-        let local: serde_json::Value = serde_json::from_str(&read_text(path)?)
-            .map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
-        if local != evidence {
-            println!(
-                "NOT verified: {} differs from the signed evidence in {}",
-                path.display(),
-                args.bundle.display()
-            );
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let is_bom = evidence["bomFormat"] == "CycloneDX";
+    let is_bom = signed["bomFormat"] == "CycloneDX";
     let text = match args.format {
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&evidence).map_err(|e| e.to_string())?;
+            let mut s = serde_json::to_string_pretty(signed).map_err(CliError::internal)?;
             s.push('\n');
             s
         }
         // The signed evidence's findings as SARIF, like the command that made it.
         Format::Sarif if is_bom => {
-            return Err("--format sarif: the signed document is a CycloneDX BOM, which has no findings; use --format json".into())
+            return Err(CliError::usage("--format sarif: the signed document is a CycloneDX BOM, which has no findings; use --format json"))
         }
         Format::Sarif => {
-            let evidence: mlsec_core::Evidence = serde_json::from_value(evidence)
-                .map_err(|e| format!("the signed evidence is not an mlsec envelope: {e}"))?;
-            let mut s = serde_json::to_string_pretty(&mlsec_core::render::sarif(
-                &evidence,
+            let signed: Evidence = serde_json::from_value(signed.clone()).map_err(|e| {
+                CliError::usage(format!("the signed evidence is not an mlsec envelope: {e}"))
+            })?;
+            let mut s = serde_json::to_string_pretty(&render::sarif(
+                &signed,
                 &crate::commands::all_rules(),
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(CliError::internal)?;
             s.push('\n');
             s
         }
         Format::Human if is_bom => format!(
             "Verified {}: CycloneDX BOM of {}, signed with {} key {}\n",
             args.bundle.display(),
-            evidence["metadata"]["component"]["name"]
+            signed["metadata"]["component"]["name"]
                 .as_str()
                 .unwrap_or("?"),
             signer.algorithm,
@@ -287,12 +258,12 @@ pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, Strin
         Format::Human => format!(
             "Verified {}: mlsec {} evidence, verdict {}, signed with {} key {}\n",
             args.bundle.display(),
-            evidence["kind"].as_str().unwrap_or("?"),
-            evidence["summary"]["verdict"].as_str().unwrap_or("?"),
+            signed["kind"].as_str().unwrap_or("?"),
+            signed["summary"]["verdict"].as_str().unwrap_or("?"),
             signer.algorithm,
             signer.key_fingerprint
         ),
     };
-    output::emit(None, text.as_bytes()).map_err(|e| e.to_string())?;
+    output::emit(None, text.as_bytes()).map_err(|e| CliError::output(None, &e))?;
     Ok(ExitCode::SUCCESS)
 }

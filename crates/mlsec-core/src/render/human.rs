@@ -55,55 +55,71 @@ impl Paint {
     }
 }
 
-/// A table for a terminal: one line per subject (with its verdict when the
-/// evidence's `details.files` carries one), its findings indented below, the
-/// lines of `details.notes`, then a summary. `colour` adds ANSI colours.
-pub fn human(evidence: &Evidence, colour: bool) -> String {
+/// One file of the terminal table, as a kind's details describe it.
+pub struct FileLine<'a> {
+    pub path: &'a str,
+    pub verdict: &'a str,
+    /// The detected format, shown dimmed; may be empty.
+    pub format: &'a str,
+    /// False for files no reader understood: they are named in one line at
+    /// the end instead of one line each, unless they have findings.
+    pub judged: bool,
+}
+
+/// What the terminal table shows of an envelope's typed details besides its
+/// findings: one line per file, and lines for people.
+pub trait Tabulate {
+    fn files(&self) -> Vec<FileLine<'_>>;
+    fn notes(&self) -> &[String] {
+        &[]
+    }
+}
+
+/// Details with nothing to tabulate: the findings and the summary alone.
+impl Tabulate for () {
+    fn files(&self) -> Vec<FileLine<'_>> {
+        Vec::new()
+    }
+}
+
+/// A table for a terminal: one line per file of `table` with its verdict,
+/// its findings indented below, the other findings, the table's notes, then
+/// a summary. `colour` adds ANSI colours.
+pub fn human(evidence: &Evidence, table: &dyn Tabulate, colour: bool) -> String {
     let paint = Paint(colour);
     let mut out = String::new();
-    let files = evidence.details.get("files").and_then(|f| f.as_array());
     let mut shown_subjects = std::collections::HashSet::new();
-    let mut unjudged: Vec<String> = Vec::new();
-
-    if let Some(files) = files {
-        let field = |f: &serde_json::Value, k: &str| {
-            f.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string()
-        };
-        // Files no parser recognised (READMEs, CSVs) are counted, not listed.
-        let (shown, hidden): (Vec<_>, Vec<_>) = files.iter().partition(|f| {
-            let path = field(f, "path");
-            field(f, "verdict") != "unsupported"
-                || evidence.findings.iter().any(|x| x.subject == path)
-        });
-        unjudged = hidden.iter().map(|f| field(f, "path")).collect();
-        let width = shown
-            .iter()
-            .map(|f| field(f, "verdict").len())
-            .max()
-            .unwrap_or(5)
-            .max(7);
-        for file in shown {
-            let (path, verdict) = (field(file, "path"), field(file, "verdict"));
-            let format = file.get("format").and_then(|v| v.as_str()).unwrap_or("");
-            let _ = writeln!(
-                out,
-                "{}  {}  {}",
-                paint.p(verdict_colour(&verdict), &format!("{verdict:<width$}")),
-                paint.p(BOLD, &printable(&path)),
-                paint.p(DIM, format)
-            );
-            write_findings(
-                &mut out,
-                &paint,
-                evidence.findings.iter().filter(|f| f.subject == path),
-            );
-            shown_subjects.insert(path);
-        }
+    let files = table.files();
+    let (shown, hidden): (Vec<_>, Vec<_>) = files
+        .iter()
+        .partition(|f| f.judged || evidence.findings.iter().any(|x| x.subject == f.path));
+    let unjudged: Vec<&str> = hidden.iter().map(|f| f.path).collect();
+    let width = shown
+        .iter()
+        .map(|f| f.verdict.len())
+        .max()
+        .unwrap_or(5)
+        .max(7);
+    for file in shown {
+        let verdict = file.verdict;
+        let _ = writeln!(
+            out,
+            "{}  {}  {}",
+            paint.p(verdict_colour(verdict), &format!("{verdict:<width$}")),
+            paint.p(BOLD, &printable(file.path)),
+            paint.p(DIM, file.format)
+        );
+        write_findings(
+            &mut out,
+            &paint,
+            evidence.findings.iter().filter(|f| f.subject == file.path),
+        );
+        shown_subjects.insert(file.path);
     }
     let mut rest = evidence
         .findings
         .iter()
-        .filter(|f| !shown_subjects.contains(&f.subject))
+        .filter(|f| !shown_subjects.contains(f.subject.as_str()))
         .peekable();
     if rest.peek().is_some() {
         write_findings(&mut out, &paint, rest);
@@ -134,14 +150,7 @@ pub fn human(evidence: &Evidence, colour: bool) -> String {
         );
     }
     // Lines the producer wants a person to see (which config was in effect).
-    for note in evidence
-        .details
-        .get("notes")
-        .and_then(|n| n.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|n| n.as_str())
-    {
+    for note in table.notes() {
         let _ = writeln!(out, "{}", paint.p(DIM, &printable(note)));
     }
     let counts: Vec<String> = Severity::ALL
@@ -192,7 +201,6 @@ fn write_findings<'a>(
 mod tests {
     use super::*;
     use crate::{Category, Finding, Rule};
-    use serde_json::json;
 
     const R: Rule = Rule {
         id: "PKL001",
@@ -203,16 +211,39 @@ mod tests {
         doc: "",
     };
 
+    /// Files as (path, verdict, format); `unsupported` ones are not judged.
+    struct Files(Vec<(&'static str, &'static str, &'static str)>, Vec<String>);
+
+    impl Tabulate for Files {
+        fn files(&self) -> Vec<FileLine<'_>> {
+            self.0
+                .iter()
+                .map(|&(path, verdict, format)| FileLine {
+                    path,
+                    verdict,
+                    format,
+                    judged: verdict != "unsupported",
+                })
+                .collect()
+        }
+        fn notes(&self) -> &[String] {
+            &self.1
+        }
+    }
+
     #[test]
     fn table_lists_files_findings_and_summary_without_colour() {
         let f = Finding::new(&R, "evil.pkl", "calls os.system").at(None, Some(2));
-        let details = json!({"files": [
-            {"path": "evil.pkl", "verdict": "malicious", "format": "pickle"},
-            {"path": "ok.npy", "verdict": "clean", "format": "numpy"},
-            {"path": "README.md", "verdict": "unsupported", "format": "unknown"}
-        ]});
-        let e = Evidence::new("scan", vec![], vec![f], Severity::High, details);
-        let text = human(&e, false);
+        let files = Files(
+            vec![
+                ("evil.pkl", "malicious", "pickle"),
+                ("ok.npy", "clean", "numpy"),
+                ("README.md", "unsupported", "unknown"),
+            ],
+            vec!["config mlsec.toml: allow none; deny none".into()],
+        );
+        let e = Evidence::new("scan", vec![], vec![f], Default::default());
+        let text = human(&e, &files, false);
         assert!(!text.contains('\x1b'));
         assert!(text.contains("malicious  evil.pkl  pickle"), "{text}");
         assert!(
@@ -228,16 +259,19 @@ mod tests {
             text.contains("1 finding(s): 1 critical — FAIL (fail on high and above)"),
             "{text}"
         );
-        assert!(human(&e, true).contains('\x1b'));
+        assert!(
+            text.contains("\nconfig mlsec.toml: allow none; deny none\n"),
+            "{text}"
+        );
+        assert!(human(&e, &files, true).contains('\x1b'));
     }
 
     #[test]
     fn control_characters_from_files_are_escaped() {
         let f = Finding::new(&R, "a\nb.pkl", "name `x\x1b[2J\ny`").at(Some("m\r\nFAKE"), None);
-        let details =
-            json!({"files": [{"path": "a\nb.pkl", "verdict": "malicious", "format": "pickle"}]});
-        let e = Evidence::new("scan", vec![], vec![f], Severity::High, details);
-        let text = human(&e, false);
+        let files = Files(vec![("a\nb.pkl", "malicious", "pickle")], vec![]);
+        let e = Evidence::new("scan", vec![], vec![f], Default::default());
+        let text = human(&e, &files, false);
         assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
         assert!(text.contains("a\\nb.pkl"), "{text}");
         assert!(text.contains("m\\r\\nFAKE"), "{text}");

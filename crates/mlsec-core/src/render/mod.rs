@@ -3,7 +3,7 @@
 mod human;
 mod sarif;
 
-pub use human::human;
+pub use human::{human, FileLine, Tabulate};
 pub use sarif::sarif;
 
 use crate::Evidence;

@@ -153,13 +153,7 @@ mod tests {
             start: 3,
             end: 20,
         });
-        let e = Evidence::new(
-            "data.pii",
-            vec![],
-            vec![f],
-            Severity::High,
-            Default::default(),
-        );
+        let e = Evidence::new("data.pii", vec![], vec![f], Default::default());
         let log = sarif(&e, &[R]);
         let run = &log["runs"][0];
         assert_eq!(run["columnKind"], "unicodeCodePoints");
@@ -176,13 +170,7 @@ mod tests {
         let f1 = Finding::new(&R, "models/my model.pt", "os.system")
             .at(Some("archive/data.pkl"), Some(12));
         let f2 = Finding::new(&R, "evil.pkl", "os.system").at(None, Some(3));
-        let e = Evidence::new(
-            "scan",
-            vec![],
-            vec![f1, f2],
-            Severity::High,
-            Default::default(),
-        );
+        let e = Evidence::new("scan", vec![], vec![f1, f2], Default::default());
         let log = sarif(&e, &[R]);
         assert_eq!(log["version"], "2.1.0");
         let run = &log["runs"][0];
