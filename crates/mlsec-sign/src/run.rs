@@ -183,21 +183,11 @@ pub fn sign(
         crate::sign_model(opts, options.method, options.hash, credential, progress)?;
     output::write_atomic(&opts.signature, &bundle.to_json())
         .map_err(|e| SignError::io(&opts.signature, &e))?;
-    let key = credential.key().verifying_key();
     let details = SignatureDetails {
         operation: Operation::Sign,
         verified: None,
         signature: opts.signature.display().to_string(),
-        signer: Some(Signer {
-            method: match credential {
-                Credential::Key(_) => "key",
-                Credential::Certificate { .. } => "certificate",
-            }
-            .into(),
-            algorithm: key.algorithm().into(),
-            key_fingerprint: key.hint(),
-            certificate: None,
-        }),
+        signer: Some(signer_of(credential)),
         manifest: Some(manifest_summary(&manifest)),
         failure: None,
     };
@@ -325,23 +315,13 @@ pub fn attest_file(
         .map_err(|e| SignError::Internal(format!("the bundle just made: {e}")))?;
     let statement: Value = serde_json::from_slice(&payload)
         .map_err(|e| SignError::Internal(format!("the statement just made: {e}")))?;
-    let key = credential.key().verifying_key();
     let details = AttestationDetails {
         operation: Operation::Sign,
         bundle: out.display().to_string(),
         document: Some(document.display().to_string()),
         predicate_type: statement["predicateType"].as_str().map(str::to_string),
         verified: None,
-        signer: Some(Signer {
-            method: match credential {
-                Credential::Key(_) => "key",
-                Credential::Certificate { .. } => "certificate",
-            }
-            .into(),
-            algorithm: key.algorithm().into(),
-            key_fingerprint: key.hint(),
-            certificate: None,
-        }),
+        signer: Some(signer_of(credential)),
         failure: None,
         signed: None,
     };
@@ -456,6 +436,21 @@ fn signed_subjects(doc: &Value) -> Vec<Subject> {
                 }]
             })
             .unwrap_or_default(),
+    }
+}
+
+/// Who signs, as the evidence of `sign` and `attest` records it.
+fn signer_of(credential: &Credential) -> Signer {
+    let key = credential.key().verifying_key();
+    Signer {
+        method: match credential {
+            Credential::Key(_) => "key",
+            Credential::Certificate { .. } => "certificate",
+        }
+        .into(),
+        algorithm: key.algorithm().into(),
+        key_fingerprint: key.hint(),
+        certificate: None,
     }
 }
 

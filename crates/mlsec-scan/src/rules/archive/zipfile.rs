@@ -135,33 +135,35 @@ fn check_zip_headers(ctx: &Ctx, entry: &zip::Entry, report: &mut Report) {
         ));
     }
     let Some(local) = local else { return };
-    if local.raw_name != entry.raw_name {
-        let local_name = String::from_utf8_lossy(&local.raw_name);
+    let mut mismatch = |message: String, evidence| {
         report.push(at_member(
             ctx,
             &LOCAL_MISMATCH,
             name,
             Some(entry.local_offset),
+            message,
+            evidence,
+        ))
+    };
+    if local.raw_name != entry.raw_name {
+        let local_name = String::from_utf8_lossy(&local.raw_name);
+        mismatch(
             format!(
                 "local header names the member `{}`, the central directory `{}`",
                 local_name.escape_debug(),
                 name.escape_debug()
             ),
             json!({ "local_name": local_name, "central_name": name }),
-        ));
+        );
     }
     if local.method != entry.method {
-        report.push(at_member(
-            ctx,
-            &LOCAL_MISMATCH,
-            name,
-            Some(entry.local_offset),
+        mismatch(
             format!(
                 "local header says compression method {}, the central directory {}",
                 local.method, entry.method
             ),
             json!({ "local_method": local.method, "central_method": entry.method }),
-        ));
+        );
     }
 }
 

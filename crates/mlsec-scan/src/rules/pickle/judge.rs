@@ -119,10 +119,13 @@ pub(super) fn judge(
 
     for ((module, name), u) in &usage {
         let (module, name): (&str, &str) = (module, name);
-        let class = classify(module, name, ctx.config);
-        if matches!(class, Class::Allowed) {
-            continue;
-        }
+        // Decided before anything is formatted: most globals are allowed.
+        let (rule, denied) = match classify(module, name, ctx.config) {
+            Class::Allowed => continue,
+            Class::Denied(why) => (&DANGEROUS_GLOBAL, Some(why)),
+            Class::Unknown if u.called || u.passed => (&UNKNOWN_CALLABLE, None),
+            Class::Unknown => (&UNKNOWN_IMPORT, None),
+        };
         let full = format!("{module}.{name}");
         let calls: Vec<String> = u
             .calls
@@ -146,21 +149,14 @@ pub(super) fn judge(
             "global": full, "module": module, "name": name, "opcode": u.opcode,
             "offsets": u.offsets, "called": u.called, "passed_to_call": u.passed, "calls": calls,
         });
-        let finding = match class {
-            Class::Allowed => continue,
-            Class::Denied(why) => ctx.finding(&DANGEROUS_GLOBAL, first, format!("`{full}` {why}; {how}{times}")),
-            Class::Unknown if u.called || u.passed => ctx.finding(
-                &UNKNOWN_CALLABLE,
-                first,
-                format!("`{full}` is not known to be safe; {how}{times} (allow it in mlsec.toml if trusted)"),
+        let message = match denied {
+            Some(why) => format!("`{full}` {why}; {how}{times}"),
+            None if u.called || u.passed => format!(
+                "`{full}` is not known to be safe; {how}{times} (allow it in mlsec.toml if trusted)"
             ),
-            Class::Unknown => ctx.finding(
-                &UNKNOWN_IMPORT,
-                first,
-                format!("`{full}` is not known to be safe; {how}{times}"),
-            ),
+            None => format!("`{full}` is not known to be safe; {how}{times}"),
         };
-        report.push(finding.with_evidence(evidence));
+        report.push(ctx.finding(rule, first, message).with_evidence(evidence));
     }
 
     for build in &trace.builds {
