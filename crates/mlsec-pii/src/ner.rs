@@ -787,7 +787,8 @@ fn scored_next(text: &str, tok: Token, next: Near) -> bool {
 /// that are none by themselves and in no list (`Visited Paris`), and
 /// leading titles and function words (`Dr`, `The`). A run with an
 /// organisation cue (a legal form or organisation word at its end, or a
-/// token scored as one) is an organisation.
+/// token scored as one) is an organisation. A run of nothing but
+/// [`word_surname`]s needs [`name_evidence`] to be anything.
 fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<Span>) {
     let adjacent = |a: &Tagged, c: &Tagged| {
         let gap = &b[a.tok.e..c.tok.s];
@@ -843,6 +844,12 @@ fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<S
                 legal_after = true;
             }
         }
+        if !legal_after
+            && run.iter().all(|t| word_surname(t.tok.flags))
+            && !name_evidence(text, lex, first.tok.s, last.tok.e)
+        {
+            continue;
+        }
         let org_cue = legal_after
             || (last.tok.flags & (ORG_LEGAL | ORG_WORD) != 0
                 && last.tok.flags & (GIVEN | SURNAME) == 0
@@ -878,6 +885,28 @@ fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<S
             push(out, CLASSES[class - 1], first.tok.s, end, conf);
         }
     }
+}
+
+/// An everyday English word whose only list is a surname outside the most
+/// common thousand (`Card`, `Check`, `Field`). Alone it is far more often
+/// the word, yet the surname flag makes the model (which saw lone surnames
+/// only after titles) call it a person, or a place before a number
+/// (`Card 4111 ...`, read like a town before its postcode).
+fn word_surname(flags: u32) -> bool {
+    flags & WORD != 0 && surname_bucket(flags) >= 2 && flags & NAMEISH & !SURNAME == 0
+}
+
+/// What makes a run of [`word_surname`] tokens (`s..e`) a name after all:
+/// a title before it (`Mr. Card`) or a state or country after a comma
+/// (`Ream, Oregon`). (A given name next to it, `Walter Card`, makes the
+/// run more than such words.)
+fn name_evidence(text: &str, lex: &Lexicon, s: usize, e: usize) -> bool {
+    let titled = matches!(before(text, s), Near::Word(ps, pe)
+        if lex.flags(&text[ps..pe]) & TITLE != 0);
+    let placed = text.as_bytes().get(e) == Some(&b',')
+        && matches!(after(text, e + 1), Near::Word(ns, ne)
+            if lex.flags(&text[ns..ne]) & (STATE | COUNTRY) != 0);
+    titled || placed
 }
 
 // ---------------------------------------------------------------- fields
