@@ -63,7 +63,7 @@ pub fn detect(data: &[u8]) -> Format {
     if is_safetensors(data) {
         return Format::Safetensors;
     }
-    if data.len() >= 2 && data[0] == 0x80 && data[1] <= 5 {
+    if matches!(data, [0x80, 0..=5, ..]) {
         return Format::Pickle;
     }
     if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") || starts(b"PK\x07\x08") {
@@ -84,7 +84,7 @@ pub fn detect(data: &[u8]) -> Format {
     if starts(b"\x1f\x8b") {
         return Format::Gzip;
     }
-    if data.len() >= 4 && starts(b"BZh") && (b'1'..=b'9').contains(&data[3]) {
+    if matches!(data, [b'B', b'Z', b'h', b'1'..=b'9', ..]) {
         return Format::Bzip2;
     }
     if starts(b"\xfd7zXZ\x00") {
@@ -114,7 +114,7 @@ pub fn detect(data: &[u8]) -> Format {
 fn is_hdf5(data: &[u8]) -> bool {
     let mut off = 0usize;
     while off + HDF5_MAGIC.len() <= data.len() && off <= 1 << 20 {
-        if &data[off..off + HDF5_MAGIC.len()] == HDF5_MAGIC {
+        if data.get(off..off + HDF5_MAGIC.len()) == Some(HDF5_MAGIC) {
             return true;
         }
         off = if off == 0 { 512 } else { off * 2 };
@@ -125,27 +125,27 @@ fn is_hdf5(data: &[u8]) -> bool {
 /// True when the first 512 bytes are a tar header (ustar magic, or a v7 header
 /// whose checksum matches), as `tarfile.open` would accept.
 pub fn is_tar(data: &[u8]) -> bool {
-    if data.len() < 512 {
+    let Some(header) = data.first_chunk::<512>() else {
         return false;
-    }
-    if &data[257..262] == b"ustar" {
+    };
+    if &header[257..262] == b"ustar" {
         return true;
     }
     // Old (v7) tar: no magic, but the header checksum must match.
-    let field = &data[148..156];
+    let field = &header[148..156];
     let digits: Vec<u8> = field
         .iter()
         .copied()
         .skip_while(|b| *b == b' ')
         .take_while(|b| (b'0'..=b'7').contains(b))
         .collect();
-    if digits.is_empty() || data[0] == 0 {
+    if digits.is_empty() || header[0] == 0 {
         return false;
     }
     let Ok(stored) = u32::from_str_radix(std::str::from_utf8(&digits).unwrap_or("x"), 8) else {
         return false;
     };
-    let sum: u32 = data[..512]
+    let sum: u32 = header
         .iter()
         .enumerate()
         .map(|(i, b)| {
@@ -163,8 +163,11 @@ fn is_safetensors(data: &[u8]) -> bool {
     if data.len() < 10 {
         return false;
     }
-    let n = u64::from_le_bytes(data[..8].try_into().unwrap_or_default());
-    n >= 2 && n <= (data.len() - 8) as u64 && data[8] == b'{'
+    let Some((len, rest)) = data.split_first_chunk::<8>() else {
+        return false;
+    };
+    let n = u64::from_le_bytes(*len);
+    n >= 2 && n <= rest.len() as u64 && rest.first() == Some(&b'{')
 }
 
 /// A JSON header start at byte 8 with a declared length that does not fit:
@@ -175,24 +178,29 @@ fn looks_like_broken_safetensors(data: &[u8]) -> bool {
         .iter()
         .take(8)
         .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
-    data.len() >= 10 && !length_is_text && data[8] == b'{' && matches!(data[9], b'"' | b'}')
+    data.len() >= 10 && !length_is_text && matches!(data.get(8..10), Some([b'{', b'"' | b'}']))
 }
 
 fn is_zlib(data: &[u8]) -> bool {
-    data.len() >= 2
-        && data[0] & 0x0f == 8
-        && data[0] >> 4 <= 7
-        && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0
-        && data[1] & 0x20 == 0
+    let [cmf, flg, ..] = *data else {
+        return false;
+    };
+    cmf & 0x0f == 8
+        && cmf >> 4 <= 7
+        && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+        && flg & 0x20 == 0
 }
 
 fn is_lzma_alone(data: &[u8]) -> bool {
     // props byte (lc/lp/pb) 0x5d is what every encoder writes by default, then a
     // power-of-two-ish dictionary size, then the uncompressed size (or all 0xff).
-    data.len() >= 13 && data[0] == 0x5d && {
-        let dict = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
-        (1 << 12..=1 << 30).contains(&dict)
-    }
+    data.len() >= 13
+        && match *data {
+            [0x5d, d0, d1, d2, d3, ..] => {
+                (1 << 12..=1 << 30).contains(&u32::from_le_bytes([d0, d1, d2, d3]))
+            }
+            _ => false,
+        }
 }
 
 #[cfg(test)]
