@@ -6,7 +6,7 @@ use super::ErrorKind;
 use std::rc::Rc;
 
 pub(super) fn bad(op: &'static str, arg: &[u8]) -> ErrorKind {
-    let shown: String = String::from_utf8_lossy(&arg[..arg.len().min(40)]).into_owned();
+    let shown: String = String::from_utf8_lossy(arg.get(..40).unwrap_or(arg)).into_owned();
     ErrorKind::BadArgument(op, format!("{shown:?}"))
 }
 
@@ -14,23 +14,25 @@ pub(super) fn ascii(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(b).ok().filter(|s| s.is_ascii())
 }
 
-pub(super) fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|b| *b == needle)
-}
-
 pub(super) fn str_value(s: &str) -> Value {
     if s.len() > MAX_KEPT_STRING {
         Value::LongStr(s.len())
-    } else if s.len() <= SHORT_STR {
-        let mut bytes = [0; SHORT_STR];
-        bytes[..s.len()].copy_from_slice(s.as_bytes());
-        Value::ShortStr {
-            len: s.len() as u8,
-            bytes,
-        }
+    } else if let Some(short) = short_str(s.as_bytes()) {
+        short
     } else {
         Value::Str(Rc::from(s))
     }
+}
+
+/// `text` kept inline, if it is at most [`SHORT_STR`] bytes. The caller
+/// vouches that it is UTF-8.
+pub(super) fn short_str(text: &[u8]) -> Option<Value> {
+    let mut bytes = [0; SHORT_STR];
+    bytes.get_mut(..text.len())?.copy_from_slice(text);
+    Some(Value::ShortStr {
+        len: text.len() as u8,
+        bytes,
+    })
 }
 
 pub(super) fn bytes_to_str_value(raw: &[u8]) -> Value {
@@ -56,15 +58,18 @@ pub(super) fn parse_memo_key(line: &[u8], op: &'static str) -> R<u64> {
 }
 
 pub(super) fn decode_long(b: &[u8]) -> Value {
-    if b.is_empty() {
+    let Some(&last) = b.last() else {
         return Value::Int(0);
-    }
+    };
     if b.len() > 8 {
         return Value::BigInt;
     }
-    let negative = b[b.len() - 1] & 0x80 != 0;
+    let negative = last & 0x80 != 0;
     let mut buf = if negative { [0xffu8; 8] } else { [0u8; 8] };
-    buf[..b.len()].copy_from_slice(b);
+    // At most 8 bytes, checked above: all of `b` is copied.
+    for (to, from) in buf.iter_mut().zip(b) {
+        *to = *from;
+    }
     Value::Int(i64::from_le_bytes(buf))
 }
 
@@ -81,14 +86,12 @@ pub(super) fn pairs(items: Vec<V>) -> Vec<(V, V)> {
 pub(super) fn escape_decode(s: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
+    while let Some(&c) = s.get(i) {
         i += 1;
-        if c != b'\\' || i >= s.len() {
+        let Some(&e) = s.get(i).filter(|_| c == b'\\') else {
             out.push(c);
             continue;
-        }
-        let e = s[i];
+        };
         i += 1;
         match e {
             b'\n' => {}
@@ -135,8 +138,8 @@ pub(super) fn escape_decode(s: &[u8]) -> Vec<u8> {
 pub(super) fn raw_unicode_escape_decode(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'\\' {
+    while let Some(&c) = s.get(i) {
+        if c == b'\\' {
             let width = match s.get(i + 1) {
                 Some(b'u') => 4,
                 Some(b'U') => 8,
@@ -156,7 +159,7 @@ pub(super) fn raw_unicode_escape_decode(s: &[u8]) -> String {
                 }
             }
         }
-        out.push(char::from(s[i]));
+        out.push(char::from(c));
         i += 1;
     }
     out

@@ -20,7 +20,7 @@ impl Machine<'_> {
         if matches!(item_size, Some(ItemSize::Bytes(_)))
             && align.is_some_and(|a| matches!(*a, Value::Int(_)))
         {
-            let pad = self.take(1, "joblib array padding")?[0] as usize;
+            let pad = self.take_u8("joblib array padding")? as usize;
             self.take(pad, "joblib array padding")?;
         }
         let start = self.pos;

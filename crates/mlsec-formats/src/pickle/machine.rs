@@ -2,8 +2,8 @@
 //! imports and calls.
 
 use super::decode::{
-    ascii, bad, bytes_to_str_value, decode_long, escape_decode, memchr, pairs, parse_decimal,
-    parse_memo_key, raw_unicode_escape_decode, str_value,
+    ascii, bad, bytes_to_str_value, decode_long, escape_decode, pairs, parse_decimal,
+    parse_memo_key, raw_unicode_escape_decode, short_str, str_value,
 };
 use super::value::{Value, MAX_KEPT_STRING, SHORT_STR, V};
 use super::{
@@ -90,9 +90,9 @@ impl Default for Constants {
 
 impl Constants {
     fn int(&self, i: i64) -> V {
-        match usize::try_from(i) {
-            Ok(u) if u < self.small_ints.len() => self.small_ints[u].clone(),
-            _ => v(Value::Int(i)),
+        match usize::try_from(i).ok().and_then(|u| self.small_ints.get(u)) {
+            Some(shared) => shared.clone(),
+            None => v(Value::Int(i)),
         }
     }
 }
@@ -135,10 +135,14 @@ impl Memo {
         }
         let old = if key < Self::DENSE_LIMIT {
             let i = key as usize;
-            if i >= self.dense.len() {
-                self.dense.resize(i + 1, None);
+            match self.dense.get_mut(i) {
+                Some(slot) => slot.replace(value),
+                None => {
+                    self.dense.resize(i, None);
+                    self.dense.push(Some(value));
+                    None
+                }
             }
-            self.dense[i].replace(value)
         } else {
             self.sparse.insert(key, value)
         };
@@ -227,23 +231,21 @@ impl<'a> Machine<'a> {
                 self.push(v(value));
             }
             b'J' => {
-                let b = self.take(4, "BININT")?;
-                self.push(v(Value::Int(
-                    i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
-                )));
+                let b = self.take_array("BININT")?;
+                self.push(v(Value::Int(i32::from_le_bytes(b).into())));
             }
             b'K' => {
-                let b = self.take(1, "BININT1")?;
-                let i = self.constants.int(b[0].into());
+                let b = self.take_u8("BININT1")?;
+                let i = self.constants.int(b.into());
                 self.push(i);
             }
             b'M' => {
-                let b = self.take(2, "BININT2")?;
-                let i = self.constants.int(u16::from_le_bytes([b[0], b[1]]).into());
+                let b = self.take_array("BININT2")?;
+                let i = self.constants.int(u16::from_le_bytes(b).into());
                 self.push(i);
             }
             0x8a => {
-                let n = self.take(1, "LONG1")?[0] as usize;
+                let n = self.take_u8("LONG1")? as usize;
                 let b = self.take(n, "LONG1")?;
                 self.push(v(decode_long(b)));
             }
@@ -256,32 +258,29 @@ impl<'a> Machine<'a> {
             0x88 => self.push(self.constants.bools[1].clone()),
             0x89 => self.push(self.constants.bools[0].clone()),
             b'G' => {
-                let b = self.take(8, "BINFLOAT")?;
-                let bits = u64::from_be_bytes(b.try_into().unwrap_or_default());
+                let bits = u64::from_be_bytes(self.take_array("BINFLOAT")?);
                 self.push(v(Value::Float(f64::from_bits(bits))));
             }
             b'S' => {
                 let line = self.line("STRING")?;
-                let quoted = line.len() >= 2
-                    && line[0] == line[line.len() - 1]
-                    && (line[0] == b'\'' || line[0] == b'"');
-                if !quoted {
-                    return Err(bad("STRING", line));
-                }
-                let raw = escape_decode(&line[1..line.len() - 1]);
+                let inner = match line {
+                    [q @ (b'\'' | b'"'), inner @ .., last] if last == q => inner,
+                    _ => return Err(bad("STRING", line)),
+                };
+                let raw = escape_decode(inner);
                 self.push(v(bytes_to_str_value(&raw)));
             }
             b'T' => {
                 let n = self.i32_len("BINSTRING")?;
                 let start = self.pos;
-                self.take(n, "BINSTRING")?;
-                self.push(v(self.string_or_bytes(start, n)));
+                let b = self.take(n, "BINSTRING")?;
+                self.push(v(Self::string_or_bytes(start, b)));
             }
             b'U' => {
-                let n = self.take(1, "SHORT_BINSTRING")?[0] as usize;
+                let n = self.take_u8("SHORT_BINSTRING")? as usize;
                 let start = self.pos;
-                self.take(n, "SHORT_BINSTRING")?;
-                self.push(v(self.string_or_bytes(start, n)));
+                let b = self.take(n, "SHORT_BINSTRING")?;
+                self.push(v(Self::string_or_bytes(start, b)));
             }
             b'V' => {
                 let line = self.line("UNICODE")?;
@@ -293,7 +292,7 @@ impl<'a> Machine<'a> {
                 self.unicode(n, "BINUNICODE")?;
             }
             0x8c => {
-                let n = self.take(1, "SHORT_BINUNICODE")?[0] as usize;
+                let n = self.take_u8("SHORT_BINUNICODE")? as usize;
                 self.unicode(n, "SHORT_BINUNICODE")?;
             }
             0x8d => {
@@ -305,7 +304,7 @@ impl<'a> Machine<'a> {
                 self.bytes(n, "BINBYTES")?;
             }
             b'C' => {
-                let n = self.take(1, "SHORT_BINBYTES")?[0] as usize;
+                let n = self.take_u8("SHORT_BINBYTES")? as usize;
                 self.bytes(n, "SHORT_BINBYTES")?;
             }
             0x8e => {
@@ -390,12 +389,12 @@ impl<'a> Machine<'a> {
                 self.get(key)?;
             }
             b'h' => {
-                let key = self.take(1, "BINGET")?[0] as u64;
+                let key = self.take_u8("BINGET")? as u64;
                 self.get(key)?;
             }
             b'j' => {
-                let b = self.take(4, "LONG_BINGET")?;
-                self.get(u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into())?;
+                let b = self.take_array("LONG_BINGET")?;
+                self.get(u32::from_le_bytes(b).into())?;
             }
             b'p' => {
                 let line = self.line("PUT")?;
@@ -403,15 +402,12 @@ impl<'a> Machine<'a> {
                 self.put(key, "PUT")?;
             }
             b'q' => {
-                let key = self.take(1, "BINPUT")?[0] as u64;
+                let key = self.take_u8("BINPUT")? as u64;
                 self.put(key, "BINPUT")?;
             }
             b'r' => {
-                let b = self.take(4, "LONG_BINPUT")?;
-                self.put(
-                    u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into(),
-                    "LONG_BINPUT",
-                )?;
+                let b = self.take_array("LONG_BINPUT")?;
+                self.put(u32::from_le_bytes(b).into(), "LONG_BINPUT")?;
             }
             0x94 => {
                 // MEMOIZE stores under the number of entries the memo holds, as CPython does.
@@ -498,19 +494,19 @@ impl<'a> Machine<'a> {
                 self.push(v(Value::PersistentId(id)));
             }
             0x82 => {
-                let code = self.take(1, "EXT1")?[0] as u32;
+                let code = self.take_u8("EXT1")? as u32;
                 self.extension(code);
             }
             0x83 => {
-                let b = self.take(2, "EXT2")?;
-                self.extension(u16::from_le_bytes([b[0], b[1]]).into());
+                let b = self.take_array("EXT2")?;
+                self.extension(u16::from_le_bytes(b).into());
             }
             0x84 => {
-                let b = self.take(4, "EXT4")?;
-                self.extension(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                let b = self.take_array("EXT4")?;
+                self.extension(u32::from_le_bytes(b));
             }
             0x80 => {
-                let proto = self.take(1, "PROTO")?[0];
+                let proto = self.take_u8("PROTO")?;
                 if proto > 5 {
                     return Err(ErrorKind::UnsupportedProtocol(proto));
                 }
@@ -548,37 +544,53 @@ impl<'a> Machine<'a> {
     }
 
     pub(super) fn take(&mut self, n: usize, op: &'static str) -> R<&'a [u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.data.len())
+        let s = self
+            .data
+            .get(self.pos..)
+            .and_then(|rest| rest.get(..n))
             .ok_or(ErrorKind::Truncated(op))?;
-        let s = &self.data[self.pos..end];
-        self.pos = end;
+        self.pos += n;
         Ok(s)
     }
 
+    /// The next `N` bytes, for fixed-width arguments.
+    fn take_array<const N: usize>(&mut self, op: &'static str) -> R<[u8; N]> {
+        let (head, _) = self
+            .data
+            .get(self.pos..)
+            .and_then(<[u8]>::split_first_chunk)
+            .ok_or(ErrorKind::Truncated(op))?;
+        self.pos += N;
+        Ok(*head)
+    }
+
+    pub(super) fn take_u8(&mut self, op: &'static str) -> R<u8> {
+        let [b] = self.take_array(op)?;
+        Ok(b)
+    }
+
     fn line(&mut self, op: &'static str) -> R<&'a [u8]> {
-        let rest = &self.data[self.pos..];
-        let n = memchr(b'\n', rest).ok_or(ErrorKind::Truncated(op))?;
-        self.pos += n + 1;
-        Ok(&rest[..n])
+        let line = self
+            .data
+            .get(self.pos..)
+            .and_then(|rest| rest.split_inclusive(|b| *b == b'\n').next())
+            .and_then(|line| line.strip_suffix(b"\n"))
+            .ok_or(ErrorKind::Truncated(op))?;
+        self.pos += line.len() + 1;
+        Ok(line)
     }
 
     fn u32_len(&mut self, op: &'static str) -> R<usize> {
-        let b = self.take(4, op)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        Ok(u32::from_le_bytes(self.take_array(op)?) as usize)
     }
 
     fn i32_len(&mut self, op: &'static str) -> R<usize> {
-        let b = self.take(4, op)?;
-        let n = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let n = i32::from_le_bytes(self.take_array(op)?);
         usize::try_from(n).map_err(|_| ErrorKind::BadArgument(op, format!("negative length {n}")))
     }
 
     fn u64_len(&mut self, op: &'static str) -> R<usize> {
-        let b = self.take(8, op)?;
-        let n = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        let n = u64::from_le_bytes(self.take_array(op)?);
         usize::try_from(n).map_err(|_| ErrorKind::Truncated(op))
     }
 
@@ -592,13 +604,10 @@ impl<'a> Machine<'a> {
         // which is UTF-8: kept inline without the general check, whose set-up
         // cost more than the copy.
         if n <= SHORT_STR && b.is_ascii() {
-            let mut bytes = [0; SHORT_STR];
-            bytes[..n].copy_from_slice(b);
-            self.push(v(Value::ShortStr {
-                len: n as u8,
-                bytes,
-            }));
-            return Ok(());
+            if let Some(short) = short_str(b) {
+                self.push(v(short));
+                return Ok(());
+            }
         }
         // CPython decodes with 'surrogatepass'; invalid UTF-8 otherwise fails the load.
         let s = std::str::from_utf8(b)
@@ -615,11 +624,14 @@ impl<'a> Machine<'a> {
     }
 
     /// Protocol-0/1 strings: CPython decodes them (ASCII by default, UTF-8 under
-    /// torch.load); a string that is not text stays bytes.
-    fn string_or_bytes(&self, start: usize, n: usize) -> Value {
-        match std::str::from_utf8(&self.data[start..start + n]) {
-            Ok(s) if n <= MAX_KEPT_STRING => str_value(s),
-            _ => Value::Bytes { start, len: n },
+    /// torch.load); a string that is not text stays bytes. `b` was read at `start`.
+    fn string_or_bytes(start: usize, b: &[u8]) -> Value {
+        match std::str::from_utf8(b) {
+            Ok(s) if b.len() <= MAX_KEPT_STRING => str_value(s),
+            _ => Value::Bytes {
+                start,
+                len: b.len(),
+            },
         }
     }
 

@@ -147,7 +147,9 @@ impl Value {
         match self {
             Value::Str(s) => Some(s),
             // Built only from a `&str` or from ASCII bytes, so always UTF-8.
-            Value::ShortStr { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).ok(),
+            Value::ShortStr { len, bytes } => bytes
+                .get(..*len as usize)
+                .and_then(|b| std::str::from_utf8(b).ok()),
             _ => None,
         }
     }
