@@ -415,7 +415,10 @@ impl<'a> Reader<'a> {
     }
 
     fn bytes(&mut self, n: u64, what: &str) -> Result<&'a [u8], GgufError> {
-        if n > self.remaining() {
+        let out = usize::try_from(n)
+            .ok()
+            .and_then(|n| self.data.get(self.pos..)?.get(..n));
+        let Some(out) = out else {
             return Err(self.fail(
                 self.pos,
                 format!(
@@ -423,10 +426,8 @@ impl<'a> Reader<'a> {
                     self.remaining()
                 ),
             ));
-        }
-        // n <= remaining, so it fits in usize.
-        let out = &self.data[self.pos..self.pos + n as usize];
-        self.pos += n as usize;
+        };
+        self.pos += out.len();
         Ok(out)
     }
 
@@ -545,10 +546,15 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+        // Both positions this reader reached, so never out of range.
+        let raw = self
+            .data
+            .get(start..self.pos)
+            .ok_or_else(|| self.fail(at, "array runs past the end of the data"))?;
         Ok(Array {
             elem,
             len,
-            raw: &self.data[start..self.pos],
+            raw,
             wide: self.wide,
             big_endian: self.big_endian,
         })

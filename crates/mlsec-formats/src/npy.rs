@@ -151,17 +151,18 @@ pub fn parse_header(data: &[u8], max_header: u64) -> Result<NpyHeader, NpyError>
             format!("header length {header_len} is over the limit of {max_header} bytes"),
         ));
     }
-    if header_len > available {
+    let raw = usize::try_from(header_len)
+        .ok()
+        .and_then(|n| data.get(header_start..)?.get(..n));
+    let Some(raw) = raw else {
         return Err(err(
             8,
             format!(
                 "header length {header_len} runs past the end of the file ({available} bytes left)"
             ),
         ));
-    }
-    // Bounded by `available` just above, so this fits in usize.
-    let header_end = header_start + header_len as usize;
-    let raw = &data[header_start..header_end];
+    };
+    let header_end = header_start + raw.len();
     if utf8 {
         if let Err(e) = std::str::from_utf8(raw) {
             return Err(err(
@@ -288,10 +289,16 @@ impl LiteralParser<'_> {
             Some(c) if c.is_ascii_digit() || c == b'-' || c == b'+' => self.parse_int(),
             Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = self.pos;
-                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_') {
-                    self.pos += 1;
-                }
-                match &self.bytes[start..self.pos] {
+                // `split` yields at least one (possibly empty) piece.
+                let word = self
+                    .bytes
+                    .get(start..)
+                    .unwrap_or_default()
+                    .split(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                    .next()
+                    .unwrap_or_default();
+                self.pos += word.len();
+                match word {
                     b"True" => Ok(Literal::Bool(true)),
                     b"False" => Ok(Literal::Bool(false)),
                     b"None" => Ok(Literal::None),

@@ -250,14 +250,15 @@ pub fn parse(data: &[u8], max_header: u64) -> Result<Header, HeaderError> {
             limit: max_header,
         });
     }
-    if declared > available {
+    let raw = usize::try_from(declared)
+        .ok()
+        .and_then(|n| data.get(8..)?.get(..n));
+    let Some(raw) = raw else {
         return Err(HeaderError::PastEnd {
             declared,
             available,
         });
-    }
-    // Bounded by the input length just above.
-    let raw = &data[8..8 + declared as usize];
+    };
     let text = std::str::from_utf8(raw).map_err(|e| HeaderError::NotUtf8 {
         offset: 8 + e.valid_up_to() as u64,
     })?;
@@ -399,12 +400,13 @@ struct Problems {
 
 impl Problems {
     fn push(&mut self, p: Problem) {
-        let kept = &mut self.per_kind[p.kind()];
-        if *kept < MAX_PROBLEMS_PER_KIND {
-            *kept += 1;
-            self.list.push(p);
-        } else {
-            self.unlisted += 1;
+        // `per_kind` has a slot for every kind.
+        match self.per_kind.get_mut(p.kind()) {
+            Some(kept) if *kept < MAX_PROBLEMS_PER_KIND => {
+                *kept += 1;
+                self.list.push(p);
+            }
+            _ => self.unlisted += 1,
         }
     }
 }
@@ -428,12 +430,14 @@ impl KeyLog {
         self.ends.len()
     }
 
+    /// Key `i`, for `i` below [`KeyLog::len`] (an empty key past it).
     fn key(&self, i: usize) -> &str {
-        let start = match i {
-            0 => 0,
-            _ => self.ends[i - 1],
+        let (start, end) = match i.checked_add(1).and_then(|n| self.ends.get(..n)) {
+            Some([.., start, end]) => (*start, *end),
+            Some([end]) => (0, *end),
+            _ => (0, 0),
         };
-        &self.text[start..self.ends[i]]
+        self.text.get(start..end).unwrap_or_default()
     }
 
     fn clear(&mut self) {
@@ -458,8 +462,10 @@ impl KeyLog {
         order.sort_unstable_by(|&a, &b| self.key(a).cmp(self.key(b)).then(a.cmp(&b)));
         let mut out: Vec<(usize, usize)> = order
             .chunk_by(|&a, &b| self.key(a) == self.key(b))
-            .filter(|group| group.len() > 1)
-            .map(|group| (group[0], group.len()))
+            .filter_map(|group| match group {
+                [first, _, ..] => Some((*first, group.len())),
+                _ => None,
+            })
             .collect();
         out.sort_unstable();
         out
@@ -685,17 +691,18 @@ impl TensorFields {
             Some(List::NotList(kind)) => return Err(format!("shape is {kind}, not a list")),
             None => return Err("has no shape".into()),
         };
-        let (begin, end) = match self.data_offsets {
+        let offsets = match self.data_offsets {
             Some(List::Items {
                 items,
                 len: 2,
                 first_bad: None,
-            }) => (items[0], items[1]),
-            Some(List::Items { .. }) => {
-                return Err("data_offsets must be two non-negative integers".into())
-            }
+            }) => <[u64; 2]>::try_from(items.as_slice()).ok(),
+            Some(List::Items { .. }) => None,
             Some(List::NotList(kind)) => return Err(format!("data_offsets is {kind}, not a list")),
             None => return Err("has no data_offsets".into()),
+        };
+        let Some([begin, end]) = offsets else {
+            return Err("data_offsets must be two non-negative integers".into());
         };
         Ok((dtype, shape, begin, end))
     }
