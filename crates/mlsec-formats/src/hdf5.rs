@@ -161,17 +161,31 @@ impl<'a> Cursor<'a> {
     }
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
-        let end = self
+        let (end, bytes) = self
             .pos
             .checked_add(n)
             .filter(|e| *e <= self.end)
+            .and_then(|end| Some((end, self.data.get(self.pos..end)?)))
             .ok_or(Error::Truncated {
                 what,
                 offset: self.pos as u64,
             })?;
-        let bytes = &self.data[self.pos..end];
         self.pos = end;
         Ok(bytes)
+    }
+
+    /// [`Cursor::take`] for a length known at compile time.
+    fn take_array<const N: usize>(&mut self, what: &'static str) -> Result<&'a [u8; N], Error> {
+        let (head, _) = self
+            .data
+            .get(self.pos..self.end)
+            .and_then(<[u8]>::split_first_chunk)
+            .ok_or(Error::Truncated {
+                what,
+                offset: self.pos as u64,
+            })?;
+        self.pos += N;
+        Ok(head)
     }
 
     fn uint(&mut self, width: usize, what: &'static str) -> Result<u64, Error> {
@@ -183,7 +197,8 @@ impl<'a> Cursor<'a> {
     }
 
     fn u8(&mut self, what: &'static str) -> Result<u8, Error> {
-        Ok(self.take(1, what)?[0])
+        let [b] = self.take_array(what)?;
+        Ok(*b)
     }
 
     fn remaining(&self) -> usize {
@@ -207,7 +222,7 @@ impl<'a> File<'a> {
         let (offset_size, length_size) = match version {
             0 | 1 => {
                 // Version numbers, field sizes, B-tree K values, flags.
-                let head = c.take(15, "superblock")?;
+                let head: &[u8; 15] = c.take_array("superblock")?;
                 let (o, l) = (head[4] as usize, head[5] as usize);
                 if version == 1 {
                     c.take(4, "superblock")?;
@@ -215,8 +230,8 @@ impl<'a> File<'a> {
                 (o, l)
             }
             2 | 3 => {
-                let head = c.take(3, "superblock")?;
-                (head[0] as usize, head[1] as usize)
+                let [o, l, _] = c.take_array("superblock")?;
+                (*o as usize, *l as usize)
             }
             v => return Err(unsupported(format!("superblock version {v}"), sb + 8)),
         };
@@ -378,7 +393,7 @@ impl<'a> File<'a> {
                 ));
             }
             // Reserved, message count, reference count, header size, padding.
-            let head = c.take(11, "object header")?;
+            let head: &[u8; 11] = c.take_array("object header")?;
             let size = u32::from_le_bytes([head[7], head[8], head[9], head[10]]) as usize;
             c.take(4, "object header padding")?;
             let begin = c.pos;
@@ -452,7 +467,7 @@ impl<'a> File<'a> {
             }
         }
         let name = c.take(pad(name_size), "attribute name")?;
-        let name = &name[..name_size.min(name.len())];
+        let name = name.get(..name_size).unwrap_or(name);
         let name = String::from_utf8_lossy(name.split(|b| *b == 0).next().unwrap_or_default())
             .into_owned();
         let datatype = c.take(pad(type_size), "attribute datatype")?;
@@ -471,12 +486,14 @@ impl<'a> File<'a> {
 
     fn value(&self, datatype: &[u8], dataspace: &[u8], mut data: Cursor) -> Result<Value, Error> {
         let at = data.pos;
-        if self.elements(dataspace, at)? != 1 || datatype.len() < 8 {
+        if self.elements(dataspace, at)? != 1 {
             return Ok(Value::Other);
         }
-        let class = datatype[0] & 0x0f;
-        let bits = datatype[1];
-        let size = u32::from_le_bytes([datatype[4], datatype[5], datatype[6], datatype[7]]) as u64;
+        let [class, bits, _, _, s0, s1, s2, s3, ..] = *datatype else {
+            return Ok(Value::Other);
+        };
+        let class = class & 0x0f;
+        let size = u32::from_le_bytes([s0, s1, s2, s3]) as u64;
         match class {
             // Fixed-length string: null-terminated, null-padded or space-padded.
             3 => {
