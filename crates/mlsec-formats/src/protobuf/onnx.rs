@@ -296,15 +296,16 @@ fn count_numbers(
                     let mut last = 0u8;
                     while left > 0 {
                         let chunk = buf.chunk();
-                        let n = chunk.len().min(left);
-                        if n == 0 {
+                        let part = chunk.get(..left).unwrap_or(chunk);
+                        let [.., end] = part else {
                             return Err(invalid("buffer underflow"));
-                        }
+                        };
                         add(
                             count,
-                            chunk[..n].iter().filter(|b| **b & 0x80 == 0).count() as u64,
+                            part.iter().filter(|b| **b & 0x80 == 0).count() as u64,
                         );
-                        last = chunk[n - 1];
+                        last = *end;
+                        let n = part.len();
                         buf.advance(n);
                         left -= n;
                     }

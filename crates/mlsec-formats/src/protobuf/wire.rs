@@ -117,9 +117,9 @@ pub fn read_varint(data: &[u8], pos: usize) -> Result<(u64, usize), WireError> {
 /// relative to `data`, so errors deep in a file name the real byte. After the
 /// first error the iterator ends.
 pub struct Fields<'a> {
+    /// The input up to the end of the range: fields never read past it.
     data: &'a [u8],
     pos: usize,
-    end: usize,
     failed: bool,
 }
 
@@ -130,16 +130,15 @@ impl<'a> Fields<'a> {
 
     pub fn within(data: &'a [u8], range: std::ops::Range<usize>) -> Self {
         Fields {
-            data,
+            data: data.get(..range.end).unwrap_or(data),
             pos: range.start,
-            end: range.end.min(data.len()),
             failed: false,
         }
     }
 
     fn next_field(&mut self) -> Result<Field, WireError> {
         let offset = self.pos;
-        let view = &self.data[..self.end];
+        let view = self.data;
         let (key, pos) = read_varint(view, offset)?;
         let number = u32::try_from(key >> 3).unwrap_or(0);
         if number == 0 {
@@ -201,7 +200,7 @@ impl Iterator for Fields<'_> {
     type Item = Result<Field, WireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.pos >= self.end {
+        if self.failed || self.pos >= self.data.len() {
             return None;
         }
         let field = self.next_field();
