@@ -38,7 +38,7 @@ pub fn lex(src: &str) -> Vec<Tag> {
     let b = src.as_bytes();
     let mut tags = Vec::new();
     let mut i = 0;
-    while let Some(rel) = find_tag_start(&b[i..]) {
+    while let Some(rel) = b.get(i..).and_then(find_tag_start) {
         let start = i + rel;
         match b.get(start + 1) {
             Some(b'#') => match find(b, start + 2, b"#}") {
@@ -69,7 +69,7 @@ pub fn lex(src: &str) -> Vec<Tag> {
 
 fn find_tag_start(b: &[u8]) -> Option<usize> {
     b.windows(2)
-        .position(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'))
+        .position(|w| matches!(w, [b'{', b'{' | b'%' | b'#']))
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -131,7 +131,7 @@ fn lex_code(src: &str, mut i: usize, close: &[u8]) -> (Vec<Token>, usize) {
         }
         let pos = i;
         if c == b'\'' || c == b'"' {
-            let (tok, next) = lex_string(src, i);
+            let (tok, next) = lex_string(src, i, c);
             tokens.push(Token { tok, pos });
             i = next;
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
@@ -176,11 +176,10 @@ fn lex_code(src: &str, mut i: usize, close: &[u8]) -> (Vec<Token>, usize) {
     }
 }
 
-/// A Jinja string literal at `i` (Python `unicode-escape` rules), and the
-/// position after it.
-fn lex_string(src: &str, i: usize) -> (Tok, usize) {
+/// A Jinja string literal at `i`, which opens with `quote` (Python
+/// `unicode-escape` rules), and the position after it.
+fn lex_string(src: &str, i: usize, quote: u8) -> (Tok, usize) {
     let b = src.as_bytes();
-    let quote = b[i];
     let mut value = String::new();
     let mut hides_letters = false;
     let mut j = i + 1;
@@ -229,8 +228,9 @@ fn lex_string(src: &str, i: usize) -> (Tok, usize) {
                 ch.or(Some('\u{fffd}'))
             }
             b'0'..=b'7' => {
-                let digits = b[j - 1..]
+                let digits = b
                     .iter()
+                    .skip(j - 1)
                     .take(3)
                     .take_while(|d| (b'0'..=b'7').contains(d))
                     .count();

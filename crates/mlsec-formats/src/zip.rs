@@ -348,7 +348,7 @@ fn find_eocd(data: &[u8]) -> Result<(usize, Vec<Problem>), Problem> {
     let mut pos = data.len() - EOCD_LEN;
     loop {
         if data.get(pos..pos + 4) == Some(EOCD_SIG.as_slice()) {
-            let comment_len = usize::from(le16(&data[pos..], 20));
+            let comment_len = usize::from(le16(data, pos + 20));
             let end = pos + EOCD_LEN + comment_len;
             if end != data.len() {
                 problems.push(Problem {
@@ -462,10 +462,10 @@ fn apply_zip64_extra(entry: &mut Entry, mut extra: &[u8]) -> Result<(), String> 
     if !(needs_usize || needs_csize || needs_offset) {
         return Ok(());
     }
-    while extra.len() >= 4 {
-        let id = le16(extra, 0);
-        let len = usize::from(le16(extra, 2));
-        let body = extra.get(4..4 + len).unwrap_or(&extra[4..]);
+    while let Some((head, rest)) = extra.split_first_chunk::<4>() {
+        let id = le16(head, 0);
+        let len = usize::from(le16(head, 2));
+        let body = rest.get(..len).unwrap_or(rest);
         if id == 0x0001 {
             let mut fields = body.chunks_exact(8).map(|c| le64(c, 0));
             for (needed, slot) in [
@@ -481,7 +481,7 @@ fn apply_zip64_extra(entry: &mut Entry, mut extra: &[u8]) -> Result<(), String> 
             }
             return Ok(());
         }
-        extra = extra.get(4 + len..).unwrap_or_default();
+        extra = rest.get(len..).unwrap_or_default();
     }
     Err("sizes or offset are saturated but there is no ZIP64 extra field".into())
 }
