@@ -161,16 +161,15 @@ impl<'a> Cursor<'a> {
     }
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], Error> {
-        let (end, bytes) = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.end)
-            .and_then(|end| Some((end, self.data.get(self.pos..end)?)))
+        let bytes = self
+            .data
+            .get(self.pos..self.end)
+            .and_then(|rest| rest.get(..n))
             .ok_or(Error::Truncated {
                 what,
                 offset: self.pos as u64,
             })?;
-        self.pos = end;
+        self.pos += n;
         Ok(bytes)
     }
 
