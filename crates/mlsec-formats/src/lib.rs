@@ -6,6 +6,13 @@
 //! returns an error instead of panicking. Judging what was parsed is the job of
 //! the rules in `mlsec-scan`.
 
+// Library code may not index, slice or unwrap: a bad length must become an
+// error, never a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)
+)]
+
 pub mod compress;
 pub mod gguf;
 pub mod hdf5;
