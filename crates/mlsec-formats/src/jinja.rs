@@ -135,18 +135,21 @@ fn lex_code(src: &str, mut i: usize, close: &[u8]) -> (Vec<Token>, usize) {
             tokens.push(Token { tok, pos });
             i = next;
         } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            let end = src[i..]
+            // `i` is always on a character boundary: every step moves by
+            // whole characters or over ASCII bytes.
+            let rest = src.get(i..).unwrap_or("");
+            let end = rest
                 .char_indices()
                 .find(|(_, ch)| !(ch.is_alphanumeric() || *ch == '_'))
                 .map_or(b.len(), |(k, _)| i + k);
             // A lone non-alphanumeric non-ASCII character: step over it.
             let end = if end == i {
-                i + src[i..].chars().next().map_or(1, char::len_utf8)
+                i + rest.chars().next().map_or(1, char::len_utf8)
             } else {
                 end
             };
             tokens.push(Token {
-                tok: Tok::Name(src[i..end].to_string()),
+                tok: Tok::Name(src.get(i..end).unwrap_or("").to_string()),
                 pos,
             });
             i = end;
@@ -158,7 +161,7 @@ fn lex_code(src: &str, mut i: usize, close: &[u8]) -> (Vec<Token>, usize) {
                 i += 1;
             }
             tokens.push(Token {
-                tok: Tok::Num(src[pos..i].to_string()),
+                tok: Tok::Num(src.get(pos..i).unwrap_or("").to_string()),
                 pos,
             });
         } else {
@@ -194,7 +197,10 @@ fn lex_string(src: &str, i: usize, quote: u8) -> (Tok, usize) {
             );
         }
         if c != b'\\' {
-            let ch = src[j..].chars().next().unwrap_or('\u{fffd}');
+            let ch = src
+                .get(j..)
+                .and_then(|s| s.chars().next())
+                .unwrap_or('\u{fffd}');
             value.push(ch);
             j += ch.len_utf8();
             continue;
@@ -234,9 +240,8 @@ fn lex_string(src: &str, i: usize, quote: u8) -> (Tok, usize) {
                     .take(3)
                     .take_while(|d| (b'0'..=b'7').contains(d))
                     .count();
-                let ch = u32::from_str_radix(&src[j - 1..j - 1 + digits], 8)
-                    .ok()
-                    .and_then(char::from_u32);
+                let octal = src.get(j - 1..j - 1 + digits).unwrap_or("");
+                let ch = u32::from_str_radix(octal, 8).ok().and_then(char::from_u32);
                 j += digits - 1;
                 hides_letters |= ch.is_some_and(is_name_char);
                 ch

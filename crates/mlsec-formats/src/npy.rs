@@ -483,7 +483,7 @@ impl LiteralParser<'_> {
 
 fn truncate(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}...", &s[..i]),
+        Some((i, _)) => format!("{}...", s.get(..i).unwrap_or(s)),
         None => s.to_string(),
     }
 }
@@ -627,14 +627,11 @@ fn subarray_shape(lit: &Literal, at: u64) -> Result<Vec<u64>, NpyError> {
 /// Reads a dtype string in the forms numpy writes (`[<>|=]` byte order, a kind
 /// letter, a size), plus every spelling numpy reads as `object`.
 fn scalar_dtype(descr: &str) -> Option<Dtype> {
-    let body = descr.trim_start_matches(['<', '>', '|', '=']);
-    if descr.len() - body.len() > 1 {
-        return None;
-    }
+    let body = without_byte_order(descr)?;
     if matches!(body, "O" | "object" | "object_" | "object0")
-        || (body.starts_with('O')
-            && body.len() > 1
-            && body[1..].bytes().all(|b| b.is_ascii_digit()))
+        || body
+            .strip_prefix('O')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     {
         return Some(Dtype::Object {
             descr: descr.to_string(),
@@ -646,20 +643,24 @@ fn scalar_dtype(descr: &str) -> Option<Dtype> {
     })
 }
 
+/// A type string without its byte-order mark (`<`, `>`, `|` or `=`); `None`
+/// when it has more than one.
+fn without_byte_order(descr: &str) -> Option<&str> {
+    let body = descr.trim_start_matches(['<', '>', '|', '=']);
+    (descr.len() - body.len() <= 1).then_some(body)
+}
+
 /// Bytes per item of a numpy scalar type string (`<f8`, `|S10`, `U5`,
 /// `<M8[ns]`) as numpy sizes it, with or without a byte-order mark; `None` for
 /// object and unknown types. Shared by `.npy` headers and the dtypes that
 /// joblib pickles.
 pub fn scalar_itemsize(descr: &str) -> Option<u64> {
-    let body = descr.trim_start_matches(['<', '>', '|', '=']);
-    if descr.len() - body.len() > 1 {
-        return None;
-    }
+    let body = without_byte_order(descr)?;
     let mut chars = body.chars();
     let kind = chars.next()?;
     let rest = chars.as_str();
-    let (digits, unit) = match rest.find('[') {
-        Some(i) => (&rest[..i], Some(&rest[i..])),
+    let (digits, unit) = match rest.find('[').and_then(|i| rest.split_at_checked(i)) {
+        Some((digits, unit)) => (digits, Some(unit)),
         None => (rest, None),
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 12 {
