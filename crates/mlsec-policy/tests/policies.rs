@@ -1,0 +1,218 @@
+//! The bundled packs' own tests, the conftest conventions on user policies,
+//! and errors that name the file and line.
+
+use mlsec_core::Fault;
+use mlsec_policy::{PolicyError, PolicyOptions, PolicySet, TestOutcome};
+use serde_json::json;
+use std::fs;
+
+fn packs(names: &[&str], tests: bool) -> PolicyOptions {
+    PolicyOptions {
+        packs: names.iter().map(|s| s.to_string()).collect(),
+        tests,
+        ..PolicyOptions::default()
+    }
+}
+
+#[test]
+fn every_bundled_test_passes_and_every_rule_has_tests() {
+    let set = PolicySet::load(&packs(&["strict"], true)).unwrap();
+    let results = set.test();
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|r| r.outcome != TestOutcome::Pass)
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    for rule in set.rule_list().unwrap() {
+        let package_tests = results
+            .iter()
+            .filter(|r| {
+                r.origin
+                    .contains(&format!("{}_test.rego", rule.id.to_lowercase()))
+            })
+            .count();
+        assert!(package_tests >= 2, "{}: {package_tests} test(s)", rule.id);
+    }
+    assert_eq!(set.rule_list().unwrap().len(), 10);
+}
+
+#[test]
+fn a_failing_test_is_reported_as_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("mine_test.rego"),
+        "package mine_test\nimport rego.v1\ntest_wrong if { 1 == 2 }\ntest_right if { 1 == 1 }\n",
+    )
+    .unwrap();
+    let set = PolicySet::load(&PolicyOptions {
+        paths: vec![dir.path().into()],
+        tests: true,
+        ..PolicyOptions::default()
+    })
+    .unwrap();
+    let outcomes: Vec<_> = set
+        .test()
+        .into_iter()
+        .map(|r| (r.name, r.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("test_wrong".to_string(), TestOutcome::Fail),
+            ("test_right".to_string(), TestOutcome::Pass)
+        ]
+    );
+}
+
+#[test]
+fn baseline_denies_a_malicious_scan_and_warns_of_personal_data() {
+    let set = PolicySet::load(&packs(&["baseline"], false)).unwrap();
+    let input = json!({"evidence": {
+        "scan": [{"findings": [{"rule": "PKL001", "severity": "critical", "subject": "m.pkl", "message": "os.system"}]}],
+        "data.pii": [{"findings": [], "details": {"files": [{"path": "u.csv", "counts": [{"column": "email", "entity": "EMAIL", "count": 3}]}]}}],
+    }});
+    let d = set.evaluate(&input).unwrap();
+    assert!(d.denied());
+    let by_rule: Vec<(Option<&str>, &str)> = d
+        .messages
+        .iter()
+        .map(|m| (m.rule.as_deref(), m.msg.as_str()))
+        .collect();
+    assert!(
+        by_rule.contains(&(Some("MLP001"), "m.pkl: PKL001 os.system")),
+        "{by_rule:?}"
+    );
+    assert!(
+        by_rule.contains(&(Some("MLP005"), "u.csv [email]: 3 EMAIL value(s)")),
+        "{by_rule:?}"
+    );
+    let status = |id: &str| {
+        d.rules
+            .iter()
+            .find(|r| r.metadata.id == id)
+            .map(|r| r.status.as_str())
+            .unwrap()
+    };
+    assert_eq!(status("MLP001"), "denied");
+    assert_eq!(status("MLP005"), "warned");
+    assert_eq!(status("MLP002"), "not_applicable");
+    assert_eq!(status("MLP004"), "passed");
+}
+
+#[test]
+fn a_user_policy_follows_conftest_and_replaces_a_bundled_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    // conftest's shapes: a string, and an object with msg and more.
+    fs::write(
+        dir.path().join("team.rego"),
+        r#"package team
+import rego.v1
+deny contains "no models listed" if count(input.models) == 0
+warn contains {"msg": "consider a BOM", "hint": "mlsec bom"} if true
+"#,
+    )
+    .unwrap();
+    // Same package as MLP001: this replaces the bundled one.
+    fs::write(
+        dir.path().join("mlp001.rego"),
+        "package mlsec.baseline.mlp001\nimport rego.v1\nmetadata := {\"id\": \"MLP001\", \"title\": \"relaxed\"}\n",
+    )
+    .unwrap();
+    let set = PolicySet::load(&PolicyOptions {
+        packs: vec!["baseline".into()],
+        paths: vec![dir.path().into()],
+        ..PolicyOptions::default()
+    })
+    .unwrap();
+    let input = json!({"models": [], "evidence": {"scan": [{"findings": [{"rule": "PKL001", "severity": "critical", "subject": "m.pkl", "message": "x"}]}]}});
+    let d = set.evaluate(&input).unwrap();
+    let msgs: Vec<(&str, &str)> = d
+        .messages
+        .iter()
+        .map(|m| (m.package.as_str(), m.msg.as_str()))
+        .collect();
+    assert_eq!(
+        msgs,
+        [("team", "no models listed"), ("team", "consider a BOM")],
+        "the bundled MLP001 is replaced: {msgs:?}"
+    );
+    assert_eq!(d.messages[1].details["hint"], "mlsec bom");
+}
+
+#[test]
+fn skip_turns_a_bundled_rule_off_and_an_unknown_id_is_an_error() {
+    let mut options = packs(&["baseline"], false);
+    options.skip = vec!["MLP001".into()];
+    let set = PolicySet::load(&options).unwrap();
+    let input = json!({"evidence": {"scan": [{"findings": [{"rule": "PKL001", "severity": "critical", "subject": "m.pkl", "message": "x"}]}]}});
+    assert!(!set.evaluate(&input).unwrap().denied());
+    options.skip = vec!["MLP999".into()];
+    let err = PolicySet::load(&options).err().unwrap();
+    assert!(matches!(err, PolicyError::Usage(_)), "{err:?}");
+}
+
+#[test]
+fn a_policy_that_does_not_compile_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.rego");
+    fs::write(
+        &file,
+        "package broken\nimport rego.v1\n\ndeny contains msg if {\n  msg := \n}\n",
+    )
+    .unwrap();
+    let err = PolicySet::load(&PolicyOptions {
+        paths: vec![file.clone()],
+        ..PolicyOptions::default()
+    })
+    .err()
+    .unwrap();
+    assert_eq!(err.fault(), Fault::Input);
+    let text = err.to_string();
+    assert!(!text.contains('\n'), "one line: {text}");
+    assert!(text.contains(&format!("{}:", file.display())), "{text}");
+    assert!(
+        text.contains(":6:") || text.contains(":5:"),
+        "names the line: {text}"
+    );
+}
+
+#[test]
+fn a_policy_that_fails_at_run_time_is_an_error_naming_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("conflict.rego"),
+        "package conflict\nimport rego.v1\nx := 1 if true\nx := 2 if true\ndeny contains \"boom\" if x == 1\n",
+    )
+    .unwrap();
+    let set = PolicySet::load(&PolicyOptions {
+        paths: vec![dir.path().into()],
+        ..PolicyOptions::default()
+    })
+    .unwrap();
+    let err = set.evaluate(&json!({})).err().unwrap();
+    assert!(matches!(err, PolicyError::Runtime(_)), "{err:?}");
+    assert!(err.to_string().contains("data.conflict.deny"), "{err}");
+}
+
+#[test]
+fn a_result_without_msg_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("bad.rego"),
+        "package bad\nimport rego.v1\ndeny contains {\"message\": \"typo\"} if true\n",
+    )
+    .unwrap();
+    let set = PolicySet::load(&PolicyOptions {
+        paths: vec![dir.path().into()],
+        ..PolicyOptions::default()
+    })
+    .unwrap();
+    let err = set.evaluate(&json!({})).err().unwrap();
+    assert!(err.to_string().contains("`msg`"), "{err}");
+}
+
+#[test]
+fn an_unknown_pack_is_a_usage_error() {
+    let err = PolicySet::load(&packs(&["lenient"], false)).err().unwrap();
+    assert!(err.to_string().contains("baseline, strict"), "{err}");
+}
