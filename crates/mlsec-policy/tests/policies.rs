@@ -216,3 +216,54 @@ fn an_unknown_pack_is_a_usage_error() {
     let err = PolicySet::load(&packs(&["lenient"], false)).err().unwrap();
     assert!(err.to_string().contains("baseline, strict"), "{err}");
 }
+
+#[test]
+fn every_bundled_control_id_is_in_the_catalog() {
+    let catalog = mlsec_policy::Catalog::bundled();
+    let set = PolicySet::load(&packs(&["strict"], false)).unwrap();
+    for rule in set.rule_list().unwrap() {
+        assert!(!rule.controls.is_empty(), "{}: no controls", rule.id);
+        for (framework, ids) in &rule.controls {
+            let f = catalog
+                .framework(framework)
+                .unwrap_or_else(|| panic!("{}: unknown framework {framework}", rule.id));
+            for id in ids {
+                assert!(
+                    f.controls.iter().any(|c| c.id == *id),
+                    "{}: {framework} has no control {id}",
+                    rule.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_matrix_lists_every_control_met_failed_or_not_covered() {
+    let catalog = mlsec_policy::Catalog::bundled();
+    let set = PolicySet::load(&packs(&["baseline"], false)).unwrap();
+    let input = json!({"evidence": {
+        "scan": [{"findings": [{"rule": "PKL001", "severity": "critical", "subject": "m.pkl", "message": "os.system"}], "details": {"files": []}}],
+        "data.pii": [{"findings": [], "details": {"files": []}}],
+    }});
+    let decision = set.evaluate(&input).unwrap();
+    let matrix = mlsec_policy::compliance(&catalog, &decision);
+    let status = |f: &str, c: &str| {
+        matrix
+            .iter()
+            .find(|x| x.id == f)
+            .and_then(|x| x.controls.iter().find(|x| x.id == c))
+            .map(|x| x.status)
+            .unwrap()
+    };
+    use mlsec_policy::Status;
+    // MLP001 denied: ML06 failed. MLP004 passed on a PII scan: LLM02 met.
+    assert_eq!(status("owasp-ml", "ML06"), Status::Failed);
+    assert_eq!(status("owasp-llm", "LLM02"), Status::Met);
+    // No check ran for data integrity: ML02 is not covered.
+    assert_eq!(status("owasp-ml", "ML02"), Status::NotCovered);
+    for f in &matrix {
+        let listed = catalog.framework(&f.id).unwrap().controls.len();
+        assert_eq!(f.controls.len(), listed, "{}: every control listed", f.id);
+    }
+}

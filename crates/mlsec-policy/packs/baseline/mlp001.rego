@@ -13,10 +13,11 @@ metadata := {
 	"evidence": ["scan"],
 	"controls": {
 		"owasp-ml": ["ML06"],
-		"owasp-llm": ["LLM03"],
-		"mitre-atlas": ["AML.T0010"],
-		"nist-ai-rmf": ["MANAGE 3.2"],
+		"owasp-llm": ["LLM03", "LLM04"],
+		"nist-ai-rmf": ["MEASURE 2.7", "MANAGE 3.2"],
 		"eu-ai-act": ["Art. 15"],
+		"iso-42001": ["A.6.2.4", "A.10.3"],
+		"mitre-atlas": ["AML.T0010.003", "AML.T0011.000", "AML.T0018.002", "AML.T0074"],
 	},
 }
 

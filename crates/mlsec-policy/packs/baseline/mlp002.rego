@@ -12,10 +12,11 @@ metadata := {
 	"evidence": ["signature"],
 	"controls": {
 		"owasp-ml": ["ML06", "ML10"],
-		"owasp-llm": ["LLM03", "LLM04"],
-		"mitre-atlas": ["AML.T0010"],
-		"nist-ai-rmf": ["MANAGE 3.1"],
+		"owasp-llm": ["LLM03"],
+		"nist-ai-rmf": ["MANAGE 3.1", "MEASURE 2.7"],
 		"eu-ai-act": ["Art. 15"],
+		"iso-42001": ["A.6.2.5", "A.10.3"],
+		"mitre-atlas": ["AML.T0010.003", "AML.T0018"],
 	},
 }
 

@@ -14,10 +14,10 @@ metadata := {
 	"controls": {
 		"owasp-ml": ["ML02"],
 		"owasp-llm": ["LLM04"],
-		"mitre-atlas": ["AML.T0020"],
-		"nist-ai-rmf": ["MAP 4.1"],
-		"eu-ai-act": ["Art. 10"],
+		"nist-ai-rmf": ["MEASURE 2.7", "MANAGE 3.1"],
+		"eu-ai-act": ["Art. 10", "Art. 15"],
 		"iso-42001": ["A.7.5"],
+		"mitre-atlas": ["AML.T0010.002", "AML.T0020", "AML.T0059"],
 	},
 }
 

@@ -12,9 +12,10 @@ metadata := {
 	"evidence": ["data.pii"],
 	"controls": {
 		"owasp-llm": ["LLM02"],
-		"mitre-atlas": ["AML.T0057"],
-		"nist-ai-rmf": ["MEASURE 2.10"],
-		"eu-ai-act": ["Art. 10"],
+		"nist-ai-rmf": ["MEASURE 2.7"],
+		"eu-ai-act": ["Art. 10", "Art. 15"],
+		"iso-42001": ["A.7.6"],
+		"mitre-atlas": ["AML.T0055", "AML.T0057"],
 	},
 }
 

@@ -12,10 +12,12 @@ metadata := {
 	"title": "Personal data in training data is reported",
 	"evidence": ["data.pii"],
 	"controls": {
+		"owasp-ml": ["ML03", "ML04"],
 		"owasp-llm": ["LLM02"],
-		"owasp-ml": ["ML03"],
 		"nist-ai-rmf": ["MEASURE 2.10"],
 		"eu-ai-act": ["Art. 10"],
+		"iso-42001": ["A.7.2"],
+		"mitre-atlas": ["AML.T0024.000", "AML.T0024.001", "AML.T0057"],
 	},
 }
 

@@ -11,11 +11,12 @@ metadata := {
 	"title": "Every model is signed and verified",
 	"evidence": ["signature"],
 	"controls": {
-		"owasp-ml": ["ML06"],
+		"owasp-ml": ["ML06", "ML10"],
 		"owasp-llm": ["LLM03"],
-		"mitre-atlas": ["AML.T0010"],
-		"nist-ai-rmf": ["MANAGE 3.1"],
+		"nist-ai-rmf": ["GOVERN 6.1", "MANAGE 3.1"],
 		"eu-ai-act": ["Art. 15"],
+		"iso-42001": ["A.6.2.5", "A.10.3"],
+		"mitre-atlas": ["AML.T0010.003", "AML.T0011.000", "AML.T0018"],
 	},
 }
 

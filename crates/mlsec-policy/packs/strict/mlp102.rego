@@ -13,9 +13,10 @@ metadata := {
 	"controls": {
 		"owasp-ml": ["ML02"],
 		"owasp-llm": ["LLM04"],
-		"mitre-atlas": ["AML.T0020"],
-		"eu-ai-act": ["Art. 10"],
-		"iso-42001": ["A.7.5"],
+		"nist-ai-rmf": ["GOVERN 6.1", "MANAGE 3.1"],
+		"eu-ai-act": ["Art. 10", "Art. 17"],
+		"iso-42001": ["A.7.3", "A.7.5"],
+		"mitre-atlas": ["AML.T0010.002", "AML.T0019", "AML.T0020"],
 	},
 }
 

@@ -13,8 +13,10 @@ metadata := {
 	"controls": {
 		"owasp-ml": ["ML06"],
 		"owasp-llm": ["LLM03"],
-		"nist-ai-rmf": ["MAP 4.1"],
-		"eu-ai-act": ["Art. 11"],
+		"nist-ai-rmf": ["MAP 4.1", "GOVERN 1.6"],
+		"eu-ai-act": ["Art. 11", "Art. 53"],
+		"iso-42001": ["A.4.2", "A.6.2.7"],
+		"mitre-atlas": ["AML.T0010", "AML.T0058"],
 	},
 }
 

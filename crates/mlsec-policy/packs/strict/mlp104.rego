@@ -13,7 +13,10 @@ metadata := {
 	"controls": {
 		"owasp-ml": ["ML06"],
 		"owasp-llm": ["LLM03"],
+		"nist-ai-rmf": ["MEASURE 1.1", "MEASURE 2.7"],
 		"eu-ai-act": ["Art. 15"],
+		"iso-42001": ["A.6.2.4"],
+		"mitre-atlas": ["AML.T0011.000", "AML.T0076"],
 	},
 }
 
