@@ -33,18 +33,15 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>, bool)>, String> {
     let mut blocks = Vec::new();
     let mut rest = text;
     while let Some(begin) = rest.find("-----BEGIN ") {
-        let label_end = rest[begin + 11..]
-            .find("-----")
-            .ok_or("a PEM header is not closed")?
-            + begin
-            + 11;
-        let label = &rest[begin + 11..label_end];
+        let (label, _) = rest
+            .get(begin + "-----BEGIN ".len()..)
+            .and_then(|header| header.split_once("-----"))
+            .ok_or("a PEM header is not closed")?;
         let end_marker = format!("-----END {label}-----");
-        let end = rest
-            .find(&end_marker)
-            .ok_or_else(|| format!("no END line for the PEM block {label}"))?
-            + end_marker.len();
-        let block = &rest[begin..end];
+        let no_end = || format!("no END line for the PEM block {label}");
+        let end = rest.find(&end_marker).ok_or_else(no_end)? + end_marker.len();
+        // An END line before the BEGIN line closes nothing.
+        let block = rest.get(begin..end).ok_or_else(no_end)?;
         // Legacy OpenSSL encryption ("Proc-Type: 4,ENCRYPTED") is not PEM RFC 7468.
         let legacy_encrypted = block.contains("Proc-Type:");
         let der = if legacy_encrypted {
@@ -55,7 +52,8 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>, bool)>, String> {
                 .1
         };
         blocks.push((label.to_string(), der, legacy_encrypted));
-        rest = &rest[end..];
+        // `end` is the end of a match in `rest`, so `get` cannot fail.
+        rest = rest.get(end..).unwrap_or_default();
     }
     if blocks.is_empty() {
         return Err("no PEM block found".into());
@@ -298,5 +296,32 @@ impl VerifyingKey {
 impl PartialEq for VerifyingKey {
     fn eq(&self, other: &Self) -> bool {
         self.to_spki_der() == other.to_spki_der()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_blocks_refuse_bad_framing_without_panicking() {
+        assert_eq!(pem_blocks("text only").unwrap_err(), "no PEM block found");
+        assert_eq!(
+            pem_blocks("-----BEGIN KEY").unwrap_err(),
+            "a PEM header is not closed"
+        );
+        assert_eq!(
+            pem_blocks("-----BEGIN KEY-----\nAAAA\n").unwrap_err(),
+            "no END line for the PEM block KEY"
+        );
+        // The first END line comes before the BEGIN line: it closes nothing.
+        assert_eq!(
+            pem_blocks("-----END KEY-----\n-----BEGIN KEY-----\nAAAA\n").unwrap_err(),
+            "no END line for the PEM block KEY"
+        );
+        // A multi-byte label is still sliced on character boundaries.
+        assert!(pem_blocks("-----BEGIN KÉY-----\n-----END KÉY-----é")
+            .unwrap_err()
+            .starts_with("bad PEM block KÉY"));
     }
 }
