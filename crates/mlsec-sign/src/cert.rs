@@ -74,9 +74,11 @@ pub fn verify_chain(
     chain: &[Vec<u8>],
     roots: &[Vec<u8>],
 ) -> Result<(VerifyingKey, CertificateInfo), String> {
-    let leaf_der = chain.first().ok_or("the bundle holds no certificate")?;
+    let (leaf_der, intermediates) = chain
+        .split_first()
+        .ok_or("the bundle holds no certificate")?;
     let leaf = parse(leaf_der)?;
-    let intermediates: Vec<Certificate> = chain[1..]
+    let intermediates: Vec<Certificate> = intermediates
         .iter()
         .map(|d| parse(d))
         .collect::<Result<_, _>>()?;

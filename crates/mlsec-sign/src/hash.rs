@@ -107,15 +107,14 @@ pub fn hash_file(path: &Path, algo: HashAlgo, range: Option<(u64, u64)>) -> io::
     file.seek(SeekFrom::Start(start))?;
     let mut hasher = algo.hasher();
     let mut buf = vec![0u8; BUFFER.min(usize::try_from(end - start).unwrap_or(BUFFER).max(1))];
-    let mut left = end - start;
-    while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = file.read(&mut buf[..want])?;
-        if n == 0 {
+    let mut range = (&file).take(end - start);
+    while range.limit() > 0 {
+        let n = range.read(&mut buf)?;
+        // `read` fills at most `buf`; nothing read means the file got shorter.
+        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
             return Err(changed());
-        }
-        hasher.update(&buf[..n]);
-        left -= n as u64;
+        };
+        hasher.update(chunk);
     }
     if stamp(&file)? != before {
         return Err(changed());
@@ -139,9 +138,13 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+    text.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
         .collect()
 }
 

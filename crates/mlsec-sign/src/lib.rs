@@ -11,6 +11,18 @@
 //! [`sign`] and [`verify`] are the commands as library calls, returning the
 //! `signature` evidence envelope.
 
+// Library code may not index, slice or unwrap: a bad length must become an
+// error, never a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 pub mod bundle;
 pub mod cert;
 mod error;
@@ -377,13 +389,14 @@ pub fn open_statement(
     let (payload, signer) = open_bundle(bundle_bytes, trust)?;
     let statement: serde_json::Value = serde_json::from_slice(&payload)
         .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
-    if statement["predicateType"] != predicate_type {
-        return Err(format!(
-            "predicate type {} is not {predicate_type}",
-            statement["predicateType"]
-        ));
+    let found = statement
+        .get("predicateType")
+        .unwrap_or(&serde_json::Value::Null);
+    if *found != predicate_type {
+        return Err(format!("predicate type {found} is not {predicate_type}"));
     }
-    Ok((statement["predicate"].clone(), signer))
+    let predicate = statement.get("predicate").cloned().unwrap_or_default();
+    Ok((predicate, signer))
 }
 
 /// Where a model's signature lives unless told otherwise: `model.sig` in the
@@ -404,7 +417,9 @@ fn is_cyclonedx(doc: &serde_json::Value) -> bool {
 /// SHA-256 of its metadata component, or else the BOM document's own digest.
 fn attest_bom(bom: &serde_json::Value, credential: &Credential) -> Result<Bundle, SignError> {
     use serde_json::json;
-    let component = &bom["metadata"]["component"];
+    let component = bom
+        .pointer("/metadata/component")
+        .unwrap_or(&serde_json::Value::Null);
     let sha256 = component["hashes"].as_array().and_then(|hashes| {
         hashes
             .iter()
@@ -430,7 +445,9 @@ pub fn verify_attestation(
     let (payload, _) = open_bundle(bundle_bytes, trust)?;
     let statement: serde_json::Value = serde_json::from_slice(&payload)
         .map_err(|e| format!("the signed statement is not JSON: {e}"))?;
-    let predicate_type = if statement["predicateType"] == CYCLONEDX_PREDICATE_TYPE {
+    let predicate_type = if statement.get("predicateType").and_then(|t| t.as_str())
+        == Some(CYCLONEDX_PREDICATE_TYPE)
+    {
         CYCLONEDX_PREDICATE_TYPE
     } else {
         EVIDENCE_PREDICATE_TYPE

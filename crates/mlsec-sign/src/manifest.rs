@@ -133,7 +133,12 @@ pub fn hash_model(
     let resources: Result<Vec<Resource>, SignError> = items
         .par_iter()
         .map(|&(i, range)| {
-            let f = &files[i];
+            let f = files.get(i).ok_or_else(|| {
+                SignError::Internal(format!(
+                    "the hashing plan names file {i} of {}",
+                    files.len()
+                ))
+            })?;
             let digest = hash_file(&f.path, serialization.hash_type, range)
                 .map_err(|e| SignError::io(&f.path, &e))?;
             progress(range.map_or(f.size, |(s, e)| e - s));
@@ -227,22 +232,23 @@ pub fn diff(signed: &Manifest, local: &Manifest) -> Diff {
             }
         }
     }
-    for path in local.keys() {
-        if !signed.contains_key(path) {
-            d.extra.push(path.clone());
-        }
-    }
     // A missing file whose exact content turns up under a new name was renamed.
     let mut extra_by_content: BTreeMap<&Vec<_>, Vec<String>> = BTreeMap::new();
-    for path in &d.extra {
-        extra_by_content
-            .entry(&local[path])
-            .or_default()
-            .push(path.clone());
+    for (path, content) in &local {
+        if !signed.contains_key(path) {
+            d.extra.push(path.clone());
+            extra_by_content
+                .entry(content)
+                .or_default()
+                .push(path.clone());
+        }
     }
     let mut renamed = Vec::new();
     d.missing.retain(|path| {
-        let content = &signed[path];
+        // Every missing path is a key of `signed`.
+        let Some(content) = signed.get(path) else {
+            return true;
+        };
         if content.is_empty() {
             return true; // an empty file has no shards to match on
         }

@@ -319,7 +319,10 @@ pub fn attest_file(
         operation: Operation::Sign,
         bundle: out.display().to_string(),
         document: Some(document.display().to_string()),
-        predicate_type: statement["predicateType"].as_str().map(str::to_string),
+        predicate_type: statement
+            .get("predicateType")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         verified: None,
         signer: Some(signer_of(credential)),
         failure: None,
@@ -427,8 +430,9 @@ fn statement_subjects(statement: &Value) -> Vec<Subject> {
 fn signed_subjects(doc: &Value) -> Vec<Subject> {
     match doc.get("subjects") {
         Some(s) => serde_json::from_value(s.clone()).unwrap_or_default(),
-        None => doc["metadata"]["component"]["name"]
-            .as_str()
+        None => doc
+            .pointer("/metadata/component/name")
+            .and_then(Value::as_str)
             .map(|name| {
                 vec![Subject {
                     name: name.to_string(),
