@@ -109,7 +109,9 @@ fn other_views(ctx: &Ctx, data: &[u8], format: Format, report: &mut Report) {
 /// (as Python's `zipfile` does) would open `data` as a zip with members.
 fn appended_zip(ctx: &Ctx, data: &[u8]) -> bool {
     // The record is 22 bytes plus a comment of at most 65,535 bytes.
-    let tail = &data[data.len().saturating_sub(22 + 65_535)..];
+    let tail = data
+        .get(data.len().saturating_sub(22 + 65_535)..)
+        .unwrap_or(data);
     // A forward search (vectorised) finds it as surely as a backward one and
     // was a twentieth of the time on a folder of small pickles.
     memchr::memmem::find(tail, b"PK\x05\x06").is_some()

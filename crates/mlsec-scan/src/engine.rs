@@ -260,8 +260,8 @@ fn error_result(display: String, message: String) -> FileResult {
 /// The OS reason without Rust's "(os error N)" suffix.
 pub(crate) fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
+    match s.split_once(" (os error") {
+        Some((reason, _)) => reason.to_string(),
         None => s,
     }
 }

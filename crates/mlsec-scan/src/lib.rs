@@ -8,6 +8,18 @@
 //! Every rule lives in [`rules`], one module per format family. [`run`] is the
 //! whole command as a library call: options in, a `scan` evidence envelope out.
 
+// Library code may not index, slice or unwrap: a bad length must become an
+// error, never a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 pub mod config;
 mod context;
 mod dispatch;

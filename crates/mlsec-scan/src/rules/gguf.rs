@@ -262,8 +262,7 @@ fn check_tensors(ctx: &Ctx, g: &gguf::Gguf, file_len: u64, report: &mut Report) 
     }
     let name = |i: usize| g.tensors.name(i).unwrap_or_default();
     ranges.sort_unstable_by(|a, b| (a.0, a.1, name(a.2), a.2).cmp(&(b.0, b.1, name(b.2), b.2)));
-    for pair in ranges.windows(2) {
-        let ((_, a_end, a), (b_start, b_end, b)) = (pair[0], pair[1]);
+    for (&(_, a_end, a), &(b_start, b_end, b)) in ranges.iter().zip(ranges.iter().skip(1)) {
         if b_start < a_end && b_start < b_end {
             let (a, b) = (
                 String::from_utf8_lossy(name(a)),

@@ -560,13 +560,17 @@ fn describe_code(code: Option<&str>) -> (String, Value) {
 fn marshal_names(bytes: &[u8]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     let mut i = 0;
-    while i + 1 < bytes.len() && names.len() < 32 {
-        let tag = bytes[i] & 0x7f;
+    while names.len() < 32 {
+        let Some(&[tag, len, ..]) = bytes.get(i..) else {
+            break;
+        };
+        let tag = tag & 0x7f;
         if tag == b'z' || tag == b'Z' {
-            let len = bytes[i + 1] as usize;
+            let len = len as usize;
             if let Some(s) = bytes.get(i + 2..i + 2 + len) {
-                let ident = !s.is_empty()
-                    && (s[0].is_ascii_alphabetic() || s[0] == b'_')
+                let ident = s
+                    .first()
+                    .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
                     && s.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
                 if ident {
                     let name = String::from_utf8_lossy(s).into_owned();

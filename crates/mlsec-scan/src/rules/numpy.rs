@@ -101,7 +101,12 @@ pub fn scan_npy(ctx: &Ctx, data: &[u8], report: &mut Report) {
         }
     };
     let off = header.data_offset;
-    let payload = data.len() as u64 - off;
+    // data_offset <= data.len(): the parser checked the header fits.
+    let body = usize::try_from(off)
+        .ok()
+        .and_then(|off| data.get(off..))
+        .unwrap_or_default();
+    let payload = body.len() as u64;
     if header.dtype.has_object() {
         report.push(
             ctx.finding(
@@ -114,8 +119,7 @@ pub fn scan_npy(ctx: &Ctx, data: &[u8], report: &mut Report) {
             )
             .with_evidence(json!({ "dtype": format!("{:?}", header.dtype), "shape": header.shape })),
         );
-        // data_offset <= data.len(): the parser checked the header fits.
-        pickle::scan_embedded(ctx, &data[off as usize..], off, report);
+        pickle::scan_embedded(ctx, body, off, report);
         return;
     }
     match header.payload_len() {

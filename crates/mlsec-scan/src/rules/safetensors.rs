@@ -173,11 +173,15 @@ pub fn scan(ctx: &Ctx, data: &[u8], report: &mut Report) {
             // the map was not judged.
             Problem::TooManyMetadata { .. } => (5, &LIMIT_EXCEEDED, Some(8)),
         };
-        counts[slot] += 1;
-        if counts[slot] == MAX_REPORTED + 1 {
+        // Every slot above is an index of `counts`.
+        let Some(count) = counts.get_mut(slot) else {
+            continue;
+        };
+        *count += 1;
+        if *count == MAX_REPORTED + 1 {
             report.push(ctx.finding(rule, None, "more problems of this kind were not listed"));
         }
-        if counts[slot] > MAX_REPORTED {
+        if *count > MAX_REPORTED {
             continue;
         }
         let evidence = match problem {

@@ -278,9 +278,8 @@ fn is_dunder(name: &str) -> bool {
 fn internal_name_in(s: &str) -> Option<&'static str> {
     PYTHON_INTERNAL_NAMES.iter().copied().find(|name| {
         s.match_indices(name).any(|(at, _)| {
-            s[..at]
-                .chars()
-                .next_back()
+            s.get(..at)
+                .and_then(|before| before.chars().next_back())
                 .is_none_or(|c| !c.is_whitespace())
         })
     })
@@ -303,13 +302,20 @@ fn judge_tag(tag: &Tag, out: &mut Vec<Marker>) {
     let mut push = |rule: Rule, what: String, pos: usize| out.push(Marker { rule, what, pos });
 
     if tag.block {
-        if let Some(first @ ("include" | "import" | "from" | "extends")) = name_at(0) {
-            push(LOADS_TEMPLATES, format!("{{% {first} %}}"), t[0].pos);
+        if let Some(Token {
+            tok: Tok::Name(first),
+            pos,
+        }) = t.first()
+        {
+            if matches!(first.as_str(), "include" | "import" | "from" | "extends") {
+                push(LOADS_TEMPLATES, format!("{{% {first} %}}"), *pos);
+            }
         }
     }
     let uses_format_filter = t
-        .windows(2)
-        .any(|w| w[0].tok == Tok::Op('|') && w[1].tok == Tok::Name("format".into()));
+        .iter()
+        .zip(t.iter().skip(1))
+        .any(|(a, b)| a.tok == Tok::Op('|') && b.tok == Tok::Name("format".into()));
 
     for (k, token) in t.iter().enumerate() {
         let prev_dot = k > 0 && op_at(k - 1) == Some('.');
@@ -339,7 +345,7 @@ fn judge_tag(tag: &Tag, out: &mut Vec<Marker>) {
                     push(OBFUSCATED_NAME, format!("stored .{n} reference"), token.pos);
                 }
                 if n == "attr" && prev_pipe {
-                    judge_attr_filter(t, k, &mut push);
+                    judge_attr_filter(t, k, token.pos, &mut push);
                 }
             }
             Tok::Str {
@@ -412,10 +418,14 @@ fn is_dunder_fragment(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// `x|attr(...)` at `k` (the `attr` name): a single plain string is judged as
-/// a name; anything computed hides the name.
-fn judge_attr_filter(t: &[Token], k: usize, push: &mut impl FnMut(Rule, String, usize)) {
-    let pos = t[k].pos;
+/// `x|attr(...)` at `k` (the `attr` name, at `pos`): a single plain string is
+/// judged as a name; anything computed hides the name.
+fn judge_attr_filter(
+    t: &[Token],
+    k: usize,
+    pos: usize,
+    push: &mut impl FnMut(Rule, String, usize),
+) {
     let arg = match (t.get(k + 1), t.get(k + 2), t.get(k + 3)) {
         (
             Some(Token {
@@ -468,7 +478,7 @@ const MAX_FOLDED: usize = 4096;
 fn folded_strings(t: &[Token]) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     let mut k = 0;
-    while k < t.len() {
+    while let Some(head) = t.get(k) {
         let start = k;
         let Some((mut value, mut next, mut computed)) = fold_operand(t, k) else {
             k += 1;
@@ -493,7 +503,7 @@ fn folded_strings(t: &[Token]) -> Vec<(String, usize)> {
                 Folded::Str(s) => s,
                 Folded::List(items) => items.concat(),
             };
-            out.push((text, t[start].pos));
+            out.push((text, head.pos));
         }
         k = next.max(start + 1);
     }

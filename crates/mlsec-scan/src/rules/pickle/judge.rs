@@ -350,7 +350,10 @@ fn nested_pickle(
         ));
         return;
     }
-    let inner = &data[start..start + len];
+    // Bytes values are spans of the buffer the trace was made from: `data`.
+    let Some(inner) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
+        return;
+    };
     let trace = analyze(inner, 0, &ctx.pickle_limits());
     judge(ctx, inner, &trace, base + start as u64, depth + 1, report);
 }
