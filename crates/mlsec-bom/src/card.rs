@@ -222,18 +222,17 @@ pub(crate) fn check_flow_nesting(yaml: &str) -> Result<(), String> {
     // The last byte that was not a space: a quote opens a quoted scalar only
     // where a scalar can start (`don't` is plain text).
     let mut last = b'\n';
-    while i < bytes.len() {
-        let c = bytes[i];
+    while let Some(&c) = bytes.get(i) {
         match c {
-            b'#' if i == 0 || bytes[i - 1].is_ascii_whitespace() => {
+            b'#' if i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace) => {
                 i = memchr_newline(bytes, i);
                 last = b'\n';
                 continue;
             }
             b'"' | b'\'' if matches!(last, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?') => {
                 i += 1;
-                while i < bytes.len() && bytes[i] != c {
-                    i += if c == b'"' && bytes[i] == b'\\' { 2 } else { 1 };
+                while let Some(&b) = bytes.get(i).filter(|&&b| b != c) {
+                    i += if c == b'"' && b == b'\\' { 2 } else { 1 };
                 }
             }
             b'[' | b'{' => {
@@ -256,9 +255,9 @@ pub(crate) fn check_flow_nesting(yaml: &str) -> Result<(), String> {
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&c| c == b'\n')
+    bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
         .map_or(bytes.len(), |n| from + n)
 }
 

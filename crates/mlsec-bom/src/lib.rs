@@ -6,6 +6,18 @@
 //! own scan verdicts and findings, plus validation of any CycloneDX JSON
 //! document.
 
+// Library code may not index, slice or unwrap: a bad length must become an
+// error, never a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 pub mod card;
 pub mod cyclonedx;
 pub mod deps;
@@ -587,7 +599,7 @@ fn local_dataset(
                 Property::new("mlsec:data-manifest", m.display().to_string()),
                 Property::new("mlsec:data-manifest:sha256", digest),
             ]);
-            if let Some(source) = doc["source"].as_str() {
+            if let Some(source) = doc.get("source").and_then(serde_json::Value::as_str) {
                 c.properties
                     .push(Property::new("mlsec:data-manifest:source", source));
             }
@@ -614,7 +626,7 @@ fn data_manifest(path: &Path) -> Result<Option<(String, serde_json::Value)>, Bom
     let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return Ok(None);
     };
-    if doc["schema"] != "mlsec.data-manifest/v1" {
+    if doc.get("schema").and_then(serde_json::Value::as_str) != Some("mlsec.data-manifest/v1") {
         return Ok(None);
     }
     let digest = sha2::Sha256::digest(&bytes);
