@@ -13,6 +13,18 @@
 //! policy that declares the package of a bundled rule replaces it; `skip`
 //! turns bundled rules off by id.
 
+// Library code may not index, slice or unwrap: a bad length must become an
+// error, never a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 mod catalog;
 mod error;
 mod matrix;

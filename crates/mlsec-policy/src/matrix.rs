@@ -78,20 +78,18 @@ pub fn compliance(catalog: &Catalog, decision: &Decision) -> Vec<FrameworkStatus
                 continue;
             };
             for id in ids {
-                let control = match f.controls.iter().position(|c| c.id == *id) {
-                    Some(i) => &mut f.controls[i],
-                    None => {
-                        f.controls.push(ControlStatus {
-                            id: id.clone(),
-                            title: "(not in the catalog)".into(),
-                            status: Status::NotCovered,
-                            rules: Vec::new(),
-                            evidence: Vec::new(),
-                            messages: Vec::new(),
-                        });
-                        let last = f.controls.len() - 1;
-                        &mut f.controls[last]
-                    }
+                if !f.controls.iter().any(|c| c.id == *id) {
+                    f.controls.push(ControlStatus {
+                        id: id.clone(),
+                        title: "(not in the catalog)".into(),
+                        status: Status::NotCovered,
+                        rules: Vec::new(),
+                        evidence: Vec::new(),
+                        messages: Vec::new(),
+                    });
+                }
+                let Some(control) = f.controls.iter_mut().find(|c| c.id == *id) else {
+                    continue;
                 };
                 control.status = match (control.status, status) {
                     (Status::Failed, _) | (_, Status::Failed) => Status::Failed,

@@ -306,6 +306,15 @@ impl PolicySet {
                 status: status.into(),
             });
         }
+        // By id, so bundled and user rules read in one order; id-less
+        // packages last, by package.
+        decision.rules.sort_by(|a, b| {
+            (a.metadata.id.is_empty(), &a.metadata.id, &a.package).cmp(&(
+                b.metadata.id.is_empty(),
+                &b.metadata.id,
+                &b.package,
+            ))
+        });
         Ok(decision)
     }
 

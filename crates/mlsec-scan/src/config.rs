@@ -45,6 +45,16 @@ pub struct ScanConfig {
 struct FileConfig {
     #[serde(default)]
     scan: ScanSection,
+    // The project's other sections, read by `mlsec check`; named here so a
+    // misspelt section is still an error.
+    #[serde(default, rename = "project")]
+    _project: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "model")]
+    _model: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "dataset")]
+    _dataset: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "policy")]
+    _policy: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -62,6 +62,13 @@ pub enum Command {
     /// secrets (pii) and write redacted copies (redact). CSV, JSONL, Parquet, text
     /// and Jupyter notebooks.
     Data(crate::data::DataArgs),
+    /// Run every check a project's mlsec.toml names (scan, signature, BOM,
+    /// data integrity, PII) in-process, keep the evidence, and decide with
+    /// policies: exit 0 pass, 1 denied, 2 error (a check that could not run,
+    /// a bad mlsec.toml or policy).
+    Check(crate::check::CheckArgs),
+    /// Test and evaluate policies (Rego, conftest conventions).
+    Policy(crate::check::PolicyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

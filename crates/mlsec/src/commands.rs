@@ -18,6 +18,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Attest(args) => crate::sign::attest(args),
         Command::VerifyAttestation(args) => crate::sign::verify_attestation(args),
         Command::Data(args) => crate::data::run(args),
+        Command::Check(args) => crate::check::check(args),
+        Command::Policy(args) => crate::check::policy(args),
     }
 }
 

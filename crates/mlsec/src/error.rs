@@ -70,7 +70,9 @@ from_producer_error!(
     mlsec_scan::ScanError,
     mlsec_sign::SignError,
     mlsec_data::DatasetError,
-    mlsec_bom::BomError
+    mlsec_bom::BomError,
+    mlsec_check::CheckError,
+    mlsec_policy::PolicyError
 );
 
 /// The command line's own complaints about its arguments.

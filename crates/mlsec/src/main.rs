@@ -1,6 +1,7 @@
 //! `mlsec`: the command line. Parsing arguments and rendering results only; the
 //! work is done by the library crates.
 
+mod check;
 mod cli;
 mod commands;
 mod data;

@@ -92,6 +92,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "check",
+            envelope::<mlsec_check::CheckDetails>(
+                "check",
+                "mlsec check: every check of a project, the policy decision and the compliance matrix",
+            ),
+        ),
+        (
             "rules",
             envelope::<mlsec_core::RulesDetails>(
                 "rules",
