@@ -7,10 +7,12 @@ use std::io::{self, Read};
 /// Lower-case hexadecimal.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // A nibble is under 16, so the fallback is never taken.
+    let digit = |n: u8| char::from(DIGITS.get(usize::from(n)).copied().unwrap_or(b'0'));
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
+        s.push(digit(b >> 4));
+        s.push(digit(b & 15));
     }
     s
 }
@@ -30,7 +32,14 @@ pub fn sha256_stream(prefix: &[u8], mut reader: impl Read) -> io::Result<([u8; 3
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        hasher.update(&buf[..n]);
+        // `Read` promises `n <= buf.len()`; a reader that breaks it is an error.
+        let read = buf.get(..n).ok_or_else(|| {
+            io::Error::other(format!(
+                "read reported {n} bytes into a buffer of {}",
+                buf.len()
+            ))
+        })?;
+        hasher.update(read);
         size += n as u64;
     }
     Ok((hasher.finalize().into(), size))
