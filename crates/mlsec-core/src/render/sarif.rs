@@ -55,22 +55,24 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
             let mut physical = json!({"artifactLocation": {"uri": uri(&f.subject)}});
             // A byte offset names a place in the file itself only when there is no member.
             if let (Some(off), None) = (f.offset, &f.member) {
-                physical["region"] = json!({"byteOffset": off});
+                set(&mut physical, "region", json!({"byteOffset": off}));
             }
             // Data spans: the row (tables) or line (text) and code-point columns.
             if let Some(d) = &f.span {
                 if let Some(line) = d.row.or(d.line) {
-                    physical["region"] = json!({
+                    let region = json!({
                         "startLine": line,
                         "startColumn": d.start.saturating_add(1),
                         "endColumn": d.end.saturating_add(1),
                     });
+                    set(&mut physical, "region", region);
                 }
             }
             let mut location = json!({"physicalLocation": physical});
             if let Some(d) = &f.span {
                 if let Some(column) = &d.column {
-                    location["logicalLocations"] = json!([{"name": column, "kind": "column"}]);
+                    let logical = json!([{"name": column, "kind": "column"}]);
+                    set(&mut location, "logicalLocations", logical);
                 }
             }
             if let Some(member) = &f.member {
@@ -78,7 +80,8 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
                     Some(o) => format!("{member}@{o}"),
                     None => member.clone(),
                 };
-                location["logicalLocations"] = json!([{"name": name, "kind": "member"}]);
+                let logical = json!([{"name": name, "kind": "member"}]);
+                set(&mut location, "logicalLocations", logical);
             }
             let mut result = json!({
                 "ruleId": f.rule,
@@ -88,10 +91,12 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
                 "properties": {"severity": f.severity, "category": f.category}
             });
             if let Some(i) = rule_index(&f.rule) {
-                result["ruleIndex"] = json!(i);
+                set(&mut result, "ruleIndex", json!(i));
             }
             if !f.evidence.is_null() {
-                result["properties"]["evidence"] = f.evidence.clone();
+                if let Some(properties) = result.get_mut("properties") {
+                    set(properties, "evidence", f.evidence.clone());
+                }
             }
             result
         })
@@ -113,6 +118,14 @@ pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
             "properties": {"kind": evidence.kind, "verdict": evidence.summary.verdict}
         }]
     })
+}
+
+/// Sets `key` of `object`, one of the JSON objects built above (so never
+/// anything but an object), as `object[key] = value` would.
+fn set(object: &mut Value, key: &str, value: Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert(key.to_string(), value);
+    }
 }
 
 /// A relative URI reference for a path: forward slashes, percent-encoded where needed.
