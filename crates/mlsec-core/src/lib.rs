@@ -5,6 +5,18 @@
 //! can show it. The renderers in [`render`] turn evidence into a terminal table,
 //! JSON or SARIF 2.1.0, and [`output`] writes files atomically.
 
+// Library code may not index, slice or unwrap: every command renders what it
+// read from untrusted files, and a bad index must not panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 pub mod digest;
 mod evidence;
 mod fault;
