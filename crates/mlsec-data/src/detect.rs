@@ -59,7 +59,12 @@ pub fn normalise(text: &str, hits: &mut Vec<Hit>) {
             && text.is_char_boundary(h.start)
             && text.is_char_boundary(h.end)
     };
-    if hits.iter().all(fine) && hits.windows(2).all(|w| w[0].end <= w[1].start) {
+    if hits.iter().all(fine)
+        && hits
+            .iter()
+            .zip(hits.iter().skip(1))
+            .all(|(a, b)| a.end <= b.start)
+    {
         return;
     }
     hits.retain(fine);

@@ -137,15 +137,16 @@ impl<'d> Tally<'d> {
             Some(entities) => entities,
             None => self.counts.entry(column.into()).or_default(),
         };
-        let n = match entities.iter_mut().find(|(e, _)| *e == entity) {
-            Some((_, n)) => n,
-            None => {
-                entities.push((entity, 0));
-                &mut entities.last_mut().expect("just pushed").1
+        match entities.iter_mut().find(|(e, _)| *e == entity) {
+            Some((_, n)) => {
+                *n += by;
+                *n
             }
-        };
-        *n += by;
-        *n
+            None => {
+                entities.push((entity, by));
+                by
+            }
+        }
     }
 
     /// Counts `hit`, found in `text` at this place, and keeps it if under the cap.
@@ -257,16 +258,20 @@ fn detect_cells(
 }
 
 fn scan_rows(tally: &mut Tally, rows: &[Row]) {
+    // Items and cells are numbered from these rows, so every `get` finds one.
     let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| {
-        for (k, (column, cell)) in rows[i].cells.iter().enumerate() {
+        let Some(row) = rows.get(i) else { return };
+        for (k, (column, cell)) in row.cells.iter().enumerate() {
             if let Some(text) = cell.as_str() {
                 each(k, Field::Name(Some(column)), text);
             }
         }
     };
     detect_cells(tally, rows.len(), cells, |tally, h| {
-        let row = &rows[h.item];
-        let (column, cell) = &row.cells[h.cell];
+        let Some(row) = rows.get(h.item) else { return };
+        let Some((column, cell)) = row.cells.get(h.cell) else {
+            return;
+        };
         let text = cell.as_str().unwrap_or_default();
         tally.add(&h.hit, text, Some(row.number), Some(column), None);
     });
@@ -290,10 +295,16 @@ fn scan_batch(tally: &mut Tally, columns: &[(Arc<str>, FieldHint)], batch: &Text
 /// [`scan_rows`] for the lines of a text file.
 fn scan_lines(tally: &mut Tally, lines: &[TextLine]) {
     let none = Field::Hint(tally.detector.field(None));
-    let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| each(0, none, &lines[i].text);
+    // Items are numbered from these lines, so every `get` finds one.
+    let cells = |i: usize, each: &mut dyn FnMut(usize, Field, &str)| {
+        if let Some(l) = lines.get(i) {
+            each(0, none, &l.text);
+        }
+    };
     detect_cells(tally, lines.len(), cells, |tally, h| {
-        let l = &lines[h.item];
-        tally.add(&h.hit, &l.text, None, None, Some(l.line));
+        if let Some(l) = lines.get(h.item) {
+            tally.add(&h.hit, &l.text, None, None, Some(l.line));
+        }
     });
 }
 

@@ -46,8 +46,11 @@ pub fn sign_manifest(
 pub fn check_signature(bytes: &[u8], signature: &Path, trust: &Trust) -> Result<Signer, String> {
     let bundle = std::fs::read(signature).map_err(|e| format!("{}: {e}", signature.display()))?;
     let (predicate, signer) = mlsec_sign::open_statement(&bundle, trust, MANIFEST_PREDICATE_TYPE)?;
-    let signed = predicate["manifest"]["digest"]["sha256"]
-        .as_str()
+    let signed = predicate
+        .get("manifest")
+        .and_then(|m| m.get("digest"))
+        .and_then(|d| d.get("sha256"))
+        .and_then(serde_json::Value::as_str)
         .ok_or("the signed statement names no manifest digest")?;
     let actual = sha256_hex(bytes);
     if signed != actual {
