@@ -257,26 +257,32 @@ impl TextBatch {
         self.records.is_empty()
     }
 
-    /// The row number (from 1, the header not counted) of record `i`.
+    /// The row number (from 1, the header not counted) of record `i`; 0
+    /// past the last record.
     pub fn number(&self, i: usize) -> u64 {
-        self.records[i]
+        self.records.get(i).copied().unwrap_or_default()
     }
 
-    /// The cells of record `i`, one per column.
+    /// The cells of record `i`, one per column; none past the last record.
     pub fn cells(&self, i: usize) -> impl Iterator<Item = &str> + '_ {
-        let ends = &self.ends[i * self.columns..=(i + 1) * self.columns];
+        let ends = self
+            .ends
+            .get(i * self.columns..=(i + 1) * self.columns)
+            .unwrap_or_default();
         // Every cell was checked to be UTF-8 on its own, so its ends are
         // character boundaries.
-        ends.windows(2)
-            .map(|w| self.text.get(w[0]..w[1]).unwrap_or_default())
+        ends.iter()
+            .zip(ends.iter().skip(1))
+            .map(|(&start, &end)| self.text.get(start..end).unwrap_or_default())
     }
 
-    /// Cell `column` of record `i`.
+    /// Cell `column` of record `i`; empty past the last record or column.
     pub fn cell(&self, i: usize, column: usize) -> &str {
         let at = i * self.columns + column;
-        self.text
-            .get(self.ends[at]..self.ends[at + 1])
-            .unwrap_or_default()
+        match self.ends.get(at..=at + 1) {
+            Some(&[start, end]) => self.text.get(start..end).unwrap_or_default(),
+            _ => "",
+        }
     }
 }
 
@@ -306,7 +312,14 @@ impl<R: Read> CsvRows<R> {
             let read = self.reader.read(&mut record);
             let line = self.reader.record_line();
             let checked = match read {
-                Ok(true) => self.check_appended(&bytes[from.0..], &batch.ends[from.1 - 1..], line),
+                // What this record appended: the bytes past `from.0` (where
+                // the cells before it end), the ends past `from.1`.
+                Ok(true) => self.check_appended(
+                    bytes.get(from.0..).unwrap_or_default(),
+                    from.0,
+                    batch.ends.get(from.1..).unwrap_or_default(),
+                    line,
+                ),
                 Ok(false) => {
                     self.done = true;
                     outcome = Filled::End;
@@ -358,24 +371,32 @@ impl<R: Read> CsvRows<R> {
     }
 
     /// The checks of a row on a record appended to a batch: `fields` holds
-    /// its cells one after another, the `n`th ending at `ends[n + 1]` (less
-    /// `ends[0]`).
-    fn check_appended(&self, fields: &[u8], ends: &[usize], line: u64) -> Result<(), DataError> {
-        self.check_count(ends.len() - 1, line)?;
+    /// its cells one after another, the `n`th ending at `ends[n]` less `base`
+    /// (where the batch's bytes before `fields` end).
+    fn check_appended(
+        &self,
+        fields: &[u8],
+        base: usize,
+        ends: &[usize],
+        line: u64,
+    ) -> Result<(), DataError> {
+        self.check_count(ends.len(), line)?;
         // Each cell must be UTF-8 on its own (as the csv crate checks). The
         // whole record is, with no cell starting inside a character, exactly
         // when each cell is; the cells are looked at one by one only to say
         // where one is not.
-        let base = ends[0];
         let starts_char = |&end: &usize| fields.get(end - base).is_none_or(|&b| (b as i8) >= -0x40);
         if fields.is_ascii() || std::str::from_utf8(fields).is_ok() && ends.iter().all(starts_char)
         {
             return Ok(());
         }
-        for (i, w) in ends.windows(2).enumerate() {
-            if let Err(e) = std::str::from_utf8(&fields[w[0] - base..w[1] - base]) {
+        let mut start = 0;
+        for (i, &end) in ends.iter().enumerate() {
+            let cell = fields.get(start..end - base).unwrap_or_default();
+            if let Err(e) = std::str::from_utf8(cell) {
                 return Err(self.invalid_utf8(line, i, e.valid_up_to()));
             }
+            start = end - base;
         }
         Ok(())
     }
