@@ -141,13 +141,13 @@ impl<R: Read> Splitter<R> {
             while self.end < 3 && !self.eof {
                 self.fill()?;
             }
-            if self.buf[..self.end].starts_with(b"\xef\xbb\xbf") {
+            if self.pending().starts_with(b"\xef\xbb\xbf") {
                 self.pos = 3;
             }
         }
         loop {
             // Blank lines (csv-core skips line breaks where a record would start).
-            while let Some(&c @ (b'\n' | b'\r')) = self.buf[..self.end].get(self.pos) {
+            while let Some(&c @ (b'\n' | b'\r')) = self.pending().first() {
                 self.line += u64::from(c == b'\n');
                 self.pos += 1;
             }
@@ -166,7 +166,8 @@ impl<R: Read> Splitter<R> {
                 }
                 // The only line break is the one that ends it, if any.
                 Fast::Record(next, false) => {
-                    self.line += u64::from(self.buf[next - 1] == b'\n');
+                    let last = self.buf.get(..next).and_then(<[u8]>::last);
+                    self.line += u64::from(last == Some(&b'\n'));
                     self.pos = next;
                     return Ok(true);
                 }
@@ -209,9 +210,11 @@ impl<R: Read> Splitter<R> {
         let mut len = 0u64;
         loop {
             let at_end = self.pos == self.end;
-            let (result, nin, _, _) =
-                self.core
-                    .read_record(&self.buf[self.pos..self.end], &mut self.out, &mut self.ends);
+            let (result, nin, _, _) = self.core.read_record(
+                self.buf.get(self.pos..self.end).unwrap_or_default(),
+                &mut self.out,
+                &mut self.ends,
+            );
             len += nin as u64;
             self.consume(self.pos + nin);
             match result {
@@ -227,9 +230,16 @@ impl<R: Read> Splitter<R> {
         }
     }
 
+    /// The bytes read and not yet consumed.
+    fn pending(&self) -> &[u8] {
+        // `pos <= end <= buf.len()` always: the fallback is never taken.
+        self.buf.get(self.pos..self.end).unwrap_or_default()
+    }
+
     /// Moves past a record that ends before `next`, counting its lines.
     fn consume(&mut self, next: usize) {
-        let newlines = memchr::memchr_iter(b'\n', &self.buf[self.pos..next]).count();
+        let record = self.buf.get(self.pos..next).unwrap_or_default();
+        let newlines = memchr::memchr_iter(b'\n', record).count();
         self.line += newlines as u64;
         self.pos = next;
     }
@@ -248,13 +258,26 @@ impl<R: Read> Splitter<R> {
         if self.buf.len() - self.end < READ_SIZE {
             self.buf.resize(self.end + READ_SIZE, 0);
         }
+        // Never `None`: the buffer was just grown past `end`.
+        let Some(free) = self.buf.get_mut(self.end..) else {
+            return Err(SplitError::Io(io::Error::other(
+                "read buffer ends before its data",
+            )));
+        };
+        let room = free.len();
         let n = loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
+            match self.inner.read(free) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(SplitError::Io(e)),
             }
         };
+        // `Read` promises this; holding it keeps `end <= buf.len()`.
+        if n > room {
+            return Err(SplitError::Io(io::Error::other(format!(
+                "read reported {n} bytes into a buffer of {room}"
+            ))));
+        }
         self.end += n;
         self.eof = n == 0;
         Ok(())
@@ -262,7 +285,9 @@ impl<R: Read> Splitter<R> {
 
     /// The record at `pos` (not a line break), if its quoting is plain.
     fn fast(&mut self, record: &mut impl Fields) -> Fast {
-        let b = &self.buf[..self.end];
+        // Positions in `b` are those in `buf`; the fallbacks of the `get`s
+        // below are never taken (each range was found inside `b`).
+        let b = self.buf.get(..self.end).unwrap_or_default();
         let (d, eof) = (self.delimiter, self.eof);
         let mut i = self.pos;
         let mut quoted = false;
@@ -281,7 +306,7 @@ impl<R: Read> Splitter<R> {
                 let mut from = i + 1;
                 let mut doubled = false;
                 let close = loop {
-                    let Some(k) = memchr(b'"', &b[from..]) else {
+                    let Some(k) = memchr(b'"', b.get(from..).unwrap_or_default()) else {
                         return if eof { Fast::Fallback } else { Fast::More };
                     };
                     let q = from + k;
@@ -292,14 +317,15 @@ impl<R: Read> Splitter<R> {
                         break q;
                     }
                 };
-                let field = &b[i + 1..close];
+                let field = b.get(i + 1..close).unwrap_or_default();
                 if doubled {
                     self.unescaped.clear();
                     let mut rest = field;
                     while let Some(k) = memchr(b'"', rest) {
                         // Each quote inside is the first of a pair.
-                        self.unescaped.extend_from_slice(&rest[..=k]);
-                        rest = &rest[k + 2..];
+                        self.unescaped
+                            .extend_from_slice(rest.get(..=k).unwrap_or_default());
+                        rest = rest.get(k + 2..).unwrap_or_default();
                     }
                     self.unescaped.extend_from_slice(rest);
                 }
@@ -322,19 +348,24 @@ impl<R: Read> Splitter<R> {
                 }
                 continue;
             }
-            let stop = memchr3(d, b'\n', b'\r', &b[i..]).map(|k| i + k);
+            let rest = b.get(i..).unwrap_or_default();
+            let stop = memchr3(d, b'\n', b'\r', rest);
             if stop.is_none() && !eof {
                 return Fast::More;
             }
-            let field = &b[i..stop.unwrap_or(b.len())];
+            // The field, and what stops it first (nothing at the end).
+            let (field, after) = rest
+                .split_at_checked(stop.unwrap_or(rest.len()))
+                .unwrap_or((rest, &[]));
             if memchr(b'"', field).is_some() {
                 return Fast::Fallback;
             }
             record.push_field(field);
-            match stop {
-                Some(s) if b[s] == d => i = s + 1,
-                Some(s) => return Fast::Record(s + 1, quoted),
-                None => return Fast::Record(b.len(), quoted),
+            let s = i + field.len();
+            match after.first() {
+                Some(&c) if c == d => i = s + 1,
+                Some(_) => return Fast::Record(s + 1, quoted),
+                None => return Fast::Record(s, quoted),
             }
         }
     }
@@ -350,10 +381,12 @@ impl<R: Read> Splitter<R> {
         }
         let (mut at, mut nout, mut nends) = (self.pos, 0, 0);
         loop {
+            // `at <= end`, `nout <= out.len()` and `nends <= ends.len()`:
+            // csv-core reports no more than it was given room for.
             let (result, nin, o, e) = self.core.read_record(
-                &self.buf[at..self.end],
-                &mut self.out[nout..],
-                &mut self.ends[nends..],
+                self.buf.get(at..self.end).unwrap_or_default(),
+                self.out.get_mut(nout..).unwrap_or_default(),
+                self.ends.get_mut(nends..).unwrap_or_default(),
             );
             at += nin;
             nout += o;
@@ -385,8 +418,8 @@ impl<R: Read> Splitter<R> {
             }
         }
         let mut start = 0;
-        for &end in &self.ends[..nends] {
-            record.push_field(&self.out[start..end]);
+        for &end in self.ends.get(..nends).unwrap_or_default() {
+            record.push_field(self.out.get(start..end).unwrap_or_default());
             start = end;
         }
         self.consume(at);
