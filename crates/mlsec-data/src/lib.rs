@@ -9,6 +9,18 @@
 //! panic on input; a file that cannot be read fully is an error naming the file
 //! and the row or line, never silently clean.
 
+// Library code may not index, slice or unwrap: a bad offset in an untrusted
+// file must become an error, never a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 mod error;
 pub mod format;
 pub mod read;
