@@ -16,9 +16,9 @@ fn keep_ends(value: &str, head: usize, tail: usize) -> String {
     if n < 8 || head + tail > n / 2 {
         return stars(n.max(4));
     }
-    let mut out: String = chars[..head].iter().collect();
+    let mut out: String = chars.iter().take(head).collect();
     out.push_str(&stars(n - head - tail));
-    out.extend(&chars[n - tail..]);
+    out.extend(chars.iter().skip(n - tail));
     out
 }
 
@@ -81,7 +81,7 @@ fn mask_private_key(value: &str) -> String {
     let header = value
         .strip_prefix("-----BEGIN ")
         .and_then(|rest| rest.find("-----"))
-        .map(|label| &value[.."-----BEGIN ".len() + label + 5]);
+        .and_then(|label| value.get(.."-----BEGIN ".len() + label + 5));
     match header {
         Some(header) if header.len() <= 64 && !header.contains(['\n', '\\']) => {
             format!("{header} [{} bytes hidden]", value.len())
@@ -192,8 +192,8 @@ pub fn mask(entity: Entity, value: &str) -> String {
             } else {
                 None
             };
-            match keep_cc {
-                Some(cc) => format!("{cc}{}", mask_digits(&value[2..], 4)),
+            match keep_cc.zip(value.get(2..)) {
+                Some((cc, rest)) => format!("{cc}{}", mask_digits(rest, 4)),
                 None => mask_digits(value, 4),
             }
         }
@@ -210,10 +210,12 @@ pub fn mask(entity: Entity, value: &str) -> String {
         Entity::Password => "********".to_string(),
         Entity::GenericSecret | Entity::AwsSecretKey => keep_ends(value, 0, 4),
         _ => {
-            let p = secret_prefix_len(entity, value);
-            let rest = &value[p..];
+            // The prefix is one of the literals `value` starts with.
+            let (prefix, rest) = value
+                .split_at_checked(secret_prefix_len(entity, value))
+                .unwrap_or(("", value));
             let masked = keep_ends(rest, 0, 4);
-            format!("{}{masked}", &value[..p])
+            format!("{prefix}{masked}")
         }
     }
 }

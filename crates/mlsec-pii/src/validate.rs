@@ -9,7 +9,10 @@ pub fn is_nhs(digits: &[u8]) -> bool {
     if digits.len() != 10 || !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let sum: u32 = digits[..9]
+    let Some((&last, body)) = digits.split_last() else {
+        return false;
+    };
+    let sum: u32 = body
         .iter()
         .zip((2..=10).rev())
         .map(|(d, w)| u32::from(d - b'0') * w)
@@ -20,7 +23,7 @@ pub fn is_nhs(digits: &[u8]) -> bool {
         c => c,
     };
     // All ten digits the same (0000000000) passes the sum but is no number.
-    check == u32::from(digits[9] - b'0') && digits.iter().any(|&d| d != digits[0])
+    check == u32::from(last - b'0') && digits.iter().any(|&d| d != last)
 }
 
 /// Luhn (mod 10) check over ASCII digits; false for anything else or empty input.
@@ -230,9 +233,15 @@ pub fn is_ssn(digits: &[u8]) -> bool {
     if digits.len() != 9 || !digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let area = prefix(digits, 3).unwrap_or(0);
-    let group = prefix(&digits[3..], 2).unwrap_or(0);
-    let serial = prefix(&digits[5..], 4).unwrap_or(0);
+    let Some((area, rest)) = digits.split_at_checked(3) else {
+        return false;
+    };
+    let Some((group, serial)) = rest.split_at_checked(2) else {
+        return false;
+    };
+    let area = prefix(area, 3).unwrap_or(0);
+    let group = prefix(group, 2).unwrap_or(0);
+    let serial = prefix(serial, 4).unwrap_or(0);
     if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 {
         return false;
     }
@@ -246,7 +255,10 @@ pub fn shannon_entropy(s: &[u8]) -> f64 {
     }
     let mut counts = [0u32; 256];
     for &b in s {
-        counts[usize::from(b)] += 1;
+        // A byte indexes a 256-entry table: always in range.
+        if let Some(count) = counts.get_mut(usize::from(b)) {
+            *count += 1;
+        }
     }
     let n = s.len() as f64;
     counts
