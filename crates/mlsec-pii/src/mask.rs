@@ -126,12 +126,16 @@ fn mask_url(value: &str) -> String {
 
 /// A street address: every letter and digit starred but the street type.
 fn mask_address(value: &str) -> String {
+    // The last word starts after the last white space, which may be wider
+    // than a byte (a no-break space).
     let last_word = value
-        .rfind(|c: char| c.is_whitespace())
-        .map_or(value.len(), |p| p + 1);
-    let tail = &value[last_word..];
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(value.len(), |(p, c)| p + c.len_utf8());
+    let (head, tail) = value.split_at_checked(last_word).unwrap_or((value, ""));
     let keep = !tail.is_empty() && tail.chars().all(char::is_alphabetic) && last_word > 0;
-    let head = if keep { &value[..last_word] } else { value };
+    let head = if keep { head } else { value };
     let masked: String = head
         .chars()
         .map(|c| if c.is_alphanumeric() { '*' } else { c })
@@ -257,6 +261,11 @@ mod tests {
         assert_eq!(
             mask(Entity::StreetAddress, "221B Baker Street"),
             "**** ***** Street"
+        );
+        // A no-break space (two bytes) before the street type.
+        assert_eq!(
+            mask(Entity::StreetAddress, "221B Baker\u{a0}Street"),
+            "**** *****\u{a0}Street"
         );
         assert_eq!(mask(Entity::DateTime, "March 3, 2024"), "***** *, ****");
         assert_eq!(
