@@ -57,17 +57,17 @@ impl Classes {
     /// (`x9`, `a1b2`, hex) never starts one, and skipping them all here is
     /// what makes digit-heavy text (hashes, UUIDs, ids) cheap.
     pub(crate) fn number(&self) -> &[u64] {
-        &self.number[..self.words]
+        self.number.get(..self.words).unwrap_or_default()
     }
 
     /// `@`, the centre of an e-mail address.
     pub(crate) fn at(&self) -> &[u64] {
-        &self.at[..self.words]
+        self.at.get(..self.words).unwrap_or_default()
     }
 
     /// `:`, in IPv6 addresses and `://`.
     pub(crate) fn colon(&self) -> &[u64] {
-        &self.colon[..self.words]
+        self.colon.get(..self.words).unwrap_or_default()
     }
 
     /// Where an anchor literal may start: a letter that can begin one (see
@@ -75,13 +75,13 @@ impl Classes {
     /// ASCII letter) or upper-case after a lower-case one (`accessToken`); a
     /// `:`; the first `-` of a run. None of them followed by a digit.
     pub(crate) fn anchor(&self) -> &[u64] {
-        &self.anchor[..self.words]
+        self.anchor.get(..self.words).unwrap_or_default()
     }
 
     /// ASCII capital letters that start a word (after a byte that is not
     /// part of one): where a name, place or organisation can start.
     pub(crate) fn cap(&self) -> &[u64] {
-        &self.cap[..self.words]
+        self.cap.get(..self.words).unwrap_or_default()
     }
 
     /// Computes the bitmaps of `text`, reusing the buffers.
@@ -152,11 +152,23 @@ impl Classes {
                 out.cap |= p.cap << shift;
                 out.digit |= p.digit << shift;
             }
-            self.number[w] = out.number;
-            self.at[w] = out.at;
-            self.colon[w] = out.colon;
-            self.anchor[w] = no_digit_next(out.anchor, out.digit, text.get(64 * w + 64));
-            self.cap[w] = out.cap;
+            out.anchor = no_digit_next(out.anchor, out.digit, text.get(64 * w + 64));
+            self.store(w, &out);
+        }
+    }
+
+    /// Stores the masks of word `w` (`digit` is not kept). `reserve` made the
+    /// buffers long enough for every word of the text.
+    #[inline(always)]
+    fn store(&mut self, w: usize, p: &Piece) {
+        if let (Some(number), Some(at), Some(colon), Some(anchor), Some(cap)) = (
+            self.number.get_mut(w),
+            self.at.get_mut(w),
+            self.colon.get_mut(w),
+            self.anchor.get_mut(w),
+            self.cap.get_mut(w),
+        ) {
+            (*number, *at, *colon, *anchor, *cap) = (p.number, p.at, p.colon, p.anchor, p.cap);
         }
     }
 }
@@ -171,7 +183,11 @@ fn last_piece(text: &[u8], rest: usize, pieces: &mut impl PieceFn) -> Piece {
         Some(last) => (16 - rest, pieces.next(last)),
         None => {
             let mut padded = [0u8; 16];
-            padded[..rest].copy_from_slice(&text[text.len() - rest..]);
+            // `text` is shorter than 16 bytes here, and `rest` is all of it.
+            let tail = text.get(text.len() - rest..).unwrap_or_default();
+            if let Some(head) = padded.get_mut(..tail.len()) {
+                head.copy_from_slice(tail);
+            }
             (0, pieces.next(&padded))
         }
     };
@@ -397,7 +413,7 @@ mod sse2 {
 /// whole words, with one carried bit.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{no_digit_next, Classes};
+    use super::{no_digit_next, Classes, Piece};
     use std::arch::x86_64::*;
 
     /// Bytes in `lo..=hi`.
@@ -451,11 +467,17 @@ mod avx512 {
                 | equal(f, b'x');
             let word_start = (alpha & !before(alpha, alpha0)) | (upper & before(lower, lower0));
             let anchor = (word_start & first) | colon | (dash & !before(dash, dash0));
-            classes.anchor[w] = no_digit_next(anchor, digit, text.get(at + 64));
-            classes.number[w] = digit & (!before(word, word0) | before(upper, upper0));
-            classes.at[w] = equal(v, b'@');
-            classes.colon[w] = colon;
-            classes.cap[w] = upper & !before(word, word0);
+            classes.store(
+                w,
+                &Piece {
+                    anchor: no_digit_next(anchor, digit, text.get(at + 64)),
+                    number: digit & (!before(word, word0) | before(upper, upper0)),
+                    at: equal(v, b'@'),
+                    colon,
+                    cap: upper & !before(word, word0),
+                    digit,
+                },
+            );
             (alpha0, lower0, upper0, word0, dash0) = (alpha, lower, upper, word, dash);
         }
     }
