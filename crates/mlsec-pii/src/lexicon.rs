@@ -660,22 +660,24 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     // The length gets a round of its own: xor-ed straight into the first
     // word it would make `vo` and `woo` one key.
     let mut h = mix(0xcbf2_9ce4_8422_2325, n as u64);
-    let le4 = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let le8 = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let le4 = |b: &[u8; 4]| u64::from(u32::from_le_bytes(*b));
     if n >= 8 {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            h = mix(h, le8(c) | FOLD);
+        let (chunks, rest) = bytes.as_chunks::<8>();
+        for c in chunks {
+            h = mix(h, u64::from_le_bytes(*c) | FOLD);
         }
-        if !chunks.remainder().is_empty() {
+        if let (false, Some(last)) = (rest.is_empty(), bytes.last_chunk::<8>()) {
             // The last eight bytes, overlapping the chunk before.
-            h = mix(h, le8(&bytes[n - 8..]) | FOLD);
+            h = mix(h, u64::from_le_bytes(*last) | FOLD);
         }
-    } else if n >= 4 {
-        let w = le4(bytes) | le4(&bytes[n - 4..]) << 32;
+    } else if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        // 4 to 7 bytes.
+        let w = le4(first) | le4(last) << 32;
         h = mix(h, w | FOLD);
-    } else if n > 0 {
-        let w = u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16;
+    } else if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) {
+        // 1 to 3 bytes.
+        let middle = bytes.get(n / 2).copied().unwrap_or(0);
+        let w = u64::from(first) | u64::from(middle) << 8 | u64::from(last) << 16;
         h = mix(h, w | 0x20_2020);
     }
     h = h.wrapping_mul(K);
@@ -766,13 +768,15 @@ impl Lexicon {
         lex
     }
 
-    /// The slot of a fingerprint: where its key is, or the empty one it would take.
+    /// The slot of a fingerprint: where its key is, or the empty one it would
+    /// take. (Masked by the table's length, a power of two, `i` is always a
+    /// slot; one past the end would read as empty.)
     fn slot(&self, fp: u64) -> usize {
         let mask = self.slots.len() - 1;
         let key = key_of(fp);
         let mut i = (fp.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & mask;
         loop {
-            let k = self.slots[i] & !FLAG_MASK;
+            let k = self.slots.get(i).map_or(0, |slot| slot & !FLAG_MASK);
             if k == key || k == 0 {
                 return i;
             }
@@ -781,7 +785,7 @@ impl Lexicon {
     }
 
     fn lookup(&self, fp: u64) -> u32 {
-        let slot = self.slots[self.slot(fp)];
+        let slot = self.slots.get(self.slot(fp)).copied().unwrap_or(0);
         if slot & !FLAG_MASK == key_of(fp) {
             (slot & FLAG_MASK) as u32
         } else {
@@ -792,7 +796,9 @@ impl Lexicon {
     fn insert(&mut self, key: &[u8], flag: u32) {
         let fp = fingerprint(key);
         let i = self.slot(fp);
-        self.slots[i] |= key_of(fp) | u64::from(flag);
+        if let Some(slot) = self.slots.get_mut(i) {
+            *slot |= key_of(fp) | u64::from(flag);
+        }
     }
 
     /// Adds a bucketed flag, keeping the most frequent bucket seen.
@@ -816,8 +822,9 @@ impl Lexicon {
 
     /// Adds a key and, for a phrase, its first word as a [`PHRASE_START`].
     fn add_key(&mut self, key: &[u8], flag: u32) {
-        if let Some(space) = key.iter().position(|&c| c == b' ') {
-            self.insert(&key[..space], PHRASE_START);
+        let space = key.iter().position(|&c| c == b' ');
+        if let Some(first) = space.and_then(|space| key.get(..space)) {
+            self.insert(first, PHRASE_START);
         }
         self.insert(key, flag);
     }
@@ -838,13 +845,16 @@ impl Lexicon {
         let Some((n, m)) = lower_and_fold(word, &mut lower, &mut folded) else {
             return 0;
         };
-        let f = self.lookup(fingerprint(&lower[..n]));
+        let (Some(lower), Some(folded)) = (lower.get(..n), folded.get(..m)) else {
+            return 0;
+        };
+        let f = self.lookup(fingerprint(lower));
         // `García`, `José`, `Zoë`: the census lists are ASCII; what the
         // word is with and without its diacritics (García is also a city).
-        if lower[..n] == folded[..m] {
+        if lower == folded {
             return f;
         }
-        f | self.lookup(fingerprint(&folded[..m]))
+        f | self.lookup(fingerprint(folded))
     }
 }
 
@@ -856,7 +866,7 @@ fn key_bytes<'a>(name: &'a str, buf: &'a mut [u8]) -> Option<&'a [u8]> {
         return Some(name.as_bytes());
     }
     let n = lower_into(name, false, buf)?;
-    Some(&buf[..n])
+    buf.get(..n)
 }
 
 /// `word` lower-cased into `lower` and lower-cased with diacritics off into
