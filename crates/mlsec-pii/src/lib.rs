@@ -698,13 +698,13 @@ impl Scratch {
         };
         let n = self.fields.len();
         let next = (self.last + 1) % n.max(1);
-        let found = [next, self.last]
-            .into_iter()
-            .chain(0..n)
-            .find(|&i| self.fields.get(i).is_some_and(|(name, _)| **name == *field));
-        if let Some(i) = found {
+        let found = [next, self.last].into_iter().chain(0..n).find_map(|i| {
+            let (name, ctx) = self.fields.get(i)?;
+            (**name == *field).then_some((i, *ctx))
+        });
+        if let Some((i, ctx)) = found {
             self.last = i;
-            return self.fields[i].1;
+            return ctx;
         }
         let ctx = FieldCtx::from_name(field);
         if n < CACHED {
@@ -743,7 +743,7 @@ fn specificity(entity: Entity) -> u8 {
 fn resolve(spans: &mut Vec<Span>) {
     spans.sort_unstable_by_key(|s| (s.start, s.end));
     // Usually nothing overlaps: then all are kept.
-    if spans.windows(2).all(|w| w[0].end <= w[1].start) {
+    if spans.iter().zip(spans.iter().skip(1)).all(|(a, b)| a.end <= b.start) {
         return;
     }
     spans.sort_by(|a, b| {
