@@ -115,6 +115,7 @@ impl Classes {
     }
 
     /// Makes room for the bitmaps of `len` bytes.
+    #[inline]
     fn reserve(&mut self, len: usize) -> usize {
         let words = len.div_ceil(64);
         self.words = words;
@@ -132,12 +133,35 @@ impl Classes {
         words
     }
 
+    /// The words of the bitmaps, in order: `(number, at, colon, anchor,
+    /// cap)`, one of each per 64 bytes (all the buffers hold, `reserve` first).
+    #[inline(always)]
+    fn slots(&mut self) -> impl Iterator<Item = [&mut u64; 5]> {
+        let Classes {
+            number,
+            at,
+            colon,
+            anchor,
+            cap,
+            ..
+        } = self;
+        number
+            .iter_mut()
+            .zip(at.iter_mut())
+            .zip(colon.iter_mut())
+            .zip(anchor.iter_mut())
+            .zip(cap.iter_mut())
+            .map(|((((number, at), colon), anchor), cap)| [number, at, colon, anchor, cap])
+    }
+
     /// Fills the bitmaps of `text`, 16 bytes at a time with `pieces`, which
     /// carries what it needs of the byte before each piece.
     #[inline(always)]
     fn fill_with(&mut self, text: &[u8], mut pieces: impl PieceFn) {
         self.reserve(text.len());
-        for (w, word) in text.chunks(64).enumerate() {
+        for ((w, word), [number, at, colon, anchor, cap]) in
+            text.chunks(64).enumerate().zip(self.slots())
+        {
             let mut out = Piece::default();
             for (k, chunk) in word.chunks(16).enumerate() {
                 let p = match chunk.first_chunk::<16>() {
@@ -152,23 +176,8 @@ impl Classes {
                 out.cap |= p.cap << shift;
                 out.digit |= p.digit << shift;
             }
-            out.anchor = no_digit_next(out.anchor, out.digit, text.get(64 * w + 64));
-            self.store(w, &out);
-        }
-    }
-
-    /// Stores the masks of word `w` (`digit` is not kept). `reserve` made the
-    /// buffers long enough for every word of the text.
-    #[inline(always)]
-    fn store(&mut self, w: usize, p: &Piece) {
-        if let (Some(number), Some(at), Some(colon), Some(anchor), Some(cap)) = (
-            self.number.get_mut(w),
-            self.at.get_mut(w),
-            self.colon.get_mut(w),
-            self.anchor.get_mut(w),
-            self.cap.get_mut(w),
-        ) {
-            (*number, *at, *colon, *anchor, *cap) = (p.number, p.at, p.colon, p.anchor, p.cap);
+            (*number, *at, *colon, *cap) = (out.number, out.at, out.colon, out.cap);
+            *anchor = no_digit_next(out.anchor, out.digit, text.get(64 * w + 64));
         }
     }
 }
@@ -392,6 +401,7 @@ mod sse2 {
         }
     }
 
+    #[inline]
     #[target_feature(enable = "sse2")]
     pub(super) fn fill(classes: &mut Classes, text: &[u8]) {
         let zero = _mm_setzero_si128();
@@ -413,7 +423,7 @@ mod sse2 {
 /// whole words, with one carried bit.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{no_digit_next, Classes, Piece};
+    use super::{no_digit_next, Classes};
     use std::arch::x86_64::*;
 
     /// Bytes in `lo..=hi`.
@@ -440,7 +450,9 @@ mod avx512 {
         let words = classes.reserve(text.len());
         // The previous word's masks (only their top bits are used).
         let (mut alpha0, mut lower0, mut upper0, mut word0, mut dash0) = (0, 0, 0, 0, 0);
-        for w in 0..words {
+        for (w, [out_number, out_at, out_colon, out_anchor, out_cap]) in
+            (0..words).zip(classes.slots())
+        {
             let at = w * 64;
             let n = (text.len() - at).min(64);
             let keep = if n == 64 { u64::MAX } else { (1 << n) - 1 };
@@ -467,17 +479,11 @@ mod avx512 {
                 | equal(f, b'x');
             let word_start = (alpha & !before(alpha, alpha0)) | (upper & before(lower, lower0));
             let anchor = (word_start & first) | colon | (dash & !before(dash, dash0));
-            classes.store(
-                w,
-                &Piece {
-                    anchor: no_digit_next(anchor, digit, text.get(at + 64)),
-                    number: digit & (!before(word, word0) | before(upper, upper0)),
-                    at: equal(v, b'@'),
-                    colon,
-                    cap: upper & !before(word, word0),
-                    digit,
-                },
-            );
+            *out_anchor = no_digit_next(anchor, digit, text.get(at + 64));
+            *out_number = digit & (!before(word, word0) | before(upper, upper0));
+            *out_at = equal(v, b'@');
+            *out_colon = colon;
+            *out_cap = upper & !before(word, word0);
             (alpha0, lower0, upper0, word0, dash0) = (alpha, lower, upper, word, dash);
         }
     }
