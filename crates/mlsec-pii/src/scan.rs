@@ -14,6 +14,21 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
+/// How many ASCII digits `b` starts with, counting at most `max`.
+#[inline]
+fn leading_digits(b: &[u8], max: usize) -> usize {
+    b.iter()
+        .take(max)
+        .take_while(|c| c.is_ascii_digit())
+        .count()
+}
+
+/// The byte before position `i` of `b`, if there is one.
+#[inline]
+pub(crate) fn byte_before(b: &[u8], i: usize) -> Option<u8> {
+    i.checked_sub(1).and_then(|j| b.get(j)).copied()
+}
+
 fn span(entity: Entity, start: usize, end: usize, confidence: f32) -> Span {
     Span {
         entity,
@@ -37,6 +52,8 @@ pub(crate) fn lower_before(b: &[u8], pos: usize, len: usize) -> String {
 
 /// Byte classes of e-mail addresses, one table read per byte in the scans
 /// around each `@` (bit 0: local part, bit 1: domain).
+// Built at compile time, `c < 256`: a bad index would fail the build.
+#[allow(clippy::indexing_slicing)]
 const EMAIL_BYTES: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
@@ -52,12 +69,13 @@ const EMAIL_BYTES: [u8; 256] = {
     t
 };
 
+/// (A byte always indexes the 256-entry table.)
 fn is_local(b: u8) -> bool {
-    EMAIL_BYTES[usize::from(b)] & 1 != 0
+    EMAIL_BYTES.get(usize::from(b)).is_some_and(|t| t & 1 != 0)
 }
 
 fn is_domain(b: u8) -> bool {
-    EMAIL_BYTES[usize::from(b)] & 2 != 0
+    EMAIL_BYTES.get(usize::from(b)).is_some_and(|t| t & 2 != 0)
 }
 
 /// File extensions that follow `@` in asset names such as `icon@2x.png`.
@@ -71,8 +89,8 @@ fn valid_domain(domain: &[u8]) -> bool {
     for label in domain.split(|&b| b == b'.') {
         if label.is_empty()
             || label.len() > 63
-            || label[0] == b'-'
-            || label[label.len() - 1] == b'-'
+            || label.first() == Some(&b'-')
+            || label.last() == Some(&b'-')
         {
             return false;
         }
@@ -96,36 +114,42 @@ pub(crate) fn emails(text: &str, cls: &Classes, out: &mut Vec<Span>) {
             continue;
         }
         let mut s = at;
-        while s > 0 && at - s < 64 && is_local(b[s - 1]) {
+        while at - s < 64 && byte_before(b, s).is_some_and(is_local) {
             s -= 1;
         }
-        if s > 0 && (is_local(b[s - 1]) || b[s - 1] >= 0x80) {
+        if byte_before(b, s).is_some_and(|c| is_local(c) || c >= 0x80) {
             continue;
         }
-        while s < at && b[s] == b'.' {
+        while s < at && b.get(s) == Some(&b'.') {
             s += 1;
         }
-        let local = &b[s..at];
+        let Some(local) = b.get(s..at) else {
+            continue;
+        };
         // Short windows: a plain loop beats building a memmem searcher per address.
         if local.is_empty() || local.last() == Some(&b'.') || local.windows(2).any(|w| w == b"..") {
             continue;
         }
         // `scheme://user:password@host` is a URL's userinfo, not an address.
-        let token_start = b[s.saturating_sub(256)..s]
+        let back = s.saturating_sub(256);
+        let token_start = b
+            .get(back..s)
+            .unwrap_or_default()
             .iter()
             .rposition(|c| c.is_ascii_whitespace() || *c == b'"');
-        let token_start = token_start.map_or(s.saturating_sub(256), |p| s.saturating_sub(256) + p);
-        if b[token_start..s].windows(3).any(|w| w == b"://") {
+        let token_start = token_start.map_or(back, |p| back + p);
+        let token = b.get(token_start..s).unwrap_or_default();
+        if token.windows(3).any(|w| w == b"://") {
             continue;
         }
         let mut e = at + 1;
-        while e < b.len() && e - at <= 254 && is_domain(b[e]) {
+        while e - at <= 254 && b.get(e).is_some_and(|&c| is_domain(c)) {
             e += 1;
         }
-        while e > at + 1 && matches!(b[e - 1], b'.' | b'-') {
+        while e > at + 1 && matches!(byte_before(b, e), Some(b'.' | b'-')) {
             e -= 1;
         }
-        if e < b.len() && (is_word(b[e]) || b[e] == b'@') {
+        if b.get(e).is_some_and(|&c| is_word(c) || c == b'@') {
             continue;
         }
         // `git@github.com:org/repo.git`: an SSH remote (scp syntax), not a mailbox.
@@ -135,7 +159,7 @@ pub(crate) fn emails(text: &str, cls: &Classes, out: &mut Vec<Span>) {
         {
             continue;
         }
-        if valid_domain(&b[at + 1..e]) {
+        if b.get(at + 1..e).is_some_and(valid_domain) {
             out.push(span(Entity::Email, s, e, 0.85));
             done = e;
         }
@@ -178,7 +202,7 @@ pub(crate) fn structured(
     let mut i = 0;
     while let Some(digit) = classes::next(numbers, i) {
         i = digit;
-        let start = if i > 0 && matches!(b[i - 1], b'+' | b'(') {
+        let start = if matches!(byte_before(b, i), Some(b'+' | b'(')) {
             i - 1
         } else {
             i
@@ -187,9 +211,10 @@ pub(crate) fn structured(
             i = numeric_run(text, start, ctx, words, dates, out).max(i + 1);
             continue;
         }
-        if i >= 2
-            && b[i - 2].is_ascii_uppercase()
-            && b[i - 1].is_ascii_uppercase()
+        // The two bytes before the digit (fewer at the start of the text).
+        let country = b.get(i.saturating_sub(2)..i).unwrap_or_default();
+        if country.len() == 2
+            && country.iter().all(u8::is_ascii_uppercase)
             && number_starts_word(b, i - 2)
         {
             if let Some(end) = iban_at(b, i - 2) {
@@ -199,7 +224,7 @@ pub(crate) fn structured(
             }
             // An IBAN-shaped value with a bad check: its digit groups are
             // not a phone number either.
-            if iban_length(&b[i - 2..i]).is_some() && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            if iban_length(country).is_some() && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
                 i = skip_iban_shape(b, i);
                 continue;
             }
@@ -214,8 +239,10 @@ pub(crate) fn structured(
 /// characters, the longest IBAN).
 fn skip_iban_shape(b: &[u8], mut j: usize) -> usize {
     let mut seen = 0;
-    while j < b.len() && seen < 34 {
-        let c = b[j];
+    while seen < 34 {
+        let Some(&c) = b.get(j) else {
+            break;
+        };
         if c.is_ascii_digit() || c.is_ascii_uppercase() {
             seen += 1;
         } else if !(c == b' ' && b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric)) {
@@ -230,15 +257,17 @@ fn skip_iban_shape(b: &[u8], mut j: usize) -> usize {
 /// alphanumerics with optional single spaces), ending where its country's
 /// registered length says.
 fn iban_at(b: &[u8], i: usize) -> Option<usize> {
-    let head = b.get(i..i + 4)?;
-    if !(head[0].is_ascii_uppercase()
-        && head[1].is_ascii_uppercase()
-        && head[2].is_ascii_digit()
-        && head[3].is_ascii_digit())
+    let &[c0, c1, d0, d1] = b.get(i..i + 4)? else {
+        return None;
+    };
+    if !(c0.is_ascii_uppercase()
+        && c1.is_ascii_uppercase()
+        && d0.is_ascii_digit()
+        && d1.is_ascii_digit())
     {
         return None;
     }
-    let want = iban_length(&head[..2])?;
+    let want = iban_length(&[c0, c1])?;
     let mut compact = Vec::with_capacity(want);
     let mut j = i;
     while compact.len() < want {
@@ -271,12 +300,10 @@ fn numeric_run(
     out: &mut Vec<Span>,
 ) -> usize {
     let b = text.as_bytes();
-    let n = b.len();
     let mut j = start;
     let (mut digits, mut spaces) = (0usize, 0usize);
     let mut seps = false;
-    while j < n {
-        let c = b[j];
+    while let Some(&c) = b.get(j) {
         if run_byte(c) {
             digits += usize::from(c.is_ascii_digit());
             seps |= matches!(c, b'-' | b'/' | b'.');
@@ -296,21 +323,19 @@ fn numeric_run(
     if seps && digits >= 3 {
         let mut ws = start;
         while ws < raw_end {
-            let mut g = ws;
-            while g < raw_end && b[g].is_ascii_digit() && g - ws < 5 {
-                g += 1;
-            }
-            if (1..=4).contains(&(g - ws)) && numeric_date_shape(b, g) {
+            let rest = b.get(ws..raw_end).unwrap_or_default();
+            let g = leading_digits(rest, 5);
+            if (1..=4).contains(&g) && numeric_date_shape(b, ws + g) {
                 dates.push(ws);
             }
-            match b[ws..raw_end].iter().position(|&c| c == b' ') {
+            match rest.iter().position(|&c| c == b' ') {
                 Some(p) => ws += p + 1,
                 None => break,
             }
         }
     }
     // A last word glued to letters (`1.5GB`, `4567abc`) is not a number.
-    let glued = raw_end < n && (is_word(b[raw_end]) || b[raw_end] == b'@');
+    let glued = b.get(raw_end).is_some_and(|&c| is_word(c) || c == b'@');
     if digits < 4 || (glued && spaces == 0) {
         return raw_end;
     }
@@ -349,12 +374,12 @@ fn run_words(
     let mut ws = start;
     loop {
         // A search for the next space, not a test of every byte.
-        let k = b[ws..raw_end]
-            .iter()
-            .position(|&c| c == b' ')
+        let k = b
+            .get(ws..raw_end)
+            .and_then(|rest| rest.iter().position(|&c| c == b' '))
             .map_or(raw_end, |p| ws + p);
         let mut we = k;
-        while we > ws && matches!(b[we - 1], b'-' | b'.' | b'/' | b'+' | b'(') {
+        while we > ws && matches!(byte_before(b, we), Some(b'-' | b'.' | b'/' | b'+' | b'(')) {
             we -= 1;
         }
         if we > ws {
@@ -371,7 +396,8 @@ fn run_words(
     // The same integer followed by a separator (`12345.`).
     if let [(s, e)] = words.as_slice() {
         let len = e - s;
-        if b[*s..*e].iter().all(u8::is_ascii_digit)
+        if b.get(*s..*e)
+            .is_some_and(|w| w.iter().all(u8::is_ascii_digit))
             && !(13..=19).contains(&len)
             && len != 9
             && !ctx.phone
@@ -380,12 +406,13 @@ fn run_words(
             return;
         }
     }
-    let mut w = 0;
-    while w < words.len() {
+    let mut rest: &[(usize, usize)] = words;
+    while let Some(&(s, _)) = rest.first() {
         let mut taken = 0;
-        for len in (1..=(words.len() - w).min(7)).rev() {
-            let (s, _) = words[w];
-            let (_, e) = words[w + len - 1];
+        for len in (1..=rest.len().min(7)).rev() {
+            let Some(&(_, e)) = rest.get(len - 1) else {
+                continue;
+            };
             let whole_run = len == words.len();
             if let Some((entity, conf)) = classify(text, s, e, len, whole_run, ctx) {
                 out.push(span(entity, s, e, conf));
@@ -393,14 +420,15 @@ fn run_words(
                 break;
             }
         }
-        w += taken.max(1);
+        rest = rest.get(taken.max(1)..).unwrap_or_default();
     }
 }
 
 /// An NHS column, or "NHS" in the 48 bytes before `s`.
 fn nhs_context(b: &[u8], s: usize, ctx: &FieldCtx) -> bool {
     ctx.nhs
-        || b[s.saturating_sub(48)..s]
+        || b.get(s.saturating_sub(48)..s)
+            .unwrap_or_default()
             .windows(3)
             .any(|w| w.eq_ignore_ascii_case(b"nhs"))
 }
@@ -432,7 +460,7 @@ struct PrevWord {
 
 impl PrevWord {
     fn is_in(&self, words: &[&str]) -> bool {
-        let word = &self.buf[..self.len];
+        let word = self.buf.get(..self.len).unwrap_or_default();
         words.iter().any(|w| w.as_bytes() == word)
     }
 }
@@ -442,21 +470,24 @@ fn previous_word(b: &[u8], pos: usize) -> PrevWord {
     let mut end = back.len();
     // Each byte read as a char, as `char::is_whitespace` sees it (so 0x85
     // and 0xA0 count, as they did when the window was a Latin-1 string).
-    while end > 0
-        && (char::from(back[end - 1]).is_whitespace()
-            || matches!(back[end - 1], b':' | b'=' | b'#'))
+    while byte_before(back, end)
+        .is_some_and(|c| char::from(c).is_whitespace() || matches!(c, b':' | b'=' | b'#'))
     {
         end -= 1;
     }
     let mut start = end;
-    while start > 0 && back[start - 1].is_ascii_alphabetic() {
+    while byte_before(back, start).is_some_and(|c| c.is_ascii_alphabetic()) {
         start -= 1;
     }
     let mut word = PrevWord {
         buf: [0; 24],
         len: end - start,
     };
-    for (d, c) in word.buf.iter_mut().zip(&back[start..end]) {
+    for (d, c) in word
+        .buf
+        .iter_mut()
+        .zip(back.get(start..end).unwrap_or_default())
+    {
         *d = c.to_ascii_lowercase();
     }
     word
@@ -485,25 +516,24 @@ fn classify(
     ctx: &FieldCtx,
 ) -> Option<(Entity, f32)> {
     let b = text.as_bytes();
-    let w = &b[s..e];
+    let w = b.get(s..e)?;
     let mut digits = [0u8; 20];
     let mut nd = 0;
     for &c in w {
         if c.is_ascii_digit() {
-            if nd == digits.len() {
-                return None;
-            }
-            digits[nd] = c;
+            // More than 20 digits: none.
+            *digits.get_mut(nd)? = c;
             nd += 1;
         }
     }
-    let digits = &digits[..nd];
+    let digits = digits.get(..nd)?;
     if nd < 4 {
         return None;
     }
     let ssn_context = || ctx.ssn || mentioned_before(b, s, 32, SSN_WORDS);
     if nd == 10
-        && (w.len() == 10 || (w.len() == 12 && w[3] == w[7] && matches!(w[3], b' ' | b'-')))
+        && (w.len() == 10
+            || (w.len() == 12 && w.get(3) == w.get(7) && matches!(w.get(3), Some(b' ' | b'-'))))
         && (shaped(w, &[3, 3, 4], b' ') || shaped(w, &[3, 3, 4], b'-') || w.len() == 10)
         && nhs_context(b, s, ctx)
     {
@@ -554,14 +584,15 @@ fn is_decimal(word: &[u8]) -> bool {
         _ => word,
     };
     let word = word.strip_suffix(b")").unwrap_or(word);
-    let Some(dot) = word.iter().position(|&c| c == b'.') else {
+    // Before and after the first dot.
+    let mut parts = word.splitn(2, |&c| c == b'.');
+    let (Some(int), Some(frac)) = (parts.next(), parts.next()) else {
         return false;
     };
-    let (int, frac) = (&word[..dot], &word[dot + 1..]);
     !int.is_empty()
         && !frac.is_empty()
         && int.iter().chain(frac).all(u8::is_ascii_digit)
-        && (int == b"0" || int[0] != b'0')
+        && (int == b"0" || int.first() != Some(&b'0'))
 }
 
 /// Whether the words of a phone candidate (joined by single spaces) hold a
@@ -638,18 +669,18 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     // Opening minus closing parentheses.
     let mut balance = 0isize;
     let mut k = 0;
-    while k < w.len() {
-        if w[k].is_ascii_digit() {
+    while let Some(&c) = w.get(k) {
+        if c.is_ascii_digit() {
             let gs = k;
-            while k < w.len() && w[k].is_ascii_digit() {
+            while w.get(k).is_some_and(u8::is_ascii_digit) {
                 k += 1;
             }
-            let in_parens = gs > 0 && w[gs - 1] == b'(' && w.get(k) == Some(&b')');
+            let group = w.get(gs..k)?;
+            let in_parens = byte_before(w, gs) == Some(b'(') && w.get(k) == Some(&b')');
             // The UK/DE "+44 (0)20 ..." trunk zero is not dialled from abroad.
-            if !(in_parens && &w[gs..k] == b"0" && plus) {
+            if !(in_parens && group == b"0" && plus) {
                 *sizes_buf.get_mut(ngroups)? = (k - gs) as u8;
                 ngroups += 1;
-                let group = &w[gs..k];
                 national_buf
                     .get_mut(nnational..nnational + group.len())?
                     .copy_from_slice(group);
@@ -658,10 +689,10 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
             continue;
         }
         let ss = k;
-        while k < w.len() && !w[k].is_ascii_digit() {
+        while w.get(k).is_some_and(|c| !c.is_ascii_digit()) {
             k += 1;
         }
-        let sep = &w[ss..k];
+        let sep = w.get(ss..k)?;
         // Every byte that is not a digit is in some `sep`: count the
         // parentheses here rather than in two more passes over `w`.
         let opened = sep.iter().filter(|&&c| c == b'(').count();
@@ -679,11 +710,11 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
                 return None;
             }
         } else if ss > 0 {
-            if sep.len() != 1 {
+            let &[kind] = sep else {
                 return None;
-            }
-            if !kinds_buf[..nkinds].contains(&sep[0]) {
-                *kinds_buf.get_mut(nkinds)? = sep[0];
+            };
+            if !kinds_buf.get(..nkinds)?.contains(&kind) {
+                *kinds_buf.get_mut(nkinds)? = kind;
                 nkinds += 1;
             }
         }
@@ -691,10 +722,10 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     if parens > 2 || balance != 0 {
         return None;
     }
-    let kinds = &kinds_buf[..nkinds];
-    let sizes = &sizes_buf[..ngroups];
+    let kinds = kinds_buf.get(..nkinds)?;
+    let sizes = sizes_buf.get(..ngroups)?;
     let formatted = ngroups > 1;
-    let national_digits = &national_buf[..nnational];
+    let national_digits = national_buf.get(..nnational)?;
     let boost = |c: f32| if phone_column { 0.95 } else { c };
 
     // International: +CC or 00CC.
@@ -722,7 +753,7 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
         if intl.get(cc) == Some(&b'0') && !intl.starts_with(b"39") {
             return None;
         }
-        if cc == 1 && (intl.len() != 11 || !nanp_ok(&intl[1..])) {
+        if cc == 1 && (intl.len() != 11 || !intl.get(1..).is_some_and(nanp_ok)) {
             return None;
         }
         return Some(boost(0.85));
@@ -732,7 +763,7 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     }
     let nanp = match sizes {
         [3, 3, 4] => nanp_ok(digits),
-        [1, 3, 3, 4] => digits.first() == Some(&b'1') && nanp_ok(&digits[1..]),
+        [1, 3, 3, 4] => matches!(digits, [b'1', rest @ ..] if nanp_ok(rest)),
         _ => false,
     };
     // A dotted 3-3-4 is as often a version or a decimal series; keep it only in a phone column.
@@ -756,7 +787,7 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
     }
     if phone_column && !formatted && parens == 0 {
         let bare = (digits.len() == 10 && nanp_ok(digits))
-            || (digits.len() == 11 && digits[0] == b'1' && nanp_ok(&digits[1..]))
+            || (digits.len() == 11 && matches!(digits, [b'1', rest @ ..] if nanp_ok(rest)))
             || (digits.first() == Some(&b'0') && (10..=11).contains(&digits.len()));
         if bare {
             return Some(0.6);
@@ -767,7 +798,8 @@ fn phone(w: &[u8], digits: &[u8], phone_column: bool) -> Option<f32> {
 
 /// A NANP number's 10 digits: area and exchange start with 2-9, the area is not an N11 service code.
 fn nanp_ok(d: &[u8]) -> bool {
-    d.len() == 10 && d[0] >= b'2' && d[3] >= b'2' && !(d[1] == b'1' && d[2] == b'1')
+    matches!(*d, [a0, a1, a2, x0, _, _, _, _, _, _]
+        if a0 >= b'2' && x0 >= b'2' && !(a1 == b'1' && a2 == b'1'))
 }
 
 // ---------------------------------------------------------------- IPv6
@@ -785,21 +817,28 @@ pub(crate) fn ipv6(text: &str, cls: &Classes, out: &mut Vec<Span>) {
             continue;
         }
         let mut s = c;
-        while s > 0 && c - s < 46 && is_v6(b[s - 1]) {
+        while c - s < 46 && byte_before(b, s).is_some_and(is_v6) {
             s -= 1;
         }
         let mut e = c;
-        while e < b.len() && is_v6(b[e]) {
+        while b.get(e).is_some_and(|&x| is_v6(x)) {
             e += 1;
         }
         done = e;
-        while e > s && matches!(b[e - 1], b'.' | b':') && !(e >= 2 && &b[e - 2..e] == b"::") {
+        while e > s
+            && matches!(byte_before(b, e), Some(b'.' | b':'))
+            && b.get(..e).is_some_and(|x| !x.ends_with(b"::"))
+        {
             e -= 1;
         }
-        if s > 0 && (is_v6(b[s - 1]) || is_word(b[s - 1])) || (done < b.len() && is_word(b[done])) {
+        if byte_before(b, s).is_some_and(|x| is_v6(x) || is_word(x))
+            || b.get(done).is_some_and(|&x| is_word(x))
+        {
             continue;
         }
-        let token = &b[s..e];
+        let Some(token) = b.get(s..e) else {
+            continue;
+        };
         if !(6..=45).contains(&token.len()) || token.iter().filter(|&&x| x == b':').count() < 2 {
             continue;
         }
@@ -891,10 +930,10 @@ fn valid_date(caps: &regex::Captures) -> bool {
 
 /// The first three letters of a month name at `b[i..]`, any case.
 fn month_at(b: &[u8], i: usize) -> bool {
-    let Some(m) = b.get(i..i + 3) else {
+    let Some(&[m0, m1, m2]) = b.get(i..i + 3) else {
         return false;
     };
-    let m = [m[0] | 0x20, m[1] | 0x20, m[2] | 0x20];
+    let m = [m0 | 0x20, m1 | 0x20, m2 | 0x20];
     MONTHS.iter().any(|x| x.as_bytes() == m)
 }
 
@@ -922,35 +961,36 @@ pub(crate) fn date_times(
     for m in classes::iter(cls.cap()) {
         // Month names start with one of these letters.
         if m < done
-            || !b"JFMASOND".contains(&b[m])
+            || !b.get(m).is_some_and(|c| b"JFMASOND".contains(c))
             || !b.get(m + 1).is_some_and(u8::is_ascii_lowercase)
             || !month_at(b, m)
         {
             continue;
         }
         let mut e = m;
-        while e < b.len() && b[e].is_ascii_alphabetic() && e - m < 10 {
+        while e - m < 10 && b.get(e).is_some_and(u8::is_ascii_alphabetic) {
             e += 1;
         }
-        if month_number(&text[m..e]) == 0 || e - m > 9 {
+        if text.get(m..e).map_or(0, month_number) == 0 || e - m > 9 {
             continue;
         }
         // `12 March 2024`, `3rd of May 2024`: the day before the month.
         let mut from = m;
         let mut k = m;
-        if k >= 4 && b[k - 1] == b' ' && &b[k - 3..k] == b"of " {
+        if k >= 4 && b.get(k - 3..k) == Some(b"of ".as_slice()) {
             k -= 3;
         }
-        if k >= 2 && b[k - 1] == b' ' {
+        if k >= 2 && byte_before(b, k) == Some(b' ') {
             let mut d = k - 1;
             if d >= 2
-                && b[d - 2..d].iter().all(u8::is_ascii_alphabetic)
+                && b.get(d - 2..d)
+                    .is_some_and(|x| x.iter().all(u8::is_ascii_alphabetic))
                 && b.get(d.wrapping_sub(3)).is_some_and(u8::is_ascii_digit)
             {
                 d -= 2;
             }
             let mut ds = d;
-            while ds > 0 && b[ds - 1].is_ascii_digit() && d - ds < 2 {
+            while d - ds < 2 && byte_before(b, ds).is_some_and(|c| c.is_ascii_digit()) {
                 ds -= 1;
             }
             if ds < d && number_starts_word(b, ds) {
@@ -973,7 +1013,7 @@ fn date_at(re: &regex::Regex, text: &str, from: usize, out: &mut Vec<Span>) -> O
     while !text.is_char_boundary(to) {
         to -= 1;
     }
-    let caps = re.captures(&text[from..to])?;
+    let caps = re.captures(text.get(from..to)?)?;
     let m = caps.get(0)?;
     if m.start() != 0 || !valid_date(&caps) || to_the_second(b, from + m.end()) {
         return None;
@@ -991,11 +1031,8 @@ fn numeric_date_shape(b: &[u8], j: usize) -> bool {
         return false;
     };
     let group = |from: usize| {
-        let mut k = from;
-        while k < b.len() && b[k].is_ascii_digit() && k - from < 5 {
-            k += 1;
-        }
-        (k, k - from)
+        let n = leading_digits(b.get(from..).unwrap_or_default(), 5);
+        (from + n, n)
     };
     let (k, n2) = group(j + 1);
     if !(1..=2).contains(&n2) || b.get(k) != Some(&sep) {
@@ -1016,9 +1053,7 @@ fn time_end(b: &[u8], e: usize) -> usize {
         i += 3;
     }
     let hs = i;
-    while i < b.len() && b[i].is_ascii_digit() && i - hs < 2 {
-        i += 1;
-    }
+    i += leading_digits(b.get(i..).unwrap_or_default(), 2);
     if i == hs || b.get(i) != Some(&b':') {
         return e;
     }
@@ -1034,10 +1069,7 @@ fn time_end(b: &[u8], e: usize) -> usize {
     if b.get(i) == Some(&b':') && two(i + 1) {
         i += 3;
     }
-    let ampm = |p: usize| {
-        b.get(p..p + 2)
-            .is_some_and(|x| matches!([x[0] | 0x20, x[1] | 0x20], [b'a' | b'p', b'm']))
-    };
+    let ampm = |p: usize| matches!(b.get(p..p + 2), Some(&[x, y]) if matches!([x | 0x20, y | 0x20], [b'a' | b'p', b'm']));
     if ampm(i) {
         i += 2;
     } else if b.get(i) == Some(&b' ')
@@ -1055,20 +1087,13 @@ fn time_end(b: &[u8], e: usize) -> usize {
 /// A date followed by a time to the second (`2024-05-01 12:00:01`): a
 /// machine timestamp (log lines, `created_at`), like the `T` form.
 fn to_the_second(b: &[u8], date_end: usize) -> bool {
-    let w = &b[date_end..(date_end + 10).min(b.len())];
-    let digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
-    w.len() >= 9
-        && w[0] == b' '
-        && ((digits(&w[1..3])
-            && w[3] == b':'
-            && digits(&w[4..6])
-            && w[6] == b':'
-            && digits(&w[7..9]))
-            || (digits(&w[1..2])
-                && w[2] == b':'
-                && digits(&w[3..5])
-                && w[5] == b':'
-                && digits(&w[6..8])))
+    let digits = |x: &[&u8]| x.iter().all(|c| c.is_ascii_digit());
+    // ` 12:00:01` or ` 9:00:01` (then one byte more, whatever it is).
+    match b.get(date_end..).unwrap_or_default() {
+        [b' ', h0, h1, b':', m0, m1, b':', s0, s1, ..] if digits(&[h0, h1, m0, m1, s0, s1]) => true,
+        [b' ', h, b':', m0, m1, b':', s0, s1, _, ..] => digits(&[h, m0, m1, s0, s1]),
+        _ => false,
+    }
 }
 
 /// The whole value of a passport, driver's licence, bank account or NHS
@@ -1110,8 +1135,10 @@ fn id_value(text: &str, ctx: &FieldCtx, out: &mut Vec<Span>) {
 /// 9 digits, or a capital letter and 8 digits.
 pub(crate) fn passport_shaped(v: &[u8]) -> bool {
     v.len() == 9
-        && (v[0].is_ascii_digit() || v[0].is_ascii_uppercase())
-        && v[1..].iter().all(u8::is_ascii_digit)
+        && v.split_first().is_some_and(|(first, rest)| {
+            (first.is_ascii_digit() || first.is_ascii_uppercase())
+                && rest.iter().all(u8::is_ascii_digit)
+        })
 }
 
 /// Letters and digits (4 to 16, at least 4 digits, at most 3 letters), with
@@ -1124,22 +1151,26 @@ pub(crate) fn license_shaped(v: &[u8]) -> bool {
         && letters <= 3
         && v.iter()
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || matches!(c, b'-' | b' '))
-        && v[0].is_ascii_alphanumeric()
-        && v[v.len() - 1].is_ascii_alphanumeric()
+        && v.first().is_some_and(u8::is_ascii_alphanumeric)
+        && v.last().is_some_and(u8::is_ascii_alphanumeric)
         && !v
-            .windows(2)
-            .any(|w| !w[0].is_ascii_alphanumeric() && !w[1].is_ascii_alphanumeric())
+            .iter()
+            .zip(v.iter().skip(1))
+            .any(|(a, b)| !a.is_ascii_alphanumeric() && !b.is_ascii_alphanumeric())
 }
 
 /// 8 to 17 digits, optionally in dash-separated groups.
 pub(crate) fn bank_shaped(v: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (v.first(), v.last()) else {
+        return false;
+    };
     let digits = v.iter().filter(|c| c.is_ascii_digit()).count();
     (8..=17).contains(&digits)
         && v.iter().all(|c| c.is_ascii_digit() || *c == b'-')
-        && v[0].is_ascii_digit()
-        && v[v.len() - 1].is_ascii_digit()
+        && first.is_ascii_digit()
+        && last.is_ascii_digit()
         && !v.windows(2).any(|w| w == b"--")
-        && !v.iter().all(|&c| c == v[0])
+        && !v.iter().all(|&c| c == first)
 }
 
 #[cfg(test)]
