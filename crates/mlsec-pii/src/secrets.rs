@@ -6,7 +6,7 @@ use memchr::memmem;
 use regex::Regex;
 
 use crate::classes::{self, Classes};
-use crate::scan::{dates, lower_before};
+use crate::scan::{byte_before, dates, lower_before};
 use crate::validate::{is_uuid, shannon_entropy};
 use crate::{Entity, FieldCtx, Span};
 
@@ -162,21 +162,34 @@ fn compile(pattern: &str) -> Regex {
 
 impl Secrets {
     pub(crate) fn new() -> Secrets {
-        let mut order: Vec<usize> = (0..ANCHORS.len()).collect();
-        let first = |i: usize| ANCHORS[i].0.as_bytes()[0].to_ascii_lowercase();
-        order.sort_by_key(|&i| (first(i), std::cmp::Reverse(ANCHORS[i].0.len())));
+        // (index in ANCHORS, literal, its first byte lower-cased).
+        let mut order: Vec<(usize, &[u8], u8)> = ANCHORS
+            .iter()
+            .enumerate()
+            .map(|(i, (literal, ..))| {
+                let literal = literal.as_bytes();
+                let first = literal.first().map_or(0, u8::to_ascii_lowercase);
+                (i, literal, first)
+            })
+            .collect();
+        order.sort_by_key(|&(_, literal, first)| (first, std::cmp::Reverse(literal.len())));
         let mut by_first = [(0u8, 0u8); 256];
         let mut pairs = vec![0u64; 1 << 10];
         let mut prefixes = Vec::with_capacity(order.len());
-        for (at, &i) in order.iter().enumerate() {
-            let literal = ANCHORS[i].0.as_bytes();
-            let pair = pair(literal[0], literal[1]);
-            pairs[pair / 64] |= 1 << (pair % 64);
-            let group = &mut by_first[usize::from(first(i))];
-            if group.1 == 0 {
-                group.0 = at as u8;
+        for (at, &(i, literal, first)) in order.iter().enumerate() {
+            // Every literal has two bytes or more, and a pair is < 2^16.
+            if let &[b0, b1, ..] = literal {
+                let pair = pair(b0, b1);
+                if let Some(bits) = pairs.get_mut(pair / 64) {
+                    *bits |= 1 << (pair % 64);
+                }
             }
-            group.1 += 1;
+            if let Some(group) = by_first.get_mut(usize::from(first)) {
+                if group.1 == 0 {
+                    group.0 = at as u8;
+                }
+                group.1 += 1;
+            }
             let mask = u32::MAX >> (8 * (4 - literal.len().min(4)));
             prefixes.push(Prefix {
                 folded: fold4(literal) & mask,
@@ -226,22 +239,27 @@ impl Secrets {
     /// The longest anchor literal starting at `s`: its end and meaning.
     fn anchor_at(&self, b: &[u8], s: usize) -> Option<(usize, Anchor)> {
         // Every anchor has at least three bytes.
-        let pair = pair(*b.get(s)?, *b.get(s + 1)?);
-        if self.pairs[pair / 64] & (1 << (pair % 64)) == 0 {
+        let rest = b.get(s..)?;
+        let &[b0, b1, ..] = rest else {
+            return None;
+        };
+        let pair = pair(b0, b1);
+        if self.pairs.get(pair / 64)? & (1 << (pair % 64)) == 0 {
             return None;
         }
-        let (from, len) = self.by_first[usize::from(b[s].to_ascii_lowercase())];
+        let (from, len) = *self.by_first.get(usize::from(b0.to_ascii_lowercase()))?;
         if len == 0 {
             return None;
         }
-        let rest = &b[s..];
         let folded = fold4(rest);
-        let group = &self.prefixes[usize::from(from)..usize::from(from) + usize::from(len)];
+        let group = self
+            .prefixes
+            .get(usize::from(from)..usize::from(from) + usize::from(len))?;
         group.iter().find_map(|p| {
             if folded & p.mask != p.folded {
                 return None;
             }
-            let (literal, case_sensitive, anchor) = ANCHORS[p.anchor];
+            let (literal, case_sensitive, anchor) = *ANCHORS.get(p.anchor)?;
             let window = rest.get(..literal.len())?;
             let found = if case_sensitive {
                 window == literal.as_bytes()
@@ -309,8 +327,8 @@ impl Secrets {
 
     fn vendor(&self, text: &str, s: usize, vendor: Vendor, ctx: &FieldCtx, out: &mut Vec<Span>) {
         let b = text.as_bytes();
-        if s > 0
-            && (b[s - 1].is_ascii_alphanumeric() || (vendor == Vendor::Openai && b[s - 1] == b'-'))
+        if byte_before(b, s)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || (vendor == Vendor::Openai && c == b'-'))
         {
             return;
         }
@@ -338,7 +356,9 @@ impl Secrets {
             b.get(end)
                 .is_some_and(|c| c.is_ascii_alphanumeric() || extra.contains(c))
         };
-        let token = &b[s..end];
+        let Some(token) = b.get(s..end) else {
+            return;
+        };
         let (entity, start, conf) = match vendor {
             Vendor::Aws => {
                 if continues(b"") {
@@ -379,12 +399,16 @@ impl Secrets {
             Vendor::SlackHook => {
                 let start = ["https://", "http://"]
                     .iter()
-                    .find(|p| s >= p.len() && &b[s - p.len()..s] == p.as_bytes())
+                    .find(|p| {
+                        b.get(..s)
+                            .is_some_and(|before| before.ends_with(p.as_bytes()))
+                    })
                     .map_or(s, |p| s - p.len());
                 (Entity::SlackToken, start, 0.95)
             }
             Vendor::Openai => {
-                let body = &token[3..];
+                // After `sk-` (the pattern's start).
+                let body = token.get(3..).unwrap_or_default();
                 let random = body.iter().any(u8::is_ascii_uppercase)
                     && body.iter().any(u8::is_ascii_lowercase)
                     && body.iter().any(u8::is_ascii_digit);
@@ -452,7 +476,7 @@ fn keyword_start(b: &[u8], s: usize) -> bool {
 /// Decode a base64url JWT header and check it is a JSON object naming "alg".
 fn jwt_header_ok(token: &[u8]) -> bool {
     let header = token.split(|&c| c == b'.').next().unwrap_or_default();
-    let header = &header[..header.len().min(1024)];
+    let header = header.get(..1024).unwrap_or(header);
     let mut decoded = Vec::with_capacity(header.len());
     let (mut acc, mut bits) = (0u32, 0u32);
     for &c in header {
@@ -509,10 +533,10 @@ fn pem(b: &[u8], s: usize, ends: &mut PemEnd, out: &mut Vec<Span>) {
     let Some(head) = b.get(label_start..(label_start + 64).min(b.len())) else {
         return;
     };
-    let Some(label_len) = memmem::find(head, b"-----") else {
+    let Some(label) = memmem::find(head, b"-----").and_then(|n| head.get(..n)) else {
         return;
     };
-    let label = &head[..label_len];
+    let label_len = label.len();
     if !(label.ends_with(b"PRIVATE KEY") || label.ends_with(b"PRIVATE KEY BLOCK")) {
         return;
     }
@@ -560,7 +584,7 @@ fn key_material(b: &[u8], from: usize, limit: usize) -> Option<usize> {
     let (mut j, mut end, mut width, mut total, mut headers) = (from, from, 0, 0, 0);
     loop {
         j = skip_breaks(b, j, limit);
-        if total == 0 && headers < 8 && encapsulated_header(&b[j..limit]) {
+        if total == 0 && headers < 8 && encapsulated_header(b.get(j..limit).unwrap_or_default()) {
             j = line_end(b, j, limit)?;
             headers += 1;
             continue;
@@ -592,15 +616,16 @@ fn key_material(b: &[u8], from: usize, limit: usize) -> Option<usize> {
 /// Past line breaks between the lines of a key: whitespace, and escaped
 /// breaks (`\n`, `\r`, with any number of backslashes).
 fn skip_breaks(b: &[u8], mut j: usize, limit: usize) -> usize {
-    while j < limit {
-        match b[j] {
+    let b = b.get(..limit).unwrap_or(b);
+    while let Some(&c) = b.get(j) {
+        match c {
             b' ' | b'\t' | b'\r' | b'\n' => j += 1,
             b'\\' => {
                 let mut k = j;
-                while k < limit && b[k] == b'\\' {
+                while b.get(k) == Some(&b'\\') {
                     k += 1;
                 }
-                if k < limit && matches!(b[k], b'n' | b'r') {
+                if matches!(b.get(k), Some(b'n' | b'r')) {
                     j = k + 1;
                 } else {
                     break;
@@ -616,12 +641,12 @@ fn skip_breaks(b: &[u8], mut j: usize, limit: usize) -> usize {
 /// character), with at most two `=` of padding at its end: where it ends
 /// and how many characters it has.
 fn base64_run(b: &[u8], mut j: usize, limit: usize) -> (usize, usize) {
+    let b = b.get(..limit).unwrap_or(b);
     let mut len = 0;
-    while j < limit {
-        let c = b[j];
+    while let Some(&c) = b.get(j) {
         if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
             j += 1;
-        } else if c == b'\\' && j + 1 < limit && b[j + 1] == b'/' {
+        } else if c == b'\\' && b.get(j + 1) == Some(&b'/') {
             j += 2;
         } else {
             break;
@@ -629,7 +654,7 @@ fn base64_run(b: &[u8], mut j: usize, limit: usize) -> (usize, usize) {
         len += 1;
     }
     let mut pad = 0;
-    while len > 0 && pad < 2 && j < limit && b[j] == b'=' {
+    while len > 0 && pad < 2 && b.get(j) == Some(&b'=') {
         j += 1;
         len += 1;
         pad += 1;
@@ -644,13 +669,15 @@ fn encapsulated_header(w: &[u8]) -> bool {
         .take(32)
         .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
         .count();
-    name > 0 && w[0].is_ascii_alphabetic() && w.get(name..name + 2) == Some(b": ".as_slice())
+    name > 0
+        && w.first().is_some_and(u8::is_ascii_alphabetic)
+        && w.get(name..name + 2) == Some(b": ".as_slice())
 }
 
 /// Just past the end of the line at `j` (a line break or an escaped one),
 /// within a header's length.
 fn line_end(b: &[u8], j: usize, limit: usize) -> Option<usize> {
-    let w = &b[j..limit.min(j + 256)];
+    let w = b.get(j..limit.min(j + 256))?;
     w.iter()
         .enumerate()
         .find_map(|(k, &c)| match c {
@@ -775,13 +802,13 @@ fn keyword_value(
 ) {
     let n = b.len();
     let mut j = e;
-    while j < n
-        && j - e < 40
-        && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'-' | b'.'))
+    while j - e < 40
+        && b.get(j)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
     {
         j += 1;
     }
-    let ident = String::from_utf8_lossy(&b[e..j]).to_ascii_lowercase();
+    let ident = String::from_utf8_lossy(b.get(e..j).unwrap_or_default()).to_ascii_lowercase();
     if NOT_SECRET_NAMES.iter().any(|w| ident.contains(w))
         || (anchor == Anchor::Bearer && !ident.is_empty())
     {
@@ -789,7 +816,7 @@ fn keyword_value(
     }
     let skip = |j: &mut usize, set: &[u8], max: usize| {
         let start = *j;
-        while *j < n && *j - start < max && set.contains(&b[*j]) {
+        while *j - start < max && b.get(*j).is_some_and(|c| set.contains(c)) {
             *j += 1;
         }
     };
@@ -808,18 +835,19 @@ fn keyword_value(
     skip(&mut j, b" \t", 8);
     skip(&mut j, b"\"'`", 1);
     let vs = j;
-    while j < n
-        && j - vs <= 256
-        && !b[j].is_ascii_whitespace()
-        && !b"\"'`,;&<>(){}[]|\\".contains(&b[j])
+    while j - vs <= 256
+        && b.get(j)
+            .is_some_and(|c| !c.is_ascii_whitespace() && !b"\"'`,;&<>(){}[]|\\".contains(c))
     {
         j += 1;
     }
     let mut ve = j;
-    while ve > vs && b[ve - 1] == b'.' {
+    while ve > vs && byte_before(b, ve) == Some(b'.') {
         ve -= 1;
     }
-    let value = &b[vs..ve];
+    let Some(value) = b.get(vs..ve) else {
+        return;
+    };
     if value.is_empty() || (j < n && j - vs > 256) {
         return;
     }
@@ -849,9 +877,9 @@ fn keyword_value(
 /// The password of `scheme://user:password@host`.
 fn url_password(b: &[u8], hit: usize, out: &mut Vec<Span>) {
     let mut s = hit;
-    while s > 0
-        && hit - s < 32
-        && (b[s - 1].is_ascii_alphanumeric() || matches!(b[s - 1], b'+' | b'.' | b'-'))
+    while hit - s < 32
+        && byte_before(b, s)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-'))
     {
         s -= 1;
     }
@@ -863,17 +891,28 @@ fn url_password(b: &[u8], hit: usize, out: &mut Vec<Span>) {
     let mut at = None;
     // Raw `#` and `?` do occur in pasted DSN passwords; the last `@` before a
     // path, space or quote ends the userinfo.
-    while j < b.len() && j - u < 256 && !b[j].is_ascii_whitespace() && !b"/\"'<>".contains(&b[j]) {
-        if b[j] == b'@' {
+    while j - u < 256 {
+        let Some(&c) = b
+            .get(j)
+            .filter(|c| !c.is_ascii_whitespace() && !b"/\"'<>".contains(c))
+        else {
+            break;
+        };
+        if c == b'@' {
             at = Some(j);
         }
         j += 1;
     }
     let Some(at) = at else { return };
-    let Some(colon) = b[u..at].iter().position(|&c| c == b':').map(|p| u + p) else {
+    let Some(userinfo) = b.get(u..at) else {
         return;
     };
-    let password = &b[colon + 1..at];
+    let Some(colon) = userinfo.iter().position(|&c| c == b':').map(|p| u + p) else {
+        return;
+    };
+    let Some(password) = b.get(colon + 1..at) else {
+        return;
+    };
     let host_ok = b
         .get(at + 1)
         .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'[');
@@ -894,13 +933,15 @@ const URL_SCHEMES: &[&[u8]] = &[b"http", b"https", b"ftp", b"ftps", b"ws", b"wss
 /// trailing punctuation. One with a password in it is that PASSWORD instead.
 fn url(b: &[u8], hit: usize, out: &mut Vec<Span>) {
     let mut s = hit;
-    while s > 0 && hit - s < 6 && b[s - 1].is_ascii_alphabetic() {
+    while hit - s < 6 && byte_before(b, s).is_some_and(|c| c.is_ascii_alphabetic()) {
         s -= 1;
     }
-    if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'+') {
+    if byte_before(b, s).is_some_and(|c| c.is_ascii_alphanumeric() || c == b'+') {
         return;
     }
-    let scheme = &b[s..hit];
+    let Some(scheme) = b.get(s..hit) else {
+        return;
+    };
     if !URL_SCHEMES.iter().any(|x| x.eq_ignore_ascii_case(scheme)) {
         return;
     }
@@ -912,26 +953,35 @@ fn url(b: &[u8], hit: usize, out: &mut Vec<Span>) {
         return;
     }
     let mut e = h;
-    while e < b.len()
-        && e - h < 2048
-        && !b[e].is_ascii_whitespace()
-        && !b"\"'<>`\\|{}^".contains(&b[e])
-        && b[e] < 0x80
+    while e - h < 2048
+        && b.get(e)
+            .is_some_and(|&c| !c.is_ascii_whitespace() && !b"\"'<>`\\|{}^".contains(&c) && c < 0x80)
     {
         e += 1;
     }
     // Userinfo with a password: reported as PASSWORD by `url_password`.
-    let host_end = b[h..e].iter().position(|&c| c == b'/').map_or(e, |p| h + p);
-    if let Some(at) = b[h..host_end].iter().rposition(|&c| c == b'@') {
-        if b[h..h + at].contains(&b':') {
+    let after_scheme = b.get(h..e).unwrap_or_default();
+    let host = after_scheme
+        .split(|&c| c == b'/')
+        .next()
+        .unwrap_or_default();
+    if let Some(at) = host.iter().rposition(|&c| c == b'@') {
+        if host
+            .get(..at)
+            .is_some_and(|userinfo| userinfo.contains(&b':'))
+        {
             return;
         }
     }
-    while e > h && b".,;:!?)]'".contains(&b[e - 1]) {
+    while e > h {
+        let Some(last) = byte_before(b, e).filter(|c| b".,;:!?)]'".contains(c)) else {
+            break;
+        };
         // Keep a closing parenthesis that closes one inside the URL.
-        if b[e - 1] == b')'
-            && b[h..e].iter().filter(|&&c| c == b'(').count()
-                >= b[h..e].iter().filter(|&&c| c == b')').count()
+        let part = b.get(h..e).unwrap_or_default();
+        if last == b')'
+            && part.iter().filter(|&&c| c == b'(').count()
+                >= part.iter().filter(|&&c| c == b')').count()
         {
             break;
         }
@@ -961,7 +1011,9 @@ fn id_value(b: &[u8], e: usize, kind: IdKind, out: &mut Vec<Span>) {
         if j >= limit {
             return;
         }
-        let c = b[j];
+        let Some(&c) = b.get(j) else {
+            return;
+        };
         if c.is_ascii_digit()
             || (c.is_ascii_uppercase() && b.get(j + 1).is_some_and(u8::is_ascii_digit))
         {
@@ -969,10 +1021,13 @@ fn id_value(b: &[u8], e: usize, kind: IdKind, out: &mut Vec<Span>) {
         }
         if c.is_ascii_alphabetic() {
             let ws = j;
-            while j < limit && (b[j].is_ascii_alphabetic() || b[j] == b'\'') {
+            while j < limit
+                && b.get(j)
+                    .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'\'')
+            {
                 j += 1;
             }
-            let w = String::from_utf8_lossy(&b[ws..j]).to_ascii_lowercase();
+            let w = String::from_utf8_lossy(b.get(ws..j).unwrap_or_default()).to_ascii_lowercase();
             if w.starts_with("lic") || w == "dl" || w == "dln" || w == "permit" {
                 licence_word = true;
             }
@@ -998,10 +1053,11 @@ fn id_value(b: &[u8], e: usize, kind: IdKind, out: &mut Vec<Span>) {
         return;
     }
     let mut ve = vs;
-    while ve < b.len()
-        && ve - vs <= 24
-        && (b[ve].is_ascii_alphanumeric()
-            || (b[ve] == b'-' && b.get(ve + 1).is_some_and(u8::is_ascii_alphanumeric)))
+    while ve - vs <= 24
+        && b.get(ve).is_some_and(|&c| {
+            c.is_ascii_alphanumeric()
+                || (c == b'-' && b.get(ve + 1).is_some_and(u8::is_ascii_alphanumeric))
+        })
     {
         ve += 1;
     }
@@ -1010,7 +1066,9 @@ fn id_value(b: &[u8], e: usize, kind: IdKind, out: &mut Vec<Span>) {
     {
         return;
     }
-    let v = &b[vs..ve];
+    let Some(v) = b.get(vs..ve) else {
+        return;
+    };
     let entity = match kind {
         IdKind::Passport if crate::scan::passport_shaped(v) => Entity::UsPassport,
         IdKind::Driver | IdKind::License if crate::scan::license_shaped(v) => {
