@@ -16,7 +16,7 @@ fn is_word(b: u8) -> bool {
 
 /// How many ASCII digits `b` starts with, counting at most `max`.
 #[inline]
-fn leading_digits(b: &[u8], max: usize) -> usize {
+pub(crate) fn leading_digits(b: &[u8], max: usize) -> usize {
     b.iter()
         .take(max)
         .take_while(|c| c.is_ascii_digit())
@@ -211,12 +211,12 @@ pub(crate) fn structured(
             i = numeric_run(text, start, ctx, words, dates, out).max(i + 1);
             continue;
         }
-        // The two bytes before the digit (fewer at the start of the text).
-        let country = b.get(i.saturating_sub(2)..i).unwrap_or_default();
-        if country.len() == 2
-            && country.iter().all(u8::is_ascii_uppercase)
+        if i >= 2
+            && b.get(i - 2).is_some_and(u8::is_ascii_uppercase)
+            && b.get(i - 1).is_some_and(u8::is_ascii_uppercase)
             && number_starts_word(b, i - 2)
         {
+            let country = b.get(i - 2..i).unwrap_or_default();
             if let Some(end) = iban_at(b, i - 2) {
                 out.push(span(Entity::Iban, i - 2, end, 0.95));
                 i = end;
@@ -406,11 +406,11 @@ fn run_words(
             return;
         }
     }
-    let mut rest: &[(usize, usize)] = words;
-    while let Some(&(s, _)) = rest.first() {
+    let mut w = 0;
+    while let Some(&(s, _)) = words.get(w) {
         let mut taken = 0;
-        for len in (1..=rest.len().min(7)).rev() {
-            let Some(&(_, e)) = rest.get(len - 1) else {
+        for len in (1..=(words.len() - w).min(7)).rev() {
+            let Some(&(_, e)) = words.get(w + len - 1) else {
                 continue;
             };
             let whole_run = len == words.len();
@@ -420,7 +420,7 @@ fn run_words(
                 break;
             }
         }
-        rest = rest.get(taken.max(1)..).unwrap_or_default();
+        w += taken.max(1);
     }
 }
 
