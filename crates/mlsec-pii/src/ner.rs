@@ -26,6 +26,7 @@ use crate::lexicon::{
     city_bucket, given_bucket, surname_bucket, Lexicon, CITY, COUNTRY, GIVEN, MONTH, NAMEISH, NRP,
     ORG_LEGAL, ORG_WORD, PHRASE_START, STATE, STOP, STREET, SURNAME, TITLE, WORD,
 };
+use crate::scan::{byte_before, leading_digits};
 use crate::{Entity, FieldCtx, Span};
 
 /// Model classes: 0 is "none" (its weights are 0: the others are relative to it).
@@ -58,9 +59,11 @@ impl Model {
         // A file of another size (not yet trained) leaves the weights at 0:
         // the model then finds nothing, and the unit tests say so.
         if bytes.len() == n * 6 {
-            for (i, chunk) in bytes.chunks_exact(6).enumerate() {
-                for k in 0..3 {
-                    w[i][k] = i16::from_le_bytes([chunk[2 * k], chunk[2 * k + 1]]);
+            let (records, _) = bytes.as_chunks::<6>();
+            for (weights, record) in w.iter_mut().zip(records) {
+                let (halves, _) = record.as_chunks::<2>();
+                for (weight, half) in weights.iter_mut().zip(halves) {
+                    *weight = i16::from_le_bytes(*half);
                 }
             }
         }
@@ -70,8 +73,12 @@ impl Model {
     /// Scores of the three classes relative to "none".
     pub(crate) fn scores(&self, feats: &Features) -> [f32; 3] {
         let mut s = [0i32; 3];
-        for &h in feats.hashes() {
-            let w = &self.w[h as usize];
+        // Hashes are < 2^BITS, the table's length.
+        for w in feats
+            .hashes()
+            .iter()
+            .filter_map(|&h| self.w.get(h as usize))
+        {
             s[0] += i32::from(w[0]);
             s[1] += i32::from(w[1]);
             s[2] += i32::from(w[2]);
@@ -102,13 +109,15 @@ pub(crate) fn word_end(text: &str, s: usize) -> usize {
     let mut i = s;
     while i < end {
         // ASCII letters, most of every word, in a loop of their own.
-        while i < end && b[i].is_ascii_alphabetic() {
+        while i < end && b.get(i).is_some_and(u8::is_ascii_alphabetic) {
             i += 1;
         }
         if i >= end {
             break;
         }
-        let c = b[i];
+        let Some(&c) = b.get(i) else {
+            break;
+        };
         if c >= 0x80 {
             match letter_at(text, i) {
                 Some(ch) => i += ch.len_utf8(),
@@ -134,7 +143,7 @@ pub(crate) fn word_end(text: &str, s: usize) -> usize {
 /// The start of the word ending at `e` (exclusive).
 fn word_start(text: &str, e: usize) -> usize {
     let mut s = e;
-    for (i, c) in text[..e].char_indices().rev() {
+    for (i, c) in text.get(..e).unwrap_or_default().char_indices().rev() {
         if c.is_alphabetic() || ((c == '-' || c == '\'') && i + 1 < s) {
             s = i;
         } else {
@@ -173,25 +182,27 @@ fn punct(c: u8) -> u8 {
 pub(crate) fn before(text: &str, s: usize) -> Near {
     let b = text.as_bytes();
     let mut i = s;
-    while i > 0 && s - i < 8 && matches!(b[i - 1], b' ' | b'\t') {
+    while i > 0 && s - i < 8 && matches!(b.get(i - 1), Some(b' ' | b'\t')) {
         i -= 1;
     }
     if i == 0 {
         return Near::Edge;
     }
-    let c = b[i - 1];
-    if c == b'.' && i >= 2 && b[i - 2].is_ascii_alphabetic() {
+    let Some(&c) = b.get(i - 1) else {
+        return Near::Edge;
+    };
+    if c == b'.' && i >= 2 && b.get(i - 2).is_some_and(u8::is_ascii_alphabetic) {
         let ws = word_start(text, i - 1);
-        let word = &text[ws..i - 1];
+        let word = text.get(ws..i - 1).unwrap_or_default();
         if word.len() == 1 || Lexicon::get().flags(word) & TITLE != 0 {
             return Near::Word(ws, i - 1);
         }
     }
     if c.is_ascii_alphabetic()
         || (c >= 0x80
-            && text[..i]
-                .chars()
-                .next_back()
+            && text
+                .get(..i)
+                .and_then(|t| t.chars().next_back())
                 .is_some_and(char::is_alphabetic))
     {
         let ws = word_start(text, i);
@@ -206,26 +217,29 @@ pub(crate) fn before(text: &str, s: usize) -> Near {
 pub(crate) fn after(text: &str, e: usize) -> Near {
     let b = text.as_bytes();
     let mut i = e;
-    while i < b.len() && i - e < 8 && matches!(b[i], b' ' | b'\t') {
+    while i < b.len() && i - e < 8 && matches!(b.get(i), Some(b' ' | b'\t')) {
         i += 1;
     }
-    if i >= b.len() {
+    let Some(&c) = b.get(i) else {
         return Near::Edge;
-    }
-    if b[i].is_ascii_alphabetic() || letter_at(text, i).is_some() {
+    };
+    if c.is_ascii_alphabetic() || letter_at(text, i).is_some() {
         let we = word_end(text, i);
         if we > i {
             return Near::Word(i, we);
         }
     }
-    Near::Punct(punct(b[i]))
+    Near::Punct(punct(c))
 }
 
 fn is_cap(text: &str, s: usize) -> bool {
     // ASCII first: no char decoding for the usual case.
     match text.as_bytes().get(s) {
         Some(c) if c.is_ascii() => c.is_ascii_uppercase(),
-        _ => text[s..].chars().next().is_some_and(char::is_uppercase),
+        _ => text
+            .get(s..)
+            .and_then(|t| t.chars().next())
+            .is_some_and(char::is_uppercase),
     }
 }
 
@@ -267,13 +281,14 @@ impl Features {
     }
 
     pub(crate) fn hashes(&self) -> &[u32] {
-        &self.h[..self.n]
+        self.h.get(..self.n).unwrap_or_default()
     }
 
     fn push(&mut self, template: u8, bytes: &[u8], extra: u32) {
-        if self.n == Features::MAX {
+        // Full: no more features.
+        let Some(slot) = self.h.get_mut(self.n) else {
             return;
-        }
+        };
         let mut h: u32 = 0x811c_9dc5 ^ u32::from(template);
         h = h.wrapping_mul(0x0100_0193);
         for &b in bytes {
@@ -284,7 +299,7 @@ impl Features {
             h ^= u32::from(b);
             h = h.wrapping_mul(0x0100_0193);
         }
-        self.h[self.n] = (h ^ (h >> BITS)) & ((1 << BITS) - 1);
+        *slot = (h ^ (h >> BITS)) & ((1 << BITS) - 1);
         self.n += 1;
     }
 }
@@ -295,6 +310,13 @@ pub(crate) struct Token {
     pub(crate) s: usize,
     pub(crate) e: usize,
     pub(crate) flags: u32,
+}
+
+impl Token {
+    /// The token's text (`s` and `e` are char boundaries of `text`).
+    fn word(self, text: &str) -> &str {
+        text.get(self.s..self.e).unwrap_or_default()
+    }
 }
 
 /// Word shape: 0 Xxxx, 1 XXXX, 2 with `-`, 3 with `'`, 4 inner capital
@@ -335,7 +357,7 @@ fn near_features(f: &mut Features, text: &str, near: Near, word_t: u8, cap_t: u8
         Near::Edge => f.push(punct_t, b"^", 0),
         Near::Punct(c) => f.push(punct_t, &[c], 0),
         Near::Word(s, e) => {
-            let w = &text[s..e];
+            let w = text.get(s..e).unwrap_or_default();
             f.push(word_t, w.as_bytes(), 0);
             if is_cap(text, s) {
                 let flags = lex.flags(w);
@@ -355,7 +377,7 @@ pub(crate) fn features(text: &str, tok: Token) -> Features {
 /// has it already; training computes the same features through [`features`]).
 fn features_next(text: &str, tok: Token, next: Near) -> Features {
     let mut f = Features::new();
-    let word = &text[tok.s..tok.e];
+    let word = tok.word(text);
     let fl = tok.flags & !PHRASE_START;
     f.push(0, b"", 0);
     f.push(1, b"", fl);
@@ -369,7 +391,10 @@ fn features_next(text: &str, tok: Token, next: Near) -> Features {
     );
     f.push(6, b"", shape(word));
     // `push` lower-cases what it hashes.
-    let suffix = &word.as_bytes()[word.len().saturating_sub(3)..];
+    let suffix = word
+        .as_bytes()
+        .get(word.len().saturating_sub(3)..)
+        .unwrap_or_default();
     f.push(7, suffix, 0);
     f.push(8, b"", word.chars().count().min(12) as u32);
     let prev = before(text, tok.s);
@@ -390,7 +415,7 @@ fn features_next(text: &str, tok: Token, next: Near) -> Features {
     if let Near::Word(s, e) = prev {
         f.push(
             22,
-            &text.as_bytes()[s..e],
+            text.as_bytes().get(s..e).unwrap_or_default(),
             fl & (GIVEN | SURNAME | CITY | COUNTRY),
         );
     }
@@ -415,10 +440,11 @@ fn token_at(text: &str, s: usize, lex: &Lexicon) -> Option<Token> {
     if e <= s + 1 {
         return None;
     }
-    let word = &text[s..e];
+    let word = text.get(s..e)?;
     let b = text.as_bytes();
     // Inside code, base64 or identifiers: `+JMc`, `User Id=`, `AKIAshort`, `x/Foo_1`.
-    if s > 0 && !b" \t\n\r(\"'[{,;:.!?>*|-".contains(&b[s - 1]) {
+    // `any`, not `contains`: on a list of bytes that is a memchr call.
+    if byte_before(b, s).is_some_and(|c| !b" \t\n\r(\"'[{,;:.!?>*|-".iter().any(|&x| x == c)) {
         return None;
     }
     if b.get(e)
@@ -458,7 +484,7 @@ fn token_at(text: &str, s: usize, lex: &Lexicon) -> Option<Token> {
                 break;
             }
             end = we;
-            let flags = lex.flags(&text[s..end]);
+            let flags = text.get(s..end).map_or(0, |phrase| lex.flags(phrase));
             if flags & (CITY | COUNTRY | STATE | NRP) != 0 {
                 tok.e = end;
                 tok.flags = flags | PHRASE_START;
@@ -476,16 +502,13 @@ const STREET_ENDINGS: &[&str] = &[
 
 /// The end of a house number at `i` (`12`, `221B`, `12-14`), if one is there.
 fn house_number_end(b: &[u8], i: usize) -> Option<usize> {
-    let mut j = i;
-    while j < b.len() && b[j].is_ascii_digit() && j - i < 6 {
-        j += 1;
-    }
+    let mut j = i + leading_digits(b.get(i..).unwrap_or_default(), 6);
     if j == i {
         return None;
     }
     if b.get(j) == Some(&b'-') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
         j += 1;
-        while j < b.len() && b[j].is_ascii_digit() {
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
             j += 1;
         }
     }
@@ -512,7 +535,7 @@ fn unit_end(text: &str, e: usize) -> usize {
     }
     i += 1;
     let we = word_end(text, i);
-    let w = text[i..we].to_ascii_lowercase();
+    let w = text.get(i..we).unwrap_or_default().to_ascii_lowercase();
     let mut j = if matches!(
         w.as_str(),
         "apt" | "apartment" | "suite" | "ste" | "unit" | "flat" | "floor" | "room"
@@ -534,10 +557,12 @@ fn unit_end(text: &str, e: usize) -> usize {
         j += 1;
     }
     let vs = j;
-    while j < b.len() && b[j].is_ascii_alphanumeric() && j - vs < 8 {
+    while j - vs < 8 && b.get(j).is_some_and(u8::is_ascii_alphanumeric) {
         j += 1;
     }
-    if j > vs && b[vs..j].iter().any(u8::is_ascii_digit) {
+    if b.get(vs..j)
+        .is_some_and(|v| v.iter().any(u8::is_ascii_digit))
+    {
         j
     } else {
         e
@@ -551,15 +576,15 @@ fn camel(word: &str) -> bool {
         return false;
     }
     let b = word.as_bytes();
-    let Some(p) = b
+    // Up to the inner capital (ASCII: a char boundary).
+    let Some(head) = b
         .iter()
         .skip(1)
         .position(u8::is_ascii_uppercase)
-        .map(|p| p + 1)
+        .and_then(|p| word.get(..p + 1))
     else {
         return false;
     };
-    let head = &word[..p];
     !matches!(
         head,
         "Mc" | "Mac" | "De" | "Di" | "Da" | "La" | "Le" | "Van" | "Von" | "Du" | "St"
@@ -573,32 +598,29 @@ fn address_ending_at(text: &str, tok: Token) -> Option<(usize, usize)> {
     let mut s = tok.s;
     let mut words = 0;
     loop {
-        if s < 2 || b[s - 1] != b' ' {
+        if s < 2 || byte_before(b, s) != Some(b' ') {
             return None;
         }
         let pe = s - 1;
         let mut ns = pe;
-        while ns > 0
-            && (b[ns - 1].is_ascii_alphanumeric()
-                || b[ns - 1] >= 0x80
-                || matches!(b[ns - 1], b'-' | b'\''))
-            && pe - ns < 40
+        while pe - ns < 40
+            && byte_before(b, ns).is_some_and(|c| {
+                c.is_ascii_alphanumeric() || c >= 0x80 || matches!(c, b'-' | b'\'')
+            })
         {
             ns -= 1;
         }
         if ns == pe || !text.is_char_boundary(ns) {
             return None;
         }
-        if b[ns].is_ascii_digit() {
+        if b.get(ns).is_some_and(u8::is_ascii_digit) {
             if words >= 1 && house_number_end(b, ns) == Some(pe) {
-                let bounded = ns == 0
-                    || matches!(
-                        b[ns - 1],
-                        b' ' | b',' | b'(' | b'\n' | b'\t' | b':' | b'"' | b';'
-                    );
+                let bounded = byte_before(b, ns).is_none_or(|c| {
+                    matches!(c, b' ' | b',' | b'(' | b'\n' | b'\t' | b':' | b'"' | b';')
+                });
                 return bounded.then(|| (ns, unit_end(text, tok.e)));
             }
-            let ord = text[ns..pe].to_ascii_lowercase();
+            let ord = text.get(ns..pe)?.to_ascii_lowercase();
             let is_ord =
                 ord.len() >= 3 && ["st", "nd", "rd", "th"].iter().any(|x| ord.ends_with(x));
             if !is_ord || words == 4 {
@@ -622,7 +644,7 @@ fn glued_street(text: &str, tok: Token) -> Option<(usize, usize)> {
     if b.get(e) != Some(&b' ') || !b.get(e + 1).is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    let lower = text[tok.s..e].to_lowercase();
+    let lower = text.get(tok.s..e)?.to_lowercase();
     if !STREET_ENDINGS
         .iter()
         .any(|x| lower.ends_with(x) && lower.len() > x.len() + 2)
@@ -666,7 +688,10 @@ pub(crate) fn scan(text: &str, cls: &Classes, tagged: &mut Vec<Tagged>, out: &mu
         }
         // `I'm`, `I'd`, `I've`, `I'll` are the pronoun, not the start of a
         // name (`I'm Priya Patel` names Priya Patel).
-        if b[s] == b'I' && b.get(s + 1) == Some(&b'\'') && is_pronoun_contraction(&b[s + 2..]) {
+        if b.get(s) == Some(&b'I')
+            && b.get(s + 1) == Some(&b'\'')
+            && is_pronoun_contraction(b.get(s + 2..).unwrap_or_default())
+        {
             continue;
         }
         let Some(tok) = token_at(text, s, lex) else {
@@ -739,7 +764,7 @@ fn nrp_word(text: &str, tok: Token) -> bool {
     let next_cap = next_is_cap(text, tok.e);
     // `The German community` is a group; `Mr German`, `Anna German` a name.
     let prev_cap = matches!(before(text, tok.s), Near::Word(ps, pe)
-        if is_cap(text, ps) && lex.flags(&text[ps..pe]) & STOP == 0);
+        if is_cap(text, ps) && text.get(ps..pe).is_some_and(|w| lex.flags(w) & STOP == 0));
     !next_cap && !prev_cap
 }
 
@@ -755,7 +780,7 @@ pub(crate) fn scored(text: &str, tok: Token) -> bool {
 /// or place list.
 fn scored_next(text: &str, tok: Token, next: Near) -> bool {
     let flags = tok.flags;
-    if shape(&text[tok.s..tok.e]) == 1 && flags & ORG_LEGAL == 0 {
+    if shape(tok.word(text)) == 1 && flags & ORG_LEGAL == 0 {
         return false;
     }
     if nrp_word(text, tok) {
@@ -791,22 +816,17 @@ fn scored_next(text: &str, tok: Token, next: Near) -> bool {
 /// [`word_surname`]s needs [`name_evidence`] to be anything.
 fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<Span>) {
     let adjacent = |a: &Tagged, c: &Tagged| {
-        let gap = &b[a.tok.e..c.tok.s];
+        let Some(gap) = b.get(a.tok.e..c.tok.s) else {
+            return false;
+        };
         gap == b" "
             || gap == b"-"
             || gap == b" & "
             || (gap == b", " && c.tok.flags & ORG_LEGAL != 0)
             // A middle initial: `John F. Kennedy`.
-            || (gap.len() == 4 && gap[0] == b' ' && gap[1].is_ascii_uppercase() && gap[2] == b'.' && gap[3] == b' ')
+            || matches!(gap, [b' ', initial, b'.', b' '] if initial.is_ascii_uppercase())
     };
-    let mut i = 0;
-    while i < tagged.len() {
-        let mut j = i + 1;
-        while j < tagged.len() && adjacent(&tagged[j - 1], &tagged[j]) {
-            j += 1;
-        }
-        let mut run = &tagged[i..j];
-        i = j;
+    for mut run in tagged.chunk_by(adjacent) {
         while let [first, rest @ ..] = run {
             let weak = first.class == 0
                 && first.tok.flags & NAMEISH == 0
@@ -829,7 +849,7 @@ fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<S
         };
         if run
             .iter()
-            .any(|t| t.tok.flags & ORG_LEGAL == 0 && camel(&text[t.tok.s..t.tok.e]))
+            .any(|t| t.tok.flags & ORG_LEGAL == 0 && camel(t.tok.word(text)))
         {
             continue;
         }
@@ -838,7 +858,7 @@ fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<S
         let mut legal_after = false;
         if b.get(end) == Some(&b' ') {
             let we = word_end(text, end + 1);
-            let w = &text[end + 1..we];
+            let w = text.get(end + 1..we).unwrap_or_default();
             if we > end + 2 && shape(w) == 1 && lex.flags(w) & ORG_LEGAL != 0 {
                 end = we;
                 legal_after = true;
@@ -861,15 +881,19 @@ fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<S
         let class = if place && !legal_after {
             2
         } else if org_cue {
-            if b.get(end) == Some(&b'.') && lex.flags(&text[last.tok.s..end]) & ORG_LEGAL != 0 {
+            if b.get(end) == Some(&b'.')
+                && text
+                    .get(last.tok.s..end)
+                    .is_some_and(|w| lex.flags(w) & ORG_LEGAL != 0)
+            {
                 end += 1;
             }
             3
         } else {
             let mut sum = [0f32; 3];
             for t in run {
-                for (k, v) in t.scores.iter().enumerate() {
-                    sum[k] += v;
+                for (total, v) in sum.iter_mut().zip(&t.scores) {
+                    *total += v;
                 }
             }
             sum.iter()
@@ -880,9 +904,10 @@ fn merge(text: &str, b: &[u8], lex: &Lexicon, tagged: &[Tagged], out: &mut Vec<S
                 )
                 .0
         };
-        if class != 0 {
+        // Class 0 is none, class k the entity CLASSES[k - 1].
+        if let Some(&entity) = class.checked_sub(1).and_then(|k| CLASSES.get(k)) {
             let conf = run.iter().map(|t| t.conf).fold(0.0, f32::max).max(0.6);
-            push(out, CLASSES[class - 1], first.tok.s, end, conf);
+            push(out, entity, first.tok.s, end, conf);
         }
     }
 }
@@ -902,10 +927,10 @@ fn word_surname(flags: u32) -> bool {
 /// run more than such words.)
 fn name_evidence(text: &str, lex: &Lexicon, s: usize, e: usize) -> bool {
     let titled = matches!(before(text, s), Near::Word(ps, pe)
-        if lex.flags(&text[ps..pe]) & TITLE != 0);
+        if text.get(ps..pe).is_some_and(|w| lex.flags(w) & TITLE != 0));
     let placed = text.as_bytes().get(e) == Some(&b',')
         && matches!(after(text, e + 1), Near::Word(ns, ne)
-            if lex.flags(&text[ns..ne]) & (STATE | COUNTRY) != 0);
+            if text.get(ns..ne).is_some_and(|w| lex.flags(w) & (STATE | COUNTRY) != 0));
     titled || placed
 }
 
@@ -914,10 +939,12 @@ fn name_evidence(text: &str, lex: &Lexicon, s: usize, e: usize) -> bool {
 /// Values that stand for "no value".
 fn placeholder(v: &str) -> bool {
     v.len() <= 9
-        && matches!(
-            v.as_bytes()[0] | 0x20,
-            b'n' | b'u' | b't' | b'a' | b'r' | b'-' | b'o' | b'y' | b'f'
-        )
+        && v.as_bytes().first().is_some_and(|c| {
+            matches!(
+                c | 0x20,
+                b'n' | b'u' | b't' | b'a' | b'r' | b'-' | b'o' | b'y' | b'f'
+            )
+        })
         && [
             "n/a",
             "na",
@@ -949,14 +976,14 @@ fn name_words(v: &str, max_words: usize) -> Option<usize> {
     // Byte by byte: non-ASCII bytes are taken as letters (`José`, `Zoë`).
     let b = v.as_bytes();
     let letter = |c: u8| c.is_ascii_alphabetic() || c >= 0x80;
-    if b.is_empty() || !letter(b[0]) || b.len() > 80 {
+    if !b.first().is_some_and(|&c| letter(c)) || b.len() > 80 {
         return None;
     }
     let mut words = 1;
     for (k, &c) in b.iter().enumerate() {
         if c == b' ' || c == b',' {
-            if k + 1 < b.len() && !matches!(b[k + 1], b' ' | b',') {
-                if !letter(b[k + 1]) {
+            if let Some(&next) = b.get(k + 1).filter(|n| !matches!(n, b' ' | b',')) {
+                if !letter(next) {
                     return None;
                 }
                 words += 1;
@@ -983,10 +1010,12 @@ fn word_flags(v: &str) -> u32 {
     let b = v.as_bytes();
     let (mut flags, mut ws) = (0, 0);
     for k in 0..=b.len() {
-        if k == b.len() || matches!(b[k], b' ' | b',' | b'-' | b'.') {
+        if b.get(k)
+            .is_none_or(|c| matches!(c, b' ' | b',' | b'-' | b'.'))
+        {
             // Split at ASCII bytes: always char boundaries.
-            if k > ws {
-                flags |= lex.flags(&v[ws..k]);
+            if let Some(word) = v.get(ws..k).filter(|w| !w.is_empty()) {
+                flags |= lex.flags(word);
             }
             ws = k + 1;
         }
