@@ -433,6 +433,32 @@ pub(crate) struct Tagged {
     scores: [f32; 3],
 }
 
+/// What a token may follow: white space, brackets, quotes, punctuation (a
+/// match, where `contains` on the byte list was a memchr call per token).
+fn may_precede_word(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b'\t'
+            | b'\n'
+            | b'\r'
+            | b'('
+            | b'"'
+            | b'\''
+            | b'['
+            | b'{'
+            | b','
+            | b';'
+            | b':'
+            | b'.'
+            | b'!'
+            | b'?'
+            | b'>'
+            | b'*'
+            | b'|'
+            | b'-'
+    )
+}
+
 /// The token starting at `s`, extended to the longest phrase in the lists
 /// (`New York`, `Rio de Janeiro`) when its first word starts one.
 fn token_at(text: &str, s: usize, lex: &Lexicon) -> Option<Token> {
@@ -443,8 +469,7 @@ fn token_at(text: &str, s: usize, lex: &Lexicon) -> Option<Token> {
     let word = text.get(s..e)?;
     let b = text.as_bytes();
     // Inside code, base64 or identifiers: `+JMc`, `User Id=`, `AKIAshort`, `x/Foo_1`.
-    // `any`, not `contains`: on a list of bytes that is a memchr call.
-    if byte_before(b, s).is_some_and(|c| !b" \t\n\r(\"'[{,;:.!?>*|-".iter().any(|&x| x == c)) {
+    if byte_before(b, s).is_some_and(|c| !may_precede_word(c)) {
         return None;
     }
     if b.get(e)
