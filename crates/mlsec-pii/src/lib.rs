@@ -108,6 +108,18 @@
 //! assert_eq!(&text[spans[1].start..spans[1].end], "4111 1111 1111 1111");
 //! ```
 
+// Library code may not index, slice or unwrap: the text is untrusted, and an
+// offset that is off by one must not become a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 mod classes;
 mod entity;
 mod lexicon;
