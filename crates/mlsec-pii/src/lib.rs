@@ -755,7 +755,11 @@ fn specificity(entity: Entity) -> u8 {
 fn resolve(spans: &mut Vec<Span>) {
     spans.sort_unstable_by_key(|s| (s.start, s.end));
     // Usually nothing overlaps: then all are kept.
-    if spans.iter().zip(spans.iter().skip(1)).all(|(a, b)| a.end <= b.start) {
+    if spans
+        .iter()
+        .zip(spans.iter().skip(1))
+        .all(|(a, b)| a.end <= b.start)
+    {
         return;
     }
     spans.sort_by(|a, b| {
