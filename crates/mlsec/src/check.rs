@@ -1,7 +1,7 @@
 //! `mlsec check` and `mlsec policy`: argument handling and the terminal
 //! summary; the work is in mlsec-check and mlsec-policy.
 
-use crate::cli::Format;
+use crate::args::Format;
 use crate::error::CliError;
 use clap::{Args, Subcommand};
 use mlsec_check::{CheckDetails, CheckKind, CheckOptions};

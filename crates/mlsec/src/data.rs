@@ -1,7 +1,7 @@
 //! `mlsec data ...`: dataset integrity manifests, verification, and (with the
 //! detectors) PII and secret scanning and redaction.
 
-use crate::cli::{KeyArgs, OutputArgs, TrustArgs};
+use crate::args::{KeyArgs, OutputArgs, TrustArgs};
 use crate::error::CliError;
 use clap::{Args, Subcommand};
 use mlsec_core::{output, Evidence, Severity};
@@ -203,7 +203,7 @@ pub fn run(args: DataArgs) -> Result<ExitCode, CliError> {
 
 fn write_manifest(args: ManifestArgs) -> Result<ExitCode, CliError> {
     let credential = match args.sign.key {
-        Some(_) => Some(crate::sign::credential(&args.sign)?),
+        Some(_) => Some(crate::keys::credential(&args.sign)?),
         None => None,
     };
     let evidence = mlsec_data::write_manifest(&ManifestWriteOptions {
@@ -238,7 +238,7 @@ fn details<T: serde::de::DeserializeOwned>(evidence: &Evidence) -> Result<T, Cli
 
 fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, CliError> {
     let trust = if args.trust.given() {
-        Some(crate::sign::trust(&args.trust)?)
+        Some(crate::keys::trust(&args.trust)?)
     } else {
         let signature = args
             .signature
@@ -268,7 +268,7 @@ fn verify_manifest(args: DataVerifyArgs) -> Result<ExitCode, CliError> {
             signer.algorithm, signer.key_fingerprint
         );
     }
-    crate::commands::report(
+    crate::report::report(
         &evidence,
         &details,
         &args.output,
@@ -297,7 +297,7 @@ fn pii(args: PiiArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
-    crate::commands::emit(&evidence, &details, &args.output, mlsec_data::pii::RULES)?;
+    crate::report::emit(&evidence, &details, &args.output, mlsec_data::pii::RULES)?;
     Ok(if evidence.failed() {
         ExitCode::from(1)
     } else {

@@ -1,11 +1,14 @@
 //! `mlsec`: the command line. Parsing arguments and rendering results only; the
 //! work is done by the library crates.
 
+mod args;
 mod check;
 mod cli;
 mod commands;
 mod data;
 mod error;
+mod keys;
+mod report;
 #[cfg(test)]
 mod schemas;
 mod sign;

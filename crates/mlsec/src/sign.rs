@@ -2,18 +2,18 @@
 //! and reports; the work is in mlsec-sign.
 
 use crate::cli::{
-    AttestArgs, Format, HashArg, KeyArgs, ModelPathArgs, ReportArgs, SignArgs, TrustArgs,
-    VerifyArgs, VerifyAttestationArgs,
+    AttestArgs, Format, HashArg, ModelPathArgs, ReportArgs, SignArgs, VerifyArgs,
+    VerifyAttestationArgs,
 };
 use crate::error::CliError;
+use crate::keys::{credential, trust};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlsec_core::{output, render, Evidence, Finding};
 use mlsec_sign::hash::HashAlgo;
 use mlsec_sign::manifest::Method;
 use mlsec_sign::{
-    rules, AttestOptions, AttestationDetails, Credential, KeyFiles, ModelOptions, SignError,
-    SignOptions, SignatureDetails, Signer, Trust, TrustFiles, VerifyAttestationOptions,
-    VerifyOptions,
+    rules, AttestOptions, AttestationDetails, ModelOptions, SignOptions, SignatureDetails, Signer,
+    VerifyAttestationOptions, VerifyOptions,
 };
 use std::io::IsTerminal;
 use std::path::Path;
@@ -30,27 +30,6 @@ fn model_options(m: &ModelPathArgs) -> ModelOptions {
         ignore_git_paths: !m.no_ignore_git_paths,
         allow_symlinks: m.allow_symlinks,
     }
-}
-
-pub fn credential(k: &KeyArgs) -> Result<Credential, SignError> {
-    mlsec_sign::load_credential(&KeyFiles {
-        key: k.key.clone(),
-        // Read here rather than through clap's `env`, which would make an
-        // optional `--key` group look given whenever the variable is set.
-        password: k
-            .password
-            .clone()
-            .or_else(|| std::env::var("MLSEC_KEY_PASSWORD").ok()),
-        certificate: k.certificate.clone(),
-        certificate_chain: k.certificate_chain.clone(),
-    })
-}
-
-pub fn trust(t: &TrustArgs) -> Result<Trust, SignError> {
-    mlsec_sign::load_trust(&TrustFiles {
-        key: t.key.clone(),
-        certificate_chain: t.certificate_chain.clone(),
-    })
 }
 
 /// A byte-count progress bar over the model's size, on a terminal only.
@@ -240,7 +219,7 @@ pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, CliEr
             })?;
             let mut s = serde_json::to_string_pretty(&render::sarif(
                 &signed,
-                &crate::commands::all_rules(),
+                &crate::report::all_rules(),
             ))
             .map_err(CliError::internal)?;
             s.push('\n');

@@ -1,8 +1,7 @@
 //! Decoding opcode arguments: text lines, escapes, longs and strings.
 
-use super::machine::R;
 use super::value::{Value, MAX_KEPT_STRING, SHORT_STR, V};
-use super::ErrorKind;
+use super::{ErrorKind, R};
 use std::rc::Rc;
 
 pub(super) fn bad(op: &'static str, arg: &[u8]) -> ErrorKind {

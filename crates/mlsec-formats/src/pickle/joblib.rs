@@ -1,8 +1,9 @@
 //! joblib's numpy arrays inside the pickle stream.
 
-use super::machine::{analyze_nested, Machine, R};
+use super::machine::{analyze_nested, Machine};
 use super::value::{Value, V};
 use super::ErrorKind;
+use super::R;
 
 // joblib writes numpy array bytes straight into the pickle stream, right after
 // the BUILD of a `NumpyArrayWrapper`; its unpickler reads them there. The

@@ -7,7 +7,7 @@ use super::decode::{
 };
 use super::value::{Value, MAX_KEPT_STRING, SHORT_STR, V};
 use super::{
-    Build, Call, CallKind, ComputedGlobal, ErrorKind, Import, PickleError, PickleLimits, Trace,
+    Build, Call, CallKind, ComputedGlobal, ErrorKind, Import, PickleError, PickleLimits, Trace, R,
 };
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -151,8 +151,6 @@ impl Memo {
         }
     }
 }
-
-pub(super) type R<T> = Result<T, ErrorKind>;
 
 pub(super) fn v(value: Value) -> V {
     Rc::new(value)

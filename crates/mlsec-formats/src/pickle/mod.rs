@@ -24,6 +24,9 @@ use machine::analyze_nested;
 use std::fmt;
 use std::rc::Rc;
 
+/// What the machine and its decoders return.
+type R<T> = Result<T, ErrorKind>;
+
 /// How a call came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
