@@ -518,46 +518,57 @@ fn execute(plans: Vec<Plan>, dir: &Path) -> Vec<(CheckRun, Option<Evidence>)> {
         let handles: Vec<_> = plans
             .into_iter()
             .map(|p| {
-                s.spawn(move || {
+                let run = CheckRun {
+                    kind: p.kind,
+                    target: p.target.clone(),
+                    status: "ran".into(),
+                    error: None,
+                    evidence: None,
+                    evidence_kind: None,
+                    verdict: None,
+                    findings: 0,
+                    millis: 0,
+                };
+                let handle = s.spawn(move || {
                     let started = Instant::now();
                     let result = (p.run)();
                     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    let mut run = CheckRun {
-                        kind: p.kind,
-                        target: p.target,
-                        status: "ran".into(),
-                        error: None,
-                        evidence: None,
-                        evidence_kind: None,
-                        verdict: None,
-                        findings: 0,
-                        millis,
-                    };
-                    match result {
-                        Ok(evidence) => match write_json(&dir.join(&p.file), &evidence) {
-                            Ok(()) => {
-                                run.evidence = Some(p.file);
-                                run.evidence_kind = Some(evidence.kind.clone());
-                                run.verdict = Some(evidence.summary.verdict.clone());
-                                run.findings = evidence.findings.len();
-                                (run, Some(evidence))
-                            }
-                            Err(e) => {
-                                run.status = "error".into();
-                                run.error = Some(e.to_string());
-                                (run, None)
-                            }
-                        },
-                        Err(e) => {
-                            run.status = "error".into();
-                            run.error = Some(e);
-                            (run, None)
-                        }
-                    }
-                })
+                    let written = result.and_then(|evidence| {
+                        write_json(&dir.join(&p.file), &evidence)
+                            .map(|()| evidence)
+                            .map_err(|e| e.to_string())
+                    });
+                    (written, p.file, millis)
+                });
+                (run, handle)
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        handles
+            .into_iter()
+            .map(|(mut run, handle)| match handle.join() {
+                Ok((Ok(evidence), file, millis)) => {
+                    run.millis = millis;
+                    run.evidence = Some(file);
+                    run.evidence_kind = Some(evidence.kind.clone());
+                    run.verdict = Some(evidence.summary.verdict.clone());
+                    run.findings = evidence.findings.len();
+                    (run, Some(evidence))
+                }
+                Ok((Err(e), _, millis)) => {
+                    run.millis = millis;
+                    run.status = "error".into();
+                    run.error = Some(e);
+                    (run, None)
+                }
+                // A check that panicked is an error like any other, never
+                // a check that silently did not happen.
+                Err(_) => {
+                    run.status = "error".into();
+                    run.error = Some("internal error: the check panicked".into());
+                    (run, None)
+                }
+            })
+            .collect()
     })
 }
 
