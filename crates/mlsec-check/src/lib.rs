@@ -278,7 +278,8 @@ pub fn run(options: &CheckOptions) -> Result<Evidence, CheckError> {
     let findings = decision
         .messages
         .iter()
-        .map(|m| policy_finding(m, &name))
+        // A message that names no subject is about the project: its file.
+        .map(|m| policy_finding(m, &config.display().to_string()))
         .collect();
     let mut subjects: Vec<Subject> = project
         .model
@@ -581,12 +582,12 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), CheckError> {
 
 /// A policy message as a finding of the `check` envelope: denials are high,
 /// warnings medium, so the default threshold fails on denials alone.
-fn policy_finding(m: &mlsec_policy::Message, project: &str) -> Finding {
+fn policy_finding(m: &mlsec_policy::Message, project_file: &str) -> Finding {
     let subject = m
         .details
         .get("subject")
         .and_then(Value::as_str)
-        .unwrap_or(project)
+        .unwrap_or(project_file)
         .to_string();
     Finding {
         rule: m.rule.clone().unwrap_or_else(|| m.package.clone()),
