@@ -123,6 +123,8 @@ pub struct PolicySet {
     engine: Engine,
     modules: Vec<Module>,
     skip: BTreeSet<String>,
+    /// Each rule package (by index into `modules`) with its metadata, read once at load.
+    rules: Vec<(usize, RuleMeta)>,
 }
 
 impl PolicySet {
@@ -138,6 +140,7 @@ impl PolicySet {
             engine,
             modules: Vec::new(),
             skip: options.skip.iter().cloned().collect(),
+            rules: Vec::new(),
         };
         // The user's first: a bundled rule whose package the user declares is
         // replaced, not merged.
@@ -183,8 +186,9 @@ impl PolicySet {
                 set.add(format!("{}:{file}", pack.name), text.to_string(), test)?;
             }
         }
+        set.rules = set.find_rules()?;
         for id in &set.skip {
-            if !set.rules()?.iter().any(|(_, m)| m.id == *id) {
+            if !set.rules.iter().any(|(_, m)| m.id == *id) {
                 return Err(PolicyError::Usage(format!(
                     "skip: no loaded rule has the id `{id}`"
                 )));
@@ -215,26 +219,36 @@ impl PolicySet {
     }
 
     /// Every rule package (tests left out) with its metadata, in load order;
-    /// a package split over several files is listed once.
-    fn rules(&self) -> Result<Vec<(&Module, RuleMeta)>, PolicyError> {
+    /// a package split over several files is listed once. A package without
+    /// `deny`, `violation`, `warn` or `metadata` is a library, not a rule.
+    fn find_rules(&self) -> Result<Vec<(usize, RuleMeta)>, PolicyError> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         let mut engine = self.engine.clone();
         engine.set_input(regorus::Value::new_object());
-        for m in self.modules.iter().filter(|m| !m.test) {
-            let has_meta =
-                m.decides || query(&mut engine, &format!("data.{}.metadata", m.package))?.is_some();
-            if !has_meta || !seen.insert(m.package.clone()) {
+        for (i, m) in self.modules.iter().enumerate().filter(|(_, m)| !m.test) {
+            if seen.contains(&m.package) {
                 continue;
             }
-            let meta = match query(&mut engine, &format!("data.{}.metadata", m.package))? {
+            let meta = query(&mut engine, &format!("data.{}.metadata", m.package))?;
+            if meta.is_none() && !m.decides {
+                continue;
+            }
+            seen.insert(m.package.clone());
+            let meta = match meta {
                 Some(v) => serde_json::from_value(v)
                     .map_err(|e| PolicyError::Invalid(format!("{}: metadata: {e}", m.origin)))?,
                 None => RuleMeta::default(),
             };
-            out.push((m, meta));
+            out.push((i, meta));
         }
         Ok(out)
+    }
+
+    fn rules(&self) -> impl Iterator<Item = (&Module, &RuleMeta)> {
+        self.rules
+            .iter()
+            .filter_map(|(i, meta)| Some((self.modules.get(*i)?, meta)))
     }
 
     /// Evaluates every rule package over `input`.
@@ -254,7 +268,7 @@ impl PolicySet {
             })
             .unwrap_or_default();
         let mut decision = Decision::default();
-        for (module, meta) in self.rules()? {
+        for (module, meta) in self.rules() {
             if !meta.id.is_empty() && self.skip.contains(&meta.id) {
                 continue;
             }
@@ -302,7 +316,7 @@ impl PolicySet {
             decision.rules.push(RuleOutcome {
                 package: module.package.clone(),
                 origin: module.origin.clone(),
-                metadata: meta,
+                metadata: meta.clone(),
                 status: status.into(),
             });
         }
@@ -346,10 +360,10 @@ impl PolicySet {
     /// The rules loaded, with their metadata.
     pub fn rule_list(&self) -> Result<Vec<RuleMeta>, PolicyError> {
         Ok(self
-            .rules()?
-            .into_iter()
+            .rules()
             .map(|(_, meta)| meta)
             .filter(|m| !m.id.is_empty() && !self.skip.contains(&m.id))
+            .cloned()
             .collect())
     }
 }
