@@ -89,6 +89,7 @@ impl Default for Constants {
 }
 
 impl Constants {
+    #[inline(always)]
     fn int(&self, i: i64) -> V {
         match usize::try_from(i).ok().and_then(|u| self.small_ints.get(u)) {
             Some(shared) => shared.clone(),
@@ -152,6 +153,7 @@ impl Memo {
     }
 }
 
+#[inline(always)]
 pub(super) fn v(value: Value) -> V {
     Rc::new(value)
 }
@@ -521,6 +523,8 @@ impl<'a> Machine<'a> {
         Ok(false)
     }
 
+    // Called for nearly every opcode: kept inline in `step`.
+    #[inline(always)]
     fn push(&mut self, value: V) {
         self.stack.push(value);
     }
