@@ -16,8 +16,10 @@
     )
 )]
 
+mod init;
 mod project;
 
+pub use init::{init, Proposal, DATA_EXTENSIONS, MODEL_EXTENSIONS};
 pub use project::{DatasetEntry, ModelEntry, PolicySection, Project, ProjectSection};
 
 use mlsec_core::{Category, Evidence, Fault, Finding, Severity, Subject};
@@ -184,10 +186,12 @@ struct Plan {
 /// document, to the evidence folder.
 pub fn run(options: &CheckOptions) -> Result<Evidence, CheckError> {
     let root = &options.root;
-    let config = options
-        .config
-        .clone()
-        .unwrap_or_else(|| root.join("mlsec.toml"));
+    let config = options.config.clone().unwrap_or_else(|| {
+        let file = root.join("mlsec.toml");
+        file.strip_prefix(".")
+            .map(Path::to_path_buf)
+            .unwrap_or(file)
+    });
     if !config.is_file() {
         return Err(CheckError::Project(format!(
             "{}: no project file (write one with the models, datasets and keys to check; see `mlsec check --help`)",
@@ -197,12 +201,18 @@ pub fn run(options: &CheckOptions) -> Result<Evidence, CheckError> {
     let project = Project::load(&config)?;
     let base = config
         .parent()
-        .map_or_else(|| root.clone(), Path::to_path_buf);
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let at = |p: &Path| {
         if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
+            return p.to_path_buf();
+        }
+        // `mlsec check .` names `models/x.pt`, not `./models/x.pt`: code
+        // scanning matches SARIF locations to repository paths.
+        let joined = base.join(p);
+        match joined.strip_prefix(".") {
+            Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+            _ => joined,
         }
     };
     check_inputs(&project, &config, &at)?;

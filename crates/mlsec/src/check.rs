@@ -1,9 +1,8 @@
 //! `mlsec check` and `mlsec policy`: argument handling and the terminal
 //! summary; the work is in mlsec-check and mlsec-policy.
 
-use crate::args::Format;
 use crate::error::CliError;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use mlsec_check::{CheckDetails, CheckKind, CheckOptions};
 use mlsec_core::{output, render, Evidence};
 use mlsec_policy::{PolicyOptions, PolicySet, TestOutcome};
@@ -29,13 +28,69 @@ pub struct CheckArgs {
     /// Where the evidence goes (default: the project file's, else DIR/.mlsec/evidence).
     #[arg(long, value_name = "DIR")]
     pub evidence: Option<PathBuf>,
-    /// Output format: the summary (human), the `check` envelope (json), or
-    /// the policy decisions as SARIF.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to FILE (atomically) instead of standard output.
+    /// Output format: the summary (human), the `check` envelope (json), every
+    /// check's findings and the policy decisions as one SARIF log (sarif), or
+    /// JUnit XML for CI test tabs (junit).
+    #[arg(long, short = 'f', value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Write the output to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Where to write the HTML report (default: report.html in the evidence folder).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// The terminal summary: checks, policy outcomes, compliance, decision.
+    Human,
+    /// The `check` evidence envelope (mlsec.evidence/v1).
+    Json,
+    /// SARIF 2.1.0: every check's findings and the policy decisions in one run.
+    Sarif,
+    /// JUnit XML: policy rules and checked files as test cases.
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML file (no script, no network requests).
+    Html,
+    /// JUnit XML: policy rules and checked files as test cases.
+    Junit,
+    /// SARIF 2.1.0: every envelope's findings and the policy decisions in one run.
+    Sarif,
+    /// The `check` envelope (needs the evidence of `mlsec check`).
+    Json,
+    /// The terminal summary of `mlsec check` (needs its evidence).
+    Human,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Evidence: an evidence folder written by `mlsec check`, or envelope
+    /// files (`--format json` of any command), or folders of them.
+    #[arg(required = true, value_name = "EVIDENCE")]
+    pub evidence: Vec<PathBuf>,
+    #[arg(long, short = 'f', value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project folder.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace an existing mlsec.toml.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the file instead of writing DIR/mlsec.toml.
+    #[arg(long)]
+    pub stdout: bool,
 }
 
 fn kind(s: &str) -> Result<CheckKind, String> {
@@ -109,15 +164,20 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
         evidence: args.evidence.clone(),
     })?;
     let details = CheckDetails::of(&evidence).map_err(CliError::internal)?;
+    // The report and the other formats read the envelopes back from the
+    // evidence folder, as `mlsec report` does, so both say the same.
+    let bundle = mlsec_report::load(&[PathBuf::from(&details.evidence_dir)])?;
+    let report = args
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&details.evidence_dir).join("report.html"));
+    output::emit(Some(&report), mlsec_report::html(&bundle).as_bytes())
+        .map_err(|e| CliError::output(Some(&report), &e))?;
     let text = match args.format {
-        Format::Human => summary(&evidence, &details, colour(&args.output)),
-        Format::Json => render::json(&evidence),
-        Format::Sarif => {
-            let mut s = serde_json::to_string_pretty(&render::sarif(&evidence, &[]))
-                .map_err(CliError::internal)?;
-            s.push('\n');
-            s
-        }
+        CheckFormat::Human => summary(&evidence, &details, colour(&args.output), Some(&report)),
+        CheckFormat::Json => render::json(&evidence),
+        CheckFormat::Sarif => sarif(&bundle)?,
+        CheckFormat::Junit => mlsec_report::junit(&bundle),
     };
     output::emit(args.output.as_deref(), text.as_bytes())
         .map_err(|e| CliError::output(args.output.as_deref(), &e))?;
@@ -128,13 +188,50 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
     })
 }
 
+fn sarif(bundle: &mlsec_report::Bundle) -> Result<String, CliError> {
+    let log = mlsec_report::sarif(bundle, &crate::report::all_rules());
+    let mut s = serde_json::to_string_pretty(&log).map_err(CliError::internal)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// `mlsec report`: the check's outputs, rendered again from saved evidence.
+pub fn report(args: ReportArgs) -> Result<ExitCode, CliError> {
+    let bundle = mlsec_report::load(&args.evidence)?;
+    let needs_check = || {
+        bundle.check.clone().ok_or_else(|| {
+            CliError::usage(
+                "this format shows a `check` decision, and the evidence holds none (give the evidence folder of `mlsec check`, or use --format html, junit or sarif)",
+            )
+        })
+    };
+    let text = match args.format {
+        ReportFormat::Html => mlsec_report::html(&bundle),
+        ReportFormat::Junit => mlsec_report::junit(&bundle),
+        ReportFormat::Sarif => sarif(&bundle)?,
+        ReportFormat::Json => render::json(&needs_check()?.0),
+        ReportFormat::Human => {
+            let (evidence, details) = needs_check()?;
+            summary(&evidence, &details, colour(&args.output), None)
+        }
+    };
+    output::emit(args.output.as_deref(), text.as_bytes())
+        .map_err(|e| CliError::output(args.output.as_deref(), &e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn colour(output: &Option<PathBuf>) -> bool {
     output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// The terminal summary: each check, each policy message, the compliance
 /// counts, and the decision.
-fn summary(evidence: &Evidence, d: &CheckDetails, colour: bool) -> String {
+fn summary(
+    evidence: &Evidence,
+    d: &CheckDetails,
+    colour: bool,
+    report: Option<&std::path::Path>,
+) -> String {
     let paint = |code: &str, text: &str| {
         if colour {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -217,6 +314,9 @@ fn summary(evidence: &Evidence, d: &CheckDetails, colour: bool) -> String {
         evidence.findings.len() - denials,
         d.evidence_dir
     );
+    if let Some(report) = report {
+        let _ = writeln!(out, "report: {}", report.display());
+    }
     out
 }
 
@@ -232,6 +332,34 @@ fn printable(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// `mlsec init`: writes DIR/mlsec.toml (never over an existing one unless
+/// --force) and says what it found.
+pub fn init(args: InitArgs) -> Result<ExitCode, CliError> {
+    let target = args.dir.join("mlsec.toml");
+    if !args.stdout && !args.force && target.exists() {
+        return Err(CliError::usage(format!(
+            "{}: already exists (--force replaces it, --stdout prints a proposal)",
+            target.display()
+        )));
+    }
+    let proposal = mlsec_check::init(&args.dir)?;
+    if args.stdout {
+        output::emit(None, proposal.text.as_bytes()).map_err(|e| CliError::output(None, &e))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    output::emit(Some(&target), proposal.text.as_bytes())
+        .map_err(|e| CliError::output(Some(&target), &e))?;
+    eprintln!(
+        "mlsec: wrote {}: {} model(s), {} dataset(s), {} policy folder(s); review it, then run `mlsec check {}`",
+        target.display(),
+        proposal.models,
+        proposal.datasets,
+        proposal.policies,
+        args.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn policy(args: PolicyArgs) -> Result<ExitCode, CliError> {

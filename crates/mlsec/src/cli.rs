@@ -67,8 +67,17 @@ pub enum Command {
     /// policies: exit 0 pass, 1 denied, 2 error (a check that could not run,
     /// a bad mlsec.toml or policy).
     Check(crate::check::CheckArgs),
+    /// Write a first mlsec.toml for a folder, from the model files, data
+    /// files, manifests, signatures, public keys and policies it holds
+    /// (told apart by extension; nothing is opened but key headers).
+    Init(crate::check::InitArgs),
     /// Test and evaluate policies (Rego, conftest conventions).
     Policy(crate::check::PolicyArgs),
+    /// Render saved evidence (an evidence folder of `mlsec check`, or
+    /// envelope files of any command) as the HTML report, JUnit XML, merged
+    /// SARIF, or the check's summary: exit 0 written, 2 unreadable or newer
+    /// evidence. The gate's exit code is `mlsec check`'s.
+    Report(crate::check::ReportArgs),
 }
 
 #[derive(Debug, Args)]

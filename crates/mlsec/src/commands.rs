@@ -18,6 +18,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Data(args) => crate::data::run(args),
         Command::Check(args) => crate::check::check(args),
         Command::Policy(args) => crate::check::policy(args),
+        Command::Report(args) => crate::check::report(args),
+        Command::Init(args) => crate::check::init(args),
     }
 }
 

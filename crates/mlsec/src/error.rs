@@ -72,7 +72,8 @@ from_producer_error!(
     mlsec_data::DatasetError,
     mlsec_bom::BomError,
     mlsec_check::CheckError,
-    mlsec_policy::PolicyError
+    mlsec_policy::PolicyError,
+    mlsec_report::ReportError
 );
 
 /// The command line's own complaints about its arguments.

@@ -96,3 +96,205 @@ fn policy_eval_decides_on_a_saved_input() {
     let d: Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
     assert_eq!(d["messages"][0]["rule"], "MLP001");
 }
+
+#[test]
+fn check_writes_the_report_and_report_renders_the_same_from_saved_evidence() {
+    let out = tempfile::tempdir().unwrap();
+    let evidence = out.path().join("evidence");
+    // Default report path: inside the evidence folder.
+    mlsec()
+        .arg("check")
+        .arg(examples())
+        .arg("--evidence")
+        .arg(&evidence)
+        .assert()
+        .code(1);
+    let page = std::fs::read_to_string(evidence.join("report.html")).unwrap();
+    assert!(page.contains("mlsec check: churn-service") && page.contains("MLP001"));
+    // --report names it; SARIF and JUnit come from the same evidence.
+    let report = out.path().join("gate.html");
+    let run = mlsec()
+        .arg("check")
+        .arg(examples())
+        .arg("--evidence")
+        .arg(&evidence)
+        .arg("--report")
+        .arg(&report)
+        .args(["-f", "sarif"])
+        .assert()
+        .code(1);
+    assert!(report.is_file());
+    let from_check = run.get_output().stdout.clone();
+    let log: Value = serde_json::from_slice(&from_check).unwrap();
+    assert_eq!(log["runs"].as_array().unwrap().len(), 1);
+    let kinds: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["properties"]["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["scan", "data.pii", "check"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let again = mlsec()
+        .arg("report")
+        .arg(&evidence)
+        .args(["-f", "sarif"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        again.get_output().stdout,
+        from_check,
+        "report and check agree"
+    );
+    let junit = mlsec()
+        .arg("report")
+        .arg(&evidence)
+        .args(["-f", "junit"])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&junit.get_output().stdout).into_owned();
+    assert!(
+        text.starts_with("<?xml") && text.contains("<testsuite name=\"policy\""),
+        "{text}"
+    );
+    let human = mlsec()
+        .arg("report")
+        .arg(&evidence)
+        .args(["-f", "human"])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&human.get_output().stdout).into_owned();
+    assert!(text.contains("DENY MLP001"), "{text}");
+    // HTML to a file, atomically.
+    let html = out.path().join("again.html");
+    mlsec()
+        .arg("report")
+        .arg(&evidence)
+        .arg("-o")
+        .arg(&html)
+        .assert()
+        .code(0);
+    assert!(std::fs::read_to_string(&html)
+        .unwrap()
+        .contains("Compliance"));
+}
+
+#[test]
+fn report_refuses_newer_or_foreign_evidence_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let newer = dir.path().join("scan.json");
+    std::fs::write(
+        &newer,
+        "{\n  \"schema\": \"mlsec.evidence/v7\",\n  \"kind\": \"scan\"\n}\n",
+    )
+    .unwrap();
+    let run = mlsec().arg("report").arg(&newer).assert().code(2);
+    let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    assert!(err.contains(&format!("{}:2:", newer.display())), "{err}");
+    assert!(err.contains("newer"), "{err}");
+    // A scan envelope has no decision to summarise.
+    let scan = dir.path().join("real.json");
+    let out = mlsec()
+        .args(["scan", "-f", "json"])
+        .arg(examples().join("models"))
+        .assert()
+        .code(0);
+    std::fs::write(&scan, &out.get_output().stdout).unwrap();
+    mlsec()
+        .arg("report")
+        .arg(&scan)
+        .args(["-f", "human"])
+        .assert()
+        .code(2);
+    mlsec()
+        .arg("report")
+        .arg(&scan)
+        .args(["-f", "junit"])
+        .assert()
+        .code(0);
+    mlsec().arg("report").assert().code(2);
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".mlsec" || name == "mlsec.toml" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(&name));
+        } else {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn init_writes_a_project_file_that_check_runs_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    copy_tree(&examples(), &project);
+    mlsec().arg("init").arg(&project).assert().code(0);
+    let text = std::fs::read_to_string(project.join("mlsec.toml")).unwrap();
+    // The signed models get the public key, never the private one beside it.
+    assert!(
+        text.contains("path = \"models/churn-classifier\"\nkey = \"keys/demo-signing-key.pub\""),
+        "{text}"
+    );
+    assert!(!text.contains("demo-signing-key.pem"), "{text}");
+    assert!(text.contains("path = \"downloads\""), "{text}");
+    assert!(
+        text.contains("manifest = \"data/churn-train.manifest.json\""),
+        "{text}"
+    );
+    assert!(text.contains("paths = [\"policy\"]"), "{text}");
+    // What it wrote is a project `mlsec check` runs: the downloads are denied,
+    // the signatures and the pinned data pass.
+    let run = mlsec().arg("check").arg(&project).assert().code(1);
+    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert!(
+        out.contains("DENY MLP001") && out.contains("pass MLP002") && out.contains("pass MLP003"),
+        "{out}"
+    );
+    // Run from inside the project, locations are repository paths (no `./`),
+    // as code scanning needs to match them to files.
+    let run = mlsec()
+        .current_dir(&project)
+        .args(["check", ".", "-f", "sarif"])
+        .assert()
+        .code(1);
+    let log: Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+    let uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(uris.contains(&"downloads/tokenizer.pkl"), "{uris:?}");
+    assert!(uris.iter().all(|u| !u.starts_with("./")), "{uris:?}");
+    // A second init refuses; --stdout only prints.
+    let run = mlsec().arg("init").arg(&project).assert().code(2);
+    assert!(String::from_utf8_lossy(&run.get_output().stderr).contains("already exists"));
+    let run = mlsec()
+        .arg("init")
+        .arg(&project)
+        .arg("--stdout")
+        .assert()
+        .code(0);
+    assert_eq!(String::from_utf8_lossy(&run.get_output().stdout), text);
+    // An empty folder gets a commented file that says so, and check then
+    // refuses it rather than passing.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    mlsec().arg("init").arg(&empty).assert().code(0);
+    let text = std::fs::read_to_string(empty.join("mlsec.toml")).unwrap();
+    assert!(text.contains("No model files found"), "{text}");
+    mlsec().arg("check").arg(&empty).assert().code(2);
+}

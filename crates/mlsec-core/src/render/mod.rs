@@ -4,7 +4,7 @@ mod human;
 mod sarif;
 
 pub use human::{human, FileLine, Tabulate};
-pub use sarif::sarif;
+pub use sarif::{rule_descriptor, sarif, sarif_merged};
 
 use crate::Evidence;
 

@@ -27,97 +27,130 @@ fn security_severity(s: Severity) -> &'static str {
 /// becomes a result located at its file, with the archive member as a logical
 /// location and the byte offset as a region.
 pub fn sarif(evidence: &Evidence, rules: &[Rule]) -> Value {
-    let rule_index = |id: &str| rules.iter().position(|r| r.id == id);
-    let driver_rules: Vec<Value> = rules
-        .iter()
-        .map(|r| {
-            let help = r.help_markdown();
-            json!({
-                "id": r.id,
-                "name": r.name,
-                "shortDescription": {"text": r.summary},
-                "fullDescription": {"text": r.summary},
-                "help": {"text": help, "markdown": help},
-                "defaultConfiguration": {"level": level(r.severity)},
-                "properties": {
-                    "security-severity": security_severity(r.severity),
-                    "category": r.category,
-                    "tags": ["security"]
-                }
-            })
-        })
-        .collect();
+    let descriptors = rules.iter().map(rule_descriptor).collect();
+    let properties = json!({"kind": evidence.kind, "verdict": evidence.summary.verdict});
+    log(&[evidence], descriptors, properties)
+}
 
-    let results: Vec<Value> = evidence
-        .findings
+/// Several envelopes as one SARIF log with one run: GitHub code scanning
+/// refuses a file with several runs of the same tool. Each result says in
+/// `properties.kind` which envelope it came from. `rules` are reporting
+/// descriptors (see [`rule_descriptor`]); results point at them by id.
+pub fn sarif_merged(evidence: &[&Evidence], rules: Vec<Value>, properties: Value) -> Value {
+    log(evidence, rules, properties)
+}
+
+/// A rule as a SARIF `reportingDescriptor`, its documentation as help text.
+pub fn rule_descriptor(r: &Rule) -> Value {
+    let help = r.help_markdown();
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "shortDescription": {"text": r.summary},
+        "fullDescription": {"text": r.summary},
+        "help": {"text": help, "markdown": help},
+        "defaultConfiguration": {"level": level(r.severity)},
+        "properties": {
+            "security-severity": security_severity(r.severity),
+            "category": r.category,
+            "tags": ["security"]
+        }
+    })
+}
+
+fn log(evidence: &[&Evidence], rules: Vec<Value>, properties: Value) -> Value {
+    let mut index = std::collections::HashMap::new();
+    for (i, id) in rules
         .iter()
-        .map(|f| {
-            let mut physical = json!({"artifactLocation": {"uri": uri(&f.subject)}});
-            // A byte offset names a place in the file itself only when there is no member.
-            if let (Some(off), None) = (f.offset, &f.member) {
-                set(&mut physical, "region", json!({"byteOffset": off}));
-            }
-            // Data spans: the row (tables) or line (text) and code-point columns.
-            if let Some(d) = &f.span {
-                if let Some(line) = d.row.or(d.line) {
-                    let region = json!({
-                        "startLine": line,
-                        "startColumn": d.start.saturating_add(1),
-                        "endColumn": d.end.saturating_add(1),
-                    });
-                    set(&mut physical, "region", region);
-                }
-            }
-            let mut location = json!({"physicalLocation": physical});
-            if let Some(d) = &f.span {
-                if let Some(column) = &d.column {
-                    let logical = json!([{"name": column, "kind": "column"}]);
-                    set(&mut location, "logicalLocations", logical);
-                }
-            }
-            if let Some(member) = &f.member {
-                let name = match f.offset {
-                    Some(o) => format!("{member}@{o}"),
-                    None => member.clone(),
-                };
-                let logical = json!([{"name": name, "kind": "member"}]);
-                set(&mut location, "logicalLocations", logical);
-            }
-            let mut result = json!({
-                "ruleId": f.rule,
-                "level": level(f.severity),
-                "message": {"text": f.message},
-                "locations": [location],
-                "properties": {"severity": f.severity, "category": f.category}
-            });
-            if let Some(i) = rule_index(&f.rule) {
-                set(&mut result, "ruleIndex", json!(i));
-            }
-            if !f.evidence.is_null() {
-                if let Some(properties) = result.get_mut("properties") {
-                    set(properties, "evidence", f.evidence.clone());
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, r.get("id")?.as_str()?)))
+    {
+        index.entry(id).or_insert(i);
+    }
+    let merged = evidence.len() > 1;
+    let results: Vec<Value> = evidence
+        .iter()
+        .flat_map(|e| e.findings.iter().map(move |f| (e, f)))
+        .map(|(e, f)| {
+            let mut result = result(f, index.get(f.rule.as_str()).copied());
+            if merged {
+                if let Some(p) = result.get_mut("properties") {
+                    set(p, "kind", json!(e.kind));
                 }
             }
             result
         })
         .collect();
-
+    let version = evidence
+        .first()
+        .map_or(crate::TOOL_VERSION, |e| e.tool.version.as_str());
     json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
                 "name": "mlsec",
-                "version": evidence.tool.version,
-                "semanticVersion": evidence.tool.version,
+                "version": version,
+                "semanticVersion": version,
                 "informationUri": "https://github.com/mlsec/mlsec",
-                "rules": driver_rules
+                "rules": rules
             }},
             "results": results,
             "columnKind": "unicodeCodePoints",
-            "properties": {"kind": evidence.kind, "verdict": evidence.summary.verdict}
+            "properties": properties
         }]
     })
+}
+
+/// One finding as a SARIF result, located at its file.
+fn result(f: &crate::Finding, rule_index: Option<usize>) -> Value {
+    let mut physical = json!({"artifactLocation": {"uri": uri(&f.subject)}});
+    // A byte offset names a place in the file itself only when there is no member.
+    if let (Some(off), None) = (f.offset, &f.member) {
+        set(&mut physical, "region", json!({"byteOffset": off}));
+    }
+    // Data spans: the row (tables) or line (text) and code-point columns.
+    if let Some(d) = &f.span {
+        if let Some(line) = d.row.or(d.line) {
+            let region = json!({
+                "startLine": line,
+                "startColumn": d.start.saturating_add(1),
+                "endColumn": d.end.saturating_add(1),
+            });
+            set(&mut physical, "region", region);
+        }
+    }
+    let mut location = json!({"physicalLocation": physical});
+    if let Some(d) = &f.span {
+        if let Some(column) = &d.column {
+            let logical = json!([{"name": column, "kind": "column"}]);
+            set(&mut location, "logicalLocations", logical);
+        }
+    }
+    if let Some(member) = &f.member {
+        let name = match f.offset {
+            Some(o) => format!("{member}@{o}"),
+            None => member.clone(),
+        };
+        let logical = json!([{"name": name, "kind": "member"}]);
+        set(&mut location, "logicalLocations", logical);
+    }
+    let mut result = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": {"text": f.message},
+        "locations": [location],
+        "properties": {"severity": f.severity, "category": f.category}
+    });
+    if let Some(i) = rule_index {
+        set(&mut result, "ruleIndex", json!(i));
+    }
+    if !f.evidence.is_null() {
+        if let Some(properties) = result.get_mut("properties") {
+            set(properties, "evidence", f.evidence.clone());
+        }
+    }
+    result
 }
 
 /// Sets `key` of `object`, one of the JSON objects built above (so never
