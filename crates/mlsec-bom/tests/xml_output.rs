@@ -208,7 +208,7 @@ fn onnx_and_safetensors_folder() {
 
 #[test]
 fn joblib_folder() {
-    same_content(model(repo().join("examples/models/churn-classifier")));
+    same_content(model(repo().join("examples/models/species-classifier")));
 }
 
 #[test]
