@@ -59,6 +59,9 @@ usage_error() {
 }
 
 # --- settings ---------------------------------------------------------------
+if ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] < 404)); then
+  usage_error "needs bash 4.4 or newer, not $BASH_VERSION"
+fi
 for file in "$sarif" "$report" "$junit"; do
   if [ -n "$file" ]; then rm -f -- "$file"; fi
 done
@@ -113,7 +116,7 @@ project_evidence() { # the project file's [project] evidence, relative to its fo
   local file=$1 value
   [ -f "$file" ] || return 0
   value=$(awk '
-    /^[[:space:]]*\[/ { section = $0; gsub(/[[:space:]]/, "", section) }
+    /^[[:space:]]*\[/ { section = $0; sub(/#.*/, "", section); gsub(/[[:space:]]/, "", section) }
     section == "[project]" && /^[[:space:]]*evidence[[:space:]]*=/ {
       v = $0; sub(/^[^=]*=[[:space:]]*/, "", v)
       if (v ~ /^"/) { sub(/^"/, "", v); sub(/".*$/, "", v) } else if (v ~ /^\047/) { sub(/^\047/, "", v); sub(/\047.*$/, "", v) } else v = ""
@@ -132,8 +135,6 @@ fi
 for file in "$sarif" "$report" "$junit"; do
   if [ -n "$file" ]; then mkdir -p -- "$(dirname -- "$file")"; fi
 done
-stamp=$(mktemp "${TMPDIR:-/tmp}/mlsec-ci.XXXXXX")
-trap 'rm -f "$stamp"' EXIT
 
 echo "== $version: $command $path"
 if [ "$command" = check ]; then
@@ -155,10 +156,11 @@ case "$code" in 0 | 1 | 2) ;; *)
   ;;
 esac
 
-# Renders from the saved evidence, when this run's check got as far as writing it.
+# Renders from the saved evidence, when this run's check got as far as
+# writing it: it decided (exit 0 or 1), or it wrote the SARIF, removed above.
 rendered=false
-if [ "$command" = check ] && [ -f "$evidence/check.json" ] && [ "$evidence/check.json" -nt "$stamp" ]; then
-  rendered=true
+if [ "$command" = check ] && [ -f "$evidence/check.json" ]; then
+  if [ "$code" != 2 ] || { [ -n "$sarif" ] && [ -f "$sarif" ]; }; then rendered=true; fi
 fi
 render() { # format output-file
   echo "+ $mlsec report $evidence --format $1 --output $2"

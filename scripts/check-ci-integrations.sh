@@ -11,7 +11,8 @@
 #      a commit of a git repository;
 #   3. scripts/check_ci_integrations.py: action.yml, the GitLab template and
 #      .pre-commit-hooks.yaml parse and agree with the scripts; the action's
-#      steps and the GitLab job's script are run as their hosts would;
+#      steps and the GitLab job's script are run as their hosts would; the
+#      YAML examples in docs/ci.md parse and name only real inputs and hooks;
 #   4. pre-commit itself (PyPI) runs the hooks: `pre-commit try-repo` passes a
 #      clean model and fails a hostile one, and the same for mlsec-check.
 # Needs python3 with PyYAML, and pre-commit; both are installed into a venv
@@ -32,7 +33,7 @@ MLSEC=$(cd "$(dirname "$MLSEC")" && pwd)/$(basename "$MLSEC")
 [ -x "$MLSEC" ] || { echo "FAIL: $MLSEC is not executable" >&2; exit 1; }
 export MLSEC
 mkdir -p "$target"
-work=$(mktemp -d "$target/ci-integrations.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/mlsec-ci-integrations.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 run=$root/ci/run-mlsec.sh
 install=$root/ci/install-mlsec.sh
@@ -176,8 +177,11 @@ ok "scan: exit 1 on hostile downloads with SARIF, 0 on the models at fail-on low
 # The evidence folder the project file names is the one used and reported.
 copy_examples project-evidence
 pe=$work/project-evidence
-sed -i.bak 's/^name = "churn-service"/&\nevidence = "build\/ev"/' "$pe/mlsec.toml"
-grep -q '^evidence = "build/ev"' "$pe/mlsec.toml" || fail "could not edit the test project's mlsec.toml"
+sed -i.bak -e 's/^\[project\]$/[project]  # a comment/' \
+  -e 's/^name = "churn-service"/&\nevidence = "build\/ev"  # a comment/' "$pe/mlsec.toml"
+if ! grep -q '^evidence = "build/ev"' "$pe/mlsec.toml" || ! grep -q '^\[project\]  #' "$pe/mlsec.toml"; then
+  fail "could not edit the test project's mlsec.toml"
+fi
 run_ci "$work" MLSEC_PATH=project-evidence
 expect 1 deny "check with [project] evidence"
 [ "$(output evidence)" = project-evidence/build/ev ] && [ -f "$pe/build/ev/check.json" ] ||
@@ -229,7 +233,7 @@ cat >"$stub/cargo" <<EOF
 #!/bin/bash
 echo "\$@" >>"$work/cargo.log"
 root=""; while [ \$# -gt 0 ]; do [ "\$1" = --root ] && root=\$2; shift; done
-mkdir -p "\$root/bin" && cp "$MLSEC" "\$root/bin/mlsec"
+mkdir -p "\$root/bin" && ln -s "$MLSEC" "\$root/bin/mlsec"
 EOF
 chmod +x "$stub/cargo"
 inst() { # PATH, then settings; sets $code, $log (stdout), $out
@@ -271,7 +275,23 @@ inst "$stub:/usr/bin:/bin" MLSEC_INSTALL_CACHE="$work/cache-dry" MLSEC_INSTALL_D
 if [ "$code" != 0 ] || ! grep -q '^dry run: cargo install --locked --path ' <<<"$log"; then
   fail "dry run: exit $code, $log"
 fi
-ok "a build from source: cargo install --locked --path, cached by content key $key, built once; no cargo is exit 2"
+fake=$work/fake-src
+mkdir -p "$fake/crates/mlsec/src"
+echo '[workspace]' >"$fake/Cargo.toml"
+echo '# lock' >"$fake/Cargo.lock"
+echo 'fn main() {}' >"$fake/crates/mlsec/src/main.rs"
+plan_key() {
+  env -u MLSEC PATH=/usr/bin:/bin MLSEC_SOURCE_DIR="$fake" MLSEC_INSTALL_CACHE="$work/cache-fake" \
+    GITHUB_OUTPUT="$work/fake-out" bash "$install" plan >/dev/null 2>&1
+  sed -n 's/^key=//p' "$work/fake-out" | tail -n 1
+}
+k1=$(plan_key)
+echo 'fn main() { }' >"$fake/crates/mlsec/src/main.rs"
+k2=$(plan_key)
+mv "$fake/crates/mlsec/src/main.rs" "$fake/crates/mlsec/src/lib.rs"
+k3=$(plan_key)
+[ -n "$k1" ] && [ "$k1" != "$k2" ] && [ "$k2" != "$k3" ] || fail "the content key does not follow the sources: $k1 $k2 $k3"
+ok "a build from source: cargo install --locked --path, cached by content key $key (it changes with a file's content or name), built once; no cargo is exit 2"
 
 # A git repository holding this working tree (committed or not), tagged, to
 # build a version from; the GitLab job clones it too.

@@ -13,7 +13,9 @@ Called by scripts/check-ci-integrations.sh:
   once with mlsec on PATH, once building it (with a stub cargo);
 - the GitLab job's script lines run as GitLab would (bash, set -eo pipefail,
   the template's variables), cloning mlsec from a local repository;
-- the pre-commit hooks' `files` patterns match the model extensions.
+- the pre-commit hooks' `files` patterns match the model extensions;
+- the YAML examples in docs/ci.md parse and use only real inputs, variables
+  and hook ids.
 
 Exits 1 with a message on the first failure.
 """
@@ -25,6 +27,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import textwrap
 
 import yaml
 
@@ -45,6 +48,11 @@ def ok(msg):
     print(f"ok: {msg}")
 
 
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def load(rel):
     path = os.path.join(ROOT, rel)
     try:
@@ -56,7 +64,7 @@ def load(rel):
 
 def run_script_settings():
     """The MLSEC_* variables ci/run-mlsec.sh reads."""
-    text = open(os.path.join(ROOT, "ci/run-mlsec.sh")).read()
+    text = read(os.path.join(ROOT, "ci/run-mlsec.sh"))
     names = set(re.findall(r"\$\{(MLSEC_[A-Z_]+)[-:}]", text))
     if not {"MLSEC_COMMAND", "MLSEC_SARIF", "MLSEC_JUNIT"} <= names:
         fail(f"could not read the settings of ci/run-mlsec.sh (found {sorted(names)})")
@@ -88,7 +96,7 @@ for name, spec in inputs.items():
         fail(f"action.yml: input {name} has no description")
 steps = action["runs"]["steps"]
 ids = [s.get("id") for s in steps if s.get("id")]
-text = open(os.path.join(ROOT, "action.yml")).read()
+text = read(os.path.join(ROOT, "action.yml"))
 for name in re.findall(r"inputs\.([a-z][a-z-]*)", text):
     if name not in inputs:
         fail(f"action.yml uses inputs.{name}, which it does not declare")
@@ -99,7 +107,7 @@ for step in steps:
     if "run" in step:
         if not step.get("shell"):
             fail(f"action.yml: step {step.get('name')!r} runs a command without shell")
-        for script in re.findall(r'\$GITHUB_ACTION_PATH/(\S+?\.sh)', step["run"]):
+        for script in re.findall(r"\$GITHUB_ACTION_PATH/(\S+?\.sh)", step["run"]):
             executable(script)
     elif "uses" not in step:
         fail(f"action.yml: step {step.get('name')!r} neither runs nor uses")
@@ -132,7 +140,7 @@ def evaluate(expr, ctx):
 
     py = re.sub(r"\b(?:inputs|steps|github|runner)(?:\.[A-Za-z_][A-Za-z0-9_-]*)+", lookup, py)
     # `a or b` must give a's value when truthy, as GitHub's || does: Python's does.
-    return eval(py, {"__builtins__": {}}, {})  # noqa: S307 - our own action.yml
+    return eval(py, {"__builtins__": {}}, {})  # our own action.yml, with no builtins
 
 
 def interpolate(value, ctx):
@@ -144,7 +152,7 @@ def interpolate(value, ctx):
 def read_kv(path):
     out = {}
     if os.path.exists(path):
-        for line in open(path).read().splitlines():
+        for line in read(path).splitlines():
             if "=" in line:
                 k, v = line.split("=", 1)
                 out[k] = v
@@ -176,7 +184,7 @@ def run_action(name, with_, cwd, path_env, extra_env=None):
             continue
         out = os.path.join(tmp, f"out-{i}")
         open(out, "w").close()
-        extra_path = [p for p in open(github_path).read().splitlines() if p]
+        extra_path = [p for p in read(github_path).splitlines() if p]
         env = {
             "PATH": os.pathsep.join(extra_path[::-1] + [path_env]),
             "HOME": tmp,
@@ -190,7 +198,7 @@ def run_action(name, with_, cwd, path_env, extra_env=None):
         env.update({k: interpolate(v, ctx) for k, v in step.get("env", {}).items()})
         # As GitHub runs `shell: bash`.
         cmd = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
-        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        p = subprocess.run(cmd, check=False, cwd=cwd, env=env, capture_output=True, text=True)
         transcript.append(f"--- step {step.get('name')!r}: exit {p.returncode}\n{p.stdout}{p.stderr}")
         if step.get("id"):
             ctx["steps"][step["id"]] = read_kv(out)
@@ -219,7 +227,7 @@ if [u for u, _ in used if u.startswith("actions/cache")]:
 uploads = [w for u, w in used if "upload-sarif" in u]
 if not uploads or uploads[0].get("sarif_file") != "mlsec.sarif":
     fail(f"action: the SARIF upload did not run with mlsec.sarif after the denial ({used})")
-sarif = json.load(open(os.path.join(project, "mlsec.sarif")))
+sarif = json.loads(read(os.path.join(project, "mlsec.sarif")))
 if sarif.get("version") != "2.1.0" or not sarif["runs"][0]["results"]:
     fail("action: mlsec.sarif is not SARIF 2.1.0 with results")
 if "### mlsec check: DENY" not in summary:
@@ -241,14 +249,14 @@ with open(os.path.join(stubdir, "cargo"), "w") as f:
     f.write(f"""#!/bin/bash
 echo "$@" >> {log}
 root=""; while [ $# -gt 0 ]; do [ "$1" = --root ] && root=$2; shift; done
-mkdir -p "$root/bin" && cp {MLSEC} "$root/bin/mlsec"
+mkdir -p "$root/bin" && ln -s {MLSEC} "$root/bin/mlsec"
 """)
 os.chmod(os.path.join(stubdir, "cargo"), 0o755)
 project = copy_examples("action-build")
 code, outputs, used, _ = run_action(
     "build", {"args": "--only sign,data", "upload-sarif": "false"}, project, f"{stubdir}:/usr/bin:/bin"
 )
-calls = open(log).read().splitlines()
+calls = read(log).splitlines()
 if code != 0 or outputs["decision"] != "pass":
     fail(f"action building mlsec: exit {code}, outputs {outputs}")
 if len(calls) != 1 or not calls[0].startswith(f"install --locked --path {ROOT}/crates/mlsec --root "):
@@ -272,7 +280,10 @@ if not isinstance(job, dict) or [k for k in template if not k.startswith(".")]:
 for key in ("image", "variables", "script", "artifacts", "cache"):
     if key not in job:
         fail(f"GitLab .mlsec has no {key}")
-if job["artifacts"].get("when") != "always" or job["artifacts"]["reports"].get("junit") != job["variables"]["MLSEC_JUNIT"]:
+if (
+    job["artifacts"].get("when") != "always"
+    or job["artifacts"]["reports"].get("junit") != job["variables"]["MLSEC_JUNIT"]
+):
     fail("GitLab .mlsec: artifacts must be kept always and reports.junit must be MLSEC_JUNIT")
 for var in ("MLSEC_SARIF", "MLSEC_REPORT"):
     if job["variables"][var] not in job["artifacts"]["paths"]:
@@ -300,7 +311,7 @@ def run_gitlab(name, variables):
     for k, v in merged.items():
         env[k] = re.sub(r"\$(\w+)", lambda m: env.get(m.group(1), ""), str(v))
     script = "set -eo pipefail\n" + "\n".join(job["script"])
-    p = subprocess.run(["bash", "-c", script], cwd=project, env=env, capture_output=True, text=True)
+    p = subprocess.run(["bash", "-c", script], check=False, cwd=project, env=env, capture_output=True, text=True)
     return p.returncode, p.stdout + p.stderr, project
 
 
@@ -326,10 +337,13 @@ if HAS_REPORT:
     for artefact in ("mlsec-junit.xml", "mlsec-report.html"):
         if not os.path.isfile(os.path.join(project, artefact)):
             fail(f"GitLab job: no {artefact}")
-calls = open(log).read().splitlines()
+calls = read(log).splitlines()
 if len(calls) != 1 or "/.mlsec-ci/src/crates/mlsec --root " + project + "/.mlsec-ci/bin/mlsec-" not in calls[0]:
     fail(f"GitLab job: cargo was not called once to build the clone into the cached folder: {calls}")
-code, out, _ = run_gitlab("gitlab-scan", {**variables, **stub_path, "MLSEC_COMMAND": "scan", "MLSEC_PATH": "downloads", "MLSEC_FAIL_ON": "never"})
+code, out, _ = run_gitlab(
+    "gitlab-scan",
+    {**variables, **stub_path, "MLSEC_COMMAND": "scan", "MLSEC_PATH": "downloads", "MLSEC_FAIL_ON": "never"},
+)
 if code != 0 or "FAIL (exit 1)" not in out:
     fail(f"GitLab scan job with fail-on never: exit {code}, expected 0 reporting FAIL:\n{out}")
 ok(f"GitLab job run as GitLab would: clone at {VERSION}, build, exit 1 with SARIF and evidence as artifacts; scan job")
@@ -361,3 +375,43 @@ for name in ("mlsec.toml", "ml/mlsec.toml", "policy/team.rego", "data/train.csv"
     if not re.search(check["files"], name):
         fail(f".pre-commit-hooks.yaml: mlsec-check does not run on {name}")
 ok(".pre-commit-hooks.yaml: ids, entries, languages, file patterns")
+
+# --- the examples in docs/ci.md ---------------------------------------------------
+
+hook_ids = {h["id"] for h in hooks}
+blocks = re.findall(r"```yaml\n(.*?)```", read(os.path.join(ROOT, "docs/ci.md")), re.DOTALL)
+seen = {"action": 0, "gitlab": 0, "pre-commit": 0}
+
+
+def walk(node):
+    if isinstance(node, list):
+        for x in node:
+            walk(x)
+    elif isinstance(node, dict):
+        if str(node.get("uses", "")).startswith("mlsec/mlsec@"):
+            seen["action"] += 1
+            unknown = set(node.get("with", {})) - set(inputs)
+            if unknown:
+                fail(f"docs/ci.md: the action has no input {sorted(unknown)}")
+        if node.get("extends") == ".mlsec":
+            seen["gitlab"] += 1
+            unknown = set(node.get("variables", {})) - set(job["variables"])
+            if unknown:
+                fail(f"docs/ci.md: the GitLab template has no variable {sorted(unknown)}")
+        if str(node.get("repo", "")).endswith("/mlsec/mlsec"):
+            seen["pre-commit"] += 1
+            unknown = {h["id"] for h in node.get("hooks", [])} - hook_ids
+            if unknown:
+                fail(f"docs/ci.md: no pre-commit hook {sorted(unknown)}")
+        for x in node.values():
+            walk(x)
+
+
+for block in blocks:
+    try:
+        walk(yaml.safe_load(textwrap.dedent(block)))
+    except yaml.YAMLError as e:
+        fail(f"docs/ci.md: an example does not parse as YAML: {e}\n{block}")
+if not all(seen.values()):
+    fail(f"docs/ci.md: expected examples of the action, the GitLab job and the hooks, found {seen}")
+ok(f"docs/ci.md: {len(blocks)} YAML examples parse and use only real inputs, variables and hook ids")
