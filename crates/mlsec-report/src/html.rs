@@ -25,7 +25,8 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bott
 table{border-collapse:collapse;width:100%;margin:8px 0}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--soft);font-weight:600}
-td.msg{white-space:pre-wrap;word-break:break-word}
+td.msg{white-space:pre-wrap;word-break:break-word}td.id{white-space:nowrap}
+ul.msgs{margin:0;padding-left:16px}ul.msgs li{margin-bottom:4px;word-break:break-word}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 details{margin:8px 0;border:1px solid var(--line);border-radius:6px;padding:4px 12px}
 summary{cursor:pointer;font-weight:600;padding:4px 0}
@@ -195,17 +196,21 @@ fn policy(out: &mut String, bundle: &Bundle) {
             .messages
             .iter()
             .filter(|m| m.package == rule.package)
-            .map(|m| escape(&m.msg))
+            .map(|m| format!("<li>{}</li>", escape(&m.msg)))
             .collect();
+        let messages = if messages.is_empty() {
+            String::new()
+        } else {
+            format!("<ul class=\"msgs\">{}</ul>", messages.concat())
+        };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}<br><small>{}</small></td><td>{}</td><td class=\"msg\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"id\"><code>{}</code></td><td>{}<br><small>{}</small></td><td>{}</td><td>{messages}</td></tr>",
             badge(&rule.status),
             escape(id),
             escape(&rule.metadata.title),
             escape(&rule.origin),
-            escape(&controls.join(", ")),
-            messages.join("\n")
+            escape(&controls.join(", "))
         );
     }
     out.push_str("</tbody></table></section>\n");
@@ -422,13 +427,13 @@ fn compliance(out: &mut String, bundle: &Bundle) {
             decided.sort_by_key(|c| c.status != Status::Failed);
             for c in decided {
                 let status = if c.status == Status::Failed {
-                    badge("denied")
+                    "<span class=\"badge fail\">failed</span>"
                 } else {
-                    badge("passed")
+                    "<span class=\"badge pass\">met</span>"
                 };
                 let _ = write!(
                     out,
-                    "<tr><td><code>{}</code></td><td>{}</td><td>{status}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td class=\"id\"><code>{}</code></td><td>{}</td><td>{status}</td><td>{}</td><td>{}</td></tr>",
                     escape(&c.id),
                     escape(&c.title),
                     escape(&c.rules.join(", ")),

@@ -76,7 +76,7 @@ fn the_example_report_shows_the_decision_checks_policies_and_compliance() {
     assert!(page.contains("Content-Security-Policy"));
     assert!(page.contains("default-src 'none'"));
     for text in [
-        "mlsec check: churn-service",
+        "mlsec check: penguin-service",
         "DENY",
         "MLP001",
         "No model file gives code execution",

@@ -110,7 +110,7 @@ fn check_writes_the_report_and_report_renders_the_same_from_saved_evidence() {
         .assert()
         .code(1);
     let page = std::fs::read_to_string(evidence.join("report.html")).unwrap();
-    assert!(page.contains("mlsec check: churn-service") && page.contains("MLP001"));
+    assert!(page.contains("mlsec check: penguin-service") && page.contains("MLP001"));
     // --report names it; SARIF and JUnit come from the same evidence.
     let report = out.path().join("gate.html");
     let run = mlsec()
@@ -241,13 +241,13 @@ fn init_writes_a_project_file_that_check_runs_and_never_overwrites_one() {
     let text = std::fs::read_to_string(project.join("mlsec.toml")).unwrap();
     // The signed models get the public key, never the private one beside it.
     assert!(
-        text.contains("path = \"models/churn-classifier\"\nkey = \"keys/demo-signing-key.pub\""),
+        text.contains("path = \"models/species-classifier\"\nkey = \"keys/demo-signing-key.pub\""),
         "{text}"
     );
     assert!(!text.contains("demo-signing-key.pem"), "{text}");
     assert!(text.contains("path = \"downloads\""), "{text}");
     assert!(
-        text.contains("manifest = \"data/churn-train.manifest.json\""),
+        text.contains("manifest = \"data/penguins.manifest.json\""),
         "{text}"
     );
     assert!(text.contains("paths = [\"policy\"]"), "{text}");
