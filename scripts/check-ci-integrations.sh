@@ -178,7 +178,7 @@ ok "scan: exit 1 on hostile downloads with SARIF, 0 on the models at fail-on low
 copy_examples project-evidence
 pe=$work/project-evidence
 sed -i.bak -e 's/^\[project\]$/[project]  # a comment/' \
-  -e 's/^name = "churn-service"/&\nevidence = "build\/ev"  # a comment/' "$pe/mlsec.toml"
+  -e 's/^name = "[^"]*"/&\nevidence = "build\/ev"  # a comment/' "$pe/mlsec.toml"
 if ! grep -q '^evidence = "build/ev"' "$pe/mlsec.toml" || ! grep -q '^\[project\]  #' "$pe/mlsec.toml"; then
   fail "could not edit the test project's mlsec.toml"
 fi
@@ -206,7 +206,7 @@ if not cases or not failed:
     sys.exit(f"FAIL: junit: {len(cases)} test cases, {len(failed)} failed; expected failures for the denied example")
 PY
   grep -qi '<html' "$p/out/report.html" || fail "out/report.html is not HTML"
-  [[ "$log" == *"mlsec check: churn-service"* ]] || fail "the log has no human summary from mlsec report: $log"
+  [[ "$log" == *"mlsec check: penguin-service"* ]] || fail "the log has no human summary from mlsec report: $log"
   ok "junit and report: JUnit XML with failing test cases, HTML, the human summary in the log"
 else
   run_ci "$p" MLSEC_JUNIT=out/junit.xml

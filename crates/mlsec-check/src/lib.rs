@@ -106,6 +106,9 @@ pub enum CheckError {
     Project(String),
     #[error(transparent)]
     Policy(#[from] mlsec_policy::PolicyError),
+    /// Signing the evidence bundle failed.
+    #[error(transparent)]
+    Sign(#[from] mlsec_sign::SignError),
 }
 
 impl CheckError {
@@ -114,6 +117,7 @@ impl CheckError {
             CheckError::Io { fault, .. } => *fault,
             CheckError::Project(_) => Fault::Input,
             CheckError::Policy(e) => e.fault(),
+            CheckError::Sign(e) => e.fault(),
         }
     }
 
@@ -588,6 +592,44 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), CheckError> {
         .map_err(|e| CheckError::Project(format!("internal error: {e}")))?;
     text.push('\n');
     mlsec_core::output::write_atomic(path, text.as_bytes()).map_err(|e| CheckError::io(path, &e))
+}
+
+/// Writes the evidence bundle of a finished check: every file of its
+/// evidence folder that the decision rests on (`check.json`, `input.json`,
+/// each check's envelope, and `report.html` when there is one) under
+/// `evidence/`, signed with `credential` (see `mlsec_sign::evidence_bundle`).
+/// `mlsec verify-attestation FILE` verifies it.
+pub fn write_bundle(
+    check: &Evidence,
+    out: &Path,
+    credential: &mlsec_sign::Credential,
+) -> Result<(), CheckError> {
+    let details =
+        CheckDetails::of(check).map_err(|e| CheckError::Project(format!("internal error: {e}")))?;
+    let dir = PathBuf::from(&details.evidence_dir);
+    let mut names: Vec<String> = vec!["check.json".into(), "input.json".into()];
+    names.extend(details.checks.iter().filter_map(|c| c.evidence.clone()));
+    if dir.join("report.html").is_file() {
+        names.push("report.html".into());
+    }
+    let mut members = Vec::new();
+    for name in names {
+        let path = dir.join(&name);
+        let bytes = std::fs::read(&path).map_err(|e| CheckError::io(&path, &e))?;
+        members.push((format!("evidence/{name}"), bytes));
+    }
+    let predicate = json!({
+        "project": details.project,
+        "decision": details.decision,
+        "created": check.created,
+        "tool": check.tool,
+        "checks": details.checks.iter().map(|c| json!({
+            "kind": c.kind, "target": c.target, "status": c.status,
+            "verdict": c.verdict, "evidence": c.evidence,
+        })).collect::<Vec<_>>(),
+    });
+    let archive = mlsec_sign::evidence_bundle::write(&members, &predicate, credential)?;
+    mlsec_core::output::write_atomic(out, &archive).map_err(|e| CheckError::io(out, &e))
 }
 
 /// A policy message as a finding of the `check` envelope: denials are high,

@@ -267,3 +267,62 @@ fn the_matrix_lists_every_control_met_failed_or_not_covered() {
         assert_eq!(f.controls.len(), listed, "{}: every control listed", f.id);
     }
 }
+
+#[test]
+fn a_policy_over_its_time_limit_is_a_run_time_error_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    // About 16 million steps of a join that never matches: far over 50 ms.
+    fs::write(
+        dir.path().join("slow.rego"),
+        "package slow\nimport rego.v1\ndeny contains \"never\" if {\n  some i in numbers.range(1, 4000)\n  some j in numbers.range(1, 4000)\n  i * j == -1\n}\n",
+    )
+    .unwrap();
+    let set = PolicySet::load(&PolicyOptions {
+        paths: vec![dir.path().into()],
+        time_limit: Some(std::time::Duration::from_millis(50)),
+        ..PolicyOptions::default()
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = set.evaluate(&json!({})).err().unwrap();
+    assert!(matches!(err, PolicyError::Runtime(_)), "{err:?}");
+    assert!(err.to_string().contains("data.slow.deny"), "{err}");
+    assert!(err.to_string().contains("time limit"), "{err}");
+    // Stopped near the limit, not after the whole join (a generous bound:
+    // this only shows the clock is still read).
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn personal_data_is_counted_once_per_count_and_secrets_are_left_to_mlp004() {
+    // The shape `mlsec data pii` writes: per-file counts, and findings of which
+    // PII002 ones are secrets.
+    let counts: Vec<_> = (0..300)
+        .map(|i| json!({"entity": if i % 2 == 0 { "EMAIL" } else { "AWS_ACCESS_KEY" }, "column": format!("c{i}"), "count": 1}))
+        .collect();
+    let mut findings: Vec<_> = (0..3000)
+        .map(|_| json!({"rule": "PII001", "entity": "EMAIL", "severity": "medium"}))
+        .collect();
+    findings.push(json!({"rule": "PII002", "entity": "AWS_ACCESS_KEY", "severity": "high"}));
+    let input = json!({"evidence": {"data.pii": [{
+        "kind": "data.pii",
+        "findings": findings,
+        "details": {"files": [{"path": "data/train.csv", "counts": counts}]}
+    }]}});
+    let set = PolicySet::load(&packs(&["baseline"], false)).unwrap();
+    let started = std::time::Instant::now();
+    let decision = set.evaluate(&input).unwrap();
+    let warned: Vec<_> = decision
+        .messages
+        .iter()
+        .filter(|m| m.rule.as_deref() == Some("MLP005"))
+        .collect();
+    assert_eq!(
+        warned.len(),
+        150,
+        "one per EMAIL count, none for the secret"
+    );
+    assert!(warned.iter().all(|m| m.msg.contains("EMAIL")));
+    // Linear, not counts x findings: well inside the time limit.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -26,6 +26,7 @@
 pub mod bundle;
 pub mod cert;
 mod error;
+pub mod evidence_bundle;
 pub mod hash;
 pub mod keys;
 pub mod manifest;

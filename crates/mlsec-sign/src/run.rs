@@ -365,6 +365,9 @@ pub fn verify_attestation_file(
         failure: None,
         signed: None,
     };
+    if starts_as_tar(path) {
+        return verify_evidence_bundle(options, trust, details);
+    }
     // Read within the bundle size limit: an oversized file is refused, not
     // held in memory, and is a bad signature; a missing one is an error.
     let opened = match crate::bundle::read_file(path) {
@@ -417,6 +420,46 @@ pub fn verify_attestation_file(
         "attestation",
         subjects,
         findings,
+        to_value(&details)?,
+    ))
+}
+
+/// Whether the file at `path` begins as a tar archive (an evidence bundle of
+/// `mlsec check --bundle`) rather than a Sigstore bundle.
+fn starts_as_tar(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|f| f.take(512).read(&mut head))
+        .unwrap_or(0);
+    head.get(..n).is_some_and(crate::evidence_bundle::is_tar)
+}
+
+/// `verify-attestation` of an evidence bundle: the signature, then every
+/// member against the signed digests.
+fn verify_evidence_bundle(
+    options: &VerifyAttestationOptions,
+    trust: &Trust,
+    mut details: AttestationDetails,
+) -> Result<Evidence, SignError> {
+    if options.document.is_some() {
+        return Err(SignError::Document(format!(
+            "{}: an evidence bundle holds its documents; --document compares a single attested file",
+            options.bundle.display()
+        )));
+    }
+    let verified = crate::evidence_bundle::verify(&options.bundle, trust)?;
+    details.predicate_type = Some(crate::evidence_bundle::BUNDLE_PREDICATE_TYPE.to_string());
+    details.verified = Some(verified.findings.is_empty());
+    details.failure = verified.findings.first().map(|f| f.message.clone());
+    if let Some((predicate, signer)) = verified.signed {
+        details.signer = Some(signer);
+        details.signed = Some(predicate);
+    }
+    Ok(Evidence::new(
+        "attestation",
+        verified.subjects,
+        verified.findings,
         to_value(&details)?,
     ))
 }

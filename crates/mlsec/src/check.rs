@@ -39,6 +39,21 @@ pub struct CheckArgs {
     /// Where to write the HTML report (default: report.html in the evidence folder).
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Also write every envelope, the decision and the report into one tar
+    /// archive with a signed in-toto statement over them (needs --key);
+    /// `mlsec verify-attestation FILE --key PUBLIC.pem` verifies it.
+    #[arg(long, value_name = "FILE.tar", requires = "key")]
+    pub bundle: Option<PathBuf>,
+    /// The private key that signs the bundle (PEM; an encrypted key's
+    /// password from MLSEC_KEY_PASSWORD).
+    #[arg(long, value_name = "PRIVATE.pem", requires = "bundle")]
+    pub key: Option<PathBuf>,
+    /// Sign with this certificate (PEM) for the key: the certificate method.
+    #[arg(long, value_name = "CERT.pem", requires = "key")]
+    pub certificate: Option<PathBuf>,
+    /// Certificates (PEM) that chain the signing certificate to a CA.
+    #[arg(long, value_name = "CA.pem", num_args = 1.., requires = "certificate")]
+    pub certificate_chain: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,6 +188,15 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
         .unwrap_or_else(|| PathBuf::from(&details.evidence_dir).join("report.html"));
     output::emit(Some(&report), mlsec_report::html(&bundle).as_bytes())
         .map_err(|e| CliError::output(Some(&report), &e))?;
+    if let Some(bundle) = &args.bundle {
+        let credential = mlsec_sign::load_credential(&mlsec_sign::KeyFiles {
+            key: args.key.clone(),
+            password: std::env::var("MLSEC_KEY_PASSWORD").ok(),
+            certificate: args.certificate.clone(),
+            certificate_chain: args.certificate_chain.clone(),
+        })?;
+        mlsec_check::write_bundle(&evidence, bundle, &credential)?;
+    }
     let text = match args.format {
         CheckFormat::Human => summary(&evidence, &details, colour(&args.output), Some(&report)),
         CheckFormat::Json => render::json(&evidence),

@@ -200,9 +200,15 @@ pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, CliEr
     let d = AttestationDetails::of(&evidence)?;
     let (Some(signed), Some(signer), None) = (&d.signed, &d.signer, &d.failure) else {
         println!("NOT verified: {}", d.failure.as_deref().unwrap_or("?"));
+        // An evidence bundle can differ in several members: name each.
+        for f in evidence.findings.iter().skip(1) {
+            println!("  {} {}", f.rule, f.message);
+        }
         return Ok(ExitCode::from(1));
     };
     let is_bom = signed["bomFormat"] == "CycloneDX";
+    let is_bundle =
+        d.predicate_type.as_deref() == Some(mlsec_sign::evidence_bundle::BUNDLE_PREDICATE_TYPE);
     let text = match args.format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(signed).map_err(CliError::internal)?;
@@ -210,6 +216,9 @@ pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, CliEr
             s
         }
         // The signed evidence's findings as SARIF, like the command that made it.
+        Format::Sarif if is_bundle => {
+            return Err(CliError::usage("--format sarif: an evidence bundle holds many envelopes; extract it and run `mlsec report evidence/ -f sarif`, or use --format json"))
+        }
         Format::Sarif if is_bom => {
             return Err(CliError::usage("--format sarif: the signed document is a CycloneDX BOM, which has no findings; use --format json"))
         }
@@ -225,6 +234,15 @@ pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<ExitCode, CliEr
             s.push('\n');
             s
         }
+        Format::Human if is_bundle => format!(
+            "Verified {}: evidence bundle of {} (decision {}, {} signed file(s), every one unchanged), signed with {} key {}\n",
+            args.bundle.display(),
+            signed["project"].as_str().unwrap_or("?"),
+            signed["decision"].as_str().unwrap_or("?"),
+            evidence.subjects.len(),
+            signer.algorithm,
+            signer.key_fingerprint
+        ),
         Format::Human if is_bom => format!(
             "Verified {}: CycloneDX BOM of {}, signed with {} key {}\n",
             args.bundle.display(),

@@ -298,3 +298,70 @@ fn init_writes_a_project_file_that_check_runs_and_never_overwrites_one() {
     assert!(text.contains("No model files found"), "{text}");
     mlsec().arg("check").arg(&empty).assert().code(2);
 }
+
+#[test]
+fn check_bundle_is_signed_and_verify_attestation_checks_every_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("gate.tar");
+    mlsec()
+        .arg("check")
+        .arg(examples())
+        .arg("--evidence")
+        .arg(dir.path().join("evidence"))
+        .arg("--bundle")
+        .arg(&bundle)
+        .arg("--key")
+        .arg(examples().join("keys/demo-signing-key.pem"))
+        .assert()
+        .code(1);
+    let run = mlsec()
+        .arg("verify-attestation")
+        .arg(&bundle)
+        .arg("--key")
+        .arg(examples().join("keys/demo-signing-key.pub"))
+        .assert()
+        .code(0);
+    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert!(
+        out.contains("evidence bundle of penguin-service (decision deny"),
+        "{out}"
+    );
+    let json = mlsec()
+        .arg("verify-attestation")
+        .arg(&bundle)
+        .args(["-f", "json", "--key"])
+        .arg(examples().join("keys/demo-signing-key.pub"))
+        .assert()
+        .code(0);
+    let signed: Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(signed["decision"], "deny");
+    assert!(signed["checks"].as_array().unwrap().len() >= 9);
+    // Flip one byte of a member: not verified, exit 1, the member named.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == b"\"deny\",\n" || w == b"\"deny\"\n ")
+        .unwrap_or(600);
+    bytes[at + 1] = b'D';
+    std::fs::write(&bundle, &bytes).unwrap();
+    let run = mlsec()
+        .arg("verify-attestation")
+        .arg(&bundle)
+        .arg("--key")
+        .arg(examples().join("keys/demo-signing-key.pub"))
+        .assert()
+        .code(1);
+    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert!(
+        out.starts_with("NOT verified:") && out.contains("evidence/"),
+        "{out}"
+    );
+    // A bundle needs a key.
+    mlsec()
+        .arg("check")
+        .arg(examples())
+        .arg("--bundle")
+        .arg(dir.path().join("x.tar"))
+        .assert()
+        .code(2);
+}
