@@ -96,13 +96,6 @@ PY
       bench "rule-$r" "$runs" "$mlsec" policy eval --input "$in" "$work/rules/$r"
     done
     bench "rule-strict" "$runs" "$mlsec" policy eval --input "$in" --pack baseline --pack strict
-    bench "rule-strict+linear-pii" "$runs" "$mlsec" policy eval --input "$in" --pack baseline --pack strict bench/check/linear-pii.rego
-    # The experiment must decide the same: same messages, same outcomes.
-    "$mlsec" policy eval --input "$in" --pack baseline --pack strict > "$work/shipped.json" || true
-    "$mlsec" policy eval --input "$in" --pack baseline --pack strict bench/check/linear-pii.rego > "$work/linear.json" || true
-    python3 -c 'import json,sys; a,b=(json.load(open(f)) for f in sys.argv[1:]); s=lambda d:([m["msg"] for m in d["messages"]],[(r["package"],r["status"]) for r in d["rules"]]); print("same" if s(a)==s(b) else "DIFFERENT")' \
-      "$work/shipped.json" "$work/linear.json" > "$work/linear-same.txt"
-    echo "linear-pii vs shipped: $(cat "$work/linear-same.txt")" >&2
     ;;
   profile)
     # regorus stops a rule after 10 s of wall time; under valgrind (~50x

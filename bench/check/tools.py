@@ -147,12 +147,10 @@ def report(work, out):
         none = load(os.path.join(work, "t-rule-none.json"))
         L.append("## One rule at a time, 10k input\n")
         L.append("Each bundled rule alone (as a policy folder, `mlsec.lib` beside the rules that use it); "
-                 "*cost* = median minus the no-policy median. `linear-pii` is the experiment in "
-                 "`bench/check/linear-pii.rego` (not the shipped pack): baseline + strict with `mlsec.lib` replaced by "
-                 "a version that collects the secret entities once.\n")
+                 "*cost* = median minus the no-policy median.\n")
         L.append("| rules | min | median | max | runs | exit | cost |\n|---|---|---|---|---|---|---|")
         order = ["none", "mlp001", "mlp002", "mlp003", "mlp004", "mlp005", "mlp101", "mlp102", "mlp103", "mlp104",
-                 "mlp105", "mlp005+mlp105", "strict", "strict+linear-pii"]
+                 "mlp105", "mlp005+mlp105", "strict"]
         names = [f[7:-5] for f in rules]
         for n in sorted(names, key=lambda n: order.index(n) if n in order else 99):
             m = load(os.path.join(work, f"t-rule-{n}.json"))

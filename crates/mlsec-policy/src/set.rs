@@ -256,8 +256,9 @@ impl PolicySet {
     /// Evaluates every rule package over `input`.
     pub fn evaluate(&self, input: &Value) -> Result<Decision, PolicyError> {
         let mut engine = self.engine.clone();
-        let text = serde_json::to_string(input).map_err(|e| PolicyError::Runtime(e.to_string()))?;
-        let input_value = regorus::Value::from_json_str(&text)
+        // Straight from the JSON value: printing it and parsing the text
+        // again took two thirds of the time budget at 10,000 findings.
+        let input_value = <regorus::Value as serde::Deserialize>::deserialize(input)
             .map_err(|e| PolicyError::Runtime(format!("input: {e}")))?;
         engine.set_input(input_value);
         let kinds: BTreeSet<&str> = input["evidence"]
