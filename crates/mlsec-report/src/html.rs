@@ -3,7 +3,7 @@
 //! and printable. Everything taken from evidence is escaped.
 
 use crate::svg::{bars, stacked, Bar};
-use crate::{escape, Bundle, Envelope};
+use crate::{escape, Envelope, EvidenceSet};
 use mlsec_core::{Finding, Severity};
 use mlsec_policy::Status;
 use std::collections::BTreeMap;
@@ -74,9 +74,9 @@ fn badge(decision: &str) -> String {
     format!("<span class=\"badge {class}\">{}</span>", escape(text))
 }
 
-/// The bundle as one HTML document.
-pub fn html(bundle: &Bundle) -> String {
-    let title = match &bundle.check {
+/// The evidence set as one HTML document.
+pub fn html(set: &EvidenceSet) -> String {
+    let title = match &set.check {
         Some((_, d)) => format!("mlsec check: {}", d.project),
         None => "mlsec report".to_string(),
     };
@@ -90,13 +90,13 @@ pub fn html(bundle: &Bundle) -> String {
         escape(mlsec_core::TOOL_VERSION),
         escape(&title)
     );
-    header(&mut out, bundle, &title);
-    summary(&mut out, bundle);
-    policy(&mut out, bundle);
-    checks(&mut out, bundle);
-    findings(&mut out, bundle);
-    personal_data(&mut out, bundle);
-    compliance(&mut out, bundle);
+    header(&mut out, set, &title);
+    summary(&mut out, set);
+    policy(&mut out, set);
+    checks(&mut out, set);
+    findings(&mut out, set);
+    personal_data(&mut out, set);
+    compliance(&mut out, set);
     let _ = write!(
         out,
         "<footer>Written by mlsec {} from the evidence envelopes named above. This file loads nothing and runs no script.</footer>\n</body></html>\n",
@@ -105,14 +105,14 @@ pub fn html(bundle: &Bundle) -> String {
     out
 }
 
-fn header(out: &mut String, bundle: &Bundle, title: &str) {
+fn header(out: &mut String, set: &EvidenceSet, title: &str) {
     let _ = write!(
         out,
         "<header><h1>{} {}</h1>",
         escape(title),
-        badge(bundle.decision())
+        badge(set.decision())
     );
-    match &bundle.check {
+    match &set.check {
         Some((evidence, d)) => {
             let _ = write!(
                 out,
@@ -126,38 +126,37 @@ fn header(out: &mut String, bundle: &Bundle, title: &str) {
             let _ = write!(
                 out,
                 "<p class=\"meta\">{} evidence envelope(s); no policy decision (report on an evidence folder written by <code>mlsec check</code> for one).</p>",
-                bundle.envelopes.len()
+                set.envelopes.len()
             );
         }
     }
     out.push_str("</header>\n");
 }
 
-fn all_findings(bundle: &Bundle) -> impl Iterator<Item = &Finding> {
-    bundle
-        .envelopes
+fn all_findings(set: &EvidenceSet) -> impl Iterator<Item = &Finding> {
+    set.envelopes
         .iter()
         .flat_map(|e| e.evidence.findings.iter())
 }
 
-fn summary(out: &mut String, bundle: &Bundle) {
+fn summary(out: &mut String, set: &EvidenceSet) {
     out.push_str("<section><h2>Summary</h2><div class=\"cards\">");
     let card = |out: &mut String, n: usize, what: &str| {
         let _ = write!(out, "<div class=\"card\"><b>{n}</b>{}</div>", escape(what));
     };
-    let runs = bundle.envelopes.len() + bundle.failed_runs.len();
+    let runs = set.envelopes.len() + set.failed_runs.len();
     card(out, runs, "checks run");
-    card(out, bundle.failed_runs.len(), "checks in error");
-    if let Some((_, d)) = &bundle.check {
+    card(out, set.failed_runs.len(), "checks in error");
+    if let Some((_, d)) = &set.check {
         let level =
             |l: mlsec_policy::Level| d.policy.messages.iter().filter(|m| m.level == l).count();
         card(out, level(mlsec_policy::Level::Deny), "denials");
         card(out, level(mlsec_policy::Level::Warn), "warnings");
     }
-    card(out, all_findings(bundle).count(), "findings");
+    card(out, all_findings(set).count(), "findings");
     out.push_str("</div>");
     let mut counts: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
-    for f in all_findings(bundle) {
+    for f in all_findings(set) {
         *counts.entry(f.severity).or_default() += 1;
     }
     let rows: Vec<Bar> = counts
@@ -174,8 +173,8 @@ fn summary(out: &mut String, bundle: &Bundle) {
     out.push_str("</section>\n");
 }
 
-fn policy(out: &mut String, bundle: &Bundle) {
-    let Some((_, d)) = &bundle.check else {
+fn policy(out: &mut String, set: &EvidenceSet) {
+    let Some((_, d)) = &set.check else {
         return;
     };
     out.push_str("<section><h2>Policy</h2><table><thead><tr><th>outcome</th><th>rule</th><th>title</th><th>controls</th><th>messages</th></tr></thead><tbody>");
@@ -216,9 +215,9 @@ fn policy(out: &mut String, bundle: &Bundle) {
     out.push_str("</tbody></table></section>\n");
 }
 
-fn checks(out: &mut String, bundle: &Bundle) {
+fn checks(out: &mut String, set: &EvidenceSet) {
     out.push_str("<section><h2>Checks</h2><table><thead><tr><th>check</th><th>target</th><th>outcome</th><th>findings</th><th>time</th><th>evidence</th></tr></thead><tbody>");
-    for e in &bundle.envelopes {
+    for e in &set.envelopes {
         let (kind, target, millis) = match &e.run {
             Some(r) => (
                 r.kind.as_str().to_string(),
@@ -246,7 +245,7 @@ fn checks(out: &mut String, bundle: &Bundle) {
             escape(&file_name(e))
         );
     }
-    for r in &bundle.failed_runs {
+    for r in &set.failed_runs {
         let _ = write!(
             out,
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td colspan=\"3\" class=\"msg\">{}</td></tr>",
@@ -266,12 +265,12 @@ fn file_name(e: &Envelope) -> String {
         .unwrap_or_default()
 }
 
-fn findings(out: &mut String, bundle: &Bundle) {
-    if all_findings(bundle).next().is_none() {
+fn findings(out: &mut String, set: &EvidenceSet) {
+    if all_findings(set).next().is_none() {
         return;
     }
     out.push_str("<section><h2>Findings</h2>");
-    for e in bundle
+    for e in set
         .envelopes
         .iter()
         .filter(|e| !e.evidence.findings.is_empty())
@@ -322,10 +321,10 @@ fn findings(out: &mut String, bundle: &Bundle) {
 
 /// Personal data found per dataset column (or per file for text), the
 /// columns with most first.
-fn personal_data(out: &mut String, bundle: &Bundle) {
+fn personal_data(out: &mut String, set: &EvidenceSet) {
     let mut per_column: BTreeMap<String, usize> = BTreeMap::new();
     let mut entities: BTreeMap<String, usize> = BTreeMap::new();
-    for e in bundle
+    for e in set
         .envelopes
         .iter()
         .filter(|e| e.evidence.kind == "data.pii")
@@ -370,8 +369,8 @@ fn personal_data(out: &mut String, bundle: &Bundle) {
     out.push_str("</section>\n");
 }
 
-fn compliance(out: &mut String, bundle: &Bundle) {
-    let Some((_, d)) = &bundle.check else {
+fn compliance(out: &mut String, set: &EvidenceSet) {
+    let Some((_, d)) = &set.check else {
         return;
     };
     if d.compliance.is_empty() {

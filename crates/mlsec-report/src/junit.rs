@@ -7,7 +7,7 @@
 //! about it reaches the envelope's threshold. A check that could not run is
 //! an error.
 
-use crate::{escape, Bundle, Envelope};
+use crate::{escape, Envelope, EvidenceSet};
 use mlsec_check::CheckRun;
 use mlsec_core::Finding;
 use std::fmt::Write as _;
@@ -41,10 +41,10 @@ enum Outcome {
     },
 }
 
-/// The bundle as a JUnit XML document.
-pub fn junit(bundle: &Bundle) -> String {
+/// The evidence set as a JUnit XML document.
+pub fn junit(set: &EvidenceSet) -> String {
     let mut suites = Vec::new();
-    if let Some((_, details)) = &bundle.check {
+    if let Some((_, details)) = &set.check {
         let mut suite = Suite {
             name: "policy".into(),
             ..Suite::default()
@@ -94,13 +94,13 @@ pub fn junit(bundle: &Bundle) -> String {
         }
         suites.push(suite);
     }
-    for envelope in &bundle.envelopes {
+    for envelope in &set.envelopes {
         suites.push(envelope_suite(envelope));
     }
-    for run in &bundle.failed_runs {
+    for run in &set.failed_runs {
         suites.push(failed_run_suite(run));
     }
-    render(bundle, &suites)
+    render(set, &suites)
 }
 
 fn prefixed(prefix: &str, lines: &[&str]) -> String {
@@ -187,7 +187,7 @@ fn line(f: &Finding) -> String {
     }
 }
 
-fn render(bundle: &Bundle, suites: &[Suite]) -> String {
+fn render(set: &EvidenceSet, suites: &[Suite]) -> String {
     let count = |pick: fn(&Outcome) -> bool| -> usize {
         suites
             .iter()
@@ -200,7 +200,7 @@ fn render(bundle: &Bundle, suites: &[Suite]) -> String {
     let errors = count(|o| matches!(o, Outcome::Error { .. }));
     let skipped = count(|o| matches!(o, Outcome::Skipped { .. }));
     let time: f64 = suites.iter().map(|s| s.time).sum();
-    let title = match &bundle.check {
+    let title = match &set.check {
         Some((_, d)) => format!("mlsec check: {}", d.project),
         None => "mlsec report".to_string(),
     };

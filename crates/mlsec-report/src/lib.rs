@@ -27,7 +27,7 @@ mod svg;
 pub use html::html;
 pub use junit::junit;
 pub use load::{
-    load, read_envelope, Bundle, Envelope, ReportError, MAX_EVIDENCE_BYTES, SCHEMA_VERSION,
+    load, read_envelope, Envelope, EvidenceSet, ReportError, MAX_EVIDENCE_BYTES, SCHEMA_VERSION,
 };
 pub use sarif::sarif;
 

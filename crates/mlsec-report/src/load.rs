@@ -71,7 +71,7 @@ pub struct Envelope {
 /// What a report shows: the gate's decision, when there is one, and every
 /// producer's envelope.
 #[derive(Debug, Clone, Default)]
-pub struct Bundle {
+pub struct EvidenceSet {
     /// The `check` envelope and its details.
     pub check: Option<(Evidence, CheckDetails)>,
     pub envelopes: Vec<Envelope>,
@@ -79,7 +79,7 @@ pub struct Bundle {
     pub failed_runs: Vec<CheckRun>,
 }
 
-impl Bundle {
+impl EvidenceSet {
     /// The decision: `pass`, `warn`, `deny` or `error` from the gate; without
     /// one, `fail` when some envelope failed its threshold, else `pass`.
     pub fn decision(&self) -> &str {
@@ -95,8 +95,8 @@ impl Bundle {
 /// `check.json` and the envelopes it lists), a folder of envelope files, or
 /// an envelope file. Anything that is not an envelope, or that a newer mlsec
 /// wrote, is an error naming the file and line.
-pub fn load(paths: &[PathBuf]) -> Result<Bundle, ReportError> {
-    let mut bundle = Bundle::default();
+pub fn load(paths: &[PathBuf]) -> Result<EvidenceSet, ReportError> {
+    let mut set = EvidenceSet::default();
     if paths.is_empty() {
         return Err(ReportError::Input(
             "no evidence given: name an evidence folder or envelope files".into(),
@@ -105,15 +105,15 @@ pub fn load(paths: &[PathBuf]) -> Result<Bundle, ReportError> {
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|e| ReportError::io(path, &e))?;
         if meta.is_dir() {
-            load_folder(path, &mut bundle)?;
+            load_folder(path, &mut set)?;
         } else {
-            add(read_envelope(path)?, path, None, &mut bundle)?;
+            add(read_envelope(path)?, path, None, &mut set)?;
         }
     }
-    Ok(bundle)
+    Ok(set)
 }
 
-fn load_folder(dir: &Path, bundle: &mut Bundle) -> Result<(), ReportError> {
+fn load_folder(dir: &Path, set: &mut EvidenceSet) -> Result<(), ReportError> {
     let check_file = dir.join("check.json");
     if check_file.is_file() {
         let check = read_envelope(&check_file)?;
@@ -135,12 +135,12 @@ fn load_folder(dir: &Path, bundle: &mut Bundle) -> Result<(), ReportError> {
                     }
                     let path = dir.join(file);
                     let evidence = read_envelope(&path)?;
-                    add(evidence, &path, Some(run.clone()), bundle)?;
+                    add(evidence, &path, Some(run.clone()), set)?;
                 }
-                None => bundle.failed_runs.push(run.clone()),
+                None => set.failed_runs.push(run.clone()),
             }
         }
-        return add(check, &check_file, None, bundle);
+        return add(check, &check_file, None, set);
     }
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| ReportError::io(dir, &e))? {
@@ -162,7 +162,7 @@ fn load_folder(dir: &Path, bundle: &mut Bundle) -> Result<(), ReportError> {
     files.sort();
     for path in files {
         let evidence = read_envelope(&path)?;
-        add(evidence, &path, None, bundle)?;
+        add(evidence, &path, None, set)?;
     }
     Ok(())
 }
@@ -171,19 +171,19 @@ fn add(
     evidence: Evidence,
     path: &Path,
     run: Option<CheckRun>,
-    bundle: &mut Bundle,
+    set: &mut EvidenceSet,
 ) -> Result<(), ReportError> {
     if evidence.kind == "check" {
-        if bundle.check.is_some() {
+        if set.check.is_some() {
             return Err(ReportError::Input(format!(
                 "{}: a second `check` decision; report on one project's evidence at a time",
                 path.display()
             )));
         }
         let details = check_details(&evidence, path)?;
-        bundle.check = Some((evidence, details));
+        set.check = Some((evidence, details));
     } else {
-        bundle.envelopes.push(Envelope {
+        set.envelopes.push(Envelope {
             file: path.to_path_buf(),
             evidence,
             run,

@@ -1,21 +1,21 @@
 //! One SARIF log for the whole gate: every producer's findings and the
 //! policy decisions, in one run.
 
-use crate::Bundle;
+use crate::EvidenceSet;
 use mlsec_core::render::{rule_descriptor, sarif_merged};
 use mlsec_core::{Evidence, Rule};
 use mlsec_policy::RuleOutcome;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
-/// The bundle as SARIF 2.1.0: one run (GitHub code scanning refuses several
+/// The evidence set as SARIF 2.1.0: one run (GitHub code scanning refuses several
 /// runs of one tool in a file) whose results are every envelope's findings,
 /// then the policy messages. `rules` are the producers' rules; the ones the
 /// results use become `tool.driver.rules`, followed by the policy rules that
 /// spoke.
-pub fn sarif(bundle: &Bundle, rules: &[Rule]) -> Value {
-    let mut evidence: Vec<&Evidence> = bundle.envelopes.iter().map(|e| &e.evidence).collect();
-    if let Some((check, _)) = &bundle.check {
+pub fn sarif(set: &EvidenceSet, rules: &[Rule]) -> Value {
+    let mut evidence: Vec<&Evidence> = set.envelopes.iter().map(|e| &e.evidence).collect();
+    if let Some((check, _)) = &set.check {
         evidence.push(check);
     }
     let used: BTreeSet<&str> = evidence
@@ -27,8 +27,8 @@ pub fn sarif(bundle: &Bundle, rules: &[Rule]) -> Value {
         .filter(|r| used.contains(r.id))
         .map(rule_descriptor)
         .collect();
-    let mut properties = json!({"kind": "report", "decision": bundle.decision()});
-    if let Some((_, details)) = &bundle.check {
+    let mut properties = json!({"kind": "report", "decision": set.decision()});
+    if let Some((_, details)) = &set.check {
         descriptors.extend(
             details
                 .policy

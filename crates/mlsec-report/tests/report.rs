@@ -3,7 +3,7 @@
 
 use mlsec_check::CheckOptions;
 use mlsec_core::{Category, Evidence, Finding, Severity};
-use mlsec_report::{html, junit, load, sarif, Bundle, ReportError};
+use mlsec_report::{html, junit, load, sarif, EvidenceSet, ReportError};
 use quick_xml::events::Event;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,7 @@ fn examples() -> PathBuf {
 }
 
 /// Runs the gate on the example project, its evidence in `dir`.
-fn example_evidence(dir: &Path) -> Bundle {
+fn example_evidence(dir: &Path) -> EvidenceSet {
     mlsec_check::run(&CheckOptions {
         root: examples(),
         evidence: Some(dir.to_path_buf()),
@@ -67,11 +67,11 @@ fn xml_elements(doc: &str) -> Vec<String> {
 #[test]
 fn the_example_report_shows_the_decision_checks_policies_and_compliance() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = example_evidence(dir.path());
-    assert_eq!(bundle.decision(), "deny");
+    let set = example_evidence(dir.path());
+    assert_eq!(set.decision(), "deny");
     // Every check's envelope came back: scan, 2 signatures, 4 BOMs, data, PII.
-    assert_eq!(bundle.envelopes.len(), 9, "{:?}", bundle.envelopes);
-    let page = html(&bundle);
+    assert_eq!(set.envelopes.len(), 9, "{:?}", set.envelopes);
+    let page = html(&set);
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("Content-Security-Policy"));
     assert!(page.contains("default-src 'none'"));
@@ -101,8 +101,8 @@ fn the_example_report_shows_the_decision_checks_policies_and_compliance() {
 #[test]
 fn junit_counts_match_the_cases_and_the_denied_rule_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = example_evidence(dir.path());
-    let doc = junit(&bundle);
+    let set = example_evidence(dir.path());
+    let doc = junit(&set);
     let names = xml_elements(&doc);
     let failures = names.iter().filter(|n| *n == "failure").count();
     let cases = names.iter().filter(|n| *n == "testcase").count();
@@ -126,18 +126,18 @@ fn junit_counts_match_the_cases_and_the_denied_rule_fails() {
 #[test]
 fn merged_sarif_has_one_run_with_every_finding_and_the_rules_it_uses() {
     let dir = tempfile::tempdir().unwrap();
-    let bundle = example_evidence(dir.path());
+    let set = example_evidence(dir.path());
     let rules = mlsec_scan::rules::all();
-    let log = sarif(&bundle, &rules);
+    let log = sarif(&set, &rules);
     let runs = log["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1, "GitHub refuses several runs of one tool");
     let results = runs[0]["results"].as_array().unwrap();
-    let producer: usize = bundle
+    let producer: usize = set
         .envelopes
         .iter()
         .map(|e| e.evidence.findings.len())
         .sum();
-    let policy = bundle.check.as_ref().unwrap().0.findings.len();
+    let policy = set.check.as_ref().unwrap().0.findings.len();
     assert_eq!(results.len(), producer + policy);
     let ids: Vec<&str> = runs[0]["tool"]["driver"]["rules"]
         .as_array()
@@ -170,14 +170,14 @@ fn hostile_text_in_evidence_stays_text() {
         serde_json::Value::Null,
     );
     write_envelope(dir.path(), "scan.json", &e);
-    let bundle = load(&[dir.path().to_path_buf()]).unwrap();
-    assert_eq!(bundle.decision(), "fail");
-    let page = html(&bundle);
+    let set = load(&[dir.path().to_path_buf()]).unwrap();
+    assert_eq!(set.decision(), "fail");
+    let page = html(&set);
     assert!(!page.contains("<script>"));
     assert!(!page.contains("<img"));
     assert!(!page.contains('\u{1b}') && !page.contains('\u{0}'));
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    let doc = junit(&bundle);
+    let doc = junit(&set);
     let names = xml_elements(&doc);
     assert!(!names.iter().any(|n| n == "script" || n == "img"));
     assert_eq!(names.iter().filter(|n| *n == "failure").count(), 1);
@@ -275,17 +275,17 @@ fn a_report_without_a_decision_still_renders_each_envelope() {
     );
     let a = write_envelope(dir.path(), "a.json", &clean);
     let b = write_envelope(dir.path(), "b.json", &findings);
-    let bundle = load(&[a, b]).unwrap();
-    assert!(bundle.check.is_none());
+    let set = load(&[a, b]).unwrap();
+    assert!(set.check.is_none());
     assert_eq!(
-        bundle.decision(),
+        set.decision(),
         "pass",
         "a medium finding is under the threshold"
     );
-    let page = html(&bundle);
+    let page = html(&set);
     assert!(page.contains("no policy decision"));
     assert!(page.contains("PKL002"));
-    let doc = junit(&bundle);
+    let doc = junit(&set);
     xml_elements(&doc);
     assert!(doc.contains("<system-out>medium PKL002 model.pkl"), "{doc}");
     // Two check decisions cannot be one report.

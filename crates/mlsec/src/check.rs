@@ -181,27 +181,27 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
     let details = CheckDetails::of(&evidence).map_err(CliError::internal)?;
     // The report and the other formats read the envelopes back from the
     // evidence folder, as `mlsec report` does, so both say the same.
-    let bundle = mlsec_report::load(&[PathBuf::from(&details.evidence_dir)])?;
+    let set = mlsec_report::load(&[PathBuf::from(&details.evidence_dir)])?;
     let report = args
         .report
         .clone()
         .unwrap_or_else(|| PathBuf::from(&details.evidence_dir).join("report.html"));
-    output::emit(Some(&report), mlsec_report::html(&bundle).as_bytes())
+    output::emit(Some(&report), mlsec_report::html(&set).as_bytes())
         .map_err(|e| CliError::output(Some(&report), &e))?;
-    if let Some(bundle) = &args.bundle {
+    if let Some(path) = &args.bundle {
         let credential = mlsec_sign::load_credential(&mlsec_sign::KeyFiles {
             key: args.key.clone(),
             password: std::env::var("MLSEC_KEY_PASSWORD").ok(),
             certificate: args.certificate.clone(),
             certificate_chain: args.certificate_chain.clone(),
         })?;
-        mlsec_check::write_bundle(&evidence, bundle, &credential)?;
+        mlsec_check::write_bundle(&evidence, path, &credential)?;
     }
     let text = match args.format {
         CheckFormat::Human => summary(&evidence, &details, colour(&args.output), Some(&report)),
         CheckFormat::Json => render::json(&evidence),
-        CheckFormat::Sarif => sarif(&bundle)?,
-        CheckFormat::Junit => mlsec_report::junit(&bundle),
+        CheckFormat::Sarif => sarif(&set)?,
+        CheckFormat::Junit => mlsec_report::junit(&set),
     };
     output::emit(args.output.as_deref(), text.as_bytes())
         .map_err(|e| CliError::output(args.output.as_deref(), &e))?;
@@ -212,8 +212,8 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-fn sarif(bundle: &mlsec_report::Bundle) -> Result<String, CliError> {
-    let log = mlsec_report::sarif(bundle, &crate::report::all_rules());
+fn sarif(set: &mlsec_report::EvidenceSet) -> Result<String, CliError> {
+    let log = mlsec_report::sarif(set, &crate::report::all_rules());
     let mut s = serde_json::to_string_pretty(&log).map_err(CliError::internal)?;
     s.push('\n');
     Ok(s)
@@ -221,18 +221,18 @@ fn sarif(bundle: &mlsec_report::Bundle) -> Result<String, CliError> {
 
 /// `mlsec report`: the check's outputs, rendered again from saved evidence.
 pub fn report(args: ReportArgs) -> Result<ExitCode, CliError> {
-    let bundle = mlsec_report::load(&args.evidence)?;
+    let set = mlsec_report::load(&args.evidence)?;
     let needs_check = || {
-        bundle.check.clone().ok_or_else(|| {
+        set.check.clone().ok_or_else(|| {
             CliError::usage(
                 "this format shows a `check` decision, and the evidence holds none (give the evidence folder of `mlsec check`, or use --format html, junit or sarif)",
             )
         })
     };
     let text = match args.format {
-        ReportFormat::Html => mlsec_report::html(&bundle),
-        ReportFormat::Junit => mlsec_report::junit(&bundle),
-        ReportFormat::Sarif => sarif(&bundle)?,
+        ReportFormat::Html => mlsec_report::html(&set),
+        ReportFormat::Junit => mlsec_report::junit(&set),
+        ReportFormat::Sarif => sarif(&set)?,
         ReportFormat::Json => render::json(&needs_check()?.0),
         ReportFormat::Human => {
             let (evidence, details) = needs_check()?;
