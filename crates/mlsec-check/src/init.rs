@@ -13,28 +13,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Extensions of model files (as `mlsec scan` knows them).
-pub const MODEL_EXTENSIONS: &[&str] = &[
-    "pt",
-    "pth",
-    "bin",
-    "ckpt",
-    "pkl",
-    "pickle",
-    "joblib",
-    "npy",
-    "npz",
-    "h5",
-    "hdf5",
-    "keras",
-    "onnx",
-    "gguf",
-    "safetensors",
-    "pb",
-    "tflite",
-    "mar",
-    "msgpack",
-];
+/// Model files the scanner does not name by extension (it judges content)
+/// but that loaders take: SavedModel and TFLite graphs, TorchServe archives,
+/// Flax checkpoints. The rest is `mlsec_scan`'s list.
+const MORE_MODEL_EXTENSIONS: &[&str] = &["pb", "tflite", "mar", "msgpack"];
+
+fn is_model_extension(ext: &str) -> bool {
+    mlsec_scan::rules::general::MODEL_EXTENSIONS.contains(&ext)
+        || MORE_MODEL_EXTENSIONS.contains(&ext)
+}
 
 /// Extensions of data files (as `mlsec data` reads them).
 pub const DATA_EXTENSIONS: &[&str] = &["csv", "tsv", "jsonl", "ndjson", "parquet"];
@@ -121,10 +108,7 @@ pub fn init(root: &Path) -> Result<Proposal, CheckError> {
 
     // Models: the folders that hold model files, or top-level files.
     let mut model_paths: Vec<String> = Vec::new();
-    for f in files
-        .iter()
-        .filter(|f| MODEL_EXTENSIONS.contains(&ext(f).as_str()))
-    {
+    for f in files.iter().filter(|f| is_model_extension(&ext(f))) {
         let dir = parent(f);
         let path = if dir.is_empty() { join(f) } else { join(&dir) };
         // A model folder inside another model folder is part of it.
@@ -167,7 +151,9 @@ pub fn init(root: &Path) -> Result<Proposal, CheckError> {
         let _ = writeln!(
             t,
             "# No model files found (by extension: {}).\n# [[model]]\n# path = \"models/my-model\"\n",
-            MODEL_EXTENSIONS.join(", ")
+            [mlsec_scan::rules::general::MODEL_EXTENSIONS, MORE_MODEL_EXTENSIONS]
+                .concat()
+                .join(", ")
         );
     }
     for m in &model_paths {

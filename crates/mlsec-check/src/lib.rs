@@ -19,7 +19,7 @@
 mod init;
 mod project;
 
-pub use init::{init, Proposal, DATA_EXTENSIONS, MODEL_EXTENSIONS};
+pub use init::{init, Proposal, DATA_EXTENSIONS};
 pub use project::{DatasetEntry, ModelEntry, PolicySection, Project, ProjectSection};
 
 use mlsec_core::{Category, Evidence, Fault, Finding, Severity, Subject};

@@ -3,7 +3,7 @@
 //! and printable. Everything taken from evidence is escaped.
 
 use crate::svg::{bars, stacked, Bar};
-use crate::{escape, Envelope, EvidenceSet};
+use crate::{controls, escape, rule_id, Envelope, EvidenceSet};
 use mlsec_core::{Finding, Severity};
 use mlsec_policy::Status;
 use std::collections::BTreeMap;
@@ -179,17 +179,8 @@ fn policy(out: &mut String, set: &EvidenceSet) {
     };
     out.push_str("<section><h2>Policy</h2><table><thead><tr><th>outcome</th><th>rule</th><th>title</th><th>controls</th><th>messages</th></tr></thead><tbody>");
     for rule in &d.policy.rules {
-        let id = if rule.metadata.id.is_empty() {
-            &rule.package
-        } else {
-            &rule.metadata.id
-        };
-        let controls: Vec<String> = rule
-            .metadata
-            .controls
-            .iter()
-            .flat_map(|(f, ids)| ids.iter().map(move |c| format!("{f} {c}")))
-            .collect();
+        let id = rule_id(rule);
+        let controls = controls(rule);
         let messages: Vec<String> = d
             .policy
             .messages

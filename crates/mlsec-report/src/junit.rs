@@ -57,11 +57,7 @@ pub fn junit(set: &EvidenceSet) -> String {
                 .filter(|m| m.package == rule.package)
                 .map(|m| m.msg.as_str())
                 .collect();
-            let id = if rule.metadata.id.is_empty() {
-                rule.package.as_str()
-            } else {
-                rule.metadata.id.as_str()
-            };
+            let id = crate::rule_id(rule);
             let name = if rule.metadata.title.is_empty() {
                 id.to_string()
             } else {

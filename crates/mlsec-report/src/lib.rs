@@ -31,6 +31,24 @@ pub use load::{
 };
 pub use sarif::sarif;
 
+/// A policy rule's id (its metadata id, else its package) and the controls
+/// it serves as `framework id` strings, as the report and SARIF show them.
+pub(crate) fn rule_id(r: &mlsec_policy::RuleOutcome) -> &str {
+    if r.metadata.id.is_empty() {
+        &r.package
+    } else {
+        &r.metadata.id
+    }
+}
+
+pub(crate) fn controls(r: &mlsec_policy::RuleOutcome) -> Vec<String> {
+    r.metadata
+        .controls
+        .iter()
+        .flat_map(|(framework, ids)| ids.iter().map(move |id| format!("{framework} {id}")))
+        .collect()
+}
+
 /// Text from files and policies, with control characters shown as escapes
 /// so they cannot fake lines or break the markup around them.
 pub(crate) fn printable(s: &str) -> String {

@@ -1,7 +1,7 @@
 //! One SARIF log for the whole gate: every producer's findings and the
 //! policy decisions, in one run.
 
-use crate::EvidenceSet;
+use crate::{controls, rule_id, EvidenceSet};
 use mlsec_core::render::{rule_descriptor, sarif_merged};
 use mlsec_core::{Evidence, Rule};
 use mlsec_policy::RuleOutcome;
@@ -34,7 +34,7 @@ pub fn sarif(set: &EvidenceSet, rules: &[Rule]) -> Value {
                 .policy
                 .rules
                 .iter()
-                .filter(|r| used.contains(policy_id(r)))
+                .filter(|r| used.contains(rule_id(r)))
                 .map(policy_descriptor),
         );
         properties = json!({
@@ -46,22 +46,8 @@ pub fn sarif(set: &EvidenceSet, rules: &[Rule]) -> Value {
     sarif_merged(&evidence, descriptors, properties)
 }
 
-/// The id a policy's findings carry: its metadata id, else its package.
-fn policy_id(r: &RuleOutcome) -> &str {
-    if r.metadata.id.is_empty() {
-        &r.package
-    } else {
-        &r.metadata.id
-    }
-}
-
 fn policy_descriptor(r: &RuleOutcome) -> Value {
-    let controls: Vec<String> = r
-        .metadata
-        .controls
-        .iter()
-        .flat_map(|(framework, ids)| ids.iter().map(move |id| format!("{framework} {id}")))
-        .collect();
+    let controls = controls(r);
     let title = if r.metadata.title.is_empty() {
         r.package.clone()
     } else {
@@ -72,7 +58,7 @@ fn policy_descriptor(r: &RuleOutcome) -> Value {
         help.push_str(&format!("\n\nControls: {}.", controls.join(", ")));
     }
     json!({
-        "id": policy_id(r),
+        "id": rule_id(r),
         "name": r.package,
         "shortDescription": {"text": title},
         "fullDescription": {"text": title},

@@ -22,13 +22,7 @@ pub fn bars(title: &str, bars: &[Bar]) -> String {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
     let height = bars.len() * ROW + 8;
     let room = WIDTH - LABEL - 60;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"{}\"><title>{}</title>",
-        escape(title),
-        escape(title)
-    );
+    let mut out = open(title, height);
     for (i, bar) in bars.iter().enumerate() {
         let y = i * ROW + 4;
         let w = if bar.value == 0 {
@@ -59,13 +53,7 @@ pub fn bars(title: &str, bars: &[Bar]) -> String {
 pub fn stacked(title: &str, rows: &[(String, Vec<Bar>)]) -> String {
     let height = rows.len() * ROW + 8;
     let room = WIDTH - LABEL - 20;
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"{}\"><title>{}</title>",
-        escape(title),
-        escape(title)
-    );
+    let mut out = open(title, height);
     for (i, (label, parts)) in rows.iter().enumerate() {
         let y = i * ROW + 4;
         let total: usize = parts.iter().map(|p| p.value).sum::<usize>().max(1);
@@ -92,6 +80,14 @@ pub fn stacked(title: &str, rows: &[(String, Vec<Bar>)]) -> String {
     }
     out.push_str("</svg>");
     out
+}
+
+/// The `<svg>` element of a chart `height` high, titled for screen readers.
+fn open(title: &str, height: usize) -> String {
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-label=\"{0}\"><title>{0}</title>",
+        escape(title)
+    )
 }
 
 /// At most `n` characters, with an ellipsis where cut (at a character, never
