@@ -161,11 +161,7 @@ pub fn init(root: &Path) -> Result<Proposal, CheckError> {
         let _ = writeln!(t, "[[model]]\npath = {}", toml_str(m));
         match (sig, &key) {
             (true, Some(k)) => {
-                let _ = writeln!(
-                    t,
-                    "key = {}                 # model.sig is there: verify it",
-                    toml_str(k)
-                );
+                let _ = writeln!(t, "key = {}  # model.sig is there: verify it", toml_str(k));
             }
             (true, None) => {
                 let _ = writeln!(t, "# key = \"keys/release.pub\"   # model.sig is there: name the key that must have signed it");
