@@ -311,10 +311,32 @@ fn read_contents(file: &mut File, len: u64) -> std::io::Result<Contents> {
         let map = unsafe { memmap2::Mmap::map(&*file)? };
         Ok(Contents::Mapped(map))
     } else {
-        let mut v = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut v)?;
-        Ok(Contents::Owned(v))
+        Ok(Contents::Owned(read_known_size(file, len as usize)?))
     }
+}
+
+/// The whole file, whose size `open_regular` read: one read for the bytes
+/// and one that finds the end, where `File::read_to_end` would ask the size
+/// and position again and read in growing steps (a folder of small files
+/// pays for every system call). A file that grew since is read whole.
+fn read_known_size(file: &mut File, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut v = vec![0u8; len.saturating_add(1)];
+    let mut filled = 0;
+    while let Some(room) = v.get_mut(filled..) {
+        match file.read(room) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled == v.len() {
+                    v.resize(v.len().saturating_mul(2), 0);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    v.truncate(filled);
+    Ok(v)
 }
 
 /// SHA-256 of the file behind `file`, streamed: hashing a mapped 20 GB file
@@ -527,5 +549,25 @@ mod tests {
             err.to_string(),
             "/no/such/model.pt: No such file or directory"
         );
+    }
+
+    #[test]
+    fn a_file_is_read_whole_whatever_size_was_seen_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        // The size seen, smaller (the file grew), larger (it shrank), empty.
+        for seen in [bytes.len(), 10, 1_000_000, 0] {
+            let mut file = File::open(&path).unwrap();
+            assert_eq!(
+                read_known_size(&mut file, seen).unwrap(),
+                bytes,
+                "seen {seen}"
+            );
+        }
+        std::fs::write(&path, b"").unwrap();
+        let mut file = File::open(&path).unwrap();
+        assert!(read_known_size(&mut file, 0).unwrap().is_empty());
     }
 }
