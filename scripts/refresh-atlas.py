@@ -14,7 +14,14 @@ A sub-technique's title is "<parent name>: <name>", the form the ATLAS website
 uses; it carries its parent's tactics (the data gives tactics only on
 techniques). Controls are sorted by id, tactic ids are sorted, and the
 framework's version is the data's own `version` field, so the same input always
-gives the same file. The other frameworks are left as they are; the file is
+gives the same file. The framework also lists the matrix's tactics with their
+names, in the matrix's order (the order of the attack lifecycle), so that
+reports can name a technique's tactics:
+
+    "tactics": [{"id": "AML.TA0002", "name": "Reconnaissance"}, ...]
+
+and a `notice` that says whose data this is and under which licence (ATLAS is
+Copyright MITRE, Apache-2.0; the notice travels with the copy). The other frameworks are left as they are; the file is
 written as JSON with 2-space indentation and a trailing newline.
 
 --check writes nothing and exits 1 when the file is not what the data gives.
@@ -38,6 +45,12 @@ DEFAULT_URL = f"https://raw.githubusercontent.com/mitre-atlas/atlas-data/{ATLAS_
 FRAMEWORK_ID = "mitre-atlas"
 FRAMEWORK_NAME = "MITRE ATLAS"
 FRAMEWORK_URL = "https://atlas.mitre.org"
+NOTICE = (
+    "Techniques and tactics from MITRE ATLAS (github.com/mitre-atlas/atlas-data, dist/ATLAS.yaml), "
+    "Copyright 2021-2025 MITRE, licensed under the Apache License, Version 2.0 "
+    "(http://www.apache.org/licenses/LICENSE-2.0). Copied: the ids and names of the ATLAS matrix's "
+    "tactics and techniques, and each technique's tactics."
+)
 MAX_DOWNLOAD = 64 * 1024 * 1024
 
 TECHNIQUE_ID = re.compile(r"AML\.T\d{4}(\.\d{3})?")
@@ -79,7 +92,7 @@ def parse(raw, origin):
 
 
 def atlas_controls(data):
-    """Returns (version, controls) from parsed ATLAS data."""
+    """Returns (version, tactics, controls) from parsed ATLAS data."""
     if not isinstance(data, dict) or data.get("id") != "ATLAS":
         fail("input is not ATLAS data (top-level id is not ATLAS)")
     version = str(data.get("version", "")).strip()
@@ -91,11 +104,18 @@ def atlas_controls(data):
     matrix = matrices[0]
 
     tactics = set()
+    tactic_list = []
     for tactic in matrix.get("tactics") or []:
         tactic_id = tactic.get("id", "")
         if not TACTIC_ID.fullmatch(tactic_id):
             fail(f"unexpected tactic id {tactic_id!r}")
+        if tactic_id in tactics:
+            fail(f"tactic {tactic_id} appears twice")
+        name = " ".join(str(tactic.get("name", "")).split())
+        if not name:
+            fail(f"tactic {tactic_id} has no name")
         tactics.add(tactic_id)
+        tactic_list.append({"id": tactic_id, "name": name})
 
     techniques = {}
     for technique in matrix.get("techniques") or []:
@@ -130,14 +150,22 @@ def atlas_controls(data):
         if unknown or not technique_tactics:
             fail(f"{technique_id} has missing or unknown tactics {unknown}")
         controls.append({"id": technique_id, "title": title, "tactics": sorted(set(technique_tactics))})
-    return version, controls
+    return version, tactic_list, controls
 
 
-def render(catalog, version, controls):
+def render(catalog, version, tactics, controls):
     frameworks = catalog.get("frameworks")
     if not isinstance(frameworks, list):
         fail("controls.json has no frameworks list")
-    entry = {"id": FRAMEWORK_ID, "name": FRAMEWORK_NAME, "version": version, "url": FRAMEWORK_URL, "controls": controls}
+    entry = {
+        "id": FRAMEWORK_ID,
+        "name": FRAMEWORK_NAME,
+        "version": version,
+        "url": FRAMEWORK_URL,
+        "notice": NOTICE,
+        "tactics": tactics,
+        "controls": controls,
+    }
     for index, framework in enumerate(frameworks):
         if framework.get("id") == FRAMEWORK_ID:
             entry["name"] = framework.get("name", FRAMEWORK_NAME)
@@ -163,11 +191,11 @@ def main():
             raw, origin = f.read(), args.from_file
     else:
         raw, origin = fetch(args.url), args.url
-    version, controls = atlas_controls(parse(raw, origin))
+    version, tactics, controls = atlas_controls(parse(raw, origin))
 
     with open(args.controls, encoding="utf-8") as f:
         old = f.read()
-    new = render(json.loads(old), version, controls)
+    new = render(json.loads(old), version, tactics, controls)
 
     if args.check:
         if new != old:

@@ -31,7 +31,7 @@ mod matrix;
 mod packs;
 mod set;
 
-pub use catalog::{Catalog, Control, Framework};
+pub use catalog::{Catalog, Control, Framework, Tactic};
 pub use error::PolicyError;
 pub use matrix::{compliance, ControlStatus, FrameworkStatus, Status};
 pub use packs::{pack_names, PACKS};
