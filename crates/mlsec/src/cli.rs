@@ -78,6 +78,13 @@ pub enum Command {
     /// SARIF, or the check's summary: exit 0 written, 2 unreadable or newer
     /// evidence. The gate's exit code is `mlsec check`'s.
     Report(crate::check::ReportArgs),
+    /// Threat-model an ML system from its description (pipeline.yaml: data
+    /// sources, labelling, training, registry, serving, LLM apps, consumers,
+    /// and the trust of each): the MITRE ATLAS techniques and OWASP ML / LLM
+    /// Top 10 risks that apply, which policy rules (and so which `mlsec check`
+    /// checks) cover each, and the gaps (THR001, low). Exit 0, 1 when a
+    /// finding reaches --fail-on, 2 on a bad file.
+    ThreatModel(crate::threat::ThreatModelArgs),
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Policy(args) => crate::check::policy(args),
         Command::Report(args) => crate::check::report(args),
         Command::Init(args) => crate::check::init(args),
+        Command::ThreatModel(args) => crate::threat::threat_model(args),
     }
 }
 

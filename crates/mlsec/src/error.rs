@@ -73,7 +73,8 @@ from_producer_error!(
     mlsec_bom::BomError,
     mlsec_check::CheckError,
     mlsec_policy::PolicyError,
-    mlsec_report::ReportError
+    mlsec_report::ReportError,
+    mlsec_threat::ThreatError
 );
 
 /// The command line's own complaints about its arguments.

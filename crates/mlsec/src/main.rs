@@ -12,6 +12,7 @@ mod report;
 #[cfg(test)]
 mod schemas;
 mod sign;
+mod threat;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -99,6 +99,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "threat-model",
+            envelope::<mlsec_threat::ThreatModelDetails>(
+                "threat-model",
+                "mlsec threat-model: the threats an ML system's description implies, the rules that cover each, and the gaps",
+            ),
+        ),
+        (
             "rules",
             envelope::<mlsec_core::RulesDetails>(
                 "rules",
