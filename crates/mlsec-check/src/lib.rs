@@ -46,15 +46,19 @@ pub enum CheckKind {
     Data,
     /// `mlsec data pii` over the datasets.
     Pii,
+    /// `mlsec threat-model` of the project's `threat-model` file, against
+    /// the policies this check loaded.
+    Threat,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 5] = [
+    pub const ALL: [CheckKind; 6] = [
         CheckKind::Scan,
         CheckKind::Sign,
         CheckKind::Bom,
         CheckKind::Data,
         CheckKind::Pii,
+        CheckKind::Threat,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +68,7 @@ impl CheckKind {
             CheckKind::Bom => "bom",
             CheckKind::Data => "data",
             CheckKind::Pii => "pii",
+            CheckKind::Threat => "threat",
         }
     }
 }
@@ -74,7 +79,9 @@ impl std::str::FromStr for CheckKind {
         CheckKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("no check `{s}` (there are: scan, sign, bom, data, pii)"))
+            .ok_or_else(|| {
+                format!("no check `{s}` (there are: scan, sign, bom, data, pii, threat)")
+            })
     }
 }
 
@@ -279,6 +286,18 @@ pub fn run(options: &CheckOptions) -> Result<Evidence, CheckError> {
     let decision = policies.evaluate(&input)?;
     let compliance = mlsec_policy::compliance(&mlsec_policy::Catalog::bundled(), &decision);
 
+    // The threat model is judged against the rules that just ran, so it
+    // comes after them; it is no input to the policies.
+    let mut checks = checks;
+    if let Some(pipeline) = project
+        .project
+        .threat_model
+        .as_ref()
+        .filter(|_| wanted(CheckKind::Threat))
+    {
+        checks.push(threat_model(&at(pipeline), &decision, &evidence_dir));
+    }
+
     let errored = checks.iter().any(|c| c.status == "error");
     let verdict = if errored {
         "error"
@@ -321,6 +340,47 @@ pub fn run(options: &CheckOptions) -> Result<Evidence, CheckError> {
     let evidence = Evidence::new("check", subjects, findings, details);
     write_json(&evidence_dir.join("check.json"), &evidence)?;
     Ok(evidence)
+}
+
+/// Runs `mlsec threat-model` of `pipeline` with the decision's rules as the
+/// coverage and keeps its envelope; a description that does not parse is a
+/// check in error (exit 2), never a silent pass.
+fn threat_model(pipeline: &Path, decision: &Decision, dir: &Path) -> CheckRun {
+    let started = Instant::now();
+    let coverage = mlsec_threat::Coverage::from_outcomes(&decision.rules);
+    let file = "threat-model.json";
+    let result = mlsec_threat::run(pipeline, &coverage)
+        .map_err(|e| e.to_string())
+        .and_then(|e| {
+            write_json(&dir.join(file), &e)
+                .map(|()| e)
+                .map_err(|e| e.to_string())
+        });
+    let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut run = CheckRun {
+        kind: CheckKind::Threat,
+        target: pipeline.display().to_string(),
+        status: "ran".into(),
+        error: None,
+        evidence: None,
+        evidence_kind: None,
+        verdict: None,
+        findings: 0,
+        millis,
+    };
+    match result {
+        Ok(evidence) => {
+            run.evidence = Some(file.into());
+            run.evidence_kind = Some(evidence.kind.clone());
+            run.verdict = Some(evidence.summary.verdict.clone());
+            run.findings = evidence.findings.len();
+        }
+        Err(e) => {
+            run.status = "error".into();
+            run.error = Some(e);
+        }
+    }
+    run
 }
 
 /// Everything the project file names must be there: a missing model, dataset,
@@ -366,6 +426,9 @@ fn check_inputs(
                 d.path.display()
             )));
         }
+    }
+    if let Some(p) = &project.project.threat_model {
+        must("threat model", p)?;
     }
     if project.model.is_empty() && project.dataset.is_empty() {
         return Err(CheckError::Project(format!(

@@ -31,6 +31,10 @@ pub struct ProjectSection {
     pub name: Option<String>,
     /// Where the evidence goes; default `.mlsec/evidence`.
     pub evidence: Option<PathBuf>,
+    /// A description of the ML system (`pipeline.yaml`, see `mlsec
+    /// threat-model`): its threats and which checks cover them join the
+    /// evidence and the report.
+    pub threat_model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -96,6 +96,7 @@ pub fn html(set: &EvidenceSet) -> String {
     checks(&mut out, set);
     findings(&mut out, set);
     personal_data(&mut out, set);
+    threat_model(&mut out, set);
     compliance(&mut out, set);
     let _ = write!(
         out,
@@ -358,6 +359,85 @@ fn personal_data(out: &mut String, set: &EvidenceSet) {
         &top(entities, "#bf3989"),
     ));
     out.push_str("</section>\n");
+}
+
+/// The threat model's threats: each with where it applies and the rules
+/// that cover it, the gaps first.
+fn threat_model(out: &mut String, set: &EvidenceSet) {
+    use mlsec_threat::{Status as Coverage, ThreatModelDetails};
+    for e in set
+        .envelopes
+        .iter()
+        .filter(|e| e.evidence.kind == "threat-model")
+    {
+        let Ok(d) = serde_json::from_value::<ThreatModelDetails>(e.evidence.details.clone()) else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            "<section><h2>Threat model</h2><p>{} (<code>{}</code>): {} threat(s), {} covered, {} partly, {} not covered by any check.</p>",
+            escape(&d.system),
+            escape(&d.file),
+            d.counts.threats,
+            d.counts.covered,
+            d.counts.partial,
+            d.counts.gaps
+        );
+        let part = |label: &str, value, colour| Bar {
+            label: label.to_string(),
+            value,
+            colour,
+        };
+        out.push_str(&stacked(
+            "Threats covered, partly covered and not covered",
+            &[(
+                "threats".to_string(),
+                vec![
+                    part("covered", d.counts.covered, MET),
+                    part("partly covered", d.counts.partial, "#bf8700"),
+                    part("not covered", d.counts.gaps, FAILED),
+                ],
+            )],
+        ));
+        out.push_str("<table><thead><tr><th>threat</th><th>title</th><th>where</th><th>covered by</th></tr></thead><tbody>");
+        let mut threats: Vec<_> = d.threats.iter().collect();
+        threats.sort_by_key(|t| match t.status {
+            Coverage::Gap => 0,
+            Coverage::Partial => 1,
+            Coverage::Covered => 2,
+        });
+        for t in threats {
+            let places: Vec<String> = t
+                .reasons
+                .iter()
+                .flat_map(|r| r.places.iter().map(|p| p.to_string()))
+                .collect();
+            let covered = match t.status {
+                Coverage::Gap => "<span class=\"badge fail\">not covered</span>".to_string(),
+                _ => {
+                    let rules: Vec<String> = t
+                        .covered_by
+                        .iter()
+                        .map(|c| format!("{} ({})", c.rule, c.checks.join(", ")))
+                        .collect();
+                    let badge = if t.status == Coverage::Partial {
+                        "<span class=\"badge warn\">partly</span> "
+                    } else {
+                        ""
+                    };
+                    format!("{badge}{}", escape(&rules.join("; ")))
+                }
+            };
+            let _ = write!(
+                out,
+                "<tr><td class=\"id\"><code>{}</code></td><td>{}</td><td>{}</td><td>{covered}</td></tr>",
+                escape(&t.id),
+                escape(&t.title),
+                escape(&places.join(", "))
+            );
+        }
+        out.push_str("</tbody></table></section>\n");
+    }
 }
 
 fn compliance(out: &mut String, set: &EvidenceSet) {

@@ -69,8 +69,15 @@ fn the_example_report_shows_the_decision_checks_policies_and_compliance() {
     let dir = tempfile::tempdir().unwrap();
     let set = example_evidence(dir.path());
     assert_eq!(set.decision(), "deny");
-    // Every check's envelope came back: scan, 2 signatures, 4 BOMs, data, PII.
-    assert_eq!(set.envelopes.len(), 9, "{:?}", set.envelopes);
+    // Every check's envelope came back: scan, 2 signatures, 4 BOMs, data,
+    // PII, and the threat model of examples/pipeline.yaml.
+    let kinds: Vec<&str> = set
+        .envelopes
+        .iter()
+        .map(|e| e.evidence.kind.as_str())
+        .collect();
+    assert_eq!(kinds.len(), 10, "{kinds:?}");
+    assert!(kinds.contains(&"threat-model"), "{kinds:?}");
     let page = html(&set);
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("Content-Security-Policy"));
@@ -87,6 +94,10 @@ fn the_example_report_shows_the_decision_checks_policies_and_compliance() {
         "Findings by severity",
         "Personal data findings per column",
         "support-notes.csv [note]",
+        "Threat model",
+        "AML.T0010.003",
+        "Prompt Injection",
+        "not covered",
     ] {
         assert!(page.contains(text), "missing {text}");
     }

@@ -365,3 +365,27 @@ fn check_bundle_is_signed_and_verify_attestation_checks_every_member() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_threat_model_that_does_not_parse_makes_the_gate_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    copy_tree(&examples(), &project);
+    std::fs::copy(examples().join("mlsec.toml"), project.join("mlsec.toml")).unwrap();
+    std::fs::write(
+        project.join("pipeline.yaml"),
+        "system: x\ncomponents:\n  - {id: a, kind: spaceship}\n",
+    )
+    .unwrap();
+    let run = mlsec().arg("check").arg(&project).assert().code(2);
+    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    assert!(out.contains("threat error"), "{out}");
+    assert!(out.contains("pipeline.yaml:3:"), "{out}");
+    // Without it, the same project decides again.
+    mlsec()
+        .arg("check")
+        .arg(&project)
+        .args(["--skip", "threat"])
+        .assert()
+        .code(1);
+}
