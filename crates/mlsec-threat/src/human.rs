@@ -4,10 +4,10 @@
 
 use crate::model::{Boundary, Direction, Status, ThreatModelDetails};
 use crate::Match;
+use mlsec_core::render::{printable, Paint};
 use mlsec_core::Evidence;
 use std::fmt::Write;
 
-const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
 const GREEN: &str = "\x1b[32m";
@@ -17,32 +17,6 @@ const YELLOW: &str = "\x1b[33m";
 const TITLE_WIDTH: usize = 48;
 /// Places named per threat; the rest are counted.
 const PLACES: usize = 3;
-
-struct Paint(bool);
-
-impl Paint {
-    fn p(&self, colour: &str, text: &str) -> String {
-        if self.0 {
-            format!("{colour}{text}{RESET}")
-        } else {
-            text.to_string()
-        }
-    }
-}
-
-/// `text` with control characters escaped: descriptions and paths are
-/// input, and must not move the cursor or fake report lines.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
 
 /// The widest of `texts`, in characters.
 fn width<'a>(texts: impl Iterator<Item = &'a str>) -> usize {
@@ -102,7 +76,7 @@ pub fn human(evidence: &Evidence, details: &ThreatModelDetails, colour: bool) ->
     let kind_width = width(details.components.iter().map(|c| c.kind.as_str()));
     let trait_width = width(traits.iter().map(String::as_str));
     for (c, traits) in details.components.iter().zip(&traits) {
-        let paths: Vec<String> = c.paths.iter().map(|p| printable(p)).collect();
+        let paths: Vec<String> = c.paths.iter().map(|p| printable(p).into_owned()).collect();
         let line = format!(
             "  {}  {}  {}  {}",
             fit(&c.id, id_width),

@@ -27,7 +27,7 @@ fn verdict_colour(v: &str) -> &'static str {
 /// `text` with control characters escaped (`\n`, `\u{1b}`): paths, member
 /// names and messages quote hostile files, which must not move the cursor,
 /// recolour the terminal or fake extra report lines.
-fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();
     }
@@ -43,10 +43,11 @@ fn printable(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
-struct Paint(bool);
+/// Colours text when on (a terminal that wants colour), else leaves it.
+pub struct Paint(pub bool);
 
 impl Paint {
-    fn p(&self, colour: &str, text: &str) -> String {
+    pub fn p(&self, colour: &str, text: &str) -> String {
         if self.0 {
             format!("{colour}{text}{RESET}")
         } else {

@@ -3,7 +3,7 @@
 mod human;
 mod sarif;
 
-pub use human::{human, FileLine, Tabulate};
+pub use human::{human, printable, FileLine, Paint, Tabulate};
 pub use sarif::{rule_descriptor, sarif, sarif_merged};
 
 use crate::Evidence;
