@@ -14,3 +14,5 @@
         clippy::expect_used
     )
 )]
+
+pub mod sketch;
