@@ -16,3 +16,5 @@
 )]
 
 pub mod sketch;
+pub mod special;
+pub mod twosample;

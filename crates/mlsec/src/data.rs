@@ -38,6 +38,109 @@ pub enum DataCommand {
     /// Write a redacted copy of a data file in the same format and schema
     /// (atomically; the input is never modified) and report what was redacted.
     Redact(RedactArgs),
+    /// Compare current data with a reference, column by column: a test or a
+    /// distance suited to each column's type and size, p-values corrected
+    /// across columns, dataset drift when enough columns drifted.
+    ///
+    /// Exit codes: 0 no finding at or above --fail-on (default high: dataset
+    /// drift), 1 otherwise, 2 usage or I/O error. `--fail-on medium` fails on
+    /// any drifted column or schema change.
+    Drift(DriftArgs),
+    /// Write a reference profile of tables: per column its type, missing
+    /// rate, quantile sketch and moments (numbers) or value counts up to a cap
+    /// (categories). Memory does not grow with the rows; profiles of shards
+    /// merge (--merge). `mlsec data drift PROFILE CUR` compares data with it.
+    Profile(ProfileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Tables to profile together (CSV, JSONL, Parquet), or with --merge the
+    /// profiles to merge.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The inputs are profiles (of shards): write the profile of the whole.
+    #[arg(long)]
+    pub merge: bool,
+    /// Write the profile to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No summary on standard error.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub bad_rows: BadRowArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The reference data (what the model was trained or validated on): CSV,
+    /// JSONL or Parquet.
+    #[arg(value_name = "REF")]
+    pub reference: PathBuf,
+    /// The current data (recent inputs), in any of the same formats.
+    #[arg(value_name = "CUR")]
+    pub current: PathBuf,
+    /// Compare only these columns (comma-separated; default every column of REF).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub columns: Vec<String>,
+    /// Leave these columns out: identifiers, timestamps, the label (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub exclude: Vec<String>,
+    /// Judge these numeric columns as categories (codes, ratings; comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub categorical: Vec<String>,
+    /// Method for numeric columns: ks, wasserstein, jensenshannon, psi, kl,
+    /// hellinger [default: ks up to 1,000 values in REF,
+    /// wasserstein above].
+    #[arg(long, value_name = "METHOD", value_parser = parse_method)]
+    pub numeric_method: Option<mlsec_quality::Method>,
+    /// Method for categorical columns: chisquare, ztest, jensenshannon, psi,
+    /// kl, hellinger [default: chisquare (ztest for two values) up to 1,000
+    /// values in REF, jensenshannon above].
+    #[arg(long, value_name = "METHOD", value_parser = parse_method)]
+    pub categorical_method: Option<mlsec_quality::Method>,
+    /// Drift threshold: the p-value below which a test says drift, or the
+    /// distance at or above which a distance does [default: 0.05 for tests,
+    /// 0.1 for distances].
+    #[arg(long, value_name = "X")]
+    pub threshold: Option<f64>,
+    /// Correction of p-values across columns.
+    #[arg(long, value_enum, default_value_t = CorrectionArg::Holm)]
+    pub correction: CorrectionArg,
+    /// Dataset drift when at least this share of the compared columns drifted.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    pub drift_share: f64,
+    /// Also test the joint distribution of the numeric columns (maximum mean
+    /// discrepancy, p-value by permutation), on a sample of rows.
+    #[arg(long)]
+    pub multivariate: bool,
+    /// Rows sampled from each side for --multivariate.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub multivariate_rows: usize,
+    /// Seed of the multivariate test's sampling and permutations.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub bad_rows: BadRowArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CorrectionArg {
+    /// Holm's step-down method (controls the chance of any false alarm).
+    Holm,
+    /// Bonferroni (p-values times the number of columns).
+    Bonferroni,
+    /// Benjamini-Hochberg (controls the share of false alarms).
+    Bh,
+    /// None: each column on its own.
+    None,
+}
+
+fn parse_method(s: &str) -> Result<mlsec_quality::Method, String> {
+    s.parse()
 }
 
 /// Which entities to look for.
@@ -198,6 +301,8 @@ pub fn run(args: DataArgs) -> Result<ExitCode, CliError> {
         DataCommand::Verify(args) => verify_manifest(args),
         DataCommand::Pii(args) => pii(args),
         DataCommand::Redact(args) => redact(args),
+        DataCommand::Drift(args) => drift(args),
+        DataCommand::Profile(args) => profile(args),
     }
 }
 
@@ -343,5 +448,74 @@ fn redact(args: RedactArgs) -> Result<ExitCode, CliError> {
         }
     };
     output::emit(None, text.as_bytes()).map_err(|e| CliError::output(None, &e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn drift(args: DriftArgs) -> Result<ExitCode, CliError> {
+    use mlsec_quality::Correction;
+    let mut opts = mlsec_quality::DriftOptions::new(args.reference.clone(), args.current.clone());
+    opts.read = args.bad_rows.read_options();
+    opts.columns = args.columns;
+    opts.exclude = args.exclude;
+    opts.categorical = args.categorical;
+    opts.numeric_method = args.numeric_method;
+    opts.categorical_method = args.categorical_method;
+    opts.threshold = args.threshold;
+    opts.correction = match args.correction {
+        CorrectionArg::Holm => Correction::Holm,
+        CorrectionArg::Bonferroni => Correction::Bonferroni,
+        CorrectionArg::Bh => Correction::Bh,
+        CorrectionArg::None => Correction::None,
+    };
+    opts.drift_share = args.drift_share;
+    opts.multivariate = args.multivariate;
+    opts.multivariate_rows = args.multivariate_rows;
+    opts.seed = args.seed;
+    let mut evidence = mlsec_quality::drift(&opts)?;
+    evidence.judge(Severity::from(args.output.fail_on));
+    let out = &args.output;
+    if out.format == crate::args::Format::Human {
+        let details: mlsec_quality::DriftDetails = details(&evidence)?;
+        let colour = out.output.is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none();
+        let text = mlsec_quality::human(&evidence, &details, colour);
+        output::emit(out.output.as_deref(), text.as_bytes())
+            .map_err(|e| CliError::output(out.output.as_deref(), &e))?;
+    } else {
+        crate::report::emit(&evidence, &(), out, mlsec_quality::rules::RULES)?;
+    }
+    if !out.quiet && out.output.is_some() {
+        eprintln!(
+            "mlsec: {} finding(s): {}",
+            evidence.findings.len(),
+            evidence.summary.verdict
+        );
+    }
+    Ok(if evidence.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn profile(args: ProfileArgs) -> Result<ExitCode, CliError> {
+    let evidence = mlsec_quality::profile(&mlsec_quality::ProfileOptions {
+        paths: args.paths.clone(),
+        merge: args.merge,
+        read: args.bad_rows.read_options(),
+    })?;
+    let text = mlsec_core::render::json(&evidence);
+    output::emit(args.output.as_deref(), text.as_bytes())
+        .map_err(|e| CliError::output(args.output.as_deref(), &e))?;
+    if !args.quiet && args.output.is_some() {
+        let d: mlsec_quality::ProfileDetails = details(&evidence)?;
+        eprintln!(
+            "mlsec: profile of {} row(s), {} column(s) from {} table(s)",
+            d.rows,
+            d.columns.len(),
+            d.sources.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -74,7 +74,8 @@ from_producer_error!(
     mlsec_check::CheckError,
     mlsec_policy::PolicyError,
     mlsec_report::ReportError,
-    mlsec_threat::ThreatError
+    mlsec_threat::ThreatError,
+    mlsec_quality::QualityError
 );
 
 /// The command line's own complaints about its arguments.

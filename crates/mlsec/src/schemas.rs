@@ -106,6 +106,20 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "drift",
+            envelope::<mlsec_quality::DriftDetails>(
+                "drift",
+                "mlsec data drift: each column of current data compared with a reference, and the joint test",
+            ),
+        ),
+        (
+            "data.profile",
+            envelope::<mlsec_quality::ProfileDetails>(
+                "data.profile",
+                "mlsec data profile: a reference profile of tables (quantile sketches, moments, value counts)",
+            ),
+        ),
+        (
             "rules",
             envelope::<mlsec_core::RulesDetails>(
                 "rules",

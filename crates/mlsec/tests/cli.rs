@@ -385,3 +385,78 @@ fn relative_links_in_the_documentation_resolve() {
     assert!(pages.len() >= 8, "{pages:?}");
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
+
+/// `mlsec data drift`: exit 0 without findings at the threshold, 1 with,
+/// 2 on a usage error; JSON is the envelope, SARIF a log; a profile written
+/// with `-o` serves as the reference.
+#[test]
+fn data_drift_exit_codes_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = (dir.path().join("ref.csv"), dir.path().join("cur.csv"));
+    let mut a = String::from("x,kind\n");
+    let mut b = String::from("x,kind\n");
+    for i in 0..600 {
+        a.push_str(&format!("{},{}\n", i % 100, ["a", "b", "c"][i % 3]));
+        // x shifted by 30; kind the same.
+        b.push_str(&format!(
+            "{},{}\n",
+            i % 100 + 30,
+            ["a", "b", "c"][(i + 1) % 3]
+        ));
+    }
+    fs::write(&r, a).unwrap();
+    fs::write(&c, b).unwrap();
+    let (rs, cs) = (r.to_str().unwrap(), c.to_str().unwrap());
+    // One of two columns drifted: share 0.5 is dataset drift (high): exit 1.
+    mlsec().args(["data", "drift", rs, cs]).assert().code(1);
+    // A higher dataset threshold leaves only the column finding (medium).
+    mlsec()
+        .args(["data", "drift", rs, cs, "--drift-share", "0.9"])
+        .assert()
+        .code(0);
+    let out = mlsec()
+        .args([
+            "data",
+            "drift",
+            rs,
+            cs,
+            "--drift-share",
+            "0.9",
+            "--fail-on",
+            "medium",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["kind"], "drift");
+    assert_eq!(e["details"]["columns"][0]["column"], "x");
+    assert_eq!(e["details"]["columns"][0]["drifted"], true);
+    assert_eq!(e["details"]["columns"][1]["drifted"], false);
+    let out = mlsec()
+        .args(["data", "drift", rs, cs, "-f", "sarif"])
+        .output()
+        .unwrap();
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(log["runs"][0]["results"][0]["ruleId"], "DRF001");
+    let out = mlsec()
+        .args(["data", "drift", rs, cs, "--numeric-method", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown drift method `nope`"));
+    let profile = dir.path().join("ref.profile.json");
+    mlsec()
+        .args(["data", "profile", rs, "-q", "-o", profile.to_str().unwrap()])
+        .assert()
+        .code(0);
+    let out = mlsec()
+        .args(["data", "drift", profile.to_str().unwrap(), cs])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DRIFT"));
+}

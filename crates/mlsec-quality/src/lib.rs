@@ -1,0 +1,39 @@
+//! Data quality for mlsec: drift between a reference dataset and current data
+//! (`mlsec data drift`), column by column and jointly.
+//!
+//! Tables are read with mlsec-data's bounded readers (CSV, JSONL, Parquet) into
+//! columns ([`columns`]); the statistics come from mlsec-stats. [`drift`] is the
+//! command as a library call returning an evidence envelope of kind `drift`.
+
+// Library code may not index, slice or unwrap: the data is untrusted, and a bad
+// index must not panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
+pub mod columns;
+mod compute;
+mod drift;
+mod error;
+mod human;
+pub mod method;
+mod profile;
+pub mod rules;
+
+pub use drift::{
+    drift, ColumnDrift, ColumnKind, ColumnSide, DriftDetails, DriftOptions, Histogram,
+    Multivariate, Side,
+};
+pub use error::QualityError;
+pub use human::human;
+pub use method::{Correction, Method};
+pub use profile::{
+    is_profile, load as load_profile, profile, ColumnProfile, ProfileDetails, ProfileOptions,
+    PROFILE_KIND,
+};
