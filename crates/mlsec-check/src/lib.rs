@@ -46,18 +46,21 @@ pub enum CheckKind {
     Data,
     /// `mlsec data pii` over the datasets.
     Pii,
+    /// `mlsec data drift` of each dataset that names a `reference`.
+    Drift,
     /// `mlsec threat-model` of the project's `threat-model` file, against
     /// the policies this check loaded.
     Threat,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 6] = [
+    pub const ALL: [CheckKind; 7] = [
         CheckKind::Scan,
         CheckKind::Sign,
         CheckKind::Bom,
         CheckKind::Data,
         CheckKind::Pii,
+        CheckKind::Drift,
         CheckKind::Threat,
     ];
 
@@ -68,6 +71,7 @@ impl CheckKind {
             CheckKind::Bom => "bom",
             CheckKind::Data => "data",
             CheckKind::Pii => "pii",
+            CheckKind::Drift => "drift",
             CheckKind::Threat => "threat",
         }
     }
@@ -80,7 +84,7 @@ impl std::str::FromStr for CheckKind {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!("no check `{s}` (there are: scan, sign, bom, data, pii, threat)")
+                format!("no check `{s}` (there are: scan, sign, bom, data, pii, drift, threat)")
             })
     }
 }
@@ -427,6 +431,11 @@ fn check_inputs(
             )));
         }
     }
+    for d in &project.dataset {
+        if let Some(r) = &d.reference {
+            must("drift reference", r)?;
+        }
+    }
     if let Some(p) = &project.project.threat_model {
         must("threat model", p)?;
     }
@@ -562,6 +571,24 @@ fn plan(
                 })
                 .map_err(|e| e.to_string())
             }),
+        });
+    }
+    for d in project.dataset.iter().filter(|_| wanted(CheckKind::Drift)) {
+        let Some(reference) = d.reference.as_ref().map(|r| at(r)) else {
+            continue;
+        };
+        let name = d
+            .name
+            .clone()
+            .unwrap_or_else(|| project::short_name(&d.path));
+        let current = at(&d.path);
+        let mut options = mlsec_quality::DriftOptions::new(reference, current.clone());
+        options.exclude = d.drift_exclude.clone();
+        plans.push(Plan {
+            kind: CheckKind::Drift,
+            target: current.display().to_string(),
+            file: format!("drift-{name}.json"),
+            run: Box::new(move || mlsec_quality::drift(&options).map_err(|e| e.to_string())),
         });
     }
     let pii: Vec<PathBuf> = project

@@ -68,6 +68,12 @@ pub struct DatasetEntry {
     /// Look for personal data and secrets (default true).
     #[serde(default = "yes")]
     pub pii: bool,
+    /// What the dataset is compared with for drift: the data it was trained
+    /// or validated on, or a profile of it (`mlsec data profile`).
+    pub reference: Option<PathBuf>,
+    /// Columns the drift check leaves out (identifiers, timestamps).
+    #[serde(default)]
+    pub drift_exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -25,6 +25,8 @@ const BASELINE: &[(&str, &str)] = files!(
     "baseline/mlp004_test.rego",
     "baseline/mlp005.rego",
     "baseline/mlp005_test.rego",
+    "baseline/mlp006.rego",
+    "baseline/mlp006_test.rego",
 );
 
 const STRICT: &[(&str, &str)] = files!(

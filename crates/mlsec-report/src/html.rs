@@ -6,6 +6,7 @@ use crate::svg::{bars, stacked, Bar};
 use crate::{controls, escape, rule_id, Envelope, EvidenceSet};
 use mlsec_core::{Finding, Severity};
 use mlsec_policy::Status;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -96,6 +97,7 @@ pub fn html(set: &EvidenceSet) -> String {
     checks(&mut out, set);
     findings(&mut out, set);
     personal_data(&mut out, set);
+    drift(&mut out, set);
     threat_model(&mut out, set);
     compliance(&mut out, set);
     let _ = write!(
@@ -359,6 +361,95 @@ fn personal_data(out: &mut String, set: &EvidenceSet) {
         &top(entities, "#bf3989"),
     ));
     out.push_str("</section>\n");
+}
+
+/// Drift: per envelope, a table of the compared columns and, for each drifted
+/// column, reference against current as a histogram. Read from the JSON, so
+/// a malformed envelope shows less, never fails the report.
+fn drift(out: &mut String, set: &EvidenceSet) {
+    const CHARTS: usize = 12;
+    for e in set.envelopes.iter().filter(|e| e.evidence.kind == "drift") {
+        let d = &e.evidence.details;
+        let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+        let num = |v: &Value| v.as_f64().filter(|x| x.is_finite());
+        let _ = write!(
+            out,
+            "<section><h2>Drift: <code>{}</code></h2><p>Against <code>{}</code>: {} of {} column(s) drifted{}; p-values corrected by {}.</p>",
+            escape(&text(at(d, "/current/path"))),
+            escape(&text(at(d, "/reference/path"))),
+            at(d, "/drifted").as_u64().unwrap_or(0),
+            at(d, "/compared").as_u64().unwrap_or(0),
+            if at(d, "/dataset_drift").as_bool() == Some(true) { " (dataset drift)" } else { "" },
+            escape(&text(at(d, "/correction")))
+        );
+        let columns: Vec<&Value> = at(d, "/columns")
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        out.push_str("<table><thead><tr><th>column</th><th>kind</th><th>method</th><th>statistic</th><th>p-value</th><th>threshold</th><th>verdict</th></tr></thead><tbody>");
+        let mut sorted = columns.clone();
+        sorted.sort_by_key(|c| at(c, "/drifted").as_bool() != Some(true));
+        for c in &sorted {
+            let p = num(at(c, "/p_value_adjusted")).or_else(|| num(at(c, "/test/p_value")));
+            let verdict = if at(c, "/drifted").as_bool() == Some(true) {
+                "<span class=\"badge fail\">drift</span>"
+            } else {
+                "<span class=\"badge pass\">ok</span>"
+            };
+            let _ = write!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{verdict}</td></tr>",
+                escape(&text(at(c, "/column"))),
+                escape(&text(at(c, "/kind"))),
+                escape(&text(at(c, "/method"))),
+                num(at(c, "/statistic")).map_or("-".into(), |x| format!("{x:.4}")),
+                p.map_or("-".into(), |x| format!("{x:.3e}")),
+                num(at(c, "/threshold")).map_or("-".into(), |x| x.to_string()),
+            );
+        }
+        out.push_str("</tbody></table>");
+        for c in sorted
+            .iter()
+            .filter(|c| at(c, "/drifted").as_bool() == Some(true))
+            .take(CHARTS)
+        {
+            let h = &at(c, "/histogram");
+            let shares = |v: &Value| -> Vec<f64> {
+                v.as_array()
+                    .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect())
+                    .unwrap_or_default()
+            };
+            let edges = shares(at(h, "/edges"));
+            let labels: Vec<String> = at(h, "/categories")
+                .as_array()
+                .map(|a| a.iter().map(text).collect())
+                .unwrap_or_default();
+            let ends = match (edges.first(), edges.last()) {
+                (Some(a), Some(b)) if labels.is_empty() => Some((*a, *b)),
+                _ => None,
+            };
+            let column = text(at(c, "/column"));
+            let _ = write!(
+                out,
+                "<h3><code>{}</code>: reference (grey) and current (orange)</h3>",
+                escape(&column)
+            );
+            out.push_str(&crate::svg::histogram(
+                &format!("{column}: share of values per bin, reference against current"),
+                &labels,
+                ends,
+                &shares(at(h, "/reference")),
+                &shares(at(h, "/current")),
+            ));
+        }
+        out.push_str("</section>\n");
+    }
+}
+
+/// The value at `pointer` in `v`, null when absent (evidence may be malformed).
+fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    v.pointer(pointer).unwrap_or(&NULL)
 }
 
 /// The threat model's threats: each with where it applies and the rules

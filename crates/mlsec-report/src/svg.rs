@@ -82,6 +82,88 @@ pub fn stacked(title: &str, rows: &[(String, Vec<Bar>)]) -> String {
     out
 }
 
+/// Reference against current, bin by bin: two bars per bin (grey the
+/// reference, orange the current data), heights the shares, `labels` under
+/// the bins (or, for numeric bins, the range's ends: `ends`).
+pub fn histogram(
+    title: &str,
+    labels: &[String],
+    ends: Option<(f64, f64)>,
+    reference: &[f64],
+    current: &[f64],
+) -> String {
+    const HEIGHT: usize = 150;
+    const PLOT: usize = 110;
+    let n = reference.len().min(current.len()).clamp(1, 50);
+    let share = |v: &[f64], i: usize| -> f64 {
+        v.get(i)
+            .copied()
+            .filter(|x| x.is_finite())
+            .unwrap_or(0.0)
+            .clamp(0.0, 1.0)
+    };
+    let max = (0..n)
+        .map(|i| share(reference, i).max(share(current, i)))
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
+    let slot = (WIDTH - 20) / n;
+    let bar = (slot / 2).max(1);
+    let mut out = open(title, HEIGHT);
+    for i in 0..n {
+        let x = 10 + i * slot;
+        for (k, (v, colour, who)) in [
+            (share(reference, i), "#8c959f", "reference"),
+            (share(current, i), "#fb8500", "current"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let h = ((v / max) * PLOT as f64).round() as usize;
+            let label = labels.get(i).map_or(String::new(), |l| format!("{l}: "));
+            let _ = write!(
+                out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{h}\" fill=\"{colour}\"><title>{}{who} {:.1}%</title></rect>",
+                x + k * bar,
+                10 + PLOT - h,
+                bar.saturating_sub(1).max(1),
+                escape(&label),
+                v * 100.0
+            );
+        }
+        if ends.is_none() && n <= 20 {
+            if let Some(l) = labels.get(i) {
+                let _ = write!(
+                    out,
+                    "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                    x + slot / 2,
+                    HEIGHT - 12,
+                    escape(&shorten(l, (slot / 7).max(3)))
+                );
+            }
+        }
+    }
+    if let Some((lo, hi)) = ends {
+        let _ = write!(
+            out,
+            "<text x=\"10\" y=\"{0}\">{1}</text><text x=\"{2}\" y=\"{0}\" text-anchor=\"end\">{3}</text>",
+            HEIGHT - 12,
+            number(lo),
+            WIDTH - 10,
+            number(hi)
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+fn number(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1e6 || x.abs() < 1e-3) {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
 /// The `<svg>` element of a chart `height` high, titled for screen readers.
 fn open(title: &str, height: usize) -> String {
     format!(

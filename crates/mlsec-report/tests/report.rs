@@ -70,14 +70,15 @@ fn the_example_report_shows_the_decision_checks_policies_and_compliance() {
     let set = example_evidence(dir.path());
     assert_eq!(set.decision(), "deny");
     // Every check's envelope came back: scan, 2 signatures, 4 BOMs, data,
-    // PII, and the threat model of examples/pipeline.yaml.
+    // drift, PII, and the threat model of examples/pipeline.yaml.
     let kinds: Vec<&str> = set
         .envelopes
         .iter()
         .map(|e| e.evidence.kind.as_str())
         .collect();
-    assert_eq!(kinds.len(), 10, "{kinds:?}");
+    assert_eq!(kinds.len(), 11, "{kinds:?}");
     assert!(kinds.contains(&"threat-model"), "{kinds:?}");
+    assert!(kinds.contains(&"drift"), "{kinds:?}");
     let page = html(&set);
     assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(page.contains("Content-Security-Policy"));
@@ -306,4 +307,38 @@ fn a_report_without_a_decision_still_renders_each_envelope() {
     example_evidence(d2.path());
     let err = load(&[d1.path().to_path_buf(), d2.path().to_path_buf()]).unwrap_err();
     assert!(err.to_string().contains("second `check` decision"), "{err}");
+}
+
+/// The drift section: the example's drifted column in the table and as a
+/// histogram of reference against current; a hostile column name stays text.
+#[test]
+fn drift_shows_columns_and_a_histogram_per_drifted_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = example_evidence(dir.path());
+    let page = html(&set);
+    assert!(page.contains("<h2>Drift: <code>"), "no drift section");
+    assert!(page.contains("<td><code>body_mass_g</code></td><td>numeric</td>"));
+    assert!(page
+        .contains("<h3><code>body_mass_g</code>: reference (grey) and current (orange)</h3><svg"));
+
+    let mut e = Evidence::new(
+        "drift",
+        Vec::new(),
+        Vec::new(),
+        serde_json::json!({
+            "reference": {"path": "r.csv"}, "current": {"path": "c.csv"},
+            "drifted": 1, "compared": 1, "correction": "holm",
+            "columns": [{"column": "<img src=x>", "kind": "categorical", "method": "chisquare",
+                "statistic": 9.0, "p_value_adjusted": 0.001, "threshold": 0.05, "drifted": true,
+                "histogram": {"categories": ["<script>", "b"], "reference": [0.5, "x"], "current": [2.0, -1.0]}}]
+        }),
+    );
+    e.judge(Severity::High);
+    let path = write_envelope(dir.path(), "drift-hostile.json", &e);
+    let page = html(&load(&[path]).unwrap());
+    assert!(
+        !page.contains("<img src=x>") && !page.contains("<script>"),
+        "unescaped"
+    );
+    assert!(page.contains("&lt;img src=x&gt;") && page.contains("&lt;script&gt;"));
 }

@@ -19,7 +19,7 @@ pub struct CheckArgs {
     /// The project file (default: DIR/mlsec.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Run only these checks: scan, sign, bom, data, pii, threat (comma-separated).
+    /// Run only these checks: scan, sign, bom, data, pii, drift, threat (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "CHECK", value_parser = kind)]
     pub only: Vec<CheckKind>,
     /// Leave these checks out.
