@@ -19,6 +19,8 @@ for t in "${targets[@]}"; do
   # the hostile shapes (polyglots, deep nesting) first.
   { find regressions ../fixtures/hostile -type f -not -name '*.json'
     find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200
+    # Profiles are JSON: the profile target starts from the example's.
+    if [ "$t" = profile ]; then find ../examples -name '*.profile.json'; fi
   } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
   dict=()
   case "$t" in pickle | scan | archive) dict=(-dict=dict/pickle.dict) ;; esac

@@ -34,6 +34,6 @@ pub use error::QualityError;
 pub use human::human;
 pub use method::{Correction, Method};
 pub use profile::{
-    is_profile, load as load_profile, profile, ColumnProfile, ProfileDetails, ProfileOptions,
-    PROFILE_KIND,
+    is_profile, load as load_profile, parse as parse_profile, profile, ColumnProfile,
+    ProfileDetails, ProfileOptions, PROFILE_KIND,
 };

@@ -205,24 +205,27 @@ pub fn load(path: &Path) -> Result<ProfileDetails, QualityError> {
         )));
     }
     let text = std::fs::read(path).map_err(|e| io(path, &e))?;
-    let evidence: Evidence = serde_json::from_slice(&text).map_err(|e| {
-        bad(format!(
-            "not a profile (mlsec data profile writes one): {e}"
-        ))
-    })?;
+    parse(&text).map_err(bad)
+}
+
+/// Reads a profile from the bytes of its file; the error says what is wrong
+/// (the caller names the file).
+pub fn parse(bytes: &[u8]) -> Result<ProfileDetails, String> {
+    let evidence: Evidence = serde_json::from_slice(bytes)
+        .map_err(|e| format!("not a profile (mlsec data profile writes one): {e}"))?;
     if evidence.kind != PROFILE_KIND {
-        return Err(bad(format!(
+        return Err(format!(
             "evidence of kind `{}`, not a profile (`{PROFILE_KIND}`)",
             evidence.kind
-        )));
+        ));
     }
     let details: ProfileDetails = serde_json::from_value(evidence.details)
-        .map_err(|e| bad(format!("profile does not read: {e}")))?;
+        .map_err(|e| format!("profile does not read: {e}"))?;
     if details.version != PROFILE_VERSION {
-        return Err(bad(format!(
+        return Err(format!(
             "profile version {} (this mlsec reads version {PROFILE_VERSION})",
             details.version
-        )));
+        ));
     }
     Ok(details)
 }
