@@ -8,9 +8,6 @@ use crate::method::{Correction, Method};
 use mlsec_stats::sketch::compare as sk;
 use mlsec_stats::twosample as ts;
 
-/// Equal-width bins for the binned methods on numbers (Evidently's default).
-const BINS: usize = 30;
-
 /// A statistic and, for a test, its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Outcome {
@@ -29,11 +26,18 @@ impl Outcome {
 /// `method` on two numeric columns' finite values, each sorted ascending.
 pub fn numeric(method: Method, a: &[f64], b: &[f64]) -> Outcome {
     let out = match method {
-        Method::Ks => ts::ks_2samp_sorted(a, b).map(test),
-        Method::Wasserstein => ts::wasserstein_distance_norm(a, b).map(distance),
-        Method::Jensenshannon | Method::Psi | Method::Kl | Method::Hellinger => {
-            ts::binned(a, b, BINS).and_then(|(p, q)| binned(method, &p, &q))
-        }
+        Method::Ks => ts::ks_2samp_sorted(a, b).ok().map(test),
+        Method::Cvm => ts::cramer_von_mises_2samp(a, b).ok().map(test),
+        Method::Anderson => ts::anderson_darling_2samp(a, b).ok().map(|r| Outcome {
+            statistic: r.statistic,
+            p_value: Some(r.p_value),
+        }),
+        Method::Wasserstein => ts::wasserstein_distance_norm(a, b).ok().map(distance),
+        // Evidently bins Hellinger on numbers its own way.
+        Method::Hellinger => ts::hellinger_distance_numeric(a, b).ok().map(distance),
+        Method::Jensenshannon | Method::Psi | Method::Kl => ts::bin_numeric(a, b)
+            .ok()
+            .and_then(|bins| binned(method, &bins)),
         // Category tests on numbers: not offered (the CLI refuses them).
         Method::Chisquare | Method::Ztest => None,
     };
@@ -134,9 +138,13 @@ pub fn numeric_approx(method: Method, a: &Numbers<'_>, b: &Numbers<'_>) -> Optio
         }
         Method::Jensenshannon | Method::Psi | Method::Kl | Method::Hellinger => {
             let edges = approx_edges(a)?;
-            binned(method, &a.proportions(&edges)?, &b.proportions(&edges)?)
+            let bins = ts::Binned {
+                reference: a.proportions(&edges)?,
+                current: b.proportions(&edges)?,
+            };
+            binned(method, &bins)
         }
-        Method::Chisquare | Method::Ztest => None,
+        Method::Cvm | Method::Anderson | Method::Chisquare | Method::Ztest => None,
     }
 }
 
@@ -200,32 +208,36 @@ pub fn histogram_approx(a: &Numbers<'_>, b: &Numbers<'_>, bins: usize) -> Histog
 /// `method` on two categorical columns' counts, aligned on the same categories.
 pub fn categorical(method: Method, a: &[u64], b: &[u64]) -> Outcome {
     let out = match method {
-        Method::Chisquare => ts::chi2_contingency(a, b).map(test),
-        Method::Ztest => ts::z_test_proportions(a, b).map(test),
+        Method::Chisquare => ts::chi2_homogeneity(a, b).ok().map(|r| Outcome {
+            statistic: r.statistic,
+            p_value: Some(r.p_value),
+        }),
+        Method::Ztest => ts::two_proportion_z_test(a, b).ok().map(test),
         Method::Jensenshannon | Method::Psi | Method::Kl | Method::Hellinger => {
-            let p = proportions(a);
-            let q = proportions(b);
-            binned(method, &p, &q)
+            ts::bin_categorical(a, b)
+                .ok()
+                .and_then(|bins| binned(method, &bins))
         }
-        Method::Ks | Method::Wasserstein => None,
+        Method::Ks | Method::Cvm | Method::Anderson | Method::Wasserstein => None,
     };
     out.unwrap_or(Outcome::NONE)
 }
 
-fn binned(method: Method, p: &[f64], q: &[f64]) -> Option<Outcome> {
-    match method {
-        Method::Jensenshannon => ts::jensenshannon(p, q).map(distance),
-        Method::Psi => ts::psi(p, q).map(distance),
-        Method::Kl => ts::kl_div(p, q).map(distance),
-        Method::Hellinger => ts::hellinger(p, q).map(distance),
-        _ => None,
-    }
+fn binned(method: Method, bins: &ts::Binned) -> Option<Outcome> {
+    let d = match method {
+        Method::Jensenshannon => ts::jensen_shannon_distance(&bins.reference, &bins.current),
+        Method::Psi => ts::psi(bins),
+        Method::Kl => ts::kl_divergence(bins),
+        Method::Hellinger => ts::hellinger_distance(bins),
+        _ => return None,
+    };
+    d.ok().map(distance)
 }
 
 fn test(r: ts::TestResult) -> Outcome {
     Outcome {
         statistic: r.statistic,
-        p_value: Some(r.p_value),
+        p_value: r.p_value,
     }
 }
 
@@ -252,12 +264,14 @@ fn proportions(counts: &[u64]) -> Vec<f64> {
 
 /// The p-values corrected for testing them together.
 pub fn correct(correction: Correction, p: &[f64]) -> Vec<f64> {
-    match correction {
-        Correction::Holm => ts::holm(p),
-        Correction::Bonferroni => ts::bonferroni(p),
-        Correction::Bh => ts::benjamini_hochberg(p),
-        Correction::None => p.to_vec(),
-    }
+    let method = match correction {
+        Correction::Holm => ts::Correction::Holm,
+        Correction::Bonferroni => ts::Correction::Bonferroni,
+        Correction::Bh => ts::Correction::BenjaminiHochberg,
+        Correction::None => return p.to_vec(),
+    };
+    // The p-values come from the tests above: in [0, 1], finite.
+    ts::adjust_p_values(p, method).unwrap_or_else(|_| p.to_vec())
 }
 
 /// Mean and population standard deviation.
@@ -388,10 +402,15 @@ pub fn mmd(a: &[Vec<f64>], b: &[Vec<f64>], rows: usize, seed: u64) -> Option<Joi
     };
     let a: Vec<Vec<f64>> = a.iter().map(standardise).collect();
     let b: Vec<Vec<f64>> = b.iter().map(standardise).collect();
-    let r = ts::mmd_permutation(&a, &b, rows, 200, seed)?;
+    let options = ts::MmdOptions {
+        permutations: 200,
+        seed,
+        max_rows: rows,
+    };
+    let r = ts::mmd_permutation_test(&a, &b, options).ok()?;
     Some(Joint {
         statistic: r.statistic,
-        p_value: r.p_value,
+        p_value: r.p_value?,
         rows: a.len().min(b.len()).min(rows),
     })
 }

@@ -258,6 +258,16 @@ pub fn drift(opts: &DriftOptions) -> Result<Evidence, QualityError> {
     let (reference, current) =
         rayon::join(|| read_side(&opts.reference), || read_side(&opts.current));
     let ((reference, ref_format), (current, cur_format)) = (reference?, current?);
+    if let Some(m @ (Method::Cvm | Method::Anderson)) = opts.numeric_method {
+        if reference.summarised() || current.summarised() {
+            return Err(QualityError::Usage(format!(
+                "{} needs every value, and the columns are summarised (a profile, or more than \
+                 {} cells): use ks, wasserstein, jensenshannon, psi, kl or hellinger",
+                m.as_str(),
+                opts.max_cells
+            )));
+        }
+    }
     let ref_name = opts.reference.display().to_string();
     let cur_name = opts.current.display().to_string();
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A drift method. Tests (`ks`, `chisquare`, `ztest`) decide
+/// A drift method. Tests (`ks`, `chisquare`, `ztest`, `cvm`, `anderson`) decide
 /// by p-value (drift when the corrected p-value is below the threshold);
 /// distances decide by value (drift when the distance is at or above it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -26,10 +26,16 @@ pub enum Method {
     Kl,
     /// Hellinger distance of binned frequencies.
     Hellinger,
+    /// Cramér-von Mises two-sample test (numeric), as scipy's
+    /// `cramervonmises_2samp`.
+    Cvm,
+    /// Anderson-Darling k-sample test on two samples (numeric), as scipy's
+    /// `anderson_ksamp` (midrank; p-value capped at 0.25, floored at 0.001).
+    Anderson,
 }
 
 impl Method {
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 10] = [
         Method::Ks,
         Method::Chisquare,
         Method::Ztest,
@@ -38,6 +44,8 @@ impl Method {
         Method::Psi,
         Method::Kl,
         Method::Hellinger,
+        Method::Cvm,
+        Method::Anderson,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,12 +58,17 @@ impl Method {
             Method::Psi => "psi",
             Method::Kl => "kl",
             Method::Hellinger => "hellinger",
+            Method::Cvm => "cvm",
+            Method::Anderson => "anderson",
         }
     }
 
     /// Whether the method decides by p-value (else by distance).
     pub fn is_test(self) -> bool {
-        matches!(self, Method::Ks | Method::Chisquare | Method::Ztest)
+        matches!(
+            self,
+            Method::Ks | Method::Chisquare | Method::Ztest | Method::Cvm | Method::Anderson
+        )
     }
 
     /// The threshold used when none is given: 0.05 for tests (Evidently's and

@@ -271,3 +271,31 @@ fn jsonl_keys_missing_from_some_rows_count_as_missing() {
     assert!(flag.drifted);
     assert!(column(&d, "v").drifted);
 }
+
+#[test]
+fn cramer_von_mises_and_anderson_darling_can_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r, c) = pair(dir.path(), 400, 6.0, 1.0 / 3.0);
+    for method in [Method::Cvm, Method::Anderson] {
+        let mut opts = DriftOptions::new(r.clone(), c.clone());
+        opts.exclude = vec!["id".into()];
+        opts.numeric_method = Some(method);
+        let (_, d) = run(&opts);
+        let age = column(&d, "age");
+        assert_eq!(age.method, method);
+        assert!(age.drifted, "{age:?}");
+        assert!(!column(&d, "score").drifted);
+    }
+    // They need every value: a profile as the reference is refused.
+    let p = dir.path().join("ref.profile.json");
+    let e = mlsec_quality::profile(&mlsec_quality::ProfileOptions {
+        paths: vec![r],
+        ..Default::default()
+    })
+    .unwrap();
+    std::fs::write(&p, mlsec_core::render::json(&e)).unwrap();
+    let mut opts = DriftOptions::new(p, c);
+    opts.numeric_method = Some(Method::Cvm);
+    let err = drift(&opts).unwrap_err().to_string();
+    assert!(err.contains("cvm needs every value"), "{err}");
+}

@@ -16,5 +16,5 @@
 )]
 
 pub mod sketch;
-pub mod special;
+mod special;
 pub mod twosample;

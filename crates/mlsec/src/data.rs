@@ -90,8 +90,8 @@ pub struct DriftArgs {
     /// Judge these numeric columns as categories (codes, ratings; comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "COL")]
     pub categorical: Vec<String>,
-    /// Method for numeric columns: ks, wasserstein, jensenshannon, psi, kl,
-    /// hellinger [default: ks up to 1,000 values in REF,
+    /// Method for numeric columns: ks, cvm, anderson, wasserstein,
+    /// jensenshannon, psi, kl, hellinger [default: ks up to 1,000 values in REF,
     /// wasserstein above].
     #[arg(long, value_name = "METHOD", value_parser = parse_method)]
     pub numeric_method: Option<mlsec_quality::Method>,
