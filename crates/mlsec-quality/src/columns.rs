@@ -526,9 +526,8 @@ pub fn read(
 fn read_csv(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, DataError> {
     let mut rows = CsvRows::open(path, opts)?;
     let mut out = Columns::new(keep);
-    let names: Vec<String> = rows.columns().iter().map(|c| c.to_string()).collect();
-    for name in &names {
-        out.column(name);
+    for name in unique_names(rows.columns()) {
+        out.column(&name);
     }
     let mut batch = TextBatch::default();
     loop {
@@ -551,39 +550,50 @@ fn read_csv(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Data
     Ok(out)
 }
 
+/// Header names with repeats told apart as pandas does (`a`, `a.1`, `a.2`),
+/// so that every column of the file is one column here.
+fn unique_names(names: &[std::sync::Arc<str>]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        let mut candidate = name.to_string();
+        let mut n = 0;
+        while out.contains(&candidate) {
+            n += 1;
+            candidate = format!("{name}.{n}");
+        }
+        out.push(candidate);
+    }
+    out
+}
+
 fn read_jsonl(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, DataError> {
     let mut rows = JsonlRows::open(path, opts)?;
     let mut out = Columns::new(keep);
     for row in rows.by_ref() {
         let row = row?;
-        let mut seen = vec![false; out.columns.len()];
+        // Each column's cell in this row; a key given twice keeps its last
+        // value, as Python's json module and pandas do.
+        let mut cells: Vec<Option<&Cell>> = vec![None; out.columns.len()];
         for (name, cell) in &row.cells {
             let i = out.column(name);
-            if seen.len() <= i {
-                seen.resize(i + 1, false);
+            if cells.len() <= i {
+                cells.resize(i + 1, None);
             }
-            if let Some(s) = seen.get_mut(i) {
-                *s = true;
-            }
-            let Some(column) = out.columns.get_mut(i) else {
-                continue;
-            };
-            match cell {
-                Cell::Null => column.missing(),
-                // A JSON string is a category even when it looks like a number.
-                Cell::Text(s) => column.category(row.number, s),
-                Cell::Other(s) if s == "true" || s == "false" => column.category(row.number, s),
-                Cell::Other(s) => column.text(row.number, s, false),
+            if let Some(slot) = cells.get_mut(i) {
+                *slot = Some(cell);
             }
         }
-        // Keys absent from this row are missing values.
-        for (column, _) in out
-            .columns
-            .iter_mut()
-            .zip(&seen)
-            .filter(|(_, seen)| !**seen)
-        {
-            column.missing();
+        for (column, cell) in out.columns.iter_mut().zip(&cells) {
+            match cell {
+                // Keys absent from this row are missing values.
+                None | Some(Cell::Null) => column.missing(),
+                // A JSON string is a category even when it looks like a number.
+                Some(Cell::Text(s)) => column.category(row.number, s),
+                Some(Cell::Other(s)) if s == "true" || s == "false" => {
+                    column.category(row.number, s)
+                }
+                Some(Cell::Other(s)) => column.text(row.number, s, false),
+            }
         }
         out.rows += 1;
         if out.rows.is_multiple_of(4096) {
@@ -598,7 +608,7 @@ fn read_jsonl(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Da
 fn read_parquet(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, DataError> {
     use rayon::prelude::*;
     let file = ParquetFile::open(path, opts)?;
-    let names: Vec<String> = file.columns().iter().map(|c| c.to_string()).collect();
+    let names = unique_names(file.columns());
     let total: u64 = (0..file.row_groups())
         .map(|g| file.first_row(g + 1).saturating_sub(file.first_row(g)))
         .sum();

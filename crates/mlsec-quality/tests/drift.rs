@@ -299,3 +299,34 @@ fn cramer_von_mises_and_anderson_darling_can_decide() {
     let err = drift(&opts).unwrap_err().to_string();
     assert!(err.contains("cvm needs every value"), "{err}");
 }
+
+#[test]
+fn repeated_names_stay_separate_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    // CSV: a header that names `a` twice; the second is `a.1`, as in pandas.
+    let csv = dir.path().join("dup.csv");
+    let mut s = String::from("a,a,b\n");
+    for i in 0..50 {
+        let _ = writeln!(s, "{i},x{},{}", i % 3, i % 2);
+    }
+    std::fs::write(&csv, s).unwrap();
+    let (_, d) = run(&DriftOptions::new(csv.clone(), csv));
+    let names: Vec<&str> = d.columns.iter().map(|c| c.column.as_str()).collect();
+    assert_eq!(names, ["a", "a.1", "b"]);
+    assert_eq!(column(&d, "a").kind, ColumnKind::Numeric);
+    assert_eq!(column(&d, "a.1").kind, ColumnKind::Categorical);
+    // JSONL: a key given twice in a row keeps its last value.
+    let (r, c) = (dir.path().join("r.jsonl"), dir.path().join("c.jsonl"));
+    let mut a = String::new();
+    let mut b = String::new();
+    for i in 0..100 {
+        let _ = writeln!(a, r#"{{"v": 1, "v": {i}}}"#);
+        let _ = writeln!(b, r#"{{"v": {i}}}"#);
+    }
+    std::fs::write(&r, a).unwrap();
+    std::fs::write(&c, b).unwrap();
+    let (_, d) = run(&DriftOptions::new(r, c));
+    let v = column(&d, "v");
+    assert_eq!((v.reference.count, v.reference.missing), (100, 0));
+    assert!(!v.drifted && v.statistic == 0.0, "{v:?}");
+}
