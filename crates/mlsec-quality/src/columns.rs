@@ -26,6 +26,11 @@ pub const MAX_CATEGORIES: usize = 10_000;
 /// boundary, so a column of long texts cannot fill memory).
 pub const MAX_CATEGORY_BYTES: usize = 256;
 
+/// Most columns a table may have here: each column's summaries take up to
+/// about 60 KB (a quantile sketch and a table of 1,000 values), so a wider
+/// table could exhaust memory from a small file.
+pub const MAX_COLUMNS: usize = 10_000;
+
 /// Values CSV readers take for missing (pandas' defaults), so that a column of
 /// numbers with `NA` in it is still numeric.
 const CSV_MISSING: &[&str] = &[
@@ -526,12 +531,16 @@ pub fn read(
 fn read_csv(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, DataError> {
     let mut rows = CsvRows::open(path, opts)?;
     let mut out = Columns::new(keep);
+    too_wide(path, rows.columns().len())?;
     for name in unique_names(rows.columns()) {
         out.column(&name);
     }
+    // Batches of at most about a million cells, so that a wide table is
+    // summarised before its values outgrow the limit.
+    let per_batch = (4096).min((1usize << 20) / out.columns.len().max(1)).max(1);
     let mut batch = TextBatch::default();
     loop {
-        let filled = rows.fill(&mut batch, 4096);
+        let filled = rows.fill(&mut batch, per_batch);
         for i in 0..batch.len() {
             let row = batch.number(i);
             for (column, cell) in out.columns.iter_mut().zip(batch.cells(i)) {
@@ -548,6 +557,17 @@ fn read_csv(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Data
     }
     out.skipped = rows.skipped().count;
     Ok(out)
+}
+
+fn too_wide(path: &Path, columns: usize) -> Result<(), DataError> {
+    if columns > MAX_COLUMNS {
+        return Err(DataError::new(
+            path,
+            None,
+            format!("{columns} columns: more than the {MAX_COLUMNS} a table may have here"),
+        ));
+    }
+    Ok(())
 }
 
 /// Header names with repeats told apart as pandas does (`a`, `a.1`, `a.2`),
@@ -576,6 +596,7 @@ fn read_jsonl(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Da
         let mut cells: Vec<Option<&Cell>> = vec![None; out.columns.len()];
         for (name, cell) in &row.cells {
             let i = out.column(name);
+            too_wide(path, out.columns.len())?;
             if cells.len() <= i {
                 cells.resize(i + 1, None);
             }
@@ -608,6 +629,7 @@ fn read_jsonl(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Da
 fn read_parquet(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, DataError> {
     use rayon::prelude::*;
     let file = ParquetFile::open(path, opts)?;
+    too_wide(path, file.columns().len())?;
     let names = unique_names(file.columns());
     let total: u64 = (0..file.row_groups())
         .map(|g| file.first_row(g + 1).saturating_sub(file.first_row(g)))

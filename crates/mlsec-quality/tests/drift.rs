@@ -330,3 +330,19 @@ fn repeated_names_stay_separate_columns() {
     assert_eq!((v.reference.count, v.reference.missing), (100, 0));
     assert!(!v.drifted && v.statistic == 0.0, "{v:?}");
 }
+
+#[test]
+fn a_table_too_wide_is_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = dir.path().join("wide.csv");
+    let header: Vec<String> = (0..10_001).map(|i| format!("c{i}")).collect();
+    std::fs::write(
+        &wide,
+        format!("{}\n{}\n", header.join(","), vec!["1"; 10_001].join(",")),
+    )
+    .unwrap();
+    let e = drift(&DriftOptions::new(wide.clone(), wide))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("wide.csv") && e.contains("10001 columns"), "{e}");
+}
