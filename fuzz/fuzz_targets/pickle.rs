@@ -7,8 +7,8 @@ use mlsec_scan::{rules::pickle, Ctx, Report, ScanConfig};
 fuzz_target!(|data: &[u8]| {
     let limits = PickleLimits { max_opcodes: 100_000, ..PickleLimits::default() };
     let trace = analyze(data, 0, &limits);
-    if let Some(result) = &trace.result {
-        let _ = describe(result);
+    if let Some(result) = trace.result {
+        let _ = describe(&trace.values, result);
     }
     let config = ScanConfig::default();
     let ctx = Ctx::new(&config, "fuzz.pkl", None);

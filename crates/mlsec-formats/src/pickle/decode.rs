@@ -2,7 +2,6 @@
 
 use super::value::{Value, MAX_KEPT_STRING, SHORT_STR, V};
 use super::{ErrorKind, R};
-use std::rc::Rc;
 
 pub(super) fn bad(op: &'static str, arg: &[u8]) -> ErrorKind {
     let shown: String = String::from_utf8_lossy(arg.get(..40).unwrap_or(arg)).into_owned();
@@ -19,7 +18,7 @@ pub(super) fn str_value(s: &str) -> Value {
     } else if let Some(short) = short_str(s.as_bytes()) {
         short
     } else {
-        Value::Str(Rc::from(s))
+        Value::Str(Box::from(s))
     }
 }
 
@@ -72,13 +71,12 @@ pub(super) fn decode_long(b: &[u8]) -> Value {
     Value::Int(i64::from_le_bytes(buf))
 }
 
-pub(super) fn pairs(items: Vec<V>) -> Vec<(V, V)> {
-    let mut out = Vec::with_capacity(items.len() / 2);
-    let mut it = items.into_iter();
-    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        out.push((k, v));
-    }
-    out
+/// Keys and values, alternately, as pairs (an odd last item is left out).
+pub(super) fn pairs(items: &[V]) -> impl Iterator<Item = (V, V)> + '_ {
+    items.chunks_exact(2).filter_map(|pair| match *pair {
+        [k, v] => Some((k, v)),
+        _ => None,
+    })
 }
 
 /// Python's `codecs.escape_decode`, used by the protocol-0 STRING opcode.

@@ -1,7 +1,7 @@
 //! joblib's numpy arrays inside the pickle stream.
 
 use super::machine::{analyze_nested, Machine};
-use super::value::{Value, V};
+use super::value::{Value, Values, V};
 use super::ErrorKind;
 use super::R;
 
@@ -9,17 +9,21 @@ use super::R;
 // the BUILD of a `NumpyArrayWrapper`; its unpickler reads them there. The
 // machine must skip exactly those bytes, or it would read array data as opcodes.
 impl Machine<'_> {
-    pub(super) fn after_build(&mut self, target: &V) -> R<()> {
-        let Some(state) = joblib_wrapper_state(target) else {
+    pub(super) fn after_build(&mut self, target: V) -> R<()> {
+        let values = &self.trace.values;
+        let Some(state) = joblib_wrapper_state(values, target) else {
             return Ok(());
         };
-        let dtype = state.get("dtype").ok_or_else(|| joblib_bad("no dtype"))?;
-        let item_size = array_item_size(&dtype);
+        let dtype = values
+            .dict_get(state, "dtype")
+            .ok_or_else(|| joblib_bad("no dtype"))?;
+        let item_size = array_item_size(values, dtype);
         // Raw arrays (not object arrays) are preceded by a padding-length byte and
         // that much padding when the wrapper records an alignment.
-        let align = state.get("numpy_array_alignment_bytes");
+        let align = values.dict_get(state, "numpy_array_alignment_bytes");
+        let shape = values.dict_get(state, "shape");
         if matches!(item_size, Some(ItemSize::Bytes(_)))
-            && align.is_some_and(|a| matches!(*a, Value::Int(_)))
+            && align.is_some_and(|a| matches!(values.get(a), Value::Int(_)))
         {
             let pad = self.take_u8("joblib array padding")? as usize;
             self.take(pad, "joblib array padding")?;
@@ -47,10 +51,11 @@ impl Machine<'_> {
                 }
             }
             Some(ItemSize::Bytes(item)) => {
-                let shape = state.get("shape").ok_or_else(|| joblib_bad("no shape"))?;
+                let shape = shape.ok_or_else(|| joblib_bad("no shape"))?;
+                let values = &self.trace.values;
                 let mut count: usize = 1;
-                for dim in shape.items() {
-                    let Value::Int(d) = *dim else {
+                for dim in values.items(shape) {
+                    let Value::Int(d) = *values.get(*dim) else {
                         return Err(joblib_bad("non-integer shape"));
                     };
                     let d = usize::try_from(d).map_err(|_| joblib_bad("negative dimension"))?;
@@ -81,25 +86,26 @@ fn is_joblib_wrapper_class(v: &Value) -> bool {
 
 /// The BUILD state of a joblib `NumpyArrayWrapper` instance, created by NEWOBJ
 /// (protocol 2+) or by `copyreg._reconstructor(NumpyArrayWrapper, ...)`.
-fn joblib_wrapper_state(target: &V) -> Option<V> {
+fn joblib_wrapper_state(values: &Values, target: V) -> Option<V> {
     let Value::Call {
         func, args, state, ..
-    } = &**target
+    } = values.get(target)
     else {
         return None;
     };
+    let func = values.get(*func);
     let is_wrapper = is_joblib_wrapper_class(func)
         || (func
             .global_path()
             .is_some_and(|p| p == "copyreg._reconstructor" || p == "copy_reg._reconstructor")
-            && args
-                .items()
+            && values
+                .items(*args)
                 .first()
-                .is_some_and(|c| is_joblib_wrapper_class(c)));
+                .is_some_and(|c| is_joblib_wrapper_class(values.get(*c))));
     if !is_wrapper {
         return None;
     }
-    state.borrow().clone()
+    *state
 }
 
 enum ItemSize {
@@ -113,28 +119,29 @@ enum ItemSize {
 /// descriptor and ignore the state's `elsize`; only flexible kinds (`S`, `U`,
 /// `V`) use it. A structured dtype with an object field holds objects, which
 /// joblib writes as a nested pickle.
-fn array_item_size(dtype: &V) -> Option<ItemSize> {
-    array_item_size_at(dtype, 0)
+fn array_item_size(values: &Values, dtype: V) -> Option<ItemSize> {
+    array_item_size_at(values, dtype, 0)
 }
 
-fn array_item_size_at(dtype: &V, depth: usize) -> Option<ItemSize> {
-    let Value::Call { args, state, .. } = &**dtype else {
+// Recursion bounded by `depth`: a field's dtype is followed at most 8 deep.
+fn array_item_size_at(values: &Values, dtype: V, depth: usize) -> Option<ItemSize> {
+    let Value::Call { args, state, .. } = values.get(dtype) else {
         return None;
     };
-    let descr = args.items().first()?.as_str()?.to_string();
+    let descr = values.as_str(*values.items(*args).first()?)?;
     let kind = descr.chars().next()?;
     if kind == 'O' {
         return Some(ItemSize::Object);
     }
-    let state = state.borrow().clone();
-    let fields = state.as_ref().and_then(|st| st.items().get(4).cloned());
+    let state = *state;
+    let fields = state.and_then(|st| values.items(st).get(4).copied());
     if let Some(fields) = fields {
-        if let Value::Dict(d) = &*fields {
-            for (_, field) in d.borrow().iter() {
-                let field_dtype = field.items().first().cloned();
+        if let Value::Dict(d) = values.get(fields) {
+            for (_, field) in d {
+                let field_dtype = values.items(*field).first().copied();
                 if depth < 8
                     && matches!(
-                        field_dtype.and_then(|f| array_item_size_at(&f, depth + 1)),
+                        field_dtype.and_then(|f| array_item_size_at(values, f, depth + 1)),
                         Some(ItemSize::Object)
                     )
                 {
@@ -143,11 +150,10 @@ fn array_item_size_at(dtype: &V, depth: usize) -> Option<ItemSize> {
             }
         }
     }
-    let n = usize::try_from(crate::npy::scalar_itemsize(&descr)?).ok()?;
+    let n = usize::try_from(crate::npy::scalar_itemsize(descr)?).ok()?;
     let elsize = state
-        .as_ref()
-        .and_then(|st| st.items().get(5).cloned())
-        .and_then(|e| match *e {
+        .and_then(|st| values.items(st).get(5).copied())
+        .and_then(|e| match *values.get(e) {
             Value::Int(n) if n > 0 => usize::try_from(n).ok(),
             _ => None,
         });

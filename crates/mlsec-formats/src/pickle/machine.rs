@@ -5,11 +5,10 @@ use super::decode::{
     ascii, bad, bytes_to_str_value, decode_long, escape_decode, pairs, parse_decimal,
     parse_memo_key, raw_unicode_escape_decode, short_str, str_value,
 };
-use super::value::{Value, MAX_KEPT_STRING, SHORT_STR, V};
+use super::value::{Value, Values, MAX_KEPT_STRING, SHORT_STR, V};
 use super::{
     Build, Call, CallKind, ComputedGlobal, ErrorKind, Import, PickleError, PickleLimits, Trace, R,
 };
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -19,18 +18,23 @@ pub(super) fn analyze_nested(
     limits: &PickleLimits,
     depth: u32,
 ) -> Trace {
+    // Every opcode takes at least a byte and makes at most about one value:
+    // room for a value per few bytes saves the arena most of its regrowth.
+    let room = data.len().saturating_sub(start) / 4;
     let mut m = Machine {
         data,
         pos: start,
         stack: Vec::new(),
         marks: Vec::new(),
         memo: Memo::default(),
-        trace: Trace::default(),
+        trace: Trace {
+            values: Values::with_capacity(room.min(1 << 16)),
+            ..Trace::default()
+        },
         limits,
         depth,
         op_start: start,
-        constants: CONSTANTS.with(Rc::clone),
-        may_cycle: false,
+        shared: [None; SHARED_LEN],
     };
     if let Err(kind) = m.run() {
         m.trace.error = Some(PickleError {
@@ -38,14 +42,7 @@ pub(super) fn analyze_nested(
             kind,
         });
     }
-    if m.may_cycle {
-        let mut roots = std::mem::take(&mut m.stack);
-        roots.extend(m.marks.drain(..).flatten());
-        roots.extend(m.memo.dense.drain(..).flatten());
-        roots.extend(m.memo.sparse.drain().map(|(_, v)| v));
-        m.trace.cycle_roots = roots;
-    }
-    std::mem::take(&mut m.trace)
+    m.trace
 }
 
 pub(super) struct Machine<'a> {
@@ -54,49 +51,21 @@ pub(super) struct Machine<'a> {
     stack: Vec<V>,
     marks: Vec<Vec<V>>,
     memo: Memo,
+    /// What the stream did so far, and the arena of every value it made.
     pub(super) trace: Trace,
     pub(super) limits: &'a PickleLimits,
     pub(super) depth: u32,
     /// Offset of the opcode being executed, for error reports.
     op_start: usize,
-    /// Shared values for None, False, True and the ints 0..=255, which most
-    /// pickles push thousands of times (CPython shares them too).
-    constants: Rc<Constants>,
-    /// A container was fetched again (memo or DUP): a cycle is possible.
-    may_cycle: bool,
+    /// Handles of the shared values (see [`Machine::push_shared`]), once made.
+    shared: [Option<V>; SHARED_LEN],
 }
 
-thread_local! {
-    /// One set of shared constants per thread, not one per pickle: a folder of
-    /// small pickles would otherwise allocate and free 258 values per file.
-    static CONSTANTS: Rc<Constants> = Rc::new(Constants::default());
-}
-
-struct Constants {
-    none: V,
-    bools: [V; 2],
-    small_ints: Vec<V>,
-}
-
-impl Default for Constants {
-    fn default() -> Self {
-        Constants {
-            none: v(Value::None),
-            bools: [v(Value::Bool(false)), v(Value::Bool(true))],
-            small_ints: (0..=255).map(|i| v(Value::Int(i))).collect(),
-        }
-    }
-}
-
-impl Constants {
-    #[inline(always)]
-    fn int(&self, i: i64) -> V {
-        match usize::try_from(i).ok().and_then(|u| self.small_ints.get(u)) {
-            Some(shared) => shared.clone(),
-            None => v(Value::Int(i)),
-        }
-    }
-}
+const SHARED_NONE: usize = 0;
+const SHARED_FALSE: usize = 1;
+const SHARED_TRUE: usize = 2;
+const SHARED_INTS: usize = 3;
+const SHARED_LEN: usize = SHARED_INTS + 256;
 
 /// The memo: dense keys (what picklers write) live in a vector, as in CPython's
 /// C unpickler; sparse ones (hostile LONG_BINPUT keys) in a map. `len` counts
@@ -113,9 +82,9 @@ impl Memo {
 
     fn get(&self, key: u64) -> Option<V> {
         if key < Self::DENSE_LIMIT {
-            self.dense.get(key as usize).cloned().flatten()
+            self.dense.get(key as usize).copied().flatten()
         } else {
-            self.sparse.get(&key).cloned()
+            self.sparse.get(&key).copied()
         }
     }
 
@@ -151,11 +120,6 @@ impl Memo {
             self.len += 1;
         }
     }
-}
-
-#[inline(always)]
-pub(super) fn v(value: Value) -> V {
-    Rc::new(value)
 }
 
 impl<'a> Machine<'a> {
@@ -205,7 +169,6 @@ impl<'a> Machine<'a> {
             }
             b'2' => {
                 let top = self.top("DUP")?;
-                self.note_refetch(&top);
                 self.push(top);
             }
             b'F' => {
@@ -213,7 +176,7 @@ impl<'a> Machine<'a> {
                 let f = ascii(line)
                     .and_then(|s| s.trim().parse::<f64>().ok())
                     .ok_or_else(|| bad("FLOAT", line))?;
-                self.push(v(Value::Float(f)));
+                self.push_new(Value::Float(f))?;
             }
             b'I' => {
                 let line = self.line("INT")?;
@@ -222,44 +185,42 @@ impl<'a> Machine<'a> {
                     b"01" => Value::Bool(true),
                     _ => parse_decimal(line, "INT")?,
                 };
-                self.push(v(value));
+                self.push_new(value)?;
             }
             b'L' => {
                 let line = self.line("LONG")?;
                 let digits = line.strip_suffix(b"L").unwrap_or(line);
                 let value = parse_decimal(digits, "LONG")?;
-                self.push(v(value));
+                self.push_new(value)?;
             }
             b'J' => {
                 let b = self.take_array("BININT")?;
-                self.push(v(Value::Int(i32::from_le_bytes(b).into())));
+                self.push_new(Value::Int(i32::from_le_bytes(b).into()))?;
             }
             b'K' => {
                 let b = self.take_u8("BININT1")?;
-                let i = self.constants.int(b.into());
-                self.push(i);
+                self.push_small_int(b.into())?;
             }
             b'M' => {
                 let b = self.take_array("BININT2")?;
-                let i = self.constants.int(u16::from_le_bytes(b).into());
-                self.push(i);
+                self.push_small_int(u16::from_le_bytes(b).into())?;
             }
             0x8a => {
                 let n = self.take_u8("LONG1")? as usize;
                 let b = self.take(n, "LONG1")?;
-                self.push(v(decode_long(b)));
+                self.push_new(decode_long(b))?;
             }
             0x8b => {
                 let n = self.i32_len("LONG4")?;
                 let b = self.take(n, "LONG4")?;
-                self.push(v(decode_long(b)));
+                self.push_new(decode_long(b))?;
             }
-            b'N' => self.push(self.constants.none.clone()),
-            0x88 => self.push(self.constants.bools[1].clone()),
-            0x89 => self.push(self.constants.bools[0].clone()),
+            b'N' => self.push_shared(SHARED_NONE, || Value::None)?,
+            0x88 => self.push_shared(SHARED_TRUE, || Value::Bool(true))?,
+            0x89 => self.push_shared(SHARED_FALSE, || Value::Bool(false))?,
             b'G' => {
                 let bits = u64::from_be_bytes(self.take_array("BINFLOAT")?);
-                self.push(v(Value::Float(f64::from_bits(bits))));
+                self.push_new(Value::Float(f64::from_bits(bits)))?;
             }
             b'S' => {
                 let line = self.line("STRING")?;
@@ -268,24 +229,24 @@ impl<'a> Machine<'a> {
                     _ => return Err(bad("STRING", line)),
                 };
                 let raw = escape_decode(inner);
-                self.push(v(bytes_to_str_value(&raw)));
+                self.push_new(bytes_to_str_value(&raw))?;
             }
             b'T' => {
                 let n = self.i32_len("BINSTRING")?;
                 let start = self.pos;
                 let b = self.take(n, "BINSTRING")?;
-                self.push(v(Self::string_or_bytes(start, b)));
+                self.push_new(Self::string_or_bytes(start, b))?;
             }
             b'U' => {
                 let n = self.take_u8("SHORT_BINSTRING")? as usize;
                 let start = self.pos;
                 let b = self.take(n, "SHORT_BINSTRING")?;
-                self.push(v(Self::string_or_bytes(start, b)));
+                self.push_new(Self::string_or_bytes(start, b))?;
             }
             b'V' => {
                 let line = self.line("UNICODE")?;
                 let s = raw_unicode_escape_decode(line);
-                self.push(v(str_value(&s)));
+                self.push_new(str_value(&s))?;
             }
             b'X' => {
                 let n = self.u32_len("BINUNICODE")?;
@@ -315,14 +276,14 @@ impl<'a> Machine<'a> {
                 let n = self.u64_len("BYTEARRAY8")?;
                 self.bytes(n, "BYTEARRAY8")?;
             }
-            0x97 => self.push(v(Value::Buffer)),
+            0x97 => self.push_new(Value::Buffer)?,
             0x98 => {
                 self.top("READONLY_BUFFER")?;
             }
-            b')' => self.push(v(Value::Tuple(Vec::new()))),
+            b')' => self.push_new(Value::Tuple(Vec::new()))?,
             b't' => {
                 let items = self.pop_mark("TUPLE")?;
-                self.push(v(Value::Tuple(items)));
+                self.push_new(Value::Tuple(items))?;
             }
             0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
@@ -330,47 +291,52 @@ impl<'a> Machine<'a> {
                     return Err(ErrorKind::StackUnderflow("TUPLEn"));
                 }
                 let items = self.stack.split_off(self.stack.len() - n);
-                self.push(v(Value::Tuple(items)));
+                self.push_new(Value::Tuple(items))?;
             }
-            b']' => self.push(v(Value::List(RefCell::new(Vec::new())))),
+            b']' => self.push_new(Value::List(Vec::new()))?,
             b'l' => {
                 let items = self.pop_mark("LIST")?;
-                self.push(v(Value::List(RefCell::new(items))));
+                self.push_new(Value::List(items))?;
             }
-            b'}' => self.push(v(Value::Dict(RefCell::new(Vec::new())))),
+            b'}' => self.push_new(Value::Dict(Vec::new()))?,
             b'd' => {
                 let items = self.pop_mark("DICT")?;
                 if items.len() % 2 != 0 {
                     return Err(ErrorKind::BadArgument("DICT", "odd number of items".into()));
                 }
-                let pairs = pairs(items);
-                self.push(v(Value::Dict(RefCell::new(pairs))));
+                self.push_new(Value::Dict(pairs(&items).collect()))?;
             }
-            0x8f => self.push(v(Value::Set(RefCell::new(Vec::new())))),
+            0x8f => self.push_new(Value::Set(Vec::new()))?,
             0x91 => {
                 let items = self.pop_mark("FROZENSET")?;
-                self.push(v(Value::FrozenSet(items)));
+                self.push_new(Value::FrozenSet(items))?;
             }
             b'a' => {
                 let item = self.pop("APPEND")?;
                 let target = self.top("APPEND")?;
-                self.add_items(&target, vec![item]);
+                match self.trace.values.get_mut(target) {
+                    Some(Value::List(l) | Value::Set(l)) => l.push(item),
+                    _ => self.method_call(target, vec![item])?,
+                }
             }
             b'e' => {
                 let items = self.pop_mark("APPENDS")?;
                 let target = self.top("APPENDS")?;
-                self.add_items(&target, items);
+                self.add_items(target, items)?;
             }
             0x90 => {
                 let items = self.pop_mark("ADDITEMS")?;
                 let target = self.top("ADDITEMS")?;
-                self.add_items(&target, items);
+                self.add_items(target, items)?;
             }
             b's' => {
                 let value = self.pop("SETITEM")?;
                 let key = self.pop("SETITEM")?;
                 let target = self.top("SETITEM")?;
-                self.set_items(&target, vec![(key, value)]);
+                match self.trace.values.get_mut(target) {
+                    Some(Value::Dict(d)) => d.push((key, value)),
+                    _ => self.method_call(target, vec![key, value])?,
+                }
             }
             b'u' => {
                 let items = self.pop_mark("SETITEMS")?;
@@ -381,7 +347,7 @@ impl<'a> Machine<'a> {
                     ));
                 }
                 let target = self.top("SETITEMS")?;
-                self.set_items(&target, pairs(items));
+                self.set_items(target, items)?;
             }
             b'g' => {
                 let line = self.line("GET")?;
@@ -423,9 +389,11 @@ impl<'a> Machine<'a> {
             0x93 => {
                 let name = self.pop("STACK_GLOBAL")?;
                 let module = self.pop("STACK_GLOBAL")?;
-                match (module.as_str(), name.as_str()) {
+                let values = &self.trace.values;
+                match (values.as_str(module), values.as_str(name)) {
                     (Some(m), Some(n)) => {
-                        let g = self.import_str(m, n, "STACK_GLOBAL");
+                        let (m, n) = (m.into(), n.into());
+                        let g = self.import_rc(m, n, "STACK_GLOBAL")?;
                         self.push(g);
                     }
                     _ => {
@@ -434,7 +402,7 @@ impl<'a> Machine<'a> {
                             name,
                             offset: self.op_start,
                         });
-                        self.push(v(Value::Unknown));
+                        self.push_new(Value::Unknown)?;
                     }
                 }
             }
@@ -444,7 +412,8 @@ impl<'a> Machine<'a> {
                 // CPython imports before it looks for the mark.
                 let cls = self.import(module, name, "INST")?;
                 let args = self.pop_mark("INST")?;
-                self.call(cls, v(Value::Tuple(args)), CallKind::Inst);
+                let args = self.new_value(Value::Tuple(args))?;
+                self.call(cls, args, CallKind::Inst)?;
             }
             b'o' => {
                 let mut items = self.pop_mark("OBJ")?;
@@ -452,58 +421,60 @@ impl<'a> Machine<'a> {
                     return Err(ErrorKind::StackUnderflow("OBJ"));
                 }
                 let cls = items.remove(0);
-                self.call(cls, v(Value::Tuple(items)), CallKind::Obj);
+                let args = self.new_value(Value::Tuple(items))?;
+                self.call(cls, args, CallKind::Obj)?;
             }
             b'R' => {
                 let args = self.pop("REDUCE")?;
                 let func = self.pop("REDUCE")?;
-                self.call(func, args, CallKind::Reduce);
+                self.call(func, args, CallKind::Reduce)?;
             }
             0x81 => {
                 let args = self.pop("NEWOBJ")?;
                 let cls = self.pop("NEWOBJ")?;
-                self.call(cls, args, CallKind::NewObj);
+                self.call(cls, args, CallKind::NewObj)?;
             }
             0x92 => {
                 let kwargs = self.pop("NEWOBJ_EX")?;
                 let args = self.pop("NEWOBJ_EX")?;
                 let cls = self.pop("NEWOBJ_EX")?;
-                let all = v(Value::Tuple(vec![args, kwargs]));
-                self.call(cls, all, CallKind::NewObjEx);
+                let all = self.new_value(Value::Tuple(vec![args, kwargs]))?;
+                self.call(cls, all, CallKind::NewObjEx)?;
             }
             b'b' => {
                 let state = self.pop("BUILD")?;
                 let target = self.top("BUILD")?;
                 self.trace.builds.push(Build {
-                    target: target.clone(),
-                    state: state.clone(),
+                    target,
+                    state,
                     offset: self.op_start,
                 });
-                if let Value::Call { state: slot, .. } = &*target {
-                    *slot.borrow_mut() = Some(state);
+                if let Some(Value::Call { state: slot, .. }) = self.trace.values.get_mut(target) {
+                    *slot = Some(state);
                 }
-                self.after_build(&target)?;
+                self.after_build(target)?;
             }
             b'P' => {
                 let line = self.line("PERSID")?;
                 let id = ascii(line).ok_or_else(|| bad("PERSID", line))?;
-                self.push(v(Value::PersistentId(v(str_value(id)))));
+                let id = self.new_value(str_value(id))?;
+                self.push_new(Value::PersistentId(id))?;
             }
             b'Q' => {
                 let id = self.pop("BINPERSID")?;
-                self.push(v(Value::PersistentId(id)));
+                self.push_new(Value::PersistentId(id))?;
             }
             0x82 => {
                 let code = self.take_u8("EXT1")? as u32;
-                self.extension(code);
+                self.extension(code)?;
             }
             0x83 => {
                 let b = self.take_array("EXT2")?;
-                self.extension(u16::from_le_bytes(b).into());
+                self.extension(u16::from_le_bytes(b).into())?;
             }
             0x84 => {
                 let b = self.take_array("EXT4")?;
-                self.extension(u32::from_le_bytes(b));
+                self.extension(u32::from_le_bytes(b))?;
             }
             0x80 => {
                 let proto = self.take_u8("PROTO")?;
@@ -529,6 +500,50 @@ impl<'a> Machine<'a> {
         self.stack.push(value);
     }
 
+    /// Stores `value` in the arena and returns its handle.
+    #[inline(always)]
+    fn new_value(&mut self, value: Value) -> R<V> {
+        self.trace
+            .values
+            .add(value)
+            .ok_or(ErrorKind::Limit("more values than the analyser can hold"))
+    }
+
+    /// Stores `value` in the arena and pushes it.
+    #[inline(always)]
+    fn push_new(&mut self, value: Value) -> R<()> {
+        let id = self.new_value(value)?;
+        self.stack.push(id);
+        Ok(())
+    }
+
+    /// Pushes the shared value of `slot`, made on first use: None, the
+    /// booleans and the ints 0..=255 are pushed thousands of times by most
+    /// pickles, and one copy of each (as in CPython) keeps the arena small.
+    #[inline(always)]
+    fn push_shared(&mut self, slot: usize, make: impl FnOnce() -> Value) -> R<()> {
+        let id = match self.shared.get(slot).copied().flatten() {
+            Some(id) => id,
+            None => {
+                let id = self.new_value(make())?;
+                if let Some(s) = self.shared.get_mut(slot) {
+                    *s = Some(id);
+                }
+                id
+            }
+        };
+        self.stack.push(id);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn push_small_int(&mut self, i: i64) -> R<()> {
+        match u8::try_from(i) {
+            Ok(b) => self.push_shared(SHARED_INTS + usize::from(b), || Value::Int(i)),
+            Err(_) => self.push_new(Value::Int(i)),
+        }
+    }
+
     fn pop(&mut self, op: &'static str) -> R<V> {
         self.stack.pop().ok_or(ErrorKind::StackUnderflow(op))
     }
@@ -536,7 +551,7 @@ impl<'a> Machine<'a> {
     fn top(&self, op: &'static str) -> R<V> {
         self.stack
             .last()
-            .cloned()
+            .copied()
             .ok_or(ErrorKind::StackUnderflow(op))
     }
 
@@ -599,7 +614,7 @@ impl<'a> Machine<'a> {
     fn unicode(&mut self, n: usize, op: &'static str) -> R<()> {
         let b = self.take(n, op)?;
         if n > MAX_KEPT_STRING {
-            self.push(v(Value::LongStr(n)));
+            self.push_new(Value::LongStr(n))?;
             return Ok(());
         }
         // Most pickled strings (dictionary keys, names) are short and ASCII,
@@ -607,21 +622,21 @@ impl<'a> Machine<'a> {
         // cost more than the copy.
         if n <= SHORT_STR && b.is_ascii() {
             if let Some(short) = short_str(b) {
-                self.push(v(short));
+                self.push_new(short)?;
                 return Ok(());
             }
         }
         // CPython decodes with 'surrogatepass'; invalid UTF-8 otherwise fails the load.
         let s = std::str::from_utf8(b)
             .map_err(|_| ErrorKind::BadArgument(op, "invalid UTF-8".into()))?;
-        self.push(v(str_value(s)));
+        self.push_new(str_value(s))?;
         Ok(())
     }
 
     fn bytes(&mut self, n: usize, op: &'static str) -> R<()> {
         let start = self.pos;
         self.take(n, op)?;
-        self.push(v(Value::Bytes { start, len: n }));
+        self.push_new(Value::Bytes { start, len: n })?;
         Ok(())
     }
 
@@ -639,19 +654,8 @@ impl<'a> Machine<'a> {
 
     fn get(&mut self, key: u64) -> R<()> {
         let value = self.memo.get(key).ok_or(ErrorKind::MemoMissing(key))?;
-        self.note_refetch(&value);
         self.push(value);
         Ok(())
-    }
-
-    /// A container seen a second time can end up inside itself.
-    fn note_refetch(&mut self, value: &V) {
-        if matches!(
-            **value,
-            Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::Call { .. }
-        ) {
-            self.may_cycle = true;
-        }
     }
 
     fn put(&mut self, key: u64, op: &'static str) -> R<()> {
@@ -666,11 +670,10 @@ impl<'a> Machine<'a> {
     fn import(&mut self, module: &[u8], name: &[u8], op: &'static str) -> R<V> {
         let m = std::str::from_utf8(module).map_err(|_| bad(op, module))?;
         let n = std::str::from_utf8(name).map_err(|_| bad(op, name))?;
-        Ok(self.import_str(m, n, op))
+        self.import_rc(m.into(), n.into(), op)
     }
 
-    fn import_str(&mut self, module: &str, name: &str, opcode: &'static str) -> V {
-        let (module, name): (Rc<str>, Rc<str>) = (module.into(), name.into());
+    fn import_rc(&mut self, module: Rc<str>, name: Rc<str>, opcode: &'static str) -> R<V> {
         let import = self.trace.imports.len();
         self.trace.imports.push(Import {
             module: module.clone(),
@@ -678,59 +681,65 @@ impl<'a> Machine<'a> {
             offset: self.op_start,
             opcode,
         });
-        v(Value::Global {
+        self.new_value(Value::Global {
             module,
             name,
             import,
         })
     }
 
-    fn call(&mut self, func: V, args: V, kind: CallKind) {
+    fn call(&mut self, func: V, args: V, kind: CallKind) -> R<()> {
         let call = self.trace.calls.len();
         self.trace.calls.push(Call {
-            func: func.clone(),
-            args: args.clone(),
+            func,
+            args,
             kind,
             offset: self.op_start,
         });
-        self.push(v(Value::Call {
+        self.push_new(Value::Call {
             func,
             args,
             call,
-            state: RefCell::new(None),
-        }));
+            state: None,
+        })
     }
 
-    fn extension(&mut self, code: u32) {
+    fn extension(&mut self, code: u32) -> R<()> {
         self.trace.extensions.push((self.op_start, code));
-        self.push(v(Value::Extension(code)));
+        self.push_new(Value::Extension(code))
     }
 
-    /// APPEND(S)/ADDITEMS: plain containers grow; anything else has its
-    /// `append`/`extend`/`add` method called, which is a call like any other.
-    fn add_items(&mut self, target: &V, items: Vec<V>) {
-        match &**target {
-            Value::List(l) | Value::Set(l) => l.borrow_mut().extend(items),
+    /// APPENDS/ADDITEMS: plain containers grow; anything else has its
+    /// `extend`/`add` method called, which is a call like any other.
+    fn add_items(&mut self, target: V, items: Vec<V>) -> R<()> {
+        match self.trace.values.get_mut(target) {
+            Some(Value::List(l) | Value::Set(l)) => {
+                l.extend(items);
+                Ok(())
+            }
             _ => self.method_call(target, items),
         }
     }
 
-    fn set_items(&mut self, target: &V, items: Vec<(V, V)>) {
-        match &**target {
-            Value::Dict(d) => d.borrow_mut().extend(items),
-            _ => self.method_call(
-                target,
-                items.into_iter().flat_map(|(k, v)| [k, v]).collect(),
-            ),
+    /// SETITEMS: `items` are keys and values, alternately (an even number).
+    fn set_items(&mut self, target: V, items: Vec<V>) -> R<()> {
+        match self.trace.values.get_mut(target) {
+            Some(Value::Dict(d)) => {
+                d.extend(pairs(&items));
+                Ok(())
+            }
+            _ => self.method_call(target, items),
         }
     }
 
-    fn method_call(&mut self, target: &V, args: Vec<V>) {
+    fn method_call(&mut self, target: V, args: Vec<V>) -> R<()> {
+        let args = self.new_value(Value::Tuple(args))?;
         self.trace.calls.push(Call {
-            func: target.clone(),
-            args: v(Value::Tuple(args)),
+            func: target,
+            args,
             kind: CallKind::Method,
             offset: self.op_start,
         });
+        Ok(())
     }
 }

@@ -18,7 +18,7 @@ mod joblib;
 mod machine;
 mod value;
 
-pub use value::{describe, Value, MAX_KEPT_STRING, SHORT_STR, V};
+pub use value::{describe, describe_call, Value, Values, MAX_KEPT_STRING, SHORT_STR, V};
 
 use machine::analyze_nested;
 use std::fmt;
@@ -196,66 +196,16 @@ pub struct Trace {
     pub joblib_arrays: Vec<(usize, usize)>,
     /// Pickles embedded inside this stream (joblib object arrays), analysed in place.
     pub nested: Vec<(usize, Trace)>,
-    /// When the stream may have built a reference cycle (a list, dict, set or
-    /// object fetched again from the memo or duplicated, so it can be put
-    /// inside itself): every value the machine still held, so that dropping
-    /// the trace can break the cycles instead of leaking them.
-    cycle_roots: Vec<V>,
-}
-
-// `memo[0] = [memo[0]]` makes an `Rc` cycle, which reference counting never
-// frees: a folder of such files, or a gateway judging uploads, would grow
-// without bound. Taking the contents out of every mutable container reachable
-// from the trace breaks every cycle (an immutable tuple cannot hold itself
-// except through one), and the values then go as usual.
-impl Drop for Trace {
-    fn drop(&mut self) {
-        if self.cycle_roots.is_empty() {
-            return;
-        }
-        let mut pending = std::mem::take(&mut self.cycle_roots);
-        pending.extend(self.result.take());
-        for c in &self.calls {
-            pending.push(c.func.clone());
-            pending.push(c.args.clone());
-        }
-        for b in &self.builds {
-            pending.push(b.target.clone());
-            pending.push(b.state.clone());
-        }
-        let mut seen = std::collections::HashSet::new();
-        while let Some(value) = pending.pop() {
-            if !seen.insert(Rc::as_ptr(&value)) {
-                continue;
-            }
-            match &*value {
-                Value::List(items) | Value::Set(items) => {
-                    pending.append(&mut items.borrow_mut());
-                }
-                Value::Dict(pairs) => {
-                    for (k, v) in pairs.borrow_mut().drain(..) {
-                        pending.push(k);
-                        pending.push(v);
-                    }
-                }
-                Value::Tuple(items) | Value::FrozenSet(items) => {
-                    pending.extend(items.iter().cloned());
-                }
-                Value::Call {
-                    func, args, state, ..
-                } => {
-                    pending.extend(state.borrow_mut().take());
-                    pending.push(func.clone());
-                    pending.push(args.clone());
-                }
-                Value::PersistentId(id) => pending.push(id.clone()),
-                _ => {}
-            }
-        }
-    }
+    /// Every value the stream made: the handles above are read here.
+    pub values: Values,
 }
 
 impl Trace {
+    /// The value behind handle `v` of this trace.
+    pub fn value(&self, v: V) -> &Value {
+        self.values.get(v)
+    }
+
     /// True when the stream reached STOP without a fault.
     pub fn complete(&self) -> bool {
         self.error.is_none() && self.end.is_some()

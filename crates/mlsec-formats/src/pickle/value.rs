@@ -1,12 +1,20 @@
-//! Symbolic values: what the machine pushes, stores and builds, how they are
-//! freed without recursion, and how they are shown in messages.
+//! Symbolic values: what the machine pushes, stores and builds, kept in an
+//! arena owned by the trace, and how they are shown in messages.
 
-use std::cell::RefCell;
 use std::fmt::Write;
 use std::rc::Rc;
 
-/// A symbolic value on the pickle stack.
-pub type V = Rc<Value>;
+/// A symbolic value on the pickle stack: its place in the [`Values`] arena of
+/// the trace that made it (a `V` means nothing with another trace's arena).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct V(u32);
+
+impl V {
+    /// The arena index this handle stands for.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// What a pickle value is, as far as can be known without running anything.
 #[derive(Debug)]
@@ -17,7 +25,7 @@ pub enum Value {
     /// An integer too large for i64 (or a LONG we did not decode).
     BigInt,
     Float(f64),
-    Str(Rc<str>),
+    Str(Box<str>),
     /// A string of up to [`SHORT_STR`] bytes kept inline, which saves an
     /// allocation for each of the thousands of short keys in a vocabulary.
     /// Read either kind with [`Value::as_str`].
@@ -33,22 +41,26 @@ pub enum Value {
         len: usize,
     },
     Tuple(Vec<V>),
-    List(RefCell<Vec<V>>),
-    Dict(RefCell<Vec<(V, V)>>),
-    Set(RefCell<Vec<V>>),
+    List(Vec<V>),
+    Dict(Vec<(V, V)>),
+    Set(Vec<V>),
     FrozenSet(Vec<V>),
     /// `module.name` as resolved by `find_class`; `import` indexes [`Trace::imports`].
+    ///
+    /// [`Trace::imports`]: super::Trace::imports
     Global {
         module: Rc<str>,
         name: Rc<str>,
         import: usize,
     },
     /// The result of calling `func` with `args`; `call` indexes [`Trace::calls`].
+    ///
+    /// [`Trace::calls`]: super::Trace::calls
     Call {
         func: V,
         args: V,
         call: usize,
-        state: RefCell<Option<V>>,
+        state: Option<V>,
     },
     /// A persistent id (how PyTorch refers to tensor storages).
     PersistentId(V),
@@ -60,78 +72,73 @@ pub enum Value {
     Unknown,
 }
 
-// A hostile stream can nest values hundreds of thousands deep (`N` then 200,000
-// TUPLE1). The compiler's drop glue would free such a chain recursively and
-// overflow the stack, so values are freed with an explicit work list instead.
-impl Drop for Value {
-    fn drop(&mut self) {
-        if !self.has_children() {
-            return;
-        }
-        let mut pending = Vec::new();
-        self.move_children(&mut pending);
-        while let Some(child) = pending.pop() {
-            // `move_children` queues only values it was the last owner of
-            // and that hold values: each is unwrapped here and its children
-            // join the list before it goes, so its own drop finds none.
-            if let Ok(mut inner) = Rc::try_unwrap(child) {
-                inner.move_children(&mut pending);
-            }
-        }
-    }
-}
+/// Every value one pickle stream made, referred to by [`V`] handles and freed
+/// all at once with the trace.
+///
+/// A hostile stream can nest values hundreds of thousands deep (`N` then
+/// 200,000 TUPLE1) or put a list inside itself through the memo. Values hold
+/// handles, not values, so freeing them is one pass over the arena: it never
+/// recurses, and a cycle is just handles that point back. Values are not freed
+/// before the trace is, but an opcode makes at most three (INST: the global,
+/// the argument tuple and the call), so `max_opcodes` bounds the arena; the
+/// reference-counted values it replaced could be kept alive just as long by
+/// putting them in a list.
+#[derive(Debug, Default)]
+pub struct Values(Vec<Value>);
 
-thread_local! {
-    /// Stands in for a child moved out of a value that is being freed.
-    static HOLE: V = Rc::new(Value::None);
-}
-
-impl Value {
-    /// Whether freeing this value frees other values (and so could recurse).
-    fn has_children(&self) -> bool {
-        match self {
-            Value::Tuple(items) | Value::FrozenSet(items) => !items.is_empty(),
-            Value::List(items) | Value::Set(items) => !items.borrow().is_empty(),
-            Value::Dict(pairs) => !pairs.borrow().is_empty(),
-            Value::Call { .. } | Value::PersistentId(_) => true,
-            _ => false,
-        }
+impl Values {
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Values(Vec::with_capacity(n))
     }
 
-    /// Moves the children this value is the last owner of and that hold
-    /// values of their own into `out`; the others are released on the spot
-    /// (that cannot recurse), which keeps the work list short for the common
-    /// dict of strings and numbers.
-    fn move_children(&mut self, out: &mut Vec<V>) {
-        let hole = || {
-            HOLE.try_with(Rc::clone)
-                .unwrap_or_else(|_| Rc::new(Value::None))
-        };
-        let mut keep = |child: V| {
-            if Rc::strong_count(&child) == 1 && child.has_children() {
-                out.push(child);
-            }
-        };
-        match self {
-            Value::Tuple(items) | Value::FrozenSet(items) => items.drain(..).for_each(&mut keep),
-            Value::List(items) | Value::Set(items) => items.get_mut().drain(..).for_each(&mut keep),
-            Value::Dict(pairs) => {
-                for (k, v) in pairs.get_mut().drain(..) {
-                    keep(k);
-                    keep(v);
-                }
-            }
-            Value::Call {
-                func, args, state, ..
-            } => {
-                keep(std::mem::replace(func, hole()));
-                keep(std::mem::replace(args, hole()));
-                if let Some(state) = state.get_mut().take() {
-                    keep(state);
-                }
-            }
-            Value::PersistentId(id) => keep(std::mem::replace(id, hole())),
-            _ => {}
+    /// Stores `value` and returns its handle, or `None` when the arena holds
+    /// as many values as a handle can name.
+    #[inline(always)]
+    pub(super) fn add(&mut self, value: Value) -> Option<V> {
+        let id = u32::try_from(self.0.len()).ok()?;
+        self.0.push(value);
+        Some(V(id))
+    }
+
+    /// The value behind `v` ([`Value::Unknown`] for a handle that is not in
+    /// the arena, which the machine never hands out).
+    #[inline]
+    pub fn get(&self, v: V) -> &Value {
+        self.0.get(v.index()).unwrap_or(&Value::Unknown)
+    }
+
+    #[inline]
+    pub(super) fn get_mut(&mut self, v: V) -> Option<&mut Value> {
+        self.0.get_mut(v.index())
+    }
+
+    /// How many values the stream made.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text of `v`, when it is a string.
+    pub fn as_str(&self, v: V) -> Option<&str> {
+        self.get(v).as_str()
+    }
+
+    /// Items of `v`, when it is a tuple, list, set or frozenset.
+    pub fn items(&self, v: V) -> &[V] {
+        self.get(v).items()
+    }
+
+    /// Value stored under string key `key` of dict `v`.
+    pub fn dict_get(&self, v: V, key: &str) -> Option<V> {
+        match self.get(v) {
+            Value::Dict(d) => d
+                .iter()
+                .find(|(k, _)| self.as_str(*k) == Some(key))
+                .map(|(_, v)| *v),
+            _ => None,
         }
     }
 }
@@ -155,23 +162,10 @@ impl Value {
     }
 
     /// Items of a tuple, list, set or frozenset.
-    pub fn items(&self) -> Vec<V> {
+    pub fn items(&self) -> &[V] {
         match self {
-            Value::Tuple(v) | Value::FrozenSet(v) => v.clone(),
-            Value::List(v) | Value::Set(v) => v.borrow().clone(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Value stored under string key `key` of a dict.
-    pub fn get(&self, key: &str) -> Option<V> {
-        match self {
-            Value::Dict(d) => d
-                .borrow()
-                .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
-                .map(|(_, v)| v.clone()),
-            _ => None,
+            Value::Tuple(v) | Value::FrozenSet(v) | Value::List(v) | Value::Set(v) => v,
+            _ => &[],
         }
     }
 
@@ -184,10 +178,20 @@ impl Value {
     }
 }
 
-/// Renders a value as Python-like source for messages, bounded in depth and length.
-pub fn describe(value: &Value) -> String {
+/// Renders value `v` of `values` as Python-like source for messages, bounded
+/// in depth and length.
+pub fn describe(values: &Values, v: V) -> String {
+    finish(|out| describe_into(values, values.get(v), 0, out))
+}
+
+/// Renders the call `func(*args)` as [`describe`] renders a call value.
+pub fn describe_call(values: &Values, func: V, args: V) -> String {
+    finish(|out| describe_call_into(values, func, args, 0, out))
+}
+
+fn finish(render: impl FnOnce(&mut String)) -> String {
     let mut out = String::new();
-    describe_into(value, 0, &mut out);
+    render(&mut out);
     if out.len() > 300 {
         let mut cut = 297;
         while !out.is_char_boundary(cut) {
@@ -199,7 +203,29 @@ pub fn describe(value: &Value) -> String {
     out
 }
 
-fn describe_into(value: &Value, depth: usize, out: &mut String) {
+fn describe_call_into(values: &Values, func: V, args: V, depth: usize, out: &mut String) {
+    describe_into(values, values.get(func), depth + 1, out);
+    match values.get(args) {
+        Value::Tuple(items) => {
+            out.push('(');
+            for (i, item) in items.iter().take(8).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                describe_into(values, values.get(*item), depth + 1, out);
+            }
+            out.push(')');
+        }
+        other => {
+            out.push_str("(*");
+            describe_into(values, other, depth + 1, out);
+            out.push(')');
+        }
+    }
+}
+
+// Recursion bounded by the depth check: a value nested 200,000 deep is cut at 7.
+fn describe_into(values: &Values, value: &Value, depth: usize, out: &mut String) {
     if depth > 6 || out.len() > 400 {
         out.push_str("...");
         return;
@@ -210,7 +236,7 @@ fn describe_into(value: &Value, depth: usize, out: &mut String) {
             if i > 0 {
                 out.push_str(", ");
             }
-            describe_into(item, depth + 1, out);
+            describe_into(values, values.get(*item), depth + 1, out);
         }
         if items.len() > 8 {
             out.push_str(", ...");
@@ -246,46 +272,27 @@ fn describe_into(value: &Value, depth: usize, out: &mut String) {
             let _ = write!(out, "<bytes of {len}>");
         }
         Value::Tuple(items) | Value::FrozenSet(items) => seq(items, "(", ")", out),
-        Value::List(items) => seq(&items.borrow(), "[", "]", out),
-        Value::Set(items) => seq(&items.borrow(), "{", "}", out),
+        Value::List(items) => seq(items, "[", "]", out),
+        Value::Set(items) => seq(items, "{", "}", out),
         Value::Dict(d) => {
             out.push('{');
-            for (i, (k, v)) in d.borrow().iter().take(8).enumerate() {
+            for (i, (k, v)) in d.iter().take(8).enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                describe_into(k, depth + 1, out);
+                describe_into(values, values.get(*k), depth + 1, out);
                 out.push_str(": ");
-                describe_into(v, depth + 1, out);
+                describe_into(values, values.get(*v), depth + 1, out);
             }
             out.push('}');
         }
         Value::Global { module, name, .. } => {
             let _ = write!(out, "{module}.{name}");
         }
-        Value::Call { func, args, .. } => {
-            describe_into(func, depth + 1, out);
-            match &**args {
-                Value::Tuple(items) => {
-                    out.push('(');
-                    for (i, item) in items.iter().take(8).enumerate() {
-                        if i > 0 {
-                            out.push_str(", ");
-                        }
-                        describe_into(item, depth + 1, out);
-                    }
-                    out.push(')');
-                }
-                other => {
-                    out.push_str("(*");
-                    describe_into(other, depth + 1, out);
-                    out.push(')');
-                }
-            }
-        }
+        Value::Call { func, args, .. } => describe_call_into(values, *func, *args, depth, out),
         Value::PersistentId(id) => {
             out.push_str("persistent_id(");
-            describe_into(id, depth + 1, out);
+            describe_into(values, values.get(*id), depth + 1, out);
             out.push(')');
         }
         Value::Extension(code) => {

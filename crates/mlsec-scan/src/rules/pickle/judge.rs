@@ -5,10 +5,9 @@ use super::globals::{classify, Class};
 use super::rules::*;
 use crate::rules::general::LIMIT_EXCEEDED;
 use crate::{Ctx, Report};
-use mlsec_formats::pickle::{analyze, describe, Call, CallKind, ErrorKind, Trace, Value, V};
+use mlsec_formats::pickle::{analyze, describe, CallKind, ErrorKind, Trace, Value, Values, V};
 use serde_json::json;
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// Loaders whose bytes argument is itself a pickle.
@@ -36,7 +35,7 @@ struct Usage<'t> {
     opcode: &'static str,
     called: bool,
     passed: bool,
-    calls: Vec<&'t Call>,
+    calls: Vec<&'t mlsec_formats::pickle::Call>,
 }
 
 /// Judges `trace`, whose offsets are relative to `data`; `base` is the offset of
@@ -59,19 +58,20 @@ pub(super) fn judge(
         u.opcode = import.opcode;
     }
 
+    let values = &trace.values;
     for call in &trace.calls {
         let offset = base + call.offset as u64;
-        match (&*call.func, call.kind) {
+        match (values.get(call.func), call.kind) {
             (Value::Global { .. }, CallKind::Method) => report.push(
                 ctx.finding(
                     &COMPUTED_CALLABLE,
                     Some(offset),
                     format!(
                         "container opcode applied to the imported object `{}`, which calls its methods",
-                        describe(&call.func)
+                        describe(values, call.func)
                     ),
                 )
-                .with_evidence(json!({ "target": describe(&call.func) })),
+                .with_evidence(json!({ "target": describe(values, call.func) })),
             ),
             (Value::Global { module, name, .. }, _) => {
                 if let Some(u) = usage.get_mut(&(module.clone(), name.clone())) {
@@ -80,7 +80,7 @@ pub(super) fn judge(
                         u.calls.push(call);
                     }
                 }
-                nested_pickle(ctx, data, &call.func, &call.args, base, depth, offset, report);
+                nested_pickle(ctx, data, values, call.func, call.args, base, depth, offset, report);
             }
             (Value::Unknown | Value::Extension(_), CallKind::Method) => report.push(ctx.finding(
                 &COMPUTED_CALLABLE,
@@ -96,26 +96,30 @@ pub(super) fn judge(
                         format!(
                             "{} calls a value computed at load time: {}",
                             kind.opcode(),
-                            describe_call(&call.func, &call.args, kind)
+                            describe_call(values, call.func, call.args, kind)
                         ),
                     )
-                    .with_evidence(json!({ "callee": describe(&call.func), "opcode": kind.opcode() })),
+                    .with_evidence(json!({ "callee": describe(values, call.func), "opcode": kind.opcode() })),
                 );
             }
             (_, CallKind::Method) => {}
-            (other, kind) => report.push(ctx.finding(
+            (_, kind) => report.push(ctx.finding(
                 &MALFORMED,
                 Some(offset),
-                format!("{} calls a value that is not callable: {}", kind.opcode(), describe(other)),
+                format!("{} calls a value that is not callable: {}", kind.opcode(), describe(values, call.func)),
             )),
         }
     }
     // Globals handed to a call may be called by it (defaultdict, partial, _reconstructor).
-    for_each_global(trace.calls.iter().map(|c| &c.args), |module, name| {
-        if let Some(u) = usage.get_mut(&(module.clone(), name.clone())) {
-            u.passed = true;
-        }
-    });
+    for_each_global(
+        values,
+        trace.calls.iter().map(|c| c.args),
+        |module, name| {
+            if let Some(u) = usage.get_mut(&(module.clone(), name.clone())) {
+                u.passed = true;
+            }
+        },
+    );
 
     for ((module, name), u) in &usage {
         let (module, name): (&str, &str) = (module, name);
@@ -130,7 +134,7 @@ pub(super) fn judge(
         let calls: Vec<String> = u
             .calls
             .iter()
-            .map(|c| describe_call(&c.func, &c.args, c.kind))
+            .map(|c| describe_call(values, c.func, c.args, c.kind))
             .collect();
         let first = u.offsets.first().copied();
         let how = if let Some(c) = calls.first() {
@@ -161,7 +165,7 @@ pub(super) fn judge(
 
     for build in &trace.builds {
         if matches!(
-            &*build.target,
+            values.get(build.target),
             Value::Global { .. } | Value::Unknown | Value::Extension(_)
         ) {
             report.push(
@@ -170,12 +174,12 @@ pub(super) fn judge(
                     Some(base + build.offset as u64),
                     format!(
                         "BUILD sets state {} on the imported object `{}`",
-                        describe(&build.state),
-                        describe(&build.target)
+                        describe(values, build.state),
+                        describe(values, build.target)
                     ),
                 )
                 .with_evidence(
-                    json!({ "target": describe(&build.target), "state": describe(&build.state) }),
+                    json!({ "target": describe(values, build.target), "state": describe(values, build.state) }),
                 ),
             );
         }
@@ -187,8 +191,8 @@ pub(super) fn judge(
             Some(base + g.offset as u64),
             format!(
                 "STACK_GLOBAL imports a name computed at load time: module {}, name {}",
-                describe(&g.module),
-                describe(&g.name)
+                describe(values, g.module),
+                describe(values, g.name)
             ),
         ));
     }
@@ -225,27 +229,31 @@ pub(super) fn judge(
     }
 }
 
-fn describe_call(func: &V, args: &V, kind: CallKind) -> String {
-    let rendered = describe(&Value::Call {
-        func: func.clone(),
-        args: args.clone(),
-        call: 0,
-        state: Default::default(),
-    });
+fn describe_call(values: &Values, func: V, args: V, kind: CallKind) -> String {
+    let rendered = mlsec_formats::pickle::describe_call(values, func, args);
     format!("{rendered} via {}", kind.opcode())
 }
 
 /// Calls `f` for every global inside any of `roots`, however deep. One walk
-/// with one visited set serves all roots, so shared and deeply nested values
-/// cost their size once, not once per call, and never the stack.
-fn for_each_global<'v>(roots: impl Iterator<Item = &'v V>, mut f: impl FnMut(&Rc<str>, &Rc<str>)) {
-    let mut seen: HashSet<*const Value, BuildHasherDefault<PointerHasher>> = HashSet::default();
-    let mut pending: Vec<V> = roots.cloned().collect();
-    while let Some(value) = pending.pop() {
+/// with one visited set (a bit per value of the arena) serves all roots, so
+/// shared and deeply nested values cost their size once, not once per call,
+/// and never the stack.
+fn for_each_global(
+    values: &Values,
+    roots: impl Iterator<Item = V>,
+    mut f: impl FnMut(&Rc<str>, &Rc<str>),
+) {
+    let mut pending: Vec<V> = roots.collect();
+    if pending.is_empty() {
+        return;
+    }
+    let mut seen = vec![0u64; values.len().div_ceil(64)];
+    while let Some(v) = pending.pop() {
+        let value = values.get(v);
         // Leaves (numbers, strings, bytes) hold nothing: only values that can
         // be reached twice and lead somewhere need the visited set.
         let leads_somewhere = matches!(
-            &*value,
+            value,
             Value::Global { .. }
                 | Value::Tuple(_)
                 | Value::FrozenSet(_)
@@ -255,50 +263,34 @@ fn for_each_global<'v>(roots: impl Iterator<Item = &'v V>, mut f: impl FnMut(&Rc
                 | Value::Call { .. }
                 | Value::PersistentId(_)
         );
-        if !leads_somewhere || !seen.insert(std::rc::Rc::as_ptr(&value)) {
+        if !leads_somewhere {
             continue;
         }
-        match &*value {
+        let Some(word) = seen.get_mut(v.index() / 64) else {
+            continue;
+        };
+        let bit = 1u64 << (v.index() % 64);
+        if *word & bit != 0 {
+            continue;
+        }
+        *word |= bit;
+        match value {
             Value::Global { module, name, .. } => f(module, name),
-            Value::Tuple(items) | Value::FrozenSet(items) => pending.extend(items.iter().cloned()),
-            Value::List(items) | Value::Set(items) => {
-                pending.extend(items.borrow().iter().cloned())
-            }
-            Value::Dict(d) => d.borrow().iter().for_each(|(k, v)| {
-                pending.push(k.clone());
-                pending.push(v.clone());
+            Value::Tuple(items)
+            | Value::FrozenSet(items)
+            | Value::List(items)
+            | Value::Set(items) => pending.extend_from_slice(items),
+            Value::Dict(d) => d.iter().for_each(|(k, v)| {
+                pending.push(*k);
+                pending.push(*v);
             }),
             Value::Call { func, args, .. } => {
-                pending.push(func.clone());
-                pending.push(args.clone());
+                pending.push(*func);
+                pending.push(*args);
             }
-            Value::PersistentId(id) => pending.push(id.clone()),
+            Value::PersistentId(id) => pending.push(*id),
             _ => {}
         }
-    }
-}
-
-/// Hashes a pointer by one multiplication: the visited set above is keyed by
-/// addresses, which need no protection against chosen collisions (the input
-/// does not choose where values are allocated) and SipHash was a fifth of the
-/// time spent on a folder of small pickles.
-#[derive(Default)]
-struct PointerHasher(u64);
-
-impl Hasher for PointerHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        // Allocations are 8-aligned: drop the always-zero bits, then spread.
-        self.0 = ((n as u64) >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -307,15 +299,16 @@ impl Hasher for PointerHasher {
 fn nested_pickle(
     ctx: &Ctx,
     data: &[u8],
-    func: &V,
-    args: &V,
+    values: &Values,
+    func: V,
+    args: V,
     base: u64,
     depth: u32,
     offset: u64,
     report: &mut Report,
 ) {
     // Most calls are to other globals: compare without building the path.
-    let Value::Global { module, name, .. } = &**func else {
+    let Value::Global { module, name, .. } = values.get(func) else {
         return;
     };
     let Some(path) = NESTED_LOADERS.iter().find(|p| {
@@ -325,10 +318,10 @@ fn nested_pickle(
     }) else {
         return;
     };
-    let Some(first) = args.items().into_iter().next() else {
+    let Some(&first) = values.items(args).first() else {
         return;
     };
-    let Value::Bytes { start, len } = *first else {
+    let Value::Bytes { start, len } = *values.get(first) else {
         return;
     };
     report.push(
