@@ -71,12 +71,14 @@ pub(super) fn decode_long(b: &[u8]) -> Value {
     Value::Int(i64::from_le_bytes(buf))
 }
 
-/// Keys and values, alternately, as pairs (an odd last item is left out).
-pub(super) fn pairs(items: &[V]) -> impl Iterator<Item = (V, V)> + '_ {
-    items.chunks_exact(2).filter_map(|pair| match *pair {
+/// Appends keys and values, given alternately, to `out` as pairs (an odd
+/// last item is left out).
+pub(super) fn extend_pairs(out: &mut Vec<(V, V)>, items: &[V]) {
+    out.reserve(items.len() / 2);
+    out.extend(items.chunks_exact(2).filter_map(|pair| match *pair {
         [k, v] => Some((k, v)),
         _ => None,
-    })
+    }));
 }
 
 /// Python's `codecs.escape_decode`, used by the protocol-0 STRING opcode.

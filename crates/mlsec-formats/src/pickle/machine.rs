@@ -2,7 +2,7 @@
 //! imports and calls.
 
 use super::decode::{
-    ascii, bad, bytes_to_str_value, decode_long, escape_decode, pairs, parse_decimal,
+    ascii, bad, bytes_to_str_value, decode_long, escape_decode, extend_pairs, parse_decimal,
     parse_memo_key, raw_unicode_escape_decode, short_str, str_value,
 };
 use super::value::{Value, Values, MAX_KEPT_STRING, SHORT_STR, V};
@@ -35,6 +35,7 @@ pub(super) fn analyze_nested(
         depth,
         op_start: start,
         shared: [None; SHARED_LEN],
+        spare: Vec::new(),
     };
     if let Err(kind) = m.run() {
         m.trace.error = Some(PickleError {
@@ -59,7 +60,12 @@ pub(super) struct Machine<'a> {
     op_start: usize,
     /// Handles of the shared values (see [`Machine::push_shared`]), once made.
     shared: [Option<V>; SHARED_LEN],
+    /// Emptied stack buffers for the next MARK (see [`Machine::recycle`]).
+    spare: Vec<Vec<V>>,
 }
+
+/// How many emptied stack buffers are kept (more are freed).
+const MAX_SPARE_STACKS: usize = 8;
 
 const SHARED_NONE: usize = 0;
 const SHARED_FALSE: usize = 1;
@@ -150,7 +156,8 @@ impl<'a> Machine<'a> {
         match op {
             b'(' => {
                 // MARK: the current stack is set aside until the matching pop_mark.
-                let stack = std::mem::take(&mut self.stack);
+                let fresh = self.spare.pop().unwrap_or_default();
+                let stack = std::mem::replace(&mut self.stack, fresh);
                 self.marks.push(stack);
             }
             b'.' => {
@@ -161,11 +168,13 @@ impl<'a> Machine<'a> {
             }
             b'0' => {
                 if self.stack.pop().is_none() {
-                    self.pop_mark("POP")?;
+                    let items = self.pop_mark("POP")?;
+                    self.recycle(items);
                 }
             }
             b'1' => {
-                self.pop_mark("POP_MARK")?;
+                let items = self.pop_mark("POP_MARK")?;
+                self.recycle(items);
             }
             b'2' => {
                 let top = self.top("DUP")?;
@@ -283,7 +292,8 @@ impl<'a> Machine<'a> {
             b')' => self.push_new(Value::Tuple(Vec::new()))?,
             b't' => {
                 let items = self.pop_mark("TUPLE")?;
-                self.push_new(Value::Tuple(items))?;
+                self.push_new(Value::Tuple(items.to_vec()))?;
+                self.recycle(items);
             }
             0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
@@ -296,7 +306,8 @@ impl<'a> Machine<'a> {
             b']' => self.push_new(Value::List(Vec::new()))?,
             b'l' => {
                 let items = self.pop_mark("LIST")?;
-                self.push_new(Value::List(items))?;
+                self.push_new(Value::List(items.to_vec()))?;
+                self.recycle(items);
             }
             b'}' => self.push_new(Value::Dict(Vec::new()))?,
             b'd' => {
@@ -304,12 +315,16 @@ impl<'a> Machine<'a> {
                 if items.len() % 2 != 0 {
                     return Err(ErrorKind::BadArgument("DICT", "odd number of items".into()));
                 }
-                self.push_new(Value::Dict(pairs(&items).collect()))?;
+                let mut dict = Vec::new();
+                extend_pairs(&mut dict, &items);
+                self.push_new(Value::Dict(dict))?;
+                self.recycle(items);
             }
             0x8f => self.push_new(Value::Set(Vec::new()))?,
             0x91 => {
                 let items = self.pop_mark("FROZENSET")?;
-                self.push_new(Value::FrozenSet(items))?;
+                self.push_new(Value::FrozenSet(items.to_vec()))?;
+                self.recycle(items);
             }
             b'a' => {
                 let item = self.pop("APPEND")?;
@@ -411,17 +426,18 @@ impl<'a> Machine<'a> {
                 let name = self.line("INST")?;
                 // CPython imports before it looks for the mark.
                 let cls = self.import(module, name, "INST")?;
-                let args = self.pop_mark("INST")?;
-                let args = self.new_value(Value::Tuple(args))?;
+                let items = self.pop_mark("INST")?;
+                let args = self.new_value(Value::Tuple(items.to_vec()))?;
+                self.recycle(items);
                 self.call(cls, args, CallKind::Inst)?;
             }
             b'o' => {
-                let mut items = self.pop_mark("OBJ")?;
-                if items.is_empty() {
+                let items = self.pop_mark("OBJ")?;
+                let Some((&cls, rest)) = items.split_first() else {
                     return Err(ErrorKind::StackUnderflow("OBJ"));
-                }
-                let cls = items.remove(0);
-                let args = self.new_value(Value::Tuple(items))?;
+                };
+                let args = self.new_value(Value::Tuple(rest.to_vec()))?;
+                self.recycle(items);
                 self.call(cls, args, CallKind::Obj)?;
             }
             b'R' => {
@@ -558,6 +574,16 @@ impl<'a> Machine<'a> {
     fn pop_mark(&mut self, op: &'static str) -> R<Vec<V>> {
         let outer = self.marks.pop().ok_or(ErrorKind::MarkNotFound(op))?;
         Ok(std::mem::replace(&mut self.stack, outer))
+    }
+
+    /// Keeps the buffer of a stack that `pop_mark` returned for a later MARK,
+    /// so that a pickle's batches of 1,000 items do not each grow a new one.
+    /// Values copy their items out (at their size) before it comes back.
+    fn recycle(&mut self, mut items: Vec<V>) {
+        if self.spare.len() < MAX_SPARE_STACKS {
+            items.clear();
+            self.spare.push(items);
+        }
     }
 
     pub(super) fn take(&mut self, n: usize, op: &'static str) -> R<&'a [u8]> {
@@ -714,7 +740,8 @@ impl<'a> Machine<'a> {
     fn add_items(&mut self, target: V, items: Vec<V>) -> R<()> {
         match self.trace.values.get_mut(target) {
             Some(Value::List(l) | Value::Set(l)) => {
-                l.extend(items);
+                l.extend_from_slice(&items);
+                self.recycle(items);
                 Ok(())
             }
             _ => self.method_call(target, items),
@@ -725,15 +752,17 @@ impl<'a> Machine<'a> {
     fn set_items(&mut self, target: V, items: Vec<V>) -> R<()> {
         match self.trace.values.get_mut(target) {
             Some(Value::Dict(d)) => {
-                d.extend(pairs(&items));
+                extend_pairs(d, &items);
+                self.recycle(items);
                 Ok(())
             }
             _ => self.method_call(target, items),
         }
     }
 
-    fn method_call(&mut self, target: V, args: Vec<V>) -> R<()> {
-        let args = self.new_value(Value::Tuple(args))?;
+    fn method_call(&mut self, target: V, items: Vec<V>) -> R<()> {
+        let args = self.new_value(Value::Tuple(items.to_vec()))?;
+        self.recycle(items);
         self.trace.calls.push(Call {
             func: target,
             args,
