@@ -80,9 +80,8 @@ pub enum Value {
 /// handles, not values, so freeing them is one pass over the arena: it never
 /// recurses, and a cycle is just handles that point back. Values are not freed
 /// before the trace is, but an opcode makes at most three (INST: the global,
-/// the argument tuple and the call), so `max_opcodes` bounds the arena; the
-/// reference-counted values it replaced could be kept alive just as long by
-/// putting them in a list.
+/// the argument tuple and the call), so `max_opcodes` bounds the arena, as
+/// it bounds the values a stream could keep alive by putting them in a list.
 #[derive(Debug, Default)]
 pub struct Values(Vec<Value>);
 
