@@ -15,6 +15,8 @@
     )
 )]
 
+pub mod issues;
+mod rng;
 pub mod sketch;
 mod special;
 pub mod twosample;
