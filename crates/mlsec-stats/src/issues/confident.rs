@@ -105,13 +105,18 @@ fn round_preserving_sum(floats: &[f64]) -> Vec<i64> {
         let diff = (orig_sum - int_sum).round_ties_even();
         let increment = if diff < 0.0 { -1.0 } else { 1.0 };
         let changes = (diff.abs() as usize).min(floats.len());
-        // numpy: argsort(floats - ints) ascending, reversed when incrementing.
+        // cleanlab: argsort(floats - ints), reversed when incrementing. Here
+        // the argsort is stable (ties by index), so incrementing favours the
+        // higher index among equal remainders. numpy's argsort is not stable
+        // (its SIMD sorts order ties by platform), so on an exact tie cleanlab
+        // may pick another entry (tests/issues.rs measures how often).
         let mut order: Vec<usize> = (0..floats.len()).collect();
         let rem =
             |i: usize| floats.get(i).copied().unwrap_or(0.0) - ints.get(i).copied().unwrap_or(0.0);
-        order.sort_by(|&a, &b| rem(a).total_cmp(&rem(b)).then(a.cmp(&b)));
         if increment > 0.0 {
-            order.reverse();
+            order.sort_by(|&a, &b| rem(b).total_cmp(&rem(a)).then(b.cmp(&a)));
+        } else {
+            order.sort_by(|&a, &b| rem(a).total_cmp(&rem(b)).then(a.cmp(&b)));
         }
         for &i in order.iter().take(changes) {
             if let Some(v) = ints.get_mut(i) {
