@@ -1,7 +1,8 @@
 #!/bin/bash -eu
 # Builds every cargo-fuzz target of fuzz/ with the sanitizer flags the builder
 # sets, and gives each its seeds (the fixture corpus, the hostile shapes first)
-# and, for the pickle-reading targets, the pickle dictionary.
+# plus the minimised corpus of earlier runs (fuzz/corpora/TARGET) and, for
+# the pickle-reading targets, the pickle dictionary.
 cd "$SRC/mlsec/fuzz"
 cargo fuzz build -O
 release="target/x86_64-unknown-linux-gnu/release"
@@ -12,6 +13,10 @@ find ../fixtures/hostile ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -ty
 for target in $(cargo fuzz list); do
   cp "$release/$target" "$OUT/"
   (cd "$seeds" && zip -qj "$OUT/${target}_seed_corpus.zip" ./*)
+  # The committed, minimised corpus of earlier runs, where there is one.
+  if [ -d "corpora/$target" ]; then
+    (cd "corpora/$target" && zip -qj "$OUT/${target}_seed_corpus.zip" ./*)
+  fi
   case "$target" in
     pickle | scan | archive) cp dict/pickle.dict "$OUT/$target.dict" ;;
   esac

@@ -18,11 +18,13 @@ for t in "${targets[@]}"; do
   # Seed each target with the committed fixtures so it starts from real files,
   # the hostile shapes (polyglots, deep nesting) first.
   { find regressions ../fixtures/hostile -type f -not -name '*.json'
+    # The minimised corpus earlier runs left (see README.md, Corpora).
+    [ -d "corpora/$t" ] && find "corpora/$t" -type f
     find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200
     # Profiles are JSON: the profile target starts from the example's.
     if [ "$t" = profile ]; then find ../examples -name '*.profile.json'; fi
   } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
   dict=()
   case "$t" in pickle | scan | archive) dict=(-dict=dict/pickle.dict) ;; esac
-  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=1048576 "${dict[@]}"
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -max_len=1048576 "${dict[@]}"
 done
