@@ -692,14 +692,17 @@ def cmd_report(args):
             f"{fmt_s(med(r['process']))} | {fmt_s(med(r['process_cpu']))} | {len(r['work'])} | {rss} | {rw} | {rc} |")
     sc, evt = tm["scipy"], tm["evidently"]
     if mlw and sc and evt:
-        rs = med(sc["work"]) / mlw
-        re_ = med(evt["work"]) / mlw
+        rs, re_ = med(sc["work"]) / mlw, med(evt["work"]) / mlw
+        rsc = med(sc["work_cpu"]) / mlc if mlc else None
         rec = med(evt["work_cpu"]) / mlc if mlc else None
+        wall_ok = re_ >= 20 and rs > 1
+        cpu_ok = rec is not None and rec >= 20 and rsc > 1
         add("")
         add(f"Goal (issue 19): at least 20x faster than Evidently and faster than scipy. Measured: "
-            f"{re_:.1f}x Evidently's wall time" + (f" ({rec:.1f}x its CPU time)" if rec else "")
-            + f", {rs:.1f}x scipy's: "
-            + ("**met**." if re_ >= 20 and rs > 1 else "**not met**."))
+            f"Evidently {re_:.1f}x (wall) / " + (f"{rec:.1f}x (CPU)" if rec else "- (CPU)")
+            + f", scipy {rs:.1f}x (wall) / " + (f"{rsc:.1f}x (CPU)" if rsc else "- (CPU)") + ": "
+            + ("**met** on both." if wall_ok and cpu_ok else "**met** on wall-clock time only." if wall_ok
+               else "**met** on CPU time only." if cpu_ok else "**not met**."))
     if sc and sc.get("read"):
         add("")
         add(f"Of these, reading both files takes {fmt_s(statistics.median(sc['read']))} wall for scipy (pyarrow)"
@@ -879,7 +882,8 @@ def main():
         s.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.cmd in ("scipy", "evidently", "mlsec"):
-        machine("start" if not load("machine.json") else "keep")
+        # the timing steps: scipy is the first one of `all`, so it stamps the machine
+        machine("start" if args.cmd == "scipy" or not load("machine.json") else "keep")
     {"gen": cmd_gen, "scipy": cmd_scipy, "evidently": cmd_evidently, "mlsec": cmd_mlsec,
      "compare": cmd_compare, "report": cmd_report, "all": cmd_all, "big": cmd_big,
      "_scipy-once": cmd_scipy_once, "_evidently-once": cmd_evidently_once}[args.cmd](args)
