@@ -383,9 +383,9 @@ pub enum Keep {
     Summaries,
 }
 
-/// Cells kept as values before a table is summarised instead: 2^27 cells,
-/// 1 GiB of numbers.
-pub const MAX_EXACT_CELLS: u64 = 1 << 27;
+/// Cells kept as values before a table is summarised instead: 2^25 cells,
+/// 256 MiB of numbers per table (1.6 million rows of 20 columns).
+pub const MAX_EXACT_CELLS: u64 = 1 << 25;
 
 impl Default for Keep {
     fn default() -> Self {
