@@ -86,6 +86,16 @@ pub fn human(evidence: &Evidence, details: &DriftDetails, colour: bool) -> Strin
             verdict
         );
     }
+    if details.columns.iter().any(|c| !c.method.is_test()) {
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint.p(
+                DIM,
+                "p-value: the test's after correction; for distances, that of the column's test (ks, chisquare or ztest), uncorrected"
+            )
+        );
+    }
     let others: Vec<_> = evidence
         .findings
         .iter()
