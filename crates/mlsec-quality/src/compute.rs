@@ -3,8 +3,8 @@
 //! joint test. The statistics themselves are mlsec-stats'.
 
 use crate::columns::{Column, Columns, Summary, Values};
-use crate::drift::Histogram;
 use crate::method::{Correction, Method};
+use crate::table::Histogram;
 use mlsec_stats::sketch::compare as sk;
 use mlsec_stats::twosample as ts;
 

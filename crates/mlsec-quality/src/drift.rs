@@ -6,6 +6,7 @@
 use crate::columns::{self, Column, Columns};
 use crate::compute::Numbers;
 use crate::method::{Correction, Method};
+use crate::table::{ColumnKind, Histogram, Side};
 use crate::{compute, rules, QualityError};
 use mlsec_core::{Evidence, Finding, Rule, Subject};
 use mlsec_data::ReadOptions;
@@ -102,28 +103,6 @@ pub struct DriftDetails {
     pub multivariate: Option<Multivariate>,
 }
 
-/// One side of the comparison.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Side {
-    pub path: String,
-    pub format: String,
-    pub rows: u64,
-    /// Malformed rows skipped (`--skip-bad-rows`).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub skipped_rows: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnKind {
-    Numeric,
-    Categorical,
-}
-
 /// The comparison of one column.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ColumnDrift {
@@ -177,19 +156,6 @@ pub struct ColumnSide {
     /// Distinct values (categorical columns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distinct: Option<usize>,
-}
-
-/// Proportions of reference and current per bin or category.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Histogram {
-    /// Numeric: the bin edges (one more than bins).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub edges: Vec<f64>,
-    /// Categorical: the categories shown.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub categories: Vec<String>,
-    pub reference: Vec<f64>,
-    pub current: Vec<f64>,
 }
 
 /// A column not compared, and why.

@@ -25,11 +25,9 @@ mod human;
 pub mod method;
 mod profile;
 pub mod rules;
+mod table;
 
-pub use drift::{
-    drift, ColumnDrift, ColumnKind, ColumnSide, DriftDetails, DriftOptions, Histogram,
-    Multivariate, Side,
-};
+pub use drift::{drift, ColumnDrift, ColumnSide, DriftDetails, DriftOptions, Multivariate};
 pub use error::QualityError;
 pub use human::human;
 pub use method::{Correction, Method};
@@ -37,3 +35,4 @@ pub use profile::{
     is_profile, load as load_profile, parse as parse_profile, profile, ColumnProfile,
     ProfileDetails, ProfileOptions, PROFILE_KIND,
 };
+pub use table::{ColumnKind, Histogram, Side};

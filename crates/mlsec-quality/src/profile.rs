@@ -5,7 +5,7 @@
 //! profile as its reference.
 
 use crate::columns::{self, Column, Columns, Keep, Summary, Values};
-use crate::drift::{ColumnKind, Side};
+use crate::table::{ColumnKind, Side};
 use crate::QualityError;
 use mlsec_core::{Evidence, Subject};
 use mlsec_data::ReadOptions;
