@@ -75,7 +75,7 @@ pub struct ProfileArgs {
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     /// The reference data (what the model was trained or validated on): CSV,
-    /// JSONL or Parquet.
+    /// JSONL or Parquet, or a profile of it written by `mlsec data profile`.
     #[arg(value_name = "REF")]
     pub reference: PathBuf,
     /// The current data (recent inputs), in any of the same formats.
