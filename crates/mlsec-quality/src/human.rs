@@ -3,7 +3,7 @@
 //! summary line like every other command's.
 
 use crate::drift::{p_text, ColumnDrift, DriftDetails};
-use mlsec_core::render::{printable, Paint};
+use mlsec_core::render::{fit, printable, Paint};
 use mlsec_core::Evidence;
 use std::fmt::Write;
 
@@ -14,16 +14,6 @@ const GREEN: &str = "\x1b[32m";
 
 /// The widest column name shown; longer names end in `…` (the JSON has them whole).
 const NAME_WIDTH: usize = 32;
-
-fn fit(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
-        format!("{text}{}", " ".repeat(width - n))
-    } else {
-        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
 
 /// The drift of `evidence` (whose details are `details`) for a terminal;
 /// `colour` adds ANSI colours.

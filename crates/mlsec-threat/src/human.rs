@@ -4,7 +4,7 @@
 
 use crate::model::{Boundary, Direction, Status, ThreatModelDetails};
 use crate::Match;
-use mlsec_core::render::{printable, Paint};
+use mlsec_core::render::{fit, printable, Paint};
 use mlsec_core::Evidence;
 use std::fmt::Write;
 
@@ -21,17 +21,6 @@ const PLACES: usize = 3;
 /// The widest of `texts`, in characters.
 fn width<'a>(texts: impl Iterator<Item = &'a str>) -> usize {
     texts.map(|t| t.chars().count()).max().unwrap_or(0)
-}
-
-/// `text` padded to `width` characters, or cut to it with `…`.
-fn fit(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
-        format!("{text}{}", " ".repeat(width - n))
-    } else {
-        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
 }
 
 /// The threat model of `evidence` (whose details are `details`) for a

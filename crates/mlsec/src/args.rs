@@ -4,7 +4,7 @@
 
 use clap::{Args, ValueEnum};
 use mlsec_core::Severity;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -92,4 +92,11 @@ impl TrustArgs {
     pub fn given(&self) -> bool {
         self.key.is_some() || !self.certificate_chain.is_empty()
     }
+}
+
+/// Whether terminal output gets colours: written to a terminal (not `-o`),
+/// and `NO_COLOR` unset.
+pub fn colour(output: Option<&Path>) -> bool {
+    use std::io::IsTerminal;
+    output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }

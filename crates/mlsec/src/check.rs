@@ -7,7 +7,6 @@ use mlsec_check::{CheckDetails, CheckKind, CheckOptions};
 use mlsec_core::{output, render, Evidence};
 use mlsec_policy::{PolicyOptions, PolicySet, TestOutcome};
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -198,7 +197,12 @@ pub fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
         mlsec_check::write_bundle(&evidence, path, &credential)?;
     }
     let text = match args.format {
-        CheckFormat::Human => summary(&evidence, &details, colour(&args.output), Some(&report)),
+        CheckFormat::Human => summary(
+            &evidence,
+            &details,
+            crate::args::colour(args.output.as_deref()),
+            Some(&report),
+        ),
         CheckFormat::Json => render::json(&evidence),
         CheckFormat::Sarif => sarif(&set)?,
         CheckFormat::Junit => mlsec_report::junit(&set),
@@ -236,16 +240,17 @@ pub fn report(args: ReportArgs) -> Result<ExitCode, CliError> {
         ReportFormat::Json => render::json(&needs_check()?.0),
         ReportFormat::Human => {
             let (evidence, details) = needs_check()?;
-            summary(&evidence, &details, colour(&args.output), None)
+            summary(
+                &evidence,
+                &details,
+                crate::args::colour(args.output.as_deref()),
+                None,
+            )
         }
     };
     output::emit(args.output.as_deref(), text.as_bytes())
         .map_err(|e| CliError::output(args.output.as_deref(), &e))?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn colour(output: &Option<PathBuf>) -> bool {
-    output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// The terminal summary: each check, each policy message, the compliance

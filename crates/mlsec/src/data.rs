@@ -476,9 +476,7 @@ fn drift(args: DriftArgs) -> Result<ExitCode, CliError> {
     let out = &args.output;
     if out.format == crate::args::Format::Human {
         let details: mlsec_quality::DriftDetails = details(&evidence)?;
-        let colour = out.output.is_none()
-            && std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none();
+        let colour = crate::args::colour(out.output.as_deref());
         let text = mlsec_quality::human(&evidence, &details, colour);
         output::emit(out.output.as_deref(), text.as_bytes())
             .map_err(|e| CliError::output(out.output.as_deref(), &e))?;

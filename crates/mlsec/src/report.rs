@@ -43,9 +43,7 @@ pub fn emit(
 ) -> Result<(), CliError> {
     let text = match out.format {
         Format::Human => {
-            let colour = out.output.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none();
+            let colour = crate::args::colour(out.output.as_deref());
             render::human(evidence, table, colour)
         }
         Format::Json => render::json(evidence),

@@ -5,7 +5,6 @@ use crate::args::{Format, OutputArgs};
 use crate::error::CliError;
 use clap::Args;
 use mlsec_core::{output, Severity};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,9 +46,7 @@ pub fn threat_model(args: ThreatModelArgs) -> Result<ExitCode, CliError> {
     if out.format == Format::Human {
         let details: mlsec_threat::ThreatModelDetails =
             serde_json::from_value(evidence.details.clone()).map_err(CliError::internal)?;
-        let colour = out.output.is_none()
-            && std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none();
+        let colour = crate::args::colour(out.output.as_deref());
         let text = mlsec_threat::human(&evidence, &details, colour);
         output::emit(out.output.as_deref(), text.as_bytes())
             .map_err(|e| CliError::output(out.output.as_deref(), &e))?;

@@ -56,6 +56,17 @@ impl Paint {
     }
 }
 
+/// `text` padded to `width` characters, or cut to it with `…`.
+pub fn fit(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        format!("{text}{}", " ".repeat(width - n))
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
 /// One file of the terminal table, as a kind's details describe it.
 pub struct FileLine<'a> {
     pub path: &'a str,

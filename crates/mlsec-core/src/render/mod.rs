@@ -3,7 +3,7 @@
 mod human;
 mod sarif;
 
-pub use human::{human, printable, FileLine, Paint, Tabulate};
+pub use human::{fit, human, printable, FileLine, Paint, Tabulate};
 pub use sarif::{rule_descriptor, sarif, sarif_merged};
 
 use crate::Evidence;
