@@ -22,6 +22,7 @@
 )]
 
 mod error;
+pub mod filter;
 pub mod format;
 pub mod read;
 

@@ -88,6 +88,71 @@ pub struct Exact {
     pub counts: HashMap<String, u64, foldhash::fast::RandomState>,
     /// More than [`MAX_CATEGORIES`] distinct values: `counts` is incomplete.
     pub high_cardinality: bool,
+    /// Each row's value as a code, when the table was read with
+    /// [`Keep::Rows`].
+    pub codes: Option<RowCodes>,
+}
+
+/// Each row's value of a column as a small integer: the index of its text in
+/// `names` (numbers as `f64`'s shortest form, so `1.0` and `1` are one value),
+/// or [`RowCodes::MISSING`]. Row-aligned with [`Exact::numbers`] until the
+/// column has more than [`MAX_CATEGORIES`] distinct values; then `overflow`
+/// is set and the codes are dropped.
+#[derive(Debug, Clone, Default)]
+pub struct RowCodes {
+    pub codes: Vec<u32>,
+    pub names: Vec<String>,
+    index: HashMap<String, u32, foldhash::fast::RandomState>,
+    pub overflow: bool,
+}
+
+impl RowCodes {
+    /// The code of a missing (or non-finite) value.
+    pub const MISSING: u32 = u32::MAX;
+
+    fn push(&mut self, value: Option<&str>) {
+        if self.overflow {
+            return;
+        }
+        let Some(value) = value else {
+            self.codes.push(Self::MISSING);
+            return;
+        };
+        let value = truncate(value);
+        let code = match self.index.get(value) {
+            Some(&c) => c,
+            None if self.names.len() < MAX_CATEGORIES => {
+                let c = self.names.len() as u32;
+                self.names.push(value.to_string());
+                self.index.insert(value.to_string(), c);
+                c
+            }
+            None => {
+                *self = RowCodes {
+                    overflow: true,
+                    ..RowCodes::default()
+                };
+                return;
+            }
+        };
+        self.codes.push(code);
+    }
+
+    /// Appends a later part's codes, mapped into this column's names.
+    fn append(&mut self, other: RowCodes) {
+        if self.overflow || other.overflow {
+            *self = RowCodes {
+                overflow: true,
+                ..RowCodes::default()
+            };
+            return;
+        }
+        let names = other.names;
+        for c in other.codes {
+            let value = names.get(c as usize).map(String::as_str);
+            self.push(value);
+        }
+    }
 }
 
 /// Summaries of a column: quantiles and moments of its numbers, and the
@@ -104,15 +169,36 @@ pub struct Summary {
 }
 
 impl Column {
-    fn new(name: &str, summarise: bool) -> Column {
+    fn new(name: &str, keep: Keep) -> Column {
+        let values = match keep {
+            Keep::Summaries => Values::Summary(Box::default()),
+            Keep::Values { .. } => Values::default(),
+            Keep::Rows { .. } => Values::Exact(Exact {
+                codes: Some(RowCodes::default()),
+                ..Exact::default()
+            }),
+        };
         Column {
             name: name.to_string(),
-            values: if summarise {
-                Values::Summary(Box::default())
-            } else {
-                Values::default()
-            },
+            values,
             ..Column::default()
+        }
+    }
+
+    /// Each row's value as a code ([`Keep::Rows`] only; `None` otherwise).
+    pub fn codes(&self) -> Option<&RowCodes> {
+        match &self.values {
+            Values::Exact(e) => e.codes.as_ref(),
+            Values::Summary(_) => None,
+        }
+    }
+
+    /// Each row's number, NaN where missing or not a number (`None` for a
+    /// summary).
+    pub fn numbers(&self) -> Option<&[f64]> {
+        match &self.values {
+            Values::Exact(e) => Some(&e.numbers),
+            Values::Summary(_) => None,
         }
     }
 
@@ -178,7 +264,12 @@ impl Column {
         self.rows += 1;
         self.missing += 1;
         match &mut self.values {
-            Values::Exact(e) => e.numbers.push(f64::NAN),
+            Values::Exact(e) => {
+                e.numbers.push(f64::NAN);
+                if let Some(codes) = &mut e.codes {
+                    codes.push(None);
+                }
+            }
             Values::Summary(s) => {
                 s.moments.update_missing();
                 s.frequencies.update_missing();
@@ -196,7 +287,12 @@ impl Column {
             self.non_finite += 1;
         }
         match &mut self.values {
-            Values::Exact(e) => e.numbers.push(if x.is_finite() { x } else { f64::NAN }),
+            Values::Exact(e) => {
+                e.numbers.push(if x.is_finite() { x } else { f64::NAN });
+                if let Some(codes) = &mut e.codes {
+                    codes.push(x.is_finite().then(|| x.to_string()).as_deref());
+                }
+            }
             Values::Summary(s) => {
                 if x.is_finite() {
                     s.moments.update(x);
@@ -217,7 +313,12 @@ impl Column {
             self.first_non_numeric = Some((row, truncate(text).to_string()));
         }
         match &mut self.values {
-            Values::Exact(e) => e.numbers.push(f64::NAN),
+            Values::Exact(e) => {
+                e.numbers.push(f64::NAN);
+                if let Some(codes) = &mut e.codes {
+                    codes.push(Some(text));
+                }
+            }
             Values::Summary(s) => s.moments.update_missing(),
         }
     }
@@ -307,6 +408,9 @@ impl Column {
         match (&mut self.values, other.values) {
             (Values::Exact(a), Values::Exact(mut b)) => {
                 a.numbers.append(&mut b.numbers);
+                if let (Some(codes), Some(more)) = (&mut a.codes, b.codes.take()) {
+                    codes.append(more);
+                }
                 if a.high_cardinality || b.high_cardinality {
                     a.high_cardinality = true;
                     a.counts = HashMap::default();
@@ -381,6 +485,9 @@ pub enum Keep {
     Values { max_cells: u64 },
     /// Summaries only (a profile).
     Summaries,
+    /// Every value and each row's value as a code ([`RowCodes`]), for
+    /// row-level checks; a table of more than `max_cells` cells is an error.
+    Rows { max_cells: u64 },
 }
 
 /// Cells kept as values before a table is summarised instead: 2^25 cells,
@@ -429,7 +536,12 @@ impl Columns {
         if let Some(i) = self.columns.iter().position(|c| c.name == name) {
             return i;
         }
-        let mut column = Column::new(name, self.summarised());
+        let keep = if self.summarised() {
+            Keep::Summaries
+        } else {
+            self.keep
+        };
+        let mut column = Column::new(name, keep);
         // A column first seen in a later JSONL row was missing in the rows before.
         for _ in 0..self.rows {
             column.missing();
@@ -438,15 +550,20 @@ impl Columns {
         self.columns.len() - 1
     }
 
-    /// Summarises every column once the table holds more cells than kept.
-    fn check_size(&mut self) {
-        let Keep::Values { max_cells } = self.keep else {
-            return;
-        };
+    /// Summarises every column once the table holds more cells than kept;
+    /// with [`Keep::Rows`], an error instead.
+    fn check_size(&mut self, path: &Path) -> Result<(), DataError> {
         let cells = self.rows.saturating_mul(self.columns.len() as u64);
-        if cells > max_cells && !self.summarised() {
-            self.columns.iter_mut().for_each(Column::summarise);
+        match self.keep {
+            Keep::Values { max_cells } if cells > max_cells && !self.summarised() => {
+                self.columns.iter_mut().for_each(Column::summarise);
+            }
+            Keep::Rows { max_cells } if cells > max_cells => {
+                return Err(too_many_cells(path, max_cells));
+            }
+            _ => {}
         }
+        Ok(())
     }
 
     /// Columns of summaries read from a profile.
@@ -473,7 +590,7 @@ impl Columns {
             match self.columns.iter_mut().find(|c| c.name == add.name) {
                 Some(c) => c.append(add)?,
                 None => {
-                    let mut c = Column::new(&add.name, true);
+                    let mut c = Column::new(&add.name, Keep::Summaries);
                     for _ in 0..before {
                         c.missing();
                     }
@@ -501,8 +618,7 @@ impl Columns {
                 DataError::new(path, None, format!("column `{}`: {e}", column.name))
             })?;
         }
-        self.check_size();
-        Ok(())
+        self.check_size(path)
     }
 }
 
@@ -548,7 +664,7 @@ fn read_csv(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Data
             }
         }
         out.rows += batch.len() as u64;
-        out.check_size();
+        out.check_size(path)?;
         match filled {
             Filled::More => {}
             Filled::End => break,
@@ -557,6 +673,14 @@ fn read_csv(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Data
     }
     out.skipped = rows.skipped().count;
     Ok(out)
+}
+
+fn too_many_cells(path: &Path, max_cells: u64) -> DataError {
+    DataError::new(
+        path,
+        None,
+        format!("more than {max_cells} cells (rows x columns): too large to check row by row here"),
+    )
 }
 
 fn too_wide(path: &Path, columns: usize) -> Result<(), DataError> {
@@ -618,10 +742,10 @@ fn read_jsonl(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, Da
         }
         out.rows += 1;
         if out.rows.is_multiple_of(4096) {
-            out.check_size();
+            out.check_size(path)?;
         }
     }
-    out.check_size();
+    out.check_size(path)?;
     out.skipped = rows.skipped().count;
     Ok(out)
 }
@@ -636,9 +760,11 @@ fn read_parquet(path: &Path, opts: &ReadOptions, keep: Keep) -> Result<Columns, 
         .sum();
     // The footer says how many rows there are: summarise from the start when
     // the values would not fit.
+    let cells = total.saturating_mul(names.len() as u64);
     let keep = match keep {
-        Keep::Values { max_cells } if total.saturating_mul(names.len() as u64) > max_cells => {
-            Keep::Summaries
+        Keep::Values { max_cells } if cells > max_cells => Keep::Summaries,
+        Keep::Rows { max_cells } if cells > max_cells => {
+            return Err(too_many_cells(path, max_cells));
         }
         keep => keep,
     };

@@ -130,3 +130,127 @@ pub fn human(evidence: &Evidence, details: &DriftDetails, colour: bool) -> Strin
     );
     out
 }
+
+/// Row findings shown per issue; the rest are counted (the JSON has them all).
+const ROWS_SHOWN: usize = 10;
+
+/// `mlsec data issues` for people: the table, the checks with their counts,
+/// the most suspect rows of each issue, the table-level findings, a summary.
+pub fn issues_human(evidence: &Evidence, details: &crate::IssuesDetails, colour: bool) -> String {
+    let paint = Paint(colour);
+    let mut out = String::new();
+    let features: usize = details.features.iter().map(|f| f.width).sum();
+    let _ = writeln!(
+        out,
+        "{} {} ({} rows, {} feature(s) from {} column(s){})",
+        paint.p(BOLD, "issues:"),
+        printable(&details.data.path),
+        details.data.rows,
+        features,
+        details.features.len(),
+        details
+            .label
+            .as_ref()
+            .map(|l| format!(
+                ", label {} with {} classes",
+                printable(l),
+                details.classes.len()
+            ))
+            .unwrap_or_default()
+    );
+    if let Some(m) = &details.label_model {
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint.p(
+                DIM,
+                &format!(
+                    "out-of-fold accuracy {:.3}, estimated label noise {:.1}%",
+                    m.accuracy,
+                    100.0 * m.estimated_noise
+                )
+            )
+        );
+    }
+    for check in &details.checks {
+        let status = if !check.ran {
+            paint.p(DIM, "not run")
+        } else if check.flagged > 0 {
+            paint.p(RED, &format!("{} row(s)", check.flagged))
+        } else {
+            paint.p(GREEN, "none")
+        };
+        let _ = writeln!(
+            out,
+            "\n  {} {}  {}",
+            paint.p(BOLD, &format!("{:<10}", check.issue.as_str())),
+            status,
+            paint.p(DIM, &check.method)
+        );
+        if let Some(note) = &check.note {
+            let _ = writeln!(out, "    {}", paint.p(DIM, &printable(note)));
+        }
+        let mut rows: Vec<&mlsec_core::Finding> = evidence
+            .findings
+            .iter()
+            .filter(|f| {
+                f.evidence.get("issue").and_then(|i| i.as_str()) == Some(check.issue.as_str())
+            })
+            .collect();
+        // Most suspect first.
+        rows.sort_by(|a, b| {
+            let s = |f: &mlsec_core::Finding| {
+                f.evidence
+                    .get("score")
+                    .and_then(|s| s.as_f64())
+                    .unwrap_or(0.0)
+            };
+            match check.issue {
+                crate::Issue::Duplicate | crate::Issue::Conflict => std::cmp::Ordering::Equal,
+                _ => s(b).total_cmp(&s(a)),
+            }
+        });
+        for f in rows.iter().take(ROWS_SHOWN) {
+            let _ = writeln!(out, "    {}", printable(&f.message));
+        }
+        if rows.len() > ROWS_SHOWN {
+            let _ = writeln!(
+                out,
+                "    {}",
+                paint.p(
+                    DIM,
+                    &format!(
+                        "... and {} more (--format json lists all)",
+                        rows.len() - ROWS_SHOWN
+                    )
+                )
+            );
+        }
+    }
+    let others: Vec<_> = evidence
+        .findings
+        .iter()
+        .filter(|f| f.evidence.get("issue").is_none())
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out);
+        for f in others {
+            let _ = writeln!(
+                out,
+                "  {} {} {}",
+                paint.p(BOLD, f.severity.as_str()),
+                f.rule,
+                printable(&f.message)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} of {} row(s) flagged; {} finding(s): {}",
+        details.flagged_rows,
+        details.data.rows,
+        evidence.findings.len(),
+        evidence.summary.verdict
+    );
+    out
+}

@@ -1,5 +1,7 @@
 //! Data quality for mlsec: drift between a reference dataset and current data
-//! (`mlsec data drift`), column by column and jointly.
+//! (`mlsec data drift`), column by column and jointly; reference profiles
+//! (`mlsec data profile`); suspect rows of a labelled table (`mlsec data
+//! issues`).
 //!
 //! Tables are read with mlsec-data's bounded readers (CSV, JSONL, Parquet) into
 //! columns ([`columns`]); the statistics come from mlsec-stats. [`drift`] is the
@@ -22,6 +24,7 @@ mod compute;
 mod drift;
 mod error;
 mod human;
+mod issues;
 pub mod method;
 mod profile;
 pub mod rules;
@@ -29,7 +32,11 @@ mod table;
 
 pub use drift::{drift, ColumnDrift, ColumnSide, DriftDetails, DriftOptions, Multivariate};
 pub use error::QualityError;
-pub use human::human;
+pub use human::{human, issues_human};
+pub use issues::{
+    flagged_rows, issues, Check, ClassCount, Excluded, Feature, Issue, IssuesDetails,
+    IssuesOptions, LabelModel, OutlierMethod,
+};
 pub use method::{Correction, Method};
 pub use profile::{
     is_profile, load as load_profile, parse as parse_profile, profile, ColumnProfile,

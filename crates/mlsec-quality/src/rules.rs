@@ -1,4 +1,4 @@
-//! The rules of `mlsec data drift` (DRF001-DRF005).
+//! The rules of `mlsec data drift` (DRF001-DRF005) and `mlsec data issues` (DQI001-DQI008).
 
 use mlsec_core::{declare_rule, Rule};
 
@@ -132,4 +132,216 @@ pub const RULES: &[Rule] = &[
     SCHEMA_CHANGE,
     NOT_COMPARED,
     MULTIVARIATE_DRIFT,
+];
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a row whose given label is likely wrong, by confident learning
+    /// (Northcutt, Jiang and Chuang, JAIR 2021): a model trained inside mlsec
+    /// (multinomial logistic regression) predicts each row from the other
+    /// folds of a stratified k-fold split; per class, the mean predicted
+    /// probability of rows given that class is its confidence threshold; rows
+    /// confidently belonging to another class are counted into the confident
+    /// joint, and the joint's off-diagonal counts decide how many rows of each
+    /// (given, likely) pair are flagged, those with the largest margin first.
+    /// The finding gives the given label, the suggested one and the score
+    /// (1 minus the probability of the given label).
+    ///
+    /// ## Why is this bad?
+    /// Flipped labels are the cheapest way to poison a model: a few percent of
+    /// them lower its accuracy, and targeted flips teach it a chosen mistake.
+    /// Honest labelling errors do the same harm, and inflate or deflate the
+    /// measured accuracy when they sit in the test split.
+    ///
+    /// ## Example
+    /// `row 41: label 3 looks wrong: the model says 2 (p(3) = 0.02)`
+    ///
+    /// ## How to fix
+    /// Review the flagged rows (most suspect first) and correct or drop them;
+    /// `--write-clean FILE` writes the data without the flagged rows. Find out
+    /// where wrong labels entered (an annotator, a join, a contributor).
+    pub const LABEL_ERROR = Rule {
+        id: "DQI001", name: "label-error", severity: Medium, category: Suspicious,
+        summary: "Row's label is likely wrong (confident learning)",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a row far from the rest of the data: its isolation-forest score
+    /// (Liu, Ting and Zhou, 2008; the mean depth at which random trees isolate
+    /// it, as a score from 0 to 1) or its mean distance to its k nearest
+    /// neighbours is above the threshold, or among the top `--contamination`
+    /// share of rows.
+    ///
+    /// ## Why is this bad?
+    /// Injected points (random noise, values copied from other rows, crafted
+    /// inputs) pull a model's decision boundary; broken rows from a faulty
+    /// sensor or parser do the same by accident.
+    ///
+    /// ## Example
+    /// `row 230: outlier (isolation forest score 0.71 > 0.62)`
+    ///
+    /// ## How to fix
+    /// Look at the flagged rows: fix parsing or unit errors at the source,
+    /// drop injected rows, keep rare but real cases (and consider collecting
+    /// more of them).
+    pub const OUTLIER = Rule {
+        id: "DQI002", name: "outlier-row", severity: Low, category: Suspicious,
+        summary: "Row is an outlier (isolation forest or k-nearest-neighbour distance)",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a row whose features are the same as an earlier row's (exact
+    /// duplicate), or within a small distance of it after standardisation
+    /// (near duplicate), with the same label.
+    ///
+    /// ## Why is this bad?
+    /// Repeated rows weigh more in training (an easy way to push a model toward
+    /// chosen examples), and a copy that lands in both the training and the
+    /// test split inflates the measured accuracy.
+    ///
+    /// ## Example
+    /// `row 55: duplicate of row 12`
+    ///
+    /// ## How to fix
+    /// Drop the copies (`--write-clean`), or deduplicate before splitting the
+    /// data into training and test sets.
+    pub const DUPLICATE = Rule {
+        id: "DQI003", name: "duplicate-row", severity: Low, category: Suspicious,
+        summary: "Row duplicates an earlier row (exactly or nearly)",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports rows with the same features (exactly, or within the near
+    /// duplicate distance) but different labels; every row of such a group is
+    /// flagged.
+    ///
+    /// ## Why is this bad?
+    /// At most one of the labels can be right. Conflicting copies are a sign of
+    /// label flipping aimed at chosen inputs, or of a label that depends on
+    /// something the features do not hold.
+    ///
+    /// ## Example
+    /// `row 57: same features as row 12 with another label (1, not 0)`
+    ///
+    /// ## How to fix
+    /// Decide which label is right and drop the others; if both can be right,
+    /// add the feature that tells them apart.
+    pub const CONFLICT = Rule {
+        id: "DQI004", name: "conflicting-duplicate", severity: Medium, category: Suspicious,
+        summary: "Rows with the same features carry different labels",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports rows that carry a backdoor signal by spectral signatures (Tran,
+    /// Li and Madry, NeurIPS 2018): within each class, the rows are projected
+    /// on the top singular vector of the class's centred, standardised
+    /// features; when a small group of rows (at most twice `--poison-fraction`
+    /// of the class) stands apart from the rest along it (two 1-D clusters
+    /// separated by Ashman's D of at least 4), that group is flagged.
+    ///
+    /// ## Why is this bad?
+    /// A backdoor (trojan) attack adds rows with a trigger pattern relabelled
+    /// to a target class: the model learns to answer the attacker's class
+    /// whenever the trigger appears, while its accuracy on clean data stays
+    /// the same, so ordinary validation does not see it.
+    ///
+    /// ## Example
+    /// `row 301: backdoor signal in class 7 (score 48.2): 25 of 480 rows stand apart (D 9.3)`
+    ///
+    /// ## How to fix
+    /// Inspect the flagged rows for a shared pattern (a patch, a token, fixed
+    /// values in some columns) and where they came from; drop them and retrain.
+    /// For images or text, run the check on embeddings given as columns.
+    pub const BACKDOOR = Rule {
+        id: "DQI005", name: "backdoor-signal", severity: High, category: Suspicious,
+        summary: "Group of rows in a class stands apart along its top singular vector (spectral signature)",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a class with fewer than a tenth of the rows of the largest class.
+    ///
+    /// ## Why is this bad?
+    /// A model trained on imbalanced data learns to neglect the small class,
+    /// and its overall accuracy hides it; a small class is also the easiest
+    /// to poison, since a few rows make a large share of it.
+    ///
+    /// ## Example
+    /// `class 3 has 12 rows, 2.1% of the largest class 1 (570 rows)`
+    ///
+    /// ## How to fix
+    /// Collect more rows of the small class, or weigh or resample the classes
+    /// in training, and report per-class metrics.
+    pub const CLASS_IMBALANCE = Rule {
+        id: "DQI006", name: "class-imbalance", severity: Low, category: Suspicious,
+        summary: "Class has under a tenth of the rows of the largest class",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a column the checks could not use as a feature: all values
+    /// missing, a single value, numbers mixed with text (the first text value
+    /// is named), more distinct text values than a category can have (an
+    /// identifier or free text), or a type with no numeric meaning (lists,
+    /// binary).
+    ///
+    /// ## Why is this bad?
+    /// A constant or empty column carries nothing; numbers mixed with text are
+    /// usually a parsing or unit error upstream; an identifier used as a
+    /// feature lets a model memorise rows.
+    ///
+    /// ## Example
+    /// `column income: 57 values are not numbers (first at row 12: "n/a*"); used as categories`
+    ///
+    /// ## How to fix
+    /// Drop the column, fix its values at the source, or `--exclude` it.
+    pub const UNUSABLE_COLUMN = Rule {
+        id: "DQI007", name: "unusable-column", severity: Info, category: Suspicious,
+        summary: "Column is empty, constant, mixed or an identifier, and not used",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a feature column whose value determines the label: every value
+    /// goes with one label, and the column has no more distinct values than
+    /// the label has classes (the label under another name or code).
+    ///
+    /// ## Why is this bad?
+    /// A model trained with the label among its features learns nothing useful
+    /// and scores perfectly in validation: target leakage. Planted on purpose,
+    /// it is a shortcut an attacker controls.
+    ///
+    /// ## Example
+    /// `column species_code determines the label species (3 values, 3 classes)`
+    ///
+    /// ## How to fix
+    /// Drop the column from the features (the checks here already leave it
+    /// out), and find out how it came to hold the label.
+    pub const LABEL_LEAK = Rule {
+        id: "DQI008", name: "label-leak", severity: High, category: Suspicious,
+        summary: "Feature column determines the label (target leakage)",
+    };
+}
+
+/// Every rule of `mlsec data issues`.
+pub const ISSUE_RULES: &[Rule] = &[
+    LABEL_ERROR,
+    OUTLIER,
+    DUPLICATE,
+    CONFLICT,
+    BACKDOOR,
+    CLASS_IMBALANCE,
+    UNUSABLE_COLUMN,
+    LABEL_LEAK,
 ];

@@ -51,6 +51,82 @@ pub enum DataCommand {
     /// (categories). Memory does not grow with the rows; profiles of shards
     /// merge (--merge). `mlsec data drift PROFILE CUR` compares data with it.
     Profile(ProfileArgs),
+    /// Find suspect rows of a labelled table and say why: label errors
+    /// (confident learning on cross-validated logistic regression), outliers
+    /// (isolation forest or k-nearest-neighbour distance), exact and near
+    /// duplicates, conflicting duplicates, backdoor signals (spectral
+    /// signatures); and class imbalance, unusable columns and label leaks.
+    ///
+    /// Exit codes: 0 no finding at or above --fail-on (default high: a
+    /// backdoor signal or a label leak), 1 otherwise, 2 usage or I/O error.
+    /// `--fail-on medium` also fails on label errors and conflicting duplicates.
+    Issues(IssuesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IssuesArgs {
+    /// The table to check: CSV, JSONL or Parquet.
+    #[arg(value_name = "DATA")]
+    pub data: PathBuf,
+    /// The label column (class labels). Without it, only outliers and
+    /// duplicates are checked.
+    #[arg(long, value_name = "COL")]
+    pub label: Option<String>,
+    /// Checks to run (comma-separated): label, outlier, duplicate, conflict,
+    /// backdoor [default: all that the label allows].
+    #[arg(long, value_delimiter = ',', value_name = "CHECK", value_parser = parse_issue)]
+    pub checks: Vec<mlsec_quality::Issue>,
+    /// Leave these columns out of the features: identifiers, timestamps
+    /// (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub exclude: Vec<String>,
+    /// Folds of the cross-validation that gives each row out-of-sample
+    /// class probabilities.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub folds: usize,
+    /// How outliers are scored: isolation-forest, or knn (mean distance to
+    /// the --neighbours nearest rows; at most 20,000 rows).
+    #[arg(long, value_enum, default_value_t = OutlierArg::IsolationForest)]
+    pub outlier_method: OutlierArg,
+    /// Flag this share of rows as outliers, in (0, 0.5] [default: isolation
+    /// forest scores above 0.62; knn: 0.01].
+    #[arg(long, value_name = "SHARE", conflicts_with = "outlier_threshold")]
+    pub contamination: Option<f64>,
+    /// Flag the rows whose outlier score is above this.
+    #[arg(long, value_name = "SCORE")]
+    pub outlier_threshold: Option<f64>,
+    /// Neighbours for --outlier-method knn.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    pub neighbours: usize,
+    /// Near duplicates: rows within this Euclidean distance of each other
+    /// after standardising each feature [default: 0.01 x sqrt(features)].
+    #[arg(long, value_name = "D")]
+    pub near_radius: Option<f64>,
+    /// The share of a class that may be poisoned: a backdoor group holds at
+    /// most twice this.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+    pub poison_fraction: f64,
+    /// Seed of the folds, the isolation forest and the power iteration.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the table without the flagged rows to FILE (same format;
+    /// atomically; the input is never modified).
+    #[arg(long, value_name = "FILE")]
+    pub write_clean: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutlierArg {
+    IsolationForest,
+    Knn,
+}
+
+fn parse_issue(s: &str) -> Result<mlsec_quality::Issue, String> {
+    mlsec_quality::Issue::parse(s).ok_or_else(|| {
+        format!("unknown check `{s}`: expected label, outlier, duplicate, conflict or backdoor")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +379,7 @@ pub fn run(args: DataArgs) -> Result<ExitCode, CliError> {
         DataCommand::Redact(args) => redact(args),
         DataCommand::Drift(args) => drift(args),
         DataCommand::Profile(args) => profile(args),
+        DataCommand::Issues(args) => issues(args),
     }
 }
 
@@ -516,4 +593,57 @@ fn profile(args: ProfileArgs) -> Result<ExitCode, CliError> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn issues(args: IssuesArgs) -> Result<ExitCode, CliError> {
+    let mut opts = mlsec_quality::IssuesOptions::new(args.data.clone());
+    opts.label = args.label;
+    opts.checks = args.checks;
+    opts.exclude = args.exclude;
+    opts.folds = args.folds;
+    opts.outlier_method = match args.outlier_method {
+        OutlierArg::IsolationForest => mlsec_quality::OutlierMethod::IsolationForest,
+        OutlierArg::Knn => mlsec_quality::OutlierMethod::Knn,
+    };
+    opts.contamination = args.contamination;
+    opts.outlier_threshold = args.outlier_threshold;
+    opts.neighbours = args.neighbours;
+    opts.near_radius = args.near_radius;
+    opts.poison_fraction = args.poison_fraction;
+    opts.seed = args.seed;
+    let mut evidence = mlsec_quality::issues(&opts)?;
+    evidence.judge(Severity::from(args.output.fail_on));
+    let out = &args.output;
+    if let Some(clean) = &args.write_clean {
+        let drop = mlsec_quality::flagged_rows(&evidence);
+        let written = mlsec_data::filter::write_without_rows(&args.data, clean, &drop, &opts.read)?;
+        if !out.quiet {
+            eprintln!(
+                "mlsec: wrote {} ({written} rows; {} flagged row(s) left out)",
+                clean.display(),
+                drop.len()
+            );
+        }
+    }
+    if out.format == crate::args::Format::Human {
+        let details: mlsec_quality::IssuesDetails = details(&evidence)?;
+        let colour = crate::args::colour(out.output.as_deref());
+        let text = mlsec_quality::issues_human(&evidence, &details, colour);
+        output::emit(out.output.as_deref(), text.as_bytes())
+            .map_err(|e| CliError::output(out.output.as_deref(), &e))?;
+    } else {
+        crate::report::emit(&evidence, &(), out, mlsec_quality::rules::ISSUE_RULES)?;
+    }
+    if !out.quiet && out.output.is_some() {
+        eprintln!(
+            "mlsec: {} finding(s): {}",
+            evidence.findings.len(),
+            evidence.summary.verdict
+        );
+    }
+    Ok(if evidence.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -76,6 +76,7 @@ pub fn all_rules() -> Vec<Rule> {
     all.extend_from_slice(mlsec_sign::rules::RULES);
     all.extend_from_slice(mlsec_data::rules::RULES);
     all.extend_from_slice(mlsec_quality::rules::RULES);
+    all.extend_from_slice(mlsec_quality::rules::ISSUE_RULES);
     all.extend_from_slice(mlsec_data::pii::RULES);
     all.extend_from_slice(mlsec_threat::RULES);
     all.sort_by_key(|r| r.id);
