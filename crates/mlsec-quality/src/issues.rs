@@ -550,7 +550,12 @@ fn prepare(opts: &IssuesOptions, subject: &str, table: Columns) -> Result<Prepar
     let mut features = Vec::new();
     let mut excluded = Vec::new();
     let mut blocks: Vec<Vec<f64>> = Vec::new(); // per feature, one value per row
-    for column in &table.columns {
+    // Features in column-name order: JSONL objects do not keep their keys'
+    // order, and the isolation forest's trees depend on the features' order,
+    // so the same table gives the same rows in every format.
+    let mut by_name: Vec<&Column> = table.columns.iter().collect();
+    by_name.sort_by(|a, b| a.name.cmp(&b.name));
+    for column in by_name {
         if Some(&column.name) == opts.label.as_ref() {
             continue;
         }
@@ -1389,7 +1394,7 @@ mod tests {
     #[test]
     fn separated_group_needs_a_small_distant_cluster() {
         // Half-normal-like spread: no group.
-        let clean: Vec<f64> = (0..200).map(|i| ((i as f64 + 0.5) / 200.0 * 3.0)).collect();
+        let clean: Vec<f64> = (0..200).map(|i| (i as f64 + 0.5) / 200.0 * 3.0).collect();
         assert!(separated_group(&clean, 0.1).is_none());
         // Ten of 200 far out: found.
         let mut poisoned = clean.clone();

@@ -113,6 +113,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "data-issues",
+            envelope::<mlsec_quality::IssuesDetails>(
+                "data-issues",
+                "mlsec data issues: suspect rows of a labelled table (label errors, outliers, duplicates, conflicts, backdoor signals) and why",
+            ),
+        ),
+        (
             "data.profile",
             envelope::<mlsec_quality::ProfileDetails>(
                 "data.profile",

@@ -460,3 +460,75 @@ fn data_drift_exit_codes_and_formats() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("DRIFT"));
 }
+
+#[test]
+fn data_issues_exit_codes_formats_and_clean_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("t.csv");
+    // Two separable classes; row 81 copies row 1 under the other label, row
+    // 82 copies row 2.
+    let mut s = String::from("x,y,label\n");
+    for i in 0..80 {
+        let class = i % 2;
+        s.push_str(&format!("{i},{},{class}\n", class * 10 + i % 3));
+    }
+    s.push_str("0,0,1\n1,11,1\n");
+    fs::write(&data, s).unwrap();
+    let d = data.to_str().unwrap();
+    // The conflict is medium: exit 0 by default, 1 with --fail-on medium.
+    mlsec()
+        .args(["data", "issues", d, "--label", "label"])
+        .assert()
+        .code(0);
+    let clean = dir.path().join("clean.csv");
+    let out = mlsec()
+        .args(["data", "issues", d, "--label", "label", "--fail-on", "medium", "-f", "json"])
+        .args(["--write-clean", clean.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["kind"], "data-issues");
+    let conflicts: Vec<u64> = e["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["evidence"]["issue"] == "conflict")
+        .map(|f| f["evidence"]["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(conflicts, [1, 81]);
+    assert_eq!(e["details"]["counts"]["conflict"], 2);
+    let kept = fs::read_to_string(&clean).unwrap();
+    let flagged = e["details"]["flagged_rows"].as_u64().unwrap();
+    assert_eq!(kept.lines().count() as u64, 1 + 82 - flagged);
+    assert!(!kept.contains("\n0,0,1\n"));
+    let out = mlsec()
+        .args(["data", "issues", d, "--label", "label", "-f", "sarif"])
+        .output()
+        .unwrap();
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["ruleId"] == "DQI004"));
+    let out = mlsec()
+        .args(["data", "issues", d, "--label", "species"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no column `species`") && err.contains("t.csv"), "{err}");
+    let out = mlsec()
+        .args(["data", "issues", d, "--checks", "label,nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = mlsec()
+        .args(["data", "issues", d, "--label", "label"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("same features as row 81"), "{text}");
+}
