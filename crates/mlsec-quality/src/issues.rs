@@ -38,14 +38,30 @@ pub const IMBALANCE_RATIO: f64 = 0.1;
 /// real tables. 0.62 flags what stands clearly apart.
 pub const DEFAULT_FOREST_THRESHOLD: f64 = 0.62;
 
-/// The default share of rows flagged by the k-nearest-neighbour method (its
-/// distances have no scale of their own).
-pub const DEFAULT_KNN_CONTAMINATION: f64 = 0.01;
+/// The default share of rows flagged by the k-nearest-neighbour and
+/// Mahalanobis methods (their distances have no common scale).
+pub const DEFAULT_DISTANCE_CONTAMINATION: f64 = 0.01;
 
 /// Ashman's D at or above which two 1-D clusters along a class's top singular
 /// vector count as separate (DQI005): a normal sample split in two gives
 /// about 2.5.
 pub const BACKDOOR_SEPARATION: f64 = 4.0;
+
+/// How much more spread (standard deviation along the direction) a backdoor
+/// group may be than the rest of its class: trigger rows share a pattern,
+/// and stay within twice the class's spread even when rows relabelled
+/// without a trigger join them; broken or random rows spread 3 to 10 times
+/// wider.
+pub const BACKDOOR_SPREAD: f64 = 2.0;
+
+/// The fewest rows a backdoor group has: two rows apart from the rest are as
+/// likely two broken rows.
+pub const BACKDOOR_MIN_ROWS: usize = 3;
+
+/// Singular directions of each class searched for a separated group: a
+/// trigger can sit on the second or third when the class varies more along
+/// others.
+pub const BACKDOOR_DIRECTIONS: usize = 3;
 
 /// A kind of suspect row.
 #[derive(
@@ -118,6 +134,9 @@ pub enum OutlierMethod {
     /// Mean Euclidean distance to the k nearest rows on standardised features
     /// (at most 20,000 rows).
     Knn,
+    /// Mahalanobis distance from the mean: sees rows whose values are each
+    /// ordinary but whose combination is not (at most 256 features).
+    Mahalanobis,
 }
 
 /// What `mlsec data issues` checks and how.
@@ -550,9 +569,9 @@ fn prepare(opts: &IssuesOptions, subject: &str, table: Columns) -> Result<Prepar
     let mut features = Vec::new();
     let mut excluded = Vec::new();
     let mut blocks: Vec<Vec<f64>> = Vec::new(); // per feature, one value per row
-    // Features in column-name order: JSONL objects do not keep their keys'
-    // order, and the isolation forest's trees depend on the features' order,
-    // so the same table gives the same rows in every format.
+                                                // Features in column-name order: JSONL objects do not keep their keys'
+                                                // order, and the isolation forest's trees depend on the features' order,
+                                                // so the same table gives the same rows in every format.
     let mut by_name: Vec<&Column> = table.columns.iter().collect();
     by_name.sort_by(|a, b| a.name.cmp(&b.name));
     for column in by_name {
@@ -941,8 +960,17 @@ impl Run<'_> {
             .near_radius
             .unwrap_or(0.01 * (self.x.cols() as f64).sqrt());
         let mut note = None;
-        if self.x.rows() <= MAX_PAIRWISE_ROWS {
-            let pairs = duplicates::near_duplicates(self.x, radius, MAX_NEAR_PAIRS)?;
+        let near = match duplicates::near_duplicates(self.x, radius, MAX_NEAR_PAIRS) {
+            Err(IssuesError::TooLarge { limit, .. }) => {
+                note = Some(format!(
+                    "near duplicates not checked: the rows are packed so close that more than \
+                     {limit} comparisons would be needed (exact duplicates were checked)"
+                ));
+                None
+            }
+            other => Some(other?),
+        };
+        if let Some(pairs) = near {
             if pairs.len() >= MAX_NEAR_PAIRS {
                 note = Some(format!("near duplicates: the first {MAX_NEAR_PAIRS} pairs"));
             }
@@ -983,10 +1011,6 @@ impl Run<'_> {
                     done.insert(pair.b);
                 }
             }
-        } else {
-            note = Some(format!(
-                "near duplicates not checked: more than {MAX_PAIRWISE_ROWS} rows (exact duplicates were)"
-            ));
         }
         let method = format!(
             "exact (hash), near (distance <= {} standardised)",
@@ -1161,6 +1185,25 @@ impl Run<'_> {
                     None,
                 )
             }
+            OutlierMethod::Mahalanobis => {
+                let method =
+                    "Mahalanobis distance from the mean (covariance of all rows)".to_string();
+                let Some(scores) = mahalanobis(self.x) else {
+                    self.checks.push(Check {
+                        issue: Issue::Outlier,
+                        method,
+                        ran: false,
+                        flagged: 0,
+                        threshold: None,
+                        note: Some(format!(
+                            "needs two rows or more and at most {} features; use the isolation forest",
+                            mlsec_stats::sketch::MAX_DIM
+                        )),
+                    });
+                    return Ok(());
+                };
+                (method, scores, None)
+            }
         };
         let (flagged, threshold) = match (
             self.opts.contamination,
@@ -1182,7 +1225,8 @@ impl Run<'_> {
                 (rows, Some(t))
             }
             (None, None, None) => {
-                let rows = outliers::flag_by_contamination(&scores, DEFAULT_KNN_CONTAMINATION)?;
+                let rows =
+                    outliers::flag_by_contamination(&scores, DEFAULT_DISTANCE_CONTAMINATION)?;
                 (rows, None)
             }
         };
@@ -1223,6 +1267,7 @@ impl Run<'_> {
             &spectral::SpectralOptions {
                 poison_fraction: self.opts.poison_fraction,
                 seed: self.opts.seed,
+                directions: BACKDOOR_DIRECTIONS,
                 ..Default::default()
             },
         )?;
@@ -1232,13 +1277,32 @@ impl Run<'_> {
             let members: Vec<usize> = (0..classes.len())
                 .filter(|&i| classes.get(i) == Some(&class))
                 .collect();
-            let spread: Vec<f64> = members
-                .iter()
-                .map(|&i| result.scores.get(i).copied().unwrap_or(0.0).max(0.0).sqrt())
-                .collect();
-            let Some(split) = separated_group(&spread, 2.0 * self.opts.poison_fraction) else {
+            // The best-separated group on either side of any of the top
+            // directions; its rows' distance along that direction.
+            let mut best: Option<(Group, Vec<f64>, usize)> = None;
+            for (direction, projection) in result.projections.iter().enumerate() {
+                for sign in [1.0, -1.0] {
+                    let along: Vec<f64> = members
+                        .iter()
+                        .map(|&i| sign * projection.get(i).copied().unwrap_or(0.0))
+                        .collect();
+                    if let Some(g) = separated_group(&along, 2.0 * self.opts.poison_fraction) {
+                        if best
+                            .as_ref()
+                            .is_none_or(|(b, _, _)| g.separation > b.separation)
+                        {
+                            best = Some((g, along, direction));
+                        }
+                    }
+                }
+            }
+            let Some((split, spread, direction)) = best else {
                 continue;
             };
+            let which = ["top", "second", "third"]
+                .get(direction)
+                .copied()
+                .unwrap_or("next");
             notes.push(format!(
                 "class {}: {} of {} rows stand apart (D {:.1})",
                 self.class(class),
@@ -1252,7 +1316,7 @@ impl Run<'_> {
                 };
                 let Some(&index) = rows.get(i) else { continue };
                 let msg = format!(
-                    "backdoor signal in class {} (score {:.2}): {} of {} rows stand apart along the class's top direction (D {:.1})",
+                    "backdoor signal in class {} (score {:.2}): {} of {} rows stand apart along the class's {which} direction (D {:.1})",
                     self.class(class),
                     s,
                     split.rows.len(),
@@ -1263,6 +1327,7 @@ impl Run<'_> {
                     "class": self.class_names.get(class),
                     "group": split.rows.len(),
                     "separation": round(split.separation),
+                    "direction": direction + 1,
                 });
                 self.flag(Issue::Backdoor, index, s, msg, extra);
                 count += 1;
@@ -1271,7 +1336,7 @@ impl Run<'_> {
         self.checks.push(Check {
             issue: Issue::Backdoor,
             method: format!(
-                "spectral signatures per class (poison fraction {}, separation D >= {BACKDOOR_SEPARATION})",
+                "spectral signatures per class, top {BACKDOOR_DIRECTIONS} directions (poison fraction {}, separation D >= {BACKDOOR_SEPARATION})",
                 self.opts.poison_fraction
             ),
             ran: true,
@@ -1292,8 +1357,11 @@ struct Group {
 
 /// The best split of `values` (1-D) into two clusters by k-means (the split
 /// point minimising the within-cluster sum of squares); the upper cluster
-/// when it holds at most `max_share` of the values, at least 2 of them, and
-/// the clusters are separated by Ashman's D ≥ [`BACKDOOR_SEPARATION`].
+/// when it looks like rows sharing a trigger: at most `max_share` of the
+/// values and at least [`BACKDOOR_MIN_ROWS`], separated from the rest by
+/// Ashman's D ≥ [`BACKDOOR_SEPARATION`], and with a standard deviation at
+/// most [`BACKDOOR_SPREAD`] times the rest's (rows broken each in its own
+/// way, or noise, spread widely; rows with a shared pattern do not).
 fn separated_group(values: &[f64], max_share: f64) -> Option<Group> {
     let n = values.len();
     if n < 10 {
@@ -1342,18 +1410,30 @@ fn separated_group(values: &[f64], max_share: f64) -> Option<Group> {
     }
     let (cut, _) = best?;
     let upper = n - cut;
-    if upper < 2 || upper as f64 > max_share * n as f64 {
+    if upper < BACKDOOR_MIN_ROWS || upper as f64 > max_share * n as f64 {
         return None;
     }
     let (m1, v1) = stats(0, cut);
     let (m2, v2) = stats(cut, n);
     let pooled = (v1 + v2).max(1e-300);
     let separation = std::f64::consts::SQRT_2 * (m2 - m1).abs() / pooled.sqrt();
-    if separation < BACKDOOR_SEPARATION {
+    if separation < BACKDOOR_SEPARATION || v2 > BACKDOOR_SPREAD * BACKDOOR_SPREAD * v1 {
         return None;
     }
     let rows = order.get(cut..).map(<[usize]>::to_vec).unwrap_or_default();
     Some(Group { rows, separation })
+}
+
+/// Each row's Mahalanobis distance from the rows' mean under their
+/// covariance (slightly regularised, see `MultiMoments::scorer`); `None`
+/// past [`mlsec_stats::sketch::MAX_DIM`] features or below two rows.
+fn mahalanobis(x: &Matrix) -> Option<Vec<f64>> {
+    let mut moments = mlsec_stats::sketch::MultiMoments::new(x.cols()).ok()?;
+    for row in x.iter_rows() {
+        moments.update(row).ok()?;
+    }
+    let scorer = moments.scorer().ok()?;
+    x.iter_rows().map(|r| scorer.distance(r).ok()).collect()
 }
 
 fn argmax(p: &[f64]) -> usize {
@@ -1393,19 +1473,30 @@ mod tests {
 
     #[test]
     fn separated_group_needs_a_small_distant_cluster() {
-        // Half-normal-like spread: no group.
+        // An even spread: no group.
         let clean: Vec<f64> = (0..200).map(|i| (i as f64 + 0.5) / 200.0 * 3.0).collect();
         assert!(separated_group(&clean, 0.1).is_none());
-        // Ten of 200 far out: found.
+        // Ten of 200 far out and close together: found.
         let mut poisoned = clean.clone();
-        for v in poisoned.iter_mut().take(10) {
-            *v = 40.0;
+        for (i, v) in poisoned.iter_mut().take(10).enumerate() {
+            *v = 40.0 + 0.1 * i as f64;
         }
         let g = separated_group(&poisoned, 0.1).unwrap();
         assert_eq!(g.rows, (0..10).collect::<Vec<_>>());
         assert!(g.separation > BACKDOOR_SEPARATION);
         // Too large a share: not a backdoor group.
         assert!(separated_group(&poisoned, 0.04).is_none());
+        // Far out but each in its own place (broken rows): not a group.
+        let mut scattered = clean.clone();
+        for (i, v) in scattered.iter_mut().take(10).enumerate() {
+            *v = 100.0 + 30.0 * i as f64;
+        }
+        assert!(separated_group(&scattered, 0.1).is_none());
+        // Two rows are not a group.
+        let mut two = clean;
+        two[0] = 40.0;
+        two[1] = 40.0;
+        assert!(separated_group(&two, 0.1).is_none());
     }
 
     #[test]

@@ -242,10 +242,11 @@ declare_rule! {
     /// ## What it does
     /// Reports rows that carry a backdoor signal by spectral signatures (Tran,
     /// Li and Madry, NeurIPS 2018): within each class, the rows are projected
-    /// on the top singular vector of the class's centred, standardised
-    /// features; when a small group of rows (at most twice `--poison-fraction`
-    /// of the class) stands apart from the rest along it (two 1-D clusters
-    /// separated by Ashman's D of at least 4), that group is flagged.
+    /// on the top three singular vectors of the class's centred, standardised
+    /// features; when a small, tight group of rows (3 or more, at most twice
+    /// `--poison-fraction` of the class, at most twice as spread as the rest)
+    /// stands apart from the rest along one (two 1-D clusters separated by
+    /// Ashman's D of at least 4), that group is flagged.
     ///
     /// ## Why is this bad?
     /// A backdoor (trojan) attack adds rows with a trigger pattern relabelled

@@ -31,7 +31,12 @@ fn penguins() -> (Vec<String>, Vec<Vec<String>>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/penguins.csv");
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    let header = lines.next().unwrap().split(',').map(str::to_string).collect();
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
     let rows = lines
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
@@ -207,13 +212,22 @@ fn every_planted_problem_is_found_at_its_row() {
     // (a row of impossible measures or a trigger looks mislabelled too).
     let labels = rows_of(&evidence, Issue::Label);
     let recall = labels.intersection(&truth.flipped).count() as f64 / 17.0;
-    let planted: BTreeSet<u64> = [&truth.flipped, &truth.outliers, &truth.backdoor, &truth.conflicts]
-        .into_iter()
-        .flatten()
-        .copied()
-        .collect();
+    let planted: BTreeSet<u64> = [
+        &truth.flipped,
+        &truth.outliers,
+        &truth.backdoor,
+        &truth.conflicts,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+    .collect();
     let precision = labels.intersection(&planted).count() as f64 / labels.len() as f64;
-    assert!(recall >= 0.8, "recall {recall}: {labels:?} vs {:?}", truth.flipped);
+    assert!(
+        recall >= 0.8,
+        "recall {recall}: {labels:?} vs {:?}",
+        truth.flipped
+    );
     assert!(precision >= 0.55, "precision {precision}: {labels:?}");
     let f = evidence
         .findings
@@ -223,7 +237,10 @@ fn every_planted_problem_is_found_at_its_row() {
     assert_eq!(f.rule, "DQI001");
     assert!(f.evidence["given"].is_string() && f.evidence["suggested"].is_string());
     assert_ne!(f.evidence["given"], f.evidence["suggested"]);
-    assert_eq!(f.location.as_deref(), Some(&*format!("row {}", f.evidence["row"])));
+    assert_eq!(
+        f.location.as_deref(),
+        Some(&*format!("row {}", f.evidence["row"]))
+    );
 
     // The trigger rows are outliers too (a year and a bill depth no other row has).
     let outliers = rows_of(&evidence, Issue::Outlier);
@@ -327,7 +344,10 @@ fn write_clean_drops_exactly_the_flagged_rows_in_every_format() {
                 .collect();
             let lines: Vec<&str> = text.lines().collect();
             assert_eq!(lines[0], header.join(","));
-            assert_eq!(lines[1..], kept.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+            assert_eq!(
+                lines[1..],
+                kept.iter().map(String::as_str).collect::<Vec<_>>()[..]
+            );
         }
         // Never over the input.
         assert!(write_without_rows(&path, &path, &drop, &ReadOptions::default()).is_err());
@@ -350,7 +370,11 @@ fn a_column_equal_to_the_label_is_a_leak_and_left_out() {
     let path = dir.path().join("leak.csv");
     write_csv(&path, &header, &rows);
     let (evidence, details) = run(&labelled(path));
-    let leak = evidence.findings.iter().find(|f| f.rule == "DQI008").unwrap();
+    let leak = evidence
+        .findings
+        .iter()
+        .find(|f| f.rule == "DQI008")
+        .unwrap();
     assert!(leak.message.contains("species_code"), "{}", leak.message);
     assert_eq!(leak.location.as_deref(), Some("[species_code]"));
     assert!(details.excluded.iter().any(|e| e.column == "species_code"));
@@ -380,8 +404,16 @@ fn class_imbalance_and_unusable_columns_are_reported() {
     let path = dir.path().join("t.csv");
     write_csv(&path, &header, &kept);
     let (evidence, details) = run(&labelled(path));
-    let imbalance = evidence.findings.iter().find(|f| f.rule == "DQI006").unwrap();
-    assert!(imbalance.message.contains("Chinstrap has 8 rows"), "{}", imbalance.message);
+    let imbalance = evidence
+        .findings
+        .iter()
+        .find(|f| f.rule == "DQI006")
+        .unwrap();
+    assert!(
+        imbalance.message.contains("Chinstrap has 8 rows"),
+        "{}",
+        imbalance.message
+    );
     let unusable: BTreeMap<String, String> = details
         .excluded
         .iter()
@@ -391,7 +423,11 @@ fn class_imbalance_and_unusable_columns_are_reported() {
     assert!(unusable["constant"].contains("single value"));
     assert!(unusable["ticket"].contains("identifier"));
     assert_eq!(
-        evidence.findings.iter().filter(|f| f.rule == "DQI007").count(),
+        evidence
+            .findings
+            .iter()
+            .filter(|f| f.rule == "DQI007")
+            .count(),
         3
     );
 }
@@ -409,9 +445,14 @@ fn numbers_mixed_with_text_are_named_and_used_as_categories() {
     let mut opts = IssuesOptions::new(path);
     opts.label = Some("y".into());
     let (evidence, details) = run(&opts);
-    let f = evidence.findings.iter().find(|f| f.rule == "DQI007").unwrap();
+    let f = evidence
+        .findings
+        .iter()
+        .find(|f| f.rule == "DQI007")
+        .unwrap();
     assert!(
-        f.message.contains("1 value is not a number (first at row 41: \"n/a*\")"),
+        f.message
+            .contains("1 value is not a number (first at row 41: \"n/a*\")"),
         "{}",
         f.message
     );
@@ -476,7 +517,11 @@ fn labels_the_features_cannot_predict_are_not_judged() {
     opts.label = Some("y".into());
     let (evidence, details) = run(&opts);
     assert!(rows_of(&evidence, Issue::Label).is_empty());
-    let check = details.checks.iter().find(|c| c.issue == Issue::Label).unwrap();
+    let check = details
+        .checks
+        .iter()
+        .find(|c| c.issue == Issue::Label)
+        .unwrap();
     assert!(!check.ran && check.note.as_ref().unwrap().contains("no better"));
 }
 
@@ -502,7 +547,10 @@ fn bad_input_is_a_clear_error_naming_the_column() {
     let e = err(write("m.csv", "a,y\n1,\n2,\n"), "y");
     assert!(e.contains("`y` has no values"), "{e}");
     let e = err(write("f.csv", "a,y\n,0\n,1\n"), "y");
-    assert!(e.contains("no column can be used") && e.contains("a: every value is missing"), "{e}");
+    assert!(
+        e.contains("no column can be used") && e.contains("a: every value is missing"),
+        "{e}"
+    );
     let mut many = String::from("a,y\n");
     for i in 0..10_050 {
         many += &format!("{i},c{i}\n");
@@ -524,4 +572,3 @@ fn bad_input_is_a_clear_error_naming_the_column() {
         assert!(issues(&o).is_err());
     }
 }
-

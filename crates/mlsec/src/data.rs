@@ -84,12 +84,14 @@ pub struct IssuesArgs {
     /// class probabilities.
     #[arg(long, value_name = "K", default_value_t = 5)]
     pub folds: usize,
-    /// How outliers are scored: isolation-forest, or knn (mean distance to
-    /// the --neighbours nearest rows; at most 20,000 rows).
+    /// How outliers are scored: isolation-forest; knn (mean distance to the
+    /// --neighbours nearest rows; at most 20,000 rows); mahalanobis (distance
+    /// from the mean under the covariance: finds rows whose values are each
+    /// ordinary but whose combination is not; at most 256 features).
     #[arg(long, value_enum, default_value_t = OutlierArg::IsolationForest)]
     pub outlier_method: OutlierArg,
     /// Flag this share of rows as outliers, in (0, 0.5] [default: isolation
-    /// forest scores above 0.62; knn: 0.01].
+    /// forest scores above 0.62; knn and mahalanobis: 0.01].
     #[arg(long, value_name = "SHARE", conflicts_with = "outlier_threshold")]
     pub contamination: Option<f64>,
     /// Flag the rows whose outlier score is above this.
@@ -121,6 +123,7 @@ pub struct IssuesArgs {
 pub enum OutlierArg {
     IsolationForest,
     Knn,
+    Mahalanobis,
 }
 
 fn parse_issue(s: &str) -> Result<mlsec_quality::Issue, String> {
@@ -604,6 +607,7 @@ fn issues(args: IssuesArgs) -> Result<ExitCode, CliError> {
     opts.outlier_method = match args.outlier_method {
         OutlierArg::IsolationForest => mlsec_quality::OutlierMethod::IsolationForest,
         OutlierArg::Knn => mlsec_quality::OutlierMethod::Knn,
+        OutlierArg::Mahalanobis => mlsec_quality::OutlierMethod::Mahalanobis,
     };
     opts.contamination = args.contamination;
     opts.outlier_threshold = args.outlier_threshold;

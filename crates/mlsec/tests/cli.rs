@@ -482,7 +482,17 @@ fn data_issues_exit_codes_formats_and_clean_copy() {
         .code(0);
     let clean = dir.path().join("clean.csv");
     let out = mlsec()
-        .args(["data", "issues", d, "--label", "label", "--fail-on", "medium", "-f", "json"])
+        .args([
+            "data",
+            "issues",
+            d,
+            "--label",
+            "label",
+            "--fail-on",
+            "medium",
+            "-f",
+            "json",
+        ])
         .args(["--write-clean", clean.to_str().unwrap()])
         .output()
         .unwrap();
@@ -519,7 +529,10 @@ fn data_issues_exit_codes_formats_and_clean_copy() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no column `species`") && err.contains("t.csv"), "{err}");
+    assert!(
+        err.contains("no column `species`") && err.contains("t.csv"),
+        "{err}"
+    );
     let out = mlsec()
         .args(["data", "issues", d, "--checks", "label,nope"])
         .output()

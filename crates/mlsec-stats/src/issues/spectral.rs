@@ -20,6 +20,11 @@ pub struct SpectralOptions {
     pub max_iter: usize,
     /// Seed for the power iteration's starting vector.
     pub seed: u64,
+    /// Singular directions per class whose projections are returned in
+    /// [`SpectralResult::projections`] (default 1; 1 to 16). A trigger can
+    /// sit on the second or third direction when a class varies more along
+    /// others; the scores and flags use the first only.
+    pub directions: usize,
 }
 
 impl Default for SpectralOptions {
@@ -29,6 +34,7 @@ impl Default for SpectralOptions {
             removal_factor: 1.5,
             max_iter: 1000,
             seed: 0,
+            directions: 1,
         }
     }
 }
@@ -43,12 +49,25 @@ pub struct SpectralResult {
     /// highest-scoring rows of the class, highest first; all classes'
     /// flags concatenated in class order.
     pub flagged: Vec<usize>,
+    /// Per direction (`directions` of them, strongest first), per row its
+    /// signed projection on that singular direction of its class (after
+    /// centring the class); 0 where a class has fewer directions.
+    pub projections: Vec<Vec<f64>>,
 }
 
-/// The top right singular vector of `rows` (centred rows of length d) by
-/// power iteration on XᵀX, computed as Xᵀ(Xv): O(n d) per iteration.
-fn top_direction(rows: &[Vec<f64>], d: usize, max_iter: usize, rng: &mut SplitMix) -> Vec<f64> {
+/// The top right singular vector of `rows` (centred rows of length d)
+/// orthogonal to the unit vectors `found`, by power iteration on XᵀX,
+/// computed as Xᵀ(Xv) with `found` projected out each step: O(n d) per
+/// iteration. `None` when nothing is left (the rows span only `found`).
+fn top_direction(
+    rows: &[Vec<f64>],
+    d: usize,
+    found: &[Vec<f64>],
+    max_iter: usize,
+    rng: &mut SplitMix,
+) -> Option<Vec<f64>> {
     let mut v: Vec<f64> = (0..d).map(|_| rng.unit() - 0.5).collect();
+    orthogonalise(&mut v, found);
     normalise(&mut v);
     let mut next = vec![0.0; d];
     for _ in 0..max_iter {
@@ -57,8 +76,9 @@ fn top_direction(rows: &[Vec<f64>], d: usize, max_iter: usize, rng: &mut SplitMi
             let p: f64 = r.iter().zip(&v).map(|(a, b)| a * b).sum();
             next.iter_mut().zip(r).for_each(|(n, a)| *n += p * a);
         }
+        orthogonalise(&mut next, found);
         if !normalise(&mut next) {
-            break;
+            return found.is_empty().then_some(v);
         }
         let moved = next
             .iter()
@@ -70,7 +90,15 @@ fn top_direction(rows: &[Vec<f64>], d: usize, max_iter: usize, rng: &mut SplitMi
             break;
         }
     }
-    v
+    Some(v)
+}
+
+/// Removes from `v` its components along the unit vectors `found`.
+fn orthogonalise(v: &mut [f64], found: &[Vec<f64>]) {
+    for u in found {
+        let p: f64 = v.iter().zip(u).map(|(a, b)| a * b).sum();
+        v.iter_mut().zip(u).for_each(|(a, b)| *a -= p * b);
+    }
 }
 
 fn normalise(v: &mut [f64]) -> bool {
@@ -97,9 +125,9 @@ pub fn spectral_signatures(
 ) -> Result<SpectralResult, IssuesError> {
     let fraction_ok = opts.poison_fraction > 0.0 && opts.poison_fraction < 1.0;
     let factor_ok = opts.removal_factor > 0.0 && opts.removal_factor.is_finite();
-    if !fraction_ok || !factor_ok || opts.max_iter == 0 {
+    if !fraction_ok || !factor_ok || opts.max_iter == 0 || !(1..=16).contains(&opts.directions) {
         return Err(IssuesError::InvalidParameter(
-            "poison_fraction in (0, 1), removal_factor positive, max_iter at least 1",
+            "poison_fraction in (0, 1), removal_factor positive, max_iter at least 1, directions 1 to 16",
         ));
     }
     check_labels(x.rows(), labels, classes)?;
@@ -107,6 +135,7 @@ pub fn spectral_signatures(
     let mut rng = SplitMix(opts.seed);
     let mut scores = vec![0.0; x.rows()];
     let mut flagged = Vec::new();
+    let mut projections = vec![vec![0.0; x.rows()]; opts.directions];
     for class in 0..classes {
         let members: Vec<usize> = labels
             .iter()
@@ -129,11 +158,26 @@ pub fn spectral_signatures(
             .filter_map(|&i| x.row(i))
             .map(|r| r.iter().zip(&mean).map(|(v, m)| v - m).collect())
             .collect();
-        let v = top_direction(&centred, d, opts.max_iter, &mut rng);
-        let class_scores: Vec<f64> = centred
+        let mut found: Vec<Vec<f64>> = Vec::new();
+        for out in projections.iter_mut() {
+            let Some(v) = top_direction(&centred, d, &found, opts.max_iter, &mut rng) else {
+                break;
+            };
+            for (&i, r) in members.iter().zip(&centred) {
+                if let Some(o) = out.get_mut(i) {
+                    *o = r.iter().zip(&v).map(|(a, b)| a * b).sum();
+                }
+            }
+            found.push(v);
+        }
+        let class_scores: Vec<f64> = members
             .iter()
-            .map(|r| {
-                let p: f64 = r.iter().zip(&v).map(|(a, b)| a * b).sum();
+            .map(|&i| {
+                let p = projections
+                    .first()
+                    .and_then(|p| p.get(i))
+                    .copied()
+                    .unwrap_or(0.0);
                 p * p
             })
             .collect();
@@ -150,7 +194,11 @@ pub fn spectral_signatures(
                 .filter_map(|j| members.get(j).copied()),
         );
     }
-    Ok(SpectralResult { scores, flagged })
+    Ok(SpectralResult {
+        scores,
+        flagged,
+        projections,
+    })
 }
 
 #[cfg(test)]
