@@ -84,6 +84,10 @@ pub struct IssuesArgs {
     /// class probabilities.
     #[arg(long, value_name = "K", default_value_t = 5)]
     pub folds: usize,
+    /// Cross-validations with different splits whose probabilities are
+    /// averaged (fewer: faster; more: steadier).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub repeats: usize,
     /// How outliers are scored: isolation-forest; knn (mean distance to the
     /// --neighbours nearest rows; at most 20,000 rows); mahalanobis (distance
     /// from the mean under the covariance: finds rows whose values are each
@@ -604,6 +608,7 @@ fn issues(args: IssuesArgs) -> Result<ExitCode, CliError> {
     opts.checks = args.checks;
     opts.exclude = args.exclude;
     opts.folds = args.folds;
+    opts.repeats = args.repeats;
     opts.outlier_method = match args.outlier_method {
         OutlierArg::IsolationForest => mlsec_quality::OutlierMethod::IsolationForest,
         OutlierArg::Knn => mlsec_quality::OutlierMethod::Knn,

@@ -63,8 +63,7 @@ fn logit(params: &[f64], blocks: usize, kk: usize, c: usize, row: &[f64]) -> f64
     let Some(block) = params.get(b * stride..(b + 1) * stride) else {
         return 0.0;
     };
-    let dot: f64 = block.iter().zip(row).map(|(w, x)| w * x).sum();
-    dot + block.last().copied().unwrap_or(0.0)
+    dot(block, row) + block.last().copied().unwrap_or(0.0)
 }
 
 fn block_of(blocks: usize, kk: usize, c: usize) -> Option<usize> {
@@ -145,8 +144,30 @@ impl Problem<'_> {
     }
 }
 
+/// The dot product over the shorter length, in four running sums so that the
+/// compiler can keep several multiplications in flight (a single sum is a
+/// chain of dependent additions).
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (
+        a.get(..n).unwrap_or_default(),
+        b.get(..n).unwrap_or_default(),
+    );
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for ((s, p), q) in acc.iter_mut().zip(x).zip(y) {
+            *s += p * q;
+        }
+    }
+    let [s0, s1, s2, s3] = acc;
+    (s0 + s1) + (s2 + s3) + tail
 }
 
 fn max_abs(v: &[f64]) -> f64 {
@@ -393,7 +414,8 @@ pub fn stratified_folds(
 /// ([`stratified_folds`] with `seed`), a model fitted on the other folds
 /// predicts the fold's rows. The rows come back in input order, `classes`
 /// values each. Errors as [`LogisticRegression::fit`] and
-/// [`stratified_folds`]. Cost: `folds` fits, O(folds max_iter n k d).
+/// [`stratified_folds`]. Cost: `folds` fits, O(folds max_iter n k d),
+/// spread over rayon's threads.
 pub fn out_of_fold_proba(
     x: &Matrix,
     labels: &[usize],
@@ -407,24 +429,34 @@ pub fn out_of_fold_proba(
     }
     check_labels(x.rows(), labels, classes)?;
     let fold_of = stratified_folds(labels, folds, seed)?;
+    // Each fold's model is independent of the others': fit them in parallel.
+    use rayon::prelude::*;
+    type Fold = Result<(Vec<usize>, Vec<Vec<f64>>), IssuesError>;
+    let predicted: Vec<Fold> = (0..folds)
+        .into_par_iter()
+        .map(|f| {
+            let train: Vec<usize> = (0..x.rows())
+                .filter(|&i| fold_of.get(i) != Some(&f))
+                .collect();
+            let test: Vec<usize> = (0..x.rows())
+                .filter(|&i| fold_of.get(i) == Some(&f))
+                .collect();
+            if test.is_empty() {
+                return Ok((test, Vec::new()));
+            }
+            let train_x = x.select(&train)?;
+            let train_y: Vec<usize> = train
+                .iter()
+                .filter_map(|&i| labels.get(i).copied())
+                .collect();
+            let model = LogisticRegression::fit(&train_x, &train_y, classes, opts)?;
+            let probs = model.predict_proba(&x.select(&test)?)?;
+            Ok((test, probs))
+        })
+        .collect();
     let mut out = vec![Vec::new(); x.rows()];
-    for f in 0..folds {
-        let train: Vec<usize> = (0..x.rows())
-            .filter(|&i| fold_of.get(i) != Some(&f))
-            .collect();
-        let test: Vec<usize> = (0..x.rows())
-            .filter(|&i| fold_of.get(i) == Some(&f))
-            .collect();
-        if test.is_empty() {
-            continue;
-        }
-        let train_x = x.select(&train)?;
-        let train_y: Vec<usize> = train
-            .iter()
-            .filter_map(|&i| labels.get(i).copied())
-            .collect();
-        let model = LogisticRegression::fit(&train_x, &train_y, classes, opts)?;
-        let probs = model.predict_proba(&x.select(&test)?)?;
+    for fold in predicted {
+        let (test, probs) = fold?;
         for (&i, p) in test.iter().zip(probs) {
             if let Some(o) = out.get_mut(i) {
                 *o = p;
