@@ -48,19 +48,22 @@ pub enum CheckKind {
     Pii,
     /// `mlsec data drift` of each dataset that names a `reference`.
     Drift,
+    /// `mlsec data issues` of each dataset that names a `label`.
+    Issues,
     /// `mlsec threat-model` of the project's `threat-model` file, against
     /// the policies this check loaded.
     Threat,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 7] = [
+    pub const ALL: [CheckKind; 8] = [
         CheckKind::Scan,
         CheckKind::Sign,
         CheckKind::Bom,
         CheckKind::Data,
         CheckKind::Pii,
         CheckKind::Drift,
+        CheckKind::Issues,
         CheckKind::Threat,
     ];
 
@@ -72,6 +75,7 @@ impl CheckKind {
             CheckKind::Data => "data",
             CheckKind::Pii => "pii",
             CheckKind::Drift => "drift",
+            CheckKind::Issues => "issues",
             CheckKind::Threat => "threat",
         }
     }
@@ -84,7 +88,9 @@ impl std::str::FromStr for CheckKind {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!("no check `{s}` (there are: scan, sign, bom, data, pii, drift, threat)")
+                format!(
+                    "no check `{s}` (there are: scan, sign, bom, data, pii, drift, issues, threat)"
+                )
             })
     }
 }
@@ -589,6 +595,25 @@ fn plan(
             target: current.display().to_string(),
             file: format!("drift-{name}.json"),
             run: Box::new(move || mlsec_quality::drift(&options).map_err(|e| e.to_string())),
+        });
+    }
+    for d in project.dataset.iter().filter(|_| wanted(CheckKind::Issues)) {
+        let Some(label) = d.label.clone() else {
+            continue;
+        };
+        let name = d
+            .name
+            .clone()
+            .unwrap_or_else(|| project::short_name(&d.path));
+        let data = at(&d.path);
+        let mut options = mlsec_quality::IssuesOptions::new(data.clone());
+        options.label = Some(label);
+        options.exclude = d.issues_exclude.clone();
+        plans.push(Plan {
+            kind: CheckKind::Issues,
+            target: data.display().to_string(),
+            file: format!("issues-{name}.json"),
+            run: Box::new(move || mlsec_quality::issues(&options).map_err(|e| e.to_string())),
         });
     }
     let pii: Vec<PathBuf> = project

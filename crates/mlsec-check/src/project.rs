@@ -74,6 +74,12 @@ pub struct DatasetEntry {
     /// Columns the drift check leaves out (identifiers, timestamps).
     #[serde(default)]
     pub drift_exclude: Vec<String>,
+    /// The label column of training data: with it, `mlsec data issues`
+    /// looks for wrong labels, outliers, copies and backdoor signals.
+    pub label: Option<String>,
+    /// Columns the issues check leaves out of the features (identifiers).
+    #[serde(default)]
+    pub issues_exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

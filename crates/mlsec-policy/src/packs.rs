@@ -27,6 +27,8 @@ const BASELINE: &[(&str, &str)] = files!(
     "baseline/mlp005_test.rego",
     "baseline/mlp006.rego",
     "baseline/mlp006_test.rego",
+    "baseline/mlp007.rego",
+    "baseline/mlp007_test.rego",
 );
 
 const STRICT: &[(&str, &str)] = files!(

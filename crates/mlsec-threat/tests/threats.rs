@@ -98,8 +98,10 @@ fn the_example_lists_its_threats_with_coverage_and_gaps() {
     }
     // Inference through the API: covered through the personal-data rules.
     assert_eq!(status(&details, "AML.T0024.000"), Some(Status::Covered));
+    // Backdoors planted through the training data: MLP007 names the
+    // sub-technique itself.
+    assert_eq!(status(&details, "AML.T0018.000"), Some(Status::Covered));
     // A parent technique named for a sub-technique is a partial match.
-    assert_eq!(status(&details, "AML.T0018.000"), Some(Status::Partial));
     assert_eq!(status(&details, "AML.T0010.001"), Some(Status::Partial));
     // Nothing in the example is a RAG store, an agent tool or a feedback loop.
     for id in ["AML.T0070", "AML.T0053", "LLM06", "LLM08", "ML08"] {
