@@ -22,23 +22,8 @@ pub fn write_without_rows(
     drop: &BTreeSet<u64>,
     opts: &ReadOptions,
 ) -> Result<u64, DatasetError> {
-    if output
-        .canonicalize()
-        .ok()
-        .is_some_and(|o| input.canonicalize().is_ok_and(|i| i == o))
-    {
-        return Err(DatasetError::Usage(format!(
-            "{}: the output would overwrite the input",
-            output.display()
-        )));
-    }
     let format = crate::detect(input)?;
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = mlsec_core::output::AtomicFile::create(output, ".mlsec-clean-")
-        .map_err(|e| DatasetError::io(dir, &e))?;
+    let mut tmp = crate::redact::output_beside(input, output, ".mlsec-clean-")?;
     let written = {
         let sink = std::io::BufWriter::with_capacity(1 << 20, tmp.file_mut());
         let write = |e: &dyn std::fmt::Display| DatasetError::write(output, e);

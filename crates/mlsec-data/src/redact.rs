@@ -130,16 +130,7 @@ pub fn redact_file(
     redactor: &Redactor,
     opts: &ReadOptions,
 ) -> Result<RedactReport, DatasetError> {
-    if output
-        .canonicalize()
-        .ok()
-        .is_some_and(|o| input.canonicalize().is_ok_and(|i| i == o))
-    {
-        return Err(DatasetError::Usage(format!(
-            "{}: the output would overwrite the input",
-            output.display()
-        )));
-    }
+    refuse_overwrite(input, output)?;
     let format = crate::detect(input)?;
     let mut report = RedactReport {
         input: input.display().to_string(),
@@ -163,14 +154,7 @@ pub fn redact_file(
         BTreeSet::new()
     };
     report.dropped_columns = drop.iter().cloned().collect();
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    // Written as every mlsec output is: atomically, with the mode of the file
-    // it replaces or else the umask's.
-    let mut tmp = mlsec_core::output::AtomicFile::create(output, ".mlsec-redact-")
-        .map_err(|e| DatasetError::io(dir, &e))?;
+    let mut tmp = output_beside(input, output, ".mlsec-redact-")?;
     {
         let sink = std::io::BufWriter::with_capacity(1 << 20, tmp.file_mut());
         let io = Io { input, output };
@@ -184,6 +168,37 @@ pub fn redact_file(
     }
     tmp.commit().map_err(|e| DatasetError::write(output, e))?;
     Ok(report)
+}
+
+/// An error when `output` is `input` (a copy must never replace what it copies).
+fn refuse_overwrite(input: &Path, output: &Path) -> Result<(), DatasetError> {
+    if output
+        .canonicalize()
+        .ok()
+        .is_some_and(|o| input.canonicalize().is_ok_and(|i| i == o))
+    {
+        return Err(DatasetError::Usage(format!(
+            "{}: the output would overwrite the input",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The temporary file a copy of `input` is written to before it is renamed to
+/// `output` (refused when `output` is `input`): written as every mlsec output
+/// is, atomically, with the mode of the file it replaces or else the umask's.
+pub(crate) fn output_beside(
+    input: &Path,
+    output: &Path,
+    prefix: &str,
+) -> Result<mlsec_core::output::AtomicFile, DatasetError> {
+    refuse_overwrite(input, output)?;
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    mlsec_core::output::AtomicFile::create(output, prefix).map_err(|e| DatasetError::io(dir, &e))
 }
 
 /// The file read and the file written, for errors that name the right one.

@@ -557,15 +557,31 @@ fn drift(args: DriftArgs) -> Result<ExitCode, CliError> {
     opts.seed = args.seed;
     let mut evidence = mlsec_quality::drift(&opts)?;
     evidence.judge(Severity::from(args.output.fail_on));
-    let out = &args.output;
+    finish(
+        &evidence,
+        &args.output,
+        mlsec_quality::rules::RULES,
+        |colour| {
+            let details: mlsec_quality::DriftDetails = details(&evidence)?;
+            Ok(mlsec_quality::human(&evidence, &details, colour))
+        },
+    )
+}
+
+/// Writes a judged quality envelope as asked (`human` renders it for people,
+/// given whether to colour) and returns the exit code its verdict gives.
+fn finish(
+    evidence: &Evidence,
+    out: &OutputArgs,
+    rules: &[mlsec_core::Rule],
+    human: impl FnOnce(bool) -> Result<String, CliError>,
+) -> Result<ExitCode, CliError> {
     if out.format == crate::args::Format::Human {
-        let details: mlsec_quality::DriftDetails = details(&evidence)?;
-        let colour = crate::args::colour(out.output.as_deref());
-        let text = mlsec_quality::human(&evidence, &details, colour);
+        let text = human(crate::args::colour(out.output.as_deref()))?;
         output::emit(out.output.as_deref(), text.as_bytes())
             .map_err(|e| CliError::output(out.output.as_deref(), &e))?;
     } else {
-        crate::report::emit(&evidence, &(), out, mlsec_quality::rules::RULES)?;
+        crate::report::emit(evidence, &(), out, rules)?;
     }
     if !out.quiet && out.output.is_some() {
         eprintln!(
@@ -634,25 +650,13 @@ fn issues(args: IssuesArgs) -> Result<ExitCode, CliError> {
             );
         }
     }
-    if out.format == crate::args::Format::Human {
-        let details: mlsec_quality::IssuesDetails = details(&evidence)?;
-        let colour = crate::args::colour(out.output.as_deref());
-        let text = mlsec_quality::issues_human(&evidence, &details, colour);
-        output::emit(out.output.as_deref(), text.as_bytes())
-            .map_err(|e| CliError::output(out.output.as_deref(), &e))?;
-    } else {
-        crate::report::emit(&evidence, &(), out, mlsec_quality::rules::ISSUE_RULES)?;
-    }
-    if !out.quiet && out.output.is_some() {
-        eprintln!(
-            "mlsec: {} finding(s): {}",
-            evidence.findings.len(),
-            evidence.summary.verdict
-        );
-    }
-    Ok(if evidence.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    finish(
+        &evidence,
+        out,
+        mlsec_quality::rules::ISSUE_RULES,
+        |colour| {
+            let details: mlsec_quality::IssuesDetails = details(&evidence)?;
+            Ok(mlsec_quality::issues_human(&evidence, &details, colour))
+        },
+    )
 }
