@@ -25,6 +25,11 @@ use std::path::PathBuf;
 /// one with more is an identifier or free text and left out.
 pub const MAX_ONE_HOT: usize = 64;
 
+/// Near duplicates by default: within this many standard deviations per
+/// feature (times √features): copies with rounding or a little noise, not
+/// rows that happen to be close in dense, low-dimensional data.
+pub const DEFAULT_NEAR_RADIUS: f64 = 0.002;
+
 /// Near-duplicate pairs reported at most (the first in row order).
 pub const MAX_NEAR_PAIRS: usize = 10_000;
 
@@ -73,6 +78,12 @@ const LABEL_MODEL: logistic::LogisticOptions = logistic::LogisticOptions {
     max_iter: 2000,
     tol: 1e-5,
 };
+
+/// Rows x features x classes (and rows x classes²) up to which the label
+/// check runs: one pass of the model over the data costs about this many
+/// multiplications, and a fit takes up to a few hundred passes, times folds
+/// x repeats; confident learning's pruning costs rows x classes².
+pub const MAX_LABEL_WORK: f64 = 5e8;
 
 /// A kind of suspect row.
 #[derive(
@@ -174,7 +185,7 @@ pub struct IssuesOptions {
     /// Neighbours for `OutlierMethod::Knn`.
     pub neighbours: usize,
     /// Near duplicates: rows within this Euclidean distance after
-    /// standardisation (default 0.01 per √column).
+    /// standardisation (default [`DEFAULT_NEAR_RADIUS`] × √features).
     pub near_radius: Option<f64>,
     /// The share of a class that may be poisoned (spectral signatures' ε).
     pub poison_fraction: f64,
@@ -976,7 +987,7 @@ impl Run<'_> {
         let radius = self
             .opts
             .near_radius
-            .unwrap_or(0.01 * (self.x.cols() as f64).sqrt());
+            .unwrap_or(DEFAULT_NEAR_RADIUS * (self.x.cols() as f64).sqrt());
         let mut note = None;
         let near = match duplicates::near_duplicates(self.x, radius, MAX_NEAR_PAIRS) {
             Err(IssuesError::TooLarge { limit, .. }) => {
@@ -1059,6 +1070,27 @@ impl Run<'_> {
             "confident learning on {}-fold logistic regression (mean of {} splits)",
             self.opts.folds, self.opts.repeats
         );
+        // The model's passes cost rows x features x classes; confident
+        // learning's pruning, rows x classes².
+        let n = rows.len() as f64;
+        let work = n * (z.cols() as f64 + 1.0) * k as f64;
+        if work > MAX_LABEL_WORK || n * (k * k) as f64 > MAX_LABEL_WORK {
+            self.checks.push(Check {
+                issue: Issue::Label,
+                method,
+                ran: false,
+                flagged: 0,
+                threshold: None,
+                note: Some(format!(
+                    "{} rows x {} features x {k} classes is more than the built-in model fits \
+                     in reasonable time (rows x features x classes and rows x classes² at most \
+                     {MAX_LABEL_WORK:e}): sample the rows or merge classes",
+                    rows.len(),
+                    z.cols()
+                )),
+            });
+            return Ok(());
+        }
         if rows.len() < self.opts.folds.max(2) {
             self.checks.push(Check {
                 issue: Issue::Label,
@@ -1315,6 +1347,10 @@ impl Run<'_> {
                 poison_fraction: self.opts.poison_fraction,
                 seed: self.opts.seed,
                 directions: BACKDOOR_DIRECTIONS,
+                // Each power iteration reads every cell once: cap the whole
+                // search at about 10^10 reads, however large the table.
+                max_iter: (1e10 / (z.rows() as f64 * z.cols() as f64 * BACKDOOR_DIRECTIONS as f64))
+                    .clamp(20.0, 1000.0) as usize,
                 ..Default::default()
             },
         )?;

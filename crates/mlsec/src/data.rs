@@ -105,7 +105,7 @@ pub struct IssuesArgs {
     #[arg(long, value_name = "K", default_value_t = 5)]
     pub neighbours: usize,
     /// Near duplicates: rows within this Euclidean distance of each other
-    /// after standardising each feature [default: 0.01 x sqrt(features)].
+    /// after standardising each feature [default: 0.002 x sqrt(features): a fifth of a percent of a standard deviation per feature].
     #[arg(long, value_name = "D")]
     pub near_radius: Option<f64>,
     /// The share of a class that may be poisoned: a backdoor group holds at
