@@ -1,8 +1,8 @@
 //! `mlsec data issues DATA --label COL`: suspect rows of a labelled table and
-//! why: label errors (confident learning), outliers (isolation forest or
-//! k-nearest-neighbour distance), exact and near duplicates, conflicting
-//! duplicates, backdoor signals (spectral signatures), and per table class
-//! imbalance, unusable columns and label leaks.
+//! why: label errors (confident learning), outliers (isolation forest,
+//! Mahalanobis or k-nearest-neighbour distance), exact and near duplicates,
+//! conflicting duplicates, backdoor signals (spectral signatures), and per
+//! table class imbalance, unusable columns and label leaks.
 //!
 //! The table is read row-aligned ([`Keep::Rows`]); numeric columns become
 //! features as they are (missing values replaced by the column's median),

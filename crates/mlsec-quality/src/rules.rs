@@ -170,9 +170,10 @@ declare_rule! {
     /// ## What it does
     /// Reports a row far from the rest of the data: its isolation-forest score
     /// (Liu, Ting and Zhou, 2008; the mean depth at which random trees isolate
-    /// it, as a score from 0 to 1) or its mean distance to its k nearest
-    /// neighbours is above the threshold, or among the top `--contamination`
-    /// share of rows.
+    /// it, as a score from 0 to 1), its Mahalanobis distance from the mean
+    /// (`--outlier-method mahalanobis`: values each ordinary, together not) or
+    /// its mean distance to its k nearest neighbours is above the threshold,
+    /// or among the top `--contamination` share of rows.
     ///
     /// ## Why is this bad?
     /// Injected points (random noise, values copied from other rows, crafted
@@ -188,7 +189,7 @@ declare_rule! {
     /// more of them).
     pub const OUTLIER = Rule {
         id: "DQI002", name: "outlier-row", severity: Low, category: Suspicious,
-        summary: "Row is an outlier (isolation forest or k-nearest-neighbour distance)",
+        summary: "Row is an outlier (isolation forest, Mahalanobis or k-nearest-neighbour distance)",
     };
 }
 
