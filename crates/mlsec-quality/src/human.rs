@@ -86,23 +86,14 @@ pub fn human(evidence: &Evidence, details: &DriftDetails, colour: bool) -> Strin
             )
         );
     }
-    let others: Vec<_> = evidence
-        .findings
-        .iter()
-        .filter(|f| f.rule != crate::rules::COLUMN_DRIFT.id)
-        .collect();
-    if !others.is_empty() {
-        let _ = writeln!(out);
-        for f in others {
-            let _ = writeln!(
-                out,
-                "  {} {} {}",
-                paint.p(BOLD, f.severity.as_str()),
-                f.rule,
-                printable(&f.message)
-            );
-        }
-    }
+    findings_list(
+        &mut out,
+        &paint,
+        evidence
+            .findings
+            .iter()
+            .filter(|f| f.rule != crate::rules::COLUMN_DRIFT.id),
+    );
     if let Some(m) = &details.multivariate {
         let _ = writeln!(
             out,
@@ -227,23 +218,14 @@ pub fn issues_human(evidence: &Evidence, details: &crate::IssuesDetails, colour:
             );
         }
     }
-    let others: Vec<_> = evidence
-        .findings
-        .iter()
-        .filter(|f| f.evidence.get("issue").is_none())
-        .collect();
-    if !others.is_empty() {
-        let _ = writeln!(out);
-        for f in others {
-            let _ = writeln!(
-                out,
-                "  {} {} {}",
-                paint.p(BOLD, f.severity.as_str()),
-                f.rule,
-                printable(&f.message)
-            );
-        }
-    }
+    findings_list(
+        &mut out,
+        &paint,
+        evidence
+            .findings
+            .iter()
+            .filter(|f| f.evidence.get("issue").is_none()),
+    );
     let _ = writeln!(
         out,
         "\n{} of {} row(s) flagged; {} finding(s): {}",
@@ -253,4 +235,26 @@ pub fn issues_human(evidence: &Evidence, details: &crate::IssuesDetails, colour:
         evidence.summary.verdict
     );
     out
+}
+
+/// The findings a command's table does not show, one line each after a
+/// blank line (nothing when there are none).
+fn findings_list<'a>(
+    out: &mut String,
+    paint: &Paint,
+    findings: impl Iterator<Item = &'a mlsec_core::Finding>,
+) {
+    let mut findings = findings.peekable();
+    if findings.peek().is_some() {
+        let _ = writeln!(out);
+    }
+    for f in findings {
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            paint.p(BOLD, f.severity.as_str()),
+            f.rule,
+            printable(&f.message)
+        );
+    }
 }

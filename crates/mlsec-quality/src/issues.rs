@@ -874,6 +874,18 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Records a check that did not run, and why.
+    fn not_run(&mut self, issue: Issue, method: String, why: String) {
+        self.checks.push(Check {
+            issue,
+            method,
+            ran: false,
+            flagged: 0,
+            threshold: None,
+            note: Some(why),
+        });
+    }
+
     fn class(&self, c: usize) -> String {
         mlsec_core::render::printable(self.class_names.get(c).map(String::as_str).unwrap_or("?"))
             .to_string()
@@ -1075,31 +1087,25 @@ impl Run<'_> {
         let n = rows.len() as f64;
         let work = n * (z.cols() as f64 + 1.0) * k as f64;
         if work > MAX_LABEL_WORK || n * (k * k) as f64 > MAX_LABEL_WORK {
-            self.checks.push(Check {
-                issue: Issue::Label,
+            self.not_run(
+                Issue::Label,
                 method,
-                ran: false,
-                flagged: 0,
-                threshold: None,
-                note: Some(format!(
+                format!(
                     "{} rows x {} features x {k} classes is more than the built-in model fits \
                      in reasonable time (rows x features x classes and rows x classes² at most \
                      {MAX_LABEL_WORK:e}): sample the rows or merge classes",
                     rows.len(),
                     z.cols()
-                )),
-            });
+                ),
+            );
             return Ok(());
         }
         if rows.len() < self.opts.folds.max(2) {
-            self.checks.push(Check {
-                issue: Issue::Label,
+            self.not_run(
+                Issue::Label,
                 method,
-                ran: false,
-                flagged: 0,
-                threshold: None,
-                note: Some(format!("fewer labelled rows than folds ({})", rows.len())),
-            });
+                format!("fewer labelled rows than folds ({})", rows.len()),
+            );
             return Ok(());
         }
         // Out-of-fold probabilities, averaged over `repeats` splits (in parallel).
@@ -1179,19 +1185,16 @@ impl Run<'_> {
             0.0
         };
         if z < 2.33 {
-            self.checks.push(Check {
-                issue: Issue::Label,
+            self.not_run(
+                Issue::Label,
                 method,
-                ran: false,
-                flagged: 0,
-                threshold: None,
-                note: Some(format!(
+                format!(
                     "the model predicts the labels no better than always answering the largest \
                      class ({correct} of {} right, the largest class has {majority}): the features \
                      do not predict the label, so wrong labels cannot be told from hard rows",
                     rows.len()
-                )),
-            });
+                ),
+            );
             return Ok(());
         }
         let found = confident::find_label_issues(&classes, &probs)?;
@@ -1245,16 +1248,9 @@ impl Run<'_> {
                 let k = self.opts.neighbours;
                 let method = format!("mean distance to the {k} nearest rows (standardised)");
                 if self.x.rows() > MAX_PAIRWISE_ROWS || k >= self.x.rows() {
-                    self.checks.push(Check {
-                        issue: Issue::Outlier,
-                        method,
-                        ran: false,
-                        flagged: 0,
-                        threshold: None,
-                        note: Some(format!(
+                    self.not_run(Issue::Outlier, method, format!(
                             "needs more than {k} and at most {MAX_PAIRWISE_ROWS} rows; use the isolation forest"
-                        )),
-                    });
+                        ));
                     return Ok(());
                 }
                 let z = self.x.standardised();
@@ -1268,17 +1264,10 @@ impl Run<'_> {
                 let method =
                     "Mahalanobis distance from the mean (covariance of all rows)".to_string();
                 let Some(scores) = mahalanobis(self.x) else {
-                    self.checks.push(Check {
-                        issue: Issue::Outlier,
-                        method,
-                        ran: false,
-                        flagged: 0,
-                        threshold: None,
-                        note: Some(format!(
+                    self.not_run(Issue::Outlier, method, format!(
                             "needs two rows or more and at most {} features; use the isolation forest",
                             mlsec_stats::sketch::MAX_DIM
-                        )),
-                    });
+                        ));
                     return Ok(());
                 };
                 (method, scores, None)
