@@ -85,6 +85,14 @@ pub enum Command {
     /// checks) cover each, and the gaps (THR001, low). Exit 0, 1 when a
     /// finding reaches --fail-on, 2 on a bad file.
     ThreatModel(crate::threat::ThreatModelArgs),
+    /// Serve the runtime gateway in front of model servers (OpenAI-compatible,
+    /// KServe v2, TF Serving / KServe v1, any JSON API): API keys, rate limits,
+    /// token budgets and quotas, a hash-chained audit log, Prometheus metrics.
+    /// `check-config` checks a config; `keys` manages API keys.
+    Gateway(crate::gateway::GatewayArgs),
+    /// The gateway's audit log: prove its hash chain (verify), or write it out
+    /// as JSON Lines (export).
+    Audit(crate::gateway::AuditArgs),
 }
 
 #[derive(Debug, Args)]

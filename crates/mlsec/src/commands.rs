@@ -21,6 +21,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Report(args) => crate::check::report(args),
         Command::Init(args) => crate::check::init(args),
         Command::ThreatModel(args) => crate::threat::threat_model(args),
+        Command::Gateway(args) => crate::gateway::gateway(args),
+        Command::Audit(args) => crate::gateway::audit(args),
     }
 }
 

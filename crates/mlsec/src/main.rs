@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod data;
 mod error;
+mod gateway;
 mod keys;
 mod report;
 #[cfg(test)]

@@ -1,0 +1,587 @@
+//! The gateway's TOML configuration: read, checked and resolved before a
+//! single request is served. Every error names the key and, where the file
+//! has it, the line.
+
+use crate::protocol::Protocol;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Most bytes a config file may have; a bigger one is not a config.
+const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+/// A checked configuration, paths resolved against the config's folder.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: PathBuf,
+    pub server: Server,
+    pub keys_file: PathBuf,
+    pub audit: Audit,
+    pub limits: Limits,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub listen: SocketAddr,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub drain_timeout: Duration,
+    pub metrics: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub sqlite: PathBuf,
+    pub queue: usize,
+    pub batch: usize,
+    /// Serve when the audit log cannot take a record (true), or answer 503 (false).
+    pub fail_open: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub redis: Option<RedisLimits>,
+    pub rules: Vec<LimitRule>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisLimits {
+    pub url: String,
+    pub prefix: String,
+    /// When Redis cannot be reached: use this replica's own limits (true) or refuse (false).
+    pub fallback_local: bool,
+    pub timeout: Duration,
+}
+
+/// Whose requests one limit counts together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    Principal,
+    Model,
+    PrincipalModel,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Principal => "principal",
+            Scope::Model => "model",
+            Scope::PrincipalModel => "principal-model",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitRule {
+    pub name: String,
+    pub per: Scope,
+    pub requests_per_second: Option<f64>,
+    pub burst: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
+    pub requests_per_day: Option<u64>,
+    pub concurrent: Option<u32>,
+    /// Applies only to principals of this tier (all when unset).
+    pub tier: Option<String>,
+    /// Applies only to these models (all when empty).
+    pub models: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: String,
+    pub protocol: Protocol,
+    pub prefix: String,
+    /// Forward the path below the prefix (true) or the whole path (false).
+    pub strip_prefix: bool,
+    pub models: Vec<String>,
+    pub upstream: Upstream,
+    pub connect_timeout: Duration,
+    pub first_byte_timeout: Duration,
+    pub total_timeout: Duration,
+    pub retries: u32,
+    pub max_body: usize,
+    pub guards: Vec<String>,
+    /// Keep request and response bodies in the audit log (off: sizes only).
+    pub audit_bodies: bool,
+}
+
+/// An upstream's base address: `http://host:port[/path]`.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub authority: String,
+    pub base_path: String,
+}
+
+impl Upstream {
+    pub fn parse(url: &str) -> Result<Upstream, String> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            if url.starts_with("https://") {
+                "https upstreams are not supported yet; put the gateway beside the model server and use http://".to_string()
+            } else {
+                format!("`{url}` is not an http:// URL")
+            }
+        })?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.is_empty() || authority.contains('@') {
+            return Err(format!("`{url}` has no host (or has credentials in it)"));
+        }
+        if authority.parse::<http::uri::Authority>().is_err() {
+            return Err(format!("`{url}` has an invalid host"));
+        }
+        Ok(Upstream {
+            authority: authority.to_string(),
+            base_path: path.trim_end_matches('/').to_string(),
+        })
+    }
+}
+
+// ---- the file as written -------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    server: FileServer,
+    #[serde(default)]
+    keys: FileKeys,
+    #[serde(default)]
+    audit: FileAudit,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default, rename = "limit")]
+    limit: Vec<FileLimit>,
+    #[serde(default, rename = "route")]
+    route: Vec<FileRoute>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileServer {
+    listen: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    max_header_bytes: Option<String>,
+    drain_timeout: Option<String>,
+    metrics: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileKeys {
+    file: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileAudit {
+    sqlite: Option<String>,
+    queue: Option<usize>,
+    batch: Option<usize>,
+    on_failure: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    backend: Option<String>,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
+    redis_timeout: Option<String>,
+    on_redis_failure: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimit {
+    name: Option<String>,
+    per: Scope,
+    requests_per_second: Option<f64>,
+    burst: Option<u32>,
+    tokens_per_minute: Option<u64>,
+    requests_per_day: Option<u64>,
+    concurrent: Option<u32>,
+    tier: Option<String>,
+    #[serde(default)]
+    models: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoute {
+    name: Option<String>,
+    protocol: Protocol,
+    prefix: Option<String>,
+    #[serde(default)]
+    strip_prefix: bool,
+    #[serde(default)]
+    models: Vec<String>,
+    upstream: String,
+    connect_timeout: Option<String>,
+    first_byte_timeout: Option<String>,
+    total_timeout: Option<String>,
+    retries: Option<u32>,
+    max_body: Option<String>,
+    #[serde(default)]
+    guards: Vec<String>,
+    #[serde(default)]
+    audit_bodies: bool,
+}
+
+impl Config {
+    /// Reads and checks the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let error = |message: String| ConfigError {
+            path: shown.clone(),
+            message,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| error(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(error("not a regular file".into()));
+        }
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(error(format!(
+                "{} bytes; a config may have at most {MAX_CONFIG_BYTES}",
+                meta.len()
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, folder, path).map_err(error)
+    }
+
+    /// Checks `text`; relative paths in it are taken from `folder`.
+    pub fn parse(text: &str, folder: &Path, source: &Path) -> Result<Config, String> {
+        let file: File = toml::from_str(text).map_err(|e| one_line_toml_error(&e, text))?;
+        let at = |key: &str, message: String| -> String {
+            match line_of(text, key) {
+                Some(line) => format!("line {line}: `{key}`: {message}"),
+                None => format!("`{key}`: {message}"),
+            }
+        };
+        let duration =
+            |key: &str, value: &Option<String>, default: Duration| -> Result<Duration, String> {
+                match value {
+                    None => Ok(default),
+                    Some(v) => match humantime::parse_duration(v) {
+                        Ok(d) if !d.is_zero() => Ok(d),
+                        Ok(_) => Err(at(key, "must be more than zero".into())),
+                        Err(e) => Err(at(
+                            key,
+                            format!("`{v}` is not a duration such as 500ms or 30s ({e})"),
+                        )),
+                    },
+                }
+            };
+        let size = |key: &str, value: &Option<String>, default: usize| -> Result<usize, String> {
+            match value {
+                None => Ok(default),
+                Some(v) => parse_size(v)
+                    .ok_or_else(|| at(key, format!("`{v}` is not a size such as 64KiB or 4MiB"))),
+            }
+        };
+
+        let listen_text = file.server.listen.as_deref().unwrap_or("127.0.0.1:8088");
+        let listen = listen_text.parse::<SocketAddr>().map_err(|_| {
+            at(
+                "server.listen",
+                format!("`{listen_text}` is not an address such as 127.0.0.1:8088"),
+            )
+        })?;
+        let server = Server {
+            listen,
+            header_timeout: duration(
+                "server.header_timeout",
+                &file.server.header_timeout,
+                Duration::from_secs(10),
+            )?,
+            body_timeout: duration(
+                "server.body_timeout",
+                &file.server.body_timeout,
+                Duration::from_secs(30),
+            )?,
+            max_header_bytes: size(
+                "server.max_header_bytes",
+                &file.server.max_header_bytes,
+                32 << 10,
+            )?,
+            drain_timeout: duration(
+                "server.drain_timeout",
+                &file.server.drain_timeout,
+                Duration::from_secs(30),
+            )?,
+            metrics: file.server.metrics.unwrap_or(true),
+        };
+        if server.max_header_bytes < 8192 {
+            return Err(at(
+                "server.max_header_bytes",
+                "must be at least 8KiB".into(),
+            ));
+        }
+
+        let keys_file = folder.join(file.keys.file.as_deref().unwrap_or("keys.json"));
+
+        let on_failure = file.audit.on_failure.as_deref().unwrap_or("closed");
+        let audit = Audit {
+            sqlite: folder.join(file.audit.sqlite.as_deref().unwrap_or("audit.db")),
+            queue: file.audit.queue.unwrap_or(10_000),
+            batch: file.audit.batch.unwrap_or(512),
+            fail_open: match on_failure {
+                "closed" => false,
+                "open" => true,
+                other => {
+                    return Err(at(
+                        "audit.on_failure",
+                        format!("`{other}`: expected closed or open"),
+                    ))
+                }
+            },
+        };
+        if audit.queue == 0 || audit.batch == 0 {
+            return Err(at(
+                "audit.queue",
+                "queue and batch must be at least 1".into(),
+            ));
+        }
+
+        let redis = match file.limits.backend.as_deref().unwrap_or("local") {
+            "local" => None,
+            "redis" => Some(RedisLimits {
+                url: file
+                    .limits
+                    .redis_url
+                    .clone()
+                    .unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+                prefix: file
+                    .limits
+                    .redis_prefix
+                    .clone()
+                    .unwrap_or_else(|| "mlsec:gw:".into()),
+                fallback_local: match file.limits.on_redis_failure.as_deref().unwrap_or("deny") {
+                    "deny" => false,
+                    "local" => true,
+                    other => {
+                        return Err(at(
+                            "limits.on_redis_failure",
+                            format!("`{other}`: expected deny or local"),
+                        ))
+                    }
+                },
+                timeout: duration(
+                    "limits.redis_timeout",
+                    &file.limits.redis_timeout,
+                    Duration::from_millis(250),
+                )?,
+            }),
+            other => {
+                return Err(at(
+                    "limits.backend",
+                    format!("`{other}`: expected local or redis"),
+                ))
+            }
+        };
+        if let Some(r) = &redis {
+            if !(r.url.starts_with("redis://")
+                || r.url.starts_with("rediss://")
+                || r.url.starts_with("unix://"))
+            {
+                return Err(at(
+                    "limits.redis_url",
+                    format!("`{}` is not a redis:// URL", r.url),
+                ));
+            }
+        }
+        let mut rules = Vec::new();
+        for (i, l) in file.limit.iter().enumerate() {
+            let key = format!("limit[{i}]");
+            if l.requests_per_second.is_none()
+                && l.tokens_per_minute.is_none()
+                && l.requests_per_day.is_none()
+                && l.concurrent.is_none()
+            {
+                return Err(at(
+                    &key,
+                    "sets no limit: give requests_per_second, tokens_per_minute, requests_per_day or concurrent".into(),
+                ));
+            }
+            if let Some(r) = l.requests_per_second {
+                if !(r.is_finite() && r > 0.0) {
+                    return Err(at(
+                        &format!("{key}.requests_per_second"),
+                        "must be more than zero".into(),
+                    ));
+                }
+            }
+            if l.burst == Some(0) || l.tokens_per_minute == Some(0) || l.concurrent == Some(0) {
+                return Err(at(
+                    &key,
+                    "burst, tokens_per_minute and concurrent must be at least 1".into(),
+                ));
+            }
+            rules.push(LimitRule {
+                name: l.name.clone().unwrap_or_else(|| format!("limit{i}")),
+                per: l.per,
+                requests_per_second: l.requests_per_second,
+                burst: l.burst,
+                tokens_per_minute: l.tokens_per_minute,
+                requests_per_day: l.requests_per_day,
+                concurrent: l.concurrent,
+                tier: l.tier.clone(),
+                models: l.models.clone(),
+            });
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for r in &rules {
+            if !names.insert(r.name.clone()) {
+                return Err(at("limit", format!("two limits are named `{}`", r.name)));
+            }
+            if r.name.is_empty()
+                || !r
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(at(
+                    "limit",
+                    format!("limit name `{}`: use letters, digits, - and _", r.name),
+                ));
+            }
+        }
+
+        if file.route.is_empty() {
+            return Err(at(
+                "route",
+                "no [[route]]: the gateway would refuse every request".into(),
+            ));
+        }
+        let mut routes = Vec::new();
+        for (i, r) in file.route.iter().enumerate() {
+            let key = format!("route[{i}]");
+            let upstream =
+                Upstream::parse(&r.upstream).map_err(|m| at(&format!("{key}.upstream"), m))?;
+            let prefix = r
+                .prefix
+                .clone()
+                .unwrap_or_else(|| r.protocol.default_prefix().to_string());
+            if !prefix.starts_with('/') {
+                return Err(at(
+                    &format!("{key}.prefix"),
+                    format!("`{prefix}` must start with /"),
+                ));
+            }
+            if let Some(g) = r.guards.first() {
+                return Err(at(
+                    &format!("{key}.guards"),
+                    format!("unknown guard `{g}`: this build has no content guards yet"),
+                ));
+            }
+            routes.push(Route {
+                name: r.name.clone().unwrap_or_else(|| format!("route{i}")),
+                protocol: r.protocol,
+                prefix: prefix.trim_end_matches('/').to_string(),
+                strip_prefix: r.strip_prefix,
+                models: r.models.clone(),
+                upstream,
+                connect_timeout: duration(
+                    &format!("{key}.connect_timeout"),
+                    &r.connect_timeout,
+                    Duration::from_secs(2),
+                )?,
+                first_byte_timeout: duration(
+                    &format!("{key}.first_byte_timeout"),
+                    &r.first_byte_timeout,
+                    Duration::from_secs(60),
+                )?,
+                total_timeout: duration(
+                    &format!("{key}.total_timeout"),
+                    &r.total_timeout,
+                    Duration::from_secs(600),
+                )?,
+                retries: r.retries.unwrap_or(1).min(5),
+                max_body: size(&format!("{key}.max_body"), &r.max_body, 4 << 20)?,
+                guards: r.guards.clone(),
+                audit_bodies: r.audit_bodies,
+            });
+        }
+        Ok(Config {
+            source: source.to_path_buf(),
+            server,
+            keys_file,
+            audit,
+            limits: Limits { redis, rules },
+            routes,
+        })
+    }
+}
+
+/// `4MiB`, `64KiB`, `1000`, `2MB`: a byte count.
+pub fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: usize = number.parse().ok()?;
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1000,
+        "KiB" => 1 << 10,
+        "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+/// toml's own error, on one line: "line L, column C: what".
+fn one_line_toml_error(e: &toml::de::Error, text: &str) -> String {
+    let what = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {what}")
+        }
+        None => what,
+    }
+}
+
+/// The line a dotted key such as `route[1].upstream` is on, when the file has it.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut span = None;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (n, part) in parts.iter().enumerate() {
+        let (name, index) = match part.split_once('[') {
+            Some((n, i)) => (n, Some(i.trim_end_matches(']').parse::<usize>().ok()?)),
+            None => (*part, None),
+        };
+        let (k, item) = table.get_key_value(name)?;
+        span = k.span().or(span);
+        if let Some(i) = index {
+            let t = item.as_array_of_tables()?.get(i)?;
+            span = t.span().or(span);
+            table = t;
+        } else if n + 1 < parts.len() {
+            table = item.as_table_like()?;
+        }
+    }
+    let start = span?.start;
+    Some(text[..start.min(text.len())].matches('\n').count() + 1)
+}

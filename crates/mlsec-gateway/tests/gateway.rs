@@ -1,0 +1,663 @@
+//! The gateway end to end, in process: a real listener in front of the test
+//! upstream, requests over TCP, the audit log read back and verified.
+
+mod upstream;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use mlsec_gateway::keys::{self, NewKey};
+use mlsec_gateway::{Config, Gateway};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    pub gw: Arc<Gateway>,
+    pub key: String,
+    pub config_path: PathBuf,
+    pub upstream: upstream::Upstream,
+}
+
+/// A gateway with `extra` config appended to routes for the test upstream.
+pub async fn start(extra: &str) -> Harness {
+    let upstream = upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+
+[audit]
+sqlite = "audit.db"
+
+[[route]]
+name = "llm"
+protocol = "openai"
+upstream = "http://{up}"
+first_byte_timeout = "1s"
+max_body = "64KiB"
+
+[[route]]
+name = "tabular"
+protocol = "kserve-v2"
+upstream = "http://{up}"
+models = ["iris", "slow-*"]
+first_byte_timeout = "1s"
+{extra}
+"#,
+        up = upstream.addr
+    );
+    let config_path = dir.path().join("gateway.toml");
+    std::fs::write(&config_path, text).unwrap();
+    let (_, key) = keys::create(
+        &dir.path().join("keys.json"),
+        &NewKey {
+            owner: "alice".into(),
+            groups: vec!["ml".into()],
+            ..NewKey::default()
+        },
+    )
+    .unwrap();
+    let config = Config::load(&config_path).unwrap();
+    let gw = Arc::new(Gateway::new(config).unwrap());
+    let (ready, addr) = tokio::sync::oneshot::channel();
+    tokio::spawn(mlsec_gateway::server::serve(
+        gw.clone(),
+        config_path.clone(),
+        Some(ready),
+    ));
+    let addr = addr.await.unwrap();
+    Harness {
+        dir,
+        addr,
+        gw,
+        key,
+        config_path,
+        upstream,
+    }
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: serde_json::Value,
+    pub text: String,
+}
+
+pub async fn call(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
+    call_raw(
+        addr,
+        method,
+        path,
+        key,
+        body.unwrap_or("").as_bytes().to_vec(),
+    )
+    .await
+}
+
+pub async fn call_raw(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    key: Option<&str>,
+    body: Vec<u8>,
+) -> Answer {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("content-type", "application/json");
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let req = req.body(Full::new(Bytes::from(body))).unwrap();
+    let response = client.request(req).await.unwrap();
+    let (head, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Answer {
+        status: head.status,
+        headers: head.headers,
+        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        text,
+    }
+}
+
+const CHAT: &str = r#"{"model":"test-model","messages":[{"role":"user","content":"hi"}]}"#;
+
+/// Every record in the harness's audit log, after checking the chain.
+pub fn records(h: &Harness) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    let evidence = mlsec_gateway::audit::verify_with(&h.dir.path().join("audit.db"), |r| {
+        all.push(r.record.clone());
+        Ok(())
+    })
+    .unwrap();
+    assert!(
+        evidence.findings.is_empty(),
+        "chain broken: {:?}",
+        evidence.findings
+    );
+    all
+}
+
+#[tokio::test]
+async fn chat_passes_through_with_usage_audited_and_the_key_kept_back() {
+    let h = start("").await;
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&h.key),
+        Some(CHAT),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["choices"][0]["message"]["content"], "Hello there.");
+    let id = a.headers["x-request-id"].to_str().unwrap().to_string();
+    let upstream_headers = h
+        .upstream
+        .seen
+        .last_headers
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap();
+    assert!(
+        upstream_headers.get("authorization").is_none(),
+        "the gateway key must not reach the upstream"
+    );
+    assert_eq!(upstream_headers["x-request-id"].to_str().unwrap(), id);
+
+    let all = records(&h);
+    let r = all.last().unwrap();
+    assert_eq!(r["request_id"], id.as_str());
+    assert_eq!(
+        (r["decision"].as_str(), r["status"].as_u64()),
+        (Some("allow"), Some(200))
+    );
+    assert_eq!(
+        (r["route"].as_str(), r["operation"].as_str()),
+        (Some("llm"), Some("chat"))
+    );
+    assert_eq!(
+        (r["model"].as_str(), r["owner"].as_str()),
+        (Some("test-model"), Some("alice"))
+    );
+    assert_eq!(
+        (r["prompt_tokens"].as_u64(), r["total_tokens"].as_u64()),
+        (Some(9), Some(12))
+    );
+    assert!(r.get("tokens_estimated").is_none());
+    assert!(
+        r.get("request_body").is_none(),
+        "prompts stay out of the log unless the route opts in"
+    );
+    assert!(!serde_json::to_string(r).unwrap().contains("hi\""));
+
+    let models = call(h.addr, Method::GET, "/v1/models", Some(&h.key), None).await;
+    assert_eq!(models.body["data"][0]["id"], "test-model");
+    let embed = call(
+        h.addr,
+        Method::POST,
+        "/v1/embeddings",
+        Some(&h.key),
+        Some(r#"{"model":"e5","input":"x"}"#),
+    )
+    .await;
+    assert_eq!(embed.status, StatusCode::OK);
+    assert_eq!(records(&h).last().unwrap()["operation"], "embed");
+}
+
+#[tokio::test]
+async fn credentials_are_checked_before_the_body_and_refusals_are_audited() {
+    let h = start("").await;
+    let none = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        None,
+        Some(CHAT),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.body["error"]["type"], "authentication_error");
+    assert!(none.headers.contains_key("www-authenticate"));
+    let wrong = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        Some("mlsec_000000000000_nope"),
+        Some(CHAT),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.body["error"]["message"], "invalid API key");
+    // KServe answers in its own shape.
+    let v2 = call(
+        h.addr,
+        Method::POST,
+        "/v2/models/iris/infer",
+        None,
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(v2.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(v2.body["error"], "missing API key");
+    assert_eq!(h.upstream.seen.requests.load(Ordering::SeqCst), 0);
+
+    let all = records(&h);
+    assert_eq!(all.len(), 3);
+    assert!(all
+        .iter()
+        .all(|r| r["decision"] == "deny" && r["status"] == 401));
+    assert_eq!(all[1]["reason"], "invalid API key");
+    assert!(h
+        .gw
+        .metrics
+        .render()
+        .contains("mlsec_gateway_authn_failures_total{reason=\"invalid\"} 1"));
+
+    // A revoked key stops working within a refresh of the key store.
+    let id = keys::read_file(&h.dir.path().join("keys.json"))
+        .unwrap()
+        .keys[0]
+        .id
+        .clone();
+    keys::revoke(&h.dir.path().join("keys.json"), &id).unwrap();
+    h.gw.refresh_keys();
+    let revoked = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&h.key),
+        Some(CHAT),
+    )
+    .await;
+    assert_eq!(revoked.body["error"]["message"], "revoked API key");
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_right_4xx() {
+    let h = start("").await;
+    let k = Some(h.key.as_str());
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        k,
+        Some("{not json"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a JSON object"));
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        k,
+        Some(r#"{"messages":[]}"#),
+    )
+    .await;
+    assert_eq!(a.body["error"]["message"], "request has no `model`");
+    let big = format!(r#"{{"model":"m","input":"{}"}}"#, "x".repeat(70_000));
+    let a = call(h.addr, Method::POST, "/v1/embeddings", k, Some(&big)).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let a = call(h.addr, Method::POST, "/v1/files", k, Some("{}")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.body["error"]["type"], "not_found_error");
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/v2/models/unknown/infer",
+        k,
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.body["error"], "model `unknown` is not served here");
+    let a = call(h.addr, Method::GET, "/elsewhere", k, None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let invalid_utf8 = call_raw(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        k,
+        b"{\"model\":\"\xff\xfe\"}".to_vec(),
+    )
+    .await;
+    assert_eq!(invalid_utf8.status, StatusCode::BAD_REQUEST);
+    assert_eq!(h.upstream.seen.requests.load(Ordering::SeqCst), 0);
+    assert_eq!(records(&h).len(), 7);
+}
+
+#[tokio::test]
+async fn kserve_v2_routes_by_the_model_in_the_path() {
+    let h = start("").await;
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/v2/models/iris/versions/2/infer",
+        Some(&h.key),
+        Some(r#"{"id":"1","inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}"#),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["outputs"][0]["data"][0], 1);
+    assert_eq!(
+        h.upstream.seen.last_path.lock().unwrap().as_deref(),
+        Some("/v2/models/iris/versions/2/infer")
+    );
+    let r = records(&h);
+    assert_eq!(
+        (
+            r[0]["route"].as_str(),
+            r[0]["operation"].as_str(),
+            r[0]["model"].as_str()
+        ),
+        (Some("tabular"), Some("infer"), Some("iris"))
+    );
+    assert!(
+        r[0].get("total_tokens").is_none(),
+        "no tokens on tabular inference"
+    );
+}
+
+#[tokio::test]
+async fn streams_pass_through_event_by_event() {
+    let h = start("").await;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::post(format!("http://{}/v1/chat/completions", h.addr))
+        .header("authorization", format!("Bearer {}", h.key))
+        .body(Full::new(Bytes::from(
+            r#"{"model":"drip-model","stream":true,"messages":[]}"#,
+        )))
+        .unwrap();
+    let response = client.request(req).await.unwrap();
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body();
+    let mut frames = Vec::new();
+    let started = std::time::Instant::now();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            frames.push((started.elapsed(), data));
+        }
+    }
+    let text: String = frames
+        .iter()
+        .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
+        .collect();
+    assert!(text.contains("tok0") && text.contains("tok9") && text.ends_with("data: [DONE]\n\n"));
+    // Events arrive as the upstream makes them (100 ms apart), not all at the end.
+    assert!(frames.len() >= 5, "{} frames", frames.len());
+    assert!(frames[0].0 + Duration::from_millis(500) < frames.last().unwrap().0);
+    let r = records(&h);
+    assert_eq!(r[0]["completion_tokens"], 10);
+    assert_eq!(r[0]["tokens_estimated"], true);
+}
+
+#[tokio::test]
+async fn upstream_faults_fail_closed_with_502_and_504() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let h = start(&format!(
+        r#"
+[[route]]
+name = "down"
+protocol = "kserve-v2"
+prefix = "/down/v2"
+strip_prefix = true
+upstream = "http://{closed}/v2"
+retries = 2
+"#
+    ))
+    .await;
+    let k = Some(h.key.as_str());
+    let slow = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        k,
+        Some(r#"{"model":"slow-m","messages":[]}"#),
+    )
+    .await;
+    assert_eq!(slow.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(slow.body["error"]["type"], "server_error");
+    let down = call(h.addr, Method::GET, "/down/v2/models/iris", k, None).await;
+    assert_eq!(down.status, StatusCode::BAD_GATEWAY, "{}", down.text);
+    let failing = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        k,
+        Some(r#"{"model":"fail-m","messages":[]}"#),
+    )
+    .await;
+    assert_eq!(
+        failing.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the upstream's own error passes through"
+    );
+    let metrics = h.gw.metrics.render();
+    assert!(
+        metrics.contains("upstream_errors_total{route=\"down\",kind=\"connect\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("upstream_errors_total{route=\"llm\",kind=\"timeout\"} 1"));
+    let r = records(&h);
+    assert_eq!(
+        r.iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![504, 502, 500]
+    );
+}
+
+#[tokio::test]
+async fn a_stream_the_upstream_drops_is_cut_and_recorded() {
+    let h = start("").await;
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::post(format!("http://{}/v1/chat/completions", h.addr))
+        .header("authorization", format!("Bearer {}", h.key))
+        .body(Full::new(Bytes::from(
+            r#"{"model":"drop-model","stream":true,"messages":[]}"#,
+        )))
+        .unwrap();
+    let response = client.request(req).await.unwrap();
+    let result = response.into_body().collect().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = records(&h);
+    assert!(
+        result.is_err(),
+        "the client must see the stream break, not a clean end: {:?} {}",
+        result.map(|b| b.to_bytes()),
+        r[0]
+    );
+    assert!(
+        r[0]["reason"].as_str().unwrap().contains("broke off"),
+        "{}",
+        r[0]
+    );
+}
+
+#[tokio::test]
+async fn limits_refuse_with_429_retry_after_and_ratelimit_headers() {
+    let h = start(
+        r#"
+[[limit]]
+name = "per-key"
+per = "principal"
+requests_per_second = 2
+burst = 3
+"#,
+    )
+    .await;
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
+        let a = call(
+            h.addr,
+            Method::POST,
+            "/v1/chat/completions",
+            Some(&h.key),
+            Some(CHAT),
+        )
+        .await;
+        statuses.push(a.status.as_u16());
+        last = Some(a);
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+    let a = last.unwrap();
+    assert_eq!(a.body["error"]["type"], "rate_limit_error");
+    assert_eq!(a.headers["retry-after"], "1");
+    assert_eq!(a.headers["ratelimit-policy"], "\"per-key\";q=3;w=2");
+    assert!(a.headers["ratelimit"]
+        .to_str()
+        .unwrap()
+        .starts_with("\"per-key\";r=0;t="));
+    assert_eq!(h.upstream.seen.requests.load(Ordering::SeqCst), 3);
+    assert!(h
+        .gw
+        .metrics
+        .render()
+        .contains("limit_refusals_total{limit=\"per-key\",kind=\"requests per second\"} 2"));
+}
+
+#[tokio::test]
+async fn the_audit_log_failing_fails_the_route_closed() {
+    let h = start("").await;
+    let k = Some(h.key.as_str());
+    assert_eq!(
+        call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The log's table replaced behind the gateway's back: writes now fail.
+    let db = rusqlite::Connection::open(h.dir.path().join("audit.db")).unwrap();
+    db.execute_batch("DROP TABLE audit; CREATE TABLE audit (x INTEGER);")
+        .unwrap();
+    let before = h.upstream.seen.requests.load(Ordering::SeqCst);
+    let denied = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        None,
+        Some(CHAT),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::SERVICE_UNAVAILABLE);
+    // An upstream answer is cut before its end: the client never gets a
+    // complete answer the log does not have.
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::post(format!("http://{}/v1/chat/completions", h.addr))
+        .header("authorization", format!("Bearer {}", h.key))
+        .body(Full::new(Bytes::from(CHAT)))
+        .unwrap();
+    let response = client.request(req).await.unwrap();
+    assert!(response.into_body().collect().await.is_err());
+    assert_eq!(h.upstream.seen.requests.load(Ordering::SeqCst), before + 1);
+    let ready = call(h.addr, Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_bad_config_on_reload_is_refused_and_the_old_one_serves() {
+    let h = start("").await;
+    let good = std::fs::read_to_string(&h.config_path).unwrap();
+    std::fs::write(
+        &h.config_path,
+        good.replace("protocol = \"kserve-v2\"", "protocol = \"kserve-v9\""),
+    )
+    .unwrap();
+    let e = h.gw.reload(&h.config_path).unwrap_err().to_string();
+    assert!(
+        e.contains("gateway.toml") && e.contains("line 17") && e.contains("kserve-v9"),
+        "{e}"
+    );
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/v2/models/iris/infer",
+        Some(&h.key),
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    // A good one takes effect: the kserve route now serves only `lr`.
+    std::fs::write(
+        &h.config_path,
+        good.replace("models = [\"iris\", \"slow-*\"]", "models = [\"lr\"]"),
+    )
+    .unwrap();
+    h.gw.reload(&h.config_path).unwrap();
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/v2/models/iris/infer",
+        Some(&h.key),
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(h
+        .gw
+        .metrics
+        .render()
+        .contains("config_reloads_total{result=\"refused\"} 1"));
+}
+
+#[tokio::test]
+async fn gateway_endpoints_need_no_key() {
+    let h = start("").await;
+    assert_eq!(
+        call(h.addr, Method::GET, "/healthz", None, None).await.text,
+        "ok\n"
+    );
+    assert_eq!(
+        call(h.addr, Method::GET, "/readyz", None, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&h.key),
+        Some(CHAT),
+    )
+    .await;
+    let m = call(h.addr, Method::GET, "/metrics", None, None).await.text;
+    for name in [
+        "mlsec_gateway_requests_total{route=\"llm\",operation=\"chat\",status=\"200\"} 1",
+        "mlsec_gateway_overhead_seconds_bucket",
+        "mlsec_gateway_upstream_duration_seconds_count{route=\"llm\"} 1",
+        "mlsec_gateway_tokens_total{route=\"llm\",kind=\"prompt\"} 9",
+        "mlsec_gateway_audit_queue_depth",
+    ] {
+        assert!(m.contains(name), "{name} missing from\n{m}");
+    }
+}

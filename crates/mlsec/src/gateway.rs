@@ -1,0 +1,379 @@
+//! `mlsec gateway` (serve, check-config, keys) and `mlsec audit` (verify,
+//! export): argument parsing and rendering; the work is in mlsec-gateway.
+
+use crate::args::OutputArgs;
+use crate::error::CliError;
+use clap::{Args, Subcommand, ValueEnum};
+use mlsec_core::{output, Fault, Severity};
+use mlsec_gateway::keys::{self, KeyError, KeyRecord, NewKey};
+use mlsec_gateway::{Config, ConfigError, GatewayError};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct GatewayArgs {
+    /// The gateway's config (TOML; see docs/gateway.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<GatewayCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Check a config without serving: exit 0 valid, 2 invalid (the error
+    /// names the key and line).
+    CheckConfig {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Manage API keys: create, list, revoke, rotate.
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+    /// The key store (default: the `keys.file` of --config).
+    #[arg(long, value_name = "KEYS.json", global = true)]
+    pub store: Option<PathBuf>,
+    /// The gateway config whose key store to use.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = KeysFormat::Human, global = true)]
+    pub format: KeysFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeysFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a key and print it (once: only its salted hash is stored).
+    Create {
+        /// Who the key belongs to (a person, team or service).
+        #[arg(long)]
+        owner: String,
+        /// The key's tier, for tier-specific limits.
+        #[arg(long)]
+        tier: Option<String>,
+        /// Groups the key belongs to; repeatable.
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        /// The key expires after this long (e.g. 90d, 12h).
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<humantime::Duration>,
+        /// Read the key's text from standard input instead of making a random
+        /// one (to bring an existing key under the gateway).
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key: the gateway refuses it within a second.
+    Revoke {
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Make a new key for a key's owner; the old key keeps working for the
+    /// overlap, then expires.
+    Rotate {
+        #[arg(value_name = "ID")]
+        id: String,
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        overlap: humantime::Duration,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Prove the audit log's hash chain: exit 0 intact, 1 altered, missing or
+    /// reordered records (the first bad record is named), 2 unreadable.
+    Verify {
+        /// The gateway's SQLite audit log.
+        #[arg(value_name = "AUDIT.db")]
+        log: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Write every record as JSON Lines (seq, prev, hash, record), checking
+    /// the chain on the way; the evidence says whether it held.
+    Export {
+        #[arg(value_name = "AUDIT.db")]
+        log: PathBuf,
+        /// Where the JSON Lines go (written atomically).
+        #[arg(long, value_name = "FILE.jsonl")]
+        to: PathBuf,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> CliError {
+        CliError::usage(e.to_string())
+    }
+}
+
+impl From<KeyError> for CliError {
+    fn from(e: KeyError) -> CliError {
+        let fault = match &e {
+            KeyError::Store { .. } => Fault::Environment,
+            _ => Fault::Input,
+        };
+        CliError {
+            message: e.to_string(),
+            fault,
+        }
+    }
+}
+
+impl From<GatewayError> for CliError {
+    fn from(e: GatewayError) -> CliError {
+        let fault = match &e {
+            GatewayError::Config(_) => Fault::Input,
+            _ => Fault::Environment,
+        };
+        CliError {
+            message: e.to_string(),
+            fault,
+        }
+    }
+}
+
+pub fn gateway(args: GatewayArgs) -> Result<ExitCode, CliError> {
+    match args.command {
+        Some(GatewayCommand::CheckConfig { file }) => {
+            let config = Config::load(&file)?;
+            println!(
+                "{}: ok ({} route(s), {} limit(s), listen {})",
+                file.display(),
+                config.routes.len(),
+                config.limits.rules.len(),
+                config.server.listen
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(GatewayCommand::Keys(k)) => keys(k),
+        None => {
+            let config = args
+                .config
+                .ok_or("give --config FILE (see docs/gateway.md), or a subcommand")?;
+            init_logging();
+            mlsec_gateway::run(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MLSEC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn store_path(args: &KeysArgs) -> Result<PathBuf, CliError> {
+    match (&args.store, &args.config) {
+        (Some(s), _) => Ok(s.clone()),
+        (None, Some(c)) => Ok(Config::load(c)?.keys_file),
+        (None, None) => Err("give --store KEYS.json or --config GATEWAY.toml".into()),
+    }
+}
+
+fn keys(args: KeysArgs) -> Result<ExitCode, CliError> {
+    let store = store_path(&args)?;
+    let json = args.format == KeysFormat::Json;
+    let shown = |record: &KeyRecord, key: Option<&str>| -> Result<(), CliError> {
+        let text = if json {
+            let mut v = serde_json::to_value(record).map_err(CliError::internal)?;
+            if let Some(k) = key {
+                v["key"] = serde_json::Value::String(k.to_string());
+            }
+            format!("{v:#}\n")
+        } else {
+            let mut t = describe(record);
+            if let Some(k) = key {
+                t.push_str(&format!(
+                    "key: {k}\n(shown once: only a salted hash is stored in {})\n",
+                    store.display()
+                ));
+            }
+            t
+        };
+        output::emit(None, text.as_bytes()).map_err(|e| CliError::output(None, &e))
+    };
+    match &args.command {
+        KeysCommand::Create {
+            owner,
+            tier,
+            groups,
+            expires_in,
+            secret_stdin,
+        } => {
+            let secret = if *secret_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .take(4096)
+                    .read_to_string(&mut s)
+                    .map_err(|e| CliError::usage(format!("standard input: {e}")))?;
+                Some(s.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let (record, key) = keys::create(
+                &store,
+                &NewKey {
+                    owner: owner.clone(),
+                    tier: tier.clone(),
+                    groups: groups.clone(),
+                    expires_in: expires_in.map(Into::into),
+                    secret,
+                },
+            )?;
+            // An imported key is already known to its owner: not echoed.
+            shown(&record, (!*secret_stdin).then_some(key.as_str()))?;
+        }
+        KeysCommand::List => {
+            let file = keys::read_file(&store)?;
+            let text = if json {
+                format!(
+                    "{:#}\n",
+                    serde_json::to_value(&file.keys).map_err(CliError::internal)?
+                )
+            } else if file.keys.is_empty() {
+                format!("{}: no keys\n", store.display())
+            } else {
+                file.keys.iter().map(describe).collect()
+            };
+            output::emit(None, text.as_bytes()).map_err(|e| CliError::output(None, &e))?;
+        }
+        KeysCommand::Revoke { id } => shown(&keys::revoke(&store, id)?, None)?,
+        KeysCommand::Rotate { id, overlap } => {
+            let (record, key) = keys::rotate(&store, id, (*overlap).into())?;
+            shown(&record, Some(&key))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(r: &KeyRecord) -> String {
+    let status = match (&r.revoked, &r.expires) {
+        (Some(t), _) => format!("revoked {t}"),
+        (None, Some(t)) => match humantime::parse_rfc3339(t) {
+            Ok(at) if at <= std::time::SystemTime::now() => format!("expired {t}"),
+            _ => format!("expires {t}"),
+        },
+        (None, None) => "active".into(),
+    };
+    let mut s = format!("{}  owner {}", r.id, r.owner);
+    if let Some(t) = &r.tier {
+        s.push_str(&format!("  tier {t}"));
+    }
+    if !r.groups.is_empty() {
+        s.push_str(&format!("  groups {}", r.groups.join(",")));
+    }
+    s.push_str(&format!("  created {}  {status}\n", r.created));
+    s
+}
+
+pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
+    match args.command {
+        AuditCommand::Verify { log, output } => {
+            let evidence =
+                mlsec_gateway::audit::verify_with(&log, |_| Ok(())).map_err(read_error)?;
+            finish(evidence, &output)
+        }
+        AuditCommand::Export { log, to, output } => {
+            let mut file = output::AtomicFile::create(&to, ".mlsec-export")
+                .map_err(|e| CliError::output(Some(&to), &e))?;
+            let evidence = {
+                let mut writer = std::io::BufWriter::new(file.file_mut());
+                let evidence = mlsec_gateway::audit::verify_with(&log, |r| {
+                    serde_json::to_writer(&mut writer, r)?;
+                    writer.write_all(b"\n")
+                })
+                .map_err(read_error)?;
+                writer
+                    .flush()
+                    .map_err(|e| CliError::output(Some(&to), &e))?;
+                evidence
+            };
+            file.commit().map_err(|e| CliError::output(Some(&to), &e))?;
+            if !output.quiet {
+                eprintln!(
+                    "mlsec: {} record(s) written to {}",
+                    evidence.details["records"],
+                    to.display()
+                );
+            }
+            finish(evidence, &output)
+        }
+    }
+}
+
+fn read_error(e: mlsec_gateway::audit::ReadError) -> CliError {
+    CliError {
+        message: e.to_string(),
+        fault: Fault::Input,
+    }
+}
+
+fn finish(mut evidence: mlsec_core::Evidence, out: &OutputArgs) -> Result<ExitCode, CliError> {
+    evidence.judge(Severity::from(out.fail_on));
+    if out.format == crate::args::Format::Human {
+        let intact = evidence.details["intact"].as_bool().unwrap_or(false);
+        let mut text = String::new();
+        for f in &evidence.findings {
+            text.push_str(&format!(
+                "{} {} {}: {}\n",
+                f.rule,
+                f.severity.as_str(),
+                f.location.as_deref().unwrap_or("-"),
+                f.message
+            ));
+        }
+        let subject = evidence.subjects.first().map_or("", |s| s.name.as_str());
+        text.push_str(&format!(
+            "{subject}: {} record(s); {}\n",
+            evidence.details["records"],
+            if intact {
+                format!(
+                    "chain intact up to record {} ({})",
+                    evidence.details["head"]["seq"],
+                    evidence.details["head"]["hash"].as_str().unwrap_or("")
+                )
+            } else {
+                format!(
+                    "chain broken from record {}",
+                    evidence.details["first_bad_record"]
+                )
+            }
+        ));
+        output::emit(out.output.as_deref(), text.as_bytes())
+            .map_err(|e| CliError::output(out.output.as_deref(), &e))?;
+    } else {
+        crate::report::emit(&evidence, &(), out, mlsec_gateway::audit::AUDIT_RULES)?;
+    }
+    Ok(if evidence.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
