@@ -427,7 +427,7 @@ pub fn verify_with(
 }
 
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    hash.get(..12).unwrap_or(hash)
 }
 
 #[cfg(test)]

@@ -132,8 +132,8 @@ impl Upstream {
                 format!("`{url}` is not an http:// URL")
             }
         })?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
+        let (authority, path) = match rest.find('/').map(|i| rest.split_at(i)) {
+            Some((a, p)) => (a, p),
             None => (rest, ""),
         };
         if authority.is_empty() || authority.contains('@') {
@@ -552,7 +552,7 @@ fn one_line_toml_error(e: &toml::de::Error, text: &str) -> String {
     let what = e.message().trim().replace('\n', " ");
     match e.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
+            let before = text.get(..span.start).unwrap_or(text);
             let line = before.matches('\n').count() + 1;
             let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             format!("line {line}, column {column}: {what}")
@@ -583,5 +583,5 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
         }
     }
     let start = span?.start;
-    Some(text[..start.min(text.len())].matches('\n').count() + 1)
+    Some(text.get(..start).unwrap_or(text).matches('\n').count() + 1)
 }

@@ -188,11 +188,11 @@ impl KeyStore {
             return Err(Refusal::Unknown);
         }
         let entry = match key_id(presented).and_then(|id| self.by_id.get(id)) {
-            Some(&i) => Some(&self.entries[i]).filter(|e| matches(e, presented)),
+            Some(&i) => self.entries.get(i).filter(|e| matches(e, presented)),
             None => self
                 .imported
                 .iter()
-                .map(|&i| &self.entries[i])
+                .filter_map(|&i| self.entries.get(i))
                 .find(|e| matches(e, presented)),
         };
         let entry = entry.ok_or(Refusal::Unknown)?;
@@ -224,11 +224,12 @@ fn key_id(key: &str) -> Option<&str> {
     Some(id)
 }
 
-fn random<const N: usize>() -> [u8; N] {
+fn random<const N: usize>() -> Result<[u8; N], KeyError> {
     let mut b = [0u8; N];
-    // The OS random source failing is not something a key can be made without.
-    getrandom::fill(&mut b).expect("the operating system's random source failed");
-    b
+    getrandom::fill(&mut b).map_err(|e| {
+        KeyError::Invalid(format!("the operating system's random source failed: {e}"))
+    })?;
+    Ok(b)
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -312,7 +313,7 @@ fn make_record(new: &NewKey, now: SystemTime) -> Result<(KeyRecord, String), Key
     if new.owner.trim().is_empty() {
         return Err(KeyError::Invalid("a key needs an owner".into()));
     }
-    let id = hex::encode(random::<6>());
+    let id = hex::encode(random::<6>()?);
     let (key, imported) = match &new.secret {
         Some(s) => {
             if s.len() < 12
@@ -326,11 +327,11 @@ fn make_record(new: &NewKey, now: SystemTime) -> Result<(KeyRecord, String), Key
             (s.clone(), true)
         }
         None => {
-            let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random::<32>());
+            let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random::<32>()?);
             (format!("mlsec_{id}_{secret}"), false)
         }
     };
-    let salt = random::<16>();
+    let salt = random::<16>()?;
     let record = KeyRecord {
         id,
         salt: hex::encode(salt),

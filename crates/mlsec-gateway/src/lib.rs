@@ -6,11 +6,24 @@
 //! The binary calls [`run`]; tests call [`server::serve`] on their own
 //! runtime.
 
+// Library code may not index, slice or unwrap: the gateway reads hostile
+// requests, and a bad length must become an answer, never a panic. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
 pub mod audit;
 pub mod config;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
+pub mod mock;
 pub mod protocol;
 pub mod server;
 pub mod usage;

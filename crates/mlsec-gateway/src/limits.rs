@@ -23,7 +23,8 @@ const PRUNE_AT: usize = 100_000;
 #[derive(Debug, Clone)]
 struct Counter {
     key: String,
-    rule: usize,
+    /// The limit's name.
+    rule: String,
     kind: Kind,
 }
 
@@ -148,7 +149,7 @@ impl Limiter {
     ) -> (Vec<Counter>, Vec<Counter>) {
         let mut admit = Vec::new();
         let mut token_counters = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
+        for rule in &self.rules {
             if !Self::applies(rule, principal, model) {
                 continue;
             }
@@ -158,7 +159,7 @@ impl Limiter {
                 let interval_us = 1e6 / rps;
                 admit.push(Counter {
                     key: format!("{base}:r"),
-                    rule: i,
+                    rule: rule.name.clone(),
                     kind: Kind::Rate {
                         interval_us,
                         capacity_us: interval_us * burst,
@@ -170,7 +171,7 @@ impl Limiter {
                 let interval_us = 60e6 / tpm as f64;
                 let counter = Counter {
                     key: format!("{base}:t"),
-                    rule: i,
+                    rule: rule.name.clone(),
                     kind: Kind::Rate {
                         interval_us,
                         capacity_us: 60e6,
@@ -183,7 +184,7 @@ impl Limiter {
             if let Some(limit) = rule.requests_per_day {
                 admit.push(Counter {
                     key: format!("{base}:d{day}"),
-                    rule: i,
+                    rule: rule.name.clone(),
                     kind: Kind::Daily { limit },
                 });
             }
@@ -203,14 +204,14 @@ impl Limiter {
         let (counters, token_counters) = self.counters(principal, model, tokens, day);
         // Concurrency first: it is local and frees itself on drop.
         let mut slots = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
+        for rule in &self.rules {
             if let (Some(max), true) = (rule.concurrent, Self::applies(rule, principal, model)) {
                 let key = format!("{}:c", Self::scope_key(rule, principal, model));
                 let mut running = lock(&self.local.running);
                 let n = running.entry(key.clone()).or_insert(0);
                 if *n >= max {
                     return Ok(Err(Refused {
-                        rule: self.rules[i].name.clone(),
+                        rule: rule.name.clone(),
                         what: "concurrent requests",
                         retry_after: Duration::from_secs(1),
                         headers: RateHeaders::default(),
@@ -292,7 +293,7 @@ impl Limiter {
             {
                 if cost > 0.0 && remaining < tightest {
                     tightest = remaining;
-                    let name = &self.rules[c.rule].name;
+                    let name = &c.rule;
                     let quota = (capacity_us / interval_us).round() as u64;
                     let window = (capacity_us / 1e6).ceil().max(1.0) as u64;
                     headers.policy = Some(format!("\"{name}\";q={quota};w={window}"));
@@ -305,14 +306,16 @@ impl Limiter {
         match outcome.refused {
             None => Ok(headers),
             Some((i, retry_us)) => {
-                let c = &counters[i];
+                let Some(c) = counters.get(i) else {
+                    return Ok(headers);
+                };
                 let what = match c.kind {
                     Kind::Rate { cost: 0.0, .. } => "tokens per minute",
                     Kind::Rate { .. } => "requests per second",
                     Kind::Daily { .. } => "requests per day",
                 };
                 Err(Refused {
-                    rule: self.rules[c.rule].name.clone(),
+                    rule: c.rule.clone(),
                     what,
                     retry_after: Duration::from_micros(retry_us.max(0.0) as u64),
                     headers,
@@ -325,7 +328,7 @@ impl Limiter {
         let mut tat = lock(&self.local.tat);
         let mut daily = lock(&self.local.daily);
         let mut outcome = Outcome::default();
-        let mut writes: Vec<(usize, f64)> = Vec::new();
+        let mut writes: Vec<(&str, f64)> = Vec::new();
         for (i, c) in counters.iter().enumerate() {
             match c.kind {
                 Kind::Rate {
@@ -342,7 +345,7 @@ impl Limiter {
                     outcome
                         .per_counter
                         .push(((capacity_us - ahead) / interval_us, ahead));
-                    writes.push((i, new_tat));
+                    writes.push((&c.key, new_tat));
                 }
                 Kind::Daily { limit } => {
                     let used = daily.get(&c.key).copied().unwrap_or(0);
@@ -357,8 +360,8 @@ impl Limiter {
             }
         }
         if outcome.refused.is_none() {
-            for (i, new_tat) in writes {
-                tat.insert(counters[i].key.clone(), new_tat);
+            for (key, new_tat) in writes {
+                tat.insert(key.to_string(), new_tat);
             }
             for c in counters {
                 if let Kind::Daily { .. } = c.kind {
@@ -476,7 +479,13 @@ impl RedisLimiter {
     async fn take(&self, counters: &[Counter]) -> Result<Outcome, LimitError> {
         let reply = self.run(counters, 1).await?;
         // [refused index (0 = none, else 1-based), retry_us, then (remaining, reset_us) per counter]
-        if reply.len() != 2 + 2 * counters.len() {
+        let (Some(&[refused, retry_us]), Some(rest)) = (reply.first_chunk::<2>(), reply.get(2..))
+        else {
+            return Err(LimitError::Unavailable(
+                "the limit script answered nothing".into(),
+            ));
+        };
+        if rest.len() != 2 * counters.len() {
             return Err(LimitError::Unavailable(format!(
                 "the limit script answered {} numbers for {} counters",
                 reply.len(),
@@ -484,10 +493,13 @@ impl RedisLimiter {
             )));
         }
         Ok(Outcome {
-            refused: (reply[0] > 0).then(|| ((reply[0] - 1) as usize, reply[1] as f64)),
-            per_counter: reply[2..]
-                .chunks(2)
-                .map(|p| (p[0] as f64, p[1] as f64))
+            refused: (refused > 0).then(|| ((refused - 1) as usize, retry_us as f64)),
+            per_counter: rest
+                .chunks_exact(2)
+                .map(|p| match p {
+                    [remaining, reset] => (*remaining as f64, *reset as f64),
+                    _ => (0.0, 0.0),
+                })
                 .collect(),
         })
     }

@@ -310,7 +310,7 @@ fn truncate(s: &str, max: usize) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}...", &s[..end])
+    format!("{}...", s.get(..end).unwrap_or_default())
 }
 
 /// Records a request the gateway answered itself, then answers it (or 503
@@ -387,20 +387,21 @@ async fn route_request(
 ) -> Routed {
     let path = req.uri().path().to_string();
     // Routes whose prefix holds the path and whose protocol has the endpoint.
-    let mut candidates: Vec<(usize, Call)> = Vec::new();
+    let mut candidates: Vec<(&(Route, Upstreams), Call)> = Vec::new();
     let mut prefix_protocol = None;
-    for (i, (route, _)) in settings.routes.iter().enumerate() {
+    for entry in &settings.routes {
+        let route = &entry.0;
         let Some(rest) = under_prefix(&path, &route.prefix) else {
             continue;
         };
         prefix_protocol.get_or_insert(route.protocol);
         if let Some(call) = route.protocol.classify(req.method(), rest) {
-            candidates.push((i, call));
+            candidates.push((entry, call));
         }
     }
     let protocol = candidates
         .first()
-        .map(|(i, _)| settings.routes[*i].0.protocol)
+        .map(|((route, _), _)| route.protocol)
         .or(prefix_protocol)
         .unwrap_or(Protocol::Json);
     if candidates.is_empty() {
@@ -436,7 +437,7 @@ async fn route_request(
 
     let limit = candidates
         .iter()
-        .map(|(i, _)| settings.routes[*i].0.max_body)
+        .map(|((route, _), _)| route.max_body)
         .max()
         .unwrap_or(0);
     let (parts, body) = req.into_parts();
@@ -455,8 +456,8 @@ async fn route_request(
     // The model: from the path, or from an OpenAI body.
     let mut stream = false;
     let mut chosen = None;
-    for (i, call) in &candidates {
-        let (route, _) = &settings.routes[*i];
+    for (entry, call) in &candidates {
+        let route = &entry.0;
         let model = if call.model_in_body {
             match body_model(&body) {
                 Ok((m, s)) => {
@@ -475,12 +476,12 @@ async fn route_request(
             call.path_model.clone()
         };
         if model_matches(&route.models, model.as_deref()) {
-            chosen = Some((*i, call.clone(), model));
+            chosen = Some((*entry, call.clone(), model));
             break;
         }
         trace.record.model = model;
     }
-    let Some((index, call, model)) = chosen else {
+    let Some((entry, call, model)) = chosen else {
         let message = format!(
             "model `{}` is not served here",
             truncate(trace.record.model.as_deref().unwrap_or("-"), 200)
@@ -491,7 +492,7 @@ async fn route_request(
             None,
         );
     };
-    let (route, client) = &settings.routes[index];
+    let (route, client) = entry;
     let protocol = route.protocol;
     trace.route = route.name.clone();
     trace.record.route = Some(route.name.clone());
@@ -740,8 +741,10 @@ fn presented_key(headers: &HeaderMap) -> &str {
         .and_then(|v| v.to_str().ok())
     {
         let v = v.trim();
-        if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
-            return v[7..].trim();
+        if let (Some(scheme), Some(key)) = (v.get(..7), v.get(7..)) {
+            if scheme.eq_ignore_ascii_case("bearer ") {
+                return key.trim();
+            }
         }
         return "";
     }
@@ -1006,7 +1009,8 @@ impl Body for AuditedBody {
                         this.usage.feed(data);
                         if this.keep_body && this.kept.len() < MAX_KEPT_BODY {
                             let room = MAX_KEPT_BODY - this.kept.len();
-                            this.kept.extend_from_slice(&data[..data.len().min(room)]);
+                            this.kept
+                                .extend_from_slice(data.get(..room).unwrap_or(data));
                         }
                     }
                     // Hold one frame back: the last one goes out after the record.

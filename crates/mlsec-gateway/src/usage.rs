@@ -49,8 +49,8 @@ impl UsageScanner {
             let mut window = std::mem::take(&mut self.carry);
             window.extend_from_slice(data);
             self.events += count_events(&window, window.len() - data.len());
-            let keep = window.len().min(5);
-            self.carry = window[window.len() - keep..].to_vec();
+            let keep = window.len().saturating_sub(5);
+            self.carry = window.get(keep..).unwrap_or_default().to_vec();
         }
         self.kept.extend_from_slice(data);
         let over = if self.sse { 2 * KEEP_TAIL } else { KEEP_WHOLE };
@@ -88,18 +88,12 @@ impl UsageScanner {
 /// `data:` fields starting a line in `window`, counting only those that end
 /// after `new_from` (the rest were counted with the previous chunk).
 fn count_events(window: &[u8], new_from: usize) -> u64 {
-    let mut n = 0;
     let needle = b"data:";
-    let mut i = 0;
-    while i + needle.len() <= window.len() {
-        if &window[i..i + needle.len()] == needle
-            && i + needle.len() > new_from
-            && (i == 0 || window[i - 1] == b'\n' || window[i - 1] == b'\r')
-        {
+    let mut n = 0;
+    for (i, w) in window.windows(needle.len()).enumerate() {
+        let line_start = i == 0 || matches!(window.get(i - 1), Some(b'\n' | b'\r'));
+        if w == needle && i + needle.len() > new_from && line_start {
             n += 1;
-            i += needle.len();
-        } else {
-            i += 1;
         }
     }
     n
@@ -109,9 +103,9 @@ fn count_events(window: &[u8], new_from: usize) -> u64 {
 fn last_usage(bytes: &[u8]) -> Option<Tokens> {
     let key = b"\"usage\"";
     let mut end = bytes.len();
-    while let Some(at) = rfind(&bytes[..end], key) {
+    while let Some(at) = rfind(bytes.get(..end).unwrap_or_default(), key) {
         end = at;
-        let rest = &bytes[at + key.len()..];
+        let rest = bytes.get(at + key.len()..).unwrap_or_default();
         let rest = skip_space(rest);
         let Some(rest) = rest.strip_prefix(b":") else {
             continue;
@@ -142,14 +136,12 @@ fn last_usage(bytes: &[u8]) -> Option<Tokens> {
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    (0..=hay.len().checked_sub(needle.len())?)
-        .rev()
-        .find(|&i| &hay[i..i + needle.len()] == needle)
+    hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
 fn skip_space(b: &[u8]) -> &[u8] {
     let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    &b[n..]
+    b.get(n..).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,14 +1,13 @@
 //! The gateway end to end, in process: a real listener in front of the test
 //! upstream, requests over TCP, the audit log read back and verified.
 
-mod upstream;
-
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use mlsec_gateway::keys::{self, NewKey};
+use mlsec_gateway::mock as upstream;
 use mlsec_gateway::{Config, Gateway};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,7 +26,9 @@ pub struct Harness {
 
 /// A gateway with `extra` config appended to routes for the test upstream.
 pub async fn start(extra: &str) -> Harness {
-    let upstream = upstream::start().await;
+    let upstream = upstream::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         r#"
@@ -660,4 +661,172 @@ async fn gateway_endpoints_need_no_key() {
     ] {
         assert!(m.contains(name), "{name} missing from\n{m}");
     }
+}
+
+/// Fails loudly when the machine's Redis (127.0.0.1:6379) does not answer.
+async fn shared_redis() -> String {
+    let client = redis::Client::open("redis://127.0.0.1:6379").unwrap();
+    let mut c = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    .expect("Redis at 127.0.0.1:6379 did not answer within 2 s: start it (see README)")
+    .expect("Redis at 127.0.0.1:6379 refused the connection: start it (see README)");
+    let pong: String = redis::cmd("PING").query_async(&mut c).await.unwrap();
+    assert_eq!(pong, "PONG");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("mlsec:test:{}:{nanos}:", std::process::id())
+}
+
+/// A second gateway on the same config, keys and audit log.
+async fn second(h: &Harness) -> (SocketAddr, Arc<Gateway>) {
+    let gw = Arc::new(Gateway::new(Config::load(&h.config_path).unwrap()).unwrap());
+    let (ready, addr) = tokio::sync::oneshot::channel();
+    tokio::spawn(mlsec_gateway::server::serve(
+        gw.clone(),
+        h.config_path.clone(),
+        Some(ready),
+    ));
+    (addr.await.unwrap(), gw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_sharing_redis_enforce_one_limit_and_one_audit_chain() {
+    let prefix = shared_redis().await;
+    let h = start(&format!(
+        r#"
+[limits]
+backend = "redis"
+redis_url = "redis://127.0.0.1:6379"
+redis_prefix = "{prefix}"
+
+[[limit]]
+name = "global"
+per = "principal"
+requests_per_second = 1
+burst = 5
+"#
+    ))
+    .await;
+    let (other, _gw2) = second(&h).await;
+    let mut admitted = 0;
+    for i in 0..20 {
+        let addr = if i % 2 == 0 { h.addr } else { other };
+        let a = call(
+            addr,
+            Method::POST,
+            "/v1/chat/completions",
+            Some(&h.key),
+            Some(CHAT),
+        )
+        .await;
+        match a.status.as_u16() {
+            200 => admitted += 1,
+            429 => assert!(a.headers.contains_key("retry-after")),
+            s => panic!("status {s}: {}", a.text),
+        }
+    }
+    // One bucket of 5 across both replicas (each alone would admit 5).
+    assert!((5..=6).contains(&admitted), "{admitted} admitted");
+    assert_eq!(
+        records(&h).len(),
+        20,
+        "both replicas extend one intact chain"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopping_mid_run_denies_or_falls_back_as_configured() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = tokio::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed for this test (Debian: redis-server)");
+    let url = format!("redis://127.0.0.1:{port}");
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut up = false;
+    for _ in 0..50 {
+        if client.get_multiplexed_async_connection().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the private redis-server did not start");
+    let limits = |failure: &str| {
+        format!(
+            r#"
+[limits]
+backend = "redis"
+redis_url = "{url}"
+on_redis_failure = "{failure}"
+
+[[limit]]
+name = "per-key"
+per = "principal"
+requests_per_second = 100
+"#
+        )
+    };
+    let h = start(&limits("deny")).await;
+    let k = Some(h.key.as_str());
+    assert_eq!(
+        call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    server.kill().await.unwrap();
+    let _ = server.wait().await;
+    let a = call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT)).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{}", a.text);
+    assert!(a.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("rate limiter unavailable"));
+    assert!(h
+        .gw
+        .metrics
+        .render()
+        .contains("mlsec_gateway_limiter_failures_total 1"));
+
+    // The same outage with `on_redis_failure = "local"`: served on local counters.
+    let text = std::fs::read_to_string(&h.config_path).unwrap();
+    std::fs::write(
+        &h.config_path,
+        text.replace(
+            "on_redis_failure = \"deny\"",
+            "on_redis_failure = \"local\"",
+        ),
+    )
+    .unwrap();
+    h.gw.reload(&h.config_path).unwrap();
+    let a = call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let m = call(h.addr, Method::GET, "/metrics", None, None).await.text;
+    assert!(m.contains("mlsec_gateway_limiter_fallbacks 1"), "{m}");
+    let r = records(&h);
+    assert_eq!(
+        r.iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![200, 503, 200]
+    );
 }

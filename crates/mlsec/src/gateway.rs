@@ -31,6 +31,14 @@ pub enum GatewayCommand {
     },
     /// Manage API keys: create, list, revoke, rotate.
     Keys(KeysArgs),
+    /// Serve a stand-in model server to try the gateway with: OpenAI-compatible
+    /// (chat with streaming, completions, embeddings, models) and KServe v2;
+    /// model names starting slow-, fail-, drop- or drip- answer slowly, fail,
+    /// break off or stream slowly.
+    MockUpstream {
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +176,21 @@ pub fn gateway(args: GatewayArgs) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Some(GatewayCommand::Keys(k)) => keys(k),
+        Some(GatewayCommand::MockUpstream { listen }) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(CliError::internal)?;
+            runtime.block_on(async {
+                let up = mlsec_gateway::mock::start(listen)
+                    .await
+                    .map_err(|e| CliError::usage(format!("cannot listen on {listen}: {e}")))?;
+                eprintln!("mlsec: mock model server on http://{}", up.addr);
+                let _ = tokio::signal::ctrl_c().await;
+                Ok::<_, CliError>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => {
             let config = args
                 .config
@@ -185,6 +208,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

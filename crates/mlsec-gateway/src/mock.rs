@@ -1,6 +1,7 @@
-//! Test upstreams: a small OpenAI-compatible server (with SSE streaming) and
-//! a KServe v2 server in one, with slow, failing and disconnecting modes
-//! chosen by the model name:
+//! A stand-in model server for trying the gateway and for its tests
+//! (`mlsec gateway mock-upstream`): OpenAI-compatible (chat with SSE
+//! streaming, completions, embeddings, models) and KServe v2 in one, with
+//! slow, failing and disconnecting modes chosen by the model name:
 //! - `slow-*`: waits 3 s before answering;
 //! - `fail-*`: answers 500;
 //! - `drop-*`: streams two events and then drops the connection;
@@ -8,8 +9,6 @@
 //! - anything else: answers at once.
 //!
 //! Every request it receives is counted, and the last request's headers kept.
-
-#![allow(dead_code)]
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -41,18 +40,20 @@ fn full(b: impl Into<Bytes>) -> Body {
 }
 
 fn json(status: StatusCode, v: serde_json::Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(full(v.to_string()))
-        .unwrap()
+    let mut r = Response::new(full(v.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
     seen.requests.fetch_add(1, Ordering::SeqCst);
-    *seen.last_headers.lock().unwrap() = Some(req.headers().clone());
+    *seen.last_headers.lock().unwrap_or_else(|p| p.into_inner()) = Some(req.headers().clone());
     let path = req.uri().path().to_string();
-    *seen.last_path.lock().unwrap() = Some(path.clone());
+    *seen.last_path.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.clone());
     let method = req.method().clone();
     let body = req
         .into_body()
@@ -61,7 +62,8 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-    let model = v["model"]
+    let field = |k: &str| v.get(k).cloned().unwrap_or_default();
+    let model = field("model")
         .as_str()
         .map(str::to_string)
         .unwrap_or_else(|| path.split('/').nth(3).unwrap_or("").to_string());
@@ -79,7 +81,15 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
             StatusCode::OK,
             serde_json::json!({"object": "list", "data": [{"id": "test-model", "object": "model"}]}),
         ),
-        ("POST", "/v1/chat/completions") if v["stream"] == true => stream(&model),
+        ("POST", "/v1/chat/completions") if field("stream") == true => stream(&model),
+        ("POST", "/v1/completions") => json(
+            StatusCode::OK,
+            serde_json::json!({
+                "id": "cmpl-1", "object": "text_completion", "model": model,
+                "choices": [{"index": 0, "text": " world.", "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+            }),
+        ),
         ("POST", "/v1/chat/completions") => json(
             StatusCode::OK,
             serde_json::json!({
@@ -99,7 +109,7 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
         ("POST", p) if p.starts_with("/v2/models/") && p.ends_with("/infer") => json(
             StatusCode::OK,
             serde_json::json!({
-                "model_name": model, "id": v["id"],
+                "model_name": model, "id": field("id"),
                 "outputs": [{"name": "output0", "shape": [1], "datatype": "INT64", "data": [1]}]
             }),
         ),
@@ -143,10 +153,12 @@ fn stream(model: &str) -> Response<Body> {
             .send(Ok(Frame::data(Bytes::from_static(b"data: [DONE]\n\n"))))
             .await;
     });
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .body(BodyExt::boxed(ChannelBody(rx)))
-        .unwrap()
+    let mut r = Response::new(BodyExt::boxed(ChannelBody(rx)));
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    r
 }
 
 /// A body fed frame by frame from a channel, so events leave as they are made.
@@ -163,10 +175,10 @@ impl http_body::Body for ChannelBody {
     }
 }
 
-/// Starts the test upstream on a free port.
-pub async fn start() -> Upstream {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+/// Starts the mock upstream on `addr` (port 0: a free port).
+pub async fn start(addr: SocketAddr) -> std::io::Result<Upstream> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     let seen = Arc::new(Seen::default());
     let s = seen.clone();
     tokio::spawn(async move {
@@ -186,5 +198,5 @@ pub async fn start() -> Upstream {
             });
         }
     });
-    Upstream { addr, seen }
+    Ok(Upstream { addr, seen })
 }
