@@ -109,6 +109,9 @@ pub struct AuditRecord {
     pub tokens_estimated: bool,
     pub request_bytes: u64,
     pub response_bytes: u64,
+    /// The Cedar policies that decided (their `@id`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guards: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

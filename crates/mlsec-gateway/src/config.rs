@@ -27,6 +27,10 @@ pub struct Config {
     pub audit: Audit,
     pub limits: Limits,
     pub routes: Vec<Route>,
+    /// Cedar policies; without them every valid key may call every route.
+    pub authorization: Option<std::sync::Arc<crate::authz::Policies>>,
+    /// Model attributes for policies: sensitivity by model name (default "normal").
+    pub sensitivity: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +170,21 @@ struct File {
     limit: Vec<FileLimit>,
     #[serde(default, rename = "route")]
     route: Vec<FileRoute>,
+    authorization: Option<FileAuthorization>,
+    #[serde(default)]
+    models: std::collections::BTreeMap<String, FileModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAuthorization {
+    policies: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileModel {
+    sensitivity: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -517,7 +536,21 @@ impl Config {
                 audit_bodies: r.audit_bodies,
             });
         }
+        let authorization = match &file.authorization {
+            None => None,
+            Some(a) => Some(std::sync::Arc::new(
+                crate::authz::Policies::load(&folder.join(&a.policies))
+                    .map_err(|m| at("authorization.policies", m))?,
+            )),
+        };
+        let sensitivity = file
+            .models
+            .iter()
+            .filter_map(|(name, m)| m.sensitivity.clone().map(|s| (name.clone(), s)))
+            .collect();
         Ok(Config {
+            authorization,
+            sensitivity,
             source: source.to_path_buf(),
             server,
             keys_file,

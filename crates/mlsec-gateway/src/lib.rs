@@ -19,6 +19,7 @@
 )]
 
 pub mod audit;
+pub mod authz;
 pub mod config;
 pub mod keys;
 pub mod limits;
@@ -42,6 +43,9 @@ pub fn run(config_path: &Path) -> Result<(), GatewayError> {
         .thread_name("mlsec-gateway")
         .build()
         .map_err(|e| GatewayError::Io(format!("cannot start the runtime: {e}")))?;
+    if config.authorization.is_none() {
+        tracing::warn!("no [authorization] policies: every valid key may call every route");
+    }
     let gateway = Arc::new(Gateway::new(config)?);
     runtime.block_on(server::serve(
         gateway.clone(),

@@ -510,6 +510,61 @@ async fn route_request(
         trace.record.request_body = Some(String::from_utf8_lossy(&body).into_owned());
     }
 
+    // Authorization.
+    if let Some(policies) = &settings.config.authorization {
+        let model_name = model.as_deref().unwrap_or(&route.name);
+        let query = crate::authz::Query {
+            key_id: &principal.id,
+            owner: &principal.owner,
+            tier: principal.tier.as_deref().unwrap_or(""),
+            groups: &principal.groups,
+            action: call.operation.as_str(),
+            model: model_name,
+            route: &route.name,
+            protocol: protocol.as_str(),
+            sensitivity: settings
+                .config
+                .sensitivity
+                .get(model_name)
+                .map_or("normal", String::as_str),
+            client: &trace.record.client,
+            stream,
+        };
+        let message = match policies.decide(&query) {
+            Ok(v) if v.allowed => {
+                trace.record.policies = v.policies;
+                None
+            }
+            Ok(v) => {
+                let message = match v.policies.first() {
+                    Some(p) => format!("forbidden by policy `{p}`"),
+                    None => format!(
+                        "no policy permits `{}` on model `{}`",
+                        call.operation.as_str(),
+                        truncate(model_name, 200)
+                    ),
+                };
+                trace.record.policies = v.policies;
+                Some(message)
+            }
+            Err(e) => {
+                tracing::error!("authorization failed, request denied: {e}");
+                Some("authorization could not be decided".to_string())
+            }
+        };
+        if let Some(message) = message {
+            gw.metrics
+                .authz_denials
+                .get_or_create(&vec![("route", route.name.clone())])
+                .inc();
+            return (
+                refuse(protocol, StatusCode::FORBIDDEN, &message),
+                Some((trace, protocol)),
+                None,
+            );
+        }
+    }
+
     // Limits.
     let limit_model = model.clone().unwrap_or_else(|| route.name.clone());
     let limiter = read(&gw.limiter).clone();

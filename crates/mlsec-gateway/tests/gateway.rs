@@ -26,6 +26,11 @@ pub struct Harness {
 
 /// A gateway with `extra` config appended to routes for the test upstream.
 pub async fn start(extra: &str) -> Harness {
+    start_with(extra, &[]).await
+}
+
+/// A gateway whose folder also holds `files` (name, text).
+pub async fn start_with(extra: &str, files: &[(&str, &str)]) -> Harness {
     let upstream = upstream::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -57,6 +62,9 @@ first_byte_timeout = "1s"
     );
     let config_path = dir.path().join("gateway.toml");
     std::fs::write(&config_path, text).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
     let (_, key) = keys::create(
         &dir.path().join("keys.json"),
         &NewKey {
@@ -829,4 +837,85 @@ requests_per_second = 100
             .collect::<Vec<_>>(),
         vec![200, 503, 200]
     );
+}
+
+#[tokio::test]
+async fn cedar_policies_decide_and_the_deciding_policies_are_audited() {
+    let policies = r#"
+@id("ml-chat")
+permit (principal in Group::"ml", action in [Action::"chat", Action::"metadata"], resource);
+
+@id("tabular-unless-high")
+permit (principal, action == Action::"infer", resource) when { resource.sensitivity != "high" };
+
+@id("no-streams")
+forbid (principal, action, resource) when { context.stream };
+"#;
+    let h = start_with(
+        r#"
+[authorization]
+policies = "policies.cedar"
+
+[models.iris]
+sensitivity = "high"
+"#,
+        &[("policies.cedar", policies)],
+    )
+    .await;
+    let k = Some(h.key.as_str());
+    let chat = call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT)).await;
+    assert_eq!(chat.status, StatusCode::OK, "{}", chat.text);
+    let embed = call(
+        h.addr,
+        Method::POST,
+        "/v1/embeddings",
+        k,
+        Some(r#"{"model":"e5","input":"x"}"#),
+    )
+    .await;
+    assert_eq!(embed.status, StatusCode::FORBIDDEN);
+    assert_eq!(embed.body["error"]["type"], "permission_error");
+    assert_eq!(
+        embed.body["error"]["message"],
+        "no policy permits `embed` on model `e5`"
+    );
+    let iris = call(h.addr, Method::POST, "/v2/models/iris/infer", k, Some("{}")).await;
+    assert_eq!(
+        (iris.status, iris.body["error"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("no policy permits `infer` on model `iris`")
+        )
+    );
+    let other = call(
+        h.addr,
+        Method::POST,
+        "/v2/models/slow-x/infer",
+        k,
+        Some("{}"),
+    )
+    .await;
+    assert_ne!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
+    let stream = call(
+        h.addr,
+        Method::POST,
+        "/v1/chat/completions",
+        k,
+        Some(r#"{"model":"m","stream":true,"messages":[]}"#),
+    )
+    .await;
+    assert_eq!(
+        stream.body["error"]["message"],
+        "forbidden by policy `no-streams`"
+    );
+    assert_eq!(h.upstream.seen.requests.load(Ordering::SeqCst), 2);
+    let r = records(&h);
+    assert_eq!(r[0]["policies"], serde_json::json!(["ml-chat"]));
+    assert_eq!(r[1]["decision"], "deny");
+    assert_eq!(r[4]["policies"], serde_json::json!(["no-streams"]));
+    assert!(h
+        .gw
+        .metrics
+        .render()
+        .contains("authz_denials_total{route=\"llm\"} 2"));
 }

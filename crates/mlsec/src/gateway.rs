@@ -166,8 +166,12 @@ pub fn gateway(args: GatewayArgs) -> Result<ExitCode, CliError> {
     match args.command {
         Some(GatewayCommand::CheckConfig { file }) => {
             let config = Config::load(&file)?;
+            let policies = match &config.authorization {
+                Some(p) => format!("{} Cedar polic(ies)", p.len()),
+                None => "no authorization policies: every valid key may call every route".into(),
+            };
             println!(
-                "{}: ok ({} route(s), {} limit(s), listen {})",
+                "{}: ok ({} route(s), {} limit(s), {policies}, listen {})",
                 file.display(),
                 config.routes.len(),
                 config.limits.rules.len(),

@@ -127,11 +127,16 @@ fn check_config_names_the_file_key_and_line() {
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "ok (1 route(s), 1 limit(s), listen 127.0.0.1:8088)",
+            "ok (1 route(s), 1 limit(s), 2 Cedar polic(ies), listen 127.0.0.1:8088)",
         ));
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        dir.path().join("bad.cedar"),
+        "permit (principal, action == Action::\"train\", resource);",
+    )
+    .unwrap();
     for (bad, says) in [
         (
             config(1, 2).replace("\"openai\"", "\"grpc\""),
@@ -155,6 +160,20 @@ fn check_config_names_the_file_key_and_line() {
                 "name = \"llm\"\nguards = [\"prompt-injection\"]",
             ),
             vec!["`route[0].guards`", "unknown guard"],
+        ),
+        (
+            format!(
+                "{}\n[authorization]\npolicies = \"missing.cedar\"\n",
+                config(1, 2)
+            ),
+            vec!["line 15", "`authorization.policies`", "missing.cedar"],
+        ),
+        (
+            format!(
+                "{}\n[authorization]\npolicies = \"bad.cedar\"\n",
+                config(1, 2)
+            ),
+            vec!["bad.cedar", "schema"],
         ),
     ] {
         std::fs::write(&path, &bad).unwrap();
