@@ -199,7 +199,10 @@ pub fn parse_pipfile_lock(text: &str) -> Result<Vec<Package>, String> {
         let Some(map) = doc.get(section).and_then(|s| s.as_object()) else {
             continue;
         };
-        for (name, entry) in map {
+        // Name order, however serde_json keeps object keys.
+        let mut entries: Vec<_> = map.iter().collect();
+        entries.sort_by_key(|(name, _)| name.as_str());
+        for (name, entry) in entries {
             let version = entry
                 .get("version")
                 .and_then(|v| v.as_str())

@@ -56,6 +56,8 @@ fn stable(mut doc: Value, root: &Path) -> String {
     doc["serialNumber"] = "urn:uuid:SERIAL".into();
     doc["metadata"]["timestamp"] = "TIME".into();
     doc["metadata"]["tools"]["components"][0]["version"] = "VERSION".into();
+    // Key order is serde_json's build setting, not the BOM's content.
+    mlsec_core::json::sort_keys(&mut doc);
     serde_json::to_string_pretty(&doc)
         .unwrap()
         .replace(&*root.to_string_lossy(), "ROOT")

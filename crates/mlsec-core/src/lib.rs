@@ -21,6 +21,7 @@ pub mod digest;
 mod evidence;
 mod fault;
 mod finding;
+pub mod json;
 mod limits;
 pub mod output;
 pub mod render;

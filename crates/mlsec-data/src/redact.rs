@@ -292,7 +292,7 @@ fn redact_jsonl(
     loop {
         let line = lines.line + 1;
         let at = Some(Place::Line(line));
-        let mut map = match lines.next_line() {
+        let map = match lines.next_line() {
             Err(e) => return Err(DatasetError::io(input, &e)),
             Ok(None) => break,
             Ok(Some(RawLine::TooLong(n))) => {
@@ -310,6 +310,7 @@ fn redact_jsonl(
                 }
             }
         };
+        let mut map = mlsec_core::json::sorted(map);
         map.retain(|k, _| !drop.contains(k));
         for (key, value) in map.iter_mut() {
             redact_value(r, key, value, report);

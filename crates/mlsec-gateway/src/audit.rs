@@ -310,6 +310,27 @@ pub fn link_hash(prev: &str, record_json: &str) -> String {
     hex::encode(h.finalize())
 }
 
+/// `details` of an `audit` evidence envelope (`mlsec audit verify|export`).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AuditDetails {
+    /// Records in the log.
+    pub records: u64,
+    /// The last record: its sequence number and hash (anchor it elsewhere to
+    /// detect later truncation).
+    pub head: ChainHead,
+    /// The first record that does not fit the chain, if any.
+    pub first_bad_record: Option<u64>,
+    /// Every record fits the chain.
+    pub intact: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ChainHead {
+    pub seq: u64,
+    /// SHA-256, lowercase hex.
+    pub hash: String,
+}
+
 /// One stored record as `audit export` writes it (a JSONL line).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredRecord {
@@ -412,12 +433,16 @@ pub fn verify_with(
         expected_prev = hash;
         last_seq = seq;
     }
-    let details = serde_json::json!({
-        "records": count,
-        "head": {"seq": last_seq, "hash": expected_prev},
-        "first_bad_record": first_bad,
-        "intact": first_bad.is_none(),
-    });
+    let details = AuditDetails {
+        records: count,
+        head: ChainHead {
+            seq: last_seq,
+            hash: expected_prev,
+        },
+        first_bad_record: first_bad,
+        intact: first_bad.is_none(),
+    };
+    let details = serde_json::to_value(details).unwrap_or_default();
     Ok(Evidence::new(
         "audit",
         vec![Subject {

@@ -351,7 +351,7 @@ pub fn attest(evidence: &serde_json::Value, credential: &Credential) -> Result<B
         })
         .unwrap_or_default();
     if subjects.is_empty() {
-        let bytes = serde_json::to_vec(evidence).map_err(internal)?;
+        let bytes = mlsec_core::json::sorted_bytes(evidence);
         let kind = evidence["kind"].as_str().unwrap_or("evidence");
         subjects.push(json!({"name": format!("mlsec {kind} evidence"), "digest": {"sha256": hash::hex(&HashAlgo::Sha256.digest(&bytes))}}));
     }
@@ -373,7 +373,7 @@ pub fn sign_statement(
         "predicateType": predicate_type,
         "predicate": predicate,
     });
-    let payload = serde_json::to_vec(&statement).map_err(internal)?;
+    let payload = mlsec_core::json::sorted_bytes(&statement);
     let signature = credential
         .key()
         .sign(&bundle::pae(bundle::IN_TOTO_PAYLOAD_TYPE, &payload));
@@ -430,7 +430,7 @@ fn attest_bom(bom: &serde_json::Value, credential: &Credential) -> Result<Bundle
     let subject = match (component["name"].as_str(), sha256) {
         (Some(name), Some(digest)) => json!({"name": name, "digest": {"sha256": digest}}),
         _ => {
-            let bytes = serde_json::to_vec(bom).map_err(internal)?;
+            let bytes = mlsec_core::json::sorted_bytes(bom);
             json!({"name": "CycloneDX BOM", "digest": {"sha256": hash::hex(&HashAlgo::Sha256.digest(&bytes))}})
         }
     };
@@ -460,10 +460,4 @@ pub fn verify_attestation(
 /// Reads a file to text, naming it in errors.
 pub fn read_text(path: &Path) -> Result<String, SignError> {
     std::fs::read_to_string(path).map_err(|e| SignError::io(path, &e))
-}
-
-/// Serializing a JSON value that was just parsed or built cannot fail; if it
-/// does, it is a bug.
-fn internal(e: serde_json::Error) -> SignError {
-    SignError::Internal(e.to_string())
 }

@@ -43,7 +43,7 @@ pub fn to_payload(m: &Manifest) -> Vec<u8> {
         "predicateType": PREDICATE_TYPE,
         "predicate": {"serialization": Value::Object(serialization), "resources": resources},
     });
-    serde_json::to_vec(&statement).unwrap_or_default()
+    mlsec_core::json::sorted_bytes(&statement)
 }
 
 /// Reads a signed statement into a manifest, checking everything a verifier

@@ -127,6 +127,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "audit",
+            envelope::<mlsec_gateway::audit::AuditDetails>(
+                "audit",
+                "mlsec audit verify and export: whether the gateway's hash-chained audit log is intact",
+            ),
+        ),
+        (
             "rules",
             envelope::<mlsec_core::RulesDetails>(
                 "rules",
@@ -151,8 +158,9 @@ mod tests {
     fn published_schemas_match_the_types() {
         let update = std::env::var_os("MLSEC_UPDATE_SCHEMAS").is_some();
         let mut stale = Vec::new();
-        for (kind, schema) in super::all() {
+        for (kind, mut schema) in super::all() {
             let path = folder().join(format!("{kind}.schema.json"));
+            mlsec_core::json::sort_keys(&mut schema);
             let mut text = serde_json::to_string_pretty(&schema).unwrap();
             text.push('\n');
             if update {

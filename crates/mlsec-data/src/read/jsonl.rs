@@ -79,7 +79,11 @@ pub(crate) fn cell_of(value: Value) -> Cell {
     match value {
         Value::Null => Cell::Null,
         Value::String(s) => Cell::Text(s),
-        other => Cell::Other(other.to_string()),
+        mut other => {
+            // Nested objects in key order, as row digests have always had them.
+            mlsec_core::json::sort_keys(&mut other);
+            Cell::Other(other.to_string())
+        }
     }
 }
 
@@ -105,7 +109,7 @@ impl<R: Read> Iterator for JsonlRows<R> {
                         continue;
                     }
                     match serde_json::from_slice::<Value>(bytes) {
-                        Ok(Value::Object(map)) => Ok(map),
+                        Ok(Value::Object(map)) => Ok(mlsec_core::json::sorted(map)),
                         Ok(other) => Err(format!("not a JSON object but {}", kind(&other))),
                         Err(e) => Err(format!("not JSON: {e}")),
                     }
