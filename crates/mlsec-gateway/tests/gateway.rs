@@ -39,6 +39,8 @@ pub async fn start_with(extra: &str, files: &[(&str, &str)]) -> Harness {
         r#"
 [server]
 listen = "127.0.0.1:0"
+header_timeout = "1s"
+body_timeout = "1s"
 
 [audit]
 sqlite = "audit.db"
@@ -603,7 +605,7 @@ async fn a_bad_config_on_reload_is_refused_and_the_old_one_serves() {
     .unwrap();
     let e = h.gw.reload(&h.config_path).unwrap_err().to_string();
     assert!(
-        e.contains("gateway.toml") && e.contains("line 17") && e.contains("kserve-v9"),
+        e.contains("gateway.toml") && e.contains("line 19") && e.contains("kserve-v9"),
         "{e}"
     );
     let a = call(
@@ -918,4 +920,72 @@ sensitivity = "high"
         .metrics
         .render()
         .contains("authz_denials_total{route=\"llm\"} 2"));
+}
+
+/// Sends raw bytes, waits `pause`, sends `more`, and returns what came back.
+async fn raw(addr: SocketAddr, first: &[u8], pause: Duration, more: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(first).await.unwrap();
+    tokio::time::sleep(pause).await;
+    let _ = s.write_all(more).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn hostile_clients_get_a_quick_4xx_or_a_closed_connection() {
+    let h = start("").await;
+    // Headers over max_header_bytes (32 KiB).
+    let huge = format!(
+        "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Junk: {}\r\n\r\n",
+        "a".repeat(64 << 10)
+    );
+    let answer = raw(h.addr, huge.as_bytes(), Duration::ZERO, b"").await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.80}");
+    // A client that stops sending its headers is cut off after header_timeout.
+    let start = std::time::Instant::now();
+    let answer = raw(
+        h.addr,
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n",
+        Duration::from_millis(1500),
+        b"",
+    )
+    .await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(start.elapsed() < Duration::from_secs(4));
+    // A body that stops coming: 408 after body_timeout.
+    let partial = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 100\r\n\r\n{{\"model\"",
+        h.key
+    );
+    let answer = raw(h.addr, partial.as_bytes(), Duration::from_millis(1500), b"").await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Garbage instead of HTTP.
+    let answer = raw(
+        h.addr,
+        &[0xff, 0x00, 0x13, 0x37, b'\r', b'\n', b'\r', b'\n'],
+        Duration::ZERO,
+        b"",
+    )
+    .await;
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 400"),
+        "{answer}"
+    );
+    assert_eq!(h.upstream.seen.requests.load(Ordering::SeqCst), 0);
+    // Still serving.
+    assert_eq!(
+        call(
+            h.addr,
+            Method::POST,
+            "/v1/chat/completions",
+            Some(&h.key),
+            Some(CHAT)
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
 }
