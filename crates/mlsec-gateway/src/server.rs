@@ -890,7 +890,7 @@ async fn read_body(
 }
 
 /// The `model` (and `stream`) of an OpenAI request body.
-fn body_model(body: &[u8]) -> Result<(String, bool), String> {
+pub fn body_model(body: &[u8]) -> Result<(String, bool), String> {
     #[derive(serde::Deserialize)]
     struct Head {
         model: Option<serde_json::Value>,
