@@ -20,8 +20,15 @@ pub enum Format {
 pub fn json(evidence: &Evidence) -> String {
     // Evidence is strings, numbers, maps keyed by strings or unit enums, and a
     // `Value`: serde_json has no error to return for any of them.
+    // Kind-specific details and finding evidence with sorted keys, as they
+    // always were, whatever order serde_json keeps.
+    let mut evidence = evidence.clone();
+    crate::json::sort_keys(&mut evidence.details);
+    for f in &mut evidence.findings {
+        crate::json::sort_keys(&mut f.evidence);
+    }
     #[allow(clippy::expect_used)]
-    let mut s = serde_json::to_string_pretty(evidence).expect("evidence serializes");
+    let mut s = serde_json::to_string_pretty(&evidence).expect("evidence serializes");
     s.push('\n');
     s
 }

@@ -84,7 +84,9 @@ fn log(evidence: &[&Evidence], rules: Vec<Value>, properties: Value) -> Value {
     let version = evidence
         .first()
         .map_or(crate::TOOL_VERSION, |e| e.tool.version.as_str());
-    json!({
+    // Sorted keys, one per line when pretty-printed: CI scripts read SARIF
+    // line by line (ci/run-mlsec.sh), whatever order serde_json keeps.
+    let mut log = json!({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
@@ -99,7 +101,9 @@ fn log(evidence: &[&Evidence], rules: Vec<Value>, properties: Value) -> Value {
             "columnKind": "unicodeCodePoints",
             "properties": properties
         }]
-    })
+    });
+    crate::json::sort_keys(&mut log);
+    log
 }
 
 /// One finding as a SARIF result, located at its file.

@@ -1,0 +1,50 @@
+"""Turns oha's JSON results (bench/gateway/work/*.json) into results.md."""
+import json
+import os
+import platform
+import sys
+
+work, rates, seconds = sys.argv[1], sys.argv[2].split(), sys.argv[3]
+
+
+def load(name):
+    with open(os.path.join(work, name + ".json")) as f:
+        return json.load(f)
+
+
+def ms(result, p):
+    return result["latencyPercentiles"][p] * 1e3
+
+
+def ok_share(result):
+    codes = result.get("statusCodeDistribution", {})
+    total = sum(codes.values()) + sum(result.get("errorDistribution", {}).values())
+    return codes.get("200", 0) / total if total else 0.0
+
+
+print("# mlsec gateway vs LiteLLM proxy: added latency and throughput\n")
+print(f"Made by `bench/gateway/run.sh` on {platform.machine()}, {os.cpu_count()} cores "
+      "(the load generator, the proxy and the stand-in model server share them), "
+      f"{seconds} s per measurement. Requests are non-streaming chat completions; "
+      "the model server answers at once, so the numbers are the proxies' own cost.\n")
+print("mlsec gateway: API key, Cedar policy, a rate limit and the SQLite audit log on. "
+      "LiteLLM proxy: master key and a per-model rpm limit (no audit log: it needs a database).\n")
+print("## Added latency at fixed rates (ms over the direct call)\n")
+print("| rate (req/s) | direct p50 | direct p99 | mlsec added p50 | mlsec added p99 | LiteLLM added p50 | LiteLLM added p99 | mlsec 200s | LiteLLM 200s |")
+print("|---|---|---|---|---|---|---|---|---|")
+for rate in rates:
+    d, m, l = (load(f"{t}-rate{rate}") for t in ("direct", "mlsec", "litellm"))
+    print(f"| {rate} | {ms(d, 'p50'):.3f} | {ms(d, 'p99'):.3f} "
+          f"| {ms(m, 'p50') - ms(d, 'p50'):.3f} | {ms(m, 'p99') - ms(d, 'p99'):.3f} "
+          f"| {ms(l, 'p50') - ms(d, 'p50'):.3f} | {ms(l, 'p99') - ms(d, 'p99'):.3f} "
+          f"| {ok_share(m):.1%} | {ok_share(l):.1%} |")
+print("\n## Maximum throughput (64 connections)\n")
+print("| target | requests/s | p50 ms | p99 ms | 200s |")
+print("|---|---|---|---|---|")
+rps = {}
+for t in ("direct", "mlsec", "litellm"):
+    r = load(f"{t}-max")
+    rps[t] = r["summary"]["requestsPerSec"]
+    print(f"| {t} | {rps[t]:,.0f} | {ms(r, 'p50'):.2f} | {ms(r, 'p99'):.2f} | {ok_share(r):.1%} |")
+if rps.get("litellm"):
+    print(f"\nmlsec gateway's maximum throughput is {rps['mlsec'] / rps['litellm']:.0f}x LiteLLM's.")
