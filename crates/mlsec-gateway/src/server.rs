@@ -980,10 +980,21 @@ impl AuditedBody {
         }
         if let (Some(total), Some(admission)) = (tokens.total, self.admission.take()) {
             let limiter = self.limiter.clone();
-            tokio::spawn(async move { limiter.charge_tokens(&admission, total).await });
+            spawn_detached(async move { limiter.charge_tokens(&admission, total).await });
         }
         let gw = self.gw.clone();
         self.finishing = Some(Box::pin(async move { gw.audit.append(trace.record).await }));
+    }
+}
+
+/// Runs `f` on the current runtime. A body dropped outside one (while the
+/// runtime itself shuts down) cannot, and must not panic for it.
+fn spawn_detached(f: impl Future<Output = ()> + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(f);
+        }
+        Err(_) => tracing::warn!("runtime gone: a late audit write or token charge was dropped"),
     }
 }
 
@@ -997,7 +1008,7 @@ impl Drop for AuditedBody {
         if let Some(f) = self.finishing.take() {
             if !self.done {
                 let gw = self.gw.clone();
-                tokio::spawn(async move {
+                spawn_detached(async move {
                     if f.await.is_err() {
                         gw.metrics.audit_failures.inc();
                     }
