@@ -940,6 +940,15 @@ type Writing = Pin<Box<dyn Future<Output = Result<u64, AuditError>> + Send>>;
 const MAX_KEPT_BODY: usize = 1 << 20;
 
 impl AuditedBody {
+    fn count_upstream_error(&self, kind: &str) {
+        let route = self.trace.as_ref().map_or("-".into(), |t| t.route.clone());
+        self.gw
+            .metrics
+            .upstream_errors
+            .get_or_create(&vec![("route", route), ("kind", kind.to_string())])
+            .inc();
+    }
+
     /// Builds the final record and starts writing it.
     fn finish(&mut self, reason: Option<&str>) {
         let Some(mut trace) = self.trace.take() else {
@@ -1053,17 +1062,7 @@ impl Body for AuditedBody {
                 };
             }
             if this.deadline.as_mut().poll(cx).is_ready() {
-                this.gw
-                    .metrics
-                    .upstream_errors
-                    .get_or_create(&vec![
-                        (
-                            "route",
-                            this.trace.as_ref().map_or("-".into(), |t| t.route.clone()),
-                        ),
-                        ("kind", "total-timeout".into()),
-                    ])
-                    .inc();
+                this.count_upstream_error("total-timeout");
                 this.held = None;
                 this.finish(Some("upstream answer exceeded the route's total timeout"));
                 this.cut = Some("upstream answer exceeded the total timeout".into());
@@ -1086,17 +1085,7 @@ impl Body for AuditedBody {
                 }
                 Some(Err(e)) => {
                     let message = format!("upstream answer broke off: {e}");
-                    this.gw
-                        .metrics
-                        .upstream_errors
-                        .get_or_create(&vec![
-                            (
-                                "route",
-                                this.trace.as_ref().map_or("-".into(), |t| t.route.clone()),
-                            ),
-                            ("kind", "body".into()),
-                        ])
-                        .inc();
+                    this.count_upstream_error("body");
                     this.held = None;
                     this.finish(Some(&message));
                     this.cut = Some(message);
