@@ -45,11 +45,14 @@ pub struct Server {
 
 #[derive(Debug, Clone)]
 pub struct Audit {
-    pub sqlite: PathBuf,
+    pub sink: crate::audit::Sink,
     pub queue: usize,
     pub batch: usize,
     /// Serve when the audit log cannot take a record (true), or answer 503 (false).
     pub fail_open: bool,
+    /// Sign the chain's head with this key (PEM) every `checkpoint_every`.
+    pub checkpoint_key: Option<PathBuf>,
+    pub checkpoint_every: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,7 +210,12 @@ struct FileKeys {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileAudit {
+    backend: Option<String>,
     sqlite: Option<String>,
+    postgres_url: Option<String>,
+    postgres_table: Option<String>,
+    checkpoint_key: Option<String>,
+    checkpoint_every: Option<String>,
     queue: Option<usize>,
     batch: Option<usize>,
     on_failure: Option<String>,
@@ -355,8 +363,61 @@ impl Config {
         let keys_file = folder.join(file.keys.file.as_deref().unwrap_or("keys.json"));
 
         let on_failure = file.audit.on_failure.as_deref().unwrap_or("closed");
+        let sink = match file.audit.backend.as_deref().unwrap_or("sqlite") {
+            "sqlite" => crate::audit::Sink::Sqlite(
+                folder.join(file.audit.sqlite.as_deref().unwrap_or("audit.db")),
+            ),
+            "postgres" => {
+                let written = file.audit.postgres_url.as_deref().ok_or_else(|| {
+                    at(
+                        "audit.postgres_url",
+                        "required with backend = \"postgres\"".into(),
+                    )
+                })?;
+                // `env:NAME` keeps the password out of the file.
+                let url = match written.strip_prefix("env:") {
+                    Some(name) => std::env::var(name).map_err(|_| {
+                        at(
+                            "audit.postgres_url",
+                            format!("environment variable {name} is not set"),
+                        )
+                    })?,
+                    None => written.to_string(),
+                };
+                if !(url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+                    return Err(at(
+                        "audit.postgres_url",
+                        "expected a postgresql:// URL (or env:NAME)".into(),
+                    ));
+                }
+                let table = file
+                    .audit
+                    .postgres_table
+                    .clone()
+                    .unwrap_or_else(|| "mlsec_audit".into());
+                crate::audit::check_postgres(&url, &table)
+                    .map_err(|e| at("audit.postgres_url", e))?;
+                crate::audit::Sink::Postgres { url, table }
+            }
+            other => {
+                return Err(at(
+                    "audit.backend",
+                    format!("`{other}`: expected sqlite or postgres"),
+                ))
+            }
+        };
+        let checkpoint_key = file.audit.checkpoint_key.as_deref().map(|k| folder.join(k));
+        if let Some(key) = &checkpoint_key {
+            crate::audit::load_checkpoint_key(key).map_err(|e| at("audit.checkpoint_key", e))?;
+        }
         let audit = Audit {
-            sqlite: folder.join(file.audit.sqlite.as_deref().unwrap_or("audit.db")),
+            sink,
+            checkpoint_key,
+            checkpoint_every: duration(
+                "audit.checkpoint_every",
+                &file.audit.checkpoint_every,
+                Duration::from_secs(60),
+            )?,
             queue: file.audit.queue.unwrap_or(10_000),
             batch: file.audit.batch.unwrap_or(512),
             fail_open: match on_failure {

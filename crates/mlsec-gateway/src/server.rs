@@ -89,8 +89,8 @@ impl Gateway {
     pub fn new(config: Config) -> Result<Gateway, GatewayError> {
         let keys = KeyStore::load(&config.keys_file)?;
         let stamp = modified(&config.keys_file);
-        let audit = AuditLog::open(&config.audit.sqlite, config.audit.queue, config.audit.batch)
-            .map_err(|e| GatewayError::Audit(e.to_string()))?;
+        let audit =
+            AuditLog::open(&config.audit).map_err(|e| GatewayError::Audit(e.to_string()))?;
         let limiter = Limiter::new(&config.limits);
         Ok(Gateway {
             settings: RwLock::new(Arc::new(Settings::new(config))),
@@ -120,10 +120,14 @@ impl Gateway {
             let config = Config::load(path)?;
             let current = self.settings();
             if config.server.listen != current.config.server.listen
-                || config.audit.sqlite != current.config.audit.sqlite
+                || config.audit.sink != current.config.audit.sink
+                || config.audit.checkpoint_key != current.config.audit.checkpoint_key
+                || config.audit.checkpoint_every != current.config.audit.checkpoint_every
+                || (config.audit.queue, config.audit.batch)
+                    != (current.config.audit.queue, current.config.audit.batch)
             {
                 return Err(GatewayError::Io(
-                    "server.listen and audit.sqlite change only with a restart; config not reloaded".into(),
+                    "server.listen and the audit log's settings change only with a restart; config not reloaded".into(),
                 ));
             }
             let keys = KeyStore::load(&config.keys_file)?;
@@ -411,6 +415,20 @@ async fn route_request(
             Some((trace, protocol)),
             None,
         );
+    }
+
+    // With the log known to be failing, refuse before the upstream does
+    // work whose answer would be cut anyway. This refusal's own record is
+    // the write that notices when the log is back.
+    if !gw.audit.healthy() && !settings.config.audit.fail_open {
+        let mut r = refuse(
+            protocol,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit log unavailable; request not served",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return (r, Some((trace, protocol)), None);
     }
 
     // Authenticate before reading a byte of the body.

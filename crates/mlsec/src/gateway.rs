@@ -5,6 +5,7 @@ use crate::args::OutputArgs;
 use crate::error::CliError;
 use clap::{Args, Subcommand, ValueEnum};
 use mlsec_core::{output, Fault, Severity};
+use mlsec_gateway::audit::Sink;
 use mlsec_gateway::keys::{self, KeyError, KeyRecord, NewKey};
 use mlsec_gateway::{Config, ConfigError, GatewayError};
 use std::io::{Read, Write};
@@ -108,23 +109,28 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Prove the audit log's hash chain: exit 0 intact, 1 altered, missing or
-    /// reordered records (the first bad record is named), 2 unreadable.
+    /// Prove the audit log's hash chain and, with --key, its signed
+    /// checkpoints: exit 0 intact, 1 altered, missing, reordered or cut-off
+    /// records (the first bad record is named), 2 unreadable.
     Verify {
-        /// The gateway's SQLite audit log.
-        #[arg(value_name = "AUDIT.db")]
-        log: PathBuf,
+        #[command(flatten)]
+        log: AuditLogArgs,
+        #[command(flatten)]
+        trust: crate::args::TrustArgs,
         #[command(flatten)]
         output: OutputArgs,
     },
     /// Write every record as JSON Lines (seq, prev, hash, record), checking
-    /// the chain on the way; the evidence says whether it held.
+    /// the chain (and, with --key, the checkpoints) on the way; the evidence
+    /// says whether it held.
     Export {
-        #[arg(value_name = "AUDIT.db")]
-        log: PathBuf,
+        #[command(flatten)]
+        log: AuditLogArgs,
         /// Where the JSON Lines go (written atomically).
         #[arg(long, value_name = "FILE.jsonl")]
         to: PathBuf,
+        #[command(flatten)]
+        trust: crate::args::TrustArgs,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -321,19 +327,61 @@ fn describe(r: &KeyRecord) -> String {
     s
 }
 
+/// Which audit log: a SQLite file or a PostgreSQL table.
+#[derive(Debug, Args)]
+pub struct AuditLogArgs {
+    /// The gateway's SQLite audit log, or a postgresql:// URL.
+    #[arg(value_name = "AUDIT.db|URL")]
+    pub log: String,
+    /// The PostgreSQL table (audit.postgres_table in the gateway's config).
+    #[arg(long, default_value = "mlsec_audit")]
+    pub table: String,
+}
+
+impl AuditLogArgs {
+    fn sink(&self) -> Result<Sink, CliError> {
+        let sink = Sink::parse(&self.log, &self.table);
+        if let Sink::Postgres { url, table } = &sink {
+            mlsec_gateway::audit::check_postgres(url, table).map_err(|e| CliError {
+                message: format!("{sink}: {e}"),
+                fault: Fault::Input,
+            })?;
+        }
+        Ok(sink)
+    }
+}
+
+fn trust(t: &crate::args::TrustArgs) -> Result<Option<mlsec_sign::Trust>, CliError> {
+    if !t.given() {
+        return Ok(None);
+    }
+    crate::keys::trust(t).map(Some).map_err(CliError::from)
+}
+
 pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
     match args.command {
-        AuditCommand::Verify { log, output } => {
-            let evidence =
-                mlsec_gateway::audit::verify_with(&log, |_| Ok(())).map_err(read_error)?;
+        AuditCommand::Verify {
+            log,
+            trust: t,
+            output,
+        } => {
+            let (sink, trust) = (log.sink()?, trust(&t)?);
+            let evidence = mlsec_gateway::audit::verify_with(&sink, trust.as_ref(), |_| Ok(()))
+                .map_err(read_error)?;
             finish(evidence, &output)
         }
-        AuditCommand::Export { log, to, output } => {
+        AuditCommand::Export {
+            log,
+            to,
+            trust: t,
+            output,
+        } => {
+            let (sink, trust) = (log.sink()?, trust(&t)?);
             let mut file = output::AtomicFile::create(&to, ".mlsec-export")
                 .map_err(|e| CliError::output(Some(&to), &e))?;
             let evidence = {
                 let mut writer = std::io::BufWriter::new(file.file_mut());
-                let evidence = mlsec_gateway::audit::verify_with(&log, |r| {
+                let evidence = mlsec_gateway::audit::verify_with(&sink, trust.as_ref(), |r| {
                     serde_json::to_writer(&mut writer, r)?;
                     writer.write_all(b"\n")
                 })

@@ -427,3 +427,156 @@ fn sighup_with_a_bad_config_keeps_serving_and_kill_9_loses_no_acknowledged_recor
 }
 
 use predicates::prelude::PredicateBooleanExt;
+
+/// The project's PostgreSQL and Redis (README: "Real services").
+const POSTGRES: &str = "postgresql://postgres@127.0.0.1:5432/test";
+
+#[test]
+fn two_gateway_processes_share_one_redis_limit_and_one_signed_postgres_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let stamp = format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let table = format!("cli_two_{stamp}");
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keys");
+    let upstream = free_port();
+    let _mock = spawn(
+        &[
+            "gateway",
+            "mock-upstream",
+            "--listen",
+            &format!("127.0.0.1:{upstream}"),
+        ],
+        dir.path(),
+    );
+    let mut replicas = Vec::new();
+    for name in ["a", "b"] {
+        let listen = free_port();
+        let text = format!(
+            r#"[server]
+listen = "127.0.0.1:{listen}"
+
+[audit]
+backend = "postgres"
+postgres_url = "{POSTGRES}"
+postgres_table = "{table}"
+checkpoint_key = "{key}"
+checkpoint_every = "200ms"
+
+[limits]
+backend = "redis"
+redis_url = "redis://127.0.0.1:6379"
+redis_prefix = "mlsec:clitest:{stamp}:"
+
+[[limit]]
+name = "global"
+per = "principal"
+requests_per_second = 1
+burst = 10
+
+[[route]]
+name = "llm"
+protocol = "openai"
+upstream = "http://127.0.0.1:{upstream}"
+"#,
+            key = keys.join("p256.pem").display()
+        );
+        std::fs::write(dir.path().join(format!("{name}.toml")), text).unwrap();
+        replicas.push((name, listen));
+    }
+    mlsec()
+        .args([
+            "gateway",
+            "keys",
+            "create",
+            "--owner",
+            "ci",
+            "--secret-stdin",
+            "--config",
+            "a.toml",
+        ])
+        .current_dir(dir.path())
+        .write_stdin("ci-test-key-0123456789\n")
+        .assert()
+        .success();
+    let mut gateways: Vec<(Killed, SocketAddr)> = replicas
+        .iter()
+        .map(|(name, listen)| {
+            let config = format!("{name}.toml");
+            let g = spawn(&["gateway", "--config", &config], dir.path());
+            let addr: SocketAddr = format!("127.0.0.1:{listen}").parse().unwrap();
+            wait_ready(addr);
+            (g, addr)
+        })
+        .collect();
+    let chat = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
+    let key = Some("ci-test-key-0123456789");
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for i in 0..40 {
+        let addr = gateways[i % 2].1;
+        let (status, _, body) = http(addr, "POST", "/v1/chat/completions", key, chat).unwrap();
+        assert!(status == 200 || status == 429, "{status}: {body}");
+        *statuses.entry(status).or_default() += 1;
+    }
+    // One bucket of 10 across both (each alone would admit 10).
+    let admitted = statuses.get(&200).copied().unwrap_or(0);
+    assert!((10..=12).contains(&admitted), "{statuses:?}");
+
+    // SIGTERM: each drains, writes its queue and signs a last checkpoint.
+    for (g, _) in &mut gateways {
+        let pid = g.0.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        assert!(g.0.wait().unwrap().success());
+    }
+    let out = mlsec()
+        .args([
+            "audit", "verify", POSTGRES, "--table", &table, "--format", "json",
+        ])
+        .arg("--key")
+        .arg(keys.join("p256.pub"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let evidence: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(evidence["details"]["records"], 40, "{evidence}");
+    assert_eq!(
+        evidence["details"]["checkpoints"]["signed_up_to"], 40,
+        "{evidence}"
+    );
+    assert!(
+        !evidence["subjects"][0]["name"]
+            .as_str()
+            .unwrap()
+            .contains("password"),
+        "{evidence}"
+    );
+    // Checkpoints made with another key do not vouch for the log.
+    mlsec()
+        .args(["audit", "verify", POSTGRES, "--table", &table])
+        .arg("--key")
+        .arg(keys.join("ed25519.pub"))
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("AUD003"));
+    let mut c = postgres_client();
+    c.batch_execute(&format!(
+        "DROP TABLE {table}; DROP TABLE {table}_checkpoint;"
+    ))
+    .unwrap();
+}
+
+fn postgres_client() -> postgres::Client {
+    postgres::Client::connect(POSTGRES, postgres::NoTls)
+        .expect("PostgreSQL must run at 127.0.0.1:5432 (README: Real services)")
+}

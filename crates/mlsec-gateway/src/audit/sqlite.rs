@@ -1,0 +1,158 @@
+//! The embedded audit store: one SQLite file in WAL mode.
+
+use super::{chain, CheckpointRow, Row, Store};
+use std::path::Path;
+
+pub(crate) struct SqliteStore {
+    db: rusqlite::Connection,
+}
+
+impl SqliteStore {
+    /// Opens `path`; `create` makes the file and its tables (the writer),
+    /// otherwise the log must exist and is opened read-only (the verifier).
+    pub fn open(path: &Path, create: bool) -> Result<SqliteStore, String> {
+        if create {
+            open_for_writing(path)
+                .map(|db| SqliteStore { db })
+                .map_err(|e| e.to_string())
+        } else {
+            if !path.is_file() {
+                return Err("no such audit log".into());
+            }
+            let db = rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(SqliteStore { db })
+        }
+    }
+}
+
+fn open_for_writing(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open(path)?;
+    // WAL: readers (audit verify) never block the writer. synchronous=NORMAL
+    // keeps every commit across a crash of the process (not of the machine).
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", "NORMAL")?;
+    c.busy_timeout(std::time::Duration::from_secs(5))?;
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS audit (
+            seq INTEGER PRIMARY KEY,
+            prev TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            record TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS checkpoint (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            time TEXT NOT NULL,
+            bundle TEXT NOT NULL
+        );",
+    )?;
+    Ok(c)
+}
+
+impl Store for SqliteStore {
+    fn append(&mut self, records: &[String]) -> Result<(u64, Row), String> {
+        let mut go = || -> rusqlite::Result<(u64, Option<Row>)> {
+            // IMMEDIATE takes the write lock before reading the head, so even
+            // two writers on one file extend one chain.
+            let tx = self
+                .db
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let head: Option<(u64, String)> = tx
+                .query_row(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+                )
+                .map(Some)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                    e => Err(e),
+                })?;
+            let rows = chain(head, records);
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO audit (seq, prev, hash, record) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for r in &rows {
+                    insert.execute(rusqlite::params![r.seq as i64, r.prev, r.hash, r.record])?;
+                }
+            }
+            tx.commit()?;
+            let first = rows.first().map_or(0, |r| r.seq);
+            Ok((first, rows.into_iter().last()))
+        };
+        match go().map_err(|e| e.to_string())? {
+            (first, Some(last)) => Ok((first, last)),
+            (_, None) => Err("nothing to append".into()),
+        }
+    }
+
+    fn add_checkpoint(&mut self, c: &CheckpointRow) -> Result<(), String> {
+        self.db
+            .execute(
+                "INSERT OR IGNORE INTO checkpoint (seq, hash, time, bundle) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![c.seq as i64, c.hash, c.time, c.bundle],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn for_each_record(
+        &mut self,
+        each: &mut dyn FnMut(Row) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut statement = self
+            .db
+            .prepare("SELECT seq, prev, hash, record FROM audit ORDER BY seq")
+            .map_err(|e| format!("not an mlsec audit log: {e}"))?;
+        let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+            let read = || -> rusqlite::Result<Row> {
+                Ok(Row {
+                    seq: row.get::<_, i64>(0)? as u64,
+                    prev: row.get(1)?,
+                    hash: row.get(2)?,
+                    record: row.get(3)?,
+                })
+            };
+            each(read().map_err(|e| e.to_string())?)?;
+        }
+        Ok(())
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<CheckpointRow>, String> {
+        // Logs written before checkpoints existed have no such table.
+        let exists: bool = self
+            .db
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| e.to_string())?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut statement = self
+            .db
+            .prepare("SELECT seq, hash, time, bundle FROM checkpoint ORDER BY seq")
+            .map_err(|e| e.to_string())?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(CheckpointRow {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    hash: r.get(1)?,
+                    time: r.get(2)?,
+                    bundle: r.get(3)?,
+                })
+            })
+            .map_err(|e| e.to_string())?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| e.to_string())
+    }
+}
