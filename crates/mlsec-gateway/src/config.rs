@@ -41,6 +41,8 @@ pub struct Server {
     pub max_header_bytes: usize,
     pub drain_timeout: Duration,
     pub metrics: bool,
+    /// TLS termination (with client certificates when `client_ca` is set).
+    pub tls: Option<crate::tls::Tls>,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +158,64 @@ impl Upstream {
     }
 }
 
+/// `[server]`'s TLS keys, checked and loaded (certificates are read now, so
+/// a bad file fails at start or on reload, not at the first handshake).
+fn tls(
+    server: &FileServer,
+    folder: &Path,
+    at: &dyn Fn(&str, String) -> String,
+) -> Result<Option<crate::tls::Tls>, String> {
+    use crate::tls::ClientAuth;
+    let (cert, key) = match (&server.tls_cert, &server.tls_key) {
+        (Some(c), Some(k)) => (folder.join(c), folder.join(k)),
+        (None, None) => {
+            for (name, set) in [
+                ("server.client_ca", server.client_ca.is_some()),
+                ("server.client_auth", server.client_auth.is_some()),
+                (
+                    "server.client_cert_identity",
+                    server.client_cert_identity.is_some(),
+                ),
+            ] {
+                if set {
+                    return Err(at(name, "needs tls_cert and tls_key".into()));
+                }
+            }
+            return Ok(None);
+        }
+        (Some(_), None) => return Err(at("server.tls_key", "required with tls_cert".into())),
+        (None, Some(_)) => return Err(at("server.tls_cert", "required with tls_key".into())),
+    };
+    let auth = match server.client_auth.as_deref() {
+        None | Some("required") => ClientAuth::Required,
+        Some("optional") => ClientAuth::Optional,
+        Some(other) => {
+            return Err(at(
+                "server.client_auth",
+                format!("`{other}`: expected required or optional"),
+            ))
+        }
+    };
+    let client_ca = match &server.client_ca {
+        Some(ca) => Some((folder.join(ca), auth)),
+        None if server.client_auth.is_some() || server.client_cert_identity == Some(true) => {
+            return Err(at(
+                "server.client_ca",
+                "required for client certificates".into(),
+            ))
+        }
+        None => None,
+    };
+    crate::tls::load(
+        &cert,
+        &key,
+        client_ca.as_ref().map(|(p, a)| (p.as_path(), *a)),
+        server.client_cert_identity.unwrap_or(false),
+    )
+    .map(Some)
+    .map_err(|e| at("server.tls_cert", e))
+}
+
 // ---- the file as written -------------------------------------------------
 
 #[derive(Deserialize)]
@@ -199,6 +259,11 @@ struct FileServer {
     max_header_bytes: Option<String>,
     drain_timeout: Option<String>,
     metrics: Option<bool>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    client_ca: Option<String>,
+    client_auth: Option<String>,
+    client_cert_identity: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -352,6 +417,7 @@ impl Config {
                 Duration::from_secs(30),
             )?,
             metrics: file.server.metrics.unwrap_or(true),
+            tls: tls(&file.server, folder, &at)?,
         };
         if server.max_header_bytes < 8192 {
             return Err(at(

@@ -19,6 +19,7 @@
 )]
 
 pub mod audit;
+pub mod authn;
 pub mod authz;
 pub mod config;
 pub mod keys;
@@ -27,6 +28,7 @@ pub mod metrics;
 pub mod mock;
 pub mod protocol;
 pub mod server;
+pub mod tls;
 pub mod usage;
 
 pub use config::{Config, ConfigError};

@@ -31,6 +31,7 @@ pub struct Metrics {
     pub limiter_failures: Counter,
     pub limiter_fallbacks: Gauge,
     pub config_reloads: Family<Labels, Counter>,
+    pub tls_failures: Counter,
 }
 
 impl Metrics {
@@ -62,6 +63,7 @@ impl Metrics {
             audit_failures: Counter::default(),
             limiter_failures: Counter::default(),
             limiter_fallbacks: Gauge::default(),
+            tls_failures: Counter::default(),
             config_reloads: Family::default(),
             registry: Registry::default(),
         };
@@ -139,6 +141,11 @@ impl Metrics {
             "config_reloads",
             "Config reloads, by result",
             m.config_reloads.clone(),
+        );
+        registry.register(
+            "tls_handshake_failures",
+            "TLS handshakes that failed or timed out (bad or missing client certificates included)",
+            m.tls_failures.clone(),
         );
         Metrics { registry, ..m }
     }

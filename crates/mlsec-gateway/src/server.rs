@@ -434,8 +434,16 @@ async fn route_request(
     // Authenticate before reading a byte of the body.
     let principal = {
         let keys = read(&gw.keys).clone();
-        match keys.check(presented_key(req.headers()), SystemTime::now()) {
-            Ok(p) => p.clone(),
+        let cert = req.extensions().get::<Arc<crate::tls::ClientCert>>();
+        let tls = settings.config.server.tls.as_ref();
+        match crate::authn::authenticate(
+            &keys,
+            tls,
+            req.headers(),
+            cert.map(|c| &**c),
+            SystemTime::now(),
+        ) {
+            Ok(p) => p,
             Err(refusal) => {
                 gw.metrics
                     .authn_failures
@@ -808,25 +816,6 @@ fn under_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// The API key from `Authorization: Bearer KEY` or `x-api-key: KEY`.
-fn presented_key(headers: &HeaderMap) -> &str {
-    if let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let v = v.trim();
-        if let (Some(scheme), Some(key)) = (v.get(..7), v.get(7..)) {
-            if scheme.eq_ignore_ascii_case("bearer ") {
-                return key.trim();
-            }
-        }
-        return "";
-    }
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map_or("", str::trim)
-}
-
 fn forward_headers(incoming: &HeaderMap, request_id: &str, client: &str) -> HeaderMap {
     let mut headers = incoming.clone();
     strip_hop_by_hop(&mut headers);
@@ -1133,7 +1122,12 @@ pub async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| GatewayError::Io(e.to_string()))?;
-    tracing::info!("mlsec gateway listening on http://{local}");
+    let scheme = if server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!("mlsec gateway listening on {scheme}://{local}");
     if let Some(ready) = ready {
         let _ = ready.send(local);
     }
@@ -1166,15 +1160,35 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let gw = gw.clone();
-                let service = hyper::service::service_fn(move |req| {
-                    let gw = gw.clone();
-                    async move { Ok::<_, std::convert::Infallible>(handle(gw, req, peer).await) }
-                });
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                let connection = graceful.watch(connection);
+                let tls = gw.settings().config.server.tls.clone();
+                let (gw, builder, watcher) = (gw.clone(), builder.clone(), graceful.watcher());
+                let handshake_timeout = server.header_timeout;
                 tokio::spawn(async move {
-                    let _ = connection.await;
+                    let Some(tls) = tls else {
+                        return serve_connection(&builder, watcher, TokioIo::new(stream), gw, peer, None).await;
+                    };
+                    // A client that stalls the handshake is cut like one
+                    // that stalls its headers.
+                    let stream = match tokio::time::timeout(handshake_timeout, tls.acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            gw.metrics.tls_failures.inc();
+                            tracing::debug!("TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            gw.metrics.tls_failures.inc();
+                            return;
+                        }
+                    };
+                    let cert = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(|leaf| crate::tls::client_cert(leaf))
+                        .map(Arc::new);
+                    serve_connection(&builder, watcher, TokioIo::new(stream), gw, peer, cert).await
                 });
             }
             _ = hangup.recv() => {
@@ -1201,6 +1215,32 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// Serves one accepted connection (plain or TLS) until it closes or the
+/// gateway drains. A verified client certificate rides along with each
+/// request in its extensions.
+async fn serve_connection<I>(
+    builder: &hyper_util::server::conn::auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    io: TokioIo<I>,
+    gw: Arc<Gateway>,
+    peer: SocketAddr,
+    cert: Option<Arc<crate::tls::ClientCert>>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        if let Some(c) = &cert {
+            req.extensions_mut().insert(c.clone());
+        }
+        let gw = gw.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(gw, req, peer).await) }
+    });
+    let connection = builder
+        .serve_connection_with_upgrades(io, service)
+        .into_owned();
+    let _ = watcher.watch(connection).await;
 }
 
 fn signal(
