@@ -29,6 +29,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Cedar policies; without them every valid key may call every route.
     pub authorization: Option<std::sync::Arc<crate::authz::Policies>>,
+    /// JWT bearer tokens, besides API keys.
+    pub jwt: Option<std::sync::Arc<crate::jwt::JwtAuth>>,
     /// Model attributes for policies: sensitivity by model name (default "normal").
     pub sensitivity: std::collections::BTreeMap<String, String>,
 }
@@ -216,6 +218,91 @@ fn tls(
     .map_err(|e| at("server.tls_cert", e))
 }
 
+/// Reads a duration key: (key, value, default).
+type DurationKey<'a> = dyn Fn(&str, &Option<String>, Duration) -> Result<Duration, String> + 'a;
+
+/// `[jwt]`, checked, with a file's key set read now.
+fn jwt(
+    j: &FileJwt,
+    folder: &Path,
+    at: &dyn Fn(&str, String) -> String,
+    duration: &DurationKey<'_>,
+) -> Result<crate::jwt::JwtAuth, String> {
+    use crate::jwt::{Algorithm, JwtAuth, Rules, Source};
+    if j.issuer.is_empty() {
+        return Err(at("jwt.issuer", "must not be empty".into()));
+    }
+    let audience = match &j.audience {
+        OneOrMany::One(a) => vec![a.clone()],
+        OneOrMany::Many(a) => a.clone(),
+    };
+    if audience.is_empty() || audience.iter().any(String::is_empty) {
+        return Err(at("jwt.audience", "name at least one audience".into()));
+    }
+    let algorithms = match &j.algorithms {
+        None => Algorithm::ALL.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Algorithm::parse(n).ok_or_else(|| {
+                    at(
+                        "jwt.algorithms",
+                        format!("`{n}`: expected RS256, ES256 or EdDSA"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    if algorithms.is_empty() {
+        return Err(at("jwt.algorithms", "name at least one".into()));
+    }
+    let source = match (&j.jwks_file, &j.jwks_url) {
+        (Some(f), None) => {
+            if j.jwks_ca.is_some() {
+                return Err(at("jwt.jwks_ca", "only with jwks_url".into()));
+            }
+            Source::File(folder.join(f))
+        }
+        (None, Some(u)) => {
+            let url: http::Uri = u
+                .parse()
+                .map_err(|_| at("jwt.jwks_url", format!("`{u}` is not a URL")))?;
+            if url.scheme_str() != Some("https") || url.host().is_none() {
+                return Err(at(
+                    "jwt.jwks_url",
+                    format!("`{u}`: keys must come over https:// (or use jwks_file)"),
+                ));
+            }
+            let ca = j.jwks_ca.as_deref().map(|c| folder.join(c));
+            let tls = crate::jwt::client_tls(ca.as_deref()).map_err(|e| at("jwt.jwks_ca", e))?;
+            Source::Https { url, tls }
+        }
+        _ => {
+            return Err(at(
+                "jwt.jwks_file",
+                "set exactly one of jwks_file and jwks_url".into(),
+            ))
+        }
+    };
+    let rules = Rules {
+        issuer: j.issuer.clone(),
+        audience,
+        leeway: match &j.leeway {
+            Some(v) if v == "0s" => Duration::ZERO,
+            v => duration("jwt.leeway", v, Duration::from_secs(60))?,
+        },
+        algorithms,
+    };
+    JwtAuth::new(
+        rules,
+        source,
+        duration("jwt.refresh", &j.refresh, Duration::from_secs(300))?,
+        j.groups_claim.clone().unwrap_or_else(|| "groups".into()),
+        j.tier_claim.clone().unwrap_or_else(|| "tier".into()),
+    )
+    .map_err(|e| at("jwt.jwks_file", e))
+}
+
 // ---- the file as written -------------------------------------------------
 
 #[derive(Deserialize)]
@@ -234,8 +321,31 @@ struct File {
     #[serde(default, rename = "route")]
     route: Vec<FileRoute>,
     authorization: Option<FileAuthorization>,
+    jwt: Option<FileJwt>,
     #[serde(default)]
     models: std::collections::BTreeMap<String, FileModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileJwt {
+    issuer: String,
+    audience: OneOrMany,
+    jwks_file: Option<String>,
+    jwks_url: Option<String>,
+    jwks_ca: Option<String>,
+    refresh: Option<String>,
+    leeway: Option<String>,
+    algorithms: Option<Vec<String>>,
+    groups_claim: Option<String>,
+    tier_claim: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -670,6 +780,10 @@ impl Config {
                     .map_err(|m| at("authorization.policies", m))?,
             )),
         };
+        let jwt = match &file.jwt {
+            None => None,
+            Some(j) => Some(std::sync::Arc::new(jwt(j, folder, &at, &duration)?)),
+        };
         let sensitivity = file
             .models
             .iter()
@@ -677,6 +791,7 @@ impl Config {
             .collect();
         Ok(Config {
             authorization,
+            jwt,
             sensitivity,
             source: source.to_path_buf(),
             server,

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod authn;
 pub mod authz;
 pub mod config;
+pub mod jwt;
 pub mod keys;
 pub mod limits;
 pub mod metrics;

@@ -4,7 +4,7 @@
 
 use crate::audit::{AuditError, AuditLog, AuditRecord};
 use crate::config::{Config, Route};
-use crate::keys::{KeyStore, Refusal};
+use crate::keys::KeyStore;
 use crate::limits::{Admission, Limiter, RateHeaders};
 use crate::metrics::Metrics;
 use crate::protocol::{model_matches, Call, Protocol};
@@ -434,22 +434,26 @@ async fn route_request(
     // Authenticate before reading a byte of the body.
     let principal = {
         let keys = read(&gw.keys).clone();
-        let cert = req.extensions().get::<Arc<crate::tls::ClientCert>>();
-        let tls = settings.config.server.tls.as_ref();
-        match crate::authn::authenticate(
-            &keys,
-            tls,
-            req.headers(),
-            cert.map(|c| &**c),
-            SystemTime::now(),
-        ) {
+        let cert = req
+            .extensions()
+            .get::<Arc<crate::tls::ClientCert>>()
+            .cloned();
+        let with = crate::authn::Authenticators {
+            keys: &keys,
+            jwt: settings.config.jwt.as_deref(),
+            tls: settings.config.server.tls.as_ref(),
+        };
+        let outcome =
+            crate::authn::authenticate(&with, req.headers(), cert.as_deref(), SystemTime::now())
+                .await;
+        match outcome {
             Ok(p) => p,
-            Err(refusal) => {
+            Err(denied) => {
                 gw.metrics
                     .authn_failures
-                    .get_or_create(&vec![("reason", refusal_label(refusal).to_string())])
+                    .get_or_create(&vec![("reason", denied.label.to_string())])
                     .inc();
-                let mut r = refuse(protocol, StatusCode::UNAUTHORIZED, refusal.as_str());
+                let mut r = refuse(protocol, StatusCode::UNAUTHORIZED, &denied.message);
                 r.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"mlsec\""),
@@ -798,15 +802,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     s
-}
-
-fn refusal_label(r: Refusal) -> &'static str {
-    match r {
-        Refusal::Missing => "missing",
-        Refusal::Unknown => "invalid",
-        Refusal::Expired => "expired",
-        Refusal::Revoked => "revoked",
-    }
 }
 
 /// `rest` of `path` below `prefix` ("" or starting with '/').
@@ -1197,7 +1192,12 @@ pub async fn serve(
                     Err(e) => tracing::error!("config not reloaded, the old one keeps serving: {e}"),
                 }
             }
-            _ = keys_tick.tick() => gw.refresh_keys(),
+            _ = keys_tick.tick() => {
+                gw.refresh_keys();
+                if let Some(jwt) = gw.settings().config.jwt.clone().filter(|j| j.due()) {
+                    tokio::spawn(async move { jwt.refresh_if_due().await });
+                }
+            }
             _ = terminate.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
         }
