@@ -3,9 +3,11 @@
 //!
 //! - principal: `Key::"<key id>"`, in `Group::"<group>"` for each of its
 //!   groups, with `owner` and `tier` ("" when none);
-//! - action: `Action::"chat" | "complete" | "embed" | "infer" | "metadata"`;
+//! - action: `Action::"chat" | "complete" | "embed" | "infer" | "metadata"`,
+//!   or `Action::"admin"` for the admin endpoints;
 //! - resource: `Model::"<model>"` with `route`, `protocol` and `sensitivity`
-//!   (from `[models.NAME]`, default "normal");
+//!   (from `[models.NAME]`, default "normal"); for admin, `Gateway::"gateway"`
+//!   with route and protocol "admin" and sensitivity "high";
 //! - context: `client` (the client's IP address) and `stream`.
 //!
 //! Policies are checked against the schema below when they are loaded; a
@@ -35,6 +37,19 @@ entity Model {
 action chat, complete, embed, infer, metadata appliesTo {
   principal: [Key],
   resource: [Model],
+  context: {
+    client: String,
+    stream: Bool,
+  },
+};
+entity Gateway {
+  route: String,
+  protocol: String,
+  sensitivity: String,
+};
+action admin appliesTo {
+  principal: [Key],
+  resource: [Gateway],
   context: {
     client: String,
     stream: Bool,
@@ -110,7 +125,8 @@ impl Policies {
         };
         let s = |v: &str| RestrictedExpression::new_string(v.to_string());
         let key = uid("Key", q.key_id)?;
-        let model = uid("Model", q.model)?;
+        let admin = q.action == "admin";
+        let model = uid(if admin { "Gateway" } else { "Model" }, q.model)?;
         let groups: HashSet<EntityUid> = q
             .groups
             .iter()
@@ -131,6 +147,8 @@ impl Policies {
             )
             .map_err(|e| e.to_string())?,
         );
+        // The gateway has the attributes a model has, so that policies
+        // written for every action still check against the schema.
         entities.push(
             Entity::new(
                 model.clone(),

@@ -18,6 +18,7 @@
     )
 )]
 
+pub mod admin;
 pub mod audit;
 pub mod authn;
 pub mod authz;

@@ -186,7 +186,7 @@ fn modified(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     l.read().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -213,7 +213,7 @@ fn full(bytes: impl Into<Bytes>) -> GatewayBody {
         .boxed_unsync()
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response<GatewayBody> {
+pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response<GatewayBody> {
     let mut r = Response::new(full(body));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -224,15 +224,17 @@ fn json_response(status: StatusCode, body: Bytes) -> Response<GatewayBody> {
 }
 
 /// A request on its way through: what the audit record will say.
-struct Trace {
-    start: Instant,
-    record: AuditRecord,
-    route: String,
+pub(crate) struct Trace {
+    pub start: Instant,
+    pub record: AuditRecord,
+    pub route: String,
 }
 
 impl Trace {
+    /// The record of a request the gateway answered itself: refused, or an
+    /// admin action done.
     fn deny(mut self, status: StatusCode, reason: String) -> AuditRecord {
-        self.record.decision = "deny".into();
+        self.record.decision = if status.is_success() { "allow" } else { "deny" }.into();
         self.record.reason = reason;
         self.record.status = status.as_u16();
         self.record.latency_ms = self.start.elapsed().as_secs_f64() * 1e3;
@@ -288,6 +290,10 @@ pub async fn handle(
         },
     };
     let settings = gw.settings();
+    if path == "/admin" || path.starts_with("/admin/") {
+        let (response, trace) = crate::admin::handle(&gw, &settings, req, trace).await;
+        return finish_denied(&gw, response, Some((trace, Protocol::Json))).await;
+    }
     let (response, trace, upstream) = route_request(&gw, &settings, req, trace).await;
     match upstream {
         // Answered by the upstream: the body records and finishes the request.
@@ -371,11 +377,48 @@ fn count_request(gw: &Gateway, route: &str, operation: Option<&str>, status: Sta
         .inc();
 }
 
+/// The request's principal, or the 401 to answer (counted in the metrics).
+pub(crate) async fn authenticate_request(
+    gw: &Gateway,
+    settings: &Settings,
+    req: &Request<Incoming>,
+    protocol: Protocol,
+) -> Result<crate::keys::Principal, Response<GatewayBody>> {
+    let keys = read(&gw.keys).clone();
+    let cert = req
+        .extensions()
+        .get::<Arc<crate::tls::ClientCert>>()
+        .cloned();
+    let with = crate::authn::Authenticators {
+        keys: &keys,
+        jwt: settings.config.jwt.as_deref(),
+        tls: settings.config.server.tls.as_ref(),
+    };
+    let outcome =
+        crate::authn::authenticate(&with, req.headers(), cert.as_deref(), SystemTime::now()).await;
+    outcome.map_err(|denied| {
+        gw.metrics
+            .authn_failures
+            .get_or_create(&vec![("reason", denied.label.to_string())])
+            .inc();
+        let mut r = refuse(protocol, StatusCode::UNAUTHORIZED, &denied.message);
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"mlsec\""),
+        );
+        r
+    })
+}
+
 /// Why the gateway refused, for the audit record.
 #[derive(Clone)]
 struct Reason(String);
 
-fn refuse(protocol: Protocol, status: StatusCode, message: &str) -> Response<GatewayBody> {
+pub(crate) fn refuse(
+    protocol: Protocol,
+    status: StatusCode,
+    message: &str,
+) -> Response<GatewayBody> {
     let mut r = json_response(status, protocol.error_body(status, message));
     r.extensions_mut().insert(Reason(message.to_string()));
     r
@@ -432,35 +475,9 @@ async fn route_request(
     }
 
     // Authenticate before reading a byte of the body.
-    let principal = {
-        let keys = read(&gw.keys).clone();
-        let cert = req
-            .extensions()
-            .get::<Arc<crate::tls::ClientCert>>()
-            .cloned();
-        let with = crate::authn::Authenticators {
-            keys: &keys,
-            jwt: settings.config.jwt.as_deref(),
-            tls: settings.config.server.tls.as_ref(),
-        };
-        let outcome =
-            crate::authn::authenticate(&with, req.headers(), cert.as_deref(), SystemTime::now())
-                .await;
-        match outcome {
-            Ok(p) => p,
-            Err(denied) => {
-                gw.metrics
-                    .authn_failures
-                    .get_or_create(&vec![("reason", denied.label.to_string())])
-                    .inc();
-                let mut r = refuse(protocol, StatusCode::UNAUTHORIZED, &denied.message);
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"mlsec\""),
-                );
-                return (r, Some((trace, protocol)), None);
-            }
-        }
+    let principal = match authenticate_request(gw, settings, &req, protocol).await {
+        Ok(p) => p,
+        Err(r) => return (r, Some((trace, protocol)), None),
     };
     trace.record.principal = Some(principal.id.clone());
     trace.record.owner = Some(principal.owner.clone());

@@ -973,3 +973,103 @@ async fn hostile_clients_get_a_quick_4xx_or_a_closed_connection() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn admin_endpoints_need_a_policy_that_permits_admin() {
+    // No [authorization]: any valid key may call models, never admin.
+    let h = start("").await;
+    let a = call(h.addr, Method::GET, "/admin/keys", Some(&h.key), None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
+
+    let policies = r#"
+@id("admins-administer")
+permit (principal in Group::"admins", action == Action::"admin", resource);
+@id("ml-chat")
+permit (principal in Group::"ml", action == Action::"chat", resource);
+"#;
+    let h = start_with(
+        "[authorization]\npolicies = \"policies.cedar\"\n",
+        &[("policies.cedar", policies)],
+    )
+    .await;
+    let store = h.dir.path().join("keys.json");
+    let (_, admin) = keys::create(
+        &store,
+        &keys::NewKey {
+            owner: "root".into(),
+            groups: vec!["admins".into()],
+            ..keys::NewKey::default()
+        },
+    )
+    .unwrap();
+    h.gw.refresh_keys();
+    let k = Some(h.key.as_str());
+    let a = call(h.addr, Method::GET, "/admin/keys", k, None).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
+    assert_eq!(a.body["error"], "no policy permits `admin`");
+    let a = call(h.addr, Method::GET, "/admin/keys", None, None).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+
+    let listed = call(h.addr, Method::GET, "/admin/keys", Some(&admin), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let keys = listed.body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        !listed.text.contains("hash") && !listed.text.contains("salt"),
+        "{}",
+        listed.text
+    );
+    let alice = keys.iter().find(|k| k["owner"] == "alice").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    assert_eq!(
+        call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let path = format!("/admin/keys/{alice}/revoke");
+    let a = call(h.addr, Method::POST, &path, Some(&admin), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT)).await;
+    assert_eq!(
+        a.status,
+        StatusCode::UNAUTHORIZED,
+        "revoked at once: {}",
+        a.text
+    );
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/admin/keys/nope/revoke",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let a = call(h.addr, Method::POST, "/admin/reload", Some(&admin), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = call(
+        h.addr,
+        Method::DELETE,
+        "/admin/everything",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+
+    let admin_records: Vec<_> = records(&h)
+        .into_iter()
+        .filter(|r| r["operation"] == "admin")
+        .collect();
+    assert_eq!(admin_records.len(), 7);
+    let revoke = admin_records
+        .iter()
+        .find(|r| r["path"] == path.as_str())
+        .unwrap();
+    assert_eq!(revoke["decision"], "allow");
+    assert_eq!(revoke["policies"][0], "admins-administer");
+}
