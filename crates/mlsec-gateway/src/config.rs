@@ -29,6 +29,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Cedar policies; without them every valid key may call every route.
     pub authorization: Option<std::sync::Arc<crate::authz::Policies>>,
+    /// OpenTelemetry export.
+    pub telemetry: Option<crate::telemetry::Settings>,
     /// JWT bearer tokens, besides API keys.
     pub jwt: Option<std::sync::Arc<crate::jwt::JwtAuth>>,
     /// Model attributes for policies: sensitivity by model name (default "normal").
@@ -322,8 +324,17 @@ struct File {
     route: Vec<FileRoute>,
     authorization: Option<FileAuthorization>,
     jwt: Option<FileJwt>,
+    telemetry: Option<FileTelemetry>,
     #[serde(default)]
     models: std::collections::BTreeMap<String, FileModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTelemetry {
+    otlp_endpoint: String,
+    service_name: Option<String>,
+    sample_ratio: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -784,6 +795,38 @@ impl Config {
             None => None,
             Some(j) => Some(std::sync::Arc::new(jwt(j, folder, &at, &duration)?)),
         };
+        let telemetry = match &file.telemetry {
+            None => None,
+            Some(t) => {
+                if !crate::telemetry::ENABLED {
+                    return Err(at(
+                        "telemetry.otlp_endpoint",
+                        "this mlsec was built without OpenTelemetry; rebuild with `--features otel`"
+                            .into(),
+                    ));
+                }
+                if !(t.otlp_endpoint.starts_with("http://")
+                    || t.otlp_endpoint.starts_with("https://"))
+                {
+                    return Err(at(
+                        "telemetry.otlp_endpoint",
+                        format!("`{}` is not an http(s):// URL", t.otlp_endpoint),
+                    ));
+                }
+                let ratio = t.sample_ratio.unwrap_or(1.0);
+                if !(0.0..=1.0).contains(&ratio) {
+                    return Err(at("telemetry.sample_ratio", "must be from 0 to 1".into()));
+                }
+                Some(crate::telemetry::Settings {
+                    endpoint: t.otlp_endpoint.clone(),
+                    service_name: t
+                        .service_name
+                        .clone()
+                        .unwrap_or_else(|| "mlsec-gateway".into()),
+                    sample_ratio: ratio,
+                })
+            }
+        };
         let sensitivity = file
             .models
             .iter()
@@ -792,6 +835,7 @@ impl Config {
         Ok(Config {
             authorization,
             jwt,
+            telemetry,
             sensitivity,
             source: source.to_path_buf(),
             server,

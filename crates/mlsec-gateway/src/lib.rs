@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod mock;
 pub mod protocol;
 pub mod server;
+pub mod telemetry;
 pub mod tls;
 pub mod usage;
 
@@ -57,6 +58,9 @@ pub fn run(config_path: &Path) -> Result<(), GatewayError> {
         None,
     ))?;
     drop(runtime);
+    if let Some(t) = &gateway.telemetry {
+        t.shutdown();
+    }
     // The last handle: closing the audit log writes what is queued.
     match Arc::try_unwrap(gateway) {
         Ok(mut g) => g.audit.close(),

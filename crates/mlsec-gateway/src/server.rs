@@ -46,6 +46,8 @@ pub struct Gateway {
     limiter: RwLock<Arc<Limiter>>,
     pub audit: AuditLog,
     pub metrics: Metrics,
+    /// OpenTelemetry export (`[telemetry]`, feature `otel`).
+    pub telemetry: Option<crate::telemetry::Telemetry>,
     draining: AtomicBool,
     next_id: AtomicU64,
     id_prefix: String,
@@ -92,7 +94,12 @@ impl Gateway {
         let audit =
             AuditLog::open(&config.audit).map_err(|e| GatewayError::Audit(e.to_string()))?;
         let limiter = Limiter::new(&config.limits);
+        let telemetry = match &config.telemetry {
+            Some(t) => Some(crate::telemetry::Telemetry::new(t).map_err(GatewayError::Io)?),
+            None => None,
+        };
         Ok(Gateway {
+            telemetry,
             settings: RwLock::new(Arc::new(Settings::new(config))),
             keys: RwLock::new(Arc::new(keys)),
             keys_stamp: std::sync::Mutex::new(stamp),
@@ -125,9 +132,10 @@ impl Gateway {
                 || config.audit.checkpoint_every != current.config.audit.checkpoint_every
                 || (config.audit.queue, config.audit.batch)
                     != (current.config.audit.queue, current.config.audit.batch)
+                || config.telemetry != current.config.telemetry
             {
                 return Err(GatewayError::Io(
-                    "server.listen and the audit log's settings change only with a restart; config not reloaded".into(),
+                    "server.listen, [audit] and [telemetry] change only with a restart; config not reloaded".into(),
                 ));
             }
             let keys = KeyStore::load(&config.keys_file)?;
@@ -228,6 +236,8 @@ pub(crate) struct Trace {
     pub start: Instant,
     pub record: AuditRecord,
     pub route: String,
+    /// Ends, with the record's facts, when the record is written.
+    pub span: crate::telemetry::RequestSpan,
 }
 
 impl Trace {
@@ -238,6 +248,7 @@ impl Trace {
         self.record.reason = reason;
         self.record.status = status.as_u16();
         self.record.latency_ms = self.start.elapsed().as_secs_f64() * 1e3;
+        self.span.finish(&self.record);
         self.record
     }
 }
@@ -277,8 +288,13 @@ pub async fn handle(
         }
         _ => {}
     }
+    let span = match &gw.telemetry {
+        Some(t) => t.start(req.headers(), req.method().as_str()),
+        None => crate::telemetry::RequestSpan::none(),
+    };
     let trace = Trace {
         start,
+        span,
         route: "-".into(),
         record: AuditRecord {
             time: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
@@ -690,6 +706,10 @@ async fn route_request(
     if let Ok(host) = HeaderValue::from_str(&route.upstream.authority) {
         headers.insert(header::HOST, host);
     }
+    if let Some(t) = &gw.telemetry {
+        // The upstream continues the trace under the gateway's span.
+        t.inject(&trace.span, &mut headers);
+    }
     let idempotent = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     let attempts = if idempotent { 1 + route.retries } else { 1 };
     let upstream_start = Instant::now();
@@ -1010,6 +1030,7 @@ impl AuditedBody {
             let limiter = self.limiter.clone();
             spawn_detached(async move { limiter.charge_tokens(&admission, total).await });
         }
+        trace.span.finish(&trace.record);
         let gw = self.gw.clone();
         self.finishing = Some(Box::pin(async move { gw.audit.append(trace.record).await }));
     }
