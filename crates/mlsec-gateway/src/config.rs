@@ -276,7 +276,7 @@ fn jwt(
                 ));
             }
             let ca = j.jwks_ca.as_deref().map(|c| folder.join(c));
-            let tls = crate::jwt::client_tls(ca.as_deref()).map_err(|e| at("jwt.jwks_ca", e))?;
+            let tls = crate::tls::client_tls(ca.as_deref()).map_err(|e| at("jwt.jwks_ca", e))?;
             Source::Https { url, tls }
         }
         _ => {
@@ -400,6 +400,7 @@ struct FileAudit {
     sqlite: Option<String>,
     postgres_url: Option<String>,
     postgres_table: Option<String>,
+    postgres_ca: Option<String>,
     checkpoint_key: Option<String>,
     checkpoint_every: Option<String>,
     queue: Option<usize>,
@@ -584,7 +585,11 @@ impl Config {
                     .unwrap_or_else(|| "mlsec_audit".into());
                 crate::audit::check_postgres(&url, &table)
                     .map_err(|e| at("audit.postgres_url", e))?;
-                crate::audit::Sink::Postgres { url, table }
+                let ca = file.audit.postgres_ca.as_deref().map(|c| folder.join(c));
+                if let Some(ca) = &ca {
+                    crate::tls::client_tls(Some(ca)).map_err(|e| at("audit.postgres_ca", e))?;
+                }
+                crate::audit::Sink::Postgres { url, table, ca }
             }
             other => {
                 return Err(at(

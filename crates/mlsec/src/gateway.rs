@@ -336,12 +336,16 @@ pub struct AuditLogArgs {
     /// The PostgreSQL table (audit.postgres_table in the gateway's config).
     #[arg(long, default_value = "mlsec_audit")]
     pub table: String,
+    /// CA certificates (PEM) to check PostgreSQL's certificate with, for a
+    /// URL with sslmode=require (default: the system's roots).
+    #[arg(long, value_name = "CA.pem")]
+    pub postgres_ca: Option<PathBuf>,
 }
 
 impl AuditLogArgs {
     fn sink(&self) -> Result<Sink, CliError> {
-        let sink = Sink::parse(&self.log, &self.table);
-        if let Sink::Postgres { url, table } = &sink {
+        let sink = Sink::parse(&self.log, &self.table, self.postgres_ca.as_deref());
+        if let Sink::Postgres { url, table, .. } = &sink {
             mlsec_gateway::audit::check_postgres(url, table).map_err(|e| CliError {
                 message: format!("{sink}: {e}"),
                 fault: Fault::Input,

@@ -119,20 +119,24 @@ pub const CHECKPOINT_PREDICATE_TYPE: &str = "https://mlsec.dev/audit-checkpoint/
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sink {
     Sqlite(PathBuf),
-    /// A `postgresql://` URL and the table (whose checkpoints go in `TABLE_checkpoint`).
+    /// A `postgresql://` URL, the table (whose checkpoints go in
+    /// `TABLE_checkpoint`), and the CA to check the server with when the URL
+    /// says `sslmode=require` (the system's roots when none).
     Postgres {
         url: String,
         table: String,
+        ca: Option<PathBuf>,
     },
 }
 
 impl Sink {
     /// `postgresql://` or `postgres://` URLs name PostgreSQL; anything else is a SQLite file.
-    pub fn parse(location: &str, table: &str) -> Sink {
+    pub fn parse(location: &str, table: &str, ca: Option<&std::path::Path>) -> Sink {
         if location.starts_with("postgresql://") || location.starts_with("postgres://") {
             Sink::Postgres {
                 url: location.to_string(),
                 table: table.to_string(),
+                ca: ca.map(std::path::Path::to_path_buf),
             }
         } else {
             Sink::Sqlite(PathBuf::from(location))
@@ -145,7 +149,9 @@ impl std::fmt::Display for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Sink::Sqlite(path) => write!(f, "{}", path.display()),
-            Sink::Postgres { url, table } => write!(f, "{} table {table}", redact_password(url)),
+            Sink::Postgres { url, table, .. } => {
+                write!(f, "{} table {table}", redact_password(url))
+            }
         }
     }
 }
@@ -233,7 +239,9 @@ pub fn link_hash(prev: &str, record_json: &str) -> String {
 pub(crate) fn open_store(sink: &Sink) -> Result<Box<dyn Store>, String> {
     Ok(match sink {
         Sink::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path, true)?),
-        Sink::Postgres { url, table } => Box::new(postgres::PgStore::new(url, table, true)?),
+        Sink::Postgres { url, table, ca } => {
+            Box::new(postgres::PgStore::new(url, table, ca.as_deref(), true)?)
+        }
     })
 }
 
@@ -241,7 +249,9 @@ pub(crate) fn open_store(sink: &Sink) -> Result<Box<dyn Store>, String> {
 pub(crate) fn open_existing(sink: &Sink) -> Result<Box<dyn Store>, String> {
     Ok(match sink {
         Sink::Sqlite(path) => Box::new(sqlite::SqliteStore::open(path, false)?),
-        Sink::Postgres { url, table } => Box::new(postgres::PgStore::existing(url, table)?),
+        Sink::Postgres { url, table, ca } => {
+            Box::new(postgres::PgStore::existing(url, table, ca.as_deref())?)
+        }
     })
 }
 

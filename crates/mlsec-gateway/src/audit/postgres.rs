@@ -12,17 +12,10 @@ use std::time::{Duration, Instant};
 /// each waiting for another connection attempt.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
-/// Checks what the config gives: the URL parses, TLS is not demanded (not
-/// supported yet), and the table name is a plain identifier (it is put
-/// into SQL text, so nothing else may pass).
+/// Checks what the config gives: the URL parses, and the table name is a
+/// plain identifier (it is put into SQL text, so nothing else may pass).
 pub(crate) fn check(url: &str, table: &str) -> Result<(), String> {
-    let config = postgres::Config::from_str(url).map_err(|e| format!("invalid URL: {e}"))?;
-    if config.get_ssl_mode() == postgres::config::SslMode::Require {
-        return Err(
-            "sslmode=require: TLS to PostgreSQL is not supported yet; connect over a local socket, a private network or a TLS proxy"
-                .into(),
-        );
-    }
+    postgres::Config::from_str(url).map_err(|e| format!("invalid URL: {e}"))?;
     let plain = table.len() <= 48
         && table.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
         && table
@@ -48,15 +41,32 @@ pub(crate) struct PgStore {
     /// Lock id shared by every replica writing this table.
     lock: i64,
     create: bool,
+    /// With `sslmode=require`: TLS, the server's certificate always checked.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     connection: Option<Connection>,
     failed: Option<(Instant, String)>,
 }
 
 impl PgStore {
     /// A store that connects on first use (and again after any failure).
-    pub fn new(url: &str, table: &str, create: bool) -> Result<PgStore, String> {
+    pub fn new(
+        url: &str,
+        table: &str,
+        ca: Option<&std::path::Path>,
+        create: bool,
+    ) -> Result<PgStore, String> {
         check(url, table)?;
         let mut config = postgres::Config::from_str(url).map_err(|e| e.to_string())?;
+        // TLS when asked for, and then verified: unlike libpq's `require`,
+        // an unverified server is refused (it could be anyone).
+        let tls = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            let client = crate::tls::client_tls(ca)?;
+            Some(tokio_postgres_rustls::MakeRustlsConnect::new(
+                (*client).clone(),
+            ))
+        } else {
+            None
+        };
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(2));
         }
@@ -70,14 +80,19 @@ impl PgStore {
             table: table.to_string(),
             lock: i64::from_be_bytes(lock),
             create,
+            tls,
             connection: None,
             failed: None,
         })
     }
 
     /// Connects to a log that must already exist (the verifier).
-    pub fn existing(url: &str, table: &str) -> Result<PgStore, String> {
-        let mut store = PgStore::new(url, table, false)?;
+    pub fn existing(
+        url: &str,
+        table: &str,
+        ca: Option<&std::path::Path>,
+    ) -> Result<PgStore, String> {
+        let mut store = PgStore::new(url, table, ca, false)?;
         store.connection()?;
         Ok(store)
     }
@@ -107,7 +122,11 @@ impl PgStore {
 
     fn open_connection(&self) -> Result<Connection, String> {
         let t = &self.table;
-        let mut client = self.config.connect(NoTls).map_err(describe)?;
+        let mut client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+        .map_err(describe)?;
         // A stuck lock or server must not hold every request forever.
         client
             .batch_execute("SET statement_timeout = '10s'")
@@ -170,13 +189,35 @@ impl PgStore {
     }
 }
 
+#[cfg(test)]
+impl PgStore {
+    /// Whether the server sees this session as TLS (pg_stat_ssl).
+    pub fn session_is_encrypted(&mut self) -> Result<bool, String> {
+        self.with(|c, _, _| {
+            c.client
+                .query_one(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )?
+                .try_get::<_, bool>(0)
+        })
+    }
+}
+
 /// The server's own message where there is one ("relation does not exist"),
 /// not just "db error".
 fn describe(e: postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("PostgreSQL: {}", db.message()),
-        None => format!("PostgreSQL: {e}"),
+    if let Some(db) = e.as_db_error() {
+        return format!("PostgreSQL: {}", db.message());
     }
+    // "error performing TLS handshake" says little without its cause.
+    let mut text = format!("PostgreSQL: {e}");
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 impl Store for PgStore {

@@ -233,13 +233,13 @@ fn passwords_stay_out_of_names() {
     let sink = Sink::parse(
         "postgresql://audit:s3cret@db.internal:5432/gw?sslmode=disable",
         "t",
+        None,
     );
     assert_eq!(
         sink.to_string(),
         "postgresql://audit@db.internal:5432/gw?sslmode=disable table t"
     );
     assert!(check_postgres("postgresql://h/db", "audit; DROP TABLE x").is_err());
-    assert!(check_postgres("postgresql://h/db?sslmode=require", "audit").is_err());
     assert!(check_postgres("postgresql://h/db", "mlsec_audit").is_ok());
 }
 
@@ -274,7 +274,7 @@ fn drop_tables(table: &str) {
 #[tokio::test]
 async fn two_writers_extend_one_postgres_chain() {
     let table = fresh_table("two");
-    let sink = Sink::parse(POSTGRES, &table);
+    let sink = Sink::parse(POSTGRES, &table, None);
     let dir = tempfile::tempdir().unwrap();
     let (private, trust) = key_pair(dir.path(), "audit");
     let a = AuditLog::open(&options(sink.clone(), Some(&private)))
@@ -309,7 +309,11 @@ async fn two_writers_extend_one_postgres_chain() {
 #[tokio::test]
 async fn an_unreachable_postgres_refuses_records_quickly() {
     // Nothing listens on port 1.
-    let sink = Sink::parse("postgresql://postgres@127.0.0.1:1/test", "mlsec_audit");
+    let sink = Sink::parse(
+        "postgresql://postgres@127.0.0.1:1/test",
+        "mlsec_audit",
+        None,
+    );
     let log = AuditLog::open(&options(sink.clone(), None)).unwrap();
     assert!(!log.healthy());
     let started = std::time::Instant::now();
@@ -320,4 +324,47 @@ async fn an_unreachable_postgres_refuses_records_quickly() {
     assert!(started.elapsed() < Duration::from_secs(10));
     let e = verify_with(&sink, None, |_| Ok(())).unwrap_err();
     assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+}
+
+/// Debian's PostgreSQL serves TLS with its "snakeoil" certificate for
+/// `localhost`: trusted explicitly, the connection is encrypted and checked;
+/// trusted by nobody, it is refused rather than sent in the clear.
+#[tokio::test]
+async fn postgres_over_tls_is_verified() {
+    let snakeoil = Path::new("/etc/ssl/certs/ssl-cert-snakeoil.pem");
+    assert!(
+        snakeoil.is_file(),
+        "this test needs Debian's PostgreSQL with its snakeoil certificate (ssl = on)"
+    );
+    let table = fresh_table("tls");
+    let url = "postgresql://postgres@localhost:5432/test?sslmode=require";
+    let sink = Sink::parse(url, &table, Some(snakeoil));
+    let mut log = AuditLog::open(&options(sink.clone(), None)).unwrap();
+    log.append(record(0))
+        .await
+        .expect("TLS to the local PostgreSQL");
+    log.close();
+    assert_eq!(verify(&sink, None).details["records"], 1);
+    // The server really encrypted that session: ask it about its own.
+    let encrypted = std::thread::spawn({
+        let ca = snakeoil.to_path_buf();
+        let table = table.clone();
+        move || {
+            let mut store = postgres::PgStore::existing(url, &table, Some(&ca)).unwrap();
+            store.session_is_encrypted().unwrap()
+        }
+    })
+    .join()
+    .unwrap();
+    assert!(encrypted);
+
+    // Another CA: refused, never downgraded to plain text.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.pem");
+    std::fs::write(&other, include_str!("../../tests/fixtures/other-ca.pem")).unwrap();
+    let e = verify_with(&Sink::parse(url, &table, Some(&other)), None, |_| Ok(()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("UnknownIssuer"), "{e}");
+    drop_tables(&table);
 }

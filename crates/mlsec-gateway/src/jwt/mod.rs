@@ -5,7 +5,7 @@
 
 mod source;
 
-pub use source::{client_tls, JwtAuth, Source, ON_DEMAND_EVERY};
+pub use source::{JwtAuth, Source, ON_DEMAND_EVERY};
 
 use base64::Engine;
 use ring::signature;
