@@ -124,9 +124,44 @@ pub struct Route {
     pub total_timeout: Duration,
     pub retries: u32,
     pub max_body: usize,
-    pub guards: Vec<String>,
+    /// The guard chain, in order.
+    pub guards: Vec<std::sync::Arc<ConfiguredGuard>>,
     /// Keep request and response bodies in the audit log (off: sizes only).
     pub audit_bodies: bool,
+}
+
+/// What a guard's hit does to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardAction {
+    /// Refuse the request (400).
+    Block,
+    /// Serve it, and mark the audit record and the metrics.
+    Flag,
+    /// Serve it, and only record the hit.
+    Log,
+}
+
+impl GuardAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardAction::Block => "block",
+            GuardAction::Flag => "flag",
+            GuardAction::Log => "log",
+        }
+    }
+}
+
+/// One `[guards.NAME]`, built.
+pub struct ConfiguredGuard {
+    pub name: String,
+    pub action: GuardAction,
+    pub guard: Box<dyn mlsec_guard::Guard>,
+}
+
+impl std::fmt::Debug for ConfiguredGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "guard {} ({})", self.name, self.action.as_str())
+    }
 }
 
 /// An upstream's base address: `http://host:port[/path]`.
@@ -218,6 +253,32 @@ fn tls(
     )
     .map(Some)
     .map_err(|e| at("server.tls_cert", e))
+}
+
+/// Builds one `[guards.NAME]`.
+fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
+    let action = match g.action.as_deref().unwrap_or("block") {
+        "block" => GuardAction::Block,
+        "flag" => GuardAction::Flag,
+        "log" => GuardAction::Log,
+        other => return Err(format!("action `{other}`: expected block, flag or log")),
+    };
+    let guard: Box<dyn mlsec_guard::Guard> = match g.kind.as_str() {
+        "pii" => {
+            let entities = g.entities.clone().unwrap_or_else(|| vec!["secrets".into()]);
+            let min = g.min_confidence.unwrap_or(0.5);
+            if !(0.0..=1.0).contains(&min) {
+                return Err("min_confidence must be from 0 to 1".into());
+            }
+            Box::new(mlsec_guard::PiiGuard::new(&entities, min)?)
+        }
+        other => return Err(format!("kind `{other}`: the guards built so far are: pii")),
+    };
+    Ok(ConfiguredGuard {
+        name: name.to_string(),
+        action,
+        guard,
+    })
 }
 
 /// Reads a duration key: (key, value, default).
@@ -324,9 +385,20 @@ struct File {
     route: Vec<FileRoute>,
     authorization: Option<FileAuthorization>,
     jwt: Option<FileJwt>,
+    #[serde(default)]
+    guards: std::collections::BTreeMap<String, FileGuard>,
     telemetry: Option<FileTelemetry>,
     #[serde(default)]
     models: std::collections::BTreeMap<String, FileModel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileGuard {
+    kind: String,
+    action: Option<String>,
+    entities: Option<Vec<String>>,
+    min_confidence: Option<f32>,
 }
 
 #[derive(Deserialize)]
@@ -740,6 +812,11 @@ impl Config {
                 "no [[route]]: the gateway would refuse every request".into(),
             ));
         }
+        let mut guards = std::collections::BTreeMap::new();
+        for (name, g) in &file.guards {
+            let built = guard(name, g).map_err(|e| at(&format!("guards.{name}"), e))?;
+            guards.insert(name.clone(), std::sync::Arc::new(built));
+        }
         let mut routes = Vec::new();
         for (i, r) in file.route.iter().enumerate() {
             let key = format!("route[{i}]");
@@ -755,11 +832,15 @@ impl Config {
                     format!("`{prefix}` must start with /"),
                 ));
             }
-            if let Some(g) = r.guards.first() {
-                return Err(at(
-                    &format!("{key}.guards"),
-                    format!("unknown guard `{g}`: this build has no content guards yet"),
-                ));
+            let mut chain = Vec::new();
+            for g in &r.guards {
+                let guard = guards.get(g).ok_or_else(|| {
+                    at(
+                        &format!("{key}.guards"),
+                        format!("no [guards.{g}] section defines guard `{g}`"),
+                    )
+                })?;
+                chain.push(guard.clone());
             }
             routes.push(Route {
                 name: r.name.clone().unwrap_or_else(|| format!("route{i}")),
@@ -785,7 +866,7 @@ impl Config {
                 )?,
                 retries: r.retries.unwrap_or(1).min(5),
                 max_body: size(&format!("{key}.max_body"), &r.max_body, 4 << 20)?,
-                guards: r.guards.clone(),
+                guards: chain,
                 audit_bodies: r.audit_bodies,
             });
         }

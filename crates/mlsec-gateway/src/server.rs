@@ -393,6 +393,54 @@ fn count_request(gw: &Gateway, route: &str, operation: Option<&str>, status: Sta
         .inc();
 }
 
+/// Runs the route's guard chain over the request's texts, recording every
+/// hit; returns the refusal message when a blocking guard hit.
+fn run_guards(
+    gw: &Gateway,
+    route: &Route,
+    body: &[u8],
+    record: &mut AuditRecord,
+) -> Option<String> {
+    let texts = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(json) => mlsec_guard::texts(&json),
+        Err(_) => vec![mlsec_guard::Text {
+            location: "body".into(),
+            text: String::from_utf8_lossy(body).into_owned(),
+        }],
+    };
+    let mut blocked = None;
+    for configured in &route.guards {
+        let mut hits = Vec::new();
+        configured.guard.check(&texts, &mut hits);
+        if hits.is_empty() {
+            continue;
+        }
+        let action = configured.action.as_str();
+        gw.metrics
+            .guard_hits
+            .get_or_create(&vec![
+                ("guard", configured.name.clone()),
+                ("action", action.to_string()),
+            ])
+            .inc();
+        if configured.action == crate::config::GuardAction::Block && blocked.is_none() {
+            if let Some(h) = hits.first() {
+                blocked = Some(format!(
+                    "blocked by guard `{}`: {} in {}",
+                    configured.name, h.rule, h.location
+                ));
+            }
+        }
+        for h in hits {
+            record.guards.push(serde_json::json!({
+                "guard": configured.name, "action": action, "rule": h.rule, "family": h.family,
+                "location": h.location, "start": h.start, "end": h.end, "score": h.score,
+            }));
+        }
+    }
+    blocked
+}
+
 /// The request's principal, or the 401 to answer (counted in the metrics).
 pub(crate) async fn authenticate_request(
     gw: &Gateway,
@@ -665,6 +713,17 @@ async fn route_request(
             return (r, Some((trace, protocol)), None);
         }
     };
+
+    // Guards, after the limits: probing them costs quota like any request.
+    if !route.guards.is_empty() {
+        if let Some(blocked) = run_guards(gw, route, &body, &mut trace.record) {
+            return (
+                refuse(protocol, StatusCode::BAD_REQUEST, &blocked),
+                Some((trace, protocol)),
+                None,
+            );
+        }
+    }
 
     // Forward.
     let rest = under_prefix(parts.uri.path(), &route.prefix)

@@ -470,7 +470,7 @@ async fn a_bad_config_on_reload_is_refused_and_the_old_one_serves() {
     .unwrap();
     let e = h.gw.reload(&h.config_path).unwrap_err().to_string();
     assert!(
-        e.contains("gateway.toml") && e.contains("line 19") && e.contains("kserve-v9"),
+        e.contains("gateway.toml") && e.contains("line 20") && e.contains("kserve-v9"),
         "{e}"
     );
     let a = call(
@@ -1072,4 +1072,132 @@ permit (principal in Group::"ml", action == Action::"chat", resource);
         .unwrap();
     assert_eq!(revoke["decision"], "allow");
     assert_eq!(revoke["policies"][0], "admins-administer");
+}
+
+#[tokio::test]
+async fn the_guard_chain_blocks_flags_and_records_without_the_secret() {
+    let h = start(
+        r#"
+[guards.secrets]
+kind = "pii"
+entities = ["secrets"]
+action = "block"
+
+[guards.emails]
+kind = "pii"
+entities = ["EMAIL"]
+action = "flag"
+
+[[route]]
+name = "guarded"
+protocol = "openai"
+prefix = "/guarded/v1"
+strip_prefix = true
+upstream = "http://127.0.0.1:9"
+guards = ["emails", "secrets"]
+"#,
+    )
+    .await;
+    // The test upstream behind the guarded route too.
+    let text = std::fs::read_to_string(&h.config_path).unwrap();
+    std::fs::write(
+        &h.config_path,
+        text.replace(
+            "http://127.0.0.1:9",
+            &format!("http://{}/v1", h.upstream.addr),
+        ),
+    )
+    .unwrap();
+    h.gw.reload(&h.config_path).unwrap();
+    let k = Some(h.key.as_str());
+    let key = format!("AKIA{}", "IOSFODNN7EXAMPLQ");
+    let leak = format!(
+        r#"{{"model":"m","messages":[{{"role":"user","content":"use {key} and mail ops@example.com"}}]}}"#
+    );
+    let before = h.upstream.seen.requests.load(Ordering::SeqCst);
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/guarded/v1/chat/completions",
+        k,
+        Some(&leak),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert_eq!(
+        a.body["error"]["message"],
+        "blocked by guard `secrets`: AWS_ACCESS_KEY in messages[0].content"
+    );
+    assert_eq!(
+        h.upstream.seen.requests.load(Ordering::SeqCst),
+        before,
+        "never sent on"
+    );
+    // Only an e-mail address: flagged and served.
+    let mail = r#"{"model":"m","messages":[{"role":"user","content":"mail ops@example.com"}]}"#;
+    let a = call(
+        h.addr,
+        Method::POST,
+        "/guarded/v1/chat/completions",
+        k,
+        Some(mail),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    // Unguarded routes are not checked.
+    let a = call(h.addr, Method::POST, "/v1/chat/completions", k, Some(&leak)).await;
+    assert_eq!(a.status, StatusCode::OK);
+
+    let r = records(&h);
+    let blocked = &r[0]["guards"];
+    assert_eq!(blocked.as_array().unwrap().len(), 2, "{blocked}");
+    assert_eq!(blocked[0]["guard"], "emails");
+    assert_eq!(blocked[1]["rule"], "AWS_ACCESS_KEY");
+    assert_eq!(blocked[1]["start"], 4);
+    assert_eq!(r[1]["guards"][0]["action"], "flag");
+    assert!(r[2].get("guards").is_none());
+    // The log and its write-ahead file, where fresh records live.
+    let mut log = std::fs::read(h.dir.path().join("audit.db")).unwrap();
+    log.extend(std::fs::read(h.dir.path().join("audit.db-wal")).unwrap_or_default());
+    assert!(
+        log.windows(7).any(|w| w == b"AWS_ACC"),
+        "the records are in these files"
+    );
+    assert!(
+        !log.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the secret itself never reaches the audit log"
+    );
+    let m = h.gw.metrics.render();
+    assert!(
+        m.contains("guard_hits_total{guard=\"secrets\",action=\"block\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("guard_hits_total{guard=\"emails\",action=\"flag\"} 2"),
+        "{m}"
+    );
+}
+
+#[test]
+fn guards_must_be_defined_and_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |extra: &str| {
+        let text = format!("{extra}\n[[route]]\nprotocol = \"openai\"\nupstream = \"http://127.0.0.1:9\"\nguards = [\"g\"]\n");
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).map(|_| ()).map_err(|e| e.to_string())
+    };
+    assert!(check("").unwrap_err().contains("no [guards.g]"));
+    assert!(check("[guards.g]\nkind = \"telepathy\"")
+        .unwrap_err()
+        .contains("telepathy"));
+    assert!(
+        check("[guards.g]\nkind = \"pii\"\nentities = [\"SHOE_SIZE\"]")
+            .unwrap_err()
+            .contains("SHOE_SIZE")
+    );
+    assert!(check("[guards.g]\nkind = \"pii\"\naction = \"maybe\"")
+        .unwrap_err()
+        .contains("maybe"));
+    assert!(check("[guards.g]\nkind = \"pii\"").is_ok());
 }
