@@ -176,8 +176,37 @@ pub fn gateway(args: GatewayArgs) -> Result<ExitCode, CliError> {
                 Some(p) => format!("{} Cedar polic(ies)", p.len()),
                 None => "no authorization policies: every valid key may call every route".into(),
             };
+            let guards: std::collections::BTreeSet<&str> = config
+                .routes
+                .iter()
+                .flat_map(|r| r.guards.iter().map(|g| g.name.as_str()))
+                .collect();
+            let mut extras = Vec::new();
+            if !guards.is_empty() {
+                extras.push(format!("{} guard(s)", guards.len()));
+            }
+            if config.jwt.is_some() {
+                extras.push("JWT".to_string());
+            }
+            if let Some(tls) = &config.server.tls {
+                extras.push(
+                    if tls.client_auth.is_some() {
+                        "mTLS"
+                    } else {
+                        "TLS"
+                    }
+                    .to_string(),
+                );
+            }
+            if let mlsec_gateway::audit::Sink::Postgres { .. } = &config.audit.sink {
+                extras.push("PostgreSQL audit log".to_string());
+            }
+            if config.audit.checkpoint_key.is_some() {
+                extras.push("signed checkpoints".to_string());
+            }
+            let extras: String = extras.iter().map(|e| format!(", {e}")).collect();
             println!(
-                "{}: ok ({} route(s), {} limit(s), {policies}, listen {})",
+                "{}: ok ({} route(s), {} limit(s), {policies}{extras}, listen {})",
                 file.display(),
                 config.routes.len(),
                 config.limits.rules.len(),

@@ -127,7 +127,7 @@ fn check_config_names_the_file_key_and_line() {
         .assert()
         .success()
         .stdout(predicates::str::contains(
-            "ok (1 route(s), 1 limit(s), 2 Cedar polic(ies), listen 127.0.0.1:8088)",
+            "ok (1 route(s), 1 limit(s), 2 Cedar polic(ies), 1 guard(s), listen 127.0.0.1:8088)",
         ));
 
     let dir = tempfile::tempdir().unwrap();
