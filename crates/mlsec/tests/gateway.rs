@@ -159,7 +159,7 @@ fn check_config_names_the_file_key_and_line() {
                 "name = \"llm\"",
                 "name = \"llm\"\nguards = [\"prompt-injection\"]",
             ),
-            vec!["`route[0].guards`", "unknown guard"],
+            vec!["`route[0].guards`", "no [guards.prompt-injection] section"],
         ),
         (
             format!(
