@@ -1,8 +1,10 @@
 #![no_main]
 //! What the gateway reads from outside: its TOML config, request paths for
-//! every protocol, OpenAI request bodies, key stores, and upstream answers
-//! fed to the token counter in arbitrary chunks. None may panic; the token
-//! counter keeps bounded memory and never counts more than the bytes it saw.
+//! every protocol, OpenAI request bodies, key stores, upstream answers fed
+//! to the token counter in arbitrary chunks, JWTs and JWKS documents, and
+//! request bodies read by the guards. None may panic; the token counter
+//! keeps bounded memory and never counts more than the bytes it saw; guard
+//! hits always lie inside the text they name.
 use libfuzzer_sys::fuzz_target;
 use mlsec_gateway::protocol::Protocol;
 
@@ -11,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    match mode % 5 {
+    match mode % 7 {
         0 => {
             let _ = mlsec_gateway::Config::parse(&text, std::path::Path::new("/nonexistent"), std::path::Path::new("gateway.toml"));
         }
@@ -37,6 +39,33 @@ fuzz_target!(|data: &[u8]| {
                     let _ = store.check("mlsec_000000000000_x", std::time::SystemTime::now());
                     let _ = store.check(&text, std::time::SystemTime::now());
                 }
+            }
+        }
+        5 => {
+            static JWKS: &[u8] = include_bytes!("../../crates/mlsec-gateway/tests/fixtures/jwt/jwks.json");
+            let _ = mlsec_gateway::jwt::Jwks::parse(rest);
+            let keys = mlsec_gateway::jwt::Jwks::parse(JWKS).expect("fixture JWKS");
+            let rules = mlsec_gateway::jwt::Rules {
+                issuer: "https://idp.example.test/".into(),
+                audience: vec!["mlsec-gateway".into()],
+                leeway: std::time::Duration::from_secs(60),
+                algorithms: mlsec_gateway::jwt::Algorithm::ALL.to_vec(),
+            };
+            let _ = mlsec_gateway::jwt::verify(&text, &keys, &rules, 1_800_000_000);
+        }
+        6 => {
+            let texts = match serde_json::from_slice::<serde_json::Value>(rest) {
+                Ok(json) => mlsec_guard::texts(&json),
+                Err(_) => vec![mlsec_guard::Text { location: "body".into(), text: text.to_string() }],
+            };
+            assert!(texts.len() <= mlsec_guard::MAX_TEXTS);
+            use mlsec_guard::Guard;
+            let guard = mlsec_guard::PiiGuard::new(&["secrets".into(), "EMAIL".into()], 0.0).expect("guard");
+            let mut hits = Vec::new();
+            guard.check(&texts, &mut hits);
+            for h in hits {
+                let t = texts.iter().find(|t| t.location == h.location).expect("a hit names its text");
+                assert!(h.start <= h.end && t.text.get(h.start..h.end).is_some());
             }
         }
         _ => {

@@ -263,8 +263,22 @@ fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
         "log" => GuardAction::Log,
         other => return Err(format!("action `{other}`: expected block, flag or log")),
     };
+    let pii_keys = g.entities.is_some() || g.min_confidence.is_some();
     let guard: Box<dyn mlsec_guard::Guard> = match g.kind.as_str() {
+        "prompt-injection" => {
+            if pii_keys {
+                return Err("entities and min_confidence are for kind = \"pii\"".into());
+            }
+            let threshold = g.threshold.unwrap_or(0.5);
+            if !(0.0..=1.0).contains(&threshold) {
+                return Err("threshold must be from 0 to 1".into());
+            }
+            Box::new(mlsec_guard::InjectionGuard::new(threshold))
+        }
         "pii" => {
+            if g.threshold.is_some() {
+                return Err("threshold is for kind = \"prompt-injection\"".into());
+            }
             let entities = g.entities.clone().unwrap_or_else(|| vec!["secrets".into()]);
             let min = g.min_confidence.unwrap_or(0.5);
             if !(0.0..=1.0).contains(&min) {
@@ -272,7 +286,11 @@ fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
             }
             Box::new(mlsec_guard::PiiGuard::new(&entities, min)?)
         }
-        other => return Err(format!("kind `{other}`: the guards built so far are: pii")),
+        other => {
+            return Err(format!(
+                "kind `{other}`: the guards built so far are prompt-injection and pii"
+            ))
+        }
     };
     Ok(ConfiguredGuard {
         name: name.to_string(),
@@ -399,6 +417,7 @@ struct FileGuard {
     action: Option<String>,
     entities: Option<Vec<String>>,
     min_confidence: Option<f32>,
+    threshold: Option<f32>,
 }
 
 #[derive(Deserialize)]

@@ -19,9 +19,12 @@
     )
 )]
 
+mod injection;
+pub mod normalize;
 mod pii;
 mod text;
 
+pub use injection::{score as injection_score, InjectionGuard, SIGNALS};
 pub use pii::PiiGuard;
 pub use text::{texts, Text, MAX_TEXTS};
 
