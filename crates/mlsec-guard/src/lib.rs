@@ -21,6 +21,7 @@
 
 mod injection;
 pub mod normalize;
+pub mod offline;
 mod pii;
 mod text;
 

@@ -93,6 +93,10 @@ pub enum Command {
     /// The gateway's audit log: prove its hash chain (verify), or write it out
     /// as JSON Lines (export).
     Audit(crate::gateway::AuditArgs),
+    /// Run the gateway's input guards offline over JSON Lines (logged
+    /// requests: `{"text": ...}` lines or chat bodies): what would they have
+    /// blocked or flagged? Exit 0 clean, 1 hits at or above --fail-on, 2 error.
+    Guard(crate::gateway::GuardArgs),
 }
 
 #[derive(Debug, Args)]

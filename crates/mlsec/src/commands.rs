@@ -23,6 +23,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::ThreatModel(args) => crate::threat::threat_model(args),
         Command::Gateway(args) => crate::gateway::gateway(args),
         Command::Audit(args) => crate::gateway::audit(args),
+        Command::Guard(args) => crate::gateway::guard(args),
     }
 }
 

@@ -356,6 +356,87 @@ fn describe(r: &KeyRecord) -> String {
     s
 }
 
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// JSON Lines files, one request per line.
+    #[arg(value_name = "FILE.jsonl", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Run the guards this gateway config's routes run ([guards.NAME]);
+    /// without it, prompt-injection (threshold 0.5) and pii with secrets.
+    #[arg(long, value_name = "GATEWAY.toml")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `mlsec guard`: the guards of a gateway config (or the default pair) over
+/// JSON Lines.
+pub fn guard(args: GuardArgs) -> Result<ExitCode, CliError> {
+    let configured: Vec<std::sync::Arc<mlsec_gateway::config::ConfiguredGuard>> = match &args.config
+    {
+        Some(path) => {
+            let config = Config::load(path)?;
+            let mut seen = std::collections::BTreeSet::new();
+            let chain: Vec<_> = config
+                .routes
+                .iter()
+                .flat_map(|r| r.guards.iter().cloned())
+                .filter(|g| seen.insert(g.name.clone()))
+                .collect();
+            if chain.is_empty() {
+                return Err(CliError {
+                    message: format!("{}: no route runs a guard", path.display()),
+                    fault: Fault::Input,
+                });
+            }
+            chain
+        }
+        None => Vec::new(),
+    };
+    let defaults: Vec<(String, Box<dyn mlsec_guard::Guard>)> = if configured.is_empty() {
+        let secrets =
+            mlsec_guard::PiiGuard::new(&["secrets".into()], 0.5).map_err(|e| CliError {
+                message: e,
+                fault: Fault::Internal,
+            })?;
+        vec![
+            (
+                "prompt-injection".into(),
+                Box::new(mlsec_guard::InjectionGuard::new(0.5)),
+            ),
+            ("secrets".into(), Box::new(secrets)),
+        ]
+    } else {
+        Vec::new()
+    };
+    let guards: Vec<(String, &dyn mlsec_guard::Guard)> = configured
+        .iter()
+        .map(|g| (g.name.clone(), &*g.guard))
+        .chain(defaults.iter().map(|(n, g)| (n.clone(), &**g)))
+        .collect();
+    let mut evidence =
+        mlsec_guard::offline::run(&args.files, &guards).map_err(|message| CliError {
+            message,
+            fault: Fault::Input,
+        })?;
+    let skipped = evidence.details["skipped_lines"].as_u64().unwrap_or(0);
+    if skipped > 0 && !args.output.quiet {
+        eprintln!("mlsec: {skipped} line(s) are not JSON objects and were not checked");
+    }
+    evidence.judge(Severity::from(args.output.fail_on));
+    crate::report::emit(
+        &evidence,
+        &(),
+        &args.output,
+        mlsec_guard::offline::GUARD_RULES,
+    )?;
+    Ok(if evidence.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// Which audit log: a SQLite file or a PostgreSQL table.
 #[derive(Debug, Args)]
 pub struct AuditLogArgs {

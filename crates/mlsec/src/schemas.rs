@@ -134,6 +134,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "guard",
+            envelope::<mlsec_guard::offline::GuardDetails>(
+                "guard",
+                "mlsec guard: the gateway's input guards run offline over JSON Lines",
+            ),
+        ),
+        (
             "rules",
             envelope::<mlsec_core::RulesDetails>(
                 "rules",
