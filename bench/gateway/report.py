@@ -27,22 +27,24 @@ print(f"Made by `bench/gateway/run.sh` on {platform.machine()}, {os.cpu_count()}
       "(the load generator, the proxy and the stand-in model server share them), "
       f"{seconds} s per measurement. Requests are non-streaming chat completions; "
       "the model server answers at once, so the numbers are the proxies' own cost.\n")
-print("mlsec gateway: API key, Cedar policy, a rate limit and the SQLite audit log on. "
+print("mlsec gateway: API key, Cedar policy, a rate limit and the SQLite audit log on; "
+      "\"+ guards\": the same with the prompt-injection and secrets guards on the route. "
       "LiteLLM proxy: master key and a per-model rpm limit (no audit log: it needs a database).\n")
 print("## Added latency at fixed rates (ms over the direct call)\n")
-print("| rate (req/s) | direct p50 | direct p99 | mlsec added p50 | mlsec added p99 | LiteLLM added p50 | LiteLLM added p99 | mlsec 200s | LiteLLM 200s |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| rate (req/s) | direct p50 | direct p99 | mlsec added p50 | mlsec added p99 | + guards added p50 | + guards added p99 | LiteLLM added p50 | LiteLLM added p99 | mlsec 200s | + guards 200s | LiteLLM 200s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for rate in rates:
-    d, m, l = (load(f"{t}-rate{rate}") for t in ("direct", "mlsec", "litellm"))
+    d, m, g, l = (load(f"{t}-rate{rate}") for t in ("direct", "mlsec", "guarded", "litellm"))
     print(f"| {rate} | {ms(d, 'p50'):.3f} | {ms(d, 'p99'):.3f} "
           f"| {ms(m, 'p50') - ms(d, 'p50'):.3f} | {ms(m, 'p99') - ms(d, 'p99'):.3f} "
+          f"| {ms(g, 'p50') - ms(d, 'p50'):.3f} | {ms(g, 'p99') - ms(d, 'p99'):.3f} "
           f"| {ms(l, 'p50') - ms(d, 'p50'):.3f} | {ms(l, 'p99') - ms(d, 'p99'):.3f} "
-          f"| {ok_share(m):.1%} | {ok_share(l):.1%} |")
+          f"| {ok_share(m):.1%} | {ok_share(g):.1%} | {ok_share(l):.1%} |")
 print("\n## Maximum throughput (64 connections)\n")
 print("| target | requests/s | p50 ms | p99 ms | 200s |")
 print("|---|---|---|---|---|")
 rps = {}
-for t in ("direct", "mlsec", "litellm"):
+for t in ("direct", "mlsec", "guarded", "litellm"):
     r = load(f"{t}-max")
     rps[t] = r["summary"]["requestsPerSec"]
     print(f"| {t} | {rps[t]:,.0f} | {ms(r, 'p50'):.2f} | {ms(r, 'p99'):.2f} | {ok_share(r):.1%} |")

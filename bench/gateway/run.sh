@@ -2,7 +2,8 @@
 # What mlsec gateway adds to a request, side by side with LiteLLM's proxy:
 # the same stand-in model server (`mlsec gateway mock-upstream`) reached
 # directly, through mlsec gateway (API key, Cedar policy, a rate limit and the
-# SQLite audit log all on), and through LiteLLM's proxy (master-key auth and a
+# SQLite audit log all on; then again with the prompt-injection and secrets
+# guards on the route too), and through LiteLLM's proxy (master-key auth and a
 # per-model rpm limit; it keeps no audit log without a database). oha sends
 # chat completions at fixed rates (added p50 and p99 latency), then as fast
 # as 64 connections can (maximum throughput). Writes results.md.
@@ -56,6 +57,19 @@ CEDAR
 printf 'bench-key-0123456789' | "$mlsec" gateway keys create --store "$work/mlsec/keys.json" --owner bench --group bench --secret-stdin >/dev/null
 MLSEC_LOG=warn "$mlsec" gateway --config "$work/mlsec/gateway.toml" 2>"$work/mlsec.log" & pids+=($!)
 
+# The same with the input guards on the route.
+rm -rf "$work/guarded" && cp -r "$work/mlsec" "$work/guarded" && rm -f "$work/guarded"/audit.db*
+sed -i 's/18088/18087/' "$work/guarded/gateway.toml"
+cat >> "$work/guarded/gateway.toml" <<TOML
+guards = ["injection", "secrets"]
+[guards.injection]
+kind = "prompt-injection"
+[guards.secrets]
+kind = "pii"
+entities = ["secrets"]
+TOML
+MLSEC_LOG=warn "$mlsec" gateway --config "$work/guarded/gateway.toml" 2>"$work/guarded.log" & pids+=($!)
+
 # LiteLLM's proxy, configured as close to that as it goes without a database.
 cat > "$work/litellm.yaml" <<YAML
 model_list:
@@ -72,14 +86,14 @@ litellm_settings:
 YAML
 (cd "$work" && "$here/.venv/bin/litellm" --config litellm.yaml --host 127.0.0.1 --port 18090 --num_workers 1 >"$work/litellm.log" 2>&1) & pids+=($!)
 
-wait_port 18089; wait_port 18088; wait_port 18090
+wait_port 18089; wait_port 18088; wait_port 18087; wait_port 18090
 body='{"model":"bench","messages":[{"role":"user","content":"Say hello."}]}'
 run() { # name port key extra-oha-args...
   local name=$1 port=$2 key=$3; shift 3
   oha --no-tui --output-format json -m POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     -d "$body" "$@" "http://127.0.0.1:$port/v1/chat/completions" >"$work/$name.json"
 }
-for target in "direct 18089 none" "mlsec 18088 bench-key-0123456789" "litellm 18090 sk-bench-key-0123456789"; do
+for target in "direct 18089 none" "mlsec 18088 bench-key-0123456789" "guarded 18087 bench-key-0123456789" "litellm 18090 sk-bench-key-0123456789"; do
   set -- $target
   run "$1-warmup" "$2" "$3" -z 3s -c 16
   for rate in $rates; do run "$1-rate$rate" "$2" "$3" -z "${seconds}s" -q "$rate" -c 64 --latency-correction; done
@@ -87,4 +101,5 @@ for target in "direct 18089 none" "mlsec 18088 bench-key-0123456789" "litellm 18
 done
 python3 "$here/report.py" "$work" "$rates" "$seconds" >"$here/results.md"
 "$mlsec" audit verify "$work/mlsec/audit.db"
+"$mlsec" audit verify "$work/guarded/audit.db"
 cat "$here/results.md"
