@@ -682,7 +682,7 @@ async fn an_unreachable_postgres_fails_closed_or_open_as_configured() {
         .gw
         .metrics
         .render()
-        .contains("mlsec_gateway_audit_failures_total"));
+        .contains("mlsec_gateway_audit_failures_total 1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

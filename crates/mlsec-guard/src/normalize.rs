@@ -44,12 +44,9 @@ impl Folded {
     }
 
     fn next_char_after(&self, at: usize) -> usize {
-        // The first mapped offset beyond `at`, else the end of the original.
-        self.map
-            .iter()
-            .copied()
-            .find(|&o| o > at)
-            .unwrap_or(self.original_len)
+        // The map only grows: the first offset beyond `at`, else the end.
+        let i = self.map.partition_point(|&o| o <= at);
+        self.map.get(i).copied().unwrap_or(self.original_len)
     }
 }
 
