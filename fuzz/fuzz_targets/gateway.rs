@@ -2,9 +2,10 @@
 //! What the gateway reads from outside: its TOML config, request paths for
 //! every protocol, OpenAI request bodies, key stores, upstream answers fed
 //! to the token counter in arbitrary chunks, JWTs and JWKS documents, and
-//! request bodies read by the guards. None may panic; the token counter
-//! keeps bounded memory and never counts more than the bytes it saw; guard
-//! hits always lie inside the text they name.
+//! request bodies read by the guards, answers read by the output guards
+//! (whole, and as event streams in arbitrary chunks). None may panic; the
+//! token counter keeps bounded memory and never counts more than the bytes
+//! it saw; guard hits always lie inside the text they name.
 use libfuzzer_sys::fuzz_target;
 use mlsec_gateway::protocol::Protocol;
 
@@ -13,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let text = String::from_utf8_lossy(rest);
-    match mode % 7 {
+    match mode % 8 {
         0 => {
             let _ = mlsec_gateway::Config::parse(&text, std::path::Path::new("/nonexistent"), std::path::Path::new("gateway.toml"));
         }
@@ -66,6 +67,49 @@ fuzz_target!(|data: &[u8]| {
             for h in hits {
                 let t = texts.iter().find(|t| t.location == h.location).expect("a hit names its text");
                 assert!(h.start <= h.end && t.text.get(h.start..h.end).is_some());
+            }
+        }
+        7 => {
+            use mlsec_guard::output::*;
+            use std::sync::Arc;
+            let pii = PiiOutput::new(&["secrets".into(), "EMAIL".into()], 0.0, OutputAction::Redact, &Default::default()).expect("guard");
+            let chain = Arc::new(OutputChain {
+                guards: vec![
+                    ("pii".into(), Arc::new(pii)),
+                    ("links".into(), Arc::new(LinkOutput::new(&["example.com".into()], OutputAction::Mask))),
+                    ("invisible".into(), Arc::new(InvisibleOutput::new(OutputAction::Redact))),
+                    ("canary".into(), Arc::new(CanaryOutput::new(OutputAction::Flag))),
+                ],
+                window: 16 + rest.first().map_or(0, |b| usize::from(*b)),
+            });
+            let canary: Option<Arc<str>> = Some(Arc::from("c4n4ry"));
+            let done = mlsec_guard::answer::filter_body(&chain, canary.clone(), rest);
+            for h in &done.hits {
+                assert!(h.hit.start <= h.hit.end);
+            }
+            let mut stream = mlsec_guard::answer::SseFilter::new(chain.clone(), canary.clone());
+            let mut filter = AnswerFilter::new(chain, canary, "text".into());
+            let mut chunk = 1 + rest.first().map_or(0, |b| usize::from(*b) % 64);
+            let mut at = 0;
+            while at < rest.len() {
+                let end = (at + chunk).min(rest.len());
+                if stream.feed(&rest[at..end]).is_err() {
+                    break;
+                }
+                at = end;
+                chunk = chunk * 7 % 61 + 1;
+            }
+            let _ = stream.finish();
+            let mut pushed = 0;
+            for piece in text.split_inclusive(|c: char| c == ' ' || c == '@') {
+                pushed += piece.len();
+                if filter.push(piece).is_err() {
+                    break;
+                }
+            }
+            let _ = filter.finish();
+            for h in &filter.hits {
+                assert!(h.hit.start <= h.hit.end && h.hit.end <= pushed, "{h:?}");
             }
         }
         _ => {

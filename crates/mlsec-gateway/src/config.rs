@@ -126,6 +126,10 @@ pub struct Route {
     pub max_body: usize,
     /// The guard chain, in order.
     pub guards: Vec<std::sync::Arc<ConfiguredGuard>>,
+    /// The output guards, and the stream window they read through.
+    pub output: Option<std::sync::Arc<mlsec_guard::output::OutputChain>>,
+    /// An output guard looks for a canary: plant one in each request.
+    pub canary: bool,
     /// Keep request and response bodies in the audit log (off: sizes only).
     pub audit_bodies: bool,
 }
@@ -162,6 +166,68 @@ impl std::fmt::Debug for ConfiguredGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "guard {} ({})", self.name, self.action.as_str())
     }
+}
+
+/// Builds one `[guards.NAME]` listed in a route's `output_guards`.
+fn output_guard(
+    g: &FileGuard,
+) -> Result<std::sync::Arc<dyn mlsec_guard::output::OutputGuard>, String> {
+    use mlsec_guard::output::{CanaryOutput, InvisibleOutput, LinkOutput, OutputAction, PiiOutput};
+    let default = match g.kind.as_str() {
+        "pii" => "redact",
+        "canary" => "block",
+        _ => "redact",
+    };
+    let action = OutputAction::parse(g.action.as_deref().unwrap_or(default))?;
+    let only = |key: &str, set: bool, kind: &str| {
+        if set {
+            Err(format!("{key} is for kind = \"{kind}\""))
+        } else {
+            Ok(())
+        }
+    };
+    if g.kind != "pii" {
+        only("entities", g.entities.is_some(), "pii")?;
+        only("entity_actions", g.entity_actions.is_some(), "pii")?;
+        only("min_confidence", g.min_confidence.is_some(), "pii")?;
+    }
+    if g.kind != "links" {
+        only("allow_domains", g.allow_domains.is_some(), "links")?;
+    }
+    Ok(match g.kind.as_str() {
+        "pii" => {
+            let entities = g.entities.clone().unwrap_or_else(|| vec!["secrets".into()]);
+            let min = g.min_confidence.unwrap_or(0.5);
+            if !(0.0..=1.0).contains(&min) {
+                return Err("min_confidence must be from 0 to 1".into());
+            }
+            let mut per = std::collections::BTreeMap::new();
+            for (entity, a) in g.entity_actions.iter().flatten() {
+                per.insert(
+                    entity.clone(),
+                    OutputAction::parse(a).map_err(|e| format!("entity_actions.{entity}: {e}"))?,
+                );
+            }
+            std::sync::Arc::new(PiiOutput::new(&entities, min, action, &per)?)
+        }
+        "canary" => std::sync::Arc::new(CanaryOutput::new(action)),
+        "links" => std::sync::Arc::new(LinkOutput::new(
+            g.allow_domains.as_deref().unwrap_or_default(),
+            action,
+        )),
+        "invisible" => std::sync::Arc::new(InvisibleOutput::new(action)),
+        "prompt-injection" => {
+            return Err(
+                "kind `prompt-injection` reads requests: list it in guards, not output_guards"
+                    .into(),
+            )
+        }
+        other => {
+            return Err(format!(
+                "kind `{other}`: expected pii, canary, links or invisible for output_guards"
+            ))
+        }
+    })
 }
 
 /// An upstream's base address: `http://host:port[/path]`.
@@ -261,8 +327,17 @@ fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
         "block" => GuardAction::Block,
         "flag" => GuardAction::Flag,
         "log" => GuardAction::Log,
+        "redact" | "mask" => {
+            return Err(format!(
+            "action `{}` rewrites answers: list the guard in a route's output_guards, not guards",
+            g.action.as_deref().unwrap_or("")
+        ))
+        }
         other => return Err(format!("action `{other}`: expected block, flag or log")),
     };
+    if g.entity_actions.is_some() {
+        return Err("entity_actions is for output guards (a route's output_guards)".into());
+    }
     let pii_keys = g.entities.is_some() || g.min_confidence.is_some();
     let guard: Box<dyn mlsec_guard::Guard> = match g.kind.as_str() {
         "prompt-injection" => {
@@ -286,12 +361,21 @@ fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
             }
             Box::new(mlsec_guard::PiiGuard::new(&entities, min)?)
         }
+        "canary" | "links" | "invisible" => {
+            return Err(format!(
+                "kind `{}` reads answers: list the guard in a route's output_guards, not guards",
+                g.kind
+            ))
+        }
         other => {
             return Err(format!(
-                "kind `{other}`: the guards built so far are prompt-injection and pii"
+                "kind `{other}`: expected prompt-injection or pii (input), or pii, canary, links or invisible (output)"
             ))
         }
     };
+    if g.allow_domains.is_some() {
+        return Err("allow_domains is for kind = \"links\"".into());
+    }
     Ok(ConfiguredGuard {
         name: name.to_string(),
         action,
@@ -418,6 +502,8 @@ struct FileGuard {
     entities: Option<Vec<String>>,
     min_confidence: Option<f32>,
     threshold: Option<f32>,
+    entity_actions: Option<std::collections::BTreeMap<String, String>>,
+    allow_domains: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -542,6 +628,9 @@ struct FileRoute {
     max_body: Option<String>,
     #[serde(default)]
     guards: Vec<String>,
+    #[serde(default)]
+    output_guards: Vec<String>,
+    output_window: Option<String>,
     #[serde(default)]
     audit_bodies: bool,
 }
@@ -831,10 +920,26 @@ impl Config {
                 "no [[route]]: the gateway would refuse every request".into(),
             ));
         }
+        // Each guard is built for the side its routes use it on.
         let mut guards = std::collections::BTreeMap::new();
+        let mut outputs = std::collections::BTreeMap::new();
         for (name, g) in &file.guards {
-            let built = guard(name, g).map_err(|e| at(&format!("guards.{name}"), e))?;
-            guards.insert(name.clone(), std::sync::Arc::new(built));
+            let answers_only = matches!(g.kind.as_str(), "canary" | "links" | "invisible");
+            let mut input = file.route.iter().any(|r| r.guards.contains(name));
+            let mut output = file.route.iter().any(|r| r.output_guards.contains(name));
+            // A guard no route uses yet is still checked, as its kind reads.
+            if !input && !output {
+                input = !answers_only;
+                output = answers_only;
+            }
+            if input {
+                let built = guard(name, g).map_err(|e| at(&format!("guards.{name}"), e))?;
+                guards.insert(name.clone(), std::sync::Arc::new(built));
+            }
+            if output {
+                let built = output_guard(g).map_err(|e| at(&format!("guards.{name}"), e))?;
+                outputs.insert(name.clone(), (g.kind == "canary", built));
+            }
         }
         let mut routes = Vec::new();
         for (i, r) in file.route.iter().enumerate() {
@@ -861,6 +966,41 @@ impl Config {
                 })?;
                 chain.push(guard.clone());
             }
+            let mut output = Vec::new();
+            let mut canary = false;
+            for g in &r.output_guards {
+                let (is_canary, built) = outputs.get(g).ok_or_else(|| {
+                    at(
+                        &format!("{key}.output_guards"),
+                        format!("no [guards.{g}] section defines guard `{g}`"),
+                    )
+                })?;
+                canary |= is_canary;
+                output.push((g.clone(), built.clone()));
+            }
+            if !output.is_empty() && !matches!(r.protocol, Protocol::Openai | Protocol::Json) {
+                return Err(at(
+                    &format!("{key}.output_guards"),
+                    "output guards read text answers: OpenAI and generic JSON routes only".into(),
+                ));
+            }
+            let window = size(
+                &format!("{key}.output_window"),
+                &r.output_window,
+                mlsec_guard::output::DEFAULT_WINDOW,
+            )?;
+            if !(16..=65536).contains(&window) {
+                return Err(at(
+                    &format!("{key}.output_window"),
+                    "must be from 16 B to 64 KiB".into(),
+                ));
+            }
+            let output = (!output.is_empty()).then(|| {
+                std::sync::Arc::new(mlsec_guard::output::OutputChain {
+                    guards: output,
+                    window,
+                })
+            });
             routes.push(Route {
                 name: r.name.clone().unwrap_or_else(|| format!("route{i}")),
                 protocol: r.protocol,
@@ -886,6 +1026,8 @@ impl Config {
                 retries: r.retries.unwrap_or(1).min(5),
                 max_body: size(&format!("{key}.max_body"), &r.max_body, 4 << 20)?,
                 guards: chain,
+                output,
+                canary,
                 audit_bodies: r.audit_bodies,
             });
         }

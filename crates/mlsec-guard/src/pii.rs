@@ -15,31 +15,36 @@ impl PiiGuard {
     /// `EMAIL`; `secrets` for every credential kind), reporting spans of at
     /// least `min_confidence`.
     pub fn new(entities: &[String], min_confidence: f32) -> Result<PiiGuard, String> {
-        let mut chosen: Vec<Entity> = Vec::new();
-        for name in entities {
-            if name.eq_ignore_ascii_case("secrets") {
-                chosen.extend(Entity::ALL.iter().copied().filter(|e| e.is_secret()));
-                continue;
-            }
-            let entity = Entity::ALL
-                .iter()
-                .copied()
-                .find(|e| e.as_str().eq_ignore_ascii_case(name))
-                .ok_or_else(|| {
-                    format!("`{name}` is not an entity of mlsec data pii (nor `secrets`)")
-                })?;
-            chosen.push(entity);
-        }
-        if chosen.is_empty() {
-            return Err("name at least one entity".into());
-        }
-        chosen.sort_by_key(|e| e.as_str());
-        chosen.dedup();
         Ok(PiiGuard {
-            detector: Detector::new(&chosen),
+            detector: Detector::new(&entities_named(entities)?),
             min_confidence,
         })
     }
+}
+
+/// The entities `names` asks for (`secrets`: every credential kind).
+pub(crate) fn entities_named(names: &[String]) -> Result<Vec<Entity>, String> {
+    let mut chosen: Vec<Entity> = Vec::new();
+    for name in names {
+        if name.eq_ignore_ascii_case("secrets") {
+            chosen.extend(Entity::ALL.iter().copied().filter(|e| e.is_secret()));
+            continue;
+        }
+        let entity = Entity::ALL
+            .iter()
+            .copied()
+            .find(|e| e.as_str().eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!("`{name}` is not an entity of mlsec data pii (nor `secrets`)")
+            })?;
+        chosen.push(entity);
+    }
+    if chosen.is_empty() {
+        return Err("name at least one entity".into());
+    }
+    chosen.sort_by_key(|e| e.as_str());
+    chosen.dedup();
+    Ok(chosen)
 }
 
 impl Guard for PiiGuard {

@@ -75,6 +75,53 @@ fn walk(value: &Value, path: &mut String, out: &mut Vec<Text>) {
     }
 }
 
+/// Calls `f` with the place and a mutable reference of every content
+/// string of `body` (the ones [`texts`] reads), so an answer can be rewritten.
+pub fn each_text_mut(body: &mut Value, f: &mut dyn FnMut(&str, &mut String)) {
+    let mut seen = 0;
+    walk_mut(body, &mut String::new(), f, &mut seen);
+}
+
+fn walk_mut(
+    value: &mut Value,
+    path: &mut String,
+    f: &mut dyn FnMut(&str, &mut String),
+    seen: &mut usize,
+) {
+    if *seen >= MAX_TEXTS {
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            *seen += 1;
+            f(if path.is_empty() { "$" } else { path }, s);
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk_mut(item, path, f, seen);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                if item.is_string() && NOT_CONTENT.contains(&key.as_str()) {
+                    continue;
+                }
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                walk_mut(item, path, f, seen);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

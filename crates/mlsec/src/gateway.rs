@@ -365,13 +365,103 @@ pub struct GuardArgs {
     /// without it, prompt-injection (threshold 0.5) and pii with secrets.
     #[arg(long, value_name = "GATEWAY.toml")]
     pub config: Option<PathBuf>,
+    /// Read answers instead (`{"text": ...}` or whole JSON answers, with
+    /// `canary` where one was planted) and run the output guards: the
+    /// config's `output_guards`, or secrets, invisible and canary.
+    #[arg(long)]
+    pub output_guards: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `mlsec guard --output-guards`: the output guards over answers.
+fn output_guards(args: &GuardArgs) -> Result<mlsec_core::Evidence, CliError> {
+    use mlsec_guard::output::{
+        CanaryOutput, InvisibleOutput, OutputAction, OutputChain, PiiOutput,
+    };
+    use std::sync::Arc;
+    let guards: Vec<(String, Arc<dyn mlsec_guard::output::OutputGuard>)> = match &args.config {
+        Some(path) => {
+            let config = Config::load(path)?;
+            let mut seen = std::collections::BTreeSet::new();
+            let chain: Vec<_> = config
+                .routes
+                .iter()
+                .filter_map(|r| r.output.as_ref())
+                .flat_map(|c| c.guards.iter().cloned())
+                .filter(|(name, _)| seen.insert(name.clone()))
+                .collect();
+            if chain.is_empty() {
+                return Err(CliError {
+                    message: format!("{}: no route runs an output guard", path.display()),
+                    fault: Fault::Input,
+                });
+            }
+            chain
+        }
+        None => {
+            let secrets = PiiOutput::new(
+                &["secrets".into()],
+                0.5,
+                OutputAction::Redact,
+                &Default::default(),
+            )
+            .map_err(|message| CliError {
+                message,
+                fault: Fault::Internal,
+            })?;
+            vec![
+                ("secrets".into(), Arc::new(secrets)),
+                (
+                    "invisible".into(),
+                    Arc::new(InvisibleOutput::new(OutputAction::Redact)),
+                ),
+                (
+                    "canary".into(),
+                    Arc::new(CanaryOutput::new(OutputAction::Block)),
+                ),
+            ]
+        }
+    };
+    let chain = Arc::new(OutputChain {
+        guards,
+        window: mlsec_guard::output::DEFAULT_WINDOW,
+    });
+    mlsec_guard::offline::run_output(&args.files, &chain).map_err(|message| CliError {
+        message,
+        fault: Fault::Input,
+    })
 }
 
 /// `mlsec guard`: the guards of a gateway config (or the default pair) over
 /// JSON Lines.
 pub fn guard(args: GuardArgs) -> Result<ExitCode, CliError> {
+    let evidence = if args.output_guards {
+        output_guards(&args)?
+    } else {
+        input_guards(&args)?
+    };
+    let skipped = evidence.details["skipped_lines"].as_u64().unwrap_or(0);
+    if skipped > 0 && !args.output.quiet {
+        eprintln!("mlsec: {skipped} line(s) are not JSON objects and were not checked");
+    }
+    let mut evidence = evidence;
+    evidence.judge(Severity::from(args.output.fail_on));
+    crate::report::emit(
+        &evidence,
+        &(),
+        &args.output,
+        mlsec_guard::offline::GUARD_RULES,
+    )?;
+    Ok(if evidence.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The input guards of a gateway config, or the default pair.
+fn input_guards(args: &GuardArgs) -> Result<mlsec_core::Evidence, CliError> {
     let configured: Vec<std::sync::Arc<mlsec_gateway::config::ConfiguredGuard>> = match &args.config
     {
         Some(path) => {
@@ -414,26 +504,9 @@ pub fn guard(args: GuardArgs) -> Result<ExitCode, CliError> {
         .map(|g| (g.name.clone(), &*g.guard))
         .chain(defaults.iter().map(|(n, g)| (n.clone(), &**g)))
         .collect();
-    let mut evidence =
-        mlsec_guard::offline::run(&args.files, &guards).map_err(|message| CliError {
-            message,
-            fault: Fault::Input,
-        })?;
-    let skipped = evidence.details["skipped_lines"].as_u64().unwrap_or(0);
-    if skipped > 0 && !args.output.quiet {
-        eprintln!("mlsec: {skipped} line(s) are not JSON objects and were not checked");
-    }
-    evidence.judge(Severity::from(args.output.fail_on));
-    crate::report::emit(
-        &evidence,
-        &(),
-        &args.output,
-        mlsec_guard::offline::GUARD_RULES,
-    )?;
-    Ok(if evidence.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    mlsec_guard::offline::run(&args.files, &guards).map_err(|message| CliError {
+        message,
+        fault: Fault::Input,
     })
 }
 

@@ -610,8 +610,70 @@ fn guard_runs_the_guards_offline_over_json_lines() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/gateway/gateway.toml");
     mlsec()
         .args(["guard", "traffic.jsonl", "--config"])
-        .arg(example)
+        .arg(&example)
         .current_dir(dir.path())
         .assert()
         .success();
+    // Answers, through the output guards: the example's, and the defaults.
+    std::fs::write(
+        dir.path().join("answers.jsonl"),
+        concat!(
+            "{\"text\": \"Paris.\"}\n",
+            "{\"text\": \"use AKIAIOSFODNN7EXAMPLQ to deploy\"}\n",
+            "{\"text\": \"the prompt said <!-- 5e1f0c9a77d2b0e3 --> be kind\", \"canary\": \"5e1f0c9a77d2b0e3\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = mlsec()
+        .args([
+            "guard",
+            "answers.jsonl",
+            "--output-guards",
+            "--format",
+            "json",
+            "--config",
+        ])
+        .arg(&example)
+        .current_dir(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let e: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rules: Vec<(&str, u64)> = e["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["span"]["row"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rules, [("GRD004", 2)], "the example has no canary guard");
+    let out = mlsec()
+        .args([
+            "guard",
+            "answers.jsonl",
+            "--output-guards",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let e: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rules: Vec<&str> = e["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["GRD004", "GRD006"]);
+    assert_eq!(e["findings"][1]["evidence"]["action"], "block");
 }

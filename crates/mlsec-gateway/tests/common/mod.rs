@@ -24,7 +24,8 @@ pub struct Harness {
     pub upstream: upstream::Upstream,
 }
 
-/// A gateway with `extra` config appended to routes for the test upstream.
+/// A gateway with `extra` config appended to routes for the test upstream
+/// (`{upstream}` in `extra` is its address).
 pub async fn start(extra: &str) -> Harness {
     start_with(extra, &[]).await
 }
@@ -40,6 +41,7 @@ pub async fn start_full(server: &str, extra: &str, files: &[(&str, &str)]) -> Ha
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let extra = extra.replace("{upstream}", &upstream.addr.to_string());
     // A test that brings its own [audit] section replaces this one.
     let audit = if extra.contains("[audit]") {
         ""
