@@ -18,12 +18,16 @@
 //! - `encoded`: any of the above found only in a decoded payload, and
 //!   explicit "decode this and follow it".
 //!
-//! A statistical model and an evaluation set come next (issue 17); these
-//! signals are the explainable first layer.
+//! Beside the signals, a classifier ([`crate::classifier`]: logistic
+//! regression over hashed n-grams, trained from templates) reads each view
+//! in windows; a window it scores at [`CLASSIFIER_MIN`] or more is a hit of
+//! family `classifier` (signal `classifier/model`) spanning that window, so
+//! paraphrases that no pattern names are still caught and still explained
+//! by where they are.
 
 use crate::normalize::{views, View};
 use crate::{Guard, Hit, Text};
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 use std::sync::OnceLock;
 
 /// (family, signal, weight, pattern over folded text).
@@ -143,7 +147,16 @@ fn compiled() -> &'static [Option<Regex>] {
     SET.get_or_init(|| {
         SIGNALS
             .iter()
-            .map(|(_, _, _, p)| Regex::new(p).ok())
+            // The bounded gaps (`[^.!?\n]{0,40}`) make many DFA states: a
+            // cache too small for them sends every search to the slow engine.
+            // ASCII word boundaries: a Unicode one stops the fast engine at
+            // the first non-ASCII byte (the patterns are English words).
+            .map(|(_, _, _, p)| {
+                RegexBuilder::new(&p.replace(r"\b", r"(?-u:\b)"))
+                    .dfa_size_limit(32 << 20)
+                    .build()
+                    .ok()
+            })
             .collect()
     })
 }
@@ -159,11 +172,15 @@ impl InjectionGuard {
     }
 }
 
+/// The classifier's probability from which a window is a hit.
+pub const CLASSIFIER_MIN: f32 = 0.8;
+
 /// The signals found in `original`, on every view, and its score.
 pub fn score(original: &str) -> (f32, Vec<Hit>) {
     let mut hits: Vec<Hit> = Vec::new();
     for view in views(original) {
         signals_in(&view, &mut hits);
+        classify(&view, &mut hits);
     }
     // One signal counts once, however many views show it.
     hits.sort_by(|a, b| a.rule.cmp(&b.rule).then(b.score.total_cmp(&a.score)));
@@ -202,6 +219,38 @@ fn signals_in(view: &View, hits: &mut Vec<Hit>) {
             score: *weight,
         });
     }
+}
+
+/// The classifier's best window of `view`, as a hit when it is sure enough.
+fn classify(view: &View, hits: &mut Vec<Hit>) {
+    // rot13 of ordinary text is noise to an n-gram model.
+    if view.kind == "rot13" {
+        return;
+    }
+    let Some(model) = crate::classifier::model() else {
+        return;
+    };
+    let (p, start, end) = crate::classifier::best_window(model, &view.folded.text);
+    if p < CLASSIFIER_MIN {
+        return;
+    }
+    let (start, end) = match view.source {
+        Some(span) => span,
+        None => view.folded.original_span(start, end),
+    };
+    let (family, rule) = if view.kind == "text" {
+        ("classifier", "classifier/model".to_string())
+    } else {
+        ("encoded", format!("encoded/{}-classifier", view.kind))
+    };
+    hits.push(Hit {
+        rule,
+        family: family.to_string(),
+        location: String::new(),
+        start,
+        end,
+        score: p,
+    });
 }
 
 impl Guard for InjectionGuard {

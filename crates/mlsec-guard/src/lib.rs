@@ -20,6 +20,7 @@
 )]
 
 pub mod answer;
+pub mod classifier;
 mod injection;
 pub mod normalize;
 pub mod offline;

@@ -141,6 +141,12 @@ pub fn fold(original: &str) -> Folded {
             }
             continue;
         }
+        if c.is_ascii() {
+            // NFKC and the look-alikes leave ASCII as it is.
+            text.push(leet(c.to_ascii_lowercase()));
+            map.push(at);
+            continue;
+        }
         if invisible(c) {
             continue;
         }

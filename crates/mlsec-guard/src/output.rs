@@ -234,6 +234,10 @@ fn link_pattern() -> Option<&'static Regex> {
 
 impl OutputGuard for LinkOutput {
     fn find(&self, text: &str, _canary: Option<&str>, out: &mut Vec<Found>) {
+        // Most text has no link: skip the capturing search (the slow engine).
+        if !text.contains("](") && !text.contains("]:") {
+            return;
+        }
         let Some(re) = link_pattern() else { return };
         for caps in re.captures_iter(text) {
             let (Some(url), Some(host), Some(opener)) = (caps.get(2), caps.get(3), caps.get(1))
