@@ -55,15 +55,20 @@ fuzz_target!(|data: &[u8]| {
             let _ = mlsec_gateway::jwt::verify(&text, &keys, &rules, 1_800_000_000);
         }
         6 => {
-            let texts = match serde_json::from_slice::<serde_json::Value>(rest) {
-                Ok(json) => mlsec_guard::texts(&json),
-                Err(_) => vec![mlsec_guard::Text { location: "body".into(), text: text.to_string() }],
+            let json = serde_json::from_slice::<serde_json::Value>(rest).ok();
+            let texts = match &json {
+                Some(json) => mlsec_guard::texts(json),
+                None => vec![mlsec_guard::Text { location: "body".into(), text: text.to_string() }],
             };
+            let request = mlsec_guard::Request::new(json.as_ref(), &texts);
+            if let Some(inputs) = request.inputs() {
+                assert!(inputs.rows.iter().map(Vec::len).sum::<usize>() <= 2 * mlsec_guard::tensor::MAX_VALUES);
+            }
             assert!(texts.len() <= mlsec_guard::MAX_TEXTS);
             use mlsec_guard::Guard;
             let guard = mlsec_guard::PiiGuard::new(&["secrets".into(), "EMAIL".into()], 0.0).expect("guard");
             let mut hits = Vec::new();
-            guard.check(&texts, &mut hits);
+            guard.check(&request, &mut hits);
             for h in hits {
                 let t = texts.iter().find(|t| t.location == h.location).expect("a hit names its text");
                 assert!(h.start <= h.end && t.text.get(h.start..h.end).is_some());

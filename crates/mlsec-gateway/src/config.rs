@@ -130,6 +130,13 @@ pub struct Route {
     pub output: Option<std::sync::Arc<mlsec_guard::output::OutputChain>>,
     /// An output guard looks for a canary: plant one in each request.
     pub canary: bool,
+    /// Round tensor inputs to this many decimals before they go on
+    /// (feature squeezing).
+    pub squeeze_decimals: Option<u32>,
+    /// Model extraction monitoring of each principal's queries.
+    pub extraction: Option<std::sync::Arc<ConfiguredExtraction>>,
+    /// What answers may say of their scores.
+    pub harden: Option<mlsec_guard::tensor::Hardening>,
     /// Keep request and response bodies in the audit log (off: sizes only).
     pub audit_bodies: bool,
 }
@@ -230,6 +237,82 @@ fn output_guard(
     })
 }
 
+/// A `[guards.NAME]` of kind `extraction`, built: its monitor keeps each
+/// principal's statistics for as long as the config is loaded.
+pub struct ConfiguredExtraction {
+    pub name: String,
+    pub action: GuardAction,
+    pub monitor: mlsec_guard::extraction::ExtractionMonitor,
+}
+
+impl std::fmt::Debug for ConfiguredExtraction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "extraction monitor {} ({})",
+            self.name,
+            self.action.as_str()
+        )
+    }
+}
+
+/// Builds a `[guards.NAME]` of kind `extraction`.
+fn extraction(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredExtraction, String> {
+    let action = match g.action.as_deref().unwrap_or("flag") {
+        "block" => GuardAction::Block,
+        "flag" => GuardAction::Flag,
+        "log" => GuardAction::Log,
+        other => return Err(format!("action `{other}`: expected block, flag or log")),
+    };
+    let mut settings = mlsec_guard::extraction::ExtractionSettings::default();
+    if let Some(w) = g.window {
+        if !(10..=5000).contains(&w) {
+            return Err("window must be from 10 to 5000 queries".into());
+        }
+        settings.window = w;
+    }
+    if let Some(m) = g.min_queries {
+        settings.min_queries = m.clamp(3, settings.window);
+    }
+    for (key, value, target) in [
+        ("shapiro_w", g.shapiro_w, &mut settings.shapiro_w),
+        (
+            "boundary_margin",
+            g.boundary_margin,
+            &mut settings.boundary_margin,
+        ),
+        (
+            "boundary_share",
+            g.boundary_share,
+            &mut settings.boundary_share,
+        ),
+    ] {
+        if let Some(v) = value {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{key} must be from 0 to 1"));
+            }
+            *target = v;
+        }
+    }
+    if let Some(path) = &g.profile {
+        // Distances in units of each feature's spread in the profile.
+        let bytes =
+            std::fs::read(folder.join(path)).map_err(|e| format!("profile `{path}`: {e}"))?;
+        let reference = mlsec_guard::tabular::OodGuard::new(
+            &bytes,
+            g.columns.as_deref().unwrap_or_default(),
+            1.0,
+        )
+        .map_err(|e| format!("profile `{path}`: {e}"))?;
+        settings.scale = reference.spreads();
+    }
+    Ok(ConfiguredExtraction {
+        name: name.to_string(),
+        action,
+        monitor: mlsec_guard::extraction::ExtractionMonitor::new(settings),
+    })
+}
+
 /// An upstream's base address: `http://host:port[/path]`.
 #[derive(Debug, Clone)]
 pub struct Upstream {
@@ -322,7 +405,7 @@ fn tls(
 }
 
 /// Builds one `[guards.NAME]`.
-fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
+fn guard(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredGuard, String> {
     let action = match g.action.as_deref().unwrap_or("block") {
         "block" => GuardAction::Block,
         "flag" => GuardAction::Flag,
@@ -361,6 +444,33 @@ fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
             }
             Box::new(mlsec_guard::PiiGuard::new(&entities, min)?)
         }
+        "tensor-spec" => {
+            let inputs = g
+                .inputs
+                .clone()
+                .ok_or("tensor-spec needs inputs = [{ name = ..., datatype = ..., shape = [...] }]")?;
+            Box::new(mlsec_guard::tabular::SpecGuard::new(inputs)?)
+        }
+        "ood" => {
+            let path = g.profile.as_ref().ok_or("ood needs profile = \"PROFILE.json\" (from mlsec data profile)")?;
+            let bytes = std::fs::read(folder.join(path))
+                .map_err(|e| format!("profile `{path}`: {e}"))?;
+            let threshold = g.threshold.unwrap_or(0.9999);
+            if !(0.0..=1.0).contains(&threshold) {
+                return Err("threshold must be from 0 to 1".into());
+            }
+            Box::new(
+                mlsec_guard::tabular::OodGuard::new(
+                    &bytes,
+                    g.columns.as_deref().unwrap_or_default(),
+                    threshold,
+                )
+                .map_err(|e| format!("profile `{path}`: {e}"))?,
+            )
+        }
+        "extraction" => {
+            return Err("kind `extraction` watches a route's queries: name it in the route's extraction key".into())
+        }
         "canary" | "links" | "invisible" => {
             return Err(format!(
                 "kind `{}` reads answers: list the guard in a route's output_guards, not guards",
@@ -369,12 +479,26 @@ fn guard(name: &str, g: &FileGuard) -> Result<ConfiguredGuard, String> {
         }
         other => {
             return Err(format!(
-                "kind `{other}`: expected prompt-injection or pii (input), or pii, canary, links or invisible (output)"
+                "kind `{other}`: expected prompt-injection, pii, tensor-spec or ood (requests), or pii, canary, links or invisible (answers)"
             ))
         }
     };
     if g.allow_domains.is_some() {
         return Err("allow_domains is for kind = \"links\"".into());
+    }
+    for (key, set, kind) in [
+        ("inputs", g.inputs.is_some(), "tensor-spec"),
+        ("profile", g.profile.is_some(), "ood"),
+        ("columns", g.columns.is_some(), "ood"),
+        ("window", g.window.is_some(), "extraction"),
+        ("min_queries", g.min_queries.is_some(), "extraction"),
+        ("shapiro_w", g.shapiro_w.is_some(), "extraction"),
+        ("boundary_margin", g.boundary_margin.is_some(), "extraction"),
+        ("boundary_share", g.boundary_share.is_some(), "extraction"),
+    ] {
+        if set && g.kind != kind {
+            return Err(format!("{key} is for kind = \"{kind}\""));
+        }
     }
     Ok(ConfiguredGuard {
         name: name.to_string(),
@@ -504,6 +628,14 @@ struct FileGuard {
     threshold: Option<f32>,
     entity_actions: Option<std::collections::BTreeMap<String, String>>,
     allow_domains: Option<Vec<String>>,
+    inputs: Option<Vec<mlsec_guard::tabular::InputSpec>>,
+    profile: Option<String>,
+    columns: Option<Vec<String>>,
+    window: Option<usize>,
+    min_queries: Option<usize>,
+    shapiro_w: Option<f64>,
+    boundary_margin: Option<f64>,
+    boundary_share: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -631,6 +763,12 @@ struct FileRoute {
     #[serde(default)]
     output_guards: Vec<String>,
     output_window: Option<String>,
+    squeeze_decimals: Option<u32>,
+    extraction: Option<String>,
+    round_scores: Option<u32>,
+    top_k: Option<usize>,
+    #[serde(default)]
+    labels_only: bool,
     #[serde(default)]
     audit_bodies: bool,
 }
@@ -923,7 +1061,14 @@ impl Config {
         // Each guard is built for the side its routes use it on.
         let mut guards = std::collections::BTreeMap::new();
         let mut outputs = std::collections::BTreeMap::new();
+        let mut extractions = std::collections::BTreeMap::new();
         for (name, g) in &file.guards {
+            if g.kind == "extraction" {
+                let built =
+                    extraction(name, g, folder).map_err(|e| at(&format!("guards.{name}"), e))?;
+                extractions.insert(name.clone(), std::sync::Arc::new(built));
+                continue;
+            }
             let answers_only = matches!(g.kind.as_str(), "canary" | "links" | "invisible");
             let mut input = file.route.iter().any(|r| r.guards.contains(name));
             let mut output = file.route.iter().any(|r| r.output_guards.contains(name));
@@ -933,7 +1078,7 @@ impl Config {
                 output = answers_only;
             }
             if input {
-                let built = guard(name, g).map_err(|e| at(&format!("guards.{name}"), e))?;
+                let built = guard(name, g, folder).map_err(|e| at(&format!("guards.{name}"), e))?;
                 guards.insert(name.clone(), std::sync::Arc::new(built));
             }
             if output {
@@ -984,6 +1129,17 @@ impl Config {
                     "output guards read text answers: OpenAI and generic JSON routes only".into(),
                 ));
             }
+            if r.protocol == Protocol::Openai
+                && (r.extraction.is_some()
+                    || r.round_scores.is_some()
+                    || r.top_k.is_some()
+                    || r.labels_only)
+            {
+                return Err(at(
+                    &format!("{key}.extraction"),
+                    "extraction, round_scores, top_k and labels_only read tensor answers: KServe and json routes only".into(),
+                ));
+            }
             let window = size(
                 &format!("{key}.output_window"),
                 &r.output_window,
@@ -1028,6 +1184,44 @@ impl Config {
                 guards: chain,
                 output,
                 canary,
+                squeeze_decimals: match r.squeeze_decimals {
+                    Some(d) if d > 12 => {
+                        return Err(at(&format!("{key}.squeeze_decimals"), "at most 12".into()))
+                    }
+                    Some(_)
+                        if !matches!(
+                            r.protocol,
+                            Protocol::KserveV2 | Protocol::KserveV1 | Protocol::Json
+                        ) =>
+                    {
+                        return Err(at(
+                            &format!("{key}.squeeze_decimals"),
+                            "squeezes tensor inputs: KServe and json routes only".into(),
+                        ))
+                    }
+                    d => d,
+                },
+                extraction: match &r.extraction {
+                    None => None,
+                    Some(name) => Some(
+                        extractions
+                            .get(name)
+                            .ok_or_else(|| {
+                                at(
+                                    &format!("{key}.extraction"),
+                                    format!("no [guards.{name}] section of kind extraction"),
+                                )
+                            })?
+                            .clone(),
+                    ),
+                },
+                harden: (r.round_scores.is_some() || r.top_k.is_some() || r.labels_only).then_some(
+                    mlsec_guard::tensor::Hardening {
+                        round: r.round_scores.map(|d| d.min(12)),
+                        top_k: r.top_k.map(|k| k.max(1)),
+                        labels_only: r.labels_only,
+                    },
+                ),
                 audit_bodies: r.audit_bodies,
             });
         }

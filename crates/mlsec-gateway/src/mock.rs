@@ -10,6 +10,8 @@
 //!   link and a zero-width space), streamed 16 bytes an event;
 //! - `echo-*`: answers with its system prompt, streamed 8 bytes an event;
 //! - `gzip-*`: answers with `Content-Encoding: gzip`, whatever was asked;
+//! - `penguin-*` (KServe v2): a three-class classifier of penguins (bill
+//!   length and depth, flipper length, body mass) answering probabilities;
 //! - anything else: answers at once.
 //!
 //! Every request it receives is counted, and the last request's headers kept.
@@ -32,6 +34,7 @@ pub struct Seen {
     pub requests: AtomicUsize,
     pub last_headers: Mutex<Option<http::HeaderMap>>,
     pub last_path: Mutex<Option<String>>,
+    pub last_body: Mutex<Option<Bytes>>,
 }
 
 pub struct Upstream {
@@ -65,6 +68,7 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    *seen.last_body.lock().unwrap_or_else(|p| p.into_inner()) = Some(body.clone());
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     let field = |k: &str| v.get(k).cloned().unwrap_or_default();
     let model = field("model")
@@ -137,6 +141,9 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
                 "usage": {"prompt_tokens": 4, "total_tokens": 4}
             }),
         ),
+        ("POST", p) if p.starts_with("/v2/models/penguin") && p.ends_with("/infer") => {
+            json(StatusCode::OK, penguins(&model, &v))
+        }
         ("POST", p) if p.starts_with("/v2/models/") && p.ends_with("/infer") => json(
             StatusCode::OK,
             serde_json::json!({
@@ -153,6 +160,50 @@ async fn answer(req: Request<Incoming>, seen: Arc<Seen>) -> Response<Body> {
             serde_json::json!({"error": format!("no {path}")}),
         ),
     }
+}
+
+/// The `penguin-*` classifier: softmax of a linear model over the
+/// standardised features, rows of four values in `inputs[0]`.
+fn penguins(model: &str, request: &serde_json::Value) -> serde_json::Value {
+    const MEAN: [f64; 4] = [43.9, 17.2, 200.9, 4201.8];
+    const SD: [f64; 4] = [5.46, 1.97, 14.06, 802.0];
+    const W: [[f64; 4]; 3] = [
+        [-2.0, 1.5, -0.5, 0.0],
+        [2.0, 1.5, -0.5, -0.5],
+        [0.5, -2.0, 2.0, 1.5],
+    ];
+    let data: Vec<f64> = request
+        .pointer("/inputs/0/data")
+        .and_then(|d| d.as_array())
+        .map(|d| {
+            d.iter()
+                .flat_map(|v| match v.as_array() {
+                    Some(row) => row.iter().filter_map(|x| x.as_f64()).collect(),
+                    None => v.as_f64().into_iter().collect::<Vec<_>>(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut probabilities = Vec::new();
+    for row in data.chunks(4).filter(|r| r.len() == 4) {
+        let z: Vec<f64> = row
+            .iter()
+            .zip(MEAN)
+            .zip(SD)
+            .map(|((x, m), s)| (x - m) / s)
+            .collect();
+        let scores: Vec<f64> = W
+            .iter()
+            .map(|w| w.iter().zip(&z).map(|(a, b)| a * b).sum::<f64>().exp())
+            .collect();
+        let total: f64 = scores.iter().sum();
+        probabilities.extend(scores.iter().map(|s| s / total));
+    }
+    let n = probabilities.len() / 3;
+    serde_json::json!({
+        "model_name": model,
+        "outputs": [{"name": "probabilities", "shape": [n, 3], "datatype": "FP32", "data": probabilities}]
+    })
 }
 
 /// What a `leak-*` model answers: things an output guard should catch.

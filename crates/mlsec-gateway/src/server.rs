@@ -401,17 +401,19 @@ fn run_guards(
     body: &[u8],
     record: &mut AuditRecord,
 ) -> Option<String> {
-    let texts = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(json) => mlsec_guard::texts(&json),
-        Err(_) => vec![mlsec_guard::Text {
+    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let texts = match &json {
+        Some(json) => mlsec_guard::texts(json),
+        None => vec![mlsec_guard::Text {
             location: "body".into(),
             text: String::from_utf8_lossy(body).into_owned(),
         }],
     };
+    let request = mlsec_guard::Request::new(json.as_ref(), &texts);
     let mut blocked = None;
     for configured in &route.guards {
         let mut hits = Vec::new();
-        configured.guard.check(&texts, &mut hits);
+        configured.guard.check(&request, &mut hits);
         if hits.is_empty() {
             continue;
         }
@@ -725,6 +727,30 @@ async fn route_request(
         }
     }
 
+    // Model extraction: a principal already caught is refused (with action
+    // block); the others' queries are kept to be scored with the answer.
+    let mut extraction_rows = None;
+    if let Some(ex) = &route.extraction {
+        if let Some(alert) = ex.monitor.alert(&principal.id) {
+            note_extraction(gw, &mut trace.record, ex, &alert);
+            if ex.action == crate::config::GuardAction::Block {
+                return (
+                    refuse(
+                        protocol,
+                        StatusCode::FORBIDDEN,
+                        &format!("refused by guard `{}`: model extraction suspected", ex.name),
+                    ),
+                    Some((trace, protocol)),
+                    None,
+                );
+            }
+        }
+        extraction_rows = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|json| mlsec_guard::tensor::inputs(&json))
+            .map(|inputs| inputs.rows);
+    }
+
     // A canary in the system prompt, for the output guards to look for.
     let mut canary: Option<Arc<str>> = None;
     let body = if route.canary && call.operation == crate::protocol::Operation::Chat {
@@ -738,6 +764,20 @@ async fn route_request(
         }
     } else {
         body
+    };
+    // Feature squeezing: small perturbations rounded away.
+    let body = match route
+        .squeeze_decimals
+        .zip(serde_json::from_slice(&body).ok())
+    {
+        Some((decimals, mut json)) => {
+            if mlsec_guard::tensor::squeeze(&mut json, decimals) {
+                serde_json::to_vec(&json).map_or(body, Bytes::from)
+            } else {
+                body
+            }
+        }
+        None => body,
     };
 
     // Forward.
@@ -885,54 +925,80 @@ async fn route_request(
             .is_some_and(|v| v.starts_with("text/event-stream"));
     let deadline = upstream_start + route.total_timeout;
     let mut filter = None;
-    let upstream_body: GatewayBody = match &route.output {
-        None => upstream_body.map_err(BoxError::from).boxed_unsync(),
-        // A stream is filtered as it passes; a whole answer is read first,
-        // so that a blocked one can still get an error status.
-        Some(chain) => {
-            let encoded = head
-                .headers
-                .get(header::CONTENT_ENCODING)
-                .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
-            if encoded {
-                // Compressed bytes would pass the guards unread.
+    // Read whole: answers the output guards must be able to refuse, and
+    // tensor answers that extraction monitoring or hardening read.
+    let read_whole =
+        !sse && (route.output.is_some() || route.extraction.is_some() || route.harden.is_some());
+    if route.output.is_some() || read_whole {
+        let encoded = head
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+        if encoded {
+            // Compressed bytes would pass the guards unread.
+            return (
+                refuse(
+                    protocol,
+                    StatusCode::BAD_GATEWAY,
+                    "upstream answer is compressed; the output guards cannot read it",
+                ),
+                Some((trace, protocol)),
+                None,
+            );
+        }
+        head.headers.remove(header::CONTENT_LENGTH);
+    }
+    let upstream_body: GatewayBody = if read_whole {
+        let mut answer = match read_answer(upstream_body, deadline).await {
+            Ok(bytes) => bytes,
+            Err(message) => {
                 return (
-                    refuse(
-                        protocol,
-                        StatusCode::BAD_GATEWAY,
-                        "upstream answer is compressed; the output guards cannot read it",
-                    ),
+                    refuse(protocol, StatusCode::BAD_GATEWAY, &message),
+                    Some((trace, protocol)),
+                    None,
+                )
+            }
+        };
+        if let Some(chain) = &route.output {
+            let mut done = mlsec_guard::answer::filter_body(chain, canary, &answer);
+            note_output_hits(gw, &mut trace.record, &mut done.hits);
+            if let Some(blocked) = done.blocked {
+                return (
+                    refuse(protocol, StatusCode::BAD_REQUEST, &blocked.to_string()),
                     Some((trace, protocol)),
                     None,
                 );
             }
-            head.headers.remove(header::CONTENT_LENGTH);
-            if sse {
-                filter = Some(mlsec_guard::answer::SseFilter::new(chain.clone(), canary));
-                upstream_body.map_err(BoxError::from).boxed_unsync()
-            } else {
-                let answer = match read_answer(upstream_body, deadline).await {
-                    Ok(bytes) => bytes,
-                    Err(message) => {
-                        return (
-                            refuse(protocol, StatusCode::BAD_GATEWAY, &message),
-                            Some((trace, protocol)),
-                            None,
-                        )
-                    }
-                };
-                let mut done = mlsec_guard::answer::filter_body(chain, canary, &answer);
-                note_output_hits(gw, &mut trace.record, &mut done.hits);
-                if let Some(blocked) = done.blocked {
-                    return (
-                        refuse(protocol, StatusCode::BAD_REQUEST, &blocked.to_string()),
-                        Some((trace, protocol)),
-                        None,
-                    );
-                }
-                full(done.body.map_or(answer, Bytes::from))
+            if let Some(rewritten) = done.body {
+                answer = Bytes::from(rewritten);
             }
         }
+        if route.extraction.is_some() || route.harden.is_some() {
+            if let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&answer) {
+                if let (Some(ex), Some(rows)) = (&route.extraction, &extraction_rows) {
+                    let scores = mlsec_guard::tensor::outputs(&json);
+                    if let Some(alert) = ex.monitor.observe(&principal.id, rows, scores.as_deref())
+                    {
+                        note_extraction(gw, &mut trace.record, ex, &alert);
+                    }
+                }
+                if let Some(h) = route.harden {
+                    if mlsec_guard::tensor::harden(&mut json, h) {
+                        answer = serde_json::to_vec(&json).map_or(answer, Bytes::from);
+                    }
+                }
+            }
+        }
+        full(answer)
+    } else {
+        match &route.output {
+            // A stream is filtered as it passes.
+            Some(chain) if sse => {
+                filter = Some(mlsec_guard::answer::SseFilter::new(chain.clone(), canary));
+            }
+            _ => {}
+        }
+        upstream_body.map_err(BoxError::from).boxed_unsync()
     };
     let body = AuditedBody {
         inner: upstream_body,
@@ -981,6 +1047,28 @@ fn new_canary() -> String {
         return String::new();
     }
     hex::encode(bytes)
+}
+
+/// An extraction alert into the audit record and the metrics.
+fn note_extraction(
+    gw: &Gateway,
+    record: &mut AuditRecord,
+    ex: &crate::config::ConfiguredExtraction,
+    alert: &mlsec_guard::extraction::Alert,
+) {
+    let action = ex.action.as_str();
+    gw.metrics
+        .guard_hits
+        .get_or_create(&vec![
+            ("guard", ex.name.clone()),
+            ("action", action.to_string()),
+        ])
+        .inc();
+    record.guards.push(serde_json::json!({
+        "guard": ex.name, "stage": "extraction", "action": action,
+        "rule": "MODEL_EXTRACTION", "family": "extraction", "test": alert.test,
+        "value": (alert.value * 1000.0).round() / 1000.0, "queries": alert.queries,
+    }));
 }
 
 /// Output guard hits into the audit record and the metrics.

@@ -26,7 +26,7 @@
 //! by where they are.
 
 use crate::normalize::{views, View};
-use crate::{Guard, Hit, Text};
+use crate::{Guard, Hit, Request};
 use regex::{Regex, RegexBuilder};
 use std::sync::OnceLock;
 
@@ -254,8 +254,8 @@ fn classify(view: &View, hits: &mut Vec<Hit>) {
 }
 
 impl Guard for InjectionGuard {
-    fn check(&self, texts: &[Text], out: &mut Vec<Hit>) {
-        for t in texts {
+    fn check(&self, request: &Request, out: &mut Vec<Hit>) {
+        for t in request.texts {
             let (score, hits) = score(&t.text);
             if score < self.threshold {
                 continue;

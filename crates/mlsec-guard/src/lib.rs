@@ -21,11 +21,14 @@
 
 pub mod answer;
 pub mod classifier;
+pub mod extraction;
 mod injection;
 pub mod normalize;
 pub mod offline;
 pub mod output;
 mod pii;
+pub mod tabular;
+pub mod tensor;
 mod text;
 
 pub use injection::{score as injection_score, InjectionGuard, SIGNALS};
@@ -50,7 +53,32 @@ pub struct Hit {
     pub score: f32,
 }
 
-/// A check over a request's texts.
+/// What a guard reads of a request: its JSON body (when it is JSON), its
+/// texts, and its tensor inputs, read once for all the guards of a chain.
+pub struct Request<'a> {
+    pub json: Option<&'a serde_json::Value>,
+    pub texts: &'a [Text],
+    inputs: std::cell::OnceCell<Option<tensor::Inputs>>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(json: Option<&'a serde_json::Value>, texts: &'a [Text]) -> Request<'a> {
+        Request {
+            json,
+            texts,
+            inputs: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The tensor inputs (KServe v2 or v1), when the body has them.
+    pub fn inputs(&self) -> Option<&tensor::Inputs> {
+        self.inputs
+            .get_or_init(|| self.json.and_then(tensor::inputs))
+            .as_ref()
+    }
+}
+
+/// A check over a request.
 pub trait Guard: Send + Sync {
-    fn check(&self, texts: &[Text], hits: &mut Vec<Hit>);
+    fn check(&self, request: &Request, hits: &mut Vec<Hit>);
 }

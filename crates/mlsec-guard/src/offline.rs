@@ -240,10 +240,11 @@ pub fn run(files: &[PathBuf], guards: &[(String, &dyn Guard)]) -> Result<Evidenc
     let names = guards.iter().map(|(n, _)| n.clone()).collect();
     run_lines(files, names, |shown, number, json, details, findings| {
         let texts = texts(&json);
+        let request = crate::Request::new(Some(&json), &texts);
         let mut flagged = false;
         for (name, guard) in guards {
             let mut hits = Vec::new();
-            guard.check(&texts, &mut hits);
+            guard.check(&request, &mut hits);
             for h in hits {
                 flagged = true;
                 *details.hits.entry(name.clone()).or_default() += 1;

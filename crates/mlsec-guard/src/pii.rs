@@ -2,7 +2,7 @@
 //! request's texts. Secrets in prompts leak to the model provider and into
 //! its logs; personal data may not be allowed to leave at all.
 
-use crate::{Guard, Hit, Text};
+use crate::{Guard, Hit, Request};
 use mlsec_pii::{Detector, Entity};
 
 pub struct PiiGuard {
@@ -48,8 +48,8 @@ pub(crate) fn entities_named(names: &[String]) -> Result<Vec<Entity>, String> {
 }
 
 impl Guard for PiiGuard {
-    fn check(&self, texts: &[Text], hits: &mut Vec<Hit>) {
-        for t in texts {
+    fn check(&self, request: &Request, hits: &mut Vec<Hit>) {
+        for t in request.texts {
             for span in self.detector.detect(&t.text) {
                 if span.confidence < self.min_confidence {
                     continue;
@@ -80,7 +80,7 @@ mod tests {
 
     fn hits(guard: &PiiGuard, body: serde_json::Value) -> Vec<Hit> {
         let mut out = Vec::new();
-        guard.check(&texts(&body), &mut out);
+        guard.check(&Request::new(Some(&body), &texts(&body)), &mut out);
         out
     }
 

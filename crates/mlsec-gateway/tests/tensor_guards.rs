@@ -1,0 +1,203 @@
+//! Guards on a tabular model's route (KServe v2): the input spec, the
+//! out-of-distribution score against a `mlsec data profile`, feature
+//! squeezing, answer hardening, and model-extraction monitoring with a
+//! replay of real penguins against a walk along the decision boundary.
+
+mod common;
+
+use common::{call, records, start_with, Harness};
+use http::{Method, StatusCode};
+use mlsec_gateway::keys::{self, NewKey};
+use std::sync::atomic::Ordering;
+
+const GUARDS: &str = r#"
+[guards.spec]
+kind = "tensor-spec"
+inputs = [{ name = "penguin", datatype = "FP64", shape = [-1, 4], min = 0.0, max = 100000.0 }]
+
+[guards.ood]
+kind = "ood"
+profile = "penguins.profile.json"
+columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+threshold = 0.9999
+
+[guards.watch]
+kind = "extraction"
+profile = "penguins.profile.json"
+columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+action = "block"
+
+[[route]]
+name = "penguins"
+protocol = "kserve-v2"
+upstream = "http://{upstream}"
+models = ["penguin-*"]
+guards = ["spec", "ood"]
+squeeze_decimals = 1
+round_scores = 2
+extraction = "watch"
+"#;
+
+async fn start() -> Harness {
+    let profile = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/data/penguins.profile.json"
+    ))
+    .unwrap();
+    start_with(GUARDS, &[("penguins.profile.json", &profile)]).await
+}
+
+fn infer(rows: &[[f64; 4]]) -> String {
+    let data: Vec<f64> = rows.iter().flatten().copied().collect();
+    serde_json::json!({"inputs": [{"name": "penguin", "shape": [rows.len(), 4], "datatype": "FP64", "data": data}]})
+        .to_string()
+}
+
+async fn post(h: &Harness, key: &str, body: &str) -> common::Answer {
+    call(
+        h.addr,
+        Method::POST,
+        "/v2/models/penguin-clf/infer",
+        Some(key),
+        Some(body),
+    )
+    .await
+}
+
+/// The real penguins of examples/data/penguins.csv (rows with all four numbers).
+fn penguins() -> Vec<[f64; 4]> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/data/penguins.csv"
+    ))
+    .unwrap();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let n = |i: usize| f.get(i)?.parse::<f64>().ok();
+            Some([n(2)?, n(3)?, n(4)?, n(5)?])
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn inputs_are_checked_squeezed_and_answers_rounded() {
+    let h = start().await;
+    let a = post(&h, &h.key, &infer(&[[39.14, 18.66, 181.0, 3750.0]])).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    // The upstream saw squeezed inputs; the client gets rounded scores.
+    let sent: serde_json::Value =
+        serde_json::from_slice(&h.upstream.seen.last_body.lock().unwrap().clone().unwrap())
+            .unwrap();
+    assert_eq!(
+        sent["inputs"][0]["data"],
+        serde_json::json!([39.1, 18.7, 181.0, 3750.0])
+    );
+    for p in a.body["outputs"][0]["data"].as_array().unwrap() {
+        let p = p.as_f64().unwrap();
+        assert_eq!((p * 100.0).round() / 100.0, p, "{p}");
+    }
+    // Off the spec: refused before the model sees it.
+    let before = h.upstream.seen.requests.load(Ordering::SeqCst);
+    let wrong = r#"{"inputs": [{"name": "penguin", "shape": [1, 3], "datatype": "FP64", "data": [39.1, 18.7, 181]}]}"#;
+    let a = post(&h, &h.key, wrong).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert_eq!(
+        a.body["error"],
+        "blocked by guard `spec`: SHAPE in inputs[0]"
+    );
+    // A ten-tonne penguin is out of distribution.
+    let a = post(&h, &h.key, &infer(&[[39.1, 18.7, 181.0, 90_000.0]])).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(
+        a.body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("blocked by guard `ood`: OUT_OF_DISTRIBUTION in inputs[0][0].body_mass_g"),
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        h.upstream.seen.requests.load(Ordering::SeqCst),
+        before,
+        "never sent on"
+    );
+    let r = records(&h);
+    assert_eq!(r[1]["guards"][0]["rule"], "SHAPE");
+    assert_eq!(r[2]["guards"][0]["family"], "ood");
+}
+
+#[tokio::test]
+async fn a_boundary_walk_is_caught_and_replayed_penguins_are_not() {
+    let h = start().await;
+    let real = penguins();
+    assert!(real.len() > 300);
+    // Benign traffic: every penguin, twice over, ten a request.
+    for round in 0..2 {
+        for chunk in real.chunks(10) {
+            let a = post(&h, &h.key, &infer(chunk)).await;
+            assert_eq!(a.status, StatusCode::OK, "round {round}: {}", a.text);
+        }
+    }
+    // An attacker with a key of their own walks the line between two
+    // penguins of different species, halving the step towards the boundary.
+    let (_, mallory) = keys::create(
+        &h.dir.path().join("keys.json"),
+        &NewKey {
+            owner: "mallory".into(),
+            ..NewKey::default()
+        },
+    )
+    .unwrap();
+    h.gw.refresh_keys();
+    let (adelie, gentoo) = (real[0], real[real.len() - 60]);
+    let mut caught = None;
+    'walk: for pair in 0..400 {
+        let shift = pair as f64 * 0.01;
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        for _ in 0..8 {
+            let t = (lo + hi) / 2.0;
+            let x: [f64; 4] =
+                std::array::from_fn(|i| adelie[i] + (gentoo[i] - adelie[i]) * t + shift);
+            let a = post(&h, &mallory, &infer(&[x])).await;
+            if a.status == StatusCode::FORBIDDEN {
+                caught = Some(pair * 8);
+                break 'walk;
+            }
+            let p: Vec<f64> = a.body["outputs"][0]["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            // Still the first penguin's class: the boundary is further on.
+            if p[0] >= p[1] && p[0] >= p[2] {
+                lo = t
+            } else {
+                hi = t
+            }
+        }
+    }
+    let queries = caught.expect("the walk is refused");
+    assert!(queries < 2000, "{queries}");
+    let r = records(&h);
+    let alerts: Vec<&serde_json::Value> = r
+        .iter()
+        .filter(|rec| {
+            rec.get("guards")
+                .is_some_and(|g| g.to_string().contains("MODEL_EXTRACTION"))
+        })
+        .collect();
+    assert!(!alerts.is_empty());
+    assert!(
+        alerts.iter().all(|rec| rec["owner"] == "mallory"),
+        "no alert for the replay"
+    );
+    assert_eq!(alerts[0]["guards"][0]["test"], "boundary");
+    let last = r.last().unwrap();
+    assert_eq!(last["status"], 403);
+    // Alice still gets answers.
+    let a = post(&h, &h.key, &infer(&real[..1])).await;
+    assert_eq!(a.status, StatusCode::OK);
+}
