@@ -191,6 +191,51 @@ declare_rule! {
     };
 }
 
+declare_rule! {
+    /// ## What it does
+    /// Reports a tensor input that does not match its declared spec (a
+    /// `tensor-spec` guard): an unknown or missing input, another datatype
+    /// or shape, data of the wrong size, a value that is not a finite
+    /// number or lies outside the declared range.
+    ///
+    /// ## Why is this bad?
+    /// Models behave unpredictably on inputs they were not built for, and
+    /// malformed tensors are how model servers get crashed or confused.
+    ///
+    /// ## Example
+    /// `row 3 [inputs[0]]: SHAPE (guard spec)`
+    ///
+    /// ## How to fix
+    /// Fix the client, or the spec if the model takes such inputs.
+    pub const TENSOR_OFF_SPEC = Rule {
+        id: "GRD009", name: "tensor-off-spec", severity: Medium, category: Suspicious,
+        summary: "Tensor input does not match its declared spec",
+    };
+}
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a row of tensor input that is out of distribution against a
+    /// reference profile of the training data (an `ood` guard): its
+    /// features' tail probabilities, combined, are below the guard's
+    /// threshold.
+    ///
+    /// ## Why is this bad?
+    /// A model's answers on inputs unlike its training data are guesses;
+    /// such inputs are also how adversarial and probing queries look.
+    ///
+    /// ## Example
+    /// `row 8 [inputs[0][0].body_mass_g]: OUT_OF_DISTRIBUTION (score 1.00)`
+    ///
+    /// ## How to fix
+    /// Check the client's data pipeline (units, scaling); retrain on data
+    /// that covers the new inputs, and profile it again.
+    pub const OUT_OF_DISTRIBUTION_INPUT = Rule {
+        id: "GRD010", name: "out-of-distribution-input", severity: Medium, category: Suspicious,
+        summary: "Tensor input row out of distribution against the training profile",
+    };
+}
+
 pub const GUARD_RULES: &[Rule] = &[
     PROMPT_INJECTION,
     SECRET_IN_PROMPT,
@@ -200,6 +245,8 @@ pub const GUARD_RULES: &[Rule] = &[
     CANARY_LEAK,
     UNTRUSTED_LINK_IN_ANSWER,
     HIDDEN_TEXT_IN_ANSWER,
+    TENSOR_OFF_SPEC,
+    OUT_OF_DISTRIBUTION_INPUT,
 ];
 
 fn output_rule_for(hit: &Hit) -> &'static Rule {
@@ -216,6 +263,8 @@ fn rule_for(hit: &Hit) -> &'static Rule {
     match hit.family.as_str() {
         "secret" => &SECRET_IN_PROMPT,
         "pii" => &PERSONAL_DATA_IN_PROMPT,
+        "spec" => &TENSOR_OFF_SPEC,
+        "ood" => &OUT_OF_DISTRIBUTION_INPUT,
         _ => &PROMPT_INJECTION,
     }
 }
@@ -492,5 +541,32 @@ mod tests {
         );
         assert_eq!(e.details["flagged_lines"], 3);
         assert_eq!(e.findings[1].evidence["action"], "redact");
+    }
+
+    #[test]
+    fn tensor_requests_get_their_own_rules() {
+        use crate::tabular::{InputSpec, SpecGuard};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tensors.jsonl");
+        std::fs::write(
+            &path,
+            "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 2], \"datatype\": \"FP32\", \"data\": [1, 2]}]}\n{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], \"datatype\": \"FP32\", \"data\": [1, 2, 3]}]}\n",
+        )
+        .unwrap();
+        let spec = SpecGuard::new(vec![InputSpec {
+            name: "x".into(),
+            datatype: None,
+            shape: Some(vec![-1, 2]),
+            min: None,
+            max: None,
+        }])
+        .unwrap();
+        let e = run(&[path], &[("spec".into(), &spec as &dyn Guard)]).unwrap();
+        let rules: Vec<(&str, u64)> = e
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.span.as_ref().unwrap().row.unwrap()))
+            .collect();
+        assert_eq!(rules, [("GRD009", 2)]);
     }
 }
