@@ -46,7 +46,8 @@ pub struct Hit {
     pub family: String,
     /// Where in the request: `messages[1].content`, `input[0]` ...
     pub location: String,
-    /// Byte span in that text (end exclusive).
+    /// Byte span in that text (end exclusive); for tensor guards, the
+    /// element (`tensor-spec`) or row (`ood`) it is about.
     pub start: usize,
     pub end: usize,
     /// Confidence in 0..=1.
