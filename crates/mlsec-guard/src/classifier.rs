@@ -6,7 +6,7 @@
 //! The weights (`injection_model.bin`, 128 Ki buckets of i8 with one
 //! scale) are made by `examples/train_injection.rs` from the templates of
 //! `train/make_train.py`; nothing is downloaded at run time. Training and
-//! scoring share [`features`], so the two cannot drift apart.
+//! scoring share [`grams`], so the two cannot drift apart.
 
 use std::sync::OnceLock;
 

@@ -195,29 +195,44 @@ fn signals_in(view: &View, hits: &mut Vec<Hit>) {
     for ((family, signal, weight, _), re) in SIGNALS.iter().zip(compiled()) {
         let Some(re) = re else { continue };
         let Some(m) = re.find(text) else { continue };
-        let (start, end) = match view.source {
-            Some(span) => span,
-            None => view.folded.original_span(m.start(), m.end()),
-        };
-        // Found only inside an encoded payload: that is a signal of its own.
-        let family = if view.kind == "text" {
-            *family
-        } else {
-            "encoded"
-        };
-        let rule = if view.kind == "text" {
-            format!("{family}/{signal}")
-        } else {
-            format!("encoded/{}-{signal}", view.kind)
-        };
-        hits.push(Hit {
-            rule,
-            family: family.to_string(),
-            location: String::new(),
-            start,
-            end,
-            score: *weight,
-        });
+        hits.push(hit_in(
+            view,
+            family,
+            signal,
+            signal,
+            (m.start(), m.end()),
+            *weight,
+        ));
+    }
+}
+
+/// A hit found in `view` at `folded` (a span of its folded text), placed in
+/// the original text. Found only inside an encoded payload, it is a signal
+/// of its own: family `encoded`, named `encoded/{kind}-{in_payload}`.
+fn hit_in(
+    view: &View,
+    family: &str,
+    signal: &str,
+    in_payload: &str,
+    folded: (usize, usize),
+    score: f32,
+) -> Hit {
+    let (start, end) = match view.source {
+        Some(span) => span,
+        None => view.folded.original_span(folded.0, folded.1),
+    };
+    let (family, rule) = if view.kind == "text" {
+        (family, format!("{family}/{signal}"))
+    } else {
+        ("encoded", format!("encoded/{}-{in_payload}", view.kind))
+    };
+    Hit {
+        rule,
+        family: family.to_string(),
+        location: String::new(),
+        start,
+        end,
+        score,
     }
 }
 
@@ -231,26 +246,16 @@ fn classify(view: &View, hits: &mut Vec<Hit>) {
         return;
     };
     let (p, start, end) = crate::classifier::best_window(model, &view.folded.text);
-    if p < CLASSIFIER_MIN {
-        return;
+    if p >= CLASSIFIER_MIN {
+        hits.push(hit_in(
+            view,
+            "classifier",
+            "model",
+            "classifier",
+            (start, end),
+            p,
+        ));
     }
-    let (start, end) = match view.source {
-        Some(span) => span,
-        None => view.folded.original_span(start, end),
-    };
-    let (family, rule) = if view.kind == "text" {
-        ("classifier", "classifier/model".to_string())
-    } else {
-        ("encoded", format!("encoded/{}-classifier", view.kind))
-    };
-    hits.push(Hit {
-        rule,
-        family: family.to_string(),
-        location: String::new(),
-        start,
-        end,
-        score: p,
-    });
 }
 
 impl Guard for InjectionGuard {

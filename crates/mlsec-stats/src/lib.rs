@@ -19,4 +19,5 @@ pub mod issues;
 mod rng;
 pub mod sketch;
 mod special;
+pub use special::{chi2_sf, normal_sf};
 pub mod twosample;

@@ -93,7 +93,7 @@ pub(crate) fn gamma_q(a: f64, x: f64) -> f64 {
 
 /// Survival function of the standard normal, P(Z > z), through
 /// erfc(z / √2) / 2 = Q(1/2, z² / 2) / 2 for z >= 0.
-pub(crate) fn normal_sf(z: f64) -> f64 {
+pub fn normal_sf(z: f64) -> f64 {
     if z.is_nan() {
         return f64::NAN;
     }
@@ -106,7 +106,7 @@ pub(crate) fn normal_sf(z: f64) -> f64 {
 
 /// Survival function of the chi-square distribution with `dof` degrees of
 /// freedom: Q(dof / 2, x / 2).
-pub(crate) fn chi2_sf(x: f64, dof: f64) -> f64 {
+pub fn chi2_sf(x: f64, dof: f64) -> f64 {
     gamma_q(dof / 2.0, x / 2.0)
 }
 
