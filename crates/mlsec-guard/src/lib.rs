@@ -22,7 +22,7 @@
 pub mod answer;
 pub mod classifier;
 pub mod extraction;
-mod injection;
+pub mod injection;
 pub mod normalize;
 pub mod offline;
 pub mod output;
