@@ -399,17 +399,17 @@ fn run_guards(
     gw: &Gateway,
     route: &Route,
     body: &[u8],
+    json: Option<&serde_json::Value>,
     record: &mut AuditRecord,
 ) -> Option<String> {
-    let json = serde_json::from_slice::<serde_json::Value>(body).ok();
-    let texts = match &json {
+    let texts = match json {
         Some(json) => mlsec_guard::texts(json),
         None => vec![mlsec_guard::Text {
             location: "body".into(),
             text: String::from_utf8_lossy(body).into_owned(),
         }],
     };
-    let request = mlsec_guard::Request::new(json.as_ref(), &texts);
+    let request = mlsec_guard::Request::new(json, &texts);
     let mut blocked = None;
     for configured in &route.guards {
         let mut hits = Vec::new();
@@ -716,9 +716,18 @@ async fn route_request(
         }
     };
 
+    // The body as JSON, parsed once for every step below that reads it.
+    let reads_json = !route.guards.is_empty()
+        || route.extraction.is_some()
+        || route.canary
+        || route.squeeze_decimals.is_some();
+    let mut json = reads_json
+        .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+        .flatten();
+
     // Guards, after the limits: probing them costs quota like any request.
     if !route.guards.is_empty() {
-        if let Some(blocked) = run_guards(gw, route, &body, &mut trace.record) {
+        if let Some(blocked) = run_guards(gw, route, &body, json.as_ref(), &mut trace.record) {
             return (
                 refuse(protocol, StatusCode::BAD_REQUEST, &blocked),
                 Some((trace, protocol)),
@@ -745,38 +754,31 @@ async fn route_request(
                 );
             }
         }
-        extraction_rows = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|json| mlsec_guard::tensor::inputs(&json))
+        extraction_rows = json
+            .as_ref()
+            .and_then(mlsec_guard::tensor::inputs)
             .map(|inputs| inputs.rows);
     }
 
-    // A canary in the system prompt, for the output guards to look for.
+    // A canary in the system prompt, for the output guards to look for, and
+    // feature squeezing (small perturbations rounded away): both rewrite
+    // the body, serialised once.
     let mut canary: Option<Arc<str>> = None;
-    let body = if route.canary && call.operation == crate::protocol::Operation::Chat {
-        let value = new_canary();
-        match mlsec_guard::answer::plant_canary(&body, &value) {
-            Some(planted) => {
+    let mut rewritten = false;
+    if let Some(json) = json.as_mut() {
+        if route.canary && call.operation == crate::protocol::Operation::Chat {
+            let value = new_canary();
+            if mlsec_guard::answer::plant_canary(json, &value) {
                 canary = Some(value.into());
-                Bytes::from(planted)
-            }
-            None => body,
-        }
-    } else {
-        body
-    };
-    // Feature squeezing: small perturbations rounded away.
-    let body = match route
-        .squeeze_decimals
-        .zip(serde_json::from_slice(&body).ok())
-    {
-        Some((decimals, mut json)) => {
-            if mlsec_guard::tensor::squeeze(&mut json, decimals) {
-                serde_json::to_vec(&json).map_or(body, Bytes::from)
-            } else {
-                body
+                rewritten = true;
             }
         }
+        if let Some(decimals) = route.squeeze_decimals {
+            rewritten |= mlsec_guard::tensor::squeeze(json, decimals);
+        }
+    }
+    let body = match json.filter(|_| rewritten) {
+        Some(json) => serde_json::to_vec(&json).map_or(body, Bytes::from),
         None => body,
     };
 

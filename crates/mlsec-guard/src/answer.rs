@@ -68,11 +68,12 @@ fn whole(f: &mut AnswerFilter, text: &str) -> Result<String, Blocked> {
 }
 
 /// Plants `canary` in a chat request's system prompt, as an HTML comment at
-/// its start (a new system message when there is none). Returns the new
-/// body, or None when the body is not a chat request.
-pub fn plant_canary(body: &[u8], canary: &str) -> Option<Vec<u8>> {
-    let mut json = serde_json::from_slice::<Value>(body).ok()?;
-    let messages = json.get_mut("messages")?.as_array_mut()?;
+/// its start (a new system message when there is none). False when the
+/// request is not a chat request (it is left as it was).
+pub fn plant_canary(json: &mut Value, canary: &str) -> bool {
+    let Some(messages) = json.get_mut("messages").and_then(Value::as_array_mut) else {
+        return false;
+    };
     let mark = format!("<!-- {canary} -->");
     let system = messages.iter_mut().find(|m| {
         matches!(
@@ -87,7 +88,7 @@ pub fn plant_canary(body: &[u8], canary: &str) -> Option<Vec<u8>> {
         }
         _ => messages.insert(0, serde_json::json!({"role": "system", "content": mark})),
     }
-    serde_json::to_vec(&json).ok()
+    true
 }
 
 /// An OpenAI stream on its way out, with the text of each choice filtered:
@@ -518,17 +519,25 @@ mod tests {
 
     #[test]
     fn the_canary_goes_into_the_system_prompt() {
-        let with = br#"{"model":"m","messages":[{"role":"system","content":"Be kind."},{"role":"user","content":"hi"}]}"#;
-        let out: Value = serde_json::from_slice(&plant_canary(with, "c4n4ry").unwrap()).unwrap();
+        let planted = |body: Value| {
+            let mut json = body;
+            assert!(plant_canary(&mut json, "c4n4ry"));
+            json
+        };
+        let out = planted(serde_json::json!({"model": "m", "messages": [
+            {"role": "system", "content": "Be kind."}, {"role": "user", "content": "hi"}]}));
         assert_eq!(out["messages"][0]["content"], "<!-- c4n4ry -->\nBe kind.");
         assert_eq!(out["messages"][1]["content"], "hi");
-        let without = br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
-        let out: Value = serde_json::from_slice(&plant_canary(without, "c4n4ry").unwrap()).unwrap();
+        let out = planted(
+            serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        );
         assert_eq!(
             out["messages"][0],
             serde_json::json!({"role": "system", "content": "<!-- c4n4ry -->"})
         );
-        assert_eq!(plant_canary(br#"{"prompt":"hi"}"#, "c"), None);
+        let mut completion = serde_json::json!({"prompt": "hi"});
+        assert!(!plant_canary(&mut completion, "c"));
+        assert_eq!(completion, serde_json::json!({"prompt": "hi"}));
     }
 
     #[test]
