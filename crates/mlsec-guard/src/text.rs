@@ -31,30 +31,63 @@ pub struct Text {
 
 /// The content strings of `body`, in document order.
 pub fn texts(body: &Value) -> Vec<Text> {
+    places(body)
+        .into_iter()
+        .filter_map(|(location, pointer)| {
+            let text = body.pointer(&pointer)?.as_str()?.to_string();
+            Some(Text { location, text })
+        })
+        .collect()
+}
+
+/// Calls `f` with the place and a mutable reference of every content
+/// string of `body` (the ones [`texts`] reads), so an answer can be rewritten.
+pub fn each_text_mut(body: &mut Value, f: &mut dyn FnMut(&str, &mut String)) {
+    for (location, pointer) in places(body) {
+        if let Some(Value::String(s)) = body.pointer_mut(&pointer) {
+            f(&location, s);
+        }
+    }
+}
+
+/// Where each content string of `body` sits: its place as people read it
+/// (`messages[1].content`) and its JSON pointer (`/messages/1/content`).
+fn places(body: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    walk(body, &mut String::new(), &mut out);
+    walk(body, &mut String::new(), &mut String::new(), &mut out);
     out
 }
 
-fn walk(value: &Value, path: &mut String, out: &mut Vec<Text>) {
+fn walk(value: &Value, place: &mut String, pointer: &mut String, out: &mut Vec<(String, String)>) {
     if out.len() >= MAX_TEXTS {
         return;
     }
+    let step = |item: &Value,
+                    place_part: &str,
+                    pointer_part: &str,
+                    place: &mut String,
+                    pointer: &mut String,
+                    out: &mut Vec<(String, String)>| {
+        let (p, q) = (place.len(), pointer.len());
+        place.push_str(place_part);
+        pointer.push('/');
+        pointer.push_str(pointer_part);
+        walk(item, place, pointer, out);
+        place.truncate(p);
+        pointer.truncate(q);
+    };
     match value {
-        Value::String(s) => out.push(Text {
-            location: if path.is_empty() {
+        Value::String(_) => out.push((
+            if place.is_empty() {
                 "$".into()
             } else {
-                path.clone()
+                place.clone()
             },
-            text: s.clone(),
-        }),
+            pointer.clone(),
+        )),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                walk(item, path, out);
-                path.truncate(len);
+                step(item, &format!("[{i}]"), &i.to_string(), place, pointer, out);
             }
         }
         Value::Object(map) => {
@@ -62,60 +95,10 @@ fn walk(value: &Value, path: &mut String, out: &mut Vec<Text>) {
                 if item.is_string() && NOT_CONTENT.contains(&key.as_str()) {
                     continue;
                 }
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                walk(item, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Calls `f` with the place and a mutable reference of every content
-/// string of `body` (the ones [`texts`] reads), so an answer can be rewritten.
-pub fn each_text_mut(body: &mut Value, f: &mut dyn FnMut(&str, &mut String)) {
-    let mut seen = 0;
-    walk_mut(body, &mut String::new(), f, &mut seen);
-}
-
-fn walk_mut(
-    value: &mut Value,
-    path: &mut String,
-    f: &mut dyn FnMut(&str, &mut String),
-    seen: &mut usize,
-) {
-    if *seen >= MAX_TEXTS {
-        return;
-    }
-    match value {
-        Value::String(s) => {
-            *seen += 1;
-            f(if path.is_empty() { "$" } else { path }, s);
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                walk_mut(item, path, f, seen);
-                path.truncate(len);
-            }
-        }
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                if item.is_string() && NOT_CONTENT.contains(&key.as_str()) {
-                    continue;
-                }
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                walk_mut(item, path, f, seen);
-                path.truncate(len);
+                let dot = if place.is_empty() { "" } else { "." };
+                // JSON pointer escapes: `~` as `~0`, `/` as `~1`.
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                step(item, &format!("{dot}{key}"), &escaped, place, pointer, out);
             }
         }
         _ => {}
@@ -152,6 +135,23 @@ mod tests {
                 ),
                 ("messages[2].content".into(), "{\"rows\": 3}".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn rewriting_reaches_the_strings_read_even_under_odd_keys() {
+        let mut body =
+            json!({"a/b": {"c~d": "one"}, "model": "m", "list": ["two", {"text": "three"}]});
+        let read: Vec<String> = texts(&body).into_iter().map(|t| t.location).collect();
+        let mut seen = Vec::new();
+        each_text_mut(&mut body, &mut |place, text| {
+            seen.push(place.to_string());
+            text.make_ascii_uppercase();
+        });
+        assert_eq!(seen, read);
+        assert_eq!(
+            body,
+            json!({"a/b": {"c~d": "ONE"}, "model": "m", "list": ["TWO", {"text": "THREE"}]})
         );
     }
 
