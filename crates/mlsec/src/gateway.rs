@@ -374,6 +374,31 @@ pub struct GuardArgs {
     pub output: OutputArgs,
 }
 
+/// The guards that the routes of the config at `path` run, each once (by
+/// name); an error naming the config when no route runs `what`.
+fn configured_guards<T>(
+    path: &std::path::Path,
+    what: &str,
+    of_route: impl Fn(&mlsec_gateway::config::Route) -> Vec<T>,
+    name: impl Fn(&T) -> &String,
+) -> Result<Vec<T>, CliError> {
+    let config = Config::load(path)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let guards: Vec<T> = config
+        .routes
+        .iter()
+        .flat_map(of_route)
+        .filter(|g| seen.insert(name(g).clone()))
+        .collect();
+    if guards.is_empty() {
+        return Err(CliError {
+            message: format!("{}: no route runs {what}", path.display()),
+            fault: Fault::Input,
+        });
+    }
+    Ok(guards)
+}
+
 /// `mlsec guard --output-guards`: the output guards over answers.
 fn output_guards(args: &GuardArgs) -> Result<mlsec_core::Evidence, CliError> {
     use mlsec_guard::output::{
@@ -381,24 +406,17 @@ fn output_guards(args: &GuardArgs) -> Result<mlsec_core::Evidence, CliError> {
     };
     use std::sync::Arc;
     let guards: Vec<(String, Arc<dyn mlsec_guard::output::OutputGuard>)> = match &args.config {
-        Some(path) => {
-            let config = Config::load(path)?;
-            let mut seen = std::collections::BTreeSet::new();
-            let chain: Vec<_> = config
-                .routes
-                .iter()
-                .filter_map(|r| r.output.as_ref())
-                .flat_map(|c| c.guards.iter().cloned())
-                .filter(|(name, _)| seen.insert(name.clone()))
-                .collect();
-            if chain.is_empty() {
-                return Err(CliError {
-                    message: format!("{}: no route runs an output guard", path.display()),
-                    fault: Fault::Input,
-                });
-            }
-            chain
-        }
+        Some(path) => configured_guards(
+            path,
+            "an output guard",
+            |r| {
+                r.output
+                    .iter()
+                    .flat_map(|c| c.guards.iter().cloned())
+                    .collect()
+            },
+            |(name, _)| name,
+        )?,
         None => {
             let secrets = PiiOutput::new(
                 &["secrets".into()],
@@ -464,23 +482,7 @@ pub fn guard(args: GuardArgs) -> Result<ExitCode, CliError> {
 fn input_guards(args: &GuardArgs) -> Result<mlsec_core::Evidence, CliError> {
     let configured: Vec<std::sync::Arc<mlsec_gateway::config::ConfiguredGuard>> = match &args.config
     {
-        Some(path) => {
-            let config = Config::load(path)?;
-            let mut seen = std::collections::BTreeSet::new();
-            let chain: Vec<_> = config
-                .routes
-                .iter()
-                .flat_map(|r| r.guards.iter().cloned())
-                .filter(|g| seen.insert(g.name.clone()))
-                .collect();
-            if chain.is_empty() {
-                return Err(CliError {
-                    message: format!("{}: no route runs a guard", path.display()),
-                    fault: Fault::Input,
-                });
-            }
-            chain
-        }
+        Some(path) => configured_guards(path, "a guard", |r| r.guards.clone(), |g| &g.name)?,
         None => Vec::new(),
     };
     let defaults: Vec<(String, Box<dyn mlsec_guard::Guard>)> = if configured.is_empty() {
