@@ -238,11 +238,12 @@ fn output_guard(
 }
 
 /// A `[guards.NAME]` of kind `extraction`, built: its monitor keeps each
-/// principal's statistics for as long as the config is loaded.
+/// principal's statistics while the config is loaded, and across a reload
+/// that keeps the guard's name and settings ([`Config::keep_extraction_state`]).
 pub struct ConfiguredExtraction {
     pub name: String,
     pub action: GuardAction,
-    pub monitor: mlsec_guard::extraction::ExtractionMonitor,
+    pub monitor: std::sync::Arc<mlsec_guard::extraction::ExtractionMonitor>,
 }
 
 impl std::fmt::Debug for ConfiguredExtraction {
@@ -309,7 +310,7 @@ fn extraction(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredExtr
     Ok(ConfiguredExtraction {
         name: name.to_string(),
         action,
-        monitor: mlsec_guard::extraction::ExtractionMonitor::new(settings),
+        monitor: std::sync::Arc::new(mlsec_guard::extraction::ExtractionMonitor::new(settings)),
     })
 }
 
@@ -774,6 +775,29 @@ struct FileRoute {
 }
 
 impl Config {
+    /// Gives each extraction guard that kept its name and settings the
+    /// statistics `old` gathered, so that a reload does not forgive a
+    /// principal half-way through copying the model.
+    pub fn keep_extraction_state(&mut self, old: &Config) {
+        for route in &mut self.routes {
+            let Some(new) = &route.extraction else {
+                continue;
+            };
+            let kept = old
+                .routes
+                .iter()
+                .filter_map(|r| r.extraction.as_ref())
+                .find(|o| o.name == new.name && o.monitor.settings() == new.monitor.settings());
+            if let Some(kept) = kept {
+                route.extraction = Some(std::sync::Arc::new(ConfiguredExtraction {
+                    name: new.name.clone(),
+                    action: new.action,
+                    monitor: kept.monitor.clone(),
+                }));
+            }
+        }
+    }
+
     /// Reads and checks the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();

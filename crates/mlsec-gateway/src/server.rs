@@ -121,10 +121,11 @@ impl Gateway {
     }
 
     /// Loads `path` again; a config that does not check is refused and the
-    /// one in use stays. Limits' counters survive when the limits did not change.
+    /// one in use stays. Limits' counters survive when the limits did not
+    /// change, extraction statistics when their guard did not.
     pub fn reload(&self, path: &std::path::Path) -> Result<(), GatewayError> {
         let result = (|| {
-            let config = Config::load(path)?;
+            let mut config = Config::load(path)?;
             let current = self.settings();
             if config.server.listen != current.config.server.listen
                 || config.audit.sink != current.config.audit.sink
@@ -145,6 +146,7 @@ impl Gateway {
             *write(&self.keys) = Arc::new(keys);
             *self.keys_stamp.lock().unwrap_or_else(|p| p.into_inner()) =
                 modified(&config.keys_file);
+            config.keep_extraction_state(&current.config);
             *write(&self.settings) = Arc::new(Settings::new(config));
             Ok(())
         })();

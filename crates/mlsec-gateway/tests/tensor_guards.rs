@@ -197,6 +197,13 @@ async fn a_boundary_walk_is_caught_and_replayed_penguins_are_not() {
     assert_eq!(alerts[0]["guards"][0]["test"], "boundary");
     let last = r.last().unwrap();
     assert_eq!(last["status"], 403);
+    // A reload that keeps the guard keeps what it learnt: still refused.
+    h.gw.reload(&h.config_path).unwrap();
+    let x = real[5];
+    assert_eq!(
+        post(&h, &mallory, &infer(&[x])).await.status,
+        StatusCode::FORBIDDEN
+    );
     // Alice still gets answers.
     let a = post(&h, &h.key, &infer(&real[..1])).await;
     assert_eq!(a.status, StatusCode::OK);

@@ -91,6 +91,10 @@ impl ExtractionMonitor {
         }
     }
 
+    pub fn settings(&self) -> &ExtractionSettings {
+        &self.settings
+    }
+
     /// The alert raised for `principal`, if any.
     pub fn alert(&self, principal: &str) -> Option<Alert> {
         let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());

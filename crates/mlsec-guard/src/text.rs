@@ -62,20 +62,6 @@ fn walk(value: &Value, place: &mut String, pointer: &mut String, out: &mut Vec<(
     if out.len() >= MAX_TEXTS {
         return;
     }
-    let step = |item: &Value,
-                    place_part: &str,
-                    pointer_part: &str,
-                    place: &mut String,
-                    pointer: &mut String,
-                    out: &mut Vec<(String, String)>| {
-        let (p, q) = (place.len(), pointer.len());
-        place.push_str(place_part);
-        pointer.push('/');
-        pointer.push_str(pointer_part);
-        walk(item, place, pointer, out);
-        place.truncate(p);
-        pointer.truncate(q);
-    };
     match value {
         Value::String(_) => out.push((
             if place.is_empty() {
@@ -87,7 +73,7 @@ fn walk(value: &Value, place: &mut String, pointer: &mut String, out: &mut Vec<(
         )),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                step(item, &format!("[{i}]"), &i.to_string(), place, pointer, out);
+                descend(item, &format!("[{i}]"), &i.to_string(), place, pointer, out);
             }
         }
         Value::Object(map) => {
@@ -98,11 +84,29 @@ fn walk(value: &Value, place: &mut String, pointer: &mut String, out: &mut Vec<(
                 let dot = if place.is_empty() { "" } else { "." };
                 // JSON pointer escapes: `~` as `~0`, `/` as `~1`.
                 let escaped = key.replace('~', "~0").replace('/', "~1");
-                step(item, &format!("{dot}{key}"), &escaped, place, pointer, out);
+                descend(item, &format!("{dot}{key}"), &escaped, place, pointer, out);
             }
         }
         _ => {}
     }
+}
+
+/// Walks into `item`, one step further than `place` and `pointer`.
+fn descend(
+    item: &Value,
+    place_part: &str,
+    pointer_part: &str,
+    place: &mut String,
+    pointer: &mut String,
+    out: &mut Vec<(String, String)>,
+) {
+    let (p, q) = (place.len(), pointer.len());
+    place.push_str(place_part);
+    pointer.push('/');
+    pointer.push_str(pointer_part);
+    walk(item, place, pointer, out);
+    place.truncate(p);
+    pointer.truncate(q);
 }
 
 #[cfg(test)]
