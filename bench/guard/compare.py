@@ -480,6 +480,12 @@ def step_report(args):
             w(f"| mlsec guard, {name} | {d['prompts_per_s']:,.0f} | {1e6 / d['prompts_per_s']:,.1f} | "
               f"{kind} build, whole process incl. JSON report; median of {len(d['runs'])} runs; "
               f"{d['flagged_lines']} lines flagged |")
+    lib = load_json(os.path.join(WORK, "speed", "mlsec-lib.json"))
+    if lib:
+        d = lib["injection"]
+        w(f"| mlsec-guard library, prompt-injection guard | {d['prompts_per_second']:,.0f} | "
+          f"{1e6 / d['prompts_per_second']:,.1f} | release build, one thread, in-process loop over the corpus "
+          f"(`examples/guard_speed.rs`); {d['flagged']} lines flagged |")
     dl = load_json(os.path.join(WORK, "speed", "denylist.json"))
     if dl:
         w(f"| deny-list (Python `in`) | {dl['prompts_per_s']:,.0f} | {1e6 / dl['prompts_per_s']:,.1f} | "
@@ -503,6 +509,12 @@ def step_report(args):
     w("The Python numbers exclude interpreter start and imports (LLM Guard's import takes seconds); "
       "mlsec's include process start, reading the file and writing the JSON report.")
     w("")
+    if lib:
+        d = lib["output_stream"]
+        w(f"Output guards on a stream (pii secrets + e-mail, links, invisible, canary; window {d['window']} bytes): "
+          f"{d['microseconds_per_chunk']:.1f} µs added per chunk of {d['chunk_bytes']} bytes, "
+          f"{d['chunks']:,} chunks with {d['hits_per_answer']} redactions per answer.")
+        w("")
 
     w("## Dev split (for tuning)")
     w("")

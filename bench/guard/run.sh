@@ -69,6 +69,11 @@ for step in "${steps[@]}"; do
       if [ -n "$MLSEC_BIN" ] && [ -x "$MLSEC_BIN" ]; then
         "$PY" compare.py mlsec-speed --bin "$MLSEC_BIN" --corpus "$CORPUS" --runs "${BENCH_RUNS:-3}"
       fi
+      # The library alone, one thread: the injection guard on the same corpus,
+      # and what the output guards add to each streamed chunk.
+      mkdir -p "$WORK/speed"
+      (cd ../.. && cargo run -q --release -p mlsec-guard --example guard_speed -- "bench/guard/$CORPUS") \
+        >"$WORK/speed/mlsec-lib.json" || note "guard_speed: cargo run failed; the library rows are left out"
       ;;
     report) "$PY" compare.py report --out results.md ;;
     *) echo "unknown step $step" >&2; exit 2 ;;

@@ -2,7 +2,7 @@
 //! prompt-injection guard on 1 KB prompts (one thread), and the time the
 //! output guards add to each chunk of a streamed answer.
 //!
-//! `cargo run --release -p mlsec-guard --example guard_speed [PROMPTS]`
+//! `cargo run --release -p mlsec-guard --example guard_speed [PROMPTS|CORPUS.jsonl]`
 //! prints one JSON object.
 
 use mlsec_guard::answer::SseFilter;
@@ -70,11 +70,20 @@ fn prompt(i: usize) -> String {
 }
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(20_000);
-    let prompts: Vec<String> = (0..n).map(prompt).collect();
+    // A count of generated prompts, or a JSON Lines file of `{"text"}`
+    // (bench/guard's corpus).
+    let arg = std::env::args().nth(1);
+    let prompts: Vec<String> = match arg.as_deref().map(|a| (a, a.parse::<usize>())) {
+        Some((_, Ok(n))) => (0..n).map(prompt).collect(),
+        Some((path, Err(_))) => std::fs::read_to_string(path)
+            .expect("a JSON Lines corpus")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["text"].as_str().map(str::to_string))
+            .collect(),
+        None => (0..20_000).map(prompt).collect(),
+    };
+    let n = prompts.len();
     let bytes: usize = prompts.iter().map(String::len).sum();
     let mut flagged = 0;
     let t = Instant::now();
