@@ -33,6 +33,7 @@ pub mod server;
 pub mod telemetry;
 pub mod tls;
 pub mod usage;
+pub mod webhook;
 
 pub use config::{Config, ConfigError};
 pub use server::{Gateway, GatewayError};

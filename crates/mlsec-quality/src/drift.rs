@@ -101,6 +101,9 @@ pub struct DriftDetails {
     pub skipped: Vec<Skipped>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multivariate: Option<Multivariate>,
+    /// With `--follow`: which rows of the followed file this window holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::follow::WindowInfo>,
 }
 
 /// The comparison of one column.
@@ -182,6 +185,17 @@ pub struct Multivariate {
 /// evidence. Errors only when a file cannot be read or the options do not fit
 /// the data; what is wrong inside the data is a finding.
 pub fn drift(opts: &DriftOptions) -> Result<Evidence, QualityError> {
+    check_options(opts)?;
+    let (reference, current) = rayon::join(
+        || read_side(opts, &opts.reference),
+        || read_side(opts, &opts.current),
+    );
+    let ((reference, ref_format), (current, cur_format)) = (reference?, current?);
+    compare_tables(opts, &reference, ref_format, &current, cur_format)
+}
+
+/// The options' own errors, before any data is read.
+pub(crate) fn check_options(opts: &DriftOptions) -> Result<(), QualityError> {
     if !(0.0..=1.0).contains(&opts.drift_share) {
         return Err(QualityError::Usage(format!(
             "--drift-share must be between 0 and 1, not {}",
@@ -209,21 +223,35 @@ pub fn drift(opts: &DriftOptions) -> Result<Evidence, QualityError> {
             }
         }
     }
+    Ok(())
+}
+
+/// A table or a profile as columns, with the format it was read as.
+pub(crate) fn read_side(
+    opts: &DriftOptions,
+    path: &std::path::Path,
+) -> Result<(Columns, String), QualityError> {
+    if crate::profile::is_profile(path) {
+        let profile = crate::profile::load(path)?;
+        return Ok((crate::profile::columns(profile), "profile".to_string()));
+    }
+    let format = mlsec_data::detect(path)?;
     let keep = columns::Keep::Values {
         max_cells: opts.max_cells,
     };
-    let read_side = |path: &PathBuf| -> Result<(Columns, String), QualityError> {
-        if crate::profile::is_profile(path) {
-            let profile = crate::profile::load(path)?;
-            return Ok((crate::profile::columns(profile), "profile".to_string()));
-        }
-        let format = mlsec_data::detect(path)?;
-        let columns = columns::read(path, format, &opts.read, keep)?;
-        Ok((columns, format.as_str().to_string()))
-    };
-    let (reference, current) =
-        rayon::join(|| read_side(&opts.reference), || read_side(&opts.current));
-    let ((reference, ref_format), (current, cur_format)) = (reference?, current?);
+    let columns = columns::read(path, format, &opts.read, keep)?;
+    Ok((columns, format.as_str().to_string()))
+}
+
+/// The `drift` evidence of `current` against `reference`, already read
+/// (named in it by the options' paths).
+pub(crate) fn compare_tables(
+    opts: &DriftOptions,
+    reference: &Columns,
+    ref_format: String,
+    current: &Columns,
+    cur_format: String,
+) -> Result<Evidence, QualityError> {
     if let Some(m @ (Method::Cvm | Method::Anderson)) = opts.numeric_method {
         if reference.summarised() || current.summarised() {
             return Err(QualityError::Usage(format!(
@@ -365,7 +393,7 @@ pub fn drift(opts: &DriftOptions) -> Result<Evidence, QualityError> {
     }
 
     let multivariate = if opts.multivariate && !reference.summarised() && !current.summarised() {
-        multivariate(opts, &reference, &current, &compared)?
+        multivariate(opts, reference, current, &compared)?
     } else {
         None
     };
@@ -382,8 +410,8 @@ pub fn drift(opts: &DriftOptions) -> Result<Evidence, QualityError> {
     }
 
     let details = DriftDetails {
-        reference: side(&ref_name, ref_format, &reference),
-        current: side(&cur_name, cur_format, &current),
+        reference: side(&ref_name, ref_format, reference),
+        current: side(&cur_name, cur_format, current),
         correction: opts.correction,
         drift_share: opts.drift_share,
         compared: compared.len(),
@@ -392,6 +420,7 @@ pub fn drift(opts: &DriftOptions) -> Result<Evidence, QualityError> {
         columns: compared,
         skipped,
         multivariate,
+        window: None,
     };
     let subjects = vec![
         Subject {

@@ -23,6 +23,7 @@ pub mod columns;
 mod compute;
 mod drift;
 mod error;
+mod follow;
 mod human;
 mod issues;
 pub mod method;
@@ -32,6 +33,7 @@ mod table;
 
 pub use drift::{drift, ColumnDrift, ColumnSide, DriftDetails, DriftOptions, Multivariate};
 pub use error::QualityError;
+pub use follow::{follow, FollowOptions, Window, WindowInfo};
 pub use human::{human, issues_human};
 pub use issues::{
     flagged_rows, issues, Check, ClassCount, Excluded, Feature, Issue, IssuesDetails,

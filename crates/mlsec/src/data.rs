@@ -204,6 +204,35 @@ pub struct DriftArgs {
     /// Seed of the multivariate test's sampling and permutations.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+    /// Follow CUR as it grows (a CSV or JSON Lines log, as `tail -F` does) and
+    /// compare each window of new rows with REF, one envelope per window
+    /// (JSON Lines with -f json), until interrupted.
+    #[arg(long)]
+    pub follow: bool,
+    /// With --follow: a window is this many rows [default: 1000].
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "follow",
+        conflicts_with = "window_seconds"
+    )]
+    pub window_rows: Option<u64>,
+    /// With --follow: a window is the rows that came in this many seconds.
+    #[arg(long, value_name = "S", requires = "follow")]
+    pub window_seconds: Option<f64>,
+    /// With --follow: read the rows already in CUR too, not only new ones.
+    #[arg(long, requires = "follow")]
+    pub from_start: bool,
+    /// With --follow: stop after N windows.
+    #[arg(long, value_name = "N", requires = "follow")]
+    pub max_windows: Option<u64>,
+    /// With --follow: POST the envelope of each window with a finding at or
+    /// above --fail-on, as JSON, to this http:// or https:// URL.
+    #[arg(long, value_name = "URL", requires = "follow")]
+    pub webhook: Option<String>,
+    /// CA certificates (PEM) for an https:// --webhook [default: the system's roots].
+    #[arg(long, value_name = "CA.pem", requires = "webhook")]
+    pub webhook_ca: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -539,9 +568,9 @@ fn drift(args: DriftArgs) -> Result<ExitCode, CliError> {
     use mlsec_quality::Correction;
     let mut opts = mlsec_quality::DriftOptions::new(args.reference.clone(), args.current.clone());
     opts.read = args.bad_rows.read_options();
-    opts.columns = args.columns;
-    opts.exclude = args.exclude;
-    opts.categorical = args.categorical;
+    opts.columns = args.columns.clone();
+    opts.exclude = args.exclude.clone();
+    opts.categorical = args.categorical.clone();
     opts.numeric_method = args.numeric_method;
     opts.categorical_method = args.categorical_method;
     opts.threshold = args.threshold;
@@ -555,6 +584,9 @@ fn drift(args: DriftArgs) -> Result<ExitCode, CliError> {
     opts.multivariate = args.multivariate;
     opts.multivariate_rows = args.multivariate_rows;
     opts.seed = args.seed;
+    if args.follow {
+        return follow_drift(opts, &args);
+    }
     let mut evidence = mlsec_quality::drift(&opts)?;
     evidence.judge(Severity::from(args.output.fail_on));
     finish(
@@ -566,6 +598,162 @@ fn drift(args: DriftArgs) -> Result<ExitCode, CliError> {
             Ok(mlsec_quality::human(&evidence, &details, colour))
         },
     )
+}
+
+/// `mlsec data drift --follow`: one envelope per window, written as it
+/// closes (a line of JSON, or a line for people), and POSTed to the webhook
+/// when it has a finding at or above --fail-on. Exit 1 when any window had.
+fn follow_drift(
+    drift: mlsec_quality::DriftOptions,
+    args: &DriftArgs,
+) -> Result<ExitCode, CliError> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let usage = |message: String| CliError {
+        message,
+        fault: mlsec_core::Fault::Input,
+    };
+    if args.output.format == crate::args::Format::Sarif {
+        return Err(usage(
+            "--follow writes human or json (JSON Lines), not sarif".into(),
+        ));
+    }
+    let window = match args.window_seconds {
+        Some(s) if s.is_finite() && s > 0.0 => {
+            mlsec_quality::Window::Every(std::time::Duration::from_secs_f64(s))
+        }
+        Some(s) => return Err(usage(format!("--window-seconds must be above 0, not {s}"))),
+        None => mlsec_quality::Window::Rows(args.window_rows.unwrap_or(1000)),
+    };
+    let opts = mlsec_quality::FollowOptions {
+        drift,
+        window,
+        poll: std::time::Duration::from_millis(250),
+        max_windows: args.max_windows,
+        from_start: args.from_start,
+    };
+    // Ctrl-C or SIGTERM ends following after the window in hand.
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("a runtime for --follow: {e}")))?;
+    {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                #[cfg(unix)]
+                {
+                    use tokio::signal::unix::{signal, SignalKind};
+                    if let Ok(mut term) = signal(SignalKind::terminate()) {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                        return;
+                    }
+                }
+                let _ = tokio::signal::ctrl_c().await;
+            });
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+    let mut sink: Box<dyn Write> = match &args.output.output {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| CliError::output(Some(path), &e))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let colour = crate::args::colour(args.output.output.as_deref());
+    let fail_on = Severity::from(args.output.fail_on);
+    let mut failed = false;
+    let mut on_window = |mut evidence: Evidence| -> Result<(), mlsec_quality::QualityError> {
+        evidence.judge(fail_on);
+        let line = match args.output.format {
+            crate::args::Format::Json => {
+                serde_json::to_string(&evidence).unwrap_or_default() + "\n"
+            }
+            _ => window_line(&evidence, colour),
+        };
+        let written = sink.write_all(line.as_bytes()).and_then(|()| sink.flush());
+        if let Err(e) = written {
+            return Err(mlsec_quality::QualityError::Usage(format!(
+                "writing the output: {e}"
+            )));
+        }
+        if evidence.failed() {
+            failed = true;
+            if let Some(url) = &args.webhook {
+                let body = serde_json::to_vec(&evidence).unwrap_or_default();
+                let sent = runtime.block_on(mlsec_gateway::webhook::post_json(
+                    url,
+                    body,
+                    args.webhook_ca.as_deref(),
+                ));
+                if let Err(e) = sent {
+                    eprintln!("mlsec: webhook not told: {e}");
+                }
+            }
+        }
+        Ok(())
+    };
+    mlsec_quality::follow(&opts, &stop, &mut on_window)?;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One line for people about a window's drift.
+fn window_line(evidence: &Evidence, colour: bool) -> String {
+    let d: mlsec_quality::DriftDetails = match serde_json::from_value(evidence.details.clone()) {
+        Ok(d) => d,
+        Err(_) => return String::new(),
+    };
+    let (index, first, rows) = d
+        .window
+        .as_ref()
+        .map_or((0, 0, 0), |w| (w.index, w.first_row, w.rows));
+    let names: Vec<&str> = d
+        .columns
+        .iter()
+        .filter(|c| c.drifted)
+        .map(|c| c.column.as_str())
+        .collect();
+    let verdict = if d.dataset_drift {
+        "dataset drift"
+    } else if names.is_empty() {
+        "no drift"
+    } else {
+        "columns drifted"
+    };
+    let verdict = if colour && !names.is_empty() {
+        format!("\x1b[1;31m{verdict}\x1b[0m")
+    } else {
+        verdict.to_string()
+    };
+    let last = (first + rows).saturating_sub(1);
+    let mut line = format!(
+        "window {index} (rows {first}-{last}): {verdict}, {} of {} columns",
+        d.drifted, d.compared
+    );
+    if !names.is_empty() {
+        line.push_str(&format!(": {}", names.join(", ")));
+    }
+    line.push('\n');
+    line
 }
 
 /// Writes a judged quality envelope as asked (`human` renders it for people,

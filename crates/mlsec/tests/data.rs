@@ -700,3 +700,126 @@ fn data_help_texts_describe_the_options() {
         }
     }
 }
+
+/// `mlsec data drift --follow`: windows of a growing CSV, one JSON line
+/// each, a row written in two pieces read once whole, and the window that
+/// drifted POSTed to the webhook.
+#[test]
+fn drift_follows_a_growing_file_window_by_window_and_calls_the_webhook() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let (reference, current) = (dir.path().join("ref.csv"), dir.path().join("log.csv"));
+    let rows = |shift: f64, n: usize| -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "{},{}\n",
+                    (i % 100) as f64 / 100.0 + shift,
+                    ["x", "y", "z"][i % 3]
+                )
+            })
+            .collect()
+    };
+    fs::write(&reference, format!("a,b\n{}", rows(0.0, 500))).unwrap();
+    fs::write(&current, format!("a,b\n{}", rows(0.0, 100))).unwrap();
+
+    // A webhook that keeps every body it is sent.
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hook.local_addr().unwrap().port();
+    let (sent, received) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for stream in hook.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            sent.send(String::from_utf8(body).unwrap()).unwrap();
+        }
+    });
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mlsec"))
+        .args(["data", "drift"])
+        .arg(&reference)
+        .arg(&current)
+        .args([
+            "--follow",
+            "--from-start",
+            "--window-rows",
+            "100",
+            "--max-windows",
+            "2",
+        ])
+        .args([
+            "-f",
+            "json",
+            "--webhook",
+            &format!("http://127.0.0.1:{port}/hook"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The second window comes later, its first row in two writes.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let later = rows(0.5, 100);
+    let (head, tail) = later.split_at(3);
+    let mut log = fs::OpenOptions::new().append(true).open(&current).unwrap();
+    log.write_all(head.as_bytes()).unwrap();
+    log.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    log.write_all(tail.as_bytes()).unwrap();
+    drop(log);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "--follow did not stop after 2 windows"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "a window drifted");
+    let windows: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(windows.len(), 2);
+    assert_eq!(
+        windows[0]["details"]["window"],
+        serde_json::json!({"index": 1, "first_row": 1, "rows": 100})
+    );
+    assert_eq!(windows[0]["details"]["drifted"], 0);
+    assert_eq!(
+        windows[1]["details"]["window"],
+        serde_json::json!({"index": 2, "first_row": 101, "rows": 100})
+    );
+    assert_eq!(windows[1]["details"]["columns"][0]["column"], "a");
+    assert_eq!(windows[1]["details"]["columns"][0]["drifted"], true);
+    assert_eq!(windows[1]["details"]["columns"][0]["current"]["count"], 100);
+    let told: Value = serde_json::from_str(
+        &received
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(told["details"]["window"]["index"], 2);
+    assert!(
+        received.try_recv().is_err(),
+        "only the window that drifted is sent"
+    );
+}
