@@ -15,7 +15,8 @@ use crate::{rules, QualityError};
 use mlsec_core::{Evidence, Finding, Rule, Subject};
 use mlsec_data::ReadOptions;
 use mlsec_stats::issues::{
-    confident, duplicates, logistic, outliers, spectral, IssuesError, Matrix, MAX_PAIRWISE_ROWS,
+    confident, duplicates, knn, logistic, outliers, spectral, IssuesError, Matrix,
+    MAX_PAIRWISE_ROWS,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -147,6 +148,17 @@ impl Issue {
     }
 }
 
+/// The model whose out-of-fold probabilities confident learning reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelModelKind {
+    /// Multinomial logistic regression (L2, C = 1) on standardised features.
+    #[default]
+    Logistic,
+    /// The share of the k nearest rows (standardised features) per class:
+    /// for classes that are clusters rather than half-spaces.
+    Knn,
+}
+
 /// How outliers are scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -174,6 +186,10 @@ pub struct IssuesOptions {
     pub exclude: Vec<String>,
     /// Folds of the cross-validation behind the label check.
     pub folds: usize,
+    /// The model behind the label check.
+    pub label_model: LabelModelKind,
+    /// Neighbours for `LabelModelKind::Knn`.
+    pub label_neighbours: usize,
     /// Cross-validations (with different splits) whose probabilities are
     /// averaged: one split's luck moves a few rows in or out.
     pub repeats: usize,
@@ -208,6 +224,8 @@ impl IssuesOptions {
             contamination: None,
             outlier_threshold: None,
             neighbours: 5,
+            label_model: LabelModelKind::Logistic,
+            label_neighbours: 10,
             near_radius: None,
             poison_fraction: 0.05,
             seed: 0,
@@ -467,8 +485,8 @@ fn check_options(opts: &IssuesOptions) -> Result<(), QualityError> {
     if opts.repeats == 0 || opts.repeats > 20 {
         return usage(format!("--repeats must be 1 to 20, not {}", opts.repeats));
     }
-    if opts.neighbours == 0 {
-        return usage("--neighbours must be at least 1".into());
+    if opts.neighbours == 0 || opts.label_neighbours == 0 {
+        return usage("--neighbours and --label-neighbours must be at least 1".into());
     }
     if let Some(r) = opts.near_radius {
         if !(r > 0.0 && r.is_finite()) {
@@ -1078,14 +1096,31 @@ impl Run<'_> {
     fn label_errors(&mut self) -> Result<(), IssuesError> {
         let (rows, classes, z) = self.labelled()?;
         let k = self.class_names.len();
+        let knn = self.opts.label_model == LabelModelKind::Knn;
+        let (model_name, model_long) = if knn {
+            let k = self.opts.label_neighbours;
+            (
+                format!("{k}-nearest-neighbour"),
+                format!("{k} nearest neighbours (Euclidean, standardised features)"),
+            )
+        } else {
+            (
+                "logistic regression".to_string(),
+                "logistic regression (L2, C = 1, standardised features)".to_string(),
+            )
+        };
         let method = format!(
-            "confident learning on {}-fold logistic regression (mean of {} splits)",
+            "confident learning on {}-fold {model_name} (mean of {} splits)",
             self.opts.folds, self.opts.repeats
         );
-        // The model's passes cost rows x features x classes; confident
-        // learning's pruning, rows x classes².
+        // The model's passes cost rows x features x classes (the neighbours'
+        // search rows² x features); confident learning's pruning, rows x classes².
         let n = rows.len() as f64;
-        let work = n * (z.cols() as f64 + 1.0) * k as f64;
+        let work = if knn {
+            n * n * (z.cols() as f64 + 1.0)
+        } else {
+            n * (z.cols() as f64 + 1.0) * k as f64
+        };
         if work > MAX_LABEL_WORK || n * (k * k) as f64 > MAX_LABEL_WORK {
             self.not_run(
                 Issue::Label,
@@ -1113,14 +1148,22 @@ impl Run<'_> {
         let runs: Vec<Vec<Vec<f64>>> = (0..self.opts.repeats)
             .into_par_iter()
             .map(|r| {
-                logistic::out_of_fold_proba(
-                    &z,
-                    &classes,
-                    k,
-                    self.opts.folds,
-                    self.opts.seed.wrapping_add(r as u64),
-                    &LABEL_MODEL,
-                )
+                let seed = self.opts.seed.wrapping_add(r as u64);
+                if knn {
+                    let neighbours = self.opts.label_neighbours;
+                    logistic::out_of_fold(&z, &classes, k, self.opts.folds, seed, &|x, y, test| {
+                        knn::knn_proba(x, y, k, test, neighbours.min(x.rows()))
+                    })
+                } else {
+                    logistic::out_of_fold_proba(
+                        &z,
+                        &classes,
+                        k,
+                        self.opts.folds,
+                        seed,
+                        &LABEL_MODEL,
+                    )
+                }
             })
             .collect::<Result<_, _>>()?;
         let mut probs: Vec<Vec<f64>> = Vec::new();
@@ -1155,7 +1198,7 @@ impl Run<'_> {
             })
             .sum();
         self.label_model = Some(LabelModel {
-            model: "logistic regression (L2, C = 1, standardised features)".into(),
+            model: model_long,
             folds: self.opts.folds,
             accuracy: round(correct as f64 / rows.len().max(1) as f64),
             estimated_noise: round(if total > 0 {

@@ -37,7 +37,7 @@ pub use follow::{follow, FollowOptions, Window, WindowInfo};
 pub use human::{human, issues_human};
 pub use issues::{
     flagged_rows, issues, Check, ClassCount, Excluded, Feature, Issue, IssuesDetails,
-    IssuesOptions, LabelModel, OutlierMethod,
+    IssuesOptions, LabelModel, LabelModelKind, OutlierMethod,
 };
 pub use method::{Correction, Method};
 pub use profile::{

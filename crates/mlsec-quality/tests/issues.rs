@@ -5,7 +5,9 @@
 
 use mlsec_data::filter::write_without_rows;
 use mlsec_data::ReadOptions;
-use mlsec_quality::{flagged_rows, issues, Issue, IssuesDetails, IssuesOptions, OutlierMethod};
+use mlsec_quality::{
+    flagged_rows, issues, Issue, IssuesDetails, IssuesOptions, LabelModelKind, OutlierMethod,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -571,4 +573,56 @@ fn bad_input_is_a_clear_error_naming_the_column() {
         bad(&mut o);
         assert!(issues(&o).is_err());
     }
+}
+
+/// Two rings, one inside the other, with 20 labels flipped: no straight
+/// line separates the classes, so logistic regression cannot tell a flipped
+/// label from a hard row, while the nearest neighbours can.
+#[test]
+fn the_nearest_neighbour_model_finds_flipped_labels_where_classes_are_rings() {
+    let mut rng = Rng(7);
+    let header: Vec<String> = ["x", "y", "ring"].iter().map(|s| s.to_string()).collect();
+    let mut rows = Vec::new();
+    let mut flipped = BTreeSet::new();
+    for i in 0..400 {
+        let ring = i % 2;
+        let radius =
+            if ring == 0 { 1.0 } else { 3.0 } + (rng.below(1000) as f64 / 1000.0 - 0.5) * 0.6;
+        let angle = rng.below(100_000) as f64 / 100_000.0 * std::f64::consts::TAU;
+        let mut label = ["inner", "outer"][ring];
+        if i % 40 == 3 || i % 40 == 22 {
+            label = ["outer", "inner"][ring];
+            flipped.insert(i as u64 + 1);
+        }
+        rows.push(vec![
+            format!("{:.4}", radius * angle.cos()),
+            format!("{:.4}", radius * angle.sin()),
+            label.to_string(),
+        ]);
+    }
+    let dir = tmp();
+    let path = dir.path().join("rings.csv");
+    write_csv(&path, &header, &rows);
+    let mut opts = IssuesOptions::new(path);
+    opts.label = Some("ring".into());
+    opts.checks = vec![Issue::Label];
+    opts.label_model = LabelModelKind::Knn;
+    let (evidence, details) = run(&opts);
+    let found = rows_of(&evidence, Issue::Label);
+    let hits = found.intersection(&flipped).count();
+    assert!(hits >= 18, "{hits} of 20 flipped labels found: {found:?}");
+    assert!(found.len() <= 24, "{} rows flagged", found.len());
+    let model = details.label_model.unwrap();
+    assert!(
+        model.model.contains("nearest neighbours"),
+        "{}",
+        model.model
+    );
+    assert!(model.accuracy > 0.9, "{}", model.accuracy);
+
+    // The default model, on the same rows, is no better than a guess.
+    opts.label_model = LabelModelKind::Logistic;
+    let (evidence, _) = run(&opts);
+    let found = rows_of(&evidence, Issue::Label);
+    assert!(found.intersection(&flipped).count() < 10, "{found:?}");
 }

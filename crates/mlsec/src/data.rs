@@ -84,6 +84,14 @@ pub struct IssuesArgs {
     /// class probabilities.
     #[arg(long, value_name = "K", default_value_t = 5)]
     pub folds: usize,
+    /// The model behind those probabilities: logistic (multinomial logistic
+    /// regression) or knn (the share of the nearest rows in each class, for
+    /// classes that are clusters rather than half-spaces).
+    #[arg(long, value_enum, default_value_t = LabelModelArg::Logistic)]
+    pub label_model: LabelModelArg,
+    /// Neighbours for --label-model knn.
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub label_neighbours: usize,
     /// Cross-validations with different splits whose probabilities are
     /// averaged (fewer: faster; more: steadier).
     #[arg(long, value_name = "N", default_value_t = 3)]
@@ -121,6 +129,14 @@ pub struct IssuesArgs {
     pub write_clean: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LabelModelArg {
+    /// Multinomial logistic regression (L2, C = 1).
+    Logistic,
+    /// k nearest neighbours.
+    Knn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -812,6 +828,11 @@ fn issues(args: IssuesArgs) -> Result<ExitCode, CliError> {
     opts.checks = args.checks;
     opts.exclude = args.exclude;
     opts.folds = args.folds;
+    opts.label_model = match args.label_model {
+        LabelModelArg::Logistic => mlsec_quality::LabelModelKind::Logistic,
+        LabelModelArg::Knn => mlsec_quality::LabelModelKind::Knn,
+    };
+    opts.label_neighbours = args.label_neighbours;
     opts.repeats = args.repeats;
     opts.outlier_method = match args.outlier_method {
         OutlierArg::IsolationForest => mlsec_quality::OutlierMethod::IsolationForest,

@@ -424,6 +424,33 @@ pub fn out_of_fold_proba(
     seed: u64,
     opts: &LogisticOptions,
 ) -> Result<Vec<Vec<f64>>, IssuesError> {
+    out_of_fold(
+        x,
+        labels,
+        classes,
+        folds,
+        seed,
+        &|train_x, train_y, test_x| {
+            LogisticRegression::fit(train_x, train_y, classes, opts)?.predict_proba(test_x)
+        },
+    )
+}
+
+/// A model fitted on `(train_x, train_y)` giving `test_x`'s class probabilities.
+pub type FitPredict<'a> =
+    dyn Fn(&Matrix, &[usize], &Matrix) -> Result<Vec<Vec<f64>>, IssuesError> + Sync + 'a;
+
+/// Out-of-fold class probabilities from any model: `fit_predict(train_x,
+/// train_y, test_x)` gives the test rows' probabilities; each fold's is made
+/// on the other folds (stratified by [`stratified_folds`] with `seed`).
+pub fn out_of_fold(
+    x: &Matrix,
+    labels: &[usize],
+    classes: usize,
+    folds: usize,
+    seed: u64,
+    fit_predict: &FitPredict<'_>,
+) -> Result<Vec<Vec<f64>>, IssuesError> {
     if classes == 0 {
         return Err(IssuesError::InvalidParameter("classes must be at least 1"));
     }
@@ -449,8 +476,7 @@ pub fn out_of_fold_proba(
                 .iter()
                 .filter_map(|&i| labels.get(i).copied())
                 .collect();
-            let model = LogisticRegression::fit(&train_x, &train_y, classes, opts)?;
-            let probs = model.predict_proba(&x.select(&test)?)?;
+            let probs = fit_predict(&train_x, &train_y, &x.select(&test)?)?;
             Ok((test, probs))
         })
         .collect();

@@ -20,6 +20,7 @@ use std::fmt;
 
 pub mod confident;
 pub mod duplicates;
+pub mod knn;
 pub mod logistic;
 pub mod outliers;
 pub mod spectral;
