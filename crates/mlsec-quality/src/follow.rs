@@ -308,6 +308,29 @@ mod tests {
     }
 
     #[test]
+    fn a_row_that_never_ends_is_an_error_not_a_memory_leak() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        append(&path, &"x".repeat(MAX_ROW_BYTES + 10));
+        let mut tail = Tail {
+            path: &path,
+            format: DataFormat::Jsonl,
+            offset: 0,
+            pending: Vec::new(),
+            header: None,
+            caught_up: false,
+        };
+        let mut rows = Vec::new();
+        let mut error = None;
+        while error.is_none() && !tail.caught_up {
+            error = tail.read_new(&mut rows).err();
+        }
+        let message = error.expect("an error").to_string();
+        assert!(message.contains("a row longer than 16 MiB"), "{message}");
+        assert!(rows.is_empty());
+    }
+
+    #[test]
     fn following_starts_at_the_end_unless_asked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.jsonl");
