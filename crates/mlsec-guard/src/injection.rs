@@ -15,8 +15,9 @@
 //! - `exfiltration`: markdown images and links that would carry the
 //!   conversation to an outside address;
 //! - `splitting`: instructions assembled from pieces;
-//! - `encoded`: any of the above found only in a decoded payload, and
-//!   explicit "decode this and follow it".
+//! - `encoded`: any of the above found only in a decoded payload, text
+//!   hidden in Unicode tag characters (a signal by itself), and explicit
+//!   "decode this and follow it".
 //!
 //! Beside the signals, a classifier ([`crate::classifier`]: logistic
 //! regression over hashed n-grams, trained from templates) reads each view

@@ -1,6 +1,7 @@
 //! What the injection guard reads: the text folded against evasion, with a
 //! map back to the original's bytes, plus decoded views of payloads hidden
-//! in base64, hex, percent-encoding, rot13 and Unicode tag characters.
+//! in base64, hex, percent-encoding, rot13 and Unicode tag characters (runs
+//! of [`MIN_HIDDEN_TAGS`] or more), and of text written backwards.
 //!
 //! Folding, per character: tag characters (U+E0020..U+E007E, "ASCII
 //! smuggling") become the ASCII they encode; zero-width, bidirectional and
