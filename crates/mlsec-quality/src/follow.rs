@@ -331,6 +331,36 @@ mod tests {
     }
 
     #[test]
+    fn a_timed_window_holds_the_rows_that_came_in_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (reference, current) = (dir.path().join("ref.csv"), dir.path().join("log.csv"));
+        let rows: String = (0..60).map(|i| format!("{}\n", i % 10)).collect();
+        append(&reference, &format!("v\n{rows}"));
+        append(&current, &format!("v\n{rows}"));
+        let opts = FollowOptions {
+            drift: DriftOptions::new(reference, current),
+            window: Window::Every(Duration::from_millis(300)),
+            poll: Duration::from_millis(20),
+            max_windows: Some(1),
+            from_start: true,
+        };
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        let n = follow(&opts, &AtomicBool::new(false), &mut |e| {
+            seen.push(e);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 1);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert_eq!(seen[0].details["window"]["rows"], 60);
+        assert_eq!(seen[0].details["drifted"], 0);
+        // A stop before any window ends at once, with none.
+        let stopped = follow(&opts, &AtomicBool::new(true), &mut |_| Ok(())).unwrap();
+        assert_eq!(stopped, 0);
+    }
+
+    #[test]
     fn following_starts_at_the_end_unless_asked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.jsonl");
