@@ -201,6 +201,14 @@ fn output_guard(
     if g.kind != "links" {
         only("allow_domains", g.allow_domains.is_some(), "links")?;
     }
+    for (key, set) in [
+        ("model", g.model.is_some()),
+        ("tokenizer", g.tokenizer.is_some()),
+        ("label", g.label.is_some()),
+        ("max_tokens", g.max_tokens.is_some()),
+    ] {
+        only(key, set, "onnx-classifier")?;
+    }
     Ok(match g.kind.as_str() {
         "pii" => {
             let entities = g.entities.clone().unwrap_or_else(|| vec!["secrets".into()]);
@@ -469,6 +477,12 @@ fn guard(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredGuard, St
                 .map_err(|e| format!("profile `{path}`: {e}"))?,
             )
         }
+        "onnx-classifier" => {
+            if pii_keys {
+                return Err("entities and min_confidence are for kind = \"pii\"".into());
+            }
+            onnx_classifier(g, folder)?
+        }
         "extraction" => {
             return Err("kind `extraction` watches a route's queries: name it in the route's extraction key".into())
         }
@@ -480,7 +494,7 @@ fn guard(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredGuard, St
         }
         other => {
             return Err(format!(
-                "kind `{other}`: expected prompt-injection, pii, tensor-spec or ood (requests), or pii, canary, links or invisible (answers)"
+                "kind `{other}`: expected prompt-injection, onnx-classifier, pii, tensor-spec or ood (requests), or pii, canary, links or invisible (answers)"
             ))
         }
     };
@@ -496,6 +510,10 @@ fn guard(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredGuard, St
         ("shapiro_w", g.shapiro_w.is_some(), "extraction"),
         ("boundary_margin", g.boundary_margin.is_some(), "extraction"),
         ("boundary_share", g.boundary_share.is_some(), "extraction"),
+        ("model", g.model.is_some(), "onnx-classifier"),
+        ("tokenizer", g.tokenizer.is_some(), "onnx-classifier"),
+        ("label", g.label.is_some(), "onnx-classifier"),
+        ("max_tokens", g.max_tokens.is_some(), "onnx-classifier"),
     ] {
         if set && g.kind != kind {
             return Err(format!("{key} is for kind = \"{kind}\""));
@@ -506,6 +524,48 @@ fn guard(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredGuard, St
         action,
         guard,
     })
+}
+
+/// Builds a `[guards.NAME]` of kind `onnx-classifier`: the user's model
+/// and tokenizer, loaded (and tried once) now.
+#[cfg(feature = "onnx")]
+fn onnx_classifier(g: &FileGuard, folder: &Path) -> Result<Box<dyn mlsec_guard::Guard>, String> {
+    let model = g
+        .model
+        .as_ref()
+        .ok_or("onnx-classifier needs model = \"MODEL.onnx\"")?;
+    let tokenizer = g
+        .tokenizer
+        .as_ref()
+        .ok_or("onnx-classifier needs tokenizer = \"tokenizer.json\" (Hugging Face format)")?;
+    let mut settings = mlsec_guard::onnx::OnnxSettings::default();
+    if let Some(label) = g.label {
+        settings.label = label;
+    }
+    if let Some(threshold) = g.threshold {
+        settings.threshold = threshold;
+    }
+    if let Some(max) = g.max_tokens {
+        if !(2..=8192).contains(&max) {
+            return Err("max_tokens must be from 2 to 8192".into());
+        }
+        settings.max_tokens = max;
+    }
+    let guard = mlsec_guard::onnx::OnnxClassifier::load(
+        &folder.join(model),
+        &folder.join(tokenizer),
+        settings,
+    )?;
+    Ok(Box::new(guard))
+}
+
+#[cfg(not(feature = "onnx"))]
+fn onnx_classifier(_: &FileGuard, _: &Path) -> Result<Box<dyn mlsec_guard::Guard>, String> {
+    Err(
+        "kind `onnx-classifier` needs mlsec built with the onnx feature \
+         (cargo install --locked --path crates/mlsec --features onnx)"
+            .into(),
+    )
 }
 
 /// Reads a duration key: (key, value, default).
@@ -637,6 +697,10 @@ struct FileGuard {
     shapiro_w: Option<f64>,
     boundary_margin: Option<f64>,
     boundary_share: Option<f64>,
+    model: Option<String>,
+    tokenizer: Option<String>,
+    label: Option<usize>,
+    max_tokens: Option<usize>,
 }
 
 #[derive(Deserialize)]

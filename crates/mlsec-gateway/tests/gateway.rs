@@ -1243,3 +1243,52 @@ fn guards_must_be_defined_and_valid() {
             .contains("entities")
     );
 }
+
+/// `kind = "onnx-classifier"`: with the `onnx` feature the model and
+/// tokenizer load (relative to the config) and bad ones are named; without
+/// it, the config says how to build mlsec with it.
+#[test]
+fn an_onnx_classifier_guard_loads_or_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mlsec-guard/tests/fixtures/onnx_classifier"
+    );
+    for name in ["model.onnx", "tokenizer.json", "unusable.onnx"] {
+        std::fs::copy(format!("{fixtures}/{name}"), dir.path().join(name)).unwrap();
+    }
+    let check = |guard: &str| {
+        let text = format!(
+            "[guards.g]\nkind = \"onnx-classifier\"\n{guard}\n[[route]]\nprotocol = \"openai\"\nupstream = \"http://127.0.0.1:9\"\nguards = [\"g\"]\n"
+        );
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).map(|_| ()).map_err(|e| e.to_string())
+    };
+    let good =
+        "model = \"model.onnx\"\ntokenizer = \"tokenizer.json\"\nthreshold = 0.6\nmax_tokens = 128";
+    if cfg!(feature = "onnx") {
+        check(good).unwrap();
+        assert!(
+            check("model = \"unusable.onnx\"\ntokenizer = \"tokenizer.json\"")
+                .unwrap_err()
+                .contains("unusable.onnx")
+        );
+        assert!(check("model = \"model.onnx\"")
+            .unwrap_err()
+            .contains("tokenizer"));
+        assert!(check(&format!("{good}\nlabel = 9"))
+            .unwrap_err()
+            .contains("label 9"));
+    } else {
+        assert!(check(good).unwrap_err().contains("--features onnx"));
+    }
+    // Its keys belong to it alone.
+    let other = "[guards.g]\nkind = \"prompt-injection\"\nmodel = \"model.onnx\"\n[[route]]\nprotocol = \"openai\"\nupstream = \"http://127.0.0.1:9\"\nguards = [\"g\"]\n";
+    let path = dir.path().join("other.toml");
+    std::fs::write(&path, other).unwrap();
+    assert!(Config::load(&path)
+        .unwrap_err()
+        .to_string()
+        .contains("model is for kind = \"onnx-classifier\""));
+}

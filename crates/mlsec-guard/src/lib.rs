@@ -25,6 +25,8 @@ pub mod extraction;
 pub mod injection;
 pub mod normalize;
 pub mod offline;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod output;
 mod pii;
 pub mod tabular;
