@@ -251,7 +251,52 @@ fn output_guard(
 pub struct ConfiguredExtraction {
     pub name: String,
     pub action: GuardAction,
+    /// With `action = "throttle"`: the pace a caught principal is held to
+    /// (its requests are served, flagged, up to this rate).
+    pub throttle: Option<std::sync::Arc<Throttle>>,
     pub monitor: std::sync::Arc<mlsec_guard::extraction::ExtractionMonitor>,
+}
+
+impl ConfiguredExtraction {
+    /// The action as the audit record names it.
+    pub fn action_name(&self) -> &'static str {
+        if self.throttle.is_some() {
+            "throttle"
+        } else {
+            self.action.as_str()
+        }
+    }
+}
+
+/// Holds each principal to one request per `interval` (in memory, per
+/// replica, for up to [`mlsec_guard::extraction::MAX_PRINCIPALS`] principals).
+#[derive(Debug)]
+pub struct Throttle {
+    interval: Duration,
+    next: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl Throttle {
+    pub fn new(per_second: f64) -> Throttle {
+        Throttle {
+            interval: Duration::from_secs_f64(1.0 / per_second),
+            next: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Ok when `principal` may be served now; else how long until it may.
+    pub fn admit(&self, principal: &str) -> Result<(), Duration> {
+        let now = std::time::Instant::now();
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = next.get(principal).filter(|at| **at > now) {
+            return Err(*at - now);
+        }
+        if next.len() >= mlsec_guard::extraction::MAX_PRINCIPALS {
+            next.retain(|_, at| *at > now);
+        }
+        next.insert(principal.to_string(), now + self.interval);
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for ConfiguredExtraction {
@@ -269,11 +314,38 @@ impl std::fmt::Debug for ConfiguredExtraction {
 fn extraction(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredExtraction, String> {
     let action = match g.action.as_deref().unwrap_or("flag") {
         "block" => GuardAction::Block,
-        "flag" => GuardAction::Flag,
+        "flag" | "throttle" => GuardAction::Flag,
         "log" => GuardAction::Log,
-        other => return Err(format!("action `{other}`: expected block, flag or log")),
+        other => {
+            return Err(format!(
+                "action `{other}`: expected block, throttle, flag or log"
+            ))
+        }
+    };
+    let throttle = match (g.action.as_deref(), g.throttle_rps) {
+        (Some("throttle"), rps) => {
+            let rps = rps.unwrap_or(1.0);
+            if !(rps.is_finite() && rps > 0.0 && rps <= 1e6) {
+                return Err("throttle_rps must be above 0".into());
+            }
+            Some(std::sync::Arc::new(Throttle::new(rps)))
+        }
+        (_, Some(_)) => return Err("throttle_rps is for action = \"throttle\"".into()),
+        (_, None) => None,
     };
     let mut settings = mlsec_guard::extraction::ExtractionSettings::default();
+    if let Some(c) = g.max_coverage {
+        if !(0.0..=1.0).contains(&c) {
+            return Err("max_coverage must be from 0 to 1".into());
+        }
+        settings.max_coverage = Some(c);
+    }
+    if let Some(c) = g.cell {
+        if !(c.is_finite() && c > 0.0) {
+            return Err("cell must be above 0".into());
+        }
+        settings.cell = c;
+    }
     if let Some(w) = g.window {
         if !(10..=5000).contains(&w) {
             return Err("window must be from 10 to 5000 queries".into());
@@ -318,6 +390,7 @@ fn extraction(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredExtr
     Ok(ConfiguredExtraction {
         name: name.to_string(),
         action,
+        throttle,
         monitor: std::sync::Arc::new(mlsec_guard::extraction::ExtractionMonitor::new(settings)),
     })
 }
@@ -510,6 +583,9 @@ fn guard(name: &str, g: &FileGuard, folder: &Path) -> Result<ConfiguredGuard, St
         ("shapiro_w", g.shapiro_w.is_some(), "extraction"),
         ("boundary_margin", g.boundary_margin.is_some(), "extraction"),
         ("boundary_share", g.boundary_share.is_some(), "extraction"),
+        ("max_coverage", g.max_coverage.is_some(), "extraction"),
+        ("cell", g.cell.is_some(), "extraction"),
+        ("throttle_rps", g.throttle_rps.is_some(), "extraction"),
         ("model", g.model.is_some(), "onnx-classifier"),
         ("tokenizer", g.tokenizer.is_some(), "onnx-classifier"),
         ("label", g.label.is_some(), "onnx-classifier"),
@@ -701,6 +777,9 @@ struct FileGuard {
     tokenizer: Option<String>,
     label: Option<usize>,
     max_tokens: Option<usize>,
+    max_coverage: Option<f64>,
+    cell: Option<f64>,
+    throttle_rps: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -856,6 +935,7 @@ impl Config {
                 route.extraction = Some(std::sync::Arc::new(ConfiguredExtraction {
                     name: new.name.clone(),
                     action: new.action,
+                    throttle: new.throttle.clone(),
                     monitor: kept.monitor.clone(),
                 }));
             }

@@ -739,7 +739,8 @@ async fn route_request(
     }
 
     // Model extraction: a principal already caught is refused (with action
-    // block); the others' queries are kept to be scored with the answer.
+    // block) or held to a pace (throttle); the queries served are kept to be
+    // scored with the answer.
     let mut extraction_rows = None;
     if let Some(ex) = &route.extraction {
         if let Some(alert) = ex.monitor.alert(&principal.id) {
@@ -754,6 +755,20 @@ async fn route_request(
                     Some((trace, protocol)),
                     None,
                 );
+            }
+            if let Some(Err(wait)) = ex.throttle.as_ref().map(|t| t.admit(&principal.id)) {
+                let mut r = refuse(
+                    protocol,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!(
+                        "throttled by guard `{}`: model extraction suspected",
+                        ex.name
+                    ),
+                );
+                let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                return (r, Some((trace, protocol)), None);
             }
         }
         extraction_rows = json
@@ -1060,7 +1075,7 @@ fn note_extraction(
     ex: &crate::config::ConfiguredExtraction,
     alert: &mlsec_guard::extraction::Alert,
 ) {
-    let action = ex.action.as_str();
+    let action = ex.action_name();
     gw.metrics
         .guard_hits
         .get_or_create(&vec![

@@ -208,3 +208,101 @@ async fn a_boundary_walk_is_caught_and_replayed_penguins_are_not() {
     let a = post(&h, &h.key, &infer(&real[..1])).await;
     assert_eq!(a.status, StatusCode::OK);
 }
+
+/// A sweep of the whole input space, caught by its coverage, and then held
+/// to one request a second (`action = "throttle"`), while the replayed
+/// penguins stay below the coverage limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_is_caught_by_its_coverage_and_throttled() {
+    let profile = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/data/penguins.profile.json"
+    ))
+    .unwrap();
+    let guards = r#"
+[guards.watch]
+kind = "extraction"
+profile = "penguins.profile.json"
+columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+max_coverage = 0.8
+action = "throttle"
+throttle_rps = 0.5
+
+[[route]]
+name = "penguins"
+protocol = "kserve-v2"
+upstream = "http://{upstream}"
+models = ["penguin-*"]
+extraction = "watch"
+"#;
+    let h = start_with(guards, &[("penguins.profile.json", &profile)]).await;
+    for chunk in penguins().chunks(10) {
+        assert_eq!(post(&h, &h.key, &infer(chunk)).await.status, StatusCode::OK);
+    }
+    // Uniform over a box around the penguins, ten rows a request.
+    let mut seed = 1u64;
+    let mut uniform = |lo: f64, hi: f64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        lo + (hi - lo) * ((seed >> 11) as f64 / (1u64 << 53) as f64)
+    };
+    let (_, mallory) = keys::create(
+        &h.dir.path().join("keys.json"),
+        &NewKey {
+            owner: "mallory".into(),
+            ..NewKey::default()
+        },
+    )
+    .unwrap();
+    h.gw.refresh_keys();
+    for _ in 0..20 {
+        let rows: Vec<[f64; 4]> = (0..10)
+            .map(|_| {
+                [
+                    uniform(30.0, 60.0),
+                    uniform(13.0, 22.0),
+                    uniform(170.0, 235.0),
+                    uniform(2700.0, 6300.0),
+                ]
+            })
+            .collect();
+        assert_eq!(
+            post(&h, &mallory, &infer(&rows)).await.status,
+            StatusCode::OK
+        );
+    }
+    // Caught: the next request is served (flagged), the one after it waits.
+    let x = [[45.0, 17.0, 200.0, 4200.0]];
+    assert_eq!(post(&h, &mallory, &infer(&x)).await.status, StatusCode::OK);
+    let refused = post(&h, &mallory, &infer(&x)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("throttled by guard `watch`"));
+    // Alice's replay raised nothing and she is not held back.
+    assert_eq!(post(&h, &h.key, &infer(&x)).await.status, StatusCode::OK);
+    assert_eq!(post(&h, &h.key, &infer(&x)).await.status, StatusCode::OK);
+    let r = records(&h);
+    let alerts: Vec<&serde_json::Value> = r
+        .iter()
+        .filter_map(|rec| rec.get("guards").and_then(|g| g.get(0)))
+        .filter(|g| g["rule"] == "MODEL_EXTRACTION")
+        .collect();
+    assert!(!alerts.is_empty());
+    assert!(
+        alerts
+            .iter()
+            .all(|g| g["test"] == "coverage" && g["action"] == "throttle"),
+        "{alerts:?}"
+    );
+    assert!(r
+        .iter()
+        .filter(|rec| rec["owner"] != "mallory")
+        .all(|rec| rec
+            .get("guards")
+            .is_none_or(|g| g.as_array().is_some_and(|a| a.is_empty()))));
+}

@@ -10,6 +10,14 @@
 //! - **Boundary share**: when the model answers with probabilities, the
 //!   share of queries whose two best classes are within `boundary_margin`
 //!   of each other; queries that walk the decision boundary sit there.
+//! - **Coverage of the input space**: the input space cut into cells of
+//!   `cell` units (standard deviations when a profile gives the scale),
+//!   the share of the last `window` queries that each opened a cell of its
+//!   own. Natural queries crowd into the cells where the data lives; a
+//!   sweep that maps the model visits a new cell almost every time. Above
+//!   `max_coverage` (off by default: set it from your own traffic) it
+//!   raises an alert.
+//! - **Volume**: the queries seen from each principal.
 //!
 //! State is kept in memory per replica, for at most [`MAX_PRINCIPALS`]
 //! principals (the least recently seen are dropped).
@@ -32,6 +40,10 @@ pub struct ExtractionSettings {
     pub boundary_share: f64,
     /// Per-feature scale (standard deviations) for distances; none: raw.
     pub scale: Vec<f64>,
+    /// Width of a coverage cell, in scaled units.
+    pub cell: f64,
+    /// Coverage above which an alert is raised (none: measured only).
+    pub max_coverage: Option<f64>,
 }
 
 impl Default for ExtractionSettings {
@@ -43,6 +55,8 @@ impl Default for ExtractionSettings {
             boundary_margin: 0.1,
             boundary_share: 0.5,
             scale: Vec::new(),
+            cell: 1.0,
+            max_coverage: None,
         }
     }
 }
@@ -50,9 +64,9 @@ impl Default for ExtractionSettings {
 /// Why a principal looks like it is copying the model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
-    /// `prada` or `boundary`.
+    /// `prada`, `boundary` or `coverage`.
     pub test: &'static str,
-    /// W for prada, the share for boundary.
+    /// W for prada, the share for boundary and coverage.
     pub value: f64,
     /// Queries seen from the principal so far.
     pub queries: u64,
@@ -73,6 +87,10 @@ struct State {
     classes: HashMap<i64, Growing>,
     distances: VecDeque<f64>,
     near_boundary: VecDeque<bool>,
+    /// The cell of each query in the window, and how many of them are in
+    /// each cell.
+    cells: VecDeque<u64>,
+    cell_counts: HashMap<u64, u32>,
     queries: u64,
     last_seen: u64,
     alert: Option<Alert>,
@@ -93,6 +111,20 @@ impl ExtractionMonitor {
 
     pub fn settings(&self) -> &ExtractionSettings {
         &self.settings
+    }
+
+    /// What is known of `principal` now.
+    pub fn statistics(&self, principal: &str) -> Option<Statistics> {
+        let guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = guard.1.get(principal)?;
+        Some(Statistics {
+            queries: state.queries,
+            coverage: coverage(state),
+            boundary_share: (!state.near_boundary.is_empty()).then(|| {
+                state.near_boundary.iter().filter(|b| **b).count() as f64
+                    / state.near_boundary.len() as f64
+            }),
+        })
     }
 
     /// The alert raised for `principal`, if any.
@@ -140,6 +172,19 @@ impl ExtractionMonitor {
             let score = scores.and_then(|sc| sc.get(i));
             let class = score.map_or(0, |p| argmax(p));
             state.queries += 1;
+            let cell = cell_of(&x, s.cell);
+            state.cells.push_back(cell);
+            *state.cell_counts.entry(cell).or_default() += 1;
+            while state.cells.len() > s.window.max(1) {
+                if let Some(old) = state.cells.pop_front() {
+                    if let Some(n) = state.cell_counts.get_mut(&old) {
+                        *n -= 1;
+                        if *n == 0 {
+                            state.cell_counts.remove(&old);
+                        }
+                    }
+                }
+            }
             prada_step(state, class, x, s.window);
             if let Some(p) = score.filter(|p| p.len() >= 2) {
                 let mut sorted = p.clone();
@@ -168,6 +213,15 @@ impl ExtractionMonitor {
             None
         };
         let alert = alert.or_else(|| {
+            let max = s.max_coverage?;
+            let c = coverage(state)?;
+            (state.cells.len() >= s.min_queries && c > max).then_some(Alert {
+                test: "coverage",
+                value: c,
+                queries: state.queries,
+            })
+        });
+        let alert = alert.or_else(|| {
             if state.distances.len() < s.min_queries || state.queries % 10 != 0 {
                 return None;
             }
@@ -182,6 +236,32 @@ impl ExtractionMonitor {
         state.alert.clone_from(&alert);
         alert
     }
+}
+
+/// A principal's statistics ([`ExtractionMonitor::statistics`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statistics {
+    /// Queries seen (volume).
+    pub queries: u64,
+    /// Distinct cells over queries in the window; none before any query.
+    pub coverage: Option<f64>,
+    /// Share of the window's scored queries near the boundary.
+    pub boundary_share: Option<f64>,
+}
+
+fn coverage(state: &State) -> Option<f64> {
+    (!state.cells.is_empty()).then(|| state.cell_counts.len() as f64 / state.cells.len() as f64)
+}
+
+/// The cell a (scaled) query falls in, as a hash of its grid coordinates.
+fn cell_of(x: &[f64], width: f64) -> u64 {
+    let width = if width > 0.0 { width } else { 1.0 };
+    x.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+        let k = (v / width).floor().clamp(-1e15, 1e15) as i64;
+        (h ^ k as u64)
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(17)
+    })
 }
 
 fn argmax(p: &[f64]) -> i64 {
@@ -434,6 +514,39 @@ mod tests {
         let alert = alert.expect("flagged");
         assert_eq!(alert.test, "prada");
         assert!(alert.value < 0.8 && alert.queries <= 300, "{alert:?}");
+    }
+
+    #[test]
+    fn a_sweep_of_the_input_space_covers_it_and_natural_queries_do_not() {
+        let settings = ExtractionSettings {
+            max_coverage: Some(0.8),
+            ..ExtractionSettings::default()
+        };
+        let monitor = ExtractionMonitor::new(settings);
+        let mut rng = Rng(3);
+        // Natural traffic: three clusters, each query near one of them.
+        let centres = [[0.0, 0.0, 0.0], [3.0, -2.0, 1.0], [-2.0, 3.0, -1.0]];
+        for i in 0..3000 {
+            let c = centres[i % 3];
+            let x: Vec<f64> = c.iter().map(|v| v + rng.normal() * 0.4).collect();
+            assert_eq!(monitor.observe("alice", &[x], None), None);
+        }
+        let natural = monitor.statistics("alice").unwrap();
+        assert_eq!(natural.queries, 3000);
+        assert!(natural.coverage.unwrap() < 0.3, "{natural:?}");
+        // A sweep: uniform over the whole box the clusters sit in.
+        let mut alert = None;
+        for _ in 0..2000 {
+            let x: Vec<f64> = (0..3).map(|_| rng.next() * 10.0 - 5.0).collect();
+            if let Some(a) = monitor.observe("sweeper", &[x], None) {
+                alert = Some(a);
+                break;
+            }
+        }
+        let alert = alert.expect("the sweep is flagged");
+        assert_eq!(alert.test, "coverage");
+        assert!(alert.value > 0.8 && alert.queries == 200, "{alert:?}");
+        assert_eq!(monitor.statistics("nobody"), None);
     }
 
     #[test]
