@@ -126,6 +126,24 @@ pub fn client_tls(ca: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConf
     Ok(Arc::new(config))
 }
 
+/// A TLS connection to `host:port`, its certificate checked with `tls`
+/// for `host` (a JWKS fetch, a webhook).
+pub async fn connect(
+    host: &str,
+    port: u16,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let tcp = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| format!("host {host}: {e}"))?;
+    tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS: {e}"))
+}
+
 /// Who a verified client certificate names: its subject's common name and
 /// organizational units, and the certificate's SHA-256.
 #[derive(Debug, Clone, PartialEq)]

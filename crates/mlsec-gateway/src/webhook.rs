@@ -39,9 +39,6 @@ async fn send(
     let port = uri
         .port_u16()
         .unwrap_or(if tls.is_some() { 443 } else { 80 });
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let request = http::Request::post(path)
         .header(
@@ -54,12 +51,7 @@ async fn send(
         .map_err(|e| e.to_string())?;
     let response = match tls {
         Some(tls) => {
-            let name = rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| format!("host {host}: {e}"))?;
-            let stream = tokio_rustls::TlsConnector::from(tls)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS: {e}"))?;
+            let stream = crate::tls::connect(&host, port, tls).await?;
             let (mut sender, connection) =
                 hyper::client::conn::http1::handshake(TokioIo::new(stream))
                     .await
@@ -68,6 +60,9 @@ async fn send(
             sender.send_request(request).await
         }
         None => {
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
             let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
                 .await
                 .map_err(|e| e.to_string())?;

@@ -64,6 +64,20 @@ async fn post(h: &Harness, key: &str, body: &str) -> common::Answer {
     .await
 }
 
+/// A new key of `owner`'s, in use at once.
+fn key_of(h: &Harness, owner: &str) -> String {
+    let (_, key) = keys::create(
+        &h.dir.path().join("keys.json"),
+        &NewKey {
+            owner: owner.into(),
+            ..NewKey::default()
+        },
+    )
+    .unwrap();
+    h.gw.refresh_keys();
+    key
+}
+
 /// The real penguins of examples/data/penguins.csv (rows with all four numbers).
 fn penguins() -> Vec<[f64; 4]> {
     let text = std::fs::read_to_string(concat!(
@@ -142,15 +156,7 @@ async fn a_boundary_walk_is_caught_and_replayed_penguins_are_not() {
     }
     // An attacker with a key of their own walks the line between two
     // penguins of different species, halving the step towards the boundary.
-    let (_, mallory) = keys::create(
-        &h.dir.path().join("keys.json"),
-        &NewKey {
-            owner: "mallory".into(),
-            ..NewKey::default()
-        },
-    )
-    .unwrap();
-    h.gw.refresh_keys();
+    let mallory = key_of(&h, "mallory");
     let (adelie, gentoo) = (real[0], real[real.len() - 60]);
     let mut caught = None;
     'walk: for pair in 0..400 {
@@ -247,15 +253,7 @@ extraction = "watch"
             .wrapping_add(1442695040888963407);
         lo + (hi - lo) * ((seed >> 11) as f64 / (1u64 << 53) as f64)
     };
-    let (_, mallory) = keys::create(
-        &h.dir.path().join("keys.json"),
-        &NewKey {
-            owner: "mallory".into(),
-            ..NewKey::default()
-        },
-    )
-    .unwrap();
-    h.gw.refresh_keys();
+    let mallory = key_of(&h, "mallory");
     for _ in 0..20 {
         let rows: Vec<[f64; 4]> = (0..10)
             .map(|_| {

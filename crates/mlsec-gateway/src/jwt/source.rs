@@ -197,15 +197,7 @@ fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, String> {
 async fn fetch(url: &http::Uri, tls: Arc<rustls::ClientConfig>) -> Result<Vec<u8>, String> {
     let host = url.host().ok_or("no host")?.to_string();
     let port = url.port_u16().unwrap_or(443);
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let name = rustls::pki_types::ServerName::try_from(host.clone())
-        .map_err(|e| format!("host {host}: {e}"))?;
-    let stream = tokio_rustls::TlsConnector::from(tls)
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("TLS: {e}"))?;
+    let stream = crate::tls::connect(&host, port, tls).await?;
     let (mut send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| e.to_string())?;

@@ -3,7 +3,7 @@
 //! [`knn_proba`]), one that draws no straight boundaries and so suits
 //! classes that are clusters rather than half-spaces.
 
-use super::{check_pairwise, squared_distance, IssuesError, Matrix};
+use super::{check_pairwise, keep_nearest, squared_distance, IssuesError, Matrix};
 
 /// Additive smoothing of the neighbour counts, so that no class has
 /// probability 0 (confident learning's thresholds average probabilities).
@@ -38,15 +38,7 @@ pub fn knn_proba(
     for a in test.iter_rows() {
         nearest.clear();
         for (b, &class) in train.iter_rows().zip(labels) {
-            let d = squared_distance(a, b);
-            if nearest.len() < k {
-                let at = nearest.partition_point(|&(v, _)| v <= d);
-                nearest.insert(at, (d, class));
-            } else if nearest.last().is_some_and(|&(worst, _)| d < worst) {
-                nearest.pop();
-                let at = nearest.partition_point(|&(v, _)| v <= d);
-                nearest.insert(at, (d, class));
-            }
+            keep_nearest(&mut nearest, k, squared_distance(a, b), class);
         }
         let mut p = vec![SMOOTHING; classes];
         for &(_, class) in &nearest {

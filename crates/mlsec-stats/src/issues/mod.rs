@@ -322,6 +322,19 @@ pub(crate) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum()
 }
 
+/// Keeps `nearest` (at most `k` (distance, item) pairs, nearest first) up to
+/// date with one more candidate.
+pub(crate) fn keep_nearest<T>(nearest: &mut Vec<(f64, T)>, k: usize, d: f64, item: T) {
+    if nearest.len() >= k {
+        if nearest.last().is_none_or(|&(worst, _)| d >= worst) {
+            return;
+        }
+        nearest.pop();
+    }
+    let at = nearest.partition_point(|&(v, _)| v <= d);
+    nearest.insert(at, (d, item));
+}
+
 /// Rows up to which the brute-force pairwise checks (k-nearest-neighbour
 /// scores, near duplicates) run: n² / 2 distances of d operations each, so
 /// 2 x 10^8 distances at the cap.

@@ -2,7 +2,7 @@
 //! Forest", ICDM 2008) as scikit-learn's `IsolationForest`, and
 //! k-nearest-neighbour distances by brute force.
 
-use super::{check_pairwise, squared_distance, IssuesError, Matrix};
+use super::{check_pairwise, keep_nearest, squared_distance, IssuesError, Matrix};
 use crate::rng::SplitMix;
 
 /// Options for [`IsolationForest::fit`].
@@ -257,26 +257,17 @@ pub fn knn_scores(x: &Matrix, k: usize, mode: KnnScore) -> Result<Vec<f64>, Issu
         ));
     }
     let mut out = Vec::with_capacity(x.rows());
-    let mut nearest: Vec<f64> = Vec::with_capacity(k + 1);
+    let mut nearest: Vec<(f64, ())> = Vec::with_capacity(k + 1);
     for (i, a) in x.iter_rows().enumerate() {
         nearest.clear();
         for (j, b) in x.iter_rows().enumerate() {
-            if i == j {
-                continue;
-            }
-            let d = squared_distance(a, b);
-            if nearest.len() < k {
-                nearest.push(d);
-                nearest.sort_by(f64::total_cmp);
-            } else if nearest.last().is_some_and(|&worst| d < worst) {
-                nearest.pop();
-                let at = nearest.partition_point(|&v| v <= d);
-                nearest.insert(at, d);
+            if i != j {
+                keep_nearest(&mut nearest, k, squared_distance(a, b), ());
             }
         }
         let score = match mode {
-            KnnScore::Mean => nearest.iter().map(|d| d.sqrt()).sum::<f64>() / k as f64,
-            KnnScore::Kth => nearest.last().map_or(0.0, |d| d.sqrt()),
+            KnnScore::Mean => nearest.iter().map(|(d, _)| d.sqrt()).sum::<f64>() / k as f64,
+            KnnScore::Kth => nearest.last().map_or(0.0, |(d, _)| d.sqrt()),
         };
         out.push(score);
     }
