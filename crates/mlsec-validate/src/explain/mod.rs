@@ -1,0 +1,1 @@
+//! Fairness metrics per group and explanations of a model's decisions.

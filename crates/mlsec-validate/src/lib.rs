@@ -1,0 +1,18 @@
+//! Model validation: how easily small input changes flip a model's
+//! decisions ([`attack`]), and whether it treats groups differently and
+//! what drives it ([`explain`]), against any [`mlsec_model::Model`].
+
+// Library code may not index, slice or unwrap. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
+pub mod attack;
+pub mod explain;
+pub mod rng;
