@@ -1,6 +1,7 @@
 //! Model validation: how easily small input changes flip a model's
-//! decisions ([`attack`]), and whether it treats groups differently and
-//! what drives it ([`explain`]), against any [`mlsec_model::Model`].
+//! decisions ([`attack`], [`redteam`]), and whether it treats groups
+//! differently and what drives it ([`explain`]), against any
+//! [`mlsec_model::Model`].
 
 // Library code may not index, slice or unwrap. Tests may.
 #![cfg_attr(
@@ -14,5 +15,17 @@
 )]
 
 pub mod attack;
+mod error;
 pub mod explain;
+mod human;
+mod redteam;
 pub mod rng;
+pub mod rules;
+pub mod table;
+
+pub use error::ValidateError;
+pub use human::redteam_human;
+pub use redteam::{
+    redteam, AttackResult, Change, DataInfo, Example, FeatureInfo, ModelInfo, RedteamDetails,
+    RedteamOptions, SampleInfo,
+};

@@ -97,6 +97,13 @@ pub enum Command {
     /// requests: `{"text": ...}` lines or chat bodies): what would they have
     /// blocked or flagged? Exit 0 clean, 1 hits at or above --fail-on, 2 error.
     Guard(crate::gateway::GuardArgs),
+    /// Attack a model with black-box evasion attacks on labelled rows: how
+    /// small a change flips its decisions. Square Attack, SimBA and NES read
+    /// scores; HopSkipJump and the Boundary Attack read labels only. Reports
+    /// clean and robust accuracy and the success rate at each --eps (a share
+    /// of each feature's range), with the queries it took. Exit 0, 1 when a
+    /// success rate is above --max-success (RTM001), 2 on bad input.
+    Redteam(crate::validate::RedteamArgs),
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Gateway(args) => crate::gateway::gateway(args),
         Command::Audit(args) => crate::gateway::audit(args),
         Command::Guard(args) => crate::gateway::guard(args),
+        Command::Redteam(args) => crate::validate::redteam(args),
     }
 }
 

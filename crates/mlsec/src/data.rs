@@ -774,7 +774,7 @@ fn window_line(evidence: &Evidence, colour: bool) -> String {
 
 /// Writes a judged quality envelope as asked (`human` renders it for people,
 /// given whether to colour) and returns the exit code its verdict gives.
-fn finish(
+pub(crate) fn finish(
     evidence: &Evidence,
     out: &OutputArgs,
     rules: &[mlsec_core::Rule],

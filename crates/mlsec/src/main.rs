@@ -14,6 +14,7 @@ mod report;
 mod schemas;
 mod sign;
 mod threat;
+mod validate;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -81,6 +81,7 @@ pub fn all_rules() -> Vec<Rule> {
     all.extend_from_slice(mlsec_threat::RULES);
     all.extend_from_slice(mlsec_gateway::audit::AUDIT_RULES);
     all.extend_from_slice(mlsec_guard::offline::GUARD_RULES);
+    all.extend_from_slice(mlsec_validate::rules::ALL);
     all.sort_by_key(|r| r.id);
     // The PII scan's list repeats the data readers' rules it also reports.
     all.dedup_by_key(|r| r.id);

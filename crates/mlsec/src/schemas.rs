@@ -120,6 +120,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "redteam",
+            envelope::<mlsec_validate::RedteamDetails>(
+                "redteam",
+                "mlsec redteam: black-box evasion attacks on a classifier",
+            ),
+        ),
+        (
             "data.profile",
             envelope::<mlsec_quality::ProfileDetails>(
                 "data.profile",

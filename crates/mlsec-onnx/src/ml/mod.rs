@@ -2,12 +2,13 @@
 //!
 //! - `Scaler`: rewritten into a subtraction and a multiplication.
 //! - `ArrayFeatureExtractor`: a gather on the last axis.
-//! - `SVMClassifier`, `SVMRegressor`, `TreeEnsembleRegressor`: evaluated
+//! - `Imputer`, `SVMClassifier`, `SVMRegressor`, `TreeEnsembleRegressor`: evaluated
 //!   here, row by row, by a [`Kernel`] wrapped in one tract operator.
 //!
 //! `ZipMap` is not an operator here: [`crate::graph`] cuts it off so that the
 //! probability tensor it would wrap is the output.
 
+pub(crate) mod imputer;
 pub(crate) mod scaler;
 pub(crate) mod svm;
 pub(crate) mod tree;
@@ -22,6 +23,7 @@ use tract_onnx::tract_hir::internal::*;
 
 /// Adds the operators of this module to an ONNX parser's register.
 pub(crate) fn register(reg: &mut OnnxOpRegister) {
+    reg.insert("Imputer", imputer::parse);
     reg.insert("Scaler", scaler::parse);
     reg.insert("SVMClassifier", svm::parse_classifier);
     reg.insert("SVMRegressor", svm::parse_regressor);
@@ -125,6 +127,8 @@ pub(crate) enum Out {
     Labels,
     /// `width` f32 per row.
     Matrix { width: usize },
+    /// f32 in the input's shape.
+    LikeInput,
 }
 
 /// An operator evaluated here: a batch of f32 rows in, its outputs out.
@@ -208,6 +212,7 @@ impl EvalOp for NativeOp {
                 (Output::Matrix(v), Out::Matrix { width }) => {
                     Tensor::from_shape(&[rows, width], &v)?
                 }
+                (Output::Matrix(v), Out::LikeInput) => Tensor::from_shape(input.shape(), &v)?,
                 _ => bail!("{}: an output of the wrong kind", self.0.name()),
             };
             values.push(tensor.into_tvalue());
@@ -222,7 +227,12 @@ impl TypedOp for NativeOp {
             bail!("{}: no input", self.0.name());
         };
         let rows = match input.rank() {
-            2 => input.shape.iter().next().cloned().unwrap_or_else(|| 1.to_dim()),
+            2 => input
+                .shape
+                .iter()
+                .next()
+                .cloned()
+                .unwrap_or_else(|| 1.to_dim()),
             1 => 1.to_dim(),
             r => bail!(
                 "{}: input of rank {r}; expected [rows, features]",
@@ -236,6 +246,7 @@ impl TypedOp for NativeOp {
             .map(|o| match o {
                 Out::Labels => i64::fact([rows.clone()]),
                 Out::Matrix { width } => f32::fact([rows.clone(), width.to_dim()]),
+                Out::LikeInput => f32::fact(input.shape.clone()),
             })
             .collect())
     }
@@ -284,6 +295,10 @@ impl Expansion for NativeExpansion {
                     s.equals(&proxy.datum_type, DatumType::F32)?;
                     s.equals(&proxy.rank, 2)?;
                     s.equals(&proxy.shape[1], width.to_dim())?;
+                }
+                Out::LikeInput => {
+                    s.equals(&proxy.datum_type, DatumType::F32)?;
+                    s.equals(&proxy.shape, &inputs[0].shape)?;
                 }
             }
         }

@@ -431,6 +431,17 @@ pub(crate) mod toy {
                 output: Output::Probabilities,
             }
         }
+
+        /// Labels only, two classes split by the hyperplane `w . x + b = 0`:
+        /// class 1 where `w . x + b > 0`, class 0 elsewhere.
+        pub fn halfspace(w: Vec<f32>, b: f32) -> Linear {
+            Linear {
+                weights: vec![vec![0.0; w.len()], w],
+                bias: vec![0.0, b],
+                classes: vec!["neg".into(), "pos".into()],
+                output: Output::Labels,
+            }
+        }
     }
 
     impl Model for Linear {

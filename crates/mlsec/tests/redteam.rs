@@ -1,0 +1,204 @@
+//! `mlsec redteam` as users and CI see it, on the example project's species
+//! classifier (scikit-learn imputer, scaler and logistic regression, as
+//! skl2onnx exports it) and the penguins it was trained on.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn mlsec() -> Command {
+    Command::cargo_bin("mlsec").unwrap()
+}
+
+const MODEL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/models/species-classifier/model.onnx"
+);
+const DATA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/data/penguins.csv"
+);
+const FEATURES: &str = "bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g";
+
+fn run(extra: &[&str]) -> (i32, Value, String) {
+    let out = mlsec()
+        .args([
+            "redteam",
+            MODEL,
+            "--data",
+            DATA,
+            "--label",
+            "species",
+            "--features",
+            FEATURES,
+        ])
+        .args(["-f", "json", "--rows", "60", "--budget", "300"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn attack<'a>(e: &'a Value, name: &str, eps: f64) -> &'a Value {
+    e["details"]["attacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["attack"] == name && (a["eps"].as_f64().unwrap() - eps).abs() < 1e-6)
+        .unwrap_or_else(|| panic!("no {name} at {eps}: {e}"))
+}
+
+#[test]
+fn attacks_report_a_robustness_curve_and_the_gate_follows_max_success() {
+    let (code, e, err) = run(&[
+        "--attack",
+        "square,hsj",
+        "--eps",
+        "0.02,0.1,0.3",
+        "--max-success",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(e["kind"], "redteam");
+    let d = &e["details"];
+    assert_eq!(
+        d["model"]["classes"],
+        serde_json::json!(["Adelie", "Chinstrap", "Gentoo"])
+    );
+    assert_eq!(d["model"]["output"], "probabilities");
+    assert!(d["clean_accuracy"].as_f64().unwrap() > 0.95, "{d}");
+    assert_eq!(d["sample"]["rows"], 60);
+    assert_eq!(d["partial"], false);
+    assert_eq!(
+        e["subjects"][0]["digest"]["sha256"].as_str().unwrap().len(),
+        64
+    );
+    for name in ["square", "hsj"] {
+        let rates: Vec<f64> = [0.02, 0.1, 0.3]
+            .iter()
+            .map(|&eps| attack(&e, name, eps)["success_rate"].as_f64().unwrap())
+            .collect();
+        // More room, more flips: the curve rises, from few to most rows.
+        assert!(
+            rates[0] <= rates[1] && rates[1] <= rates[2],
+            "{name}: {rates:?}"
+        );
+        assert!(rates[0] < 0.3 && rates[2] > 0.6, "{name}: {rates:?}");
+        let a = attack(&e, name, 0.3);
+        assert!(a["median_queries"].as_f64().unwrap() <= 300.0);
+        assert!(a["median_perturbation"].as_f64().unwrap() <= 0.3 + 1e-4);
+        let robust = a["robust_accuracy"].as_f64().unwrap();
+        assert!(robust < a["clean_accuracy"].as_f64().unwrap());
+    }
+    // An example flip names the features and stays inside the data's range.
+    let ex = &attack(&e, "square", 0.3)["examples"][0];
+    assert_ne!(ex["label"], ex["adversarial_class"]);
+    for c in ex["changes"].as_array().unwrap() {
+        let to = c["to"].as_f64().unwrap();
+        let f = d["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == c["feature"])
+            .unwrap();
+        assert!(
+            to >= f["lower"].as_f64().unwrap() - 1e-3 && to <= f["upper"].as_f64().unwrap() + 1e-3
+        );
+    }
+
+    // The same seed, the same numbers.
+    let (_, again, _) = run(&[
+        "--attack",
+        "square,hsj",
+        "--eps",
+        "0.02,0.1,0.3",
+        "--max-success",
+        "1",
+    ]);
+    for name in ["square", "hsj"] {
+        assert_eq!(
+            attack(&e, name, 0.1)["success_rate"],
+            attack(&again, name, 0.1)["success_rate"]
+        );
+    }
+
+    // Above --max-success: a finding and exit 1.
+    let (code, e, _) = run(&["--attack", "hsj", "--eps", "0.3", "--max-success", "0.2"]);
+    assert_eq!(code, 1);
+    assert_eq!(e["findings"][0]["rule"], "RTM001");
+}
+
+#[test]
+fn immutable_features_do_not_move_and_targets_are_met() {
+    let (code, e, err) = run(&[
+        "--attack",
+        "boundary",
+        "--eps",
+        "0.3",
+        "--immutable",
+        "bill_length_mm,flipper_length_mm",
+        "--target",
+        "Gentoo",
+    ]);
+    assert!(code == 0 || code == 1, "{err}");
+    let a = attack(&e, "boundary", 0.3);
+    for ex in a["examples"].as_array().unwrap() {
+        assert_eq!(ex["adversarial_class"], "Gentoo");
+        for c in ex["changes"].as_array().unwrap() {
+            assert!(
+                c["feature"] != "bill_length_mm" && c["feature"] != "flipper_length_mm",
+                "{c}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_exit_2() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--label", "nope"], "no label column `nope`"),
+        (&["--features", "bill_length_mm"], "reads 4 features"),
+        (
+            &["--label", "island", "--features", FEATURES],
+            "labels the model never outputs",
+        ),
+        (
+            &[
+                "--features",
+                "species,bill_depth_mm,flipper_length_mm,body_mass_g",
+            ],
+            "not numeric",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut cmd = mlsec();
+        cmd.args(["redteam", MODEL, "--data", DATA]);
+        if !args.contains(&"--label") {
+            cmd.args(["--label", "species"]);
+        }
+        let out = cmd.args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(want) && err.contains("penguins.csv"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("model.onnx");
+    std::fs::write(&bad, b"\x08\x07garbage that is not a model").unwrap();
+    let out = mlsec()
+        .arg("redteam")
+        .arg(&bad)
+        .args(["--data", DATA, "--label", "species"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("model.onnx"), "{err}");
+}
