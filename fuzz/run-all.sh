@@ -23,6 +23,8 @@ for t in "${targets[@]}"; do
     find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200
     # Profiles are JSON: the profile target starts from the example's.
     if [ "$t" = profile ]; then find ../examples -name '*.profile.json'; fi
+    # The tabular model target starts from the skl2onnx fixtures.
+    if [ "$t" = onnx_model ]; then find ../crates/mlsec-onnx/tests/fixtures ../examples/models -name '*.onnx'; fi
   } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
   dict=()
   case "$t" in pickle | scan | archive) dict=(-dict=dict/pickle.dict) ;; esac

@@ -168,7 +168,35 @@ pub struct Summary {
     pub frequencies_stopped: bool,
 }
 
+/// A value computed rather than read (a model's prediction).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Computed {
+    Number(f64),
+    Text(String),
+}
+
 impl Column {
+    /// A column of computed values, every one kept; `None` is missing.
+    pub(crate) fn computed(
+        name: &str,
+        values: impl IntoIterator<Item = Option<Computed>>,
+    ) -> Column {
+        let mut column = Column::new(
+            name,
+            Keep::Values {
+                max_cells: u64::MAX,
+            },
+        );
+        for (row, v) in values.into_iter().enumerate() {
+            match v {
+                None => column.missing(),
+                Some(Computed::Number(x)) => column.number(x),
+                Some(Computed::Text(t)) => column.text(row as u64 + 1, &t, false),
+            }
+        }
+        column
+    }
+
     fn new(name: &str, keep: Keep) -> Column {
         let values = match keep {
             Keep::Summaries => Values::Summary(Box::default()),

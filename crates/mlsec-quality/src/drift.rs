@@ -3,17 +3,19 @@
 //! across columns, dataset drift by the share of drifted columns, and
 //! optionally the joint distribution of the numeric columns.
 
-use crate::columns::{self, Column, Columns};
+use crate::columns::{self, Column, Columns, Computed};
 use crate::compute::Numbers;
 use crate::method::{Correction, Method};
 use crate::table::{ColumnKind, Histogram, Side};
 use crate::{compute, rules, QualityError};
 use mlsec_core::{Evidence, Finding, Rule, Subject};
 use mlsec_data::ReadOptions;
+use mlsec_model::Model;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Up to this many present values in the reference, columns are judged by a
 /// test (KS, chi-square, Z); above it by a distance (Wasserstein, Jensen-Shannon),
@@ -58,6 +60,12 @@ pub struct DriftOptions {
     /// Cells of a table kept as values; a larger table is summarised
     /// (approximate statistics, bounded memory).
     pub max_cells: u64,
+    /// Prediction drift: this model's predictions on both sides become one
+    /// more column, compared like the others (`--model`).
+    pub model: Option<Arc<dyn Model>>,
+    /// The columns `model` reads, in its order (default: every column of the
+    /// reference but `exclude`, in file order).
+    pub model_features: Option<Vec<String>>,
 }
 
 impl DriftOptions {
@@ -78,6 +86,8 @@ impl DriftOptions {
             multivariate_rows: 1000,
             seed: 0,
             max_cells: columns::MAX_EXACT_CELLS,
+            model: None,
+            model_features: None,
         }
     }
 }
@@ -190,8 +200,136 @@ pub fn drift(opts: &DriftOptions) -> Result<Evidence, QualityError> {
         || read_side(opts, &opts.reference),
         || read_side(opts, &opts.current),
     );
-    let ((reference, ref_format), (current, cur_format)) = (reference?, current?);
-    compare_tables(opts, &reference, ref_format, &current, cur_format)
+    let ((mut reference, ref_format), (mut current, cur_format)) = (reference?, current?);
+    let features = model_features(opts, &reference);
+    add_predictions(opts, &features, &mut reference, &opts.reference)?;
+    add_predictions(opts, &features, &mut current, &opts.current)?;
+    compare_tables(
+        &with_predictions(opts),
+        &reference,
+        ref_format,
+        &current,
+        cur_format,
+    )
+}
+
+/// The name of the predictions' column: the model's file, so that it does
+/// not clash with a column of the data.
+pub(crate) fn prediction_column(model: &dyn Model) -> String {
+    let file = std::path::Path::new(model.name()).file_name().map_or_else(
+        || model.name().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    format!("prediction [{file}]")
+}
+
+/// The options with the predictions' column compared too (a classifier's
+/// as categories).
+pub(crate) fn with_predictions(opts: &DriftOptions) -> DriftOptions {
+    let mut opts = opts.clone();
+    if let Some(model) = &opts.model {
+        let name = prediction_column(model.as_ref());
+        if !opts.columns.is_empty() {
+            opts.columns.push(name.clone());
+        }
+        if !model.classes().is_empty() {
+            opts.categorical.push(name);
+        }
+    }
+    opts
+}
+
+/// The columns the model reads: as given, or the reference's but `exclude`.
+pub(crate) fn model_features(opts: &DriftOptions, reference: &Columns) -> Vec<String> {
+    match &opts.model_features {
+        Some(f) => f.clone(),
+        None => reference
+            .columns
+            .iter()
+            .filter(|c| !opts.exclude.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+    }
+}
+
+/// Adds the model's prediction for every row of `side` as a column (a
+/// class label, or a regressor's value; missing where a feature is).
+pub(crate) fn add_predictions(
+    opts: &DriftOptions,
+    features: &[String],
+    side: &mut Columns,
+    path: &std::path::Path,
+) -> Result<(), QualityError> {
+    let Some(model) = &opts.model else {
+        return Ok(());
+    };
+    let shown = path.display();
+    if side.summarised() {
+        return Err(QualityError::Usage(format!(
+            "{shown}: prediction drift needs every row, and this side is a profile or holds more than {} cells",
+            opts.max_cells
+        )));
+    }
+    if features.len() != model.features() {
+        return Err(QualityError::Usage(format!(
+            "{shown}: {} feature columns ({}), and {} reads {} features; name them in the model's order with --model-features",
+            features.len(),
+            features.join(", "),
+            model.name(),
+            model.features()
+        )));
+    }
+    let mut numbers = Vec::with_capacity(features.len());
+    for name in features {
+        let c = side.get(name).ok_or_else(|| {
+            QualityError::Usage(format!(
+                "{shown}: no column `{name}`, which {} reads",
+                model.name()
+            ))
+        })?;
+        if c.non_numeric > 0 {
+            return Err(QualityError::Usage(format!(
+                "{shown}: column `{name}` is not numeric, and {} reads numbers",
+                model.name()
+            )));
+        }
+        numbers.push(c.numbers().unwrap_or(&[]));
+    }
+    let rows = usize::try_from(side.rows).unwrap_or(usize::MAX);
+    let mut x = Vec::new();
+    let mut readable = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let row: Vec<f32> = numbers
+            .iter()
+            .map(|c| c.get(r).copied().unwrap_or(f64::NAN) as f32)
+            .collect();
+        let ok = row.iter().all(|v| v.is_finite());
+        if ok {
+            x.extend(row);
+        }
+        readable.push(ok);
+    }
+    let scores = model
+        .predict(&x)
+        .map_err(|e| QualityError::Usage(e.to_string()))?;
+    let width = model.width().max(1);
+    let classes = model.classes();
+    let mut answers = scores.chunks_exact(width);
+    let values: Vec<Option<Computed>> = readable
+        .into_iter()
+        .map(|ok| {
+            let row = if ok { answers.next()? } else { return None };
+            if classes.is_empty() {
+                row.first().map(|&v| Computed::Number(f64::from(v)))
+            } else {
+                let c = mlsec_model::argmax(row)?;
+                classes.get(c).map(|l| Computed::Text(l.clone()))
+            }
+        })
+        .collect();
+    side.columns
+        .push(Column::computed(&prediction_column(model.as_ref()), values));
+    Ok(())
 }
 
 /// The options' own errors, before any data is read.

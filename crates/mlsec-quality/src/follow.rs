@@ -7,7 +7,10 @@
 //! and becomes a `drift` envelope of its own.
 
 use crate::columns::{self, Columns};
-use crate::drift::{check_options, compare_tables, read_side, DriftOptions};
+use crate::drift::{
+    add_predictions, check_options, compare_tables, model_features, read_side, with_predictions,
+    DriftOptions,
+};
 use crate::QualityError;
 use mlsec_core::Evidence;
 use mlsec_data::DataFormat;
@@ -71,7 +74,15 @@ pub fn follow(
     }
     let path = &opts.drift.current;
     let format = followed_format(path)?;
-    let (reference, ref_format) = read_side(&opts.drift, &opts.drift.reference)?;
+    let (mut reference, ref_format) = read_side(&opts.drift, &opts.drift.reference)?;
+    let features = model_features(&opts.drift, &reference);
+    add_predictions(
+        &opts.drift,
+        &features,
+        &mut reference,
+        &opts.drift.reference,
+    )?;
+    let compared = with_predictions(&opts.drift);
     let scratch = tempfile::Builder::new()
         .prefix("mlsec-follow")
         .tempdir()
@@ -110,15 +121,16 @@ pub fn follow(
         };
         let batch: Vec<Vec<u8>> = rows.drain(..take).collect();
         windows += 1;
-        let current = window_columns(
+        let mut current = window_columns(
             &opts.drift,
             &window_path,
             tail.header.as_deref(),
             &batch,
             format,
         )?;
+        add_predictions(&opts.drift, &features, &mut current, path)?;
         let mut evidence = compare_tables(
-            &opts.drift,
+            &compared,
             &reference,
             ref_format.clone(),
             &current,

@@ -156,7 +156,12 @@ pub fn issues_human(evidence: &Evidence, details: &crate::IssuesDetails, colour:
             paint.p(
                 DIM,
                 &format!(
-                    "out-of-fold accuracy {:.3}, estimated label noise {:.1}%",
+                    "{} accuracy {:.3}, estimated label noise {:.1}%",
+                    if m.folds == 0 {
+                        "the model's"
+                    } else {
+                        "out-of-fold"
+                    },
                     m.accuracy,
                     100.0 * m.estimated_noise
                 )

@@ -14,6 +14,7 @@ use crate::table::Side;
 use crate::{rules, QualityError};
 use mlsec_core::{Evidence, Finding, Rule, Subject};
 use mlsec_data::ReadOptions;
+use mlsec_model::{Model, Output};
 use mlsec_stats::issues::{
     confident, duplicates, knn, logistic, outliers, spectral, IssuesError, Matrix,
     MAX_PAIRWISE_ROWS,
@@ -21,6 +22,7 @@ use mlsec_stats::issues::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A text column with at most this many distinct values is one-hot encoded;
 /// one with more is an identifier or free text and left out.
@@ -208,6 +210,12 @@ pub struct IssuesOptions {
     pub seed: u64,
     /// Cells (rows x columns) read at most.
     pub max_cells: u64,
+    /// A model of the user's whose probabilities the label check uses
+    /// instead of cross-validating the built-in one (`--model`).
+    pub model: Option<Arc<dyn Model>>,
+    /// The columns `model` reads, in its order (default: every column but
+    /// the label and `exclude`, in file order).
+    pub model_features: Option<Vec<String>>,
 }
 
 impl IssuesOptions {
@@ -230,6 +238,8 @@ impl IssuesOptions {
             poison_fraction: 0.05,
             seed: 0,
             max_cells: Matrix::MAX_CELLS as u64,
+            model: None,
+            model_features: None,
         }
     }
 }
@@ -303,6 +313,7 @@ pub struct Check {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LabelModel {
     pub model: String,
+    /// Folds of the cross-validation; 0 for a user's model (`--model`).
     pub folds: usize,
     /// Share of rows whose out-of-fold prediction is their given label.
     pub accuracy: f64,
@@ -346,7 +357,20 @@ pub fn issues(opts: &IssuesOptions) -> Result<Evidence, QualityError> {
             )));
         }
     }
+    let model_scores = match &opts.model {
+        Some(model) => Some(model_scores(model.as_ref(), opts, &subject, &table)?),
+        None => None,
+    };
     let mut p = prepare(opts, &subject, table)?;
+    let model_probs = match (&opts.model, model_scores) {
+        (Some(model), Some(scores)) => Some(in_data_classes(
+            model.as_ref(),
+            &subject,
+            scores,
+            &p.class_names,
+        )?),
+        _ => None,
+    };
     let x = p.x.take().ok_or_else(|| {
         QualityError::Usage(format!(
             "{subject}: no column can be used as a feature ({})",
@@ -366,6 +390,7 @@ pub fn issues(opts: &IssuesOptions) -> Result<Evidence, QualityError> {
         findings: Vec::new(),
         checks: Vec::new(),
         label_model: None,
+        model_probs: model_probs.as_deref(),
     };
     run.duplicates(
         checks.contains(&Issue::Duplicate),
@@ -441,6 +466,131 @@ pub fn issues(opts: &IssuesOptions) -> Result<Evidence, QualityError> {
     }];
     let details = serde_json::to_value(details).map_err(|e| QualityError::Usage(e.to_string()))?;
     Ok(Evidence::new("data-issues", subjects, findings, details))
+}
+
+/// The user's model's class scores for every row of `table`, in the
+/// model's class order (`None` where a feature the model reads is missing or
+/// not finite).
+fn model_scores(
+    model: &dyn Model,
+    opts: &IssuesOptions,
+    subject: &str,
+    table: &Columns,
+) -> Result<Vec<Option<Vec<f32>>>, QualityError> {
+    if model.output() != Output::Probabilities {
+        return Err(QualityError::Usage(format!(
+            "{}: the label check needs class probabilities, and the model gives {}",
+            model.name(),
+            match model.output() {
+                Output::Scores => "scores that are not probabilities",
+                Output::Labels => "labels only",
+                _ => "values (a regressor)",
+            }
+        )));
+    }
+    let names: Vec<String> = match &opts.model_features {
+        Some(f) => f.clone(),
+        None => table
+            .columns
+            .iter()
+            .filter(|c| opts.label.as_ref() != Some(&c.name) && !opts.exclude.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+    };
+    if names.len() != model.features() {
+        return Err(QualityError::Usage(format!(
+            "{subject}: {} feature columns ({}), and {} reads {} features; name them in the model's order with --model-features",
+            names.len(),
+            names.join(", "),
+            model.name(),
+            model.features()
+        )));
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    for name in &names {
+        let c = table.get(name).ok_or_else(|| {
+            QualityError::Usage(format!(
+                "{subject}: no column `{name}` (columns: {})",
+                column_list(table)
+            ))
+        })?;
+        if c.non_numeric > 0 {
+            return Err(QualityError::Usage(format!(
+                "{subject}: column `{name}` is not numeric, and {} reads numbers",
+                model.name()
+            )));
+        }
+        columns.push(c.numbers().ok_or_else(|| {
+            QualityError::Usage(format!(
+                "{subject}: column `{name}` was summarised, not read"
+            ))
+        })?);
+    }
+    let rows = usize::try_from(table.rows).unwrap_or(usize::MAX);
+    let mut x = Vec::new();
+    let mut readable = Vec::with_capacity(rows);
+    for r in 0..rows {
+        let row: Vec<f32> = columns
+            .iter()
+            .map(|c| c.get(r).copied().unwrap_or(f64::NAN) as f32)
+            .collect();
+        let ok = row.iter().all(|v| v.is_finite());
+        if ok {
+            x.extend(row);
+        }
+        readable.push(ok);
+    }
+    let scores = model
+        .predict(&x)
+        .map_err(|e| QualityError::Usage(e.to_string()))?;
+    let width = model.width().max(1);
+    let mut per_row = scores.chunks_exact(width);
+    Ok(readable
+        .into_iter()
+        .map(|ok| {
+            if ok {
+                per_row.next().map(<[f32]>::to_vec)
+            } else {
+                None
+            }
+        })
+        .collect())
+}
+
+/// The model's probabilities of the data's classes, in the data's class
+/// order (classes the data does not have are dropped and the rest
+/// renormalised). Errors when a label is not one of the model's classes.
+fn in_data_classes(
+    model: &dyn Model,
+    subject: &str,
+    scores: Vec<Option<Vec<f32>>>,
+    class_names: &[String],
+) -> Result<Vec<Option<Vec<f64>>>, QualityError> {
+    let classes = model.classes();
+    let at: Vec<usize> = class_names
+        .iter()
+        .map(|name| {
+            classes.iter().position(|c| c == name).ok_or_else(|| {
+                QualityError::Usage(format!(
+                    "{subject}: label `{name}` is not one of {}'s classes ({})",
+                    model.name(),
+                    classes.join(", ")
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(scores
+        .into_iter()
+        .map(|row| {
+            let row = row?;
+            let p: Vec<f64> = at
+                .iter()
+                .map(|&i| f64::from(row.get(i).copied().unwrap_or(0.0)).max(0.0))
+                .collect();
+            let sum: f64 = p.iter().sum();
+            (sum > 0.0 && sum.is_finite()).then(|| p.iter().map(|v| v / sum).collect())
+        })
+        .collect())
 }
 
 /// The 1-based data rows flagged by row-level findings of `evidence` (for
@@ -889,6 +1039,9 @@ struct Run<'a> {
     findings: Vec<Finding>,
     checks: Vec<Check>,
     label_model: Option<LabelModel>,
+    /// Per row, the user's model's probabilities of the data's classes
+    /// (`None`: the row has a feature the model cannot read).
+    model_probs: Option<&'a [Option<Vec<f64>>]>,
 }
 
 impl Run<'_> {
@@ -1094,6 +1247,25 @@ impl Run<'_> {
     }
 
     fn label_errors(&mut self) -> Result<(), IssuesError> {
+        if let Some(probs) = self.model_probs {
+            let mut rows = Vec::new();
+            let mut classes = Vec::new();
+            let mut kept = Vec::new();
+            for (i, label) in self.labels.iter().enumerate() {
+                if let (Some(c), Some(Some(p))) = (label, probs.get(i)) {
+                    rows.push(i);
+                    classes.push(*c);
+                    kept.push(p.clone());
+                }
+            }
+            let name = self
+                .opts
+                .model
+                .as_ref()
+                .map_or(String::new(), |m| m.name().to_string());
+            let method = format!("confident learning on the probabilities of {name}");
+            return self.confident_learning(rows, classes, kept, method, name, 0);
+        }
         let (rows, classes, z) = self.labelled()?;
         let k = self.class_names.len();
         let knn = self.opts.label_model == LabelModelKind::Knn;
@@ -1178,6 +1350,21 @@ impl Run<'_> {
         }
         let scale = 1.0 / self.opts.repeats as f64;
         probs.iter_mut().flatten().for_each(|p| *p *= scale);
+        self.confident_learning(rows, classes, probs, method, model_long, self.opts.folds)
+    }
+
+    /// Confident learning on out-of-sample probabilities `probs` of the
+    /// labelled `rows` (data rows) whose classes are `classes`.
+    fn confident_learning(
+        &mut self,
+        rows: Vec<usize>,
+        classes: Vec<usize>,
+        probs: Vec<Vec<f64>>,
+        method: String,
+        model_long: String,
+        folds: usize,
+    ) -> Result<(), IssuesError> {
+        let k = self.class_names.len();
         let correct = probs
             .iter()
             .zip(&classes)
@@ -1199,7 +1386,7 @@ impl Run<'_> {
             .sum();
         self.label_model = Some(LabelModel {
             model: model_long,
-            folds: self.opts.folds,
+            folds,
             accuracy: round(correct as f64 / rows.len().max(1) as f64),
             estimated_noise: round(if total > 0 {
                 off as f64 / total as f64

@@ -123,6 +123,15 @@ pub struct IssuesArgs {
     /// Seed of the folds, the isolation forest and the power iteration.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+    /// Your model (ONNX, run in process): the label check uses its class
+    /// probabilities instead of cross-validating the built-in model. The
+    /// label's values must be its classes.
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub model: Option<PathBuf>,
+    /// The columns --model reads, in its input order (comma-separated)
+    /// [default: every column but the label and --exclude, in file order].
+    #[arg(long, value_delimiter = ',', value_name = "COL", requires = "model")]
+    pub model_features: Vec<String>,
     /// Also write the table without the flagged rows to FILE (same format;
     /// atomically; the input is never modified).
     #[arg(long, value_name = "FILE")]
@@ -220,6 +229,16 @@ pub struct DriftArgs {
     /// Seed of the multivariate test's sampling and permutations.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+    /// Prediction drift: run this model (ONNX, in process) on both sides and
+    /// compare its predictions as one more column, `prediction [FILE]` (a
+    /// classifier's labels as categories, a regressor's values as numbers).
+    /// REF must be a dataset, not a profile.
+    #[arg(long, value_name = "MODEL.onnx")]
+    pub model: Option<PathBuf>,
+    /// The columns --model reads, in its input order (comma-separated)
+    /// [default: every column of REF but --exclude, in file order].
+    #[arg(long, value_delimiter = ',', value_name = "COL", requires = "model")]
+    pub model_features: Vec<String>,
     /// Follow CUR as it grows (a CSV or JSON Lines log, as `tail -F` does) and
     /// compare each window of new rows with REF, one envelope per window
     /// (JSON Lines with -f json), until interrupted.
@@ -600,6 +619,13 @@ fn drift(args: DriftArgs) -> Result<ExitCode, CliError> {
     opts.multivariate = args.multivariate;
     opts.multivariate_rows = args.multivariate_rows;
     opts.seed = args.seed;
+    if let Some(path) = &args.model {
+        let model =
+            mlsec_onnx::OnnxModel::load(path).map_err(|e| CliError::usage(e.to_string()))?;
+        opts.model = Some(std::sync::Arc::new(model));
+        opts.model_features =
+            (!args.model_features.is_empty()).then(|| args.model_features.clone());
+    }
     if args.follow {
         return follow_drift(opts, &args);
     }
@@ -845,6 +871,12 @@ fn issues(args: IssuesArgs) -> Result<ExitCode, CliError> {
     opts.near_radius = args.near_radius;
     opts.poison_fraction = args.poison_fraction;
     opts.seed = args.seed;
+    if let Some(path) = &args.model {
+        let model =
+            mlsec_onnx::OnnxModel::load(path).map_err(|e| CliError::usage(e.to_string()))?;
+        opts.model = Some(std::sync::Arc::new(model));
+        opts.model_features = (!args.model_features.is_empty()).then_some(args.model_features);
+    }
     let mut evidence = mlsec_quality::issues(&opts)?;
     evidence.judge(Severity::from(args.output.fail_on));
     let out = &args.output;

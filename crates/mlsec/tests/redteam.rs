@@ -202,3 +202,108 @@ fn bad_input_is_one_clear_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("model.onnx"), "{err}");
 }
+
+/// `mlsec data issues --model`: the label check reads the user's model's
+/// probabilities, and finds labels flipped in the penguins.
+#[test]
+fn data_issues_with_a_users_model_finds_flipped_labels() {
+    let text = std::fs::read_to_string(DATA).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let flipped = [10usize, 60, 160, 200, 250, 300];
+    for &row in &flipped {
+        let line = &mut lines[row];
+        let (species, rest) = line.split_once(',').unwrap();
+        let other = if species == "Gentoo" {
+            "Adelie"
+        } else {
+            "Gentoo"
+        };
+        *line = format!("{other},{rest}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("flipped.csv");
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let out = mlsec()
+        .args(["data", "issues"])
+        .arg(&data)
+        .args(["--label", "species", "--checks", "label", "--model", MODEL])
+        .args(["--model-features", FEATURES, "-f", "json"])
+        .output()
+        .unwrap();
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<u64> = e["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["evidence"]["row"].as_u64())
+        .collect();
+    for row in flipped {
+        assert!(
+            rows.contains(&(row as u64)),
+            "row {row} not flagged: {rows:?}"
+        );
+    }
+    assert!(rows.len() <= flipped.len() + 1, "{rows:?}");
+    assert_eq!(e["details"]["label_model"]["folds"], 0);
+
+    // Labels the model does not know: one line naming the file.
+    let out = mlsec()
+        .args(["data", "issues"])
+        .arg(&data)
+        .args(["--label", "island", "--checks", "label", "--model", MODEL])
+        .args(["--model-features", FEATURES])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("flipped.csv") && err.contains("is not one of"),
+        "{err}"
+    );
+}
+
+/// `mlsec data drift --model`: the model's predictions are one more column.
+/// The example's request log, in which one client sends body mass in
+/// kilograms, moves the species predicted; the training data against itself
+/// does not.
+#[test]
+fn data_drift_with_a_model_compares_its_predictions() {
+    let logs = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/logs/requests-week-48.csv"
+    );
+    let column = |current: &str| {
+        let out = mlsec()
+            .args(["data", "drift", DATA, current, "--model", MODEL])
+            .args(["--model-features", FEATURES, "-f", "json"])
+            .output()
+            .unwrap();
+        let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+        e["details"]["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["column"] == "prediction [model.onnx]")
+            .unwrap_or_else(|| panic!("no prediction column: {e}"))
+            .clone()
+    };
+    let drifted = column(logs);
+    assert_eq!(drifted["kind"], "categorical");
+    assert_eq!(drifted["drifted"], true, "{drifted}");
+    let same = column(DATA);
+    assert_eq!(same["drifted"], false, "{same}");
+
+    // A profile holds no rows to predict: one clear line.
+    let out = mlsec()
+        .args(["data", "drift"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/data/penguins.profile.json"
+        ))
+        .args([logs, "--model", MODEL, "--model-features", FEATURES])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("prediction drift needs every row"), "{err}");
+}

@@ -35,7 +35,8 @@ pub enum Kind {
     /// updates at the edge of the ball, kept when the margin falls.
     Square,
     /// SimBA (Guo et al., ICML 2019): one coordinate at a time, +-step, kept
-    /// when the true class's probability falls.
+    /// when the margin of the goal falls (the paper's loss is the true
+    /// class's probability; the margin also works on raw scores).
     Simba,
     /// HopSkipJump (Chen, Jordan and Wainwright, S&P 2020): gradient
     /// estimation at the decision boundary from labels only.
