@@ -129,3 +129,119 @@ pub fn redteam_human(evidence: &Evidence, details: &RedteamDetails, colour: bool
     );
     out
 }
+
+/// The explanation of `evidence` (whose details are `details`) for a
+/// terminal: fairness per group, the features by importance, the SHAP
+/// values of the rows asked for.
+pub fn explain_human(
+    evidence: &Evidence,
+    details: &crate::explain::ExplainDetails,
+    colour: bool,
+) -> String {
+    let paint = Paint(colour);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} on {} ({} rows); accuracy {:.3}",
+        paint.p(BOLD, "explain:"),
+        printable(&details.model.name),
+        printable(&details.data.path),
+        details.data.rows,
+        details.accuracy
+    );
+    if let Some(f) = &details.fairness {
+        let m = &f.metrics;
+        let _ = writeln!(
+            out,
+            "\n  fairness across {} (favourable class {})",
+            printable(&f.sensitive),
+            printable(&f.positive_class)
+        );
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint.p(
+                DIM,
+                &format!(
+                    "{:<20} {:>6} {:>9} {:>9} {:>7} {:>7}",
+                    "group", "rows", "accuracy", "selected", "tpr", "fpr"
+                )
+            )
+        );
+        for g in &m.groups {
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>6} {:>9.3} {:>9.3} {:>7.3} {:>7.3}",
+                printable(&g.name),
+                g.rates.count,
+                g.rates.accuracy,
+                g.rates.selection_rate,
+                g.rates.tpr,
+                g.rates.fpr
+            );
+        }
+        let ratio = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.3}"));
+        let _ = writeln!(
+            out,
+            "  demographic parity: difference {:.3}, ratio {}; equalized odds: difference {:.3}, ratio {}",
+            m.demographic_parity_difference,
+            ratio(m.demographic_parity_ratio),
+            m.equalized_odds_difference,
+            ratio(m.equalized_odds_ratio)
+        );
+    }
+    if let Some(imp) = &details.importance {
+        let mut order: Vec<&crate::explain::importance::FeatureImportance> =
+            imp.features.iter().collect();
+        order.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+        let _ = writeln!(
+            out,
+            "\n  permutation importance (accuracy {:.3}, {} repeats; 95% interval)",
+            imp.baseline, imp.repeats
+        );
+        for f in order {
+            let name = details.features.get(f.feature).map_or("?", String::as_str);
+            let interval = match (f.ci_low, f.ci_high) {
+                (Some(lo), Some(hi)) => format!("[{lo:.3}, {hi:.3}]"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<24} {:>7.3} {}",
+                printable(name),
+                f.mean,
+                interval
+            );
+        }
+    }
+    for row in &details.shap {
+        let mut parts: Vec<(usize, f64)> = row.values.iter().copied().enumerate().collect();
+        parts.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let shown: Vec<String> = parts
+            .iter()
+            .take(5)
+            .map(|(j, v)| {
+                format!(
+                    "{} {v:+.3}",
+                    printable(details.features.get(*j).map_or("?", String::as_str))
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n  row {}: p({}) {:.3} = base {:.3} + {}",
+            row.row,
+            printable(&row.class),
+            row.prediction,
+            row.base_value,
+            shown.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} finding(s): {}",
+        evidence.findings.len(),
+        evidence.summary.verdict
+    );
+    out
+}

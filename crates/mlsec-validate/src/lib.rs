@@ -24,7 +24,7 @@ pub mod rules;
 pub mod table;
 
 pub use error::ValidateError;
-pub use human::redteam_human;
+pub use human::{explain_human, redteam_human};
 pub use redteam::{
     redteam, AttackResult, Change, DataInfo, Example, FeatureInfo, ModelInfo, RedteamDetails,
     RedteamOptions, SampleInfo,

@@ -1,4 +1,4 @@
-//! The rules of `mlsec redteam` (RTM001).
+//! The rules of `mlsec redteam` (RTM001) and `mlsec explain` (EXP001).
 
 use mlsec_core::{declare_rule, Rule};
 
@@ -33,5 +33,36 @@ declare_rule! {
     };
 }
 
+declare_rule! {
+    /// ## What it does
+    /// Reports a model whose decisions favour some groups of a sensitive
+    /// column (`--sensitive`) over others: the demographic parity ratio (the
+    /// lowest group's selection rate of the favourable class over the
+    /// highest's) or the equalized odds ratio (the lower of the true- and
+    /// false-positive rate ratios), as Fairlearn defines them, below
+    /// `--min-ratio` (default 0.8, the four-fifths rule of the US EEOC's
+    /// guidelines).
+    ///
+    /// ## Why is this bad?
+    /// A model that approves one group far less often, or errs far more
+    /// often for it, harms people and breaks anti-discrimination law (the
+    /// EU AI Act's high-risk obligations, fair-lending and hiring rules),
+    /// often through features that stand in for the sensitive one.
+    ///
+    /// ## Example
+    /// `demographic parity ratio 0.612 across `sex` is below 0.8 (class approved)`
+    ///
+    /// ## How to fix
+    /// Find which features carry the group (the importances, a feature
+    /// correlated with the sensitive column), check the training data for
+    /// under-represented groups and biased labels, and mitigate (reweighting,
+    /// constraints during training, thresholds per group where the law
+    /// allows). Measure again on held-out data.
+    pub const DISPARITY = Rule {
+        id: "EXP001", name: "fairness-disparity", severity: Medium, category: Suspicious,
+        summary: "A fairness ratio across a sensitive column's groups is below the minimum",
+    };
+}
+
 /// Every rule of the validation commands.
-pub const ALL: &[Rule] = &[EVASION];
+pub const ALL: &[Rule] = &[EVASION, DISPARITY];

@@ -12,6 +12,9 @@ use crate::error::ValidateError;
 /// Cells read at most (the table is held in memory): 2^25, as `data issues`.
 pub const MAX_CELLS: u64 = 1 << 25;
 
+/// A row's group when it has no value in the group column.
+pub const MISSING_GROUP: &str = "(missing)";
+
 /// The rows a model can be asked about.
 #[derive(Debug, Clone)]
 pub struct Labelled {
@@ -29,6 +32,9 @@ pub struct Labelled {
     pub skipped: u64,
     /// Rows in the file.
     pub total: u64,
+    /// Each kept row's value of the group column asked for, as text
+    /// (`(missing)` where it has none); empty when none was asked for.
+    pub groups: Vec<String>,
 }
 
 impl Labelled {
@@ -57,6 +63,20 @@ pub fn read_labelled(
     exclude: &[String],
     model: &dyn Model,
     read: &ReadOptions,
+) -> Result<Labelled, ValidateError> {
+    read_labelled_with_groups(path, label, features, exclude, model, read, None)
+}
+
+/// [`read_labelled`], also keeping each row's value of the column `group`
+/// (a sensitive attribute) in [`Labelled::groups`].
+pub fn read_labelled_with_groups(
+    path: &Path,
+    label: &str,
+    features: Option<&[String]>,
+    exclude: &[String],
+    model: &dyn Model,
+    read: &ReadOptions,
+    group: Option<&str>,
 ) -> Result<Labelled, ValidateError> {
     let shown = path.display().to_string();
     let format = mlsec_data::detect(path)?;
@@ -165,6 +185,23 @@ pub fn read_labelled(
         )));
     }
 
+    let group_codes: Option<&RowCodes> = match group {
+        Some(name) => {
+            let c = table.get(name).ok_or_else(|| {
+                ValidateError::Usage(format!(
+                    "{shown}: no column `{name}` (columns: {})",
+                    names()
+                ))
+            })?;
+            Some(c.codes().filter(|c| !c.overflow).ok_or_else(|| {
+                ValidateError::Usage(format!(
+                    "{shown}: column `{name}` has more than {} distinct values",
+                    columns::MAX_CATEGORIES
+                ))
+            })?)
+        }
+        None => None,
+    };
     let d = chosen.len();
     let mut out = Labelled {
         format: format.as_str().to_string(),
@@ -174,6 +211,7 @@ pub fn read_labelled(
         rows: Vec::with_capacity(codes.codes.len()),
         skipped: 0,
         total: table.rows,
+        groups: Vec::new(),
     };
     let mut row = Vec::with_capacity(d);
     for (i, &code) in codes.codes.iter().enumerate() {
@@ -189,6 +227,11 @@ pub fn read_labelled(
                 out.x.extend_from_slice(&row);
                 out.labels.push(c);
                 out.rows.push(i as u64 + 1);
+                if let Some(g) = group_codes {
+                    let name = g.codes.get(i).and_then(|&c| g.names.get(c as usize));
+                    out.groups
+                        .push(name.cloned().unwrap_or_else(|| MISSING_GROUP.into()));
+                }
             }
             _ => out.skipped += 1,
         }

@@ -104,6 +104,12 @@ pub enum Command {
     /// of each feature's range), with the queries it took. Exit 0, 1 when a
     /// success rate is above --max-success (RTM001), 2 on bad input.
     Redteam(crate::validate::RedteamArgs),
+    /// Explain a classifier (ONNX) on labelled rows: fairness across the
+    /// groups of a --sensitive column (Fairlearn's metrics), permutation
+    /// importance of each feature with a confidence interval, and Kernel
+    /// SHAP values of --shap-rows. Exit 0, 1 when a fairness ratio is below
+    /// --min-ratio (EXP001), 2 on bad input.
+    Explain(crate::validate::ExplainArgs),
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Audit(args) => crate::gateway::audit(args),
         Command::Guard(args) => crate::gateway::guard(args),
         Command::Redteam(args) => crate::validate::redteam(args),
+        Command::Explain(args) => crate::validate::explain(args),
     }
 }
 

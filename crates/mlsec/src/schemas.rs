@@ -127,6 +127,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "explain",
+            envelope::<mlsec_validate::explain::ExplainDetails>(
+                "explain",
+                "mlsec explain: fairness across groups, permutation importance and Kernel SHAP values of a classifier",
+            ),
+        ),
+        (
             "data.profile",
             envelope::<mlsec_quality::ProfileDetails>(
                 "data.profile",

@@ -152,3 +152,83 @@ pub fn redteam(args: RedteamArgs) -> Result<ExitCode, CliError> {
         },
     )
 }
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The model: an ONNX file, run in process.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Labelled rows: CSV, JSONL or Parquet.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// The label column; its values must be the model's class labels.
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// Feature columns in the model's input order (comma-separated)
+    /// [default: every column but the label, --sensitive and --exclude].
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub features: Vec<String>,
+    /// Columns that are not features.
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub exclude: Vec<String>,
+    /// A sensitive column (sex, age band, region): accuracy, selection
+    /// rate, TPR and FPR per group, and Fairlearn's demographic parity and
+    /// equalized odds differences and ratios.
+    #[arg(long, value_name = "COL")]
+    pub sensitive: Option<String>,
+    /// The favourable class [default: the model's last class].
+    #[arg(long, value_name = "CLASS")]
+    pub positive: Option<String>,
+    /// A finding (EXP001) when a fairness ratio is below this (the
+    /// four-fifths rule).
+    #[arg(long, default_value_t = 0.8, value_name = "RATIO")]
+    pub min_ratio: f64,
+    /// Repeats of permutation importance (0: skip it).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub repeats: usize,
+    /// 1-based data rows to explain with Kernel SHAP (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ROW")]
+    pub shap_rows: Vec<u64>,
+    /// Background rows sampled for Kernel SHAP.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub background: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn explain(args: ExplainArgs) -> Result<ExitCode, CliError> {
+    let model =
+        mlsec_onnx::OnnxModel::load(&args.model).map_err(|e| CliError::usage(e.to_string()))?;
+    let subject = model_subject(&args.model)?;
+    let mut opts =
+        mlsec_validate::explain::ExplainOptions::new(args.data.clone(), args.label.clone());
+    opts.features = (!args.features.is_empty()).then_some(args.features);
+    opts.exclude = args.exclude;
+    if let Some(s) = &args.sensitive {
+        if !opts.exclude.contains(s) {
+            opts.exclude.push(s.clone());
+        }
+    }
+    opts.sensitive = args.sensitive;
+    opts.positive = args.positive;
+    opts.min_ratio = args.min_ratio;
+    opts.repeats = args.repeats;
+    opts.shap_rows = args.shap_rows;
+    opts.background = args.background;
+    opts.seed = args.seed;
+    let mut evidence = mlsec_validate::explain::explain(&model, subject, &opts)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    evidence.judge(Severity::from(args.output.fail_on));
+    crate::data::finish(
+        &evidence,
+        &args.output,
+        mlsec_validate::rules::ALL,
+        |colour| {
+            let details: mlsec_validate::explain::ExplainDetails =
+                serde_json::from_value(evidence.details.clone()).map_err(CliError::internal)?;
+            Ok(mlsec_validate::explain_human(&evidence, &details, colour))
+        },
+    )
+}

@@ -307,3 +307,110 @@ fn data_drift_with_a_model_compares_its_predictions() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("prediction drift needs every row"), "{err}");
 }
+
+/// `mlsec explain`: fairness per group, importances and SHAP values on the
+/// species classifier.
+#[test]
+fn explain_reports_fairness_importance_and_shap() {
+    let run = |extra: &[&str]| {
+        mlsec()
+            .args([
+                "explain",
+                MODEL,
+                "--data",
+                DATA,
+                "--label",
+                "species",
+                "--features",
+                FEATURES,
+            ])
+            .args([
+                "--sensitive",
+                "sex",
+                "--positive",
+                "Gentoo",
+                "--shap-rows",
+                "1,200",
+                "-f",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["kind"], "explain");
+    let d = &e["details"];
+    let f = &d["fairness"]["metrics"];
+    let groups: Vec<&str> = f["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        groups,
+        ["female", "male"],
+        "rows without a sex belong to no group"
+    );
+    let rates: Vec<f64> = f["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["selection_rate"].as_f64().unwrap())
+        .collect();
+    let ratio = rates[0].min(rates[1]) / rates[0].max(rates[1]);
+    assert!((f["demographic_parity_ratio"].as_f64().unwrap() - ratio).abs() < 1e-12);
+    // Bill length tells the species best.
+    let imp = d["importance"]["features"].as_array().unwrap();
+    let best = imp
+        .iter()
+        .max_by(|a, b| {
+            a["mean"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["mean"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(
+        d["features"][best["feature"].as_u64().unwrap() as usize],
+        "bill_length_mm"
+    );
+    // SHAP values add up to the prediction less the base value.
+    for row in d["shap"].as_array().unwrap() {
+        let sum: f64 = row["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum();
+        let gap = row["prediction"].as_f64().unwrap() - row["base_value"].as_f64().unwrap();
+        assert!((sum - gap).abs() < 1e-5, "{row}");
+    }
+    assert_eq!(d["shap"][1]["class"], "Gentoo");
+
+    // A stricter ratio: a finding (medium), exit 1 when --fail-on medium.
+    let out = run(&[
+        "--min-ratio",
+        "0.999",
+        "--fail-on",
+        "medium",
+        "--repeats",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["findings"][0]["rule"], "EXP001");
+
+    let out = run(&["--shap-rows", "100000", "--repeats", "0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("row 100000"), "{err}");
+}

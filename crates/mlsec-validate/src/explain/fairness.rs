@@ -40,12 +40,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ExplainError;
 
 /// Counts and rates of one set of rows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rates {
     /// Rows.
     pub count: usize,
@@ -66,7 +66,7 @@ pub struct Rates {
 }
 
 /// The rates of one group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Group {
     /// The value of the sensitive feature.
     pub name: String,
@@ -76,7 +76,7 @@ pub struct Group {
 
 /// Fairness of a classifier's decisions across the groups of one sensitive
 /// feature.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fairness {
     /// The positive class.
     pub positive: usize,

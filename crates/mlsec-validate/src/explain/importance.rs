@@ -35,7 +35,7 @@
 
 use mlsec_model::{argmax, Model, Output};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{predict_checked, ExplainError};
 use crate::rng::Rng;
@@ -51,7 +51,7 @@ pub enum Target<'a> {
 }
 
 /// How a copy of the data is scored; higher is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scorer {
     /// Share of rows whose highest score is their true class.
@@ -69,7 +69,7 @@ pub struct Settings {
 }
 
 /// The importance of one feature.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FeatureImportance {
     /// The feature's column.
     pub feature: usize,
@@ -86,7 +86,7 @@ pub struct FeatureImportance {
 }
 
 /// Permutation importance of every feature.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Importance {
     pub scorer: Scorer,
     /// The score of the unshuffled data.

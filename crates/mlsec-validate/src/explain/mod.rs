@@ -12,7 +12,10 @@
 
 pub mod fairness;
 pub mod importance;
+mod run;
 pub mod shap;
+
+pub use run::{explain, ExplainDetails, ExplainOptions, FairnessReport, ShapRow};
 
 use mlsec_model::ModelError;
 

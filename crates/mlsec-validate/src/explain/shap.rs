@@ -42,7 +42,7 @@ use std::collections::HashMap;
 
 use mlsec_model::{argmax, Model, Output};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{predict_checked, ExplainError};
 use crate::rng::Rng;
@@ -65,7 +65,7 @@ pub struct Settings {
 }
 
 /// The SHAP values of one row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Explanation {
     /// The output explained.
     pub output: usize,
