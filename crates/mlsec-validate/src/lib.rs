@@ -15,6 +15,7 @@
 )]
 
 pub mod attack;
+pub mod endpoint;
 mod error;
 pub mod explain;
 mod human;

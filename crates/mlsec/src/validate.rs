@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use mlsec_core::{Severity, Subject};
 use mlsec_validate::attack::{Kind, Norm};
+use mlsec_validate::endpoint::{Endpoint, EndpointOptions, Protocol};
 
 use crate::args::OutputArgs;
 use crate::error::CliError;
@@ -14,7 +15,7 @@ use crate::error::CliError;
 #[derive(Debug, Args)]
 pub struct RedteamArgs {
     /// The model: an ONNX file (scikit-learn through skl2onnx, PyTorch,
-    /// Keras), run in process.
+    /// Keras), run in process, or an endpoint's URL (see --protocol).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// Labelled rows: CSV, JSONL or Parquet, with the feature columns and a
@@ -78,7 +79,89 @@ pub struct RedteamArgs {
     #[arg(long = "one-hot", value_name = "COL,COL,...")]
     pub one_hot: Vec<String>,
     #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// How to reach a model behind an endpoint (MODEL is an http(s) URL).
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// The endpoint's protocol: kserve-v2 (Open Inference Protocol v2,
+    /// Triton; MODEL is .../v2/models/NAME) or tf-serving (TF Serving and
+    /// KServe v1; MODEL is .../v1/models/NAME).
+    #[arg(long, default_value = "kserve-v2", value_parser = parse_protocol)]
+    pub protocol: Protocol,
+    /// The endpoint's class labels in the order of its scores
+    /// (comma-separated) [default: 0, 1, ...].
+    #[arg(long, value_delimiter = ',', value_name = "CLASS")]
+    pub classes: Vec<String>,
+    /// A request header, e.g. "Authorization: Bearer $TOKEN" (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Time allowed per request.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Tries after the first when the endpoint is unreachable, busy (429,
+    /// after its Retry-After) or failing (5xx).
+    #[arg(long, default_value_t = 2)]
+    pub retries: u32,
+    /// Requests per second at most.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Queries (rows) for the whole run at most; rows attacked after it is
+    /// spent are reported as a partial result.
+    #[arg(long, value_name = "N")]
+    pub max_queries: Option<u64>,
+    /// Rows per request.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub batch: usize,
+}
+
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    Protocol::parse(s)
+        .ok_or_else(|| format!("unknown protocol `{s}` (protocols: kserve-v2, tf-serving)"))
+}
+
+/// The model MODEL names: an endpoint when it is an http(s) URL (reading
+/// `features` features), else an ONNX file; and its subject.
+fn load_model(
+    model: &std::path::Path,
+    features: &[String],
+    endpoint: &EndpointArgs,
+) -> Result<(Box<dyn mlsec_model::Model>, Subject), CliError> {
+    let text = model.to_string_lossy();
+    if text.starts_with("http://") || text.starts_with("https://") {
+        if features.is_empty() {
+            return Err(CliError::usage(format!(
+                "{text}: name the feature columns with --features: an endpoint does not say how many it reads"
+            )));
+        }
+        let mut opts = EndpointOptions::new(text.to_string(), endpoint.protocol, features.len());
+        opts.classes = endpoint.classes.clone();
+        opts.headers = endpoint
+            .headers
+            .iter()
+            .map(|h| {
+                h.split_once(':')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .ok_or_else(|| CliError::usage(format!("--header {h:?}: expected NAME: VALUE")))
+            })
+            .collect::<Result<_, _>>()?;
+        opts.timeout = endpoint.timeout;
+        opts.retries = endpoint.retries;
+        opts.rate = endpoint.rate;
+        opts.max_queries = endpoint.max_queries;
+        opts.batch = endpoint.batch;
+        let model = Endpoint::connect(opts).map_err(|e| CliError::usage(e.to_string()))?;
+        let subject = Subject {
+            name: text.to_string(),
+            digest: Default::default(),
+        };
+        return Ok((Box::new(model), subject));
+    }
+    let loaded = mlsec_onnx::OnnxModel::load(model).map_err(|e| CliError::usage(e.to_string()))?;
+    Ok((Box::new(loaded), model_subject(model)?))
 }
 
 fn parse_attack(s: &str) -> Result<Kind, String> {
@@ -116,9 +199,7 @@ fn model_subject(path: &std::path::Path) -> Result<Subject, CliError> {
 }
 
 pub fn redteam(args: RedteamArgs) -> Result<ExitCode, CliError> {
-    let model =
-        mlsec_onnx::OnnxModel::load(&args.model).map_err(|e| CliError::usage(e.to_string()))?;
-    let subject = model_subject(&args.model)?;
+    let (model, subject) = load_model(&args.model, &args.features, &args.endpoint)?;
     let mut opts = mlsec_validate::RedteamOptions::new(args.data.clone(), args.label.clone());
     opts.features = (!args.features.is_empty()).then_some(args.features);
     opts.exclude = args.exclude;
@@ -138,7 +219,7 @@ pub fn redteam(args: RedteamArgs) -> Result<ExitCode, CliError> {
         .iter()
         .map(|g| g.split(',').map(|c| c.trim().to_string()).collect())
         .collect();
-    let mut evidence = mlsec_validate::redteam(&model, subject, &opts)
+    let mut evidence = mlsec_validate::redteam(model.as_ref(), subject, &opts)
         .map_err(|e| CliError::usage(e.to_string()))?;
     evidence.judge(Severity::from(args.output.fail_on));
     crate::data::finish(
@@ -155,7 +236,8 @@ pub fn redteam(args: RedteamArgs) -> Result<ExitCode, CliError> {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The model: an ONNX file, run in process.
+    /// The model: an ONNX file, run in process, or an endpoint's URL (see
+    /// --protocol).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// Labelled rows: CSV, JSONL or Parquet.
@@ -195,13 +277,13 @@ pub struct ExplainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
 pub fn explain(args: ExplainArgs) -> Result<ExitCode, CliError> {
-    let model =
-        mlsec_onnx::OnnxModel::load(&args.model).map_err(|e| CliError::usage(e.to_string()))?;
-    let subject = model_subject(&args.model)?;
+    let (model, subject) = load_model(&args.model, &args.features, &args.endpoint)?;
     let mut opts =
         mlsec_validate::explain::ExplainOptions::new(args.data.clone(), args.label.clone());
     opts.features = (!args.features.is_empty()).then_some(args.features);
@@ -218,7 +300,7 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode, CliError> {
     opts.shap_rows = args.shap_rows;
     opts.background = args.background;
     opts.seed = args.seed;
-    let mut evidence = mlsec_validate::explain::explain(&model, subject, &opts)
+    let mut evidence = mlsec_validate::explain::explain(model.as_ref(), subject, &opts)
         .map_err(|e| CliError::usage(e.to_string()))?;
     evidence.judge(Severity::from(args.output.fail_on));
     crate::data::finish(
