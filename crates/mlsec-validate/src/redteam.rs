@@ -91,7 +91,8 @@ pub struct RedteamDetails {
     pub data: DataInfo,
     /// Each feature's bounds and constraints, in the model's order.
     pub features: Vec<FeatureInfo>,
-    /// Accuracy over every usable row of the data.
+    /// Accuracy over the rows predicted: the sample, and (for
+    /// decision-based attacks) up to 5,000 more rows to start from.
     pub clean_accuracy: f64,
     pub sample: SampleInfo,
     pub norm: String,
@@ -280,33 +281,48 @@ pub fn redteam(
     };
     let space = space(&table, opts)?;
 
-    // Clean predictions of every row.
-    let predicted = predict_classes(model, &table.x)?;
-    let correct_all = predicted
+    // The sample; the rows whose clean prediction is needed are the sample's
+    // and, for decision-based attacks, up to START_POOL rows to start from:
+    // not every row, since each prediction is a query (an endpoint's budget).
+    let n = table.len();
+    let sample = sample_rows(n, opts.rows, opts.seed);
+    let needs_starts = opts.attacks.iter().any(|k| k.decision_based());
+    let mut asked = sample.clone();
+    if needs_starts {
+        asked.extend(sample_rows(n, START_POOL, opts.seed ^ 0x5747_4152_5453));
+        asked.sort_unstable();
+        asked.dedup();
+    }
+    let x_asked: Vec<f32> = asked
         .iter()
-        .zip(&table.labels)
-        .filter(|(p, l)| p == l)
-        .count();
-    let clean_accuracy = correct_all as f64 / table.len() as f64;
+        .flat_map(|&i| table.row(i).iter().copied())
+        .collect();
+    let mut predicted: Vec<Option<usize>> = vec![None; n];
+    for (&i, p) in asked.iter().zip(predict_classes(model, &x_asked)?) {
+        if let Some(slot) = predicted.get_mut(i) {
+            *slot = Some(p);
+        }
+    }
+    let right = |i: usize| predicted.get(i).copied().flatten() == table.labels.get(i).copied();
+    let clean_accuracy =
+        asked.iter().filter(|&&i| right(i)).count() as f64 / asked.len().max(1) as f64;
 
-    // The sample, and the rows of it to attack.
-    let sample = sample_rows(table.len(), opts.rows, opts.seed);
     let attacked: Vec<usize> = sample
         .iter()
         .copied()
-        .filter(|&i| predicted.get(i) == table.labels.get(i))
+        .filter(|&i| right(i))
         .filter(|&i| target.is_none_or(|t| table.labels.get(i) != Some(&t)))
         .collect();
-    let correct_in_sample = sample
-        .iter()
-        .filter(|&&i| predicted.get(i) == table.labels.get(i))
-        .count();
+    let correct_in_sample = sample.iter().filter(|&&i| right(i)).count();
     let sample_accuracy = correct_in_sample as f64 / sample.len().max(1) as f64;
 
-    let scaled: Vec<Vec<f32>> = (0..table.len())
-        .map(|i| space.scale(table.row(i)))
-        .collect();
-    let needs_starts = opts.attacks.iter().any(|k| k.decision_based());
+    // Scaled rows, of the rows asked only.
+    let mut scaled: Vec<Vec<f32>> = vec![Vec::new(); n];
+    for &i in &asked {
+        if let Some(slot) = scaled.get_mut(i) {
+            *slot = space.scale(table.row(i));
+        }
+    }
     let starts: Vec<Vec<Vec<f32>>> = attacked
         .iter()
         .map(|&i| {
@@ -314,7 +330,7 @@ pub fn redteam(
                 return Vec::new();
             }
             let goal = goal_for(&table, i, target);
-            nearest_meeting(&scaled, &predicted, i, &goal, opts.seed)
+            nearest_meeting(&scaled, &predicted, &asked, i, &goal)
         })
         .collect();
 
@@ -580,31 +596,31 @@ fn sample_rows(n: usize, want: usize, seed: u64) -> Vec<usize> {
     all
 }
 
-/// Up to three rows the model already gives a class meeting `goal`, nearest
-/// to row `i` first (L2, scaled), from at most 5,000 candidates.
+/// Rows predicted for decision-based attacks to start from, at most.
+const START_POOL: usize = 5000;
+
+/// Up to three of the `asked` rows that the model gives a class meeting
+/// `goal`, nearest to row `i` first (L2, scaled).
 fn nearest_meeting(
     scaled: &[Vec<f32>],
-    predicted: &[usize],
+    predicted: &[Option<usize>],
+    asked: &[usize],
     i: usize,
     goal: &Goal,
-    seed: u64,
 ) -> Vec<Vec<f32>> {
     let Some(x) = scaled.get(i) else {
         return Vec::new();
     };
-    let pool: Vec<usize> = (0..scaled.len())
-        .filter(|&j| predicted.get(j).is_some_and(|&c| goal.reached_by(c)))
-        .collect();
-    let pool: Vec<usize> = if pool.len() > 5000 {
-        sample_rows(pool.len(), 5000, seed ^ i as u64)
-            .into_iter()
-            .filter_map(|k| pool.get(k).copied())
-            .collect()
-    } else {
-        pool
-    };
-    let mut by_distance: Vec<(f32, usize)> = pool
-        .into_iter()
+    let mut by_distance: Vec<(f32, usize)> = asked
+        .iter()
+        .copied()
+        .filter(|&j| {
+            predicted
+                .get(j)
+                .copied()
+                .flatten()
+                .is_some_and(|c| goal.reached_by(c))
+        })
         .filter_map(|j| Some((Norm::L2.distance(x, scaled.get(j)?), j)))
         .collect();
     by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
