@@ -25,10 +25,12 @@
 mod graph;
 mod ml;
 
+use std::cell::Cell;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::Once;
 
 use mlsec_model::{check_rows, Model, ModelError, Output};
 use tract_onnx::pb::tensor_proto::DataType;
@@ -63,6 +65,31 @@ fn one_line(e: &TractError) -> String {
         .collect::<Vec<_>>()
         .join(": ")
         .replace('\n', " ")
+}
+
+thread_local! {
+    /// Guarded calls this thread is inside of: their panics are caught and
+    /// reported as errors, so the panic hook stays quiet for them.
+    static GUARDED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs `f` (a call into tract), catching a panic, which a hostile file can
+/// cause in tract's assertions: the caller turns it into an error naming the
+/// file, and the default hook's message does not reach the terminal.
+fn guarded<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(Cell::get) == 0 {
+                previous(info);
+            }
+        }));
+    });
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get().saturating_sub(1)));
+    result
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
@@ -102,7 +129,7 @@ impl OnnxModel {
     /// Loads a model from its bytes; `name` is used in messages.
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<OnnxModel, ModelError> {
         let load = || Self::build(name, bytes);
-        match catch_unwind(AssertUnwindSafe(load)) {
+        match guarded(load) {
             Ok(result) => result.map_err(|e| ModelError::Load(format!("{name}: {e}"))),
             Err(p) => Err(ModelError::Load(format!(
                 "{name}: the ONNX runtime failed on this file ({})",
@@ -169,7 +196,7 @@ impl OnnxModel {
         }
         let (classes, layout) = classes_and_layout(&choice, raw_width)?;
         let plan = typed.into_runnable().map_err(|e| one_line(&e))?;
-        Ok(OnnxModel {
+        let model = OnnxModel {
             name: name.to_string(),
             plan,
             features: choice.features,
@@ -178,7 +205,13 @@ impl OnnxModel {
             output: choice.kind,
             layout,
             raw_width,
-        })
+        };
+        // One row, so that a graph tract accepted but cannot run fails here,
+        // at load, rather than in the middle of an attack.
+        model
+            .run_batch(&vec![0.0; model.features], 1)
+            .map_err(|e| format!("the model fails on a row of zeros: {e}"))?;
+        Ok(model)
     }
 
     fn run_batch(&self, rows: &[f32], n: usize) -> Result<Vec<f32>, String> {
@@ -343,7 +376,7 @@ impl Model for OnnxModel {
         for chunk in rows.chunks(BATCH * self.features) {
             let m = chunk.len() / self.features;
             let run = || self.run_batch(chunk, m);
-            let scores = match catch_unwind(AssertUnwindSafe(run)) {
+            let scores = match guarded(run) {
                 Ok(r) => r.map_err(|e| ModelError::Runtime(format!("{}: {e}", self.name)))?,
                 Err(p) => {
                     return Err(ModelError::Runtime(format!(

@@ -211,3 +211,53 @@ fn bad_models_are_clear_errors() {
     assert!(e.contains("missing.onnx"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Truncated and corrupted models are errors naming the file, never a
+/// crash: what tract cannot read is an error, and where tract itself
+/// panics (a corrupted weight's shape trips one of its assertions), the
+/// panic is caught and becomes one.
+#[test]
+fn truncated_and_corrupted_models_are_errors() {
+    let mut tried = 0;
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "onnx") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let mut cuts: Vec<usize> = (1..20).map(|k| bytes.len() * k / 20).collect();
+        cuts.push(bytes.len() - 1);
+        for cut in cuts {
+            tried += 1;
+            if let Err(e) = OnnxModel::from_bytes("cut.onnx", &bytes[..cut]) {
+                let e = e.to_string();
+                assert!(
+                    e.starts_with("cut.onnx: "),
+                    "{}: cut at {cut}: {e}",
+                    path.display()
+                );
+            }
+        }
+        // Flip bytes through the file: whatever loads must answer or fail cleanly.
+        for k in 1..16 {
+            let mut bad = bytes.clone();
+            let at = bad.len() * k / 16;
+            bad[at] ^= 0xA5;
+            tried += 1;
+            match OnnxModel::from_bytes("flip.onnx", &bad) {
+                Ok(model) => {
+                    let row = vec![0.5; model.features().min(4096)];
+                    if let Err(e) = model.predict(&row) {
+                        assert!(e.to_string().starts_with("flip.onnx: "), "{e}");
+                    }
+                }
+                Err(e) => assert!(
+                    e.to_string().starts_with("flip.onnx: "),
+                    "{}: flip at {at}: {e}",
+                    path.display()
+                ),
+            }
+        }
+    }
+    assert!(tried > 500);
+}
