@@ -310,3 +310,36 @@ fn jwt_settings_are_checked_at_load() {
     .contains("HS256"));
     assert!(check("issuer = \"x\"\naudience = []\njwks_file = \"jwks.json\"").contains("audience"));
 }
+
+/// Webhooks (`data drift --follow --webhook`) over HTTPS: the server's
+/// certificate is checked against the CA given, a server the roots do not
+/// vouch for is refused, and a non-2xx answer is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_post_over_https_checking_the_certificate() {
+    let server = idp("{}".into()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let port = server.addr.port();
+    let url = format!("https://localhost:{port}/jwks");
+    let body = br#"{"kind":"drift"}"#.to_vec();
+    let before = server.fetches.load(Ordering::SeqCst);
+    let status = mlsec_gateway::webhook::post_json(&url, body.clone(), Some(&ca))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(server.fetches.load(Ordering::SeqCst), before + 1);
+    // The system's roots do not know the test CA.
+    let e = mlsec_gateway::webhook::post_json(&url, body.clone(), None)
+        .await
+        .unwrap_err();
+    assert!(e.contains("TLS") && e.contains(&url), "{e}");
+    let e = mlsec_gateway::webhook::post_json(
+        &format!("https://localhost:{port}/other"),
+        body,
+        Some(&ca),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("404"), "{e}");
+}
