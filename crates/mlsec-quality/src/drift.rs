@@ -270,59 +270,17 @@ pub(crate) fn add_predictions(
             opts.max_cells
         )));
     }
-    if features.len() != model.features() {
-        return Err(QualityError::Usage(format!(
-            "{shown}: {} feature columns ({}), and {} reads {} features; name them in the model's order with --model-features",
-            features.len(),
-            features.join(", "),
-            model.name(),
-            model.features()
-        )));
-    }
-    let mut numbers = Vec::with_capacity(features.len());
-    for name in features {
-        let c = side.get(name).ok_or_else(|| {
-            QualityError::Usage(format!(
-                "{shown}: no column `{name}`, which {} reads",
-                model.name()
-            ))
-        })?;
-        if c.non_numeric > 0 {
-            return Err(QualityError::Usage(format!(
-                "{shown}: column `{name}` is not numeric, and {} reads numbers",
-                model.name()
-            )));
-        }
-        numbers.push(c.numbers().unwrap_or(&[]));
-    }
-    let rows = usize::try_from(side.rows).unwrap_or(usize::MAX);
-    let mut x = Vec::new();
-    let mut readable = Vec::with_capacity(rows);
-    for r in 0..rows {
-        let row: Vec<f32> = numbers
-            .iter()
-            .map(|c| c.get(r).copied().unwrap_or(f64::NAN) as f32)
-            .collect();
-        let ok = row.iter().all(|v| v.is_finite());
-        if ok {
-            x.extend(row);
-        }
-        readable.push(ok);
-    }
-    let scores = model
-        .predict(&x)
-        .map_err(|e| QualityError::Usage(e.to_string()))?;
-    let width = model.width().max(1);
+    let answers =
+        crate::answers::model_answers(model.as_ref(), features, side, &shown.to_string())?;
     let classes = model.classes();
-    let mut answers = scores.chunks_exact(width);
-    let values: Vec<Option<Computed>> = readable
+    let values: Vec<Option<Computed>> = answers
         .into_iter()
-        .map(|ok| {
-            let row = if ok { answers.next()? } else { return None };
+        .map(|row| {
+            let row = row?;
             if classes.is_empty() {
                 row.first().map(|&v| Computed::Number(f64::from(v)))
             } else {
-                let c = mlsec_model::argmax(row)?;
+                let c = mlsec_model::argmax(&row)?;
                 classes.get(c).map(|l| Computed::Text(l.clone()))
             }
         })

@@ -497,64 +497,7 @@ fn model_scores(
             .map(|c| c.name.clone())
             .collect(),
     };
-    if names.len() != model.features() {
-        return Err(QualityError::Usage(format!(
-            "{subject}: {} feature columns ({}), and {} reads {} features; name them in the model's order with --model-features",
-            names.len(),
-            names.join(", "),
-            model.name(),
-            model.features()
-        )));
-    }
-    let mut columns = Vec::with_capacity(names.len());
-    for name in &names {
-        let c = table.get(name).ok_or_else(|| {
-            QualityError::Usage(format!(
-                "{subject}: no column `{name}` (columns: {})",
-                column_list(table)
-            ))
-        })?;
-        if c.non_numeric > 0 {
-            return Err(QualityError::Usage(format!(
-                "{subject}: column `{name}` is not numeric, and {} reads numbers",
-                model.name()
-            )));
-        }
-        columns.push(c.numbers().ok_or_else(|| {
-            QualityError::Usage(format!(
-                "{subject}: column `{name}` was summarised, not read"
-            ))
-        })?);
-    }
-    let rows = usize::try_from(table.rows).unwrap_or(usize::MAX);
-    let mut x = Vec::new();
-    let mut readable = Vec::with_capacity(rows);
-    for r in 0..rows {
-        let row: Vec<f32> = columns
-            .iter()
-            .map(|c| c.get(r).copied().unwrap_or(f64::NAN) as f32)
-            .collect();
-        let ok = row.iter().all(|v| v.is_finite());
-        if ok {
-            x.extend(row);
-        }
-        readable.push(ok);
-    }
-    let scores = model
-        .predict(&x)
-        .map_err(|e| QualityError::Usage(e.to_string()))?;
-    let width = model.width().max(1);
-    let mut per_row = scores.chunks_exact(width);
-    Ok(readable
-        .into_iter()
-        .map(|ok| {
-            if ok {
-                per_row.next().map(<[f32]>::to_vec)
-            } else {
-                None
-            }
-        })
-        .collect())
+    crate::answers::model_answers(model, &names, table, subject)
 }
 
 /// The model's probabilities of the data's classes, in the data's class

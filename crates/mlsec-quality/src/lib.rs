@@ -19,6 +19,7 @@
     )
 )]
 
+mod answers;
 pub mod columns;
 mod compute;
 mod drift;

@@ -217,19 +217,12 @@ impl Window {
 mod tests {
     use super::*;
     use crate::attack::toy::Linear;
-    use crate::attack::{Constraints, Goal};
-    use mlsec_model::{argmax, Model, Output};
+    use crate::attack::Constraints;
+    use mlsec_model::{argmax, Model};
 
-    /// The diagonal toy answering labels only: class 1 above x0 + x1 = 1.
-    fn diagonal() -> Linear {
-        let mut model = Linear::diagonal();
-        model.output = Output::Labels;
-        model
-    }
+    use crate::attack::decision_kit::{self, diagonal, within, L2_MIN, X};
 
-    /// Runs the attack on `x` (untargeted, class 0) and checks what holds
-    /// for every run: the budget, and that the row returned is adversarial
-    /// to the model itself at the distance reported.
+    /// The shared harness, running this attack.
     #[allow(clippy::too_many_arguments)]
     fn attack(
         model: &Linear,
@@ -241,18 +234,7 @@ mod tests {
         budget: usize,
         seed: u64,
     ) -> Outcome {
-        let range = vec![1.0; x.len()];
-        attack_in(
-            model,
-            constraints,
-            &range,
-            x,
-            starts,
-            norm,
-            eps,
-            budget,
-            seed,
-        )
+        decision_kit::attack(run, model, constraints, x, starts, norm, eps, budget, seed)
     }
 
     /// As [`attack`], for features from 0 to `range`.
@@ -268,35 +250,19 @@ mod tests {
         budget: usize,
         seed: u64,
     ) -> Outcome {
-        let lower = vec![0.0; x.len()];
-        let oracle = Oracle::new(model, &lower, range, constraints, budget);
-        let task = Task {
+        decision_kit::attack_in(
+            run,
+            model,
+            constraints,
+            range,
             x,
-            goal: Goal {
-                label: 0,
-                target: None,
-            },
             starts,
-        };
-        let settings = Settings { norm, eps, budget };
-        let out = run(&oracle, &task, &settings, &mut Rng::for_row(seed, 0)).unwrap();
-        assert!(out.queries <= budget, "{} queries", out.queries);
-        assert_eq!(out.queries, oracle.used());
-        if let Some(adv) = &out.adversarial {
-            let raw: Vec<f32> = adv.iter().zip(range).map(|(v, r)| v * r).collect();
-            assert_eq!(argmax(&model.predict(&raw).unwrap()), Some(1), "{adv:?}");
-            let reported = out.distance.unwrap();
-            assert!((norm.distance(x, adv) - reported).abs() < 1e-6);
-        }
-        out
+            norm,
+            eps,
+            budget,
+            seed,
+        )
     }
-
-    fn within(found: f32, best: f32, share: f32) -> bool {
-        found >= best * (1.0 - 1e-3) && found <= best * (1.0 + share)
-    }
-
-    const X: [f32; 2] = [0.3, 0.3];
-    const L2_MIN: f32 = 0.4 / std::f32::consts::SQRT_2;
 
     #[test]
     fn l2_approaches_the_minimum_on_the_diagonal() {

@@ -17,6 +17,8 @@
 //! success at every larger epsilon from one run.
 
 pub mod boundary;
+#[cfg(test)]
+mod decision_kit;
 pub mod hsj;
 pub mod nes;
 pub mod simba;
