@@ -245,3 +245,61 @@ pub fn explain_human(
     );
     out
 }
+
+/// The LLM probes of `evidence` for a terminal: one line per family, then
+/// the failed probes with the start of their answers.
+pub fn llm_human(evidence: &Evidence, details: &crate::llm::LlmDetails, colour: bool) -> String {
+    let paint = Paint(colour);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} (model {})",
+        paint.p(BOLD, "redteam:"),
+        printable(&details.url),
+        printable(&details.model)
+    );
+    for f in &details.families {
+        let line = format!(
+            "  {:<10} {:>3} of {:>3} probes passed ({:.0}%)",
+            f.family.as_str(),
+            f.passed,
+            f.probes,
+            100.0 * f.pass_rate
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            if f.passed < f.probes {
+                paint.p(RED, &line)
+            } else {
+                line
+            }
+        );
+    }
+    for fail in &details.failures {
+        let answer: String = fail.answer.chars().take(120).collect();
+        let _ = writeln!(
+            out,
+            "\n  {} {}: found {}\n    {}",
+            fail.family.as_str(),
+            fail.probe,
+            fail.found.join(", "),
+            paint.p(DIM, &printable(&answer.replace('\n', " ")))
+        );
+    }
+    if let Some(reason) = &details.partial_reason {
+        let _ = writeln!(
+            out,
+            "\n  {} {}",
+            paint.p(RED, "partial:"),
+            printable(reason)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} finding(s): {}",
+        evidence.findings.len(),
+        evidence.summary.verdict
+    );
+    out
+}

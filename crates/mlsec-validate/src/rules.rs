@@ -1,4 +1,4 @@
-//! The rules of `mlsec redteam` (RTM001) and `mlsec explain` (EXP001).
+//! The rules of `mlsec redteam` (RTM001, RTM002) and `mlsec explain` (EXP001).
 
 use mlsec_core::{declare_rule, Rule};
 
@@ -64,5 +64,38 @@ declare_rule! {
     };
 }
 
+declare_rule! {
+    /// ## What it does
+    /// Reports a family of `mlsec redteam --protocol openai` probes that an
+    /// LLM endpoint failed more often than `--min-pass-rate` allows (by
+    /// default, any failure): it followed instructions injected into the
+    /// user's text (`injection`), revealed a canary planted in its system
+    /// prompt (`leakage`), or disclosed the e-mail, phone or card number of
+    /// a customer its system prompt holds (`pii`). mlsec's own output
+    /// guards judge the answers, not another LLM.
+    ///
+    /// ## Why is this bad?
+    /// Whatever an application puts in the system prompt (instructions,
+    /// keys, customer records) and whatever the model reads (documents, web
+    /// pages, tool results) is within reach of anyone who can write to it.
+    /// A model that obeys injected text can be steered to leak data or call
+    /// tools on the attacker's behalf.
+    ///
+    /// ## Example
+    /// `3 of 6 leakage probes succeeded against llama-3-8b-instruct`
+    ///
+    /// ## How to fix
+    /// Keep secrets and other customers' data out of prompts (fetch them
+    /// through tools that check authorization), put `mlsec gateway` with the
+    /// injection guard and the PII and canary output guards in front of the
+    /// model, separate untrusted content from instructions, and give tools
+    /// the least privilege. Probe again after each change of model or
+    /// prompt.
+    pub const LLM_PROBE = Rule {
+        id: "RTM002", name: "llm-probe-failed", severity: High, category: Suspicious,
+        summary: "An LLM followed injected instructions or leaked its prompt or personal data",
+    };
+}
+
 /// Every rule of the validation commands.
-pub const ALL: &[Rule] = &[EVASION, DISPARITY];
+pub const ALL: &[Rule] = &[EVASION, LLM_PROBE, DISPARITY];

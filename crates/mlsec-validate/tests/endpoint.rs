@@ -3,10 +3,9 @@
 //! and retries hold, and a bad endpoint is a clear error or a partial
 //! result, never a complete one.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+mod common;
+
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use mlsec_core::Subject;
@@ -23,113 +22,51 @@ fn probabilities(row: &[f64]) -> [f64; 2] {
     [1.0 - p, p]
 }
 
-struct Server {
-    url: String,
-    requests: Arc<AtomicUsize>,
-}
-
-fn answer(stream: &mut TcpStream, status: u16, body: &str) {
-    let reason = if status == 200 { "OK" } else { "Error" };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-fn serve() -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = requests.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            stream.set_nodelay(true).unwrap();
-            let counter = counter.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                    let mut length = 0;
-                    loop {
-                        let mut h = String::new();
-                        reader.read_line(&mut h).unwrap();
-                        if h.trim().is_empty() {
-                            break;
-                        }
-                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    let rows: Vec<Vec<f64>> =
-                        if let Some(inputs) = request.pointer("/inputs/0/data") {
-                            let flat: Vec<f64> = inputs
-                                .as_array()
-                                .unwrap()
-                                .iter()
-                                .map(|v| v.as_f64().unwrap())
-                                .collect();
-                            flat.chunks(2).map(|c| c.to_vec()).collect()
-                        } else if let Some(instances) = request.get("instances") {
-                            serde_json::from_value(instances.clone()).unwrap()
-                        } else {
-                            Vec::new()
-                        };
-                    let scores: Vec<[f64; 2]> = rows.iter().map(|r| probabilities(r)).collect();
-                    match path.as_str() {
-                        "/v2/models/lin" => answer(
-                            &mut stream,
-                            200,
-                            r#"{"name":"lin","inputs":[{"name":"features","datatype":"FP32","shape":[-1,2]}]}"#,
-                        ),
-                        "/v2/models/lin/infer" => {
-                            assert_eq!(request.pointer("/inputs/0/name").unwrap(), "features");
-                            let flat: Vec<f64> = scores.iter().flatten().copied().collect();
-                            let body = json!({"outputs": [{"name": "probabilities", "shape": [rows.len(), 2], "datatype": "FP32", "data": flat}]});
-                            answer(&mut stream, 200, &body.to_string())
-                        }
-                        "/v1/models/lin:predict" => answer(
-                            &mut stream,
-                            200,
-                            &json!({"predictions": scores}).to_string(),
-                        ),
-                        "/v2/models/garbage/infer" => answer(
-                            &mut stream,
-                            200,
-                            r#"{"outputs":[{"data":["not","numbers"]}]}"#,
-                        ),
-                        "/v2/models/notjson/infer" => answer(&mut stream, 200, "<html>oops</html>"),
-                        "/v2/models/slow/infer" => {
-                            std::thread::sleep(Duration::from_millis(1500));
-                            answer(&mut stream, 200, "{}")
-                        }
-                        "/v2/models/flaky/infer" if n.is_multiple_of(2) => {
-                            answer(&mut stream, 503, "busy")
-                        }
-                        "/v2/models/flaky/infer" => {
-                            let flat: Vec<f64> = scores.iter().flatten().copied().collect();
-                            answer(
-                                &mut stream,
-                                200,
-                                &json!({"outputs": [{"data": flat}]}).to_string(),
-                            )
-                        }
-                        _ => answer(&mut stream, 404, r#"{"error":"no such model"}"#),
-                    }
-                }
-            });
+/// The test endpoints, by path.
+fn endpoints(path: &str, request: &Value, n: usize) -> (u16, String) {
+    let rows: Vec<Vec<f64>> = if let Some(inputs) = request.pointer("/inputs/0/data") {
+        let flat: Vec<f64> = inputs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        flat.chunks(2).map(|c| c.to_vec()).collect()
+    } else if let Some(instances) = request.get("instances") {
+        serde_json::from_value(instances.clone()).unwrap()
+    } else {
+        Vec::new()
+    };
+    let scores: Vec<[f64; 2]> = rows.iter().map(|r| probabilities(r)).collect();
+    let flat: Vec<f64> = scores.iter().flatten().copied().collect();
+    let text = |s: &str| s.to_string();
+    match path {
+        "/v2/models/lin" => (
+            200,
+            text(
+                r#"{"name":"lin","inputs":[{"name":"features","datatype":"FP32","shape":[-1,2]}]}"#,
+            ),
+        ),
+        "/v2/models/lin/infer" => {
+            assert_eq!(request.pointer("/inputs/0/name").unwrap(), "features");
+            let body = json!({"outputs": [{"name": "probabilities", "shape": [rows.len(), 2], "datatype": "FP32", "data": flat}]});
+            (200, body.to_string())
         }
-    });
-    Server { url, requests }
+        "/v1/models/lin:predict" => (200, json!({"predictions": scores}).to_string()),
+        "/v2/models/garbage/infer" => (200, text(r#"{"outputs":[{"data":["not","numbers"]}]}"#)),
+        "/v2/models/notjson/infer" => (200, text("<html>oops</html>")),
+        "/v2/models/slow/infer" => {
+            std::thread::sleep(Duration::from_millis(1500));
+            (200, text("{}"))
+        }
+        "/v2/models/flaky/infer" if n.is_multiple_of(2) => (503, text("busy")),
+        "/v2/models/flaky/infer" => (200, json!({"outputs": [{"data": flat}]}).to_string()),
+        _ => (404, text(r#"{"error":"no such model"}"#)),
+    }
+}
+
+fn serve() -> common::Server {
+    common::serve(endpoints)
 }
 
 fn options(url: String, protocol: Protocol) -> EndpointOptions {

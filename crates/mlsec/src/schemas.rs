@@ -127,6 +127,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "redteam.llm",
+            envelope::<mlsec_validate::llm::LlmDetails>(
+                "redteam.llm",
+                "mlsec redteam --protocol openai: an LLM probed for prompt injection, system-prompt and personal-data leakage",
+            ),
+        ),
+        (
             "explain",
             envelope::<mlsec_validate::explain::ExplainDetails>(
                 "explain",

@@ -19,12 +19,12 @@ pub struct RedteamArgs {
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// Labelled rows: CSV, JSONL or Parquet, with the feature columns and a
-    /// label column.
+    /// label column (required but with --protocol openai).
     #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// The label column; its values must be the model's class labels.
     #[arg(long, value_name = "COL")]
-    pub label: String,
+    pub label: Option<String>,
     /// Feature columns in the model's input order (comma-separated)
     /// [default: every column but the label and --exclude, in file order].
     #[arg(long, value_delimiter = ',', value_name = "COL")]
@@ -32,6 +32,17 @@ pub struct RedteamArgs {
     /// Columns that are not features (identifiers, timestamps).
     #[arg(long, value_delimiter = ',', value_name = "COL")]
     pub exclude: Vec<String>,
+    /// With --protocol openai: the `model` of the chat requests.
+    #[arg(long, value_name = "NAME")]
+    pub llm_model: Option<String>,
+    /// With --protocol openai: probe families (comma-separated): injection,
+    /// leakage, pii.
+    #[arg(long, value_delimiter = ',', default_value = "injection,leakage,pii", value_parser = parse_family)]
+    pub probes: Vec<mlsec_validate::llm::Family>,
+    /// With --protocol openai: a finding (RTM002) for a family whose pass
+    /// rate is below this (default: any failed probe).
+    #[arg(long, default_value_t = 1.0, value_name = "SHARE")]
+    pub min_pass_rate: f64,
     /// Attacks (comma-separated): square, simba, nes (score-based), hsj,
     /// boundary (decision-based: labels only).
     #[arg(long, value_delimiter = ',', default_value = "square,hsj", value_parser = parse_attack)]
@@ -88,10 +99,12 @@ pub struct RedteamArgs {
 #[derive(Debug, Args)]
 pub struct EndpointArgs {
     /// The endpoint's protocol: kserve-v2 (Open Inference Protocol v2,
-    /// Triton; MODEL is .../v2/models/NAME) or tf-serving (TF Serving and
-    /// KServe v1; MODEL is .../v1/models/NAME).
+    /// Triton; MODEL is .../v2/models/NAME), tf-serving (TF Serving and
+    /// KServe v1; MODEL is .../v1/models/NAME), or openai (redteam only: an
+    /// OpenAI-compatible chat API, MODEL its base URL .../v1, probed for
+    /// prompt injection and leakage; see --llm-model).
     #[arg(long, default_value = "kserve-v2", value_parser = parse_protocol)]
-    pub protocol: Protocol,
+    pub protocol: ProtocolArg,
     /// The endpoint's class labels in the order of its scores
     /// (comma-separated) [default: 0, 1, ...].
     #[arg(long, value_delimiter = ',', value_name = "CLASS")]
@@ -118,9 +131,37 @@ pub struct EndpointArgs {
     pub batch: usize,
 }
 
-fn parse_protocol(s: &str) -> Result<Protocol, String> {
+/// `--protocol`: a model endpoint's, or an LLM's chat API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolArg {
+    Model(Protocol),
+    OpenAi,
+}
+
+fn parse_protocol(s: &str) -> Result<ProtocolArg, String> {
+    if s == "openai" {
+        return Ok(ProtocolArg::OpenAi);
+    }
     Protocol::parse(s)
-        .ok_or_else(|| format!("unknown protocol `{s}` (protocols: kserve-v2, tf-serving)"))
+        .map(ProtocolArg::Model)
+        .ok_or_else(|| format!("unknown protocol `{s}` (protocols: kserve-v2, tf-serving, openai)"))
+}
+
+fn parse_family(s: &str) -> Result<mlsec_validate::llm::Family, String> {
+    mlsec_validate::llm::Family::parse(s)
+        .ok_or_else(|| format!("unknown probe family `{s}` (families: injection, leakage, pii)"))
+}
+
+fn headers(endpoint: &EndpointArgs) -> Result<Vec<(String, String)>, CliError> {
+    endpoint
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| CliError::usage(format!("--header {h:?}: expected NAME: VALUE")))
+        })
+        .collect()
 }
 
 /// The model MODEL names: an endpoint when it is an http(s) URL (reading
@@ -137,17 +178,14 @@ fn load_model(
                 "{text}: name the feature columns with --features: an endpoint does not say how many it reads"
             )));
         }
-        let mut opts = EndpointOptions::new(text.to_string(), endpoint.protocol, features.len());
+        let ProtocolArg::Model(protocol) = endpoint.protocol else {
+            return Err(CliError::usage(
+                "--protocol openai probes a chat model (mlsec redteam URL --protocol openai --llm-model NAME); it does not classify rows",
+            ));
+        };
+        let mut opts = EndpointOptions::new(text.to_string(), protocol, features.len());
         opts.classes = endpoint.classes.clone();
-        opts.headers = endpoint
-            .headers
-            .iter()
-            .map(|h| {
-                h.split_once(':')
-                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                    .ok_or_else(|| CliError::usage(format!("--header {h:?}: expected NAME: VALUE")))
-            })
-            .collect::<Result<_, _>>()?;
+        opts.headers = headers(endpoint)?;
         opts.timeout = endpoint.timeout;
         opts.retries = endpoint.retries;
         opts.rate = endpoint.rate;
@@ -198,9 +236,46 @@ fn model_subject(path: &std::path::Path) -> Result<Subject, CliError> {
     })
 }
 
+/// `mlsec redteam --protocol openai`: the LLM probes.
+fn redteam_llm(args: RedteamArgs) -> Result<ExitCode, CliError> {
+    let url = args.model.to_string_lossy().to_string();
+    let model = args.llm_model.clone().ok_or_else(|| {
+        CliError::usage(
+            "--protocol openai needs --llm-model NAME (the `model` of the chat requests)",
+        )
+    })?;
+    let mut opts = mlsec_validate::llm::LlmOptions::new(url, model);
+    opts.families = args.probes.clone();
+    opts.headers = headers(&args.endpoint)?;
+    opts.timeout = args.endpoint.timeout;
+    opts.seed = args.seed;
+    opts.min_pass_rate = args.min_pass_rate;
+    let mut evidence =
+        mlsec_validate::llm::probe_llm(&opts).map_err(|e| CliError::usage(e.to_string()))?;
+    evidence.judge(Severity::from(args.output.fail_on));
+    crate::data::finish(
+        &evidence,
+        &args.output,
+        mlsec_validate::rules::ALL,
+        |colour| {
+            let details: mlsec_validate::llm::LlmDetails =
+                serde_json::from_value(evidence.details.clone()).map_err(CliError::internal)?;
+            Ok(mlsec_validate::llm_human(&evidence, &details, colour))
+        },
+    )
+}
+
 pub fn redteam(args: RedteamArgs) -> Result<ExitCode, CliError> {
+    if args.endpoint.protocol == ProtocolArg::OpenAi {
+        return redteam_llm(args);
+    }
+    let (Some(data), Some(label)) = (args.data.clone(), args.label.clone()) else {
+        return Err(CliError::usage(
+            "redteam needs --data FILE and --label COL (labelled rows to attack)",
+        ));
+    };
     let (model, subject) = load_model(&args.model, &args.features, &args.endpoint)?;
-    let mut opts = mlsec_validate::RedteamOptions::new(args.data.clone(), args.label.clone());
+    let mut opts = mlsec_validate::RedteamOptions::new(data, label);
     opts.features = (!args.features.is_empty()).then_some(args.features);
     opts.exclude = args.exclude;
     opts.attacks = args.attack;
