@@ -24,7 +24,8 @@ pub mod nes;
 pub mod simba;
 pub mod square;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 use mlsec_model::{argmax, Model, ModelError, Output};
 
@@ -256,7 +257,17 @@ pub struct Oracle<'a> {
     constraints: &'a Constraints,
     budget: usize,
     used: Cell<usize>,
+    /// Rows asked for, answered from the cache or not.
+    asked: Cell<usize>,
+    /// Answers by row (the bits of its scaled values): an attacker does not
+    /// pay twice for the same row, and on a few features a random search
+    /// returns to rows it has tried.
+    cache: RefCell<HashMap<Vec<u32>, Vec<f32>>>,
 }
+
+/// Rows an attack may ask for, from the cache included, per query of its
+/// budget: a bound on an attack that keeps asking for rows it has seen.
+const ASKS_PER_QUERY: usize = 20;
 
 impl<'a> Oracle<'a> {
     /// An oracle over `model` for features from `lower` to `lower + range`
@@ -275,6 +286,8 @@ impl<'a> Oracle<'a> {
             constraints,
             budget,
             used: Cell::new(0),
+            asked: Cell::new(0),
+            cache: RefCell::new(HashMap::new()),
         }
     }
 
@@ -291,31 +304,76 @@ impl<'a> Oracle<'a> {
         matches!(self.model.output(), Output::Probabilities | Output::Scores)
     }
 
-    /// Queries used so far.
+    /// Queries used so far: distinct rows sent to the model.
     pub fn used(&self) -> usize {
         self.used.get()
     }
 
-    /// Queries left of the budget.
+    /// Rows asked for so far, answered from the cache or not.
+    pub fn asked(&self) -> usize {
+        self.asked.get()
+    }
+
+    /// Queries left of the budget (0 also once the attack has asked for
+    /// [`ASKS_PER_QUERY`] times its budget in rows, cached ones included).
     pub fn remaining(&self) -> usize {
+        if self.asked.get() >= self.budget.saturating_mul(ASKS_PER_QUERY) {
+            return 0;
+        }
         self.budget.saturating_sub(self.used.get())
     }
 
-    /// The model's scores for scaled rows (one query per row). Asking for
-    /// more rows than [`Oracle::remaining`] answers only as many as remain
-    /// (possibly none): check the length of the answer.
+    /// The model's scores for scaled rows: one query per row not asked
+    /// before (rows asked before are answered from the cache, free). Asking
+    /// for more rows than [`Oracle::remaining`] answers only as many as
+    /// remain (possibly none): check the length of the answer.
     pub fn scores(&self, rows: &[f32]) -> Result<Vec<f32>, AttackError> {
         let features = self.features().max(1);
-        let n = (rows.len() / features).min(self.remaining());
-        if n == 0 {
+        let width = self.classes().max(1);
+        let allowed = self.remaining();
+        if allowed == 0 {
             return Ok(Vec::new());
         }
-        let mut raw = Vec::with_capacity(n * features);
-        for row in rows.chunks_exact(features).take(n) {
-            raw.extend(self.unscale(row));
+        let mut out: Vec<f32> = Vec::with_capacity(rows.len() / features * width);
+        // Rows to send: each distinct new row once, and where its answer goes.
+        let mut fresh: Vec<(Vec<u32>, Vec<usize>)> = Vec::new();
+        let mut raw = Vec::new();
+        let mut answered = 0;
+        {
+            let cache = self.cache.borrow();
+            for (k, row) in rows.chunks_exact(features).enumerate() {
+                let key: Vec<u32> = row.iter().map(|v| v.to_bits()).collect();
+                if let Some(answer) = cache.get(&key) {
+                    out.extend_from_slice(answer);
+                } else if let Some(f) = fresh.iter_mut().find(|(f, _)| *f == key) {
+                    f.1.push(k);
+                    out.resize(out.len() + width, 0.0);
+                } else if fresh.len() < allowed {
+                    raw.extend(self.unscale(row));
+                    fresh.push((key, vec![k]));
+                    out.resize(out.len() + width, 0.0);
+                } else {
+                    break;
+                }
+                answered += 1;
+            }
         }
-        self.used.set(self.used.get() + n);
-        Ok(self.model.predict(&raw)?)
+        self.asked.set(self.asked.get() + answered);
+        if fresh.is_empty() {
+            return Ok(out);
+        }
+        self.used.set(self.used.get() + fresh.len());
+        let answers = self.model.predict(&raw)?;
+        let mut cache = self.cache.borrow_mut();
+        for ((key, places), answer) in fresh.into_iter().zip(answers.chunks_exact(width)) {
+            for k in places {
+                if let Some(slot) = out.get_mut(k * width..(k + 1) * width) {
+                    slot.copy_from_slice(answer);
+                }
+            }
+            cache.insert(key, answer.to_vec());
+        }
+        Ok(out)
     }
 
     /// The predicted classes of scaled rows (one query per row; as many as
@@ -521,10 +579,14 @@ mod tests {
         let scores = oracle.scores(&[0.1, 0.1, 0.9, 0.9]).unwrap();
         assert_eq!(scores.len(), 4);
         assert_eq!(oracle.used(), 2);
-        // Only one query is left: the second row is not answered.
-        assert_eq!(oracle.labels(&[0.1, 0.1, 0.9, 0.9]).unwrap().len(), 1);
+        // Rows asked before are answered from the cache, free; a row asked
+        // twice in one batch is sent once.
+        assert_eq!(oracle.labels(&[0.1, 0.1, 0.9, 0.9]).unwrap().len(), 2);
+        assert_eq!(oracle.used(), 2);
+        assert_eq!(oracle.scores(&[0.5, 0.4, 0.5, 0.4]).unwrap().len(), 4);
+        assert_eq!(oracle.used(), 3);
         assert_eq!(oracle.remaining(), 0);
-        assert!(oracle.scores(&[0.5, 0.5]).unwrap().is_empty());
+        assert!(oracle.scores(&[0.6, 0.6]).unwrap().is_empty());
 
         let mut x = vec![1.5, 0.44];
         oracle.project(&[0.2, 0.2], &mut x);
