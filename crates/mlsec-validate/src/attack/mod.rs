@@ -259,6 +259,9 @@ pub struct Oracle<'a> {
     used: Cell<usize>,
     /// Rows asked for, answered from the cache or not.
     asked: Cell<usize>,
+    /// Rows asked for in a row that the cache answered: an attack that only
+    /// returns to rows it has tried has nothing left to try.
+    stale: Cell<usize>,
     /// Answers by row (the bits of its scaled values): an attacker does not
     /// pay twice for the same row, and on a few features a random search
     /// returns to rows it has tried.
@@ -268,6 +271,9 @@ pub struct Oracle<'a> {
 /// Rows an attack may ask for, from the cache included, per query of its
 /// budget: a bound on an attack that keeps asking for rows it has seen.
 const ASKS_PER_QUERY: usize = 20;
+
+/// Rows in a row answered from the cache after which the search is over.
+const STALE_ASKS: usize = 200;
 
 impl<'a> Oracle<'a> {
     /// An oracle over `model` for features from `lower` to `lower + range`
@@ -287,6 +293,7 @@ impl<'a> Oracle<'a> {
             budget,
             used: Cell::new(0),
             asked: Cell::new(0),
+            stale: Cell::new(0),
             cache: RefCell::new(HashMap::new()),
         }
     }
@@ -315,9 +322,12 @@ impl<'a> Oracle<'a> {
     }
 
     /// Queries left of the budget (0 also once the attack has asked for
-    /// [`ASKS_PER_QUERY`] times its budget in rows, cached ones included).
+    /// [`ASKS_PER_QUERY`] times its budget in rows, cached ones included,
+    /// or [`STALE_ASKS`] rows in a row that it had asked for before).
     pub fn remaining(&self) -> usize {
-        if self.asked.get() >= self.budget.saturating_mul(ASKS_PER_QUERY) {
+        if self.asked.get() >= self.budget.saturating_mul(ASKS_PER_QUERY)
+            || self.stale.get() >= STALE_ASKS
+        {
             return 0;
         }
         self.budget.saturating_sub(self.used.get())
@@ -345,6 +355,7 @@ impl<'a> Oracle<'a> {
                 let key: Vec<u32> = row.iter().map(|v| v.to_bits()).collect();
                 if let Some(answer) = cache.get(&key) {
                     out.extend_from_slice(answer);
+                    self.stale.set(self.stale.get() + 1);
                 } else if let Some(f) = fresh.iter_mut().find(|(f, _)| *f == key) {
                     f.1.push(k);
                     out.resize(out.len() + width, 0.0);
@@ -363,6 +374,7 @@ impl<'a> Oracle<'a> {
             return Ok(out);
         }
         self.used.set(self.used.get() + fresh.len());
+        self.stale.set(0);
         let answers = self.model.predict(&raw)?;
         let mut cache = self.cache.borrow_mut();
         for ((key, places), answer) in fresh.into_iter().zip(answers.chunks_exact(width)) {
