@@ -303,3 +303,68 @@ pub fn llm_human(evidence: &Evidence, details: &crate::llm::LlmDetails, colour: 
     );
     out
 }
+
+/// The membership-inference audit of `evidence` for a terminal: the
+/// accuracy gap, one line per attack, the extraction cost.
+pub fn privacy_human(
+    evidence: &Evidence,
+    details: &crate::privacy::PrivacyDetails,
+    colour: bool,
+) -> String {
+    let paint = Paint(colour);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({} members, {} non-members attacked); accuracy on members {:.3}, on non-members {:.3}",
+        paint.p(BOLD, "privacy:"),
+        printable(&details.model.name),
+        details.rows.members,
+        details.rows.non_members,
+        details.accuracy.members,
+        details.accuracy.non_members
+    );
+    let _ = writeln!(
+        out,
+        "\n  {}",
+        paint.p(
+            DIM,
+            &format!(
+                "{:<16} {:>6} {:>10} {:>12} {:>13}",
+                "attack", "auc", "advantage", "tpr@1%fpr", "tpr@0.1%fpr"
+            )
+        )
+    );
+    for a in &details.attacks {
+        let line = format!(
+            "{:<16} {:>6.3} {:>10.3} {:>12.3} {:>13.3}",
+            a.attack, a.auc, a.advantage, a.tpr_at_fpr.fpr_1e2, a.tpr_at_fpr.fpr_1e3
+        );
+        let flagged = evidence
+            .findings
+            .iter()
+            .any(|f| f.evidence.get("attack").and_then(|v| v.as_str()) == Some(&a.attack));
+        let _ = writeln!(
+            out,
+            "  {}",
+            if flagged { paint.p(RED, &line) } else { line }
+        );
+    }
+    if let Some(x) = &details.extraction {
+        let _ = writeln!(
+            out,
+            "\n  extraction: {} queries made a copy ({}) agree with the model on {:.0}% of {} held-out rows",
+            x.queries_needed
+                .map_or("no number of".to_string(), |q| q.to_string()),
+            x.learner,
+            100.0 * x.target_agreement,
+            x.held_out
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} finding(s): {}",
+        evidence.findings.len(),
+        evidence.summary.verdict
+    );
+    out
+}

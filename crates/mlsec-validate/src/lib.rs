@@ -20,13 +20,14 @@ mod error;
 pub mod explain;
 mod human;
 pub mod llm;
+pub mod privacy;
 mod redteam;
 pub mod rng;
 pub mod rules;
 pub mod table;
 
 pub use error::ValidateError;
-pub use human::{explain_human, llm_human, redteam_human};
+pub use human::{explain_human, llm_human, privacy_human, redteam_human};
 pub use redteam::{
     redteam, AttackResult, Change, DataInfo, Example, FeatureInfo, ModelInfo, RedteamDetails,
     RedteamOptions, SampleInfo,

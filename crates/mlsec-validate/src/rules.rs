@@ -1,4 +1,5 @@
-//! The rules of `mlsec redteam` (RTM001, RTM002) and `mlsec explain` (EXP001).
+//! The rules of `mlsec redteam` (RTM001, RTM002), `mlsec privacy` (PRV001)
+//! and `mlsec explain` (EXP001).
 
 use mlsec_core::{declare_rule, Rule};
 
@@ -97,5 +98,38 @@ declare_rule! {
     };
 }
 
+declare_rule! {
+    /// ## What it does
+    /// Reports a membership-inference attack of `mlsec privacy` whose ROC
+    /// AUC at telling the model's training rows (`--members`) from rows it
+    /// never saw (`--non-members`) is above `--max-auc` (default 0.6): the
+    /// model answers its own training rows differently (more confidently,
+    /// with a lower loss) than new ones. The finding gives the attack, the
+    /// AUC, the membership advantage and the true-positive rate at 1% and
+    /// 0.1% false positives.
+    ///
+    /// ## Why is this bad?
+    /// Whoever can query the model can then tell whether a person's record
+    /// was in its training data: that a patient was in a hospital's
+    /// dataset, that a customer defaulted. Regulators treat that as a
+    /// disclosure of personal data (GDPR; the EU AI Act's data governance),
+    /// and it is the first step of reconstructing training data.
+    ///
+    /// ## Example
+    /// `lira: AUC 0.81, advantage 0.52, TPR 0.19 at 1% FPR (members 500, non-members 500)`
+    ///
+    /// ## How to fix
+    /// Reduce overfitting (regularisation, early stopping, more data; the
+    /// accuracy on members against non-members shows the gap), train with
+    /// differential privacy (DP-SGD) where the data is sensitive, return
+    /// labels or rounded scores rather than full probabilities (the
+    /// gateway's `tensor` answer rounding), and rate-limit queries. Audit
+    /// again after retraining.
+    pub const MEMBERSHIP = Rule {
+        id: "PRV001", name: "membership-leak", severity: High, category: Suspicious,
+        summary: "A membership-inference attack tells training rows from others",
+    };
+}
+
 /// Every rule of the validation commands.
-pub const ALL: &[Rule] = &[EVASION, LLM_PROBE, DISPARITY];
+pub const ALL: &[Rule] = &[EVASION, LLM_PROBE, MEMBERSHIP, DISPARITY];

@@ -110,6 +110,13 @@ pub enum Command {
     /// SHAP values of --shap-rows. Exit 0, 1 when a fairness ratio is below
     /// --min-ratio (EXP001), 2 on bad input.
     Explain(crate::validate::ExplainArgs),
+    /// Audit a classifier (ONNX) for membership inference: can its answers
+    /// tell the rows it was trained on (--members) from rows it never saw
+    /// (--non-members)? Threshold attacks, Shokri's shadow models, LiRA
+    /// (online and offline) and a supervised attack, with ROC AUC,
+    /// advantage and TPR at 1% and 0.1% FPR, and the queries a copy needs.
+    /// Exit 0, 1 when an AUC is above --max-auc (PRV001), 2 on bad input.
+    Privacy(crate::validate::PrivacyArgs),
 }
 
 #[derive(Debug, Args)]

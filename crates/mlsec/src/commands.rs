@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Guard(args) => crate::gateway::guard(args),
         Command::Redteam(args) => crate::validate::redteam(args),
         Command::Explain(args) => crate::validate::explain(args),
+        Command::Privacy(args) => crate::validate::privacy(args),
     }
 }
 

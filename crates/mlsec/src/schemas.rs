@@ -134,6 +134,13 @@ pub fn all() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "privacy",
+            envelope::<mlsec_validate::privacy::PrivacyDetails>(
+                "privacy",
+                "mlsec privacy: membership-inference attacks on a classifier, and the cost of copying it",
+            ),
+        ),
+        (
             "explain",
             envelope::<mlsec_validate::explain::ExplainDetails>(
                 "explain",

@@ -389,3 +389,111 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode, CliError> {
         },
     )
 }
+
+#[derive(Debug, Args)]
+pub struct PrivacyArgs {
+    /// The model: an ONNX file, run in process, or an endpoint's URL (see
+    /// --protocol).
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Rows the model was trained on (CSV, JSONL or Parquet).
+    #[arg(long, value_name = "FILE")]
+    pub members: PathBuf,
+    /// Rows of the same kind it never saw.
+    #[arg(long = "non-members", value_name = "FILE")]
+    pub non_members: PathBuf,
+    /// The label column; its values must be the model's class labels.
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// Feature columns in the model's input order (comma-separated)
+    /// [default: every column but the label and --exclude, in file order].
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub features: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_name = "COL")]
+    pub exclude: Vec<String>,
+    /// Attacks (comma-separated): gap, loss, confidence, entropy, mentr,
+    /// shadow, lira, lira-offline, supervised [default: all].
+    #[arg(long, value_delimiter = ',', value_parser = parse_privacy_attack)]
+    pub attack: Vec<mlsec_validate::privacy::Attack>,
+    /// Shadow models of LiRA.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub shadow: usize,
+    /// Rows of the model's domain that neither side holds, for the shadow
+    /// models [default: half the non-members].
+    #[arg(long, value_name = "FILE")]
+    pub shadow_data: Option<PathBuf>,
+    /// Rows attacked per side at most.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub rows: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A finding (PRV001) for an attack whose AUC is above this.
+    #[arg(long, default_value_t = 0.6, value_name = "AUC")]
+    pub max_auc: f64,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_privacy_attack(s: &str) -> Result<mlsec_validate::privacy::Attack, String> {
+    mlsec_validate::privacy::Attack::parse(s).ok_or_else(|| {
+        format!(
+            "unknown attack `{s}` (attacks: {})",
+            mlsec_validate::privacy::Attack::ALL
+                .map(|a| a.as_str())
+                .join(", ")
+        )
+    })
+}
+
+pub fn privacy(args: PrivacyArgs) -> Result<ExitCode, CliError> {
+    let (model, subject) = load_model(&args.model, &args.features, &args.endpoint)?;
+    let features = (!args.features.is_empty()).then_some(args.features.as_slice());
+    let read = mlsec_data::ReadOptions::default();
+    let table = |path: &std::path::Path| {
+        mlsec_validate::table::read_labelled(
+            path,
+            &args.label,
+            features,
+            &args.exclude,
+            model.as_ref(),
+            &read,
+        )
+        .map_err(|e| CliError::usage(e.to_string()))
+    };
+    let members = table(&args.members)?;
+    let non_members = table(&args.non_members)?;
+    let mut opts = mlsec_validate::privacy::PrivacyOptions::default();
+    if !args.attack.is_empty() {
+        opts.attacks = args.attack.clone();
+    }
+    opts.lira_shadows = args.shadow;
+    opts.rows = args.rows;
+    opts.seed = args.seed;
+    if let Some(path) = &args.shadow_data {
+        opts.shadow_data = Some(table(path)?);
+    }
+    let details = mlsec_validate::privacy::privacy(model.as_ref(), &members, &non_members, &opts)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    let subjects = vec![
+        subject,
+        Subject {
+            name: args.members.display().to_string(),
+            digest: Default::default(),
+        },
+        Subject {
+            name: args.non_members.display().to_string(),
+            digest: Default::default(),
+        },
+    ];
+    let mut evidence = mlsec_validate::privacy::evidence(&details, subjects, args.max_auc)
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    evidence.judge(Severity::from(args.output.fail_on));
+    crate::data::finish(
+        &evidence,
+        &args.output,
+        mlsec_validate::rules::ALL,
+        |colour| Ok(mlsec_validate::privacy_human(&evidence, &details, colour)),
+    )
+}

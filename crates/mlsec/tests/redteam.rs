@@ -414,3 +414,74 @@ fn explain_reports_fairness_importance_and_shap() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("row 100000"), "{err}");
 }
+
+/// `mlsec privacy`: the envelope's attacks, and the gate on their AUC.
+#[test]
+fn privacy_reports_each_attack_and_gates_on_auc() {
+    let text = std::fs::read_to_string(DATA).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (members, others) = (
+        dir.path().join("members.csv"),
+        dir.path().join("others.csv"),
+    );
+    let half = |odd: usize| {
+        let mut out = vec![lines[0].to_string()];
+        out.extend(
+            lines[1..]
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == odd)
+                .map(|(_, l)| l.to_string()),
+        );
+        out.join("\n") + "\n"
+    };
+    std::fs::write(&members, half(0)).unwrap();
+    std::fs::write(&others, half(1)).unwrap();
+    let run = |extra: &[&str]| {
+        mlsec()
+            .args([
+                "privacy",
+                MODEL,
+                "--label",
+                "species",
+                "--features",
+                FEATURES,
+            ])
+            .arg("--members")
+            .arg(&members)
+            .arg("--non-members")
+            .arg(&others)
+            .args(["--attack", "loss,lira", "--shadow", "4", "-f", "json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["kind"], "privacy");
+    let attacks = e["details"]["attacks"].as_array().unwrap();
+    let names: Vec<&str> = attacks
+        .iter()
+        .map(|a| a["attack"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["loss", "lira"]);
+    for a in attacks {
+        // The model never saw either half apart: no attack does much.
+        let auc = a["auc"].as_f64().unwrap();
+        assert!((0.3..0.7).contains(&auc), "{a}");
+        assert!(a["tpr_at_fpr"]["0.01"].is_number() && a["tpr_at_fpr"]["0.001"].is_number());
+        assert!(a["advantage"].as_f64().unwrap() >= 0.0);
+    }
+    // Any AUC above 0: a finding, exit 1.
+    let out = run(&["--max-auc", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["findings"][0]["rule"], "PRV001");
+}
