@@ -267,6 +267,12 @@ pub(crate) fn choose(model: &mut ModelProto) -> Result<Choice, String> {
         });
     }
 
+    for (i, n) in graph.node.iter().enumerate() {
+        if keep.contains(&i) && n.op_type == "TreeEnsembleClassifier" {
+            crate::ml::tree::check_trees(n)
+                .map_err(|e| format!("node `{}` (TreeEnsembleClassifier): {e}", n.name))?;
+        }
+    }
     let ops = graph
         .node
         .iter()

@@ -261,3 +261,14 @@ fn truncated_and_corrupted_models_are_errors() {
     }
     assert!(tried > 500);
 }
+
+/// A tree ensemble whose branches loop (found by fuzzing): tract's own
+/// classifier walked it forever; mlsec refuses it at load, naming the node.
+#[test]
+fn a_tree_that_loops_is_refused() {
+    let path = fixtures().join("hostile/tree-cycle.onnx");
+    let started = std::time::Instant::now();
+    let e = OnnxModel::load(&path).err().unwrap().to_string();
+    assert!(e.contains("TreeEnsembleClassifier"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

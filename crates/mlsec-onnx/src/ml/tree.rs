@@ -422,3 +422,93 @@ impl Kernel for Regressor {
         Ok(vec![Output::Matrix(out)])
     }
 }
+
+/// Checks the trees of a tree-ensemble node before tract builds its own
+/// (tract's TreeEnsembleClassifier walks them unchecked): every child a
+/// branch names exists in its tree, each tree has one root, and every node
+/// is reached once from it, so that no walk loops or leaves the arrays.
+pub(crate) fn check_trees(node: &NodeProto) -> Result<(), String> {
+    let ints = |name: &str| -> Vec<i64> {
+        node.attribute
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.ints.clone())
+            .unwrap_or_default()
+    };
+    let modes: Vec<Vec<u8>> = node
+        .attribute
+        .iter()
+        .find(|a| a.name == "nodes_modes")
+        .map(|a| a.strings.clone())
+        .unwrap_or_default();
+    let (trees, ids, yes, no) = (
+        ints("nodes_treeids"),
+        ints("nodes_nodeids"),
+        ints("nodes_truenodeids"),
+        ints("nodes_falsenodeids"),
+    );
+    let n = ids.len();
+    if [trees.len(), yes.len(), no.len(), modes.len()]
+        .iter()
+        .any(|&l| l != n)
+    {
+        return Err("the nodes_* attributes differ in length".into());
+    }
+    let index: HashMap<(i64, i64), usize> = trees
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, (&t, &id))| ((t, id), i))
+        .collect();
+    if index.len() != n {
+        return Err("two nodes with the same tree and node id".into());
+    }
+    let mut children: Vec<Option<(usize, usize)>> = Vec::with_capacity(n);
+    let mut is_child = vec![false; n];
+    for i in 0..n {
+        let leaf = modes.get(i).is_some_and(|m| m.as_slice() == b"LEAF");
+        if leaf {
+            children.push(None);
+            continue;
+        }
+        let t = trees.get(i).copied().unwrap_or(0);
+        let find = |id: Option<&i64>| id.and_then(|id| index.get(&(t, *id)).copied());
+        let (Some(a), Some(b)) = (find(yes.get(i)), find(no.get(i))) else {
+            return Err(format!(
+                "tree {t}: a branch points to a node the tree does not have"
+            ));
+        };
+        for c in [a, b] {
+            if let Some(flag) = is_child.get_mut(c) {
+                *flag = true;
+            }
+        }
+        children.push(Some((a, b)));
+    }
+    let mut tree_list = trees.clone();
+    tree_list.sort_unstable();
+    tree_list.dedup();
+    let mut seen = vec![false; n];
+    for t in tree_list {
+        let mut roots = (0..n)
+            .filter(|&i| trees.get(i) == Some(&t) && !is_child.get(i).copied().unwrap_or(true));
+        let (Some(root), None) = (roots.next(), roots.next()) else {
+            return Err(format!("tree {t} does not have exactly one root"));
+        };
+        let mut stack = vec![root];
+        while let Some(i) = stack.pop() {
+            match seen.get_mut(i) {
+                Some(s) if !*s => *s = true,
+                _ => return Err("a node is reached twice: the trees are not trees".into()),
+            }
+            if let Some(Some((a, b))) = children.get(i) {
+                stack.push(*a);
+                stack.push(*b);
+            }
+        }
+    }
+    if seen.iter().any(|s| !s) {
+        return Err("a node no root reaches".into());
+    }
+    Ok(())
+}
