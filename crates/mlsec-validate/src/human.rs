@@ -121,12 +121,7 @@ pub fn redteam_human(evidence: &Evidence, details: &RedteamDetails, colour: bool
             printable(reason)
         );
     }
-    let _ = writeln!(
-        out,
-        "\n{} finding(s): {}",
-        evidence.findings.len(),
-        evidence.summary.verdict
-    );
+    summary(&mut out, evidence);
     out
 }
 
@@ -237,12 +232,7 @@ pub fn explain_human(
             shown.join(", ")
         );
     }
-    let _ = writeln!(
-        out,
-        "\n{} finding(s): {}",
-        evidence.findings.len(),
-        evidence.summary.verdict
-    );
+    summary(&mut out, evidence);
     out
 }
 
@@ -295,12 +285,7 @@ pub fn llm_human(evidence: &Evidence, details: &crate::llm::LlmDetails, colour: 
             printable(reason)
         );
     }
-    let _ = writeln!(
-        out,
-        "\n{} finding(s): {}",
-        evidence.findings.len(),
-        evidence.summary.verdict
-    );
+    summary(&mut out, evidence);
     out
 }
 
@@ -360,11 +345,16 @@ pub fn privacy_human(
             x.held_out
         );
     }
+    summary(&mut out, evidence);
+    out
+}
+
+/// The closing line every command's terminal output ends with.
+fn summary(out: &mut String, evidence: &Evidence) {
     let _ = writeln!(
         out,
         "\n{} finding(s): {}",
         evidence.findings.len(),
         evidence.summary.verdict
     );
-    out
 }

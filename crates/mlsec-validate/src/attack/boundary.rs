@@ -218,9 +218,8 @@ mod tests {
     use super::*;
     use crate::attack::toy::Linear;
     use crate::attack::Constraints;
-    use mlsec_model::{argmax, Model};
 
-    use crate::attack::decision_kit::{self, diagonal, within, L2_MIN, X};
+    use crate::attack::decision_kit::{self, diagonal, halfspace20, within, L2_MIN, X};
 
     /// The shared harness, running this attack.
     #[allow(clippy::too_many_arguments)]
@@ -534,27 +533,6 @@ mod tests {
             assert!(out.queries <= budget);
             assert_eq!(out.adversarial.is_some(), budget >= 2);
         }
-    }
-
-    /// A random hyperplane in 20 features at L2 distance 0.15 from a row in
-    /// the middle of the box, with a random row beyond it as the start.
-    fn halfspace20(seed: u64) -> (Linear, Vec<f32>, Vec<Vec<f32>>, f32, f32) {
-        let mut rng = Rng::for_row(seed, 1);
-        let w: Vec<f32> = (0..20).map(|_| rng.normal() as f32).collect();
-        let x: Vec<f32> = (0..20).map(|_| 0.3 + 0.4 * rng.uniform() as f32).collect();
-        let l2 = w.iter().map(|v| v * v).sum::<f32>().sqrt();
-        let l1 = w.iter().map(|v| v.abs()).sum::<f32>();
-        let wx: f32 = w.iter().zip(&x).map(|(a, b)| a * b).sum();
-        let b = -wx - 0.15 * l2;
-        let margin = (w.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>() + b).abs();
-        let model = Linear::halfspace(w, b);
-        let start = loop {
-            let row: Vec<f32> = (0..20).map(|_| rng.uniform() as f32).collect();
-            if argmax(&model.predict(&row).unwrap()) == Some(1) {
-                break row;
-            }
-        };
-        (model, x, vec![start], margin / l2, margin / l1)
     }
 
     #[test]

@@ -89,3 +89,24 @@ pub(crate) fn within(found: f32, best: f32, share: f32) -> bool {
 
 pub(crate) const X: [f32; 2] = [0.3, 0.3];
 pub(crate) const L2_MIN: f32 = 0.4 / std::f32::consts::SQRT_2;
+
+/// A random hyperplane in 20 features at L2 distance 0.15 from a row in
+/// the middle of the box, with a random row beyond it as the start.
+pub(crate) fn halfspace20(seed: u64) -> (Linear, Vec<f32>, Vec<Vec<f32>>, f32, f32) {
+    let mut rng = Rng::for_row(seed, 1);
+    let w: Vec<f32> = (0..20).map(|_| rng.normal() as f32).collect();
+    let x: Vec<f32> = (0..20).map(|_| 0.3 + 0.4 * rng.uniform() as f32).collect();
+    let l2 = w.iter().map(|v| v * v).sum::<f32>().sqrt();
+    let l1 = w.iter().map(|v| v.abs()).sum::<f32>();
+    let wx: f32 = w.iter().zip(&x).map(|(a, b)| a * b).sum();
+    let b = -wx - 0.15 * l2;
+    let margin = (w.iter().zip(&x).map(|(a, b)| a * b).sum::<f32>() + b).abs();
+    let model = Linear::halfspace(w, b);
+    let start = loop {
+        let row: Vec<f32> = (0..20).map(|_| rng.uniform() as f32).collect();
+        if argmax(&model.predict(&row).unwrap()) == Some(1) {
+            break row;
+        }
+    };
+    (model, x, vec![start], margin / l2, margin / l1)
+}
