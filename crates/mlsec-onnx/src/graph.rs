@@ -10,7 +10,9 @@
 //!   classifier operator that produces it, if any.
 //!
 //! Nodes the chosen output does not need (the label's lookups, the ZipMap)
-//! are dropped, so an operator that only feeds the label never has to run.
+//! are dropped, so an operator that only feeds the label never has to run,
+//! and the shapes recorded for intermediate values are forgotten, since
+//! they fix the exporter's batch size.
 
 use std::collections::{HashMap, HashSet};
 
@@ -289,6 +291,16 @@ pub(crate) fn choose(model: &mut ModelProto) -> Result<Choice, String> {
         name: output.clone(),
         ..Default::default()
     }];
+    // Shapes the exporter recorded for intermediate values name its own
+    // batch (PyTorch's `batch`, or a batch of 1 when exported without a
+    // dynamic axis); mlsec runs any number of rows, so tract infers them.
+    for info in &mut graph.value_info {
+        if let Some(type_proto::Value::TensorType(t)) =
+            info.r#type.as_mut().and_then(|t| t.value.as_mut())
+        {
+            t.shape = None;
+        }
+    }
     Ok(Choice {
         input_type,
         features,

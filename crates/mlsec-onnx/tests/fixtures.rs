@@ -117,16 +117,22 @@ fn check(name: &str) -> String {
 
 #[test]
 fn every_fixture_matches_onnxruntime() {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures())
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            (p.extension()? == "onnx")
-                .then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+    // scikit-learn's exports here, PyTorch's and Keras's in deep/.
+    let mut names: Vec<String> = ["", "deep/"]
+        .iter()
+        .flat_map(|folder| {
+            std::fs::read_dir(fixtures().join(folder))
+                .unwrap()
+                .filter_map(move |e| {
+                    let p = e.unwrap().path();
+                    (p.extension()? == "onnx")
+                        .then(|| format!("{folder}{}", p.file_stem().unwrap().to_string_lossy()))
+                })
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 19, "{names:?}");
+    assert!(names.len() >= 24, "{names:?}");
+    assert_eq!(names.iter().filter(|n| n.starts_with("deep/")).count(), 4);
     let mut failures = Vec::new();
     for name in &names {
         match std::panic::catch_unwind(|| check(name)) {

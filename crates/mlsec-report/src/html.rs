@@ -98,6 +98,7 @@ pub fn html(set: &EvidenceSet) -> String {
     findings(&mut out, set);
     personal_data(&mut out, set);
     drift(&mut out, set);
+    crate::validation::validation(&mut out, set);
     threat_model(&mut out, set);
     compliance(&mut out, set);
     let _ = write!(
@@ -447,7 +448,7 @@ fn drift(out: &mut String, set: &EvidenceSet) {
 }
 
 /// The value at `pointer` in `v`, null when absent (evidence may be malformed).
-fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+pub(crate) fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
     static NULL: Value = Value::Null;
     v.pointer(pointer).unwrap_or(&NULL)
 }

@@ -23,6 +23,7 @@ mod junit;
 mod load;
 mod sarif;
 mod svg;
+mod validation;
 
 pub use html::html;
 pub use junit::junit;

@@ -156,6 +156,165 @@ pub fn histogram(
     out
 }
 
+/// One measured value (a rate, an AUC, an importance) for [`measures`].
+pub struct Measure {
+    pub label: String,
+    pub value: f64,
+    /// Shown on hover, e.g. a confidence interval.
+    pub note: String,
+    pub colour: &'static str,
+}
+
+/// A horizontal bar per measure, `full` the value of a full-width bar
+/// (negative and non-finite values draw no bar), the value written after
+/// it; `mark` draws a dashed line at a value with its name (guessing, a
+/// threshold).
+pub fn measures(title: &str, rows: &[Measure], full: f64, mark: Option<(f64, &str)>) -> String {
+    let height = rows.len() * ROW + 8 + if mark.is_some() { 16 } else { 0 };
+    let room = (WIDTH - LABEL - 70) as f64;
+    let full = if full.is_finite() && full > 0.0 {
+        full
+    } else {
+        1.0
+    };
+    let width = |v: f64| -> usize {
+        if v.is_finite() && v > 0.0 {
+            ((v.min(full) / full) * room).round() as usize
+        } else {
+            0
+        }
+    };
+    let mut out = open(title, height);
+    for (i, m) in rows.iter().enumerate() {
+        let y = i * ROW + 4;
+        let w = width(m.value);
+        let note = if m.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.note)
+        };
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{LABEL}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\"><title>{}: {}{}</title></rect><text x=\"{}\" y=\"{}\">{}</text>",
+            LABEL - 8,
+            y + 14,
+            escape(&shorten(&m.label, 38)),
+            ROW - 6,
+            m.colour,
+            escape(&m.label),
+            number(m.value),
+            escape(&note),
+            LABEL + w + 6,
+            y + 14,
+            number(m.value)
+        );
+    }
+    if let Some((at, name)) = mark {
+        let x = LABEL + width(at);
+        let bottom = rows.len() * ROW + 6;
+        let _ = write!(
+            out,
+            "<line x1=\"{x}\" y1=\"2\" x2=\"{x}\" y2=\"{bottom}\" stroke=\"#59636e\" stroke-dasharray=\"4 3\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            bottom + 14,
+            escape(&format!("{name} {}", number(at)))
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// One line of [`curves`]: its name, colour and points.
+pub struct Curve {
+    pub name: String,
+    pub colour: &'static str,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Lines through points whose y is a share (0 to 1), x labelled at every
+/// x a curve has (a robustness curve's radii); the names are the caller's
+/// legend.
+pub fn curves(title: &str, x_name: &str, y_name: &str, lines: &[Curve]) -> String {
+    const HEIGHT: usize = 220;
+    const LEFT: f64 = 48.0;
+    const TOP: f64 = 10.0;
+    const PLOT_H: f64 = 160.0;
+    let plot_w = WIDTH as f64 - LEFT - 20.0;
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let mut xs: Vec<f64> = lines
+        .iter()
+        .flat_map(|c| c.points.iter().filter(finite).map(|p| p.0))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    xs.truncate(40);
+    let (lo, hi) = match (xs.first(), xs.last()) {
+        (Some(&a), Some(&b)) if b > a => (a, b),
+        (Some(&a), _) => (a - 1.0, a + 1.0),
+        _ => (0.0, 1.0),
+    };
+    let px = |x: f64| LEFT + (x - lo) / (hi - lo) * plot_w;
+    let py = |y: f64| TOP + (1.0 - y.clamp(0.0, 1.0)) * PLOT_H;
+    let mut out = open(title, HEIGHT);
+    for y in [0.0, 0.5, 1.0] {
+        let _ = write!(
+            out,
+            "<line x1=\"{LEFT}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#d1d9e0\"/><text x=\"{2}\" y=\"{3:.1}\" text-anchor=\"end\">{4}%</text>",
+            py(y),
+            LEFT + plot_w,
+            LEFT - 6.0,
+            py(y) + 4.0,
+            (y * 100.0) as u32
+        );
+    }
+    for &x in &xs {
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            px(x),
+            TOP + PLOT_H + 16.0,
+            number(x)
+        );
+    }
+    let _ = write!(
+        out,
+        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text><text x=\"4\" y=\"{TOP}\" dominant-baseline=\"hanging\">{}</text>",
+        LEFT + plot_w / 2.0,
+        HEIGHT - 4,
+        escape(x_name),
+        escape(y_name)
+    );
+    for c in lines {
+        let mut points: Vec<(f64, f64)> = c.points.iter().filter(finite).copied().collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.truncate(40);
+        let path: Vec<String> = points
+            .iter()
+            .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+            .collect();
+        let _ = write!(
+            out,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"><title>{}</title></polyline>",
+            path.join(" "),
+            c.colour,
+            escape(&c.name)
+        );
+        for &(x, y) in &points {
+            let _ = write!(
+                out,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{}\"><title>{}: {} at {}</title></circle>",
+                px(x),
+                py(y),
+                c.colour,
+                escape(&c.name),
+                number(y),
+                number(x)
+            );
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
 fn number(x: f64) -> String {
     if x != 0.0 && (x.abs() >= 1e6 || x.abs() < 1e-3) {
         format!("{x:.3e}")
@@ -215,5 +374,53 @@ mod tests {
         assert!(svg.contains("width=\"160\""), "{svg}");
         assert!(svg.contains("width=\"0\""), "{svg}");
         assert!(svg.contains('…'));
+    }
+
+    #[test]
+    fn measures_scale_to_full_and_mark_a_reference() {
+        let m = |label: &str, value: f64| Measure {
+            label: label.into(),
+            value,
+            note: String::new(),
+            colour: "#000",
+        };
+        let svg = measures(
+            "auc",
+            &[
+                m("a", 1.0),
+                m("b", 0.5),
+                m("neg", -0.2),
+                m("nan", f64::NAN),
+                m("over", 7.0),
+            ],
+            1.0,
+            Some((0.5, "guessing")),
+        );
+        assert!(svg.contains("width=\"310\""), "{svg}");
+        assert!(svg.contains("width=\"155\""), "{svg}");
+        assert_eq!(svg.matches("width=\"0\"").count(), 2, "{svg}");
+        assert!(svg.contains("x1=\"415\""), "{svg}");
+        assert!(svg.contains("guessing 0.500"), "{svg}");
+    }
+
+    #[test]
+    fn curves_place_points_on_the_axes() {
+        let svg = curves(
+            "robustness",
+            "eps",
+            "robust accuracy",
+            &[Curve {
+                name: "<square>".into(),
+                colour: "#000",
+                points: vec![(0.1, 0.5), (0.05, 1.0), (f64::NAN, 0.2), (0.2, 0.0)],
+            }],
+        );
+        // x from 0.05 (left edge) to 0.2 (right edge), y 100% at the top.
+        assert!(
+            svg.contains("points=\"48.0,10.0 238.7,90.0 620.0,170.0\""),
+            "{svg}"
+        );
+        assert!(svg.contains("&lt;square&gt;") && !svg.contains("<square>"));
+        assert_eq!(svg.matches("<circle").count(), 3);
     }
 }

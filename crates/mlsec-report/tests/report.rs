@@ -343,3 +343,68 @@ fn drift_shows_columns_and_a_histogram_per_drifted_column() {
     );
     assert!(page.contains("&lt;img src=x&gt;") && page.contains("&lt;script&gt;"));
 }
+
+/// The validation sections read hostile or malformed envelopes without
+/// failing: names stay text, missing and mistyped values show as `-`.
+#[test]
+fn validation_sections_escape_and_tolerate_malformed_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let details = [
+        (
+            "redteam",
+            serde_json::json!({
+                "model": {"name": "<script>m</script>"}, "clean_accuracy": "high",
+                "partial": true, "partial_reason": "<b>timeout</b>",
+                "attacks": [
+                    {"attack": "<img src=x>", "eps": 0.1, "robust_accuracy": 0.4},
+                    {"attack": "<img src=x>", "eps": "wide", "robust_accuracy": null},
+                    {"attack": 7}
+                ]
+            }),
+        ),
+        (
+            "redteam.llm",
+            serde_json::json!({"url": "http://x/<y>", "families": [{"family": "<i>", "pass_rate": 2.5}],
+                "failures": [{"family": "leak", "probe": "p", "found": ["<canary>"], "answer": "<script>"}]}),
+        ),
+        (
+            "privacy",
+            serde_json::json!({"attacks": [{"attack": "<loss>", "auc": "x", "tpr_at_fpr": {"0.01": 0.5}}],
+                "extraction": {"learner": "<mlp>", "queries_needed": null}}),
+        ),
+        (
+            "explain",
+            serde_json::json!({"features": ["<f0>", 3], "fairness": {"sensitive": "<sex>",
+                "metrics": {"groups": [{"name": "<g>", "selection_rate": -1.0}]}},
+                "importance": {"features": [{"feature": 0, "mean": 0.2}, {"feature": 99, "mean": null}]},
+                "shap": [{"row": 1, "values": [0.5, -0.25, "x"]}]}),
+        ),
+    ];
+    let paths: Vec<PathBuf> = details
+        .into_iter()
+        .map(|(kind, d)| {
+            let e = Evidence::new(kind, Vec::new(), Vec::new(), d);
+            write_envelope(dir.path(), &format!("{kind}.json"), &e)
+        })
+        .collect();
+    let page = html(&load(&paths).unwrap());
+    for hostile in [
+        "<script>m",
+        "<img src=x>",
+        "<b>timeout",
+        "<canary>",
+        "<loss>",
+        "<mlp>",
+        "<f0>",
+        "<sex>",
+        "<g>",
+        "<i>",
+    ] {
+        assert!(!page.contains(hostile), "{hostile} left as markup");
+    }
+    assert!(page.contains("&lt;img src=x&gt;"));
+    assert!(page.contains("<span class=\"badge warn\">partial</span> &lt;b&gt;timeout&lt;/b&gt;"));
+    assert!(page.contains("A copy of the model (&lt;mlp&gt;) trained on its answers reaches - agreement: not reached."));
+    assert!(page.contains("<h3>SHAP values of row 1"));
+    assert!(page.contains("&lt;f0&gt; (+)"));
+}

@@ -173,21 +173,22 @@ impl Endpoint {
         }
     }
 
+    fn with_headers<B>(&self, mut req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        for (k, v) in &self.opts.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req
+    }
+
     /// One request, retried; the answer as JSON.
     fn request(&self, method: &str, url: &str, body: Option<&Value>) -> Result<Value, ModelError> {
         let mut attempt = 0;
         loop {
             self.wait_for_rate();
-            let mut req = match method {
-                "GET" => self.agent.get(url).force_send_body(),
-                _ => self.agent.post(url),
-            };
-            for (k, v) in &self.opts.headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            let sent = match body {
-                Some(b) => req.send_json(b),
-                None => req.send_empty(),
+            let sent = match (method, body) {
+                ("GET", _) => self.with_headers(self.agent.get(url)).call(),
+                (_, Some(b)) => self.with_headers(self.agent.post(url)).send_json(b),
+                (_, None) => self.with_headers(self.agent.post(url)).send_empty(),
             };
             let retry_after = match sent {
                 Ok(mut resp) => {

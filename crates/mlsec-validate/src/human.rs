@@ -113,14 +113,7 @@ pub fn redteam_human(evidence: &Evidence, details: &RedteamDetails, colour: bool
             if ex.changes.len() > 6 { ", ..." } else { "" }
         );
     }
-    if let Some(reason) = &details.partial_reason {
-        let _ = writeln!(
-            out,
-            "\n  {} {}",
-            paint.p(RED, "partial:"),
-            printable(reason)
-        );
-    }
+    partial(&mut out, &paint, details.partial_reason.as_deref());
     summary(&mut out, evidence);
     out
 }
@@ -277,14 +270,7 @@ pub fn llm_human(evidence: &Evidence, details: &crate::llm::LlmDetails, colour: 
             paint.p(DIM, &printable(&answer.replace('\n', " ")))
         );
     }
-    if let Some(reason) = &details.partial_reason {
-        let _ = writeln!(
-            out,
-            "\n  {} {}",
-            paint.p(RED, "partial:"),
-            printable(reason)
-        );
-    }
+    partial(&mut out, &paint, details.partial_reason.as_deref());
     summary(&mut out, evidence);
     out
 }
@@ -347,6 +333,18 @@ pub fn privacy_human(
     }
     summary(&mut out, evidence);
     out
+}
+
+/// Why a run stopped early, when it did.
+fn partial(out: &mut String, paint: &Paint, reason: Option<&str>) {
+    if let Some(reason) = reason {
+        let _ = writeln!(
+            out,
+            "\n  {} {}",
+            paint.p(RED, "partial:"),
+            printable(reason)
+        );
+    }
 }
 
 /// The closing line every command's terminal output ends with.

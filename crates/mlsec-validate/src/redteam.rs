@@ -49,8 +49,13 @@ pub struct RedteamOptions {
     pub target: Option<String>,
     /// Findings for attacks whose success rate is above this.
     pub max_success: f64,
-    /// Bounds given for features (name, lower, upper), over the data's.
+    /// Bounds given for features (name, lower, upper), over the data's and
+    /// the profile's.
     pub bounds: Vec<(String, f32, f32)>,
+    /// A profile written by `mlsec data profile`: each feature that is a
+    /// numeric column of it is bounded by the profile's minimum and maximum
+    /// and the data's own.
+    pub profile: Option<PathBuf>,
     pub integer: Vec<String>,
     pub immutable: Vec<String>,
     pub one_hot: Vec<Vec<String>>,
@@ -75,6 +80,7 @@ impl RedteamOptions {
             target: None,
             max_success: 0.5,
             bounds: Vec::new(),
+            profile: None,
             integer: Vec::new(),
             immutable: Vec::new(),
             one_hot: Vec::new(),
@@ -131,6 +137,9 @@ pub struct FeatureInfo {
     pub name: String,
     pub lower: f32,
     pub upper: f32,
+    /// Where the bounds come from: `data` (the rows' minimum and maximum),
+    /// `profile` (widened by the rows') or `given` (`--bounds`).
+    pub bounds_from: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub integer: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -194,6 +203,8 @@ pub struct Change {
 struct Space {
     lower: Vec<f32>,
     range: Vec<f32>,
+    /// `FeatureInfo::bounds_from` of each feature.
+    bounds_from: Vec<&'static str>,
     constraints: Constraints,
 }
 
@@ -468,6 +479,7 @@ pub fn redteam(
                 lower: space.lower.get(j).copied().unwrap_or(0.0),
                 upper: space.lower.get(j).copied().unwrap_or(0.0)
                     + space.range.get(j).copied().unwrap_or(0.0),
+                bounds_from: space.bounds_from.get(j).copied().unwrap_or("data").into(),
                 integer: space.constraints.integer.contains(&j),
                 immutable: space.constraints.immutable.contains(&j),
             })
@@ -523,8 +535,23 @@ fn space(table: &Labelled, opts: &RedteamOptions) -> Result<Space, ValidateError
             *hi = hi.max(v);
         }
     }
+    let mut bounds_from = vec!["data"; d];
+    if let Some(path) = &opts.profile {
+        for (j, lo, hi) in profile_bounds(path, &table.features)? {
+            if let (Some(l), Some(h), Some(from)) =
+                (lower.get_mut(j), upper.get_mut(j), bounds_from.get_mut(j))
+            {
+                *l = l.min(lo);
+                *h = h.max(hi);
+                *from = "profile";
+            }
+        }
+    }
     for (name, lo, hi) in &opts.bounds {
         let j = index_of(&table.features, name, "--bounds")?;
+        if let Some(from) = bounds_from.get_mut(j) {
+            *from = "given";
+        }
         if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
             return Err(ValidateError::Usage(format!(
                 "--bounds {name}: {lo} to {hi} is not a range"
@@ -558,8 +585,46 @@ fn space(table: &Labelled, opts: &RedteamOptions) -> Result<Space, ValidateError
     Ok(Space {
         lower,
         range,
+        bounds_from,
         constraints,
     })
+}
+
+/// The minimum and maximum that the profile at `path` records for each of
+/// `features` that is a numeric column of it, by feature index. A profile
+/// naming none of the features is an error (the wrong profile, most likely).
+fn profile_bounds(
+    path: &std::path::Path,
+    features: &[String],
+) -> Result<Vec<(usize, f32, f32)>, ValidateError> {
+    let profile =
+        mlsec_quality::load_profile(path).map_err(|e| ValidateError::Usage(e.to_string()))?;
+    let mut out = Vec::new();
+    for column in &profile.columns {
+        let Some(j) = features.iter().position(|f| *f == column.name) else {
+            continue;
+        };
+        if column.kind != Some(mlsec_quality::ColumnKind::Numeric) {
+            continue;
+        }
+        let moments = &column.summary.moments;
+        if let (Some(lo), Some(hi)) = (moments.min(), moments.max()) {
+            // To f32 as the rows are read, so a profile of the same rows
+            // gives their own bounds.
+            let (lo, hi) = (lo as f32, hi as f32);
+            if lo.is_finite() && hi.is_finite() && lo <= hi {
+                out.push((j, lo, hi));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(ValidateError::Usage(format!(
+            "{}: the profile has no numeric column named like a feature ({})",
+            path.display(),
+            features.join(", ")
+        )));
+    }
+    Ok(out)
 }
 
 /// The predicted class of every row.

@@ -75,10 +75,15 @@ pub struct RedteamArgs {
     /// A finding (RTM001, high) when an attack's success rate is above this.
     #[arg(long, default_value_t = 0.5, value_name = "SHARE")]
     pub max_success: f64,
-    /// A feature's bounds, over the data's minimum and maximum:
-    /// COL=LOWER:UPPER (repeatable).
+    /// A feature's bounds, over the data's minimum and maximum and the
+    /// profile's: COL=LOWER:UPPER (repeatable).
     #[arg(long, value_name = "COL=LO:HI", value_parser = parse_bounds)]
     pub bounds: Vec<(String, f32, f32)>,
+    /// A profile written by `mlsec data profile` (of the training data, say):
+    /// each feature that is a numeric column of it may range over the
+    /// profile's minimum to maximum as well as the data's.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     /// Features that hold whole numbers (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "COL")]
     pub integer: Vec<String>,
@@ -287,6 +292,7 @@ pub fn redteam(args: RedteamArgs) -> Result<ExitCode, CliError> {
     opts.target = args.target;
     opts.max_success = args.max_success;
     opts.bounds = args.bounds;
+    opts.profile = args.profile;
     opts.integer = args.integer;
     opts.immutable = args.immutable;
     opts.one_hot = args

@@ -203,6 +203,97 @@ fn bad_input_is_one_clear_line_and_exit_2() {
     assert!(err.contains("model.onnx"), "{err}");
 }
 
+/// `--profile`: the training data's profile widens each feature's bounds to
+/// the range the model saw, beyond the few rows attacked; `--bounds` wins.
+#[test]
+fn a_profile_of_the_training_data_bounds_the_features() {
+    let dir = tempfile::tempdir().unwrap();
+    // The attacked rows: the first 30 Adelie penguins only (a narrow range).
+    let text = std::fs::read_to_string(DATA).unwrap();
+    let few: Vec<&str> = text.lines().take(31).collect();
+    let rows = dir.path().join("few.csv");
+    std::fs::write(&rows, few.join("\n") + "\n").unwrap();
+    let profile = dir.path().join("train.profile.json");
+    let out = mlsec()
+        .args(["data", "profile", DATA, "-o"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let redteam = |extra: &[&str]| {
+        mlsec()
+            .args(["redteam", MODEL, "--data"])
+            .arg(&rows)
+            .args(["--label", "species", "--features", FEATURES, "--profile"])
+            .arg(&profile)
+            .args(["--attack", "square", "--budget", "50", "--max-success", "1"])
+            .args(["-f", "json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = redteam(&["--bounds", "body_mass_g=2000:7000"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let features = e["details"]["features"].as_array().unwrap();
+    let feature = |name: &str| features.iter().find(|f| f["name"] == name).unwrap();
+    // Every penguin's range (Gentoo's long flippers too), not the 30 rows'.
+    let flipper = feature("flipper_length_mm");
+    assert_eq!(flipper["bounds_from"], "profile");
+    assert_eq!(flipper["lower"].as_f64().unwrap(), 172.0);
+    assert_eq!(flipper["upper"].as_f64().unwrap(), 231.0);
+    let bill = feature("bill_length_mm");
+    assert_eq!(bill["lower"].as_f64().unwrap(), 32.099998474121094);
+    assert_eq!(bill["upper"].as_f64().unwrap(), 59.599998474121094);
+    let mass = feature("body_mass_g");
+    assert_eq!(mass["bounds_from"], "given");
+    assert_eq!(mass["lower"].as_f64().unwrap(), 2000.0);
+    assert_eq!(mass["upper"].as_f64().unwrap(), 7000.0);
+
+    // Without a profile the rows' own range, much narrower.
+    let out = mlsec()
+        .args(["redteam", MODEL, "--data"])
+        .arg(&rows)
+        .args(["--label", "species", "--features", FEATURES])
+        .args([
+            "--attack",
+            "square",
+            "--budget",
+            "50",
+            "--max-success",
+            "1",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let flipper = &e["details"]["features"][2];
+    assert_eq!(flipper["bounds_from"], "data");
+    assert!(flipper["upper"].as_f64().unwrap() < 200.0, "{flipper}");
+
+    // A profile of other data: one line naming the file, exit 2.
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, "a,b\n1,2\n3,4\n").unwrap();
+    let out = mlsec()
+        .args(["data", "profile"])
+        .arg(&other)
+        .arg("-o")
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = redteam(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("train.profile.json")
+            && err.contains("no numeric column named like a feature"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
 /// `mlsec data issues --model`: the label check reads the user's model's
 /// probabilities, and finds labels flipped in the penguins.
 #[test]
@@ -484,4 +575,81 @@ fn privacy_reports_each_attack_and_gates_on_auc() {
     assert_eq!(out.status.code(), Some(1));
     let e: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["findings"][0]["rule"], "PRV001");
+}
+
+/// `mlsec report` over the validation commands' envelopes: the robustness
+/// curve, the AUC per membership attack and the fairness and explanation
+/// charts, in one file that loads nothing.
+#[test]
+fn the_report_plots_robustness_privacy_and_explanations() {
+    let dir = tempfile::tempdir().unwrap();
+    let common = ["--label", "species", "--features", FEATURES, "-f", "json"];
+    let save = |name: &str, args: &[&str]| {
+        let path = dir.path().join(name);
+        let out = mlsec()
+            .args(args)
+            .args(common)
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        path
+    };
+    let redteam = save(
+        "redteam.json",
+        &["redteam", MODEL, "--data", DATA, "--attack", "square,hsj"]
+            .into_iter()
+            .chain(["--eps", "0.05,0.2", "--rows", "30", "--budget", "200"])
+            .collect::<Vec<_>>(),
+    );
+    let explain = save(
+        "explain.json",
+        &["explain", MODEL, "--data", DATA, "--sensitive", "sex"]
+            .into_iter()
+            .chain(["--positive", "Gentoo", "--shap-rows", "1"])
+            .collect::<Vec<_>>(),
+    );
+    let privacy = save(
+        "privacy.json",
+        &["privacy", MODEL, "--members", DATA, "--non-members", DATA]
+            .into_iter()
+            .chain(["--attack", "loss,gap"])
+            .collect::<Vec<_>>(),
+    );
+    let out = mlsec()
+        .arg("report")
+        .args([&redteam, &explain, &privacy])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let page = String::from_utf8(out.stdout).unwrap();
+    // Robustness: a line per attack, starting at the clean accuracy (x = 0).
+    assert!(
+        page.contains("<h2>Robustness: <code>"),
+        "no robustness section"
+    );
+    assert_eq!(
+        page.matches("<polyline ").count(),
+        2,
+        "one curve per attack"
+    );
+    assert!(page.contains("<td>square</td><td>0.050</td>"));
+    assert!(page.contains("<td>hsj</td><td>0.200</td>"));
+    // Privacy: each attack's AUC as a bar, guessing marked.
+    assert!(page.contains("<h2>Membership inference: <code>"));
+    assert!(page.contains("guessing 0.500"));
+    assert!(page.contains("<tr><td>loss</td>") && page.contains("<tr><td>gap</td>"));
+    // Explain: the groups, importance per feature, SHAP of row 1.
+    assert!(page.contains("<h3>Fairness across <code>sex</code>"));
+    assert!(page.contains("<tr><td>female</td>") && page.contains("<tr><td>male</td>"));
+    assert!(page.contains("<h3>Permutation importance</h3>"));
+    assert!(page.contains("aria-label=\"Permutation importance per feature\""));
+    assert!(page.contains("<h3>SHAP values of row 1"));
+    // Still one file that loads and runs nothing.
+    assert!(!page.contains("<script") && !page.contains("src=\"http"));
 }

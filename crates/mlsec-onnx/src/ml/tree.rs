@@ -289,41 +289,7 @@ pub(crate) fn parse_regressor(
         start = end;
     }
 
-    // One root per tree, and each node reached once from it.
-    let mut trees: Vec<i64> = tree_ids.clone();
-    trees.sort_unstable();
-    trees.dedup();
-    let mut is_child = vec![false; n];
-    for nd in nodes.iter().filter(|nd| nd.mode != Mode::Leaf) {
-        for c in [nd.yes, nd.no] {
-            if let Some(flag) = is_child.get_mut(c) {
-                *flag = true;
-            }
-        }
-    }
-    let mut roots = Vec::with_capacity(trees.len());
-    for &t in &trees {
-        let mut found = (0..n)
-            .filter(|&i| tree_ids.get(i) == Some(&t) && !is_child.get(i).copied().unwrap_or(true));
-        let (Some(root), None) = (found.next(), found.next()) else {
-            return Err(at(format!("tree {t} does not have exactly one root")));
-        };
-        roots.push(root);
-    }
-    let mut seen = vec![false; n];
-    for &root in &roots {
-        let mut stack = vec![root];
-        while let Some(i) = stack.pop() {
-            match seen.get_mut(i) {
-                Some(s) if !*s => *s = true,
-                _ => return Err(at("a node is reached twice: the trees are not trees".into())),
-            }
-            if let Some(nd) = nodes.get(i).filter(|nd| nd.mode != Mode::Leaf) {
-                stack.push(nd.yes);
-                stack.push(nd.no);
-            }
-        }
-    }
+    let roots = check_trees(node).map_err(at)?;
 
     let base: Vec<f32> = node.get_attr_opt_vec("base_values")?.unwrap_or_default();
     if !base.is_empty() && base.len() != targets {
@@ -427,7 +393,8 @@ impl Kernel for Regressor {
 /// (tract's TreeEnsembleClassifier walks them unchecked): every child a
 /// branch names exists in its tree, each tree has one root, and every node
 /// is reached once from it, so that no walk loops or leaves the arrays.
-pub(crate) fn check_trees(node: &NodeProto) -> Result<(), String> {
+/// Returns each tree's root (node index), trees in id order.
+pub(crate) fn check_trees(node: &NodeProto) -> Result<Vec<usize>, String> {
     let ints = |name: &str| -> Vec<i64> {
         node.attribute
             .iter()
@@ -489,12 +456,14 @@ pub(crate) fn check_trees(node: &NodeProto) -> Result<(), String> {
     tree_list.sort_unstable();
     tree_list.dedup();
     let mut seen = vec![false; n];
+    let mut roots = Vec::with_capacity(tree_list.len());
     for t in tree_list {
-        let mut roots = (0..n)
+        let mut found = (0..n)
             .filter(|&i| trees.get(i) == Some(&t) && !is_child.get(i).copied().unwrap_or(true));
-        let (Some(root), None) = (roots.next(), roots.next()) else {
+        let (Some(root), None) = (found.next(), found.next()) else {
             return Err(format!("tree {t} does not have exactly one root"));
         };
+        roots.push(root);
         let mut stack = vec![root];
         while let Some(i) = stack.pop() {
             match seen.get_mut(i) {
@@ -510,5 +479,5 @@ pub(crate) fn check_trees(node: &NodeProto) -> Result<(), String> {
     if seen.iter().any(|s| !s) {
         return Err("a node no root reaches".into());
     }
-    Ok(())
+    Ok(roots)
 }
