@@ -234,9 +234,10 @@ pub struct Curve {
 /// x a curve has (a robustness curve's radii); the names are the caller's
 /// legend.
 pub fn curves(title: &str, x_name: &str, y_name: &str, lines: &[Curve]) -> String {
-    const HEIGHT: usize = 220;
+    const HEIGHT: usize = 236;
     const LEFT: f64 = 48.0;
-    const TOP: f64 = 10.0;
+    // Room above the plot for the y axis's name.
+    const TOP: f64 = 26.0;
     const PLOT_H: f64 = 160.0;
     let plot_w = WIDTH as f64 - LEFT - 20.0;
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
@@ -277,7 +278,7 @@ pub fn curves(title: &str, x_name: &str, y_name: &str, lines: &[Curve]) -> Strin
     }
     let _ = write!(
         out,
-        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text><text x=\"4\" y=\"{TOP}\" dominant-baseline=\"hanging\">{}</text>",
+        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text><text x=\"4\" y=\"14\">{}</text>",
         LEFT + plot_w / 2.0,
         HEIGHT - 4,
         escape(x_name),
@@ -417,7 +418,7 @@ mod tests {
         );
         // x from 0.05 (left edge) to 0.2 (right edge), y 100% at the top.
         assert!(
-            svg.contains("points=\"48.0,10.0 238.7,90.0 620.0,170.0\""),
+            svg.contains("points=\"48.0,26.0 238.7,106.0 620.0,186.0\""),
             "{svg}"
         );
         assert!(svg.contains("&lt;square&gt;") && !svg.contains("<square>"));
