@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # mlsec redteam vs IBM ART (Square Attack, HopSkipJump) on the same ONNX
-# models, rows, radii and query budgets (see bench/validate/README.md).
+# models, rows, radii and query budgets, and mlsec privacy vs ART's
+# membership-inference attacks (see bench/validate/README.md).
 # Writes bench/validate/results.json (compare.py's raw output).
 #
 #   bench/validate/run.sh                          # venv, release build, compare
+#   bench/validate/run.sh --privacy                # membership inference (privacy.py)
 #   bench/validate/run.sh --datasets iris          # arguments go to compare.py
 #   MLSEC_BIN=path/to/mlsec bench/validate/run.sh  # skip the build
 #   BENCH_VENV=dir bench/validate/run.sh           # another venv location
@@ -28,5 +30,11 @@ if [ -z "${MLSEC_BIN:-}" ]; then
   MLSEC_BIN=$CARGO_TARGET_DIR/release/mlsec
 fi
 
-# 3. The comparison.
-exec "$VENV/bin/python" "$here/compare.py" --mlsec "$MLSEC_BIN" "$@"
+# 3. The comparison: evasion (compare.py), or membership inference
+#    (privacy.py) with --privacy.
+script=compare.py
+if [ "${1:-}" = "--privacy" ]; then
+  script=privacy.py
+  shift
+fi
+exec "$VENV/bin/python" "$here/$script" --mlsec "$MLSEC_BIN" "$@"
