@@ -71,6 +71,7 @@ from art.attacks.inference.membership_inference import (  # noqa: E402
 from art.estimators.classification import BlackBoxClassifier, SklearnClassifier  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import compare  # noqa: E402
 from compare import PACKAGES, export, write_csv  # noqa: E402
 
 
@@ -78,17 +79,11 @@ def load(name, seed):
     if name == "synthetic":
         # 4 classes, 20 features, 10% of labels flipped: a model that fits
         # the flipped rows has memorised them.
-        x, y = sklearn.datasets.make_classification(
+        return sklearn.datasets.make_classification(
             n_samples=2400, n_features=20, n_informative=10, n_classes=4,
             flip_y=0.1, random_state=seed,
         )
-        return x, y
-    ds = {
-        "breast_cancer": sklearn.datasets.load_breast_cancer,
-        "digits": sklearn.datasets.load_digits,
-        "wine": sklearn.datasets.load_wine,
-    }[name]()
-    return np.asarray(ds.data, dtype=np.float64), np.asarray(ds.target, dtype=np.int64)
+    return compare.load(name)
 
 
 def split(name, seed):
