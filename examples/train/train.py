@@ -9,6 +9,13 @@ writes into examples/models/species-classifier/:
 - model.onnx: the same pipeline converted with skl2onnx, for onnxruntime;
 - requirements.txt: the library versions that load them (the BOM reads it).
 
+and into examples/data/ the split, as lines copied from penguins.csv, which
+`mlsec check` validates the model on (see [[validate]] in mlsec.toml):
+
+- penguins-train.csv: the rows it was trained on (the privacy audit's members);
+- penguins-holdout.csv: the held-out quarter (attacked, explained, and the
+  audit's non-members).
+
 The table is a byte-for-byte copy of data/penguins.csv from the
 palmerpenguins package on PyPI (see examples/data/README.md); `--check`
 verifies that, and that both files load back and agree.
@@ -72,10 +79,20 @@ def load():
     return table[FEATURES], table[TARGET]
 
 
+def write_split(x_train, x_test):
+    """Each side of the split as the header and its rows of penguins.csv,
+    byte for byte, in file order (pandas' index is the row's position)."""
+    header, *rows = DATA.read_bytes().decode().splitlines(keepends=True)
+    for name, part in (("penguins-train.csv", x_train), ("penguins-holdout.csv", x_test)):
+        lines = [header] + [rows[i] for i in sorted(part.index)]
+        write(DATA.parent / name, "".join(lines).encode())
+
+
 def train(x, y):
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=0.25, stratify=y, random_state=SEED
     )
+    write_split(x_train, x_test)
     pipeline = Pipeline(
         [
             ("impute", SimpleImputer(strategy="median")),

@@ -3,8 +3,9 @@
 //! Files are told apart by extension only (nothing is opened): model files
 //! make their folder a `[[model]]` (or, at the top, each file), data files a
 //! `[[dataset]]` (a folder of several, one dataset), with the manifests,
-//! signatures, public keys and policies found beside them filled in. The
-//! result is a starting point, commented so a person can finish it.
+//! signatures, public keys and policies found beside them filled in, and an
+//! ONNX file a commented `[[validate]]`. The result is a starting point,
+//! commented so a person can finish it.
 
 use crate::project::short_name;
 use crate::CheckError;
@@ -121,7 +122,13 @@ pub fn init(root: &Path) -> Result<Proposal, CheckError> {
     }
     // SavedModel folders hold saved_model.pb: the folder is the model either way.
 
-    // Datasets: a folder of several data files is one, else each file.
+    // Datasets: a folder of several data files is one, else each file; a
+    // file pinned by a manifest of its own stays a dataset of its own, so
+    // that its manifest is checked.
+    let pinned = |f: &[String]| {
+        let d = join(f);
+        exists(&format!("{}.manifest.json", strip_ext(&d))) || exists(&format!("{d}.manifest.json"))
+    };
     let mut per_dir: BTreeMap<Vec<String>, Vec<&Vec<String>>> = BTreeMap::new();
     for f in files
         .iter()
@@ -131,7 +138,7 @@ pub fn init(root: &Path) -> Result<Proposal, CheckError> {
     }
     let mut datasets: Vec<String> = Vec::new();
     for (dir, data) in &per_dir {
-        if data.len() >= DATA_FOLDER && !dir.is_empty() {
+        if data.len() >= DATA_FOLDER && !dir.is_empty() && !data.iter().any(|f| pinned(f)) {
             datasets.push(join(dir));
         } else {
             datasets.extend(data.iter().map(|f| join(f)));
@@ -215,6 +222,18 @@ pub fn init(root: &Path) -> Result<Proposal, CheckError> {
             t,
             "# No data files found (by extension: {}).\n# [[dataset]]\n# path = \"data/train.csv\"\n",
             DATA_EXTENSIONS.join(", ")
+        );
+    }
+    // An ONNX classifier can be tested before it ships, given labelled rows
+    // it never trained on: which ones, only a person knows.
+    for onnx in files.iter().filter(|f| ext(f) == "onnx") {
+        let _ = writeln!(
+            t,
+            "# [[validate]]                     # test it before it ships: mlsec redteam, explain, privacy\n\
+             # model = {}\n\
+             # data = \"data/holdout.csv\"        # labelled rows it never trained on\n\
+             # label = \"label\"\n",
+            toml_str(&join(onnx))
         );
     }
     let _ = writeln!(

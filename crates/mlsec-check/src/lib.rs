@@ -1,6 +1,7 @@
 //! `mlsec check`: one gate for a model project. Reads `mlsec.toml`, runs
 //! every applicable producer in-process and in parallel (scan, signature
-//! verification, BOM, data verification, PII), keeps each evidence envelope
+//! verification, BOM, data verification, PII, drift, poisoning, and the
+//! validation of models: robustness, privacy, fairness), keeps each evidence envelope
 //! in the evidence folder, evaluates the policies over all of it, and
 //! returns the decision as an envelope of kind `check`.
 
@@ -18,9 +19,13 @@
 
 mod init;
 mod project;
+mod validate;
 
 pub use init::{init, Proposal, DATA_EXTENSIONS};
-pub use project::{DatasetEntry, ModelEntry, PolicySection, Project, ProjectSection};
+pub use project::{
+    DatasetEntry, ExplainSection, ModelEntry, PolicySection, PrivacySection, Project,
+    ProjectSection, RedteamSection, ValidateEntry,
+};
 
 use mlsec_core::{Category, Evidence, Fault, Finding, Severity, Subject};
 use mlsec_policy::{Decision, FrameworkStatus, Level, PolicyOptions, PolicySet};
@@ -53,10 +58,16 @@ pub enum CheckKind {
     /// `mlsec threat-model` of the project's `threat-model` file, against
     /// the policies this check loaded.
     Threat,
+    /// `mlsec redteam` of each `[[validate]]` model.
+    Redteam,
+    /// `mlsec privacy` of each `[[validate]]` model with `[validate.privacy]`.
+    Privacy,
+    /// `mlsec explain` of each `[[validate]]` model.
+    Explain,
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 8] = [
+    pub const ALL: [CheckKind; 11] = [
         CheckKind::Scan,
         CheckKind::Sign,
         CheckKind::Bom,
@@ -65,6 +76,9 @@ impl CheckKind {
         CheckKind::Drift,
         CheckKind::Issues,
         CheckKind::Threat,
+        CheckKind::Redteam,
+        CheckKind::Privacy,
+        CheckKind::Explain,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +91,9 @@ impl CheckKind {
             CheckKind::Drift => "drift",
             CheckKind::Issues => "issues",
             CheckKind::Threat => "threat",
+            CheckKind::Redteam => "redteam",
+            CheckKind::Privacy => "privacy",
+            CheckKind::Explain => "explain",
         }
     }
 }
@@ -88,9 +105,8 @@ impl std::str::FromStr for CheckKind {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!(
-                    "no check `{s}` (there are: scan, sign, bom, data, pii, drift, issues, threat)"
-                )
+                let all: Vec<&str> = CheckKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("no check `{s}` (there are: {})", all.join(", "))
             })
     }
 }
@@ -195,7 +211,7 @@ impl CheckDetails {
 }
 
 /// A planned check.
-struct Plan {
+pub(crate) struct Plan {
     kind: CheckKind,
     target: String,
     file: String,
@@ -250,12 +266,11 @@ pub fn run(options: &CheckOptions) -> Result<Evidence, CheckError> {
         .clone()
         .or_else(|| project.project.evidence.as_ref().map(|p| at(p)))
         .unwrap_or_else(|| base.join(".mlsec/evidence"));
-    std::fs::create_dir_all(&evidence_dir).map_err(|e| CheckError::io(&evidence_dir, &e))?;
-
     let wanted = |k: CheckKind| {
         (options.only.is_empty() || options.only.contains(&k)) && !options.skip.contains(&k)
     };
-    let plans = plan(&project, &at, &scan_config, &wanted);
+    let plans = plan(&project, &config, &at, &scan_config, &wanted)?;
+    std::fs::create_dir_all(&evidence_dir).map_err(|e| CheckError::io(&evidence_dir, &e))?;
     let runs = execute(plans, &evidence_dir);
 
     // The policy input: the project, what ran, and every envelope by kind.
@@ -445,9 +460,23 @@ fn check_inputs(
     if let Some(p) = &project.project.threat_model {
         must("threat model", p)?;
     }
-    if project.model.is_empty() && project.dataset.is_empty() {
+    let mut names = std::collections::BTreeSet::new();
+    for entry in &project.validate {
+        for (what, p) in validate::files(entry) {
+            must(what, p)?;
+        }
+        // Each entry's evidence files are named after it.
+        let name = validate::name_of(entry, project);
+        if !names.insert(name.clone()) {
+            return Err(CheckError::Project(format!(
+                "{}: two [[validate]] entries are named `{name}`; give one a `name`",
+                config.display()
+            )));
+        }
+    }
+    if project.model.is_empty() && project.dataset.is_empty() && project.validate.is_empty() {
         return Err(CheckError::Project(format!(
-            "{}: names no [[model]] and no [[dataset]]: nothing to check",
+            "{}: names no [[model]], [[dataset]] or [[validate]]: nothing to check",
             config.display()
         )));
     }
@@ -468,10 +497,11 @@ fn trust_of(
 /// The checks that apply, each as a closure that makes its envelope.
 fn plan(
     project: &Project,
+    config: &Path,
     at: &dyn Fn(&Path) -> PathBuf,
     scan_config: &mlsec_scan::ScanConfig,
     wanted: &dyn Fn(CheckKind) -> bool,
-) -> Vec<Plan> {
+) -> Result<Vec<Plan>, CheckError> {
     let mut plans = Vec::new();
     let models: Vec<PathBuf> = project.model.iter().map(|m| at(&m.path)).collect();
     if wanted(CheckKind::Scan) && !models.is_empty() {
@@ -638,7 +668,11 @@ fn plan(
             }),
         });
     }
-    plans
+    for entry in &project.validate {
+        let name = validate::name_of(entry, project);
+        plans.extend(validate::plans(entry, &name, config, at, wanted)?);
+    }
+    Ok(plans)
 }
 
 /// Runs the plans in parallel and writes each envelope; a check that fails

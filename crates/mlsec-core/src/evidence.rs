@@ -49,6 +49,18 @@ pub struct Summary {
     pub counts: BTreeMap<Severity, usize>,
 }
 
+impl Subject {
+    /// A file as a subject: its path as given and its SHA-256.
+    pub fn of_file(path: &std::path::Path) -> std::io::Result<Subject> {
+        let file = std::fs::File::open(path)?;
+        let (digest, _) = crate::digest::sha256_stream(&[], file)?;
+        Ok(Subject {
+            name: path.display().to_string(),
+            digest: [("sha256".to_string(), crate::digest::hex(&digest))].into(),
+        })
+    }
+}
+
 impl Evidence {
     /// Builds an envelope of `kind`, judged against [`DEFAULT_THRESHOLD`].
     /// Producers report; the gate that acts on the verdict (the CLI's

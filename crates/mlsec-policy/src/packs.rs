@@ -29,6 +29,13 @@ const BASELINE: &[(&str, &str)] = files!(
     "baseline/mlp006_test.rego",
     "baseline/mlp007.rego",
     "baseline/mlp007_test.rego",
+    "lib/fairness.rego",
+    "baseline/mlp008.rego",
+    "baseline/mlp008_test.rego",
+    "baseline/mlp009.rego",
+    "baseline/mlp009_test.rego",
+    "baseline/mlp010.rego",
+    "baseline/mlp010_test.rego",
 );
 
 const STRICT: &[(&str, &str)] = files!(
@@ -42,6 +49,8 @@ const STRICT: &[(&str, &str)] = files!(
     "strict/mlp104_test.rego",
     "strict/mlp105.rego",
     "strict/mlp105_test.rego",
+    "strict/mlp106.rego",
+    "strict/mlp106_test.rego",
 );
 
 /// Every bundled pack. `strict` holds only what it adds: loading it loads
@@ -49,12 +58,12 @@ const STRICT: &[(&str, &str)] = files!(
 pub const PACKS: &[Pack] = &[
     Pack {
         name: "baseline",
-        about: "the defaults: no code execution in models, signatures and manifests that are checked hold, no secrets in data; personal data is a warning",
+        about: "the defaults: no code execution in models, signatures and manifests that are checked hold, no secrets or poisoning in data, no evasion or membership leak in validated models; personal data and unfair decisions are warnings",
         files: BASELINE,
     },
     Pack {
         name: "strict",
-        about: "baseline, and every model signed and described by a BOM, every dataset pinned by a signed manifest, every model file judged to its end, no personal data",
+        about: "baseline, and every model signed and described by a BOM, every dataset pinned by a signed manifest, every model file judged to its end, no personal data, no unfair decisions",
         files: STRICT,
     },
 ];

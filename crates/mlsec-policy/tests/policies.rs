@@ -33,7 +33,7 @@ fn every_bundled_test_passes_and_every_rule_has_tests() {
             .count();
         assert!(package_tests >= 2, "{}: {package_tests} test(s)", rule.id);
     }
-    assert_eq!(set.rule_list().unwrap().len(), 12);
+    assert_eq!(set.rule_list().unwrap().len(), 16);
 }
 
 #[test]

@@ -70,13 +70,14 @@ fn the_example_report_shows_the_decision_checks_policies_and_compliance() {
     let set = example_evidence(dir.path());
     assert_eq!(set.decision(), "deny");
     // Every check's envelope came back: scan, 2 signatures, 4 BOMs, data,
-    // drift, data issues, PII, and the threat model of examples/pipeline.yaml.
+    // drift, data issues, PII, the classifier's redteam, privacy and
+    // explain, and the threat model of examples/pipeline.yaml.
     let kinds: Vec<&str> = set
         .envelopes
         .iter()
         .map(|e| e.evidence.kind.as_str())
         .collect();
-    assert_eq!(kinds.len(), 12, "{kinds:?}");
+    assert_eq!(kinds.len(), 15, "{kinds:?}");
     assert!(kinds.contains(&"threat-model"), "{kinds:?}");
     assert!(kinds.contains(&"drift"), "{kinds:?}");
     assert!(kinds.contains(&"data-issues"), "{kinds:?}");

@@ -53,6 +53,8 @@ struct FileConfig {
     _model: Option<serde::de::IgnoredAny>,
     #[serde(default, rename = "dataset")]
     _dataset: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "validate")]
+    _validate: Option<serde::de::IgnoredAny>,
     #[serde(default, rename = "policy")]
     _policy: Option<serde::de::IgnoredAny>,
 }

@@ -68,6 +68,11 @@ pub fn check_of(kind: &str) -> Option<&'static str> {
         "bom" => "bom",
         "data.integrity" => "data",
         "data.pii" => "pii",
+        "drift" => "drift",
+        "data-issues" => "issues",
+        "redteam" => "redteam",
+        "privacy" => "privacy",
+        "explain" => "explain",
         _ => return None,
     })
 }
@@ -222,8 +227,12 @@ mod tests {
         let api = coverage.covering("mitre-atlas", "AML.T0024");
         assert!(api.iter().all(|c| c.matches == Match::SubTechnique));
         assert!(!api.is_empty());
-        assert!(coverage.covering("mitre-atlas", "AML.T0043").is_empty());
-        assert!(coverage.covering("owasp-ml", "ML01").is_empty());
+        // Evasion: MLP008, on the redteam check's evidence.
+        let evasion = coverage.covering("owasp-ml", "ML01");
+        assert!(evasion
+            .iter()
+            .any(|c| c.rule == "MLP008" && c.checks == ["redteam"]));
+        assert!(coverage.covering("owasp-ml", "ML05").is_empty());
         let ml06 = coverage.covering("owasp-ml", "ML06");
         assert!(ml06
             .iter()

@@ -193,21 +193,26 @@ pub fn human(evidence: &Evidence, details: &ThreatModelDetails, colour: bool) ->
                 "(RULE): names only the parent technique, or only some sub-techniques"
             )
         );
-        for r in details
+        let shown: Vec<_> = details
             .rules
             .iter()
             .filter(|r| named.contains(r.id.as_str()))
-        {
-            let checks = if r.checks.is_empty() {
-                "-".to_string()
-            } else {
-                r.checks.join(", ")
-            };
+            .map(|r| {
+                let checks = if r.checks.is_empty() {
+                    "-".to_string()
+                } else {
+                    r.checks.join(", ")
+                };
+                (r, checks)
+            })
+            .collect();
+        let checks_width = width(shown.iter().map(|(_, c)| c.as_str())).clamp(5, 16);
+        for (r, checks) in &shown {
             let _ = writeln!(
                 out,
                 "  {}  {}  {}  {}",
                 fit(&r.id, 7),
-                fit(&checks, 5),
+                fit(checks, checks_width),
                 fit(&printable(&r.source), 8),
                 printable(&r.title)
             );

@@ -68,7 +68,8 @@ pub fn read_labelled(
 }
 
 /// [`read_labelled`], also keeping each row's value of the column `group`
-/// (a sensitive attribute) in [`Labelled::groups`].
+/// (a sensitive attribute) in [`Labelled::groups`]; without `features`,
+/// that column is left out of the features.
 pub fn read_labelled_with_groups(
     path: &Path,
     label: &str,
@@ -117,7 +118,10 @@ pub fn read_labelled_with_groups(
         None => table
             .columns
             .iter()
-            .filter(|c| c.name != label && !exclude.contains(&c.name))
+            // The sensitive column groups rows; it is no feature.
+            .filter(|c| {
+                c.name != label && !exclude.contains(&c.name) && Some(c.name.as_str()) != group
+            })
             .collect(),
     };
     if chosen.len() != model.features() {

@@ -18,7 +18,8 @@ pub struct CheckArgs {
     /// The project file (default: DIR/mlsec.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Run only these checks: scan, sign, bom, data, pii, drift, threat (comma-separated).
+    /// Run only these checks: scan, sign, bom, data, pii, drift, issues,
+    /// threat, redteam, privacy, explain (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "CHECK", value_parser = kind)]
     pub only: Vec<CheckKind>,
     /// Leave these checks out.
@@ -275,6 +276,8 @@ fn summary(
         paint("1", &format!("mlsec check: {}", d.project))
     );
     let _ = writeln!(out, "\nchecks");
+    let width = d.checks.iter().map(|c| c.kind.as_str().len()).max();
+    let width = width.unwrap_or(0);
     for c in &d.checks {
         let state = match (c.status.as_str(), c.verdict.as_deref()) {
             ("error", _) => paint("31", "error"),
@@ -287,7 +290,7 @@ fn summary(
         };
         let _ = writeln!(
             out,
-            "  {:<6} {:<9} {}  {}",
+            "  {:<width$} {:<9} {}  {}",
             c.kind.as_str(),
             state,
             printable(&c.target),

@@ -204,7 +204,9 @@ fn load_model(
         return Ok((Box::new(model), subject));
     }
     let loaded = mlsec_onnx::OnnxModel::load(model).map_err(|e| CliError::usage(e.to_string()))?;
-    Ok((Box::new(loaded), model_subject(model)?))
+    let subject = Subject::of_file(model)
+        .map_err(|e| CliError::usage(format!("{}: {e}", model.display())))?;
+    Ok((Box::new(loaded), subject))
 }
 
 fn parse_attack(s: &str) -> Result<Kind, String> {
@@ -227,18 +229,6 @@ fn parse_bounds(s: &str) -> Result<(String, f32, f32), String> {
     let lo: f32 = lo.trim().parse().map_err(|_| err())?;
     let hi: f32 = hi.trim().parse().map_err(|_| err())?;
     Ok((col.to_string(), lo, hi))
-}
-
-/// The model file as a subject: its path and SHA-256.
-fn model_subject(path: &std::path::Path) -> Result<Subject, CliError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-    let (digest, _) = mlsec_core::digest::sha256_stream(&[], file)
-        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-    Ok(Subject {
-        name: path.display().to_string(),
-        digest: [("sha256".to_string(), mlsec_core::digest::hex(&digest))].into(),
-    })
 }
 
 /// `mlsec redteam --protocol openai`: the LLM probes.
@@ -369,11 +359,6 @@ pub fn explain(args: ExplainArgs) -> Result<ExitCode, CliError> {
         mlsec_validate::explain::ExplainOptions::new(args.data.clone(), args.label.clone());
     opts.features = (!args.features.is_empty()).then_some(args.features);
     opts.exclude = args.exclude;
-    if let Some(s) = &args.sensitive {
-        if !opts.exclude.contains(s) {
-            opts.exclude.push(s.clone());
-        }
-    }
     opts.sensitive = args.sensitive;
     opts.positive = args.positive;
     opts.min_ratio = args.min_ratio;
@@ -455,51 +440,29 @@ fn parse_privacy_attack(s: &str) -> Result<mlsec_validate::privacy::Attack, Stri
 
 pub fn privacy(args: PrivacyArgs) -> Result<ExitCode, CliError> {
     let (model, subject) = load_model(&args.model, &args.features, &args.endpoint)?;
-    let features = (!args.features.is_empty()).then_some(args.features.as_slice());
-    let read = mlsec_data::ReadOptions::default();
-    let table = |path: &std::path::Path| {
-        mlsec_validate::table::read_labelled(
-            path,
-            &args.label,
-            features,
-            &args.exclude,
-            model.as_ref(),
-            &read,
-        )
-        .map_err(|e| CliError::usage(e.to_string()))
-    };
-    let members = table(&args.members)?;
-    let non_members = table(&args.non_members)?;
-    let mut opts = mlsec_validate::privacy::PrivacyOptions::default();
+    let mut opts =
+        mlsec_validate::privacy::AuditOptions::new(args.members, args.non_members, args.label);
+    opts.features = (!args.features.is_empty()).then_some(args.features);
+    opts.exclude = args.exclude;
+    opts.shadow_data = args.shadow_data;
+    opts.max_auc = args.max_auc;
     if !args.attack.is_empty() {
-        opts.attacks = args.attack.clone();
+        opts.privacy.attacks = args.attack;
     }
-    opts.lira_shadows = args.shadow;
-    opts.rows = args.rows;
-    opts.seed = args.seed;
-    if let Some(path) = &args.shadow_data {
-        opts.shadow_data = Some(table(path)?);
-    }
-    let details = mlsec_validate::privacy::privacy(model.as_ref(), &members, &non_members, &opts)
-        .map_err(|e| CliError::usage(e.to_string()))?;
-    let subjects = vec![
-        subject,
-        Subject {
-            name: args.members.display().to_string(),
-            digest: Default::default(),
-        },
-        Subject {
-            name: args.non_members.display().to_string(),
-            digest: Default::default(),
-        },
-    ];
-    let mut evidence = mlsec_validate::privacy::evidence(&details, subjects, args.max_auc)
+    opts.privacy.lira_shadows = args.shadow;
+    opts.privacy.rows = args.rows;
+    opts.privacy.seed = args.seed;
+    let mut evidence = mlsec_validate::privacy::audit(model.as_ref(), subject, &opts)
         .map_err(|e| CliError::usage(e.to_string()))?;
     evidence.judge(Severity::from(args.output.fail_on));
     crate::data::finish(
         &evidence,
         &args.output,
         mlsec_validate::rules::ALL,
-        |colour| Ok(mlsec_validate::privacy_human(&evidence, &details, colour)),
+        |colour| {
+            let details: mlsec_validate::privacy::PrivacyDetails =
+                serde_json::from_value(evidence.details.clone()).map_err(CliError::internal)?;
+            Ok(mlsec_validate::privacy_human(&evidence, &details, colour))
+        },
     )
 }

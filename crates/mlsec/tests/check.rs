@@ -251,6 +251,18 @@ fn init_writes_a_project_file_that_check_runs_and_never_overwrites_one() {
         "{text}"
     );
     assert!(text.contains("paths = [\"policy\"]"), "{text}");
+    // Four tables in data/, one pinned by its own manifest: each its own
+    // dataset, so that the manifest is checked.
+    assert!(
+        text.contains("path = \"data/penguins-holdout.csv\"\n# manifest"),
+        "{text}"
+    );
+    // Each ONNX file gets a [[validate]] to finish by hand.
+    assert!(
+        text.contains("# [[validate]]")
+            && text.contains("# model = \"models/species-classifier/model.onnx\""),
+        "{text}"
+    );
     // What it wrote is a project `mlsec check` runs: the downloads are denied,
     // the signatures and the pinned data pass.
     let run = mlsec().arg("check").arg(&project).assert().code(1);
@@ -379,7 +391,11 @@ fn a_threat_model_that_does_not_parse_makes_the_gate_an_error() {
     .unwrap();
     let run = mlsec().arg("check").arg(&project).assert().code(2);
     let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
-    assert!(out.contains("threat error"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("threat ") && l.contains(" error ")),
+        "{out}"
+    );
     assert!(out.contains("pipeline.yaml:3:"), "{out}");
     // Without it, the same project decides again.
     mlsec()

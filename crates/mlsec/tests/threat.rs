@@ -34,10 +34,13 @@ fn the_example_prints_components_boundaries_and_threats() {
     };
     assert!(row("AML.T0010.003").contains("MLP001 MLP002 MLP101 (MLP103)"));
     assert!(row("AML.T0010.003").ends_with("downloads → trainer"));
-    assert!(row("AML.T0043").contains("GAP"));
+    // Adversarial inputs to the public classifier: the [[validate]] entry's
+    // redteam is judged by MLP008. Extracting the model is still a gap.
+    assert!(row("AML.T0043").contains("MLP008") && row("AML.T0043").ends_with("species-api"));
+    assert!(row("AML.T0024.002").contains("GAP"));
     assert!(row("LLM01").contains("GAP") && row("LLM01").ends_with("chat-assistant"));
     assert!(
-        text.contains("  MLP001   scan   baseline  No model file"),
+        text.contains("  MLP001   scan     baseline  No model file"),
         "{text}"
     );
     assert!(text.contains("\nthreat-model: 49 threat(s): "), "{text}");

@@ -598,3 +598,78 @@ pub fn evidence(
         "privacy", subjects, findings, value,
     ))
 }
+
+/// What [`audit`] reads: the model's training rows and rows it never saw,
+/// as files, and when a membership score counts as a leak.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// Rows the model was trained on (CSV, JSONL or Parquet).
+    pub members: std::path::PathBuf,
+    /// Rows of the same kind it never saw.
+    pub non_members: std::path::PathBuf,
+    pub label: String,
+    /// Feature columns in the model's input order (default: every column
+    /// but the label and `exclude`).
+    pub features: Option<Vec<String>>,
+    pub exclude: Vec<String>,
+    /// Rows of the model's domain that neither side holds, for the shadow
+    /// models (default: half the non-members).
+    pub shadow_data: Option<std::path::PathBuf>,
+    /// A finding (PRV001) for an attack whose AUC is above this.
+    pub max_auc: f64,
+    pub read: mlsec_data::ReadOptions,
+    pub privacy: PrivacyOptions,
+}
+
+impl AuditOptions {
+    pub fn new(
+        members: std::path::PathBuf,
+        non_members: std::path::PathBuf,
+        label: String,
+    ) -> AuditOptions {
+        AuditOptions {
+            members,
+            non_members,
+            label,
+            features: None,
+            exclude: Vec::new(),
+            shadow_data: None,
+            max_auc: 0.6,
+            read: mlsec_data::ReadOptions::default(),
+            privacy: PrivacyOptions::default(),
+        }
+    }
+}
+
+/// `mlsec privacy`: reads the member and non-member files, runs
+/// [`privacy`] and returns the `privacy` envelope, whose subjects are the
+/// model and both files.
+pub fn audit(
+    model: &dyn Model,
+    model_subject: mlsec_core::Subject,
+    opts: &AuditOptions,
+) -> Result<mlsec_core::Evidence, ValidateError> {
+    let table = |path: &std::path::Path| {
+        crate::table::read_labelled(
+            path,
+            &opts.label,
+            opts.features.as_deref(),
+            &opts.exclude,
+            model,
+            &opts.read,
+        )
+    };
+    let members = table(&opts.members)?;
+    let non_members = table(&opts.non_members)?;
+    let mut privacy_options = opts.privacy.clone();
+    if let Some(path) = &opts.shadow_data {
+        privacy_options.shadow_data = Some(table(path)?);
+    }
+    let details = privacy(model, &members, &non_members, &privacy_options)?;
+    let file = |path: &std::path::Path| mlsec_core::Subject {
+        name: path.display().to_string(),
+        digest: Default::default(),
+    };
+    let subjects = vec![model_subject, file(&opts.members), file(&opts.non_members)];
+    evidence(&details, subjects, opts.max_auc)
+}
