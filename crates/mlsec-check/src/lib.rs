@@ -269,7 +269,7 @@ pub fn run(options: &CheckOptions) -> Result<Evidence, CheckError> {
     let wanted = |k: CheckKind| {
         (options.only.is_empty() || options.only.contains(&k)) && !options.skip.contains(&k)
     };
-    let plans = plan(&project, &config, &at, &scan_config, &wanted)?;
+    let plans = unique_files(plan(&project, &config, &at, &scan_config, &wanted)?);
     std::fs::create_dir_all(&evidence_dir).map_err(|e| CheckError::io(&evidence_dir, &e))?;
     let runs = execute(plans, &evidence_dir);
 
@@ -460,18 +460,9 @@ fn check_inputs(
     if let Some(p) = &project.project.threat_model {
         must("threat model", p)?;
     }
-    let mut names = std::collections::BTreeSet::new();
     for entry in &project.validate {
         for (what, p) in validate::files(entry) {
             must(what, p)?;
-        }
-        // Each entry's evidence files are named after it.
-        let name = validate::name_of(entry, project);
-        if !names.insert(name.clone()) {
-            return Err(CheckError::Project(format!(
-                "{}: two [[validate]] entries are named `{name}`; give one a `name`",
-                config.display()
-            )));
         }
     }
     if project.model.is_empty() && project.dataset.is_empty() && project.validate.is_empty() {
@@ -673,6 +664,36 @@ fn plan(
         plans.extend(validate::plans(entry, &name, config, at, wanted)?);
     }
     Ok(plans)
+}
+
+/// Gives each plan an evidence file of its own: one path component of
+/// safe characters (a name from `mlsec.toml` never leaves the evidence
+/// folder), numbered when two checks would share it (two models in folders
+/// of one name), so that no envelope overwrites another.
+fn unique_files(mut plans: Vec<Plan>) -> Vec<Plan> {
+    let mut taken = std::collections::BTreeSet::new();
+    for p in &mut plans {
+        let safe: String = p
+            .file
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let stem = safe.strip_suffix(".json").unwrap_or(&safe).to_string();
+        let mut file = format!("{stem}.json");
+        let mut n = 2;
+        while !taken.insert(file.clone()) {
+            file = format!("{stem}-{n}.json");
+            n += 1;
+        }
+        p.file = file;
+    }
+    plans
 }
 
 /// Runs the plans in parallel and writes each envelope; a check that fails

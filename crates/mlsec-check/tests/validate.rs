@@ -84,6 +84,16 @@ fn status<'a>(d: &'a CheckDetails, id: &str) -> &'a str {
         .map_or("absent", |r| r.status.as_str())
 }
 
+/// The policy messages of `rule`.
+fn messages(d: &CheckDetails, rule: &str) -> Vec<String> {
+    d.policy
+        .messages
+        .iter()
+        .filter(|m| m.rule.as_deref() == Some(rule))
+        .map(|m| m.msg.clone())
+        .collect()
+}
+
 fn envelope(d: &CheckDetails, kind: CheckKind) -> serde_json::Value {
     let run = d.checks.iter().find(|c| c.kind == kind).unwrap();
     assert_eq!(run.status, "ran", "{run:?}");
@@ -169,27 +179,18 @@ fn the_three_validations_run_and_a_sound_model_passes() {
     // the held-out quarter holds more male Gentoos: demographic parity
     // warns, for people to judge.
     assert_eq!(status(&d, "MLP010"), "warned", "{:#?}", d.policy.messages);
-    let fairness: Vec<&str> = d
-        .policy
-        .messages
-        .iter()
-        .filter(|m| m.rule.as_deref() == Some("MLP010"))
-        .map(|m| m.msg.as_str())
-        .collect();
+    let fairness = messages(&d, "MLP010");
     assert_eq!(fairness.len(), 1, "{fairness:?}");
     assert!(
         fairness[0].contains("demographic parity ratio"),
         "{fairness:?}"
     );
     // 20% of each range flips most answers; 2% is no denial on its own.
-    let denied: Vec<&str> = d
-        .policy
-        .messages
-        .iter()
-        .filter(|m| m.rule.as_deref() == Some("MLP008"))
-        .map(|m| m.msg.as_str())
-        .collect();
-    assert!(denied.iter().all(|m| m.contains("eps 0.2)")), "{denied:?}");
+    let denied = messages(&d, "MLP008");
+    assert!(
+        !denied.is_empty() && denied.iter().all(|m| m.contains("eps 0.2)")),
+        "{denied:?}"
+    );
     let input: serde_json::Value =
         serde_json::from_slice(&fs::read(Path::new(&d.evidence_dir).join("input.json")).unwrap())
             .unwrap();
@@ -210,25 +211,17 @@ fn findings_past_the_entry_thresholds_are_denied_and_warned() {
     assert_eq!(status(&d, "MLP008"), "denied", "{:#?}", d.policy.messages);
     assert_eq!(status(&d, "MLP009"), "denied");
     assert_eq!(status(&d, "MLP010"), "warned");
-    let messages = |rule: &str| -> Vec<String> {
-        d.policy
-            .messages
-            .iter()
-            .filter(|m| m.rule.as_deref() == Some(rule))
-            .map(|m| m.msg.clone())
-            .collect()
-    };
     // Both radii and both attacks of privacy, each its own denial, about
     // the model file.
-    let evasion = messages("MLP008");
+    let evasion = messages(&d, "MLP008");
     assert_eq!(evasion.len(), 2, "{evasion:?}");
     assert!(evasion[0].contains("model.onnx: RTM001 square (linf, eps 0.02)"));
     assert!(evasion[1].contains("model.onnx: RTM001 square (linf, eps 0.2)"));
-    let leaks = messages("MLP009");
+    let leaks = messages(&d, "MLP009");
     assert_eq!(leaks.len(), 2, "{leaks:?}");
     assert!(leaks.iter().any(|m| m.contains("PRV001 loss: AUC")));
     assert!(leaks.iter().any(|m| m.contains("PRV001 lira: AUC")));
-    let fairness = messages("MLP010");
+    let fairness = messages(&d, "MLP010");
     assert!(fairness
         .iter()
         .all(|m| m.contains("EXP001") && m.contains("`sex`")));
@@ -305,24 +298,48 @@ fn bad_validation_settings_stop_the_gate_before_anything_runs() {
 }
 
 #[test]
-fn two_entries_of_one_name_are_an_error() {
+fn two_entries_of_one_model_keep_both_envelopes() {
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), "");
+    project(dir.path(), "[validate.redteam]\nrows = 5\nbudget = 50\n");
     let mut toml = fs::read_to_string(dir.path().join("mlsec.toml")).unwrap();
+    // The same model on its training rows, and a name that tries to leave
+    // the evidence folder.
     toml.push_str(
-        "\n[[validate]]\nmodel = \"models/species/model.onnx\"\ndata = \"data/penguins-train.csv\"\nlabel = \"species\"\n",
+        "\n[[validate]]\nmodel = \"models/species/model.onnx\"\ndata = \"data/penguins-train.csv\"\nlabel = \"species\"\nfeatures = [\"bill_length_mm\", \"bill_depth_mm\", \"flipper_length_mm\", \"body_mass_g\"]\n[validate.redteam]\nrows = 5\nbudget = 50\n\n[[validate]]\nname = \"../../escaped\"\nmodel = \"models/species/model.onnx\"\ndata = \"data/penguins-train.csv\"\nlabel = \"species\"\nfeatures = [\"bill_length_mm\", \"bill_depth_mm\", \"flipper_length_mm\", \"body_mass_g\"]\n[validate.redteam]\nrows = 5\nbudget = 50\n",
     );
     fs::write(dir.path().join("mlsec.toml"), toml).unwrap();
-    let err = run(&CheckOptions {
-        root: dir.path().to_path_buf(),
-        ..Default::default()
-    })
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("two [[validate]] entries are named `species`"),
-        "{err}"
+    let d = CheckDetails::of(
+        &run(&CheckOptions {
+            root: dir.path().to_path_buf(),
+            only: vec![CheckKind::Redteam],
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    let files: Vec<&str> = d
+        .checks
+        .iter()
+        .map(|c| c.evidence.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "redteam-species.json",
+            "redteam-species-2.json",
+            "redteam-.._.._escaped.json"
+        ]
     );
+    let data = |file: &str| {
+        let e: serde_json::Value = serde_json::from_slice(
+            &fs::read(dir.path().join(".mlsec/evidence").join(file)).unwrap(),
+        )
+        .unwrap();
+        e["details"]["data"]["path"].as_str().unwrap().to_string()
+    };
+    assert!(data(files[0]).ends_with("penguins-holdout.csv"));
+    assert!(data(files[1]).ends_with("penguins-train.csv"));
+    assert!(!dir.path().join("escaped.json").exists());
 }
 
 #[test]
