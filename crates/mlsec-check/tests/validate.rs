@@ -380,3 +380,50 @@ fn a_model_that_does_not_load_or_data_that_do_not_fit_is_a_check_in_error() {
         "{redteam:?}"
     );
 }
+
+/// A threshold that is not a number would compare false with every measure
+/// and pass every model: it is a check that cannot run.
+#[test]
+fn a_threshold_that_is_not_a_number_is_an_error_not_a_pass() {
+    let cases = [
+        (
+            "redteam",
+            "max-success = nan",
+            "max-success must be a number from 0 to 1, not NaN",
+        ),
+        (
+            "privacy",
+            "max-auc = nan",
+            "max-auc must be a number from 0 to 1",
+        ),
+        (
+            "privacy",
+            "max-auc = 1.5",
+            "max-auc must be a number from 0 to 1, not 1.5",
+        ),
+        (
+            "explain",
+            "min-ratio = nan",
+            "min-ratio must be a number from 0",
+        ),
+    ];
+    for (section, line, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = QUICK.replace(
+            &format!("[validate.{section}]\n"),
+            &format!("[validate.{section}]\n{line}\n"),
+        );
+        project(dir.path(), &entry);
+        let d = check(dir.path());
+        assert_eq!(d.decision, "error", "{line}");
+        let failed: Vec<&str> = d
+            .checks
+            .iter()
+            .filter(|c| c.status == "error")
+            .map(|c| c.kind.as_str())
+            .collect();
+        assert_eq!(failed, [section], "{line}");
+        let error = d.checks.iter().find_map(|c| c.error.as_deref()).unwrap();
+        assert!(error.contains(want), "{line}: {error}");
+    }
+}

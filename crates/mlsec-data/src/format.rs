@@ -59,6 +59,11 @@ const SNIFF_BYTES: u64 = 8192;
 /// `.parquet`/`.pq`, anything else text), checked against the first 8 KiB: a
 /// text format must not contain NUL bytes, JSONL and notebooks must start with `{`.
 pub fn detect(path: &Path) -> Result<DataFormat, DataError> {
+    // A FIFO would block the read forever, a device never end.
+    let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, &e))?;
+    if !meta.is_file() {
+        return Err(DataError::new(path, None, "not a regular file"));
+    }
     let mut head = Vec::with_capacity(SNIFF_BYTES as usize);
     std::fs::File::open(path)
         .and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head))

@@ -111,6 +111,11 @@ impl OnnxModel {
     /// operator where one is the cause.
     pub fn load(path: &Path) -> Result<OnnxModel, ModelError> {
         let name = path.display().to_string();
+        // A FIFO would block the read forever, a device never end.
+        let meta = std::fs::metadata(path).map_err(|e| ModelError::Load(format!("{name}: {e}")))?;
+        if !meta.is_file() {
+            return Err(ModelError::Load(format!("{name}: not a regular file")));
+        }
         let file =
             std::fs::File::open(path).map_err(|e| ModelError::Load(format!("{name}: {e}")))?;
         let mut bytes = Vec::new();

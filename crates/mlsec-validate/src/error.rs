@@ -17,3 +17,15 @@ pub enum ValidateError {
     #[error("{0}")]
     Usage(String),
 }
+
+/// A threshold of a finding must be a number from `lo` to `hi`: NaN would
+/// compare false with every measure and pass every model silently.
+pub(crate) fn threshold(name: &str, value: f64, lo: f64, hi: f64) -> Result<(), ValidateError> {
+    if value.is_finite() && (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(ValidateError::Usage(format!(
+            "{name} must be a number from {lo} to {hi}, not {value}"
+        )))
+    }
+}

@@ -309,6 +309,7 @@ pub fn probe_llm(opts: &LlmOptions) -> Result<Evidence, ValidateError> {
     if opts.families.is_empty() {
         return Err(ValidateError::Usage("no probe family to run".into()));
     }
+    crate::error::threshold("min-pass-rate", opts.min_pass_rate, 0.0, 1.0)?;
     let mut rng = Rng::for_row(opts.seed, 0x4c4c4d);
     let marker = format!("MLSEC-{:08X}", rng.next_u64() as u32);
     let canary = format!("mlsec-canary-{:016x}", rng.next_u64());

@@ -246,6 +246,7 @@ fn check_options(model: &dyn Model, opts: &RedteamOptions) -> Result<(), Validat
             "--budget and --rows must be at least 1".into(),
         ));
     }
+    crate::error::threshold("max-success", opts.max_success, 0.0, 1.0)?;
     if model.output() == Output::Values || model.classes().len() < 2 {
         return Err(ValidateError::Usage(format!(
             "{}: a regressor; redteam attacks classifiers",

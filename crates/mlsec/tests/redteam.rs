@@ -189,6 +189,18 @@ fn bad_input_is_one_clear_line_and_exit_2() {
         );
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
+    // A threshold that is not a number would pass every model.
+    let out = mlsec()
+        .args(["redteam", MODEL, "--data", DATA, "--label", "species"])
+        .args(["--features", FEATURES, "--max-success", "NaN"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("max-success must be a number from 0 to 1"),
+        "{err}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("model.onnx");
     std::fs::write(&bad, b"\x08\x07garbage that is not a model").unwrap();
@@ -652,4 +664,29 @@ fn the_report_plots_robustness_privacy_and_explanations() {
     assert!(page.contains("<h3>SHAP values of row 1"));
     // Still one file that loads and runs nothing.
     assert!(!page.contains("<script") && !page.contains("src=\"http"));
+}
+
+/// A FIFO or a device given as the model or the data would block or never
+/// end: one line, exit 2, at once.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_device_as_model_or_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("rows.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = fifo.to_str().unwrap();
+    for (model, data) in [(MODEL, fifo), (fifo, DATA), (MODEL, "/dev/zero")] {
+        let out = mlsec()
+            .args(["redteam", model, "--data", data, "--label", "species"])
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{model} {data}: {err}");
+        assert!(err.contains("not a regular file"), "{err}");
+    }
 }

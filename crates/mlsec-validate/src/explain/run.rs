@@ -119,6 +119,8 @@ pub fn explain(
     model_subject: Subject,
     opts: &ExplainOptions,
 ) -> Result<Evidence, ValidateError> {
+    // Above 1, every ratio is a finding: a way to see them all.
+    crate::error::threshold("min-ratio", opts.min_ratio, 0.0, f64::MAX)?;
     if model.output() == Output::Values || model.classes().len() < 2 {
         return Err(ValidateError::Usage(format!(
             "{}: a regressor; explain reads classifiers",

@@ -569,6 +569,7 @@ pub fn evidence(
     subjects: Vec<mlsec_core::Subject>,
     max_auc: f64,
 ) -> Result<mlsec_core::Evidence, ValidateError> {
+    crate::error::threshold("max-auc", max_auc, 0.0, 1.0)?;
     let findings = details
         .attacks
         .iter()
