@@ -1,9 +1,9 @@
 //! `mlsec check`: one gate for a model project. Reads `mlsec.toml`, runs
 //! every applicable producer in-process and in parallel (scan, signature
 //! verification, BOM, data verification, PII, drift, poisoning, and the
-//! validation of models: robustness, privacy, fairness), keeps each evidence envelope
-//! in the evidence folder, evaluates the policies over all of it, and
-//! returns the decision as an envelope of kind `check`.
+//! validation of models: robustness, privacy, fairness), keeps each
+//! evidence envelope in the evidence folder, evaluates the policies over
+//! all of it, and returns the decision as an envelope of kind `check`.
 
 // Library code may not index, slice or unwrap: a bad length must become an
 // error, never a panic. Tests may.

@@ -179,6 +179,9 @@ pub struct PrivacySection {
     pub rows: Option<usize>,
     /// A finding (PRV001) for an attack whose AUC is above this (default 0.6).
     pub max_auc: Option<f64>,
+    /// Rows per side whose features model inversion infers (default 200;
+    /// 0 skips it).
+    pub inversion_rows: Option<usize>,
 }
 
 /// `mlsec explain`'s options (defaults: the command's).

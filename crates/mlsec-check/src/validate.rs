@@ -165,6 +165,7 @@ pub(crate) fn plans(
         }
         opts.privacy.lira_shadows = p.shadow.unwrap_or(opts.privacy.lira_shadows);
         opts.privacy.rows = p.rows.unwrap_or(opts.privacy.rows);
+        opts.privacy.inversion_rows = p.inversion_rows.unwrap_or(opts.privacy.inversion_rows);
         opts.privacy.seed = entry.seed;
         let model = model.clone();
         plans.push(Plan {

@@ -237,6 +237,25 @@ fn privacy(out: &mut String, d: &Value) {
             escape(&needed)
         );
     }
+    let inversion = list(at(d, "/inversion/features"));
+    if !inversion.is_empty() {
+        let _ = write!(
+            out,
+            "<p>Model inversion: each feature guessed from the others and the model's confidence in the row's label, on {} rows per side.</p><table><thead><tr><th>feature</th><th>members</th><th>non-members</th><th>most common value</th></tr></thead><tbody>",
+            text(at(d, "/inversion/rows"))
+        );
+        for f in inversion {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&text(at(f, "/feature"))),
+                percent(at(f, "/members")),
+                percent(at(f, "/non_members")),
+                percent(at(f, "/prior")),
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
     out.push_str("</section>\n");
 }
 

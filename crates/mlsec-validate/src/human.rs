@@ -331,6 +331,18 @@ pub fn privacy_human(
             x.held_out
         );
     }
+    if let Some(w) = details.inversion.as_ref().and_then(|i| i.worst()) {
+        let rows = details.inversion.as_ref().map_or(0, |i| i.rows);
+        let _ = writeln!(
+            out,
+            "  inversion: {} inferred for {:.0}% of members and {:.0}% of non-members (the most common value: {:.0}%); {} values tried on {rows} rows per side",
+            w.feature,
+            100.0 * w.members,
+            100.0 * w.non_members,
+            100.0 * w.prior,
+            w.bins
+        );
+    }
     summary(&mut out, evidence);
     out
 }

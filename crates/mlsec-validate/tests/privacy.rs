@@ -310,8 +310,20 @@ fn details_have_the_documented_shape() {
     assert_eq!(v["rows"]["non_members"], 120);
     assert_eq!(v["rows"]["shadow_pool"], 120);
     assert_eq!(v["rows"]["shadow_source"], "non-members");
-    // One query per attacked row, one per pool row for the extraction.
-    assert_eq!(v["queries"], 360);
+    // One query per attacked row, one per pool row for the extraction, and
+    // one per row, feature and bin tried for the model inversion.
+    let inversion = &v["inversion"];
+    assert_eq!(inversion["rows"], 120);
+    let features = inversion["features"].as_array().unwrap();
+    assert_eq!(features.len(), D);
+    let bins: u64 = features.iter().map(|f| f["bins"].as_u64().unwrap()).sum();
+    assert_eq!(inversion["queries"], 240 * bins);
+    for f in features {
+        for key in ["members", "non_members", "prior"] {
+            assert!((0.0..=1.0).contains(&f[key].as_f64().unwrap()), "{f}");
+        }
+    }
+    assert_eq!(v["queries"], 360 + 240 * bins);
     let e = &v["extraction"];
     assert_eq!(e["pool"], 120);
     assert_eq!(e["held_out"], 120);
@@ -338,7 +350,9 @@ fn shadow_data_becomes_the_pool_and_every_non_member_can_be_attacked() {
     assert_eq!((d.rows.members, d.rows.non_members), (100, 100));
     assert_eq!(d.rows.shadow_pool, 150);
     assert_eq!(d.rows.shadow_source, "shadow-data");
-    assert_eq!(d.queries, 350);
+    // The attacked rows, the pool for the extraction, the inversion.
+    let inversion = d.inversion.as_ref().unwrap().queries;
+    assert_eq!(d.queries, 350 + inversion);
     assert!(d.shadows.as_ref().unwrap().lira_shadows.is_none());
 }
 
@@ -499,4 +513,43 @@ fn penguins_a_memorising_model_is_caught() {
     // pool's answers.
     let e = d.extraction.unwrap();
     assert!(e.queries_needed.is_some(), "{e:?}");
+}
+
+/// Model inversion: a memorising model lets the attacker recover a
+/// feature of its training rows far better than of other rows; a
+/// regularised one does not.
+#[test]
+fn inversion_recovers_features_of_a_memorising_models_training_rows() {
+    let members = blobs(300, 14);
+    let non_members = blobs(600, 15);
+    let opts = PrivacyOptions {
+        attacks: vec![Attack::Loss],
+        extraction: false,
+        ..options(5)
+    };
+    let gap = |d: &PrivacyDetails| {
+        let inv = d.inversion.as_ref().unwrap();
+        assert_eq!(inv.rows, 200);
+        assert_eq!(inv.features.len(), D);
+        let n = inv.features.len() as f64;
+        let members: f64 = inv.features.iter().map(|f| f.members).sum::<f64>() / n;
+        let others: f64 = inv.features.iter().map(|f| f.non_members).sum::<f64>() / n;
+        eprintln!("inversion: members {members:.3}, non-members {others:.3}");
+        (members, others)
+    };
+    let memorises = privacy(&Nearest::new(&members, 1), &members, &non_members, &opts).unwrap();
+    let (m, n) = gap(&memorises);
+    assert!(m > n + 0.2, "members {m:.3}, non-members {n:.3}");
+    let worst = memorises.inversion.as_ref().unwrap().worst().unwrap();
+    assert!(worst.members > worst.prior + 0.2, "{worst:?}");
+    let averages = privacy(&Nearest::new(&members, 50), &members, &non_members, &opts).unwrap();
+    let (m, n) = gap(&averages);
+    assert!((m - n).abs() < 0.1, "members {m:.3}, non-members {n:.3}");
+    // 0 rows: skipped.
+    let none = PrivacyOptions {
+        inversion_rows: 0,
+        ..opts
+    };
+    let d = privacy(&Nearest::new(&members, 1), &members, &non_members, &none).unwrap();
+    assert!(d.inversion.is_none());
 }

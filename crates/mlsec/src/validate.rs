@@ -421,6 +421,10 @@ pub struct PrivacyArgs {
     /// A finding (PRV001) for an attack whose AUC is above this.
     #[arg(long, default_value_t = 0.6, value_name = "AUC")]
     pub max_auc: f64,
+    /// Rows per side whose features model inversion infers from the others
+    /// (0: skip it; it costs rows x features x 8 queries).
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub inversion_rows: usize,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
     #[command(flatten)]
@@ -452,6 +456,7 @@ pub fn privacy(args: PrivacyArgs) -> Result<ExitCode, CliError> {
     opts.privacy.lira_shadows = args.shadow;
     opts.privacy.rows = args.rows;
     opts.privacy.seed = args.seed;
+    opts.privacy.inversion_rows = args.inversion_rows;
     let mut evidence = mlsec_validate::privacy::audit(model.as_ref(), subject, &opts)
         .map_err(|e| CliError::usage(e.to_string()))?;
     evidence.judge(Severity::from(args.output.fail_on));

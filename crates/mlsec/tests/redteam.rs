@@ -582,6 +582,14 @@ fn privacy_reports_each_attack_and_gates_on_auc() {
         assert!(a["tpr_at_fpr"]["0.01"].is_number() && a["tpr_at_fpr"]["0.001"].is_number());
         assert!(a["advantage"].as_f64().unwrap() >= 0.0);
     }
+    // Model inversion, per feature by name.
+    let inverted: Vec<&str> = e["details"]["inversion"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["feature"].as_str().unwrap())
+        .collect();
+    assert_eq!(inverted, FEATURES.split(',').collect::<Vec<_>>());
     // Any AUC above 0: a finding, exit 1.
     let out = run(&["--max-auc", "0"]);
     assert_eq!(out.status.code(), Some(1));
@@ -656,6 +664,8 @@ fn the_report_plots_robustness_privacy_and_explanations() {
     assert!(page.contains("<h2>Membership inference: <code>"));
     assert!(page.contains("guessing 0.500"));
     assert!(page.contains("<tr><td>loss</td>") && page.contains("<tr><td>gap</td>"));
+    assert!(page.contains("<p>Model inversion: each feature guessed"));
+    assert!(page.contains("<tr><td>body_mass_g</td>"));
     // Explain: the groups, importance per feature, SHAP of row 1.
     assert!(page.contains("<h3>Fairness across <code>sex</code>"));
     assert!(page.contains("<tr><td>female</td>") && page.contains("<tr><td>male</td>"));

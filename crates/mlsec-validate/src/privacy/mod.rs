@@ -11,6 +11,8 @@
 //!   audit's ground truth over all of those signals (the strongest).
 //! - [`learner`]: the shadow models' learner (an MLP by default).
 //! - [`extraction`]: queries a surrogate needs to agree with the model.
+//! - [`inversion`]: how well a feature of a row can be recovered from the
+//!   others and the model (attribute inference), on members and others.
 //! - [`privacy`]: all of it on a model, its training rows (members) and
 //!   rows it never saw (non-members).
 //!
@@ -30,6 +32,7 @@
 
 pub mod attacks;
 pub mod extraction;
+pub mod inversion;
 pub mod learner;
 pub mod metrics;
 
@@ -40,6 +43,7 @@ pub use attacks::{
     Attack, LiraScores, LiraSettings, Rows, ShadowSettings, SupervisedSettings, Variance,
 };
 pub use extraction::{Extraction, ExtractionSettings};
+pub use inversion::{FeatureInversion, Inversion, InversionSettings};
 pub use learner::{Learner, Mlp};
 pub use metrics::{Separation, TprAtFpr};
 
@@ -87,6 +91,9 @@ pub struct PrivacyOptions {
     pub extraction: bool,
     /// Agreement that counts as a copy (default 0.9).
     pub agreement: f64,
+    /// Rows per side whose features are inferred by model inversion
+    /// (default 200; 0 skips it).
+    pub inversion_rows: usize,
 }
 
 impl Default for PrivacyOptions {
@@ -105,6 +112,7 @@ impl Default for PrivacyOptions {
             shadow_data: None,
             extraction: true,
             agreement: 0.9,
+            inversion_rows: 200,
         }
     }
 }
@@ -128,6 +136,9 @@ pub struct PrivacyDetails {
     pub shadows: Option<ShadowInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extraction: Option<Extraction>,
+    /// Model inversion: each feature inferred from the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inversion: Option<Inversion>,
     /// Rows sent to the model.
     pub queries: usize,
     pub seed: u64,
@@ -523,6 +534,27 @@ pub fn privacy(
     } else {
         None
     };
+    let inversion = if opts.inversion_rows > 0 {
+        // The attacker knows the domain: the pool's values, or the
+        // non-members' when there is no pool.
+        let domain = if pool_n > 0 { &pool_x } else { &nx };
+        let settings = InversionSettings {
+            rows: opts.inversion_rows,
+            ..InversionSettings::default()
+        };
+        let found = inversion::inversion(
+            model,
+            &members.features,
+            (mx.as_slice(), my.as_slice()),
+            (nx.as_slice(), ny.as_slice()),
+            domain,
+            &settings,
+        )?;
+        queries += found.queries;
+        Some(found)
+    } else {
+        None
+    };
     let uses_shokri = attacks_run.contains(&Attack::Shadow);
     let shadows = (wants_lira || uses_shokri).then(|| ShadowInfo {
         learner: opts.learner.describe(),
@@ -557,6 +589,7 @@ pub fn privacy(
         attacks: reports,
         shadows,
         extraction,
+        inversion,
         queries,
         seed: opts.seed,
     })
