@@ -4,6 +4,7 @@
 //! them.
 
 use mlsec_model::{Model, ModelError, Output};
+use mlsec_validate::privacy::inversion::{inversion, InversionSettings};
 use mlsec_validate::privacy::{privacy, Attack, Learner, Mlp, PrivacyDetails, PrivacyOptions};
 use mlsec_validate::rng::Rng;
 use mlsec_validate::table::Labelled;
@@ -552,4 +553,14 @@ fn inversion_recovers_features_of_a_memorising_models_training_rows() {
     };
     let d = privacy(&Nearest::new(&members, 1), &members, &non_members, &none).unwrap();
     assert!(d.inversion.is_none());
+    // A budget too small for one row per side: no features, no queries.
+    let members = (members.x.as_slice(), members.labels.as_slice());
+    let others = (non_members.x.as_slice(), non_members.labels.as_slice());
+    let tight = InversionSettings {
+        max_queries: 10,
+        ..InversionSettings::default()
+    };
+    let model = Nearest::new(&blobs(300, 14), 1);
+    let d = inversion(&model, &[], members, others, others.0, &tight).unwrap();
+    assert_eq!((d.rows, d.queries, d.features.len()), (0, 0, 0));
 }

@@ -180,7 +180,9 @@ pub fn inversion(
     let n = labels.len();
     let mut queries = 0;
     let mut features = Vec::with_capacity(d);
-    for j in 0..d {
+    // No row fits the query budget (thousands of features): no summary
+    // rather than every feature at 0%.
+    for j in (0..d).filter(|_| rows > 0) {
         let column: Vec<f32> = pool.iter().skip(j).step_by(d.max(1)).copied().collect();
         let Some(bins) = Bins::of(&column, k) else {
             continue;
