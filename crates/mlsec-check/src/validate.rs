@@ -1,8 +1,9 @@
 //! The `[[validate]]` entries of `mlsec.toml` as checks: `mlsec redteam`,
 //! `mlsec explain` and, with training rows, `mlsec privacy`, each on the
-//! entry's ONNX model, loaded in process.
+//! entry's ONNX model, loaded in process once for all three.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use mlsec_core::Subject;
 use mlsec_validate::attack::{Kind, Norm};
@@ -51,11 +52,25 @@ pub(crate) fn files(entry: &ValidateEntry) -> Vec<(&'static str, &Path)> {
     files
 }
 
-/// The model of an entry, loaded when its check runs, and its subject.
-fn load(model: &Path) -> Result<(mlsec_onnx::OnnxModel, Subject), String> {
-    let loaded = mlsec_onnx::OnnxModel::load(model).map_err(|e| e.to_string())?;
-    let subject = Subject::of_file(model).map_err(|e| format!("{}: {e}", model.display()))?;
-    Ok((loaded, subject))
+/// The model of an entry and its subject, loaded and hashed once by the
+/// first of its checks to run and shared with the others.
+#[derive(Clone)]
+struct SharedModel {
+    path: PathBuf,
+    cell: Arc<OnceLock<Result<(mlsec_onnx::OnnxModel, Subject), String>>>,
+}
+
+impl SharedModel {
+    fn get(&self) -> Result<(&mlsec_onnx::OnnxModel, Subject), String> {
+        let loaded = self.cell.get_or_init(|| {
+            let model = mlsec_onnx::OnnxModel::load(&self.path).map_err(|e| e.to_string())?;
+            let subject = Subject::of_file(&self.path)
+                .map_err(|e| format!("{}: {e}", self.path.display()))?;
+            Ok((model, subject))
+        });
+        let (model, subject) = loaded.as_ref().map_err(Clone::clone)?;
+        Ok((model, subject.clone()))
+    }
 }
 
 /// The entry's checks. Options that do not parse (an unknown attack or
@@ -73,10 +88,13 @@ pub(crate) fn plans(
             config.display()
         ))
     };
-    let model = at(&entry.model);
+    let model = SharedModel {
+        path: at(&entry.model),
+        cell: Arc::default(),
+    };
     let data = at(&entry.data);
     let features = (!entry.features.is_empty()).then(|| entry.features.clone());
-    let target = model.display().to_string();
+    let target = model.path.display().to_string();
     let mut plans = Vec::new();
 
     if wanted(CheckKind::Redteam) {
@@ -88,24 +106,13 @@ pub(crate) fn plans(
         if let Some(list) = &r.attack {
             opts.attacks = list
                 .iter()
-                .map(|a| {
-                    Kind::parse(a).ok_or_else(|| {
-                        let all = Kind::ALL.map(Kind::as_str).join(", ");
-                        bad(
-                            "redteam.attack",
-                            format!("unknown attack `{a}` (attacks: {all})"),
-                        )
-                    })
-                })
+                .map(|a| a.parse::<Kind>().map_err(|why| bad("redteam.attack", why)))
                 .collect::<Result<_, _>>()?;
         }
         if let Some(norm) = &r.norm {
-            opts.norm = Norm::parse(norm).ok_or_else(|| {
-                bad(
-                    "redteam.norm",
-                    format!("unknown norm `{norm}` (norms: linf, l2)"),
-                )
-            })?;
+            opts.norm = norm
+                .parse::<Norm>()
+                .map_err(|why| bad("redteam.norm", why))?;
         }
         if let Some(eps) = &r.eps {
             opts.eps = eps.clone();
@@ -129,8 +136,8 @@ pub(crate) fn plans(
             target: target.clone(),
             file: format!("redteam-{name}.json"),
             run: Box::new(move || {
-                let (loaded, subject) = load(&model)?;
-                mlsec_validate::redteam(&loaded, subject, &opts).map_err(|e| e.to_string())
+                let (loaded, subject) = model.get()?;
+                mlsec_validate::redteam(loaded, subject, &opts).map_err(|e| e.to_string())
             }),
         });
     }
@@ -153,13 +160,8 @@ pub(crate) fn plans(
             opts.privacy.attacks = list
                 .iter()
                 .map(|a| {
-                    Attack::parse(a).ok_or_else(|| {
-                        let all = Attack::ALL.map(|a| a.as_str()).join(", ");
-                        bad(
-                            "privacy.attack",
-                            format!("unknown attack `{a}` (attacks: {all})"),
-                        )
-                    })
+                    a.parse::<Attack>()
+                        .map_err(|why| bad("privacy.attack", why))
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -173,8 +175,8 @@ pub(crate) fn plans(
             target: target.clone(),
             file: format!("privacy-{name}.json"),
             run: Box::new(move || {
-                let (loaded, subject) = load(&model)?;
-                mlsec_validate::privacy::audit(&loaded, subject, &opts).map_err(|e| e.to_string())
+                let (loaded, subject) = model.get()?;
+                mlsec_validate::privacy::audit(loaded, subject, &opts).map_err(|e| e.to_string())
             }),
         });
     }
@@ -196,8 +198,8 @@ pub(crate) fn plans(
             target,
             file: format!("explain-{name}.json"),
             run: Box::new(move || {
-                let (loaded, subject) = load(&model)?;
-                mlsec_validate::explain::explain(&loaded, subject, &opts).map_err(|e| e.to_string())
+                let (loaded, subject) = model.get()?;
+                mlsec_validate::explain::explain(loaded, subject, &opts).map_err(|e| e.to_string())
             }),
         });
     }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 
 use clap::Args;
 use mlsec_core::{Severity, Subject};
@@ -45,10 +46,10 @@ pub struct RedteamArgs {
     pub min_pass_rate: f64,
     /// Attacks (comma-separated): square, simba, nes (score-based), hsj,
     /// boundary (decision-based: labels only).
-    #[arg(long, value_delimiter = ',', default_value = "square,hsj", value_parser = parse_attack)]
+    #[arg(long, value_delimiter = ',', default_value = "square,hsj", value_parser = Kind::from_str)]
     pub attack: Vec<Kind>,
     /// Distance: linf (the largest change of one feature) or l2.
-    #[arg(long, default_value = "linf", value_parser = parse_norm)]
+    #[arg(long, default_value = "linf", value_parser = Norm::from_str)]
     pub norm: Norm,
     /// Radii as shares of each feature's range (comma-separated; a list
     /// gives a robustness curve).
@@ -207,19 +208,6 @@ fn load_model(
     let subject = Subject::of_file(model)
         .map_err(|e| CliError::usage(format!("{}: {e}", model.display())))?;
     Ok((Box::new(loaded), subject))
-}
-
-fn parse_attack(s: &str) -> Result<Kind, String> {
-    Kind::parse(s).ok_or_else(|| {
-        format!(
-            "unknown attack `{s}` (attacks: {})",
-            Kind::ALL.map(Kind::as_str).join(", ")
-        )
-    })
-}
-
-fn parse_norm(s: &str) -> Result<Norm, String> {
-    Norm::parse(s).ok_or_else(|| format!("unknown norm `{s}` (norms: linf, l2)"))
 }
 
 fn parse_bounds(s: &str) -> Result<(String, f32, f32), String> {
@@ -404,7 +392,7 @@ pub struct PrivacyArgs {
     pub exclude: Vec<String>,
     /// Attacks (comma-separated): gap, loss, confidence, entropy, mentr,
     /// shadow, lira, lira-offline, supervised [default: all].
-    #[arg(long, value_delimiter = ',', value_parser = parse_privacy_attack)]
+    #[arg(long, value_delimiter = ',', value_parser = mlsec_validate::privacy::Attack::from_str)]
     pub attack: Vec<mlsec_validate::privacy::Attack>,
     /// Shadow models of LiRA.
     #[arg(long, default_value_t = 16, value_name = "N")]
@@ -429,17 +417,6 @@ pub struct PrivacyArgs {
     pub endpoint: EndpointArgs,
     #[command(flatten)]
     pub output: OutputArgs,
-}
-
-fn parse_privacy_attack(s: &str) -> Result<mlsec_validate::privacy::Attack, String> {
-    mlsec_validate::privacy::Attack::parse(s).ok_or_else(|| {
-        format!(
-            "unknown attack `{s}` (attacks: {})",
-            mlsec_validate::privacy::Attack::ALL
-                .map(|a| a.as_str())
-                .join(", ")
-        )
-    })
 }
 
 pub fn privacy(args: PrivacyArgs) -> Result<ExitCode, CliError> {

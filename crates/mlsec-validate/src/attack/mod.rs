@@ -82,6 +82,24 @@ impl Kind {
     }
 }
 
+/// `--attack` and `[validate.redteam] attack`: an unknown name lists the known.
+impl std::str::FromStr for Kind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Kind, String> {
+        Kind::parse(s).ok_or_else(|| {
+            let all = Kind::ALL.map(Kind::as_str).join(", ");
+            format!("unknown attack `{s}` (attacks: {all})")
+        })
+    }
+}
+
+impl std::str::FromStr for Norm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Norm, String> {
+        Norm::parse(s).ok_or_else(|| format!("unknown norm `{s}` (norms: linf, l2)"))
+    }
+}
+
 /// How distance is measured, in the [0, 1]-scaled feature space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Norm {

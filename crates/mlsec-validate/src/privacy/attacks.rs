@@ -196,6 +196,18 @@ impl Attack {
     }
 }
 
+/// `privacy --attack` and `[validate.privacy] attack`: an unknown name
+/// lists the known.
+impl std::str::FromStr for Attack {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Attack, String> {
+        Attack::parse(s).ok_or_else(|| {
+            let all = Attack::ALL.map(|a| a.as_str()).join(", ");
+            format!("unknown attack `{s}` (attacks: {all})")
+        })
+    }
+}
+
 /// Rows the attacker holds: `labels.len()` rows of `d` features, row after
 /// row, each with its true class.
 #[derive(Debug, Clone, Copy)]
