@@ -15,12 +15,13 @@
 //! found wanting on a live request.
 
 use cedar_policy::{
-    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId,
     PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Mutex;
 
 /// The entities, actions and context policies are written against.
 pub const SCHEMA: &str = r#"
@@ -85,6 +86,92 @@ pub struct Policies {
     set: PolicySet,
     schema: Schema,
     authorizer: Authorizer,
+    types: TypeNames,
+    /// Each policy's `@id` (or Cedar's id), looked up once: reading an
+    /// annotation parses its key.
+    names: HashMap<PolicyId, String>,
+    /// Decisions already made. Cedar's answer depends on nothing but the
+    /// query, and building its entities is most of a request's authorization
+    /// cost; a reload makes new `Policies` and so starts a new cache.
+    decided: Mutex<HashMap<QueryKey, Verdict>>,
+}
+
+/// Most decisions kept; the cache is emptied when it is full.
+const MAX_DECIDED: usize = 4096;
+/// Queries longer than this (all fields together) are decided, not kept.
+const MAX_KEPT_QUERY: usize = 1024;
+
+/// Every field of a `Query`, owned: two queries share a decision only when
+/// all of them are equal.
+#[derive(Hash, PartialEq, Eq)]
+struct QueryKey {
+    key_id: String,
+    owner: String,
+    tier: String,
+    groups: Vec<String>,
+    action: String,
+    model: String,
+    route: String,
+    protocol: String,
+    sensitivity: String,
+    client: String,
+    stream: bool,
+}
+
+impl QueryKey {
+    fn of(q: &Query<'_>) -> Option<QueryKey> {
+        let fields = [
+            q.key_id,
+            q.owner,
+            q.tier,
+            q.action,
+            q.model,
+            q.route,
+            q.protocol,
+            q.sensitivity,
+            q.client,
+        ];
+        let size = fields.iter().map(|f| f.len()).sum::<usize>()
+            + q.groups.iter().map(String::len).sum::<usize>();
+        (size <= MAX_KEPT_QUERY).then(|| QueryKey {
+            key_id: q.key_id.to_string(),
+            owner: q.owner.to_string(),
+            tier: q.tier.to_string(),
+            groups: q.groups.to_vec(),
+            action: q.action.to_string(),
+            model: q.model.to_string(),
+            route: q.route.to_string(),
+            protocol: q.protocol.to_string(),
+            sensitivity: q.sensitivity.to_string(),
+            client: q.client.to_string(),
+            stream: q.stream,
+        })
+    }
+}
+
+/// The schema's entity type names, parsed once: parsing one runs Cedar's
+/// parser, which was a fifth of the gateway's CPU per request.
+struct TypeNames {
+    key: EntityTypeName,
+    group: EntityTypeName,
+    model: EntityTypeName,
+    gateway: EntityTypeName,
+    action: EntityTypeName,
+}
+
+impl TypeNames {
+    fn new() -> Result<TypeNames, String> {
+        let name = |n: &str| {
+            EntityTypeName::from_str(n).map_err(|e| format!("internal error: type {n}: {e}"))
+        };
+        Ok(TypeNames {
+            key: name("Key")?,
+            group: name("Group")?,
+            model: name("Model")?,
+            gateway: name("Gateway")?,
+            action: name("Action")?,
+        })
+    }
 }
 
 impl Policies {
@@ -102,10 +189,22 @@ impl Policies {
         if let Some(e) = result.validation_errors().next() {
             return Err(format!("policy does not fit the gateway's schema: {e}"));
         }
+        let names = set
+            .policies()
+            .map(|p| {
+                let name = p
+                    .annotation("id")
+                    .map_or_else(|| p.id().to_string(), str::to_string);
+                (p.id().clone(), name)
+            })
+            .collect();
         Ok(Policies {
             set,
             schema,
             authorizer: Authorizer::new(),
+            types: TypeNames::new()?,
+            names,
+            decided: Mutex::new(HashMap::new()),
         })
     }
 
@@ -119,19 +218,33 @@ impl Policies {
 
     /// Decides one request.
     pub fn decide(&self, q: &Query<'_>) -> Result<Verdict, String> {
-        let uid = |kind: &str, id: &str| -> Result<EntityUid, String> {
-            let name = EntityTypeName::from_str(kind).map_err(|e| e.to_string())?;
-            Ok(EntityUid::from_type_name_and_id(name, EntityId::new(id)))
+        let Some(key) = QueryKey::of(q) else {
+            return self.evaluate(q);
+        };
+        let lock = || self.decided.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = lock().get(&key) {
+            return Ok(v.clone());
+        }
+        let verdict = self.evaluate(q)?;
+        let mut decided = lock();
+        if decided.len() >= MAX_DECIDED {
+            decided.clear();
+        }
+        decided.insert(key, verdict.clone());
+        Ok(verdict)
+    }
+
+    /// Asks Cedar.
+    fn evaluate(&self, q: &Query<'_>) -> Result<Verdict, String> {
+        let t = &self.types;
+        let uid = |kind: &EntityTypeName, id: &str| {
+            EntityUid::from_type_name_and_id(kind.clone(), EntityId::new(id))
         };
         let s = |v: &str| RestrictedExpression::new_string(v.to_string());
-        let key = uid("Key", q.key_id)?;
+        let key = uid(&t.key, q.key_id);
         let admin = q.action == "admin";
-        let model = uid(if admin { "Gateway" } else { "Model" }, q.model)?;
-        let groups: HashSet<EntityUid> = q
-            .groups
-            .iter()
-            .map(|g| uid("Group", g))
-            .collect::<Result<_, _>>()?;
+        let model = uid(if admin { &t.gateway } else { &t.model }, q.model);
+        let groups: HashSet<EntityUid> = q.groups.iter().map(|g| uid(&t.group, g)).collect();
         let mut entities: Vec<Entity> = groups
             .iter()
             .map(|g| Entity::new_no_attrs(g.clone(), HashSet::new()))
@@ -173,7 +286,7 @@ impl Policies {
         .map_err(|e| e.to_string())?;
         let request = Request::new(
             key,
-            uid("Action", q.action)?,
+            uid(&t.action, q.action),
             model,
             context,
             Some(&self.schema),
@@ -186,9 +299,10 @@ impl Policies {
             .diagnostics()
             .reason()
             .map(|id| {
-                self.set
-                    .annotation(id, "id")
-                    .map_or_else(|| id.to_string(), str::to_string)
+                self.names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string())
             })
             .collect();
         Ok(Verdict {
@@ -259,6 +373,59 @@ when { resource.sensitivity == "high" };
         assert!(!v.allowed);
         assert_eq!(v.policies, vec!["no-high-sensitivity-for-interns"]);
         assert!(!p.decide(&query(&[], "chat", "normal")).unwrap().allowed);
+    }
+
+    /// Kept decisions answer only the very same query: one field apart
+    /// (here the client, which the policy reads) is decided anew.
+    #[test]
+    fn kept_decisions_answer_only_the_same_query() {
+        let p = Policies::parse(
+            r#"@id("office") permit (principal, action == Action::"chat", resource)
+               when { context.client == "10.0.0.1" };"#,
+        )
+        .unwrap();
+        let ml = vec!["ml".to_string()];
+        let office = query(&ml, "chat", "normal");
+        let home = Query {
+            client: "10.0.0.2",
+            ..query(&ml, "chat", "normal")
+        };
+        for _ in 0..2 {
+            assert!(p.decide(&office).unwrap().allowed);
+            assert!(!p.decide(&home).unwrap().allowed);
+        }
+        // Groups that join to the same text are still different queries.
+        let split = vec!["a".to_string(), "b".to_string()];
+        let joined = vec!["ab".to_string()];
+        assert!(
+            QueryKey::of(&query(&split, "chat", "normal"))
+                != QueryKey::of(&query(&joined, "chat", "normal"))
+        );
+        // The cache stays bounded however many clients ask.
+        let clients: Vec<String> = (0..MAX_DECIDED + 10)
+            .map(|i| format!("10.1.{}.{}", i / 256, i % 256))
+            .collect();
+        for c in &clients {
+            let q = Query {
+                client: c,
+                ..query(&ml, "chat", "normal")
+            };
+            assert!(!p.decide(&q).unwrap().allowed);
+        }
+        assert!(p.decided.lock().unwrap().len() <= MAX_DECIDED);
+        assert!(p.decide(&office).unwrap().allowed);
+    }
+
+    #[test]
+    fn a_policy_without_an_id_is_named_by_cedar() {
+        let p = Policies::parse(
+            r#"permit (principal in Group::"ml", action == Action::"chat", resource);"#,
+        )
+        .unwrap();
+        let ml = vec!["ml".to_string()];
+        let v = p.decide(&query(&ml, "chat", "normal")).unwrap();
+        assert!(v.allowed);
+        assert_eq!(v.policies, vec!["policy0"]);
     }
 
     #[test]

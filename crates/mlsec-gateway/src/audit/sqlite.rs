@@ -5,6 +5,8 @@ use std::path::Path;
 
 pub(crate) struct SqliteStore {
     db: rusqlite::Connection,
+    /// The writer's WAL checkpointer; it stops when this is dropped.
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl SqliteStore {
@@ -12,9 +14,12 @@ impl SqliteStore {
     /// otherwise the log must exist and is opened read-only (the verifier).
     pub fn open(path: &Path, create: bool) -> Result<SqliteStore, String> {
         if create {
-            open_for_writing(path)
-                .map(|db| SqliteStore { db })
-                .map_err(|e| e.to_string())
+            let db = open_for_writing(path).map_err(|e| e.to_string())?;
+            let checkpointer = Checkpointer::start(path)?;
+            Ok(SqliteStore {
+                db,
+                _checkpointer: Some(checkpointer),
+            })
         } else {
             if !path.is_file() {
                 return Err("no such audit log".into());
@@ -24,7 +29,10 @@ impl SqliteStore {
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
             )
             .map_err(|e| e.to_string())?;
-            Ok(SqliteStore { db })
+            Ok(SqliteStore {
+                db,
+                _checkpointer: None,
+            })
         }
     }
 }
@@ -35,6 +43,10 @@ fn open_for_writing(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     // keeps every commit across a crash of the process (not of the machine).
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
+    // WAL checkpoints (copying the log into the database, with fsync) run
+    // on their own thread: done by the committing writer they held every
+    // request waiting on that commit for milliseconds.
+    c.pragma_update(None, "wal_autocheckpoint", 0)?;
     c.busy_timeout(std::time::Duration::from_secs(5))?;
     c.execute_batch(
         "CREATE TABLE IF NOT EXISTS audit (
@@ -53,39 +65,90 @@ fn open_for_writing(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     Ok(c)
 }
 
+/// How often the checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A thread with its own connection that checkpoints the WAL passively (never
+/// blocking the writer), and fully once the writer is done.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, String> {
+        let db = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+        db.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| e.to_string())?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("mlsec-audit-wal".into())
+            .spawn(move || {
+                let run = |mode: &str| {
+                    let sql = format!("PRAGMA wal_checkpoint({mode})");
+                    if let Err(e) = db.query_row(&sql, [], |_| Ok(())) {
+                        tracing::warn!("audit log WAL checkpoint: {e}");
+                    }
+                };
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    run("PASSIVE");
+                }
+                run("TRUNCATE");
+            })
+            .map_err(|e| format!("cannot start the WAL checkpointer: {e}"))?;
+        Ok(Checkpointer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 impl Store for SqliteStore {
     fn append(&mut self, records: &[String]) -> Result<(u64, Row), String> {
-        let mut go = || -> rusqlite::Result<(u64, Option<Row>)> {
-            // IMMEDIATE takes the write lock before reading the head, so even
-            // two writers on one file extend one chain.
-            let tx = self
-                .db
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let head: Option<(u64, String)> = tx
-                .query_row(
-                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                    [],
-                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-                )
+        // Statements are prepared once (rusqlite's cache): parsing them
+        // again on every commit was most of a commit's cost.
+        let db = &self.db;
+        let go = || -> rusqlite::Result<(u64, Option<Row>)> {
+            let head: Option<(u64, String)> = db
+                .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+                .query_row([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
                 .map(Some)
                 .or_else(|e| match e {
                     rusqlite::Error::QueryReturnedNoRows => Ok(None),
                     e => Err(e),
                 })?;
             let rows = chain(head, records);
-            {
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO audit (seq, prev, hash, record) VALUES (?1, ?2, ?3, ?4)",
-                )?;
-                for r in &rows {
-                    insert.execute(rusqlite::params![r.seq as i64, r.prev, r.hash, r.record])?;
-                }
+            let mut insert = db.prepare_cached(
+                "INSERT INTO audit (seq, prev, hash, record) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for r in &rows {
+                insert.execute(rusqlite::params![r.seq as i64, r.prev, r.hash, r.record])?;
             }
-            tx.commit()?;
+            db.prepare_cached("COMMIT")?.execute([])?;
             let first = rows.first().map_or(0, |r| r.seq);
             Ok((first, rows.into_iter().last()))
         };
-        match go().map_err(|e| e.to_string())? {
+        // IMMEDIATE takes the write lock before reading the head, so even
+        // two writers on one file extend one chain.
+        db.prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut begin| begin.execute([]))
+            .map_err(|e| e.to_string())?;
+        let appended = go();
+        if appended.is_err() && !db.is_autocommit() {
+            let _ = db.execute_batch("ROLLBACK");
+        }
+        match appended.map_err(|e| e.to_string())? {
             (first, Some(last)) => Ok((first, last)),
             (_, None) => Err("nothing to append".into()),
         }

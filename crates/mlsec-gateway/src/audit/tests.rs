@@ -85,6 +85,31 @@ async fn records_chain_and_tampering_is_named() {
     assert_eq!(evidence.findings[0].rule, "AUD002");
 }
 
+/// The WAL is copied into the database by the checkpointer thread while
+/// the log is open, not by a committing writer (which held every request
+/// waiting on its commit meanwhile) and not only at close.
+#[tokio::test]
+async fn the_wal_is_checkpointed_off_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    let log = AuditLog::open(&options(Sink::Sqlite(path.clone()), None)).unwrap();
+    append_n(&log, 0..400).await;
+    // 400 records are far below SQLite's own automatic checkpoint (1,000
+    // pages), so only the checkpointer moves them into the database file.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let size = || std::fs::metadata(&path).map_or(0, |m| m.len());
+    while size() < 64 * 1024 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(size() >= 64 * 1024, "database file still {} bytes", size());
+    drop(log);
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 400);
+}
+
 #[tokio::test]
 async fn a_read_only_log_refuses_records() {
     let dir = tempfile::tempdir().unwrap();
