@@ -150,7 +150,7 @@ impl QueryKey {
 }
 
 /// The schema's entity type names, parsed once: parsing one runs Cedar's
-/// parser, which was a fifth of the gateway's CPU per request.
+/// parser, which builds its lexer's regexes on every call.
 struct TypeNames {
     key: EntityTypeName,
     group: EntityTypeName,
