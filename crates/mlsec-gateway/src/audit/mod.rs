@@ -1,9 +1,11 @@
 //! The audit log: one record per request, hash-chained, in SQLite (WAL) or
 //! PostgreSQL (shared by replicas).
 //!
-//! Requests hand their record to one writer thread, which commits whatever
-//! has queued up as one transaction (group commit) and only then tells each
-//! request that its record is durable; the gateway answers after that. A
+//! A record is queued and committed with whatever else has queued up, as
+//! one transaction (group commit); only then is the request told that its
+//! record is durable, and the gateway answers after that. With SQLite the
+//! request commits on its own thread when no other commit is running (see
+//! `writer`); a server database is written by the writer thread. A
 //! full queue or a failing database refuses the record at once, and the
 //! route fails closed (503) unless the config says otherwise.
 //!
@@ -199,6 +201,12 @@ pub(crate) trait Store: Send {
     /// reads the head, chains `records` (JSON) onto it and stores them.
     /// Returns the first new sequence number and the new head.
     fn append(&mut self, records: &[String]) -> Result<(u64, Row), String>;
+    /// The same without waiting: `None` when the log is locked by another
+    /// writer, or when this store cannot tell without blocking (it is then
+    /// written by the writer thread only).
+    fn try_append(&mut self, _records: &[String]) -> Option<Result<(u64, Row), String>> {
+        None
+    }
     fn add_checkpoint(&mut self, checkpoint: &CheckpointRow) -> Result<(), String>;
     /// Every record in sequence order.
     fn for_each_record(

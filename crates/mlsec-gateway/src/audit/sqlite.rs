@@ -47,7 +47,7 @@ fn open_for_writing(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     // on their own thread: done by the committing writer they held every
     // request waiting on that commit for milliseconds.
     c.pragma_update(None, "wal_autocheckpoint", 0)?;
-    c.busy_timeout(std::time::Duration::from_secs(5))?;
+    c.busy_timeout(BUSY_TIMEOUT)?;
     c.execute_batch(
         "CREATE TABLE IF NOT EXISTS audit (
             seq INTEGER PRIMARY KEY,
@@ -78,8 +78,7 @@ struct Checkpointer {
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, String> {
         let db = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
-        db.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
+        db.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("mlsec-audit-wal".into())
@@ -114,8 +113,17 @@ impl Drop for Checkpointer {
     }
 }
 
-impl Store for SqliteStore {
-    fn append(&mut self, records: &[String]) -> Result<(u64, Row), String> {
+/// How long a writer waits for another connection's write lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl SqliteStore {
+    /// Appends in one transaction; `None` when `wait` is false and another
+    /// connection holds the write lock (the caller must not block on it).
+    fn append_locked(
+        &mut self,
+        records: &[String],
+        wait: bool,
+    ) -> Option<Result<(u64, Row), String>> {
         // Statements are prepared once (rusqlite's cache): parsing them
         // again on every commit was most of a commit's cost.
         let db = &self.db;
@@ -141,17 +149,44 @@ impl Store for SqliteStore {
         };
         // IMMEDIATE takes the write lock before reading the head, so even
         // two writers on one file extend one chain.
-        db.prepare_cached("BEGIN IMMEDIATE")
-            .and_then(|mut begin| begin.execute([]))
-            .map_err(|e| e.to_string())?;
+        let timeout = if wait {
+            BUSY_TIMEOUT
+        } else {
+            std::time::Duration::ZERO
+        };
+        let began = db
+            .busy_timeout(timeout)
+            .and_then(|()| db.prepare_cached("BEGIN IMMEDIATE"))
+            .and_then(|mut begin| begin.execute([]));
+        match began {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if !wait && e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                return None
+            }
+            Err(e) => return Some(Err(e.to_string())),
+            Ok(_) => {}
+        }
         let appended = go();
         if appended.is_err() && !db.is_autocommit() {
             let _ = db.execute_batch("ROLLBACK");
         }
-        match appended.map_err(|e| e.to_string())? {
-            (first, Some(last)) => Ok((first, last)),
-            (_, None) => Err("nothing to append".into()),
-        }
+        Some(match appended {
+            Ok((first, Some(last))) => Ok((first, last)),
+            Ok((_, None)) => Err("nothing to append".into()),
+            Err(e) => Err(e.to_string()),
+        })
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(&mut self, records: &[String]) -> Result<(u64, Row), String> {
+        self.append_locked(records, true)
+            .unwrap_or_else(|| Err("database is locked".into()))
+    }
+
+    fn try_append(&mut self, records: &[String]) -> Option<Result<(u64, Row), String>> {
+        self.append_locked(records, false)
     }
 
     fn add_checkpoint(&mut self, c: &CheckpointRow) -> Result<(), String> {

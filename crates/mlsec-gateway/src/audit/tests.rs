@@ -110,6 +110,80 @@ async fn the_wal_is_checkpointed_off_the_writer() {
     assert_eq!(n, 400);
 }
 
+/// Polls `future` once, with nothing to wake it.
+fn poll_once<F: std::future::Future>(future: F) -> std::task::Poll<F::Output> {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    std::future::Future::poll(std::pin::pin!(future), &mut context)
+}
+
+/// With the SQLite log free, a request commits its own record: the append
+/// is done the first time it is polled, with no hand-off to the writer
+/// thread and no wake back (two thread switches on every request). While
+/// another connection holds the write lock, the request does not wait for
+/// it on its own thread: the writer thread does, and commits the record
+/// once the lock is let go.
+#[test]
+fn a_free_log_commits_on_the_requests_own_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    let log = AuditLog::open(&options(Sink::Sqlite(path.clone()), None)).unwrap();
+    for i in 0..3 {
+        match poll_once(log.append(record(i))) {
+            std::task::Poll::Ready(seq) => assert_eq!(seq, Ok(i as u64 + 1)),
+            std::task::Poll::Pending => panic!("record {i} was left to the writer thread"),
+        }
+    }
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut append = Box::pin(log.append(record(3)));
+    assert!(poll_once(append.as_mut()).is_pending());
+    // SQLite's busy timeout is 5 s: a request thread must not sit in it.
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    blocker.execute_batch("COMMIT").unwrap();
+    assert_eq!(runtime.block_on(append), Ok(4));
+    drop(log);
+    let n: i64 = blocker
+        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 4);
+}
+
+/// Checkpoints are signed while the log is open, though requests commit
+/// their own records: the first record after a signed head wakes the
+/// writer thread, which signs it `checkpoint_every` later.
+#[tokio::test]
+async fn checkpoints_are_signed_while_the_log_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    let (private, trust) = key_pair(dir.path(), "open");
+    let mut opts = options(Sink::Sqlite(path.clone()), Some(&private));
+    opts.checkpoint_every = Duration::from_millis(100);
+    let log = AuditLog::open(&opts).unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let signed = || -> i64 {
+        db.query_row("SELECT coalesce(max(seq), 0) FROM checkpoint", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    for (records, head) in [(0..2, 2), (2..5, 5)] {
+        append_n(&log, records).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while signed() < head && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(signed(), head, "the head at record {head} was not signed");
+    }
+    drop(log);
+    let evidence = verify(&Sink::Sqlite(path), Some(&trust));
+    assert!(evidence.findings.is_empty(), "{:?}", evidence.findings);
+}
+
 #[tokio::test]
 async fn a_read_only_log_refuses_records() {
     let dir = tempfile::tempdir().unwrap();
