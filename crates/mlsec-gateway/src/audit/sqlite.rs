@@ -158,6 +158,10 @@ impl SqliteStore {
             .busy_timeout(timeout)
             .and_then(|()| db.prepare_cached("BEGIN IMMEDIATE"))
             .and_then(|mut begin| begin.execute([]));
+        if !wait {
+            // The writer's other statements (checkpoints) still wait.
+            let _ = db.busy_timeout(BUSY_TIMEOUT);
+        }
         match began {
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if !wait && e.code == rusqlite::ErrorCode::DatabaseBusy =>
