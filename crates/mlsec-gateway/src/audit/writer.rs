@@ -3,7 +3,7 @@
 use super::{open_store, AuditRecord, CheckpointRow, Row, Sink, Store, CHECKPOINT_PREDICATE_TYPE};
 use crate::config;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant, SystemTime};
@@ -45,7 +45,6 @@ struct Shared {
     wake: SyncSender<()>,
     /// Set under the queue's lock: nothing is queued after it.
     closed: AtomicBool,
-    depth: AtomicUsize,
     healthy: AtomicBool,
     name: String,
 }
@@ -83,7 +82,6 @@ impl AuditLog {
             inline: matches!(sink, Sink::Sqlite(_)),
             wake,
             closed: AtomicBool::new(false),
-            depth: AtomicUsize::new(0),
             healthy: AtomicBool::new(true),
             name: sink.to_string(),
         });
@@ -134,7 +132,6 @@ impl AuditLog {
                 return Err(AuditError::Full);
             }
             queue.push(Pending { json, ack });
-            shared.depth.fetch_add(1, Ordering::Relaxed);
         }
         if shared.inline {
             shared.write(false, |_| {});
@@ -147,7 +144,7 @@ impl AuditLog {
 
     /// Records waiting to be committed.
     pub fn depth(&self) -> usize {
-        self.shared.depth.load(Ordering::Relaxed)
+        lock(&self.shared.queue).len()
     }
 
     /// Whether the last commit succeeded.
@@ -218,7 +215,6 @@ impl Shared {
             if batch.is_empty() {
                 return true;
             }
-            self.depth.fetch_sub(batch.len(), Ordering::Relaxed);
             let (records, acks): (Vec<String>, Vec<_>) =
                 batch.into_iter().map(|p| (p.json, p.ack)).unzip();
             let result = match db.store.as_mut() {
@@ -228,7 +224,6 @@ impl Shared {
                     Some(result) => result,
                     None => {
                         let mut queue = lock(&self.queue);
-                        self.depth.fetch_add(acks.len(), Ordering::Relaxed);
                         let back = records
                             .into_iter()
                             .zip(acks)
@@ -319,7 +314,6 @@ impl Drop for Stopped<'_> {
     fn drop(&mut self) {
         let mut queue = lock(&self.0.queue);
         self.0.closed.store(true, Ordering::Relaxed);
-        self.0.depth.fetch_sub(queue.len(), Ordering::Relaxed);
         for p in queue.drain(..) {
             let _ = p.ack.send(Err(AuditError::Down("writer stopped".into())));
         }
