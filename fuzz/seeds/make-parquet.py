@@ -4,7 +4,9 @@ The fuzzer mutates what it is given; started from broken files only, it stays
 in the footer. These small files cover what the reader must walk: every
 compression codec, dictionary and plain pages, data page v1 and v2, nulls,
 nested lists and structs, several row groups, statistics and page indexes.
-Run with pyarrow installed:  python make-parquet.py  (output is deterministic).
+Run with pyarrow installed:  python make-parquet.py. Two runs give the same
+bytes; another pyarrow version writes its own name into each file (26.0.1
+wrote the committed ones).
 """
 import datetime
 import decimal
