@@ -2,7 +2,7 @@
 # Builds every cargo-fuzz target of fuzz/ with the sanitizer flags the builder
 # sets, and gives each its seeds (the fixture corpus, the hostile shapes first)
 # plus the minimised corpus of earlier runs (fuzz/corpora/TARGET) and, for
-# the pickle-reading targets, the pickle dictionary.
+# the pickle-reading targets and the Jinja lexer, a dictionary.
 cd "$SRC/mlsec/fuzz"
 cargo fuzz build -O
 release="target/x86_64-unknown-linux-gnu/release"
@@ -19,5 +19,6 @@ for target in $(cargo fuzz list); do
   fi
   case "$target" in
     pickle | scan | archive) cp dict/pickle.dict "$OUT/$target.dict" ;;
+    jinja) cp dict/jinja.dict "$OUT/$target.dict" ;;
   esac
 done

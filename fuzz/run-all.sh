@@ -35,7 +35,10 @@ for t in "${targets[@]}"; do
     if [ "$t" = onnx_model ]; then find ../crates/mlsec-onnx/tests/fixtures ../examples/models -name '*.onnx'; fi
   } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
   dict=()
-  case "$t" in pickle | scan | archive) dict=(-dict=dict/pickle.dict) ;; esac
+  case "$t" in
+    pickle | scan | archive) dict=(-dict=dict/pickle.dict) ;;
+    jinja) dict=(-dict=dict/jinja.dict) ;;
+  esac
   jobs=()
   if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
   before=$(cpu_seconds)

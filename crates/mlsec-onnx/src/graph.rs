@@ -271,7 +271,7 @@ pub(crate) fn choose(model: &mut ModelProto) -> Result<Choice, String> {
 
     for (i, n) in graph.node.iter().enumerate() {
         if keep.contains(&i) && n.op_type == "TreeEnsembleClassifier" {
-            crate::ml::tree::check_trees(n)
+            crate::ml::tree::check_classifier(n)
                 .map_err(|e| format!("node `{}` (TreeEnsembleClassifier): {e}", n.name))?;
         }
     }

@@ -278,3 +278,88 @@ fn a_tree_that_loops_is_refused() {
     assert!(e.contains("TreeEnsembleClassifier"), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// A classifier whose leaf weights name a class the model does not have
+/// (found by fuzzing): tract adds a weight to its class's score without a
+/// bounds check, so it wrote past the scores (an abort in a debug build,
+/// memory corruption in a release one). mlsec refuses it at load.
+#[test]
+fn a_tree_weight_for_a_class_the_model_lacks_is_refused() {
+    let path = fixtures().join("hostile/tree-class-out-of-range.onnx");
+    let e = OnnxModel::load(&path).err().unwrap().to_string();
+    assert!(e.contains("TreeEnsembleClassifier"), "{e}");
+    assert!(e.contains("a leaf weight for class"), "{e}");
+}
+
+/// The decision tree of the iris fixture with `edit` applied to its
+/// TreeEnsembleClassifier node, loaded: the error, or "loaded".
+fn edited_iris_tree(edit: impl FnOnce(&mut tract_onnx::pb::NodeProto)) -> String {
+    use prost::Message;
+    use tract_onnx::prelude::Framework;
+    let bytes = std::fs::read(fixtures().join("dtree_iris_zipmap.onnx")).unwrap();
+    let mut proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut &bytes[..])
+        .unwrap();
+    let node = proto
+        .graph
+        .as_mut()
+        .unwrap()
+        .node
+        .iter_mut()
+        .find(|n| n.op_type == "TreeEnsembleClassifier")
+        .unwrap();
+    edit(node);
+    match OnnxModel::from_bytes("iris.onnx", &proto.encode_to_vec()) {
+        Ok(model) => {
+            model.predict(&[5.1, 3.5, 1.4, 0.2]).unwrap();
+            "loaded".into()
+        }
+        Err(e) => e.to_string(),
+    }
+}
+
+fn ints_of<'a>(node: &'a mut tract_onnx::pb::NodeProto, name: &str) -> &'a mut Vec<i64> {
+    &mut node
+        .attribute
+        .iter_mut()
+        .find(|a| a.name == name)
+        .unwrap()
+        .ints
+}
+
+/// Everything tract's TreeEnsembleClassifier takes on trust is checked at
+/// load: class ids inside the classes, each tree's node ids 0 to n-1 (tract
+/// uses them as rows), and leaf weights on leaves.
+#[test]
+fn tree_classifiers_tract_would_misread_are_refused() {
+    assert_eq!(edited_iris_tree(|_| {}), "loaded");
+    for bad in [3, -1, i64::from(u32::MAX) + 1] {
+        let e = edited_iris_tree(|n| ints_of(n, "class_ids")[0] = bad);
+        assert!(
+            e.starts_with("iris.onnx: ")
+                && e.contains(&format!(
+                    "a leaf weight for class {bad}, but the model has 3 classes"
+                )),
+            "{e}"
+        );
+    }
+    // Node ids doubled: still one tree by id, but tract would read id 2k as
+    // row 2k, past the tree's end.
+    let e = edited_iris_tree(|n| {
+        for name in [
+            "nodes_nodeids",
+            "nodes_truenodeids",
+            "nodes_falsenodeids",
+            "class_nodeids",
+        ] {
+            ints_of(n, name).iter_mut().for_each(|id| *id *= 2);
+        }
+    });
+    assert!(e.contains("tree 0: node ids are not 0 to "), "{e}");
+    // A weight on the root, a branch.
+    let e = edited_iris_tree(|n| ints_of(n, "class_nodeids")[0] = 0);
+    assert!(
+        e.contains("a leaf weight names node 0 of tree 0, which is not a leaf"),
+        "{e}"
+    );
+}

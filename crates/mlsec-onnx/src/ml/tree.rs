@@ -14,7 +14,7 @@
 //! tree and every node is reached once from the one root, so a walk ends
 //! within as many steps as the tree has nodes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_onnx::model::ParsingContext;
 use tract_onnx::pb::NodeProto;
@@ -389,19 +389,88 @@ impl Kernel for Regressor {
     }
 }
 
-/// Checks the trees of a tree-ensemble node before tract builds its own
-/// (tract's TreeEnsembleClassifier walks them unchecked): every child a
-/// branch names exists in its tree, each tree has one root, and every node
-/// is reached once from it, so that no walk loops or leaves the arrays.
-/// Returns each tree's root (node index), trees in id order.
-pub(crate) fn check_trees(node: &NodeProto) -> Result<Vec<usize>, String> {
-    let ints = |name: &str| -> Vec<i64> {
+/// The integers of a node's attribute, none where it is missing.
+fn ints(node: &NodeProto, name: &str) -> Vec<i64> {
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.ints.clone())
+        .unwrap_or_default()
+}
+
+/// Checks a TreeEnsembleClassifier for everything tract's own classifier
+/// takes on trust, since it walks the trees and adds up the leaf weights
+/// with unchecked indexing (a hostile model would read or write outside its
+/// arrays, or loop):
+/// - the trees themselves ([`check_trees`]);
+/// - each tree's node ids are 0 to n-1: tract uses an id as the node's row
+///   within its tree, so a gap would send a branch to another tree's row;
+/// - every leaf weight's class is one of the model's classes: tract adds it
+///   to that class's score without a bounds check;
+/// - every leaf weight names a leaf: tract hands weights to leaves in id
+///   order, and one naming a branch or a missing node stops the rest.
+pub(crate) fn check_classifier(node: &NodeProto) -> Result<(), String> {
+    check_trees(node)?;
+    let (trees, ids) = (ints(node, "nodes_treeids"), ints(node, "nodes_nodeids"));
+    let mut per_tree: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (&t, &id) in trees.iter().zip(&ids) {
+        per_tree.entry(t).or_default().push(id);
+    }
+    for (t, mut tree_ids) in per_tree {
+        tree_ids.sort_unstable();
+        if tree_ids.iter().zip(0..).any(|(&id, i)| id != i) {
+            return Err(format!(
+                "tree {t}: node ids are not 0 to {}",
+                tree_ids.len() - 1
+            ));
+        }
+    }
+    let classes = ints(node, "classlabels_int64s").len().max(
         node.attribute
             .iter()
-            .find(|a| a.name == name)
-            .map(|a| a.ints.clone())
-            .unwrap_or_default()
-    };
+            .find(|a| a.name == "classlabels_strings")
+            .map_or(0, |a| a.strings.len()),
+    );
+    if let Some(c) = ints(node, "class_ids")
+        .into_iter()
+        .find(|&c| usize::try_from(c).map_or(true, |c| c >= classes))
+    {
+        return Err(format!(
+            "a leaf weight for class {c}, but the model has {classes} classes"
+        ));
+    }
+    let modes = node
+        .attribute
+        .iter()
+        .find(|a| a.name == "nodes_modes")
+        .map(|a| a.strings.as_slice())
+        .unwrap_or_default();
+    let leaves: HashSet<(i64, i64)> = trees
+        .iter()
+        .zip(&ids)
+        .zip(modes)
+        .filter(|(_, mode)| mode.as_slice() == b"LEAF")
+        .map(|((&t, &id), _)| (t, id))
+        .collect();
+    let (weight_trees, weight_nodes) = (ints(node, "class_treeids"), ints(node, "class_nodeids"));
+    if let Some((t, id)) = weight_trees
+        .iter()
+        .zip(&weight_nodes)
+        .find(|&(&t, &id)| !leaves.contains(&(t, id)))
+    {
+        return Err(format!(
+            "a leaf weight names node {id} of tree {t}, which is not a leaf"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the trees of a tree-ensemble node: every child a branch names
+/// exists in its tree, each tree has one root, and every node is reached
+/// once from it, so that no walk loops or leaves the arrays. Returns each
+/// tree's root (node index), trees in id order.
+pub(crate) fn check_trees(node: &NodeProto) -> Result<Vec<usize>, String> {
+    let ints = |name: &str| ints(node, name);
     let modes: Vec<Vec<u8>> = node
         .attribute
         .iter()
