@@ -282,13 +282,16 @@ fn a_tree_that_loops_is_refused() {
 /// A classifier whose leaf weights name a class the model does not have
 /// (found by fuzzing): tract adds a weight to its class's score without a
 /// bounds check, so it wrote past the scores (an abort in a debug build,
-/// memory corruption in a release one). mlsec refuses it at load.
+/// memory corruption in a release one), when the model was built or when it
+/// predicted. mlsec refuses it at load.
 #[test]
 fn a_tree_weight_for_a_class_the_model_lacks_is_refused() {
-    let path = fixtures().join("hostile/tree-class-out-of-range.onnx");
-    let e = OnnxModel::load(&path).err().unwrap().to_string();
-    assert!(e.contains("TreeEnsembleClassifier"), "{e}");
-    assert!(e.contains("a leaf weight for class"), "{e}");
+    for name in ["tree-class-out-of-range", "tree-class-out-of-range-2"] {
+        let path = fixtures().join(format!("hostile/{name}.onnx"));
+        let e = OnnxModel::load(&path).err().unwrap().to_string();
+        assert!(e.contains("TreeEnsembleClassifier"), "{name}: {e}");
+        assert!(e.contains("a leaf weight for class"), "{name}: {e}");
+    }
 }
 
 /// The decision tree of the iris fixture with `edit` applied to its
