@@ -6,7 +6,8 @@ compression codec, dictionary and plain pages, data page v1 and v2, nulls,
 nested lists and structs, several row groups, statistics and page indexes.
 Run with pyarrow installed:  python make-parquet.py. Two runs give the same
 bytes; another pyarrow version writes its own name into each file (26.0.1
-wrote the committed ones).
+wrote the committed ones). The seed-flat-*.parquet files are also the
+reader's test fixtures (crates/mlsec-data/tests/fixtures/pyarrow-*.parquet).
 """
 import datetime
 import decimal

@@ -790,6 +790,7 @@ fn a_compressed_page_declaring_a_decompression_bomb_is_refused() {
         Compression::SNAPPY,
         Compression::GZIP(GzipLevel::default()),
         Compression::ZSTD(ZstdLevel::default()),
+        Compression::LZ4,
         Compression::LZ4_RAW,
         Compression::BROTLI(BrotliLevel::default()),
     ] {
