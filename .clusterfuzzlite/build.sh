@@ -1,14 +1,15 @@
 #!/bin/bash -eu
 # Builds every cargo-fuzz target of fuzz/ with the sanitizer flags the builder
 # sets, and gives each its seeds (the fixture corpus, the hostile shapes first)
-# plus the minimised corpus of earlier runs (fuzz/corpora/TARGET) and, for
-# the pickle-reading targets and the Jinja lexer, a dictionary.
+# plus the minimised corpus of earlier runs (fuzz/corpora/TARGET) and, where
+# fuzz/dict has one, a dictionary.
 cd "$SRC/mlsec/fuzz"
 cargo fuzz build -O
 release="target/x86_64-unknown-linux-gnu/release"
 seeds=$(mktemp -d)
-find ../fixtures/hostile ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M \
-  -not -name '*.json' -not -name '*.py' 2>/dev/null | head -400 \
+# Under 1 MiB: find's -size rounds up to whole units, so -1M would mean empty.
+find regressions ../fixtures/hostile ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1024k \
+  -not -name '*.json' -not -name '*.py' \
   | while read -r f; do cp "$f" "$seeds/$(echo "$f" | tr '/' '_')"; done
 for target in $(cargo fuzz list); do
   cp "$release/$target" "$OUT/"
@@ -17,8 +18,15 @@ for target in $(cargo fuzz list); do
   if [ -d "corpora/$target" ]; then
     (cd "corpora/$target" && zip -qj "$OUT/${target}_seed_corpus.zip" ./*)
   fi
+  # The profile and tabular-model targets also start from the examples' files.
   case "$target" in
-    pickle | scan | archive) cp dict/pickle.dict "$OUT/$target.dict" ;;
-    jinja) cp dict/jinja.dict "$OUT/$target.dict" ;;
+    profile) find ../examples -name '*.profile.json' -exec zip -qj "$OUT/${target}_seed_corpus.zip" {} + ;;
+    onnx_model) find ../crates/mlsec-onnx/tests/fixtures ../examples/models -name '*.onnx' \
+      -exec zip -qj "$OUT/${target}_seed_corpus.zip" {} + ;;
+  esac
+  # dict/TARGET.dict where there is one; scan and archive meet pickles most.
+  case "$target" in
+    scan | archive) cp dict/pickle.dict "$OUT/$target.dict" ;;
+    *) if [ -f "dict/$target.dict" ]; then cp "dict/$target.dict" "$OUT/$target.dict"; fi ;;
   esac
 done

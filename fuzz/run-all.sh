@@ -28,16 +28,18 @@ for t in "${targets[@]}"; do
   { find regressions ../fixtures/hostile -type f -not -name '*.json'
     # The minimised corpus earlier runs left (see README.md, Corpora).
     [ -d "corpora/$t" ] && find "corpora/$t" -type f
-    find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1M -not -name '*.json' -not -name '*.py' 2>/dev/null | head -200
+    # Under 1 MiB: find's -size rounds up to whole units, so -1M would mean empty.
+    find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1024k -not -name '*.json' -not -name '*.py'
     # Profiles are JSON: the profile target starts from the example's.
     if [ "$t" = profile ]; then find ../examples -name '*.profile.json'; fi
     # The tabular model target starts from the skl2onnx fixtures.
     if [ "$t" = onnx_model ]; then find ../crates/mlsec-onnx/tests/fixtures ../examples/models -name '*.onnx'; fi
   } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
+  # dict/TARGET.dict where there is one; scan and archive meet pickles most.
   dict=()
   case "$t" in
-    pickle | scan | archive) dict=(-dict=dict/pickle.dict) ;;
-    jinja) dict=(-dict=dict/jinja.dict) ;;
+    scan | archive) dict=(-dict=dict/pickle.dict) ;;
+    *) if [ -f "dict/$t.dict" ]; then dict=(-dict="dict/$t.dict"); fi ;;
   esac
   jobs=()
   if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
