@@ -23,24 +23,10 @@ fi
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   mkdir -p "corpus/$t"
-  # Seed each target with the committed fixtures so it starts from real files,
-  # the hostile shapes (polyglots, deep nesting) first.
-  { find regressions ../fixtures/hostile -type f -not -name '*.json'
-    # The minimised corpus earlier runs left (see README.md, Corpora).
-    [ -d "corpora/$t" ] && find "corpora/$t" -type f
-    # Under 1 MiB: find's -size rounds up to whole units, so -1M would mean empty.
-    find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1024k -not -name '*.json' -not -name '*.py'
-    # Profiles are JSON: the profile target starts from the example's.
-    if [ "$t" = profile ]; then find ../examples -name '*.profile.json'; fi
-    # The tabular model target starts from the skl2onnx fixtures.
-    if [ "$t" = onnx_model ]; then find ../crates/mlsec-onnx/tests/fixtures ../examples/models -name '*.onnx'; fi
-  } | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
-  # dict/TARGET.dict where there is one; scan and archive meet pickles most.
+  ./seeds.sh "$t" | while read -r f; do cp "$f" "corpus/$t/$(basename "$f")" 2>/dev/null || true; done
   dict=()
-  case "$t" in
-    scan | archive) dict=(-dict=dict/pickle.dict) ;;
-    *) if [ -f "dict/$t.dict" ]; then dict=(-dict="dict/$t.dict"); fi ;;
-  esac
+  d=$(./seeds.sh --dict "$t")
+  if [ -n "$d" ]; then dict=(-dict="$d"); fi
   jobs=()
   if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
   before=$(cpu_seconds)

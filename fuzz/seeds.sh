@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# What a fuzz target starts from, for run-all.sh and the ClusterFuzzLite build.
+#   seeds.sh TARGET         the seed files, one path per line, relative to fuzz/:
+#                           the regressions and hostile shapes (polyglots, deep
+#                           nesting) first, then corpora/TARGET, then the fixtures
+#   seeds.sh --dict TARGET  the target's libFuzzer dictionary, if it has one
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ "$1" = --dict ]; then
+  # dict/TARGET.dict where there is one; scan and archive meet pickles most.
+  case "$2" in
+    scan | archive) echo dict/pickle.dict ;;
+    *) if [ -f "dict/$2.dict" ]; then echo "dict/$2.dict"; fi ;;
+  esac
+  exit 0
+fi
+t="$1"
+find regressions ../fixtures/hostile -type f -not -name '*.json'
+# The minimised corpus earlier runs left (see README.md, Corpora).
+if [ -d "corpora/$t" ]; then find "corpora/$t" -type f; fi
+# Under 1 MiB: find's -size rounds up to whole units, so -1M would mean empty.
+find ../fixtures ../crates/mlsec-sign/tests/vectors/sigs -type f -size -1024k -not -name '*.json' -not -name '*.py'
+case "$t" in
+  # Profiles are JSON: the profile target starts from the example's.
+  profile) find ../examples -name '*.profile.json' ;;
+  # The tabular model target starts from the skl2onnx fixtures.
+  onnx_model) find ../crates/mlsec-onnx/tests/fixtures ../examples/models -name '*.onnx' ;;
+esac
