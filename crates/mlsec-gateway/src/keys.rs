@@ -1,6 +1,6 @@
 //! API keys: a JSON key store that holds only salted SHA-256 hashes, with
 //! expiry, revocation and rotation. `mlsec gateway keys` manages it; the
-//! gateway reads it at start and again whenever the file changes.
+//! gateway reads it at start and again whenever its bytes change.
 //!
 //! A key made here reads `mlsec_<id>_<secret>` (the id finds its record in
 //! one step); a key imported with its own text (`--secret`) is found by
@@ -117,8 +117,30 @@ impl KeyStore {
     }
 
     /// Reads the store at `path`; a missing file is an empty store.
-    pub fn load(path: &Path) -> Result<KeyStore, KeyError> {
-        KeyStore::from_file(&read_file(path)?).map_err(|message| KeyError::Store {
+    pub fn load(path: &Path) -> Result<(KeyStore, StoreDigest), KeyError> {
+        let bytes = read_bytes(path)?;
+        let store = KeyStore::from_bytes(path, bytes.as_deref())?;
+        Ok((store, digest(bytes.as_deref())))
+    }
+
+    /// Reads the store at `path` again unless its bytes are those it had
+    /// when `seen` was taken. Bytes, not timestamps: two writes within one
+    /// tick of the file system's clock keep the same modification time, and
+    /// a revocation missed that way would never be seen.
+    pub fn reload(
+        path: &Path,
+        seen: &StoreDigest,
+    ) -> Result<Option<(KeyStore, StoreDigest)>, KeyError> {
+        let bytes = read_bytes(path)?;
+        let now = digest(bytes.as_deref());
+        if now == *seen {
+            return Ok(None);
+        }
+        Ok(Some((KeyStore::from_bytes(path, bytes.as_deref())?, now)))
+    }
+
+    fn from_bytes(path: &Path, bytes: Option<&[u8]>) -> Result<KeyStore, KeyError> {
+        KeyStore::from_file(&parse_file(path, bytes)?).map_err(|message| KeyError::Store {
             path: path.display().to_string(),
             message,
         })
@@ -236,38 +258,70 @@ fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// SHA-256 of a key store file's bytes; all zeros when there is no file.
+pub type StoreDigest = [u8; 32];
+
+fn digest(bytes: Option<&[u8]>) -> StoreDigest {
+    bytes.map_or([0; 32], |b| Sha256::digest(b).into())
+}
+
 /// Reads a key store file; a missing one is empty.
 pub fn read_file(path: &Path) -> Result<KeyFile, KeyError> {
+    let bytes = read_bytes(path)?;
+    let file = parse_file(path, bytes.as_deref())?;
+    KeyStore::from_file(&file).map_err(|message| KeyError::Store {
+        path: path.display().to_string(),
+        message,
+    })?;
+    Ok(file)
+}
+
+/// A key store file's bytes, at most [`MAX_STORE_BYTES`]; `None` when there
+/// is no file.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
+    use std::io::Read;
     let store_error = |message: String| KeyError::Store {
         path: path.display().to_string(),
         message,
     };
     match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(KeyFile {
-                version: 1,
-                keys: Vec::new(),
-            })
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(store_error(e.to_string())),
-        Ok(m) if m.len() > MAX_STORE_BYTES => {
-            return Err(store_error(format!(
-                "{} bytes; a key store may have at most {MAX_STORE_BYTES}",
-                m.len()
-            )))
-        }
+        Ok(m) if !m.is_file() => return Err(store_error("not a regular file".into())),
         Ok(_) => {}
     }
-    let text = std::fs::read_to_string(path).map_err(|e| store_error(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|e| store_error(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_STORE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| store_error(e.to_string()))?;
+    if bytes.len() as u64 > MAX_STORE_BYTES {
+        return Err(store_error(format!(
+            "more than {MAX_STORE_BYTES} bytes; a key store may have at most that"
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+fn parse_file(path: &Path, bytes: Option<&[u8]>) -> Result<KeyFile, KeyError> {
+    let store_error = |message: String| KeyError::Store {
+        path: path.display().to_string(),
+        message,
+    };
+    let Some(bytes) = bytes else {
+        return Ok(KeyFile {
+            version: 1,
+            keys: Vec::new(),
+        });
+    };
     let file: KeyFile =
-        serde_json::from_str(&text).map_err(|e| store_error(format!("not a key store: {e}")))?;
+        serde_json::from_slice(bytes).map_err(|e| store_error(format!("not a key store: {e}")))?;
     if file.version != 1 {
         return Err(store_error(format!(
             "key store version {} (this mlsec reads 1)",
             file.version
         )));
     }
-    KeyStore::from_file(&file).map_err(store_error)?;
     Ok(file)
 }
 
@@ -420,7 +474,7 @@ mod tests {
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&key), "the key itself is never stored");
-        let store = KeyStore::load(&path).unwrap();
+        let (store, _) = KeyStore::load(&path).unwrap();
         let now = SystemTime::now();
         assert_eq!(store.check(&key, now).unwrap().id, record.id);
         let mut wrong = key.clone();
@@ -439,7 +493,7 @@ mod tests {
             },
         )
         .unwrap();
-        let store = KeyStore::load(&path).unwrap();
+        let (store, _) = KeyStore::load(&path).unwrap();
         assert_eq!(store.check(&imported, now).unwrap().owner, "demo");
         assert!(create(
             &path,
@@ -452,7 +506,7 @@ mod tests {
         .is_err());
 
         revoke(&path, &record.id).unwrap();
-        let store = KeyStore::load(&path).unwrap();
+        let (store, _) = KeyStore::load(&path).unwrap();
         assert_eq!(store.check(&key, now), Err(Refusal::Revoked));
     }
 
@@ -472,13 +526,59 @@ mod tests {
         let (new, new_key) = rotate(&path, &old.id, Duration::from_secs(3600)).unwrap();
         assert_eq!(new.tier.as_deref(), Some("gold"));
         assert_eq!(new.replaces.as_deref(), Some(old.id.as_str()));
-        let store = KeyStore::load(&path).unwrap();
+        let (store, _) = KeyStore::load(&path).unwrap();
         let now = SystemTime::now();
         assert!(store.check(&old_key, now).is_ok());
         assert!(store.check(&new_key, now).is_ok());
         let later = now + Duration::from_secs(3601);
         assert_eq!(store.check(&old_key, later), Err(Refusal::Expired));
         assert!(store.check(&new_key, later).is_ok());
+    }
+
+    #[test]
+    fn reload_reads_again_only_when_the_bytes_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let (_, missing) = KeyStore::load(&path).unwrap();
+        let (_, key) = create(
+            &path,
+            &NewKey {
+                owner: "alice".into(),
+                ..NewKey::default()
+            },
+        )
+        .unwrap();
+        let (store, seen) = KeyStore::reload(&path, &missing).unwrap().unwrap();
+        assert!(store.check(&key, SystemTime::now()).is_ok());
+        assert!(KeyStore::reload(&path, &seen).unwrap().is_none());
+        // Same length, same timestamp, other bytes: a key revoked in place.
+        let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let swapped = text.replace("\"alice\"", "\"bobby\"");
+        assert_eq!(swapped.len(), text.len());
+        std::fs::write(&path, swapped).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(before)
+            .unwrap();
+        let (store, _) = KeyStore::reload(&path, &seen).unwrap().unwrap();
+        assert_eq!(store.check(&key, SystemTime::now()).unwrap().owner, "bobby");
+    }
+
+    #[test]
+    fn a_store_too_large_or_not_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = KeyStore::load(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        let path = dir.path().join("keys.json");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(MAX_STORE_BYTES + 1)
+            .unwrap();
+        let e = KeyStore::load(&path).err().unwrap().to_string();
+        assert!(e.contains("keys.json") && e.contains("at most"), "{e}");
     }
 
     #[test]

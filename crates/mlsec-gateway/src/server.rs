@@ -42,7 +42,8 @@ pub struct Settings {
 pub struct Gateway {
     settings: RwLock<Arc<Settings>>,
     keys: RwLock<Arc<KeyStore>>,
-    keys_stamp: std::sync::Mutex<Option<SystemTime>>,
+    /// The bytes' digest of the key store now in `keys`.
+    keys_seen: std::sync::Mutex<crate::keys::StoreDigest>,
     limiter: RwLock<Arc<Limiter>>,
     pub audit: AuditLog,
     pub metrics: Metrics,
@@ -89,8 +90,7 @@ impl Settings {
 
 impl Gateway {
     pub fn new(config: Config) -> Result<Gateway, GatewayError> {
-        let keys = KeyStore::load(&config.keys_file)?;
-        let stamp = modified(&config.keys_file);
+        let (keys, seen) = KeyStore::load(&config.keys_file)?;
         let audit =
             AuditLog::open(&config.audit).map_err(|e| GatewayError::Audit(e.to_string()))?;
         let limiter = Limiter::new(&config.limits);
@@ -102,7 +102,7 @@ impl Gateway {
             telemetry,
             settings: RwLock::new(Arc::new(Settings::new(config))),
             keys: RwLock::new(Arc::new(keys)),
-            keys_stamp: std::sync::Mutex::new(stamp),
+            keys_seen: std::sync::Mutex::new(seen),
             limiter: RwLock::new(Arc::new(limiter)),
             audit,
             metrics: Metrics::new(),
@@ -139,13 +139,16 @@ impl Gateway {
                     "server.listen, [audit] and [telemetry] change only with a restart; config not reloaded".into(),
                 ));
             }
-            let keys = KeyStore::load(&config.keys_file)?;
+            // Read under the digest's lock, so that a refresh cannot slip
+            // in between and have its newer store replaced by this one.
+            let mut last = self.keys_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let (keys, seen) = KeyStore::load(&config.keys_file)?;
             if config.limits != current.config.limits {
                 *write(&self.limiter) = Arc::new(Limiter::new(&config.limits));
             }
             *write(&self.keys) = Arc::new(keys);
-            *self.keys_stamp.lock().unwrap_or_else(|p| p.into_inner()) =
-                modified(&config.keys_file);
+            *last = seen;
+            drop(last);
             config.keep_extraction_state(&current.config);
             *write(&self.settings) = Arc::new(Settings::new(config));
             Ok(())
@@ -158,19 +161,16 @@ impl Gateway {
         result
     }
 
-    /// Reads the key store again when its file changed (revocations take
+    /// Reads the key store again when its bytes changed (revocations take
     /// effect without a reload). A store that no longer reads keeps the old one.
     pub fn refresh_keys(&self) {
         let path = self.settings().config.keys_file.clone();
-        let stamp = modified(&path);
-        let mut last = self.keys_stamp.lock().unwrap_or_else(|p| p.into_inner());
-        if stamp == *last {
-            return;
-        }
-        match KeyStore::load(&path) {
-            Ok(keys) => {
+        let mut last = self.keys_seen.lock().unwrap_or_else(|p| p.into_inner());
+        match KeyStore::reload(&path, &last) {
+            Ok(None) => {}
+            Ok(Some((keys, seen))) => {
                 *write(&self.keys) = Arc::new(keys);
-                *last = stamp;
+                *last = seen;
                 tracing::info!("key store {} reloaded", path.display());
             }
             Err(e) => {
@@ -190,10 +190,6 @@ impl Gateway {
             self.next_id.fetch_add(1, Ordering::Relaxed)
         )
     }
-}
-
-fn modified(path: &std::path::Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 pub(crate) fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

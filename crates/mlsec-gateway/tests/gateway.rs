@@ -153,6 +153,30 @@ async fn credentials_are_checked_before_the_body_and_refusals_are_audited() {
 }
 
 #[tokio::test]
+async fn a_revocation_is_seen_even_when_the_store_keeps_its_timestamp() {
+    // Two writes within one tick of the file system's clock leave the same
+    // modification time (CI saw a key revoked through /admin stay valid).
+    // Setting the time back makes that race happen every time.
+    let h = start("").await;
+    let k = Some(h.key.as_str());
+    let chat = call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT)).await;
+    assert_eq!(chat.status, StatusCode::OK, "{}", chat.text);
+    let store = h.dir.path().join("keys.json");
+    let before = std::fs::metadata(&store).unwrap().modified().unwrap();
+    let id = keys::read_file(&store).unwrap().keys[0].id.clone();
+    keys::revoke(&store, &id).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&store)
+        .unwrap()
+        .set_modified(before)
+        .unwrap();
+    h.gw.refresh_keys();
+    let chat = call(h.addr, Method::POST, "/v1/chat/completions", k, Some(CHAT)).await;
+    assert_eq!(chat.status, StatusCode::UNAUTHORIZED, "{}", chat.text);
+}
+
+#[tokio::test]
 async fn bad_requests_get_the_right_4xx() {
     let h = start("").await;
     let k = Some(h.key.as_str());
