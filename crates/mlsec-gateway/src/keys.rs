@@ -325,6 +325,27 @@ fn parse_file(path: &Path, bytes: Option<&[u8]>) -> Result<KeyFile, KeyError> {
     Ok(file)
 }
 
+/// Holds an exclusive lock on `PATH.lock` until dropped. Each change reads
+/// the whole store and writes it back, and the CLI and the gateway's admin
+/// endpoint change one store from different processes: unlocked, one
+/// writer's key or revocation can vanish under another's write.
+fn lock_store(path: &Path) -> Result<std::fs::File, KeyError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_error = |e: std::io::Error| KeyError::Store {
+        path: path.display().to_string(),
+        message: format!("cannot lock {}: {e}", Path::new(&name).display()),
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(lock_error)?;
+    lock.lock().map_err(lock_error)?;
+    Ok(lock)
+}
+
 fn write_file(path: &Path, file: &KeyFile) -> Result<(), KeyError> {
     let mut text = serde_json::to_vec_pretty(file).map_err(|e| KeyError::Invalid(e.to_string()))?;
     text.push(b'\n');
@@ -348,6 +369,7 @@ pub struct NewKey {
 /// Adds a key to the store at `path`; returns its record and the key itself,
 /// which is shown once and stored nowhere.
 pub fn create(path: &Path, new: &NewKey) -> Result<(KeyRecord, String), KeyError> {
+    let _writing = lock_store(path)?;
     let mut file = read_file(path)?;
     let (record, key) = make_record(new, SystemTime::now())?;
     if let Some(secret) = &new.secret {
@@ -404,6 +426,7 @@ fn make_record(new: &NewKey, now: SystemTime) -> Result<(KeyRecord, String), Key
 
 /// Marks a key revoked; the gateway refuses it within a second of the write.
 pub fn revoke(path: &Path, id: &str) -> Result<KeyRecord, KeyError> {
+    let _writing = lock_store(path)?;
     let mut file = read_file(path)?;
     let record = file
         .keys
@@ -421,6 +444,7 @@ pub fn revoke(path: &Path, id: &str) -> Result<KeyRecord, KeyError> {
 /// Makes a new key with the old one's owner, tier and groups; the old key
 /// keeps working for `overlap`, then expires.
 pub fn rotate(path: &Path, id: &str, overlap: Duration) -> Result<(KeyRecord, String), KeyError> {
+    let _writing = lock_store(path)?;
     let mut file = read_file(path)?;
     let now = SystemTime::now();
     let old = file
@@ -458,6 +482,49 @@ pub fn rotate(path: &Path, id: &str, overlap: Duration) -> Result<(KeyRecord, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_writers_lose_no_key_and_no_revocation() {
+        // The CLI and the gateway's admin endpoint write one store from
+        // different processes; each write reads the whole file first, so
+        // without a lock one writer's change can overwrite another's.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let made: Vec<KeyRecord> = (0..8)
+            .map(|i| {
+                create(
+                    &path,
+                    &NewKey {
+                        owner: format!("o{i}"),
+                        ..NewKey::default()
+                    },
+                )
+                .unwrap()
+                .0
+            })
+            .collect();
+        std::thread::scope(|s| {
+            for (i, record) in made.iter().enumerate() {
+                let path = &path;
+                s.spawn(move || {
+                    for j in 0..10 {
+                        let new = NewKey {
+                            owner: format!("t{i}-{j}"),
+                            ..NewKey::default()
+                        };
+                        create(path, &new).unwrap();
+                    }
+                    revoke(path, &record.id).unwrap();
+                });
+            }
+        });
+        let file = read_file(&path).unwrap();
+        assert_eq!(file.keys.len(), 8 + 80);
+        for record in &made {
+            let now = file.keys.iter().find(|r| r.id == record.id).unwrap();
+            assert!(now.revoked.is_some(), "revocation of {} lost", record.id);
+        }
+    }
 
     #[test]
     fn made_keys_check_and_others_do_not() {
