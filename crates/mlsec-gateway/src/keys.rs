@@ -140,10 +140,7 @@ impl KeyStore {
     }
 
     fn from_bytes(path: &Path, bytes: Option<&[u8]>) -> Result<KeyStore, KeyError> {
-        KeyStore::from_file(&parse_file(path, bytes)?).map_err(|message| KeyError::Store {
-            path: path.display().to_string(),
-            message,
-        })
+        KeyStore::from_file(&parse_file(path, bytes)?).map_err(|message| store_error(path, message))
     }
 
     pub fn from_file(file: &KeyFile) -> Result<KeyStore, String> {
@@ -269,10 +266,7 @@ fn digest(bytes: Option<&[u8]>) -> StoreDigest {
 pub fn read_file(path: &Path) -> Result<KeyFile, KeyError> {
     let bytes = read_bytes(path)?;
     let file = parse_file(path, bytes.as_deref())?;
-    KeyStore::from_file(&file).map_err(|message| KeyError::Store {
-        path: path.display().to_string(),
-        message,
-    })?;
+    KeyStore::from_file(&file).map_err(|message| store_error(path, message))?;
     Ok(file)
 }
 
@@ -280,49 +274,49 @@ pub fn read_file(path: &Path) -> Result<KeyFile, KeyError> {
 /// is no file.
 fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, KeyError> {
     use std::io::Read;
-    let store_error = |message: String| KeyError::Store {
-        path: path.display().to_string(),
-        message,
-    };
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(store_error(e.to_string())),
-        Ok(m) if !m.is_file() => return Err(store_error("not a regular file".into())),
+        Err(e) => return Err(store_error(path, e.to_string())),
+        Ok(m) if !m.is_file() => return Err(store_error(path, "not a regular file")),
         Ok(_) => {}
     }
-    let file = std::fs::File::open(path).map_err(|e| store_error(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|e| store_error(path, e.to_string()))?;
     let mut bytes = Vec::new();
     file.take(MAX_STORE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| store_error(e.to_string()))?;
+        .map_err(|e| store_error(path, e.to_string()))?;
     if bytes.len() as u64 > MAX_STORE_BYTES {
-        return Err(store_error(format!(
-            "more than {MAX_STORE_BYTES} bytes; a key store may have at most that"
-        )));
+        return Err(store_error(
+            path,
+            format!("more than {MAX_STORE_BYTES} bytes; a key store may have at most that"),
+        ));
     }
     Ok(Some(bytes))
 }
 
 fn parse_file(path: &Path, bytes: Option<&[u8]>) -> Result<KeyFile, KeyError> {
-    let store_error = |message: String| KeyError::Store {
-        path: path.display().to_string(),
-        message,
-    };
     let Some(bytes) = bytes else {
         return Ok(KeyFile {
             version: 1,
             keys: Vec::new(),
         });
     };
-    let file: KeyFile =
-        serde_json::from_slice(bytes).map_err(|e| store_error(format!("not a key store: {e}")))?;
+    let file: KeyFile = serde_json::from_slice(bytes)
+        .map_err(|e| store_error(path, format!("not a key store: {e}")))?;
     if file.version != 1 {
-        return Err(store_error(format!(
-            "key store version {} (this mlsec reads 1)",
-            file.version
-        )));
+        return Err(store_error(
+            path,
+            format!("key store version {} (this mlsec reads 1)", file.version),
+        ));
     }
     Ok(file)
+}
+
+fn store_error(path: &Path, message: impl Into<String>) -> KeyError {
+    KeyError::Store {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
 }
 
 /// Holds an exclusive lock on `PATH.lock` until dropped. Each change reads
@@ -332,9 +326,11 @@ fn parse_file(path: &Path, bytes: Option<&[u8]>) -> Result<KeyFile, KeyError> {
 fn lock_store(path: &Path) -> Result<std::fs::File, KeyError> {
     let mut name = path.as_os_str().to_owned();
     name.push(".lock");
-    let lock_error = |e: std::io::Error| KeyError::Store {
-        path: path.display().to_string(),
-        message: format!("cannot lock {}: {e}", Path::new(&name).display()),
+    let lock_error = |e: std::io::Error| {
+        store_error(
+            path,
+            format!("cannot lock {}: {e}", Path::new(&name).display()),
+        )
     };
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -349,10 +345,7 @@ fn lock_store(path: &Path) -> Result<std::fs::File, KeyError> {
 fn write_file(path: &Path, file: &KeyFile) -> Result<(), KeyError> {
     let mut text = serde_json::to_vec_pretty(file).map_err(|e| KeyError::Invalid(e.to_string()))?;
     text.push(b'\n');
-    mlsec_core::output::write_atomic(path, &text).map_err(|e| KeyError::Store {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
+    mlsec_core::output::write_atomic(path, &text).map_err(|e| store_error(path, e.to_string()))
 }
 
 /// What a new key is for.
