@@ -116,7 +116,8 @@ impl KeyStore {
         }
     }
 
-    /// Reads the store at `path`; a missing file is an empty store.
+    /// Reads the store at `path`, with the digest of the bytes it was read
+    /// from (for [`KeyStore::reload`]); a missing file is an empty store.
     pub fn load(path: &Path) -> Result<(KeyStore, StoreDigest), KeyError> {
         let bytes = read_bytes(path)?;
         let store = KeyStore::from_bytes(path, bytes.as_deref())?;
