@@ -6,7 +6,10 @@
 #   seeds.sh --dict TARGET  the target's libFuzzer dictionary, if it has one
 set -euo pipefail
 cd "$(dirname "$0")"
+usage() { echo "usage: seeds.sh TARGET | seeds.sh --dict TARGET" >&2; exit 2; }
+[ $# -ge 1 ] || usage
 if [ "$1" = --dict ]; then
+  [ $# -ge 2 ] || usage
   # dict/TARGET.dict where there is one; scan and archive meet pickles most.
   case "$2" in
     scan | archive) echo dict/pickle.dict ;;
