@@ -31,8 +31,12 @@ fuzz_target!(|data: &[u8]| {
             assert!((0.0..=1.0).contains(&s.confidence));
             last_end = s.end;
             let value = &text[s.start..s.end];
-            let preview = mask(s.entity, value);
-            assert!(value.chars().count() < 2 || preview != value, "{s:?} not masked");
+            // A value may already look masked (`ws://A****`, which the
+            // preview leaves as it is): the check is on the same value with
+            // its stars made letters.
+            let probe = value.replace('*', "x");
+            let preview = mask(s.entity, &probe);
+            assert!(probe.chars().count() < 2 || preview != probe, "{s:?} not masked");
         }
     }
 });
