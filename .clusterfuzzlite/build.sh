@@ -7,9 +7,8 @@ cargo fuzz build -O
 release="target/x86_64-unknown-linux-gnu/release"
 for target in $(cargo fuzz list); do
   cp "$release/$target" "$OUT/"
-  # Named by their paths: the example models, for one, are all model.onnx.
   seeds=$(mktemp -d)
-  ./seeds.sh "$target" | while read -r f; do cp "$f" "$seeds/$(echo "${f#../}" | tr '/' '_')"; done
+  ./seeds.sh --copy "$target" "$seeds"
   (cd "$seeds" && zip -qj "$OUT/${target}_seed_corpus.zip" ./*)
   dict=$(./seeds.sh --dict "$target")
   if [ -n "$dict" ]; then cp "$dict" "$OUT/$target.dict"; fi

@@ -23,9 +23,7 @@ fi
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   mkdir -p "corpus/$t"
-  # Named by their paths, as the ClusterFuzzLite build names them: the example
-  # models, for one, are all model.onnx.
-  ./seeds.sh "$t" | while read -r f; do cp "$f" "corpus/$t/$(echo "${f#../}" | tr '/' '_')" 2>/dev/null || true; done
+  ./seeds.sh --copy "$t" "corpus/$t" 2>/dev/null || true
   dict=()
   d=$(./seeds.sh --dict "$t")
   if [ -n "$d" ]; then dict=(-dict="$d"); fi

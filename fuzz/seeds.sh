@@ -4,10 +4,20 @@
 #                           the regressions and hostile shapes (polyglots, deep
 #                           nesting) first, then corpora/TARGET, then the fixtures
 #   seeds.sh --dict TARGET  the target's libFuzzer dictionary, if it has one
+#   seeds.sh --copy TARGET DIR  copies the seed files into DIR, each named by
+#                           its path (the example models are all model.onnx)
 set -euo pipefail
 cd "$(dirname "$0")"
-usage() { echo "usage: seeds.sh TARGET | seeds.sh --dict TARGET" >&2; exit 2; }
+usage() { echo "usage: seeds.sh TARGET | seeds.sh --dict TARGET | seeds.sh --copy TARGET DIR" >&2; exit 2; }
 [ $# -ge 1 ] || usage
+if [ "$1" = --copy ]; then
+  [ $# -ge 3 ] || usage
+  status=0
+  while read -r f; do
+    cp "$f" "$3/$(echo "${f#../}" | tr '/' '_')" || status=1
+  done < <("$0" "$2")
+  exit $status
+fi
 if [ "$1" = --dict ]; then
   [ $# -ge 2 ] || usage
   # dict/TARGET.dict where there is one; scan and archive meet pickles most.
